@@ -1,0 +1,70 @@
+"""accountrules — policy as code for key-account management.
+
+Load a YAML policy, decide tier, segments, relationship stage, churn and retention
+actions for each account, with a trace that explains every decision::
+
+    import accountrules
+    policy = accountrules.load_policy("rulesets/express")
+    decision = policy.decide({"id": "A1", "transactions": {"annual_profit": 1.2e6}}, portfolio=stats)
+    print(decision.explain("zh"))
+"""
+
+from accountrules.errors import (
+    AccountRulesError,
+    AccountValidationError,
+    DecisionError,
+    EngineUnavailableError,
+    ExpressionSyntaxError,
+    PolicyError,
+    PolicyErrors,
+    PolicyLimitError,
+    PolicyReferenceError,
+    PolicySchemaError,
+    PolicySyntaxError,
+    PolicyTypeError,
+    PortfolioRequiredError,
+    SourceLocation,
+)
+from accountrules.evaluate.portfolio import PortfolioStats
+from accountrules.model.account import (
+    Account,
+    Company,
+    Contact,
+    Credit,
+    Loyalty,
+    Relationship,
+    Signals,
+    Transactions,
+)
+from accountrules.model.decision import (
+    ActionItem,
+    ChurnOutcome,
+    Decision,
+    Label,
+    Outcome,
+    PolicyRef,
+    StageOutcome,
+    TraceEntry,
+)
+from accountrules.model.enums import (
+    BuyingRole,
+    ChurnKind,
+    CustomerReason,
+    Priority,
+    RelationshipLevel,
+    RiskLevel,
+    Stage,
+)
+from accountrules.policy import Policy, load_policy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Account", "AccountRulesError", "AccountValidationError", "ActionItem", "BuyingRole", "ChurnKind",
+    "ChurnOutcome", "Company", "Contact", "Credit", "CustomerReason", "Decision", "DecisionError",
+    "EngineUnavailableError", "ExpressionSyntaxError", "Label", "Loyalty", "Outcome", "Policy", "PolicyError",
+    "PolicyErrors", "PolicyLimitError", "PolicyRef", "PolicyReferenceError", "PolicySchemaError",
+    "PolicySyntaxError", "PolicyTypeError", "PortfolioRequiredError", "PortfolioStats", "Priority",
+    "Relationship", "RelationshipLevel", "RiskLevel", "Signals", "SourceLocation", "Stage", "StageOutcome",
+    "TraceEntry", "Transactions", "load_policy", "__version__",
+]

@@ -1,0 +1,291 @@
+"""Type checking and name resolution of expressions against the account model.
+
+The checker turns a parsed tree into a *resolved* tree: names become ``Ref`` nodes
+(field, metric, output, as_of) or constants (params). Only resolved trees are compiled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from accountrules.errors import PolicyTypeError
+from accountrules.parse.expr_ast import (
+    BOOL,
+    DATE,
+    NULL,
+    NUMBER,
+    PORTFOLIO_FUNCTIONS,
+    STRING,
+    Binary,
+    Call,
+    EnumRank,
+    Expr,
+    InList,
+    InRange,
+    IsNull,
+    Literal,
+    Logic,
+    Name,
+    Not,
+    Ref,
+    Scalar,
+    Type,
+    Unary,
+    walk,
+)
+
+_ORDERED = frozenset({"number", "date"})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an expression may read at its place in the policy."""
+
+    fields: Mapping[str, Type]
+    params: Mapping[str, Scalar]
+    metrics: Mapping[str, Type] = field(default_factory=dict)
+    portfolio_metrics: frozenset[str] = frozenset()  # metrics that use portfolio functions
+    outputs: Mapping[str, Type] = field(default_factory=dict)
+    later_outputs: Mapping[str, str] = field(default_factory=dict)  # name -> why it is not readable here
+
+
+def type_of_value(v: Scalar) -> Type:
+    if v is None:
+        return NULL
+    if isinstance(v, bool):
+        return BOOL
+    if isinstance(v, int | float):
+        return NUMBER
+    if isinstance(v, dt.date):
+        return DATE
+    return STRING
+
+
+def _did_you_mean(word: str, candidates: Sequence[str]) -> str | None:
+    close = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
+    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else None
+
+
+class ExprChecker:
+    def __init__(self, scope: Scope):
+        self.scope = scope
+
+    def check(self, e: Expr, expect: Type | None = None, what: str = "expression") -> tuple[Expr, Type]:
+        resolved, t = self._check(e)
+        if expect is not None and t != NULL and not _assignable(t, expect):
+            raise PolicyTypeError(f"{what} must be {expect}, but this is {t}", e.loc)
+        return resolved, t
+
+    # -- names
+    def _resolve(self, n: Name) -> tuple[Expr, Type]:
+        s = self.scope
+        path = n.path
+        if path.startswith("params."):
+            key = path[len("params."):]
+            if key not in s.params:
+                raise PolicyTypeError(
+                    f"unknown parameter {path!r}", n.loc, _did_you_mean(key, list(s.params)) or
+                    "declare it under params:"
+                )
+            v = s.params[key]
+            return Literal(n.loc, v, type_of_value(v)), type_of_value(v)
+        if path == "as_of":
+            return Ref(n.loc, "as_of", "as_of", DATE), DATE
+        if path in s.metrics:
+            return Ref(n.loc, "metric", path, s.metrics[path]), s.metrics[path]
+        if path in s.outputs:
+            return Ref(n.loc, "output", path, s.outputs[path]), s.outputs[path]
+        if path in s.later_outputs:
+            raise PolicyTypeError(f"{path!r} cannot be read here: {s.later_outputs[path]}", n.loc)
+        if path in s.fields:
+            return Ref(n.loc, "field", path, s.fields[path]), s.fields[path]
+        if path.startswith("extra."):
+            raise PolicyTypeError(
+                f"unknown field {path!r}", n.loc, "CRM fields outside the model must be declared under fields:"
+            )
+        candidates = [*s.fields, *s.metrics, *s.outputs, *("params." + p for p in s.params)]
+        raise PolicyTypeError(f"unknown field {path!r}", n.loc, _did_you_mean(path, candidates))
+
+    # -- nodes
+    def _check(self, e: Expr) -> tuple[Expr, Type]:
+        if isinstance(e, Literal):
+            return e, e.type
+        if isinstance(e, Name):
+            return self._resolve(e)
+        if isinstance(e, Ref):
+            return e, e.type
+        if isinstance(e, Unary):
+            op, t = self._check(e.operand)
+            self._need(t, NUMBER, e.operand, "'-'")
+            return Unary(e.loc, e.op, op), NUMBER
+        if isinstance(e, Not):
+            op, t = self._check(e.operand)
+            self._need(t, BOOL, e.operand, "'not'")
+            return Not(e.loc, op), BOOL
+        if isinstance(e, Logic):
+            ops = []
+            for o in e.operands:
+                r, t = self._check(o)
+                self._need(t, BOOL, o, f"'{e.op}'")
+                ops.append(r)
+            return Logic(e.loc, e.op, tuple(ops)), BOOL
+        if isinstance(e, Binary):
+            return self._binary(e)
+        if isinstance(e, IsNull):
+            op, _ = self._check(e.operand)
+            return IsNull(e.loc, op, e.negated), BOOL
+        if isinstance(e, InList):
+            op, t = self._check(e.operand)
+            items = []
+            for item in e.items:
+                r, it = self._check(item)
+                self._comparable(t, it, op, r, item, "in")
+                items.append(r)
+            return InList(e.loc, op, tuple(items), e.negated), BOOL
+        if isinstance(e, InRange):
+            op, t = self._check(e.operand)
+            lo, lt = self._check(e.low)
+            hi, ht = self._check(e.high)
+            if t.name not in _ORDERED and t != NULL:
+                raise PolicyTypeError(f"a range needs a number or a date, not {t}", e.operand.loc)
+            self._comparable(t, lt, op, lo, e.low, "in")
+            self._comparable(t, ht, op, hi, e.high, "in")
+            return InRange(e.loc, op, lo, hi, e.negated), BOOL
+        if isinstance(e, Call):
+            return self._call(e)
+        raise PolicyTypeError(f"unsupported expression {type(e).__name__}", e.loc)
+
+    def _need(self, t: Type, want: Type, e: Expr, where: str) -> None:
+        if t != want and t != NULL:
+            raise PolicyTypeError(f"{where} needs {want}, but this is {t}", e.loc)
+
+    def _binary(self, e: Binary) -> tuple[Expr, Type]:
+        left, lt = self._check(e.left)
+        right, rt = self._check(e.right)
+        if e.op in ("+", "-", "*", "/"):
+            if e.op == "-" and lt == DATE and rt == DATE:
+                return Binary(e.loc, e.op, left, right), NUMBER
+            self._need(lt, NUMBER, e.left, f"'{e.op}'")
+            self._need(rt, NUMBER, e.right, f"'{e.op}'")
+            return Binary(e.loc, e.op, left, right), NUMBER
+        if NULL in (lt, rt):
+            raise PolicyTypeError(f"comparing with null using '{e.op}' is never true", e.loc,
+                                  "write 'x is null' or 'x is not null'")
+        if e.op not in ("==", "!="):
+            for t, side in ((lt, e.left), (rt, e.right)):
+                if t.name not in _ORDERED:
+                    hint = "compare ranks with rank(x)" if t.name == "enum" else None
+                    raise PolicyTypeError(f"'{e.op}' needs numbers or dates, but this is {t}", side.loc, hint)
+        self._comparable(lt, rt, left, right, e.right, e.op)
+        return Binary(e.loc, e.op, left, right), BOOL
+
+    def _comparable(self, lt: Type, rt: Type, left: Expr, right: Expr, at: Expr, op: str) -> None:
+        if NULL in (lt, rt):
+            return
+        for enum_t, other_t, other in ((lt, rt, right), (rt, lt, left)):
+            if enum_t.name == "enum" and other_t == STRING and isinstance(other, Literal):
+                assert isinstance(other.value, str)
+                if other.value not in enum_t.values:
+                    raise PolicyTypeError(
+                        f"{other.value!r} is not a {enum_t.enum} (one of {', '.join(enum_t.values)})",
+                        other.loc, _did_you_mean(other.value, enum_t.values),
+                    )
+                return
+        if lt.name == "enum" and rt.name == "enum":
+            if lt.enum != rt.enum:
+                raise PolicyTypeError(f"cannot compare {lt} with {rt}", at.loc)
+            return
+        if _base(lt) != _base(rt):
+            raise PolicyTypeError(f"cannot compare {lt} with {rt} using '{op}'", at.loc)
+
+    def _call(self, e: Call) -> tuple[Expr, Type]:
+        f = e.func
+        n = len(e.args)
+        if f in PORTFOLIO_FUNCTIONS:
+            want = 2 if f == "quantile" else 1
+            if n != want:
+                raise PolicyTypeError(f"{f}() takes {want} argument{'s' if want > 1 else ''}", e.loc)
+            arg, t = self._check(e.args[0])
+            self._need(t, NUMBER, e.args[0], f"{f}()")
+            self._local(arg, f)
+            args: tuple[Expr, ...] = (arg,)
+            if f == "quantile":
+                k = e.args[1]
+                if not (isinstance(k, Literal) and isinstance(k.value, int) and 2 <= k.value <= 100):
+                    raise PolicyTypeError("quantile(x, k) needs a whole number k from 2 to 100", k.loc)
+                args = (arg, k)
+            return Call(e.loc, f, args), NUMBER
+        if f == "rank":
+            if n != 1:
+                raise PolicyTypeError("rank() takes 1 argument", e.loc)
+            arg, t = self._check(e.args[0])
+            if t.name != "enum":
+                raise PolicyTypeError(f"rank() needs a tier or segment value, not {t}", e.args[0].loc)
+            return EnumRank(e.loc, arg, t.values), NUMBER
+        if f not in _SIGNATURES:
+            raise PolicyTypeError(f"unknown function {f!r}", e.loc,
+                                  _did_you_mean(f, [*_SIGNATURES, *PORTFOLIO_FUNCTIONS, "rank"]))
+        lo, hi, arg_t, ret = _SIGNATURES[f]
+        if n < lo or (hi is not None and n > hi):
+            count = f"{lo}" if hi == lo else f"at least {lo}"
+            raise PolicyTypeError(f"{f}() takes {count} argument{'s' if lo > 1 else ''}, got {n}", e.loc)
+        checked = [self._check(a) for a in e.args]
+        if f == "coalesce":
+            types = {t for _, t in checked if t != NULL}
+            bases = {_base(t) for t in types}
+            if len(bases) > 1:
+                raise PolicyTypeError("coalesce() needs arguments of one type", e.loc)
+            ret = next(iter(types)) if types else NULL
+        else:
+            assert arg_t is not None
+            for (_, t), a in zip(checked, e.args, strict=True):
+                self._need(t, arg_t, a, f"{f}()")
+        assert ret is not None
+        return Call(e.loc, f, tuple(r for r, _ in checked)), ret
+
+    def _local(self, arg: Expr, f: str) -> None:
+        """Portfolio statistics are computed from single accounts, so their argument must be local."""
+        for node in walk(arg):
+            if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
+                raise PolicyTypeError(f"{f}() cannot contain another portfolio function", node.loc)
+            if isinstance(node, Ref) and (
+                node.kind == "output" or (node.kind == "metric" and node.key in self.scope.portfolio_metrics)
+            ):
+                raise PolicyTypeError(
+                    f"{f}() needs a value of the account alone; {node.key!r} depends on decisions or the portfolio",
+                    node.loc,
+                )
+
+
+def _base(t: Type) -> str:
+    return "string" if t.name == "enum" else t.name
+
+
+def _assignable(t: Type, want: Type) -> bool:
+    return t == want or _base(t) == _base(want)
+
+
+# name -> (min args, max args, argument type, return type)
+_SIGNATURES: dict[str, tuple[int, int | None, Type | None, Type | None]] = {
+    "min": (2, None, NUMBER, NUMBER),
+    "max": (2, None, NUMBER, NUMBER),
+    "abs": (1, 1, NUMBER, NUMBER),
+    "ratio": (2, 2, NUMBER, NUMBER),
+    "days_since": (1, 1, DATE, NUMBER),
+    "coalesce": (2, None, None, None),
+}
+
+
+def uses_portfolio(e: Expr, portfolio_metrics: frozenset[str] = frozenset()) -> bool:
+    return any(
+        (isinstance(n, Call) and n.func in PORTFOLIO_FUNCTIONS)
+        or (isinstance(n, Ref) and n.kind == "metric" and n.key in portfolio_metrics)
+        for n in walk(e)
+    )
+
+
+def portfolio_calls(e: Expr) -> list[Call]:
+    return [n for n in walk(e) if isinstance(n, Call) and n.func in PORTFOLIO_FUNCTIONS]

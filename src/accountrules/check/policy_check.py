@@ -1,0 +1,249 @@
+"""Semantic checks of a PolicySpec: references between sections, and typed expressions.
+
+Returns a spec whose every expression is resolved (names -> Ref) and type-checked.
+Each section sees only what is decided before it: metrics -> segments -> tiers ->
+stages -> churn -> actions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Iterable, Mapping
+
+from accountrules.check.expr_check import ExprChecker, Scope, uses_portfolio
+from accountrules.check.spec import Actions, Metric, PolicySpec, Row, Stages, Table
+from accountrules.errors import (
+    PolicyError,
+    PolicyReferenceError,
+    PolicySchemaError,
+    PolicyTypeError,
+    SourceLocation,
+    raise_collected,
+)
+from accountrules.model.enums import ChurnKind, RiskLevel, Stage
+from accountrules.model.fields import FIELDS, GROUPS
+from accountrules.parse.expr_ast import BOOL, NUMBER, Expr, Type
+
+_RESERVED = GROUPS | {"params", "segments", "tier", "stage", "churn", "as_of", "extra", "rank", "and", "or",
+                      "not", "in", "is", "null", "true", "false"}
+_SIMPLE = {"number": NUMBER, "string": Type("string"), "bool": BOOL, "date": Type("date")}
+
+
+def _enum(name: str, values: Iterable[str]) -> Type:
+    return Type("enum", name, tuple(values))
+
+
+def _hint(word: str, options: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.5)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+class _Checker:
+    def __init__(self, spec: PolicySpec):
+        self.spec = spec
+        self.errors: list[PolicyError] = []
+        fields: dict[str, Type] = {}
+        for path, f in FIELDS.items():
+            fields[path] = _enum(f.enum or path, f.values) if f.type == "enum" else _SIMPLE[f.type]
+        if spec.tiers is not None:
+            # previous_tier holds a tier code of this policy, so it compares with `tier`
+            fields["relationship.previous_tier"] = self.tier_type()
+        for name, t in spec.fields.items():
+            fields["extra." + name] = _SIMPLE[t]
+        self.fields = fields
+
+    def tier_type(self) -> Type:
+        assert self.spec.tiers is not None
+        return _enum("tier", self.spec.tiers.values)
+
+    def run_expr(self, scope: Scope, e: Expr | None, expect: Type | None, what: str) -> Expr | None:
+        if e is None:
+            return None
+        try:
+            resolved, _ = ExprChecker(scope).check(e, expect, what)
+            return resolved
+        except PolicyError as err:
+            self.errors.append(err)
+            return None
+
+    # -- sections
+    def metrics(self) -> tuple[tuple[Metric, ...], dict[str, Type], frozenset[str]]:
+        types: dict[str, Type] = {}
+        portfolio: set[str] = set()
+        out = []
+        for m in self.spec.metrics:
+            loc = m.prov.location or m.expr.loc
+            if m.name in _RESERVED or m.name in self.fields:
+                self.errors.append(PolicySchemaError(f"metric name {m.name!r} is reserved", loc))
+                continue
+            scope = Scope(self.fields, self.spec.params, dict(types), frozenset(portfolio),
+                          later_outputs=self.later("metrics"))
+            try:
+                resolved, t = ExprChecker(scope).check(m.expr, None, f"metric {m.name}")
+            except PolicyError as err:
+                self.errors.append(err)
+                continue
+            types[m.name] = t
+            if uses_portfolio(resolved, frozenset(portfolio)):
+                portfolio.add(m.name)
+            out.append(dataclasses.replace(m, expr=resolved))
+        return tuple(out), types, frozenset(portfolio)
+
+    def later(self, section: str) -> dict[str, str]:
+        order = ["metrics", "segments", "tiers", "stages", "churn", "actions"]
+        pos = order.index(section)
+        out: dict[str, str] = {}
+        if pos <= order.index("tiers"):
+            out["tier"] = "the tier is decided after segments and metrics"
+        if pos <= order.index("stages"):
+            out["stage"] = "the new stage is decided after the tier; read relationship.stage for the current one"
+        if pos <= order.index("churn"):
+            for k in ("churn.kind", "churn.risk", "churn.score"):
+                out[k] = "churn is decided after stages" if pos < order.index("churn") else \
+                    "churn rows can read churn.score only"
+        if pos == 0:
+            for s in self.spec.segments:
+                out["segments." + s] = "segments are decided after metrics"
+        return out
+
+    def table(self, t: Table, scope: Scope, what: str) -> Table:
+        if not t.values:
+            self.errors.append(PolicySchemaError(f"{what} declares no values", t.location))
+        rows = []
+        for row in t.rows:
+            loc = row.prov.location or t.location
+            if row.then is None and t.name != "churn":
+                self.errors.append(PolicySchemaError(f"row {row.id!r} of {what} needs 'then'", loc))
+            elif row.then is not None and row.then not in t.values:
+                self.errors.append(PolicyReferenceError(
+                    f"row {row.id!r} of {what} gives {row.then!r}, which is not one of its values", loc,
+                    _hint(row.then, t.values)))
+            rows.append(dataclasses.replace(row, when=self.run_expr(scope, row.when, BOOL, "a condition")))
+        if t.default is not None and t.default not in t.values:
+            self.errors.append(PolicyReferenceError(f"default {t.default!r} of {what} is not one of its values",
+                                                    t.location, _hint(t.default, t.values)))
+        score = self.run_expr(scope, t.score, NUMBER, "churn score") if t.score is not None else None
+        return dataclasses.replace(t, rows=tuple(rows), score=score)
+
+    def stages(self, s: Stages, scope: Scope) -> Stages:
+        states = list(s.states)
+        if s.start not in s.states:
+            self.errors.append(PolicyReferenceError(f"start stage {s.start!r} is not one of the states",
+                                                    s.location, _hint(s.start, states)))
+        if s.otherwise != "stay" and s.otherwise not in s.states:
+            self.errors.append(PolicyReferenceError(f"otherwise {s.otherwise!r} must be 'stay' or a state",
+                                                    s.location, _hint(s.otherwise, states)))
+        out = []
+        for tr in s.transitions:
+            loc = tr.prov.location or s.location
+            if tr.then not in s.states:
+                self.errors.append(PolicyReferenceError(
+                    f"transition {tr.id!r} goes to unknown state {tr.then!r}", loc, _hint(tr.then or "", states)))
+            sources: list[str] = []
+            for src in tr.sources:
+                if src == "*":
+                    sources.extend(x for x in states if x != tr.then)
+                elif src not in s.states:
+                    self.errors.append(PolicyReferenceError(
+                        f"transition {tr.id!r} comes from unknown state {src!r}", loc, _hint(src, states)))
+                else:
+                    sources.append(src)
+            when = self.run_expr(scope, tr.when, BOOL, "a guard")
+            out.append(dataclasses.replace(tr, sources=tuple(dict.fromkeys(sources)), when=when))
+        return dataclasses.replace(s, transitions=tuple(out))
+
+    def actions(self, a: Actions, scope: Scope) -> Actions:
+        out = []
+        for rule in a.rules:
+            loc = rule.prov.location or a.location
+            if not rule.actions:
+                self.errors.append(PolicySchemaError(f"action rule {rule.id!r} needs 'do' (a list of actions)",
+                                                     loc))
+            for code in rule.actions:
+                if code not in a.catalog:
+                    self.errors.append(PolicyReferenceError(
+                        f"action rule {rule.id!r} names unknown action {code!r}", loc, _hint(code, a.catalog)))
+            out.append(dataclasses.replace(rule, when=self.run_expr(scope, rule.when, BOOL, "a condition")))
+        return dataclasses.replace(a, rules=tuple(out))
+
+
+def check_policy(spec: PolicySpec) -> PolicySpec:
+    c = _Checker(spec)
+    metrics, metric_types, portfolio_metrics = c.metrics()
+    outputs: dict[str, Type] = {}
+
+    def scope(section: str) -> Scope:
+        return Scope(c.fields, spec.params, metric_types, portfolio_metrics, dict(outputs), c.later(section))
+
+    segments: dict[str, Table] = {}
+    for name, table in spec.segments.items():
+        segments[name] = c.table(table, scope("segments"), f"segment {name}")
+        outputs["segments." + name] = _enum("segment:" + name, table.values)
+    tiers = None
+    if spec.tiers is not None:
+        tiers = c.table(spec.tiers, scope("tiers"), "tiers")
+        outputs["tier"] = c.tier_type()
+    stages = None
+    if spec.stages is not None:
+        stages = c.stages(spec.stages, scope("stages"))
+        outputs["stage"] = _enum("stage", [s.value for s in Stage])
+    churn = None
+    if spec.churn is not None:
+        churn_scope = scope("churn")
+        if spec.churn.score is not None:
+            outputs["churn.score"] = NUMBER
+            churn_scope = dataclasses.replace(
+                churn_scope, outputs=dict(outputs),
+                later_outputs={k: v for k, v in churn_scope.later_outputs.items() if k != "churn.score"})
+        churn = c.table(spec.churn, churn_scope, "churn")
+        outputs["churn.kind"] = _enum("churn_kind", [k.value for k in ChurnKind])
+        outputs["churn.risk"] = _enum("risk", [k.value for k in RiskLevel])
+    actions = c.actions(spec.actions, scope("actions")) if spec.actions is not None else None
+    for m in spec.monotonic:
+        if m.field not in c.fields or c.fields[m.field] != NUMBER:
+            c.errors.append(PolicyTypeError(f"monotonic field {m.field!r} must be a number field", m.location,
+                                            _hint(m.field, [k for k, v in c.fields.items() if v == NUMBER])))
+        if m.output not in outputs or outputs[m.output].name != "enum":
+            c.errors.append(PolicyReferenceError(f"monotonic output {m.output!r} must be an ordered output",
+                                                 m.location, _hint(m.output, outputs)))
+    _check_seeds_declared(c, spec)
+    raise_collected(c.errors)
+    return dataclasses.replace(spec, metrics=metrics, segments=segments, tiers=tiers, stages=stages, churn=churn,
+                               actions=actions)
+
+
+def _check_seeds_declared(c: _Checker, spec: PolicySpec) -> None:
+    """Seed references are concept ids like T1 or R5: catch typos such as 'T-1' at load time."""
+    import re
+
+    pattern = re.compile(r"^[A-Z]{1,3}\d{1,3}$")
+    rows: list[tuple[Row, str]] = []
+    for t in [*spec.segments.values(), spec.tiers, spec.churn]:
+        if t is not None:
+            rows.extend((r, t.name) for r in t.rows)
+    if spec.stages:
+        rows.extend((r, "stages") for r in spec.stages.transitions)
+    if spec.actions:
+        rows.extend((r, "actions") for r in spec.actions.rules)
+    for row, where in rows:
+        for s in row.prov.seed:
+            if not pattern.match(s):
+                c.errors.append(PolicySchemaError(f"seed {s!r} of {where} row {row.id!r} is not a concept id "
+                                                  "like T1 or R5", row.prov.location or SourceLocation("?", 1, 1)))
+
+
+def all_rows(spec: PolicySpec) -> Mapping[str, tuple[Row, ...]]:
+    """Every rule-like item by section, for coverage and the durable compiler."""
+    out: dict[str, tuple[Row, ...]] = {}
+    for name, t in spec.segments.items():
+        out["segment:" + name] = t.rows
+    if spec.tiers:
+        out["tier"] = spec.tiers.rows
+    if spec.stages:
+        out["stage"] = spec.stages.transitions
+    if spec.churn:
+        out["churn"] = spec.churn.rows
+    if spec.actions:
+        out["actions"] = spec.actions.rules
+    return out

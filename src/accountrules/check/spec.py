@@ -1,0 +1,110 @@
+"""The validated shape of a policy: what the YAML says, with a location for every part.
+
+Expressions here are parsed; :mod:`accountrules.check.policy_check` resolves and
+type-checks them in place (returning new specs), so a spec is never half-checked
+when it reaches the compiler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from accountrules.errors import SourceLocation
+from accountrules.model.decision import Label
+from accountrules.parse.expr_ast import Expr, Scalar
+
+
+@dataclass(frozen=True)
+class Provenance:
+    description: Label | None = None
+    seed: tuple[str, ...] = ()
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row of a decision table, a stage transition, or an action rule."""
+
+    id: str
+    when: Expr | None
+    prov: Provenance
+    then: str | None = None  # table output / transition target
+    risk: str | None = None  # churn rows
+    sources: tuple[str, ...] = ()  # transition `from` states ('*' expanded)
+    actions: tuple[str, ...] = ()  # action rules
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # 'tier', 'churn' or the segment name
+    hit: str
+    values: dict[str, Label]
+    rows: tuple[Row, ...]
+    location: SourceLocation
+    default: str | None = None
+    default_risk: str | None = None
+    label: Label | None = None
+    score: Expr | None = None  # churn only
+
+
+@dataclass(frozen=True)
+class Stages:
+    states: dict[str, Label]
+    start: str
+    otherwise: str  # 'stay' or a state
+    transitions: tuple[Row, ...]
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
+class ActionDef:
+    code: str
+    title: Label
+    owner: str
+    priority: str
+    due_days: int
+    prov: Provenance
+
+
+@dataclass(frozen=True)
+class Actions:
+    catalog: dict[str, ActionDef]
+    rules: tuple[Row, ...]
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    expr: Expr
+    label: Label | None
+    prov: Provenance
+
+
+@dataclass(frozen=True)
+class Monotonic:
+    field: str
+    direction: str  # increasing | decreasing
+    output: str  # tier | segments.<name> | churn.risk
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    name: str
+    version: str
+    label: Label
+    description: Label | None
+    params: dict[str, Scalar]
+    fields: dict[str, str]  # extra field name -> type
+    metrics: tuple[Metric, ...]
+    segments: dict[str, Table]
+    tiers: Table | None
+    stages: Stages | None
+    churn: Table | None
+    actions: Actions | None
+    monotonic: tuple[Monotonic, ...]
+    root: str
+    sources: tuple[str, ...] = ()  # files read, in order, for the content hash
+    content_hash: str = ""
+    locations: dict[str, SourceLocation] = field(default_factory=dict)  # 'params.x' -> where

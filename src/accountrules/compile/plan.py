@@ -1,0 +1,164 @@
+"""The compiled form of a checked policy: closures per row, grouped by section.
+
+A ``Plan`` is immutable and shared by every evaluator and every thread; the
+per-decision state lives only in the ``env`` dict each decision builds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accountrules.check.expr_check import uses_portfolio
+from accountrules.check.spec import ActionDef, PolicySpec, Row, Table
+from accountrules.compile.closures import Fn, compile_expr
+from accountrules.model.decision import Label
+from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Ref, unparse, walk
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A value a condition reads, shown in the trace: a field, metric, output or portfolio rank."""
+
+    name: str
+    fn: Fn
+
+
+@dataclass(frozen=True, slots=True)
+class CRow:
+    index: int
+    row: Row
+    cond: Fn | None  # None = always
+    reads: tuple[Read, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CTable:
+    section: str  # 'segment:<name>', 'tier', 'churn'
+    output_key: str  # env key the output is written to
+    table: Table
+    rows: tuple[CRow, ...]
+    rank: dict[str, int]  # value -> priority position
+
+    @property
+    def hit(self) -> str:
+        return self.table.hit
+
+
+@dataclass(frozen=True, slots=True)
+class CStages:
+    rows: tuple[CRow, ...]
+    by_source: dict[str, tuple[int, ...]]  # state -> transition indices in order
+    states: dict[str, Label]
+    start: str
+    otherwise: str
+
+
+@dataclass(frozen=True, slots=True)
+class CMetric:
+    name: str
+    fn: Fn
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    spec: PolicySpec
+    metrics: tuple[CMetric, ...]
+    segments: tuple[CTable, ...]
+    tiers: CTable | None
+    stages: CStages | None
+    churn: CTable | None
+    churn_score: Fn | None
+    churn_score_reads: tuple[Read, ...]
+    action_rules: tuple[CRow, ...]
+    catalog: dict[str, ActionDef]
+    portfolio_args: tuple[tuple[str, Fn], ...]  # canonical key -> per-account value
+    local_metrics: tuple[CMetric, ...]  # metrics that need no portfolio (portfolio arguments may read them)
+    extra_fields: dict[str, str]
+
+    @property
+    def uses_portfolio(self) -> bool:
+        return bool(self.portfolio_args)
+
+
+def reads_of(e: Expr | None) -> tuple[Read, ...]:
+    if e is None:
+        return ()
+    seen: dict[str, Read] = {}
+    for node in walk(e):
+        if isinstance(node, Ref) and node.kind != "as_of" and node.key not in seen:
+            seen[node.key] = Read(node.key, compile_expr(node))
+        elif isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
+            text = unparse(node)
+            if text not in seen:
+                seen[text] = Read(text, compile_expr(node))
+    return tuple(seen.values())
+
+
+def _rows(rows: tuple[Row, ...]) -> tuple[CRow, ...]:
+    return tuple(
+        CRow(i, r, compile_expr(r.when) if r.when is not None else None, reads_of(r.when))
+        for i, r in enumerate(rows)
+    )
+
+
+def _table(section: str, key: str, t: Table) -> CTable:
+    return CTable(section, key, t, _rows(t.rows), {v: i for i, v in enumerate(t.values)})
+
+
+def _portfolio_args(spec: PolicySpec) -> tuple[tuple[str, Fn], ...]:
+    exprs: list[Expr] = [m.expr for m in spec.metrics]
+    for t in [*spec.segments.values(), spec.tiers, spec.churn]:
+        if t is not None:
+            exprs.extend(r.when for r in t.rows if r.when is not None)
+            if t.score is not None:
+                exprs.append(t.score)
+    if spec.stages:
+        exprs.extend(r.when for r in spec.stages.transitions if r.when is not None)
+    if spec.actions:
+        exprs.extend(r.when for r in spec.actions.rules if r.when is not None)
+    args: dict[str, Fn] = {}
+    for e in exprs:
+        for node in walk(e):
+            if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
+                key = unparse(node.args[0])
+                if key not in args:
+                    args[key] = compile_expr(node.args[0])
+    return tuple(args.items())
+
+
+def _local_metrics(spec: PolicySpec, metrics: tuple[CMetric, ...]) -> tuple[CMetric, ...]:
+    portfolio: set[str] = set()
+    for m in spec.metrics:
+        if uses_portfolio(m.expr, frozenset(portfolio)):
+            portfolio.add(m.name)
+    return tuple(m for m in metrics if m.name not in portfolio)
+
+
+def compile_policy(spec: PolicySpec) -> Plan:
+    stages = None
+    if spec.stages is not None:
+        rows = _rows(spec.stages.transitions)
+        by_source: dict[str, list[int]] = {s: [] for s in spec.stages.states}
+        for r in rows:
+            for src in r.row.sources:
+                by_source.setdefault(src, []).append(r.index)
+        stages = CStages(rows, {k: tuple(v) for k, v in by_source.items()}, spec.stages.states,
+                         spec.stages.start, spec.stages.otherwise)
+    churn = _table("churn", "churn.kind", spec.churn) if spec.churn else None
+    score = spec.churn.score if spec.churn else None
+    metrics = tuple(CMetric(m.name, compile_expr(m.expr)) for m in spec.metrics)
+    return Plan(
+        spec=spec,
+        metrics=metrics,
+        segments=tuple(_table("segment:" + n, "segments." + n, t) for n, t in spec.segments.items()),
+        tiers=_table("tier", "tier", spec.tiers) if spec.tiers else None,
+        stages=stages,
+        churn=churn,
+        churn_score=compile_expr(score) if score is not None else None,
+        churn_score_reads=reads_of(score),
+        action_rules=_rows(spec.actions.rules) if spec.actions else (),
+        catalog=dict(spec.actions.catalog) if spec.actions else {},
+        portfolio_args=_portfolio_args(spec),
+        local_metrics=_local_metrics(spec, metrics),
+        extra_fields=dict(spec.fields),
+    )

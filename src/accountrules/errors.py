@@ -1,0 +1,179 @@
+"""Typed errors. Every error a user can cause names where it happened.
+
+Policy errors carry a :class:`SourceLocation` (file, line, column; 1-based).
+Several problems found in one load are raised together as :class:`PolicyErrors`,
+which is itself a :class:`PolicyError`, so ``except PolicyError`` catches both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def shifted(self, columns: int) -> SourceLocation:
+        """The location ``columns`` characters further along the same line."""
+        return SourceLocation(self.file, self.line, self.column + columns)
+
+
+class AccountRulesError(Exception):
+    """Base class of every error raised by accountrules."""
+
+
+class PolicyError(AccountRulesError):
+    """A policy could not be loaded. ``location`` points at the offending text."""
+
+    kind = "policy"
+
+    def __init__(self, message: str, location: SourceLocation | None = None, hint: str | None = None):
+        self.message = message
+        self.location = location
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        tail = f" ({self.hint})" if self.hint else ""
+        return f"{where}{self.kind} error: {self.message}{tail}"
+
+    @property
+    def errors(self) -> Sequence[PolicyError]:
+        return (self,)
+
+    def to_dict(self) -> dict[str, Any]:
+        loc = self.location
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "hint": self.hint,
+            "file": loc.file if loc else None,
+            "line": loc.line if loc else None,
+            "column": loc.column if loc else None,
+        }
+
+
+class PolicySyntaxError(PolicyError):
+    """Malformed or hostile YAML: bad syntax, duplicate keys, aliases, tags, encoding, nesting."""
+
+    kind = "syntax"
+
+
+class PolicySchemaError(PolicyError):
+    """A key that does not belong, a missing key, or a value of the wrong YAML shape."""
+
+    kind = "schema"
+
+
+class ExpressionSyntaxError(PolicyError):
+    """An expression in a ``when:`` or metric could not be parsed."""
+
+    kind = "expression"
+
+
+class PolicyTypeError(PolicyError):
+    """An expression is ill-typed or names an unknown field, parameter or function."""
+
+    kind = "type"
+
+
+class PolicyReferenceError(PolicyError):
+    """A reference to an unknown tier, state, segment value or action; or a duplicate id."""
+
+    kind = "reference"
+
+
+class PolicyLimitError(PolicyError):
+    """The policy exceeds a limit of an evaluator (e.g. durable_rules' compile-time limits)."""
+
+    kind = "limit"
+
+
+class PolicyErrors(PolicyError):
+    """Several problems found in one load, reported together in source order."""
+
+    kind = "policy"
+
+    def __init__(self, errors: Sequence[PolicyError]):
+        ordered = sorted(errors, key=_sort_key)
+        self._errors = tuple(ordered)
+        first = ordered[0]
+        super().__init__(
+            f"{len(ordered)} problems:\n" + "\n".join(f"  {e}" for e in ordered),
+            first.location,
+        )
+
+    def _render(self) -> str:
+        return self.message
+
+    @property
+    def errors(self) -> Sequence[PolicyError]:
+        return self._errors
+
+
+def _sort_key(e: PolicyError) -> tuple[str, int, int]:
+    loc = e.location
+    return (loc.file, loc.line, loc.column) if loc else ("", 0, 0)
+
+
+def raise_collected(errors: Sequence[PolicyError]) -> None:
+    """Raise nothing, the single error, or all of them together."""
+    if not errors:
+        return
+    if len(errors) == 1:
+        raise errors[0]
+    raise PolicyErrors(errors)
+
+
+class DecisionError(AccountRulesError):
+    """A policy could not decide for one account (e.g. a ``unique`` table matched twice)."""
+
+    def __init__(self, message: str, account_id: str | None = None, rules: Sequence[str] = ()):
+        self.account_id = account_id
+        self.rules = tuple(rules)
+        prefix = f"account {account_id!r}: " if account_id is not None else ""
+        super().__init__(prefix + message)
+
+
+class PortfolioRequiredError(DecisionError):
+    """The policy uses portfolio-relative functions but no portfolio statistics were given."""
+
+
+class AccountValidationError(AccountRulesError):
+    """An account (a dict, or a row of a file) does not fit the model.
+
+    ``problems`` lists ``(field, message)`` pairs; ``row`` is the 1-based data row
+    number when the account came from a file or a batch.
+    """
+
+    def __init__(
+        self,
+        problems: Sequence[tuple[str, str]],
+        *,
+        account_id: str | None = None,
+        row: int | None = None,
+    ):
+        self.problems = tuple(problems)
+        self.account_id = account_id
+        self.row = row
+        where = []
+        if row is not None:
+            where.append(f"row {row}")
+        if account_id is not None:
+            where.append(f"account {account_id!r}")
+        head = ", ".join(where) + ": " if where else ""
+        body = "; ".join(f"{f}: {m}" for f, m in self.problems)
+        super().__init__(head + body)
+
+
+class EngineUnavailableError(AccountRulesError):
+    """An optional evaluator or format was asked for but its extra is not installed."""

@@ -1,0 +1,260 @@
+"""One semantics for every evaluator: section order, hit policies, stage steps, action merging.
+
+An evaluator only answers "which rows of this section match this env?" (a
+:class:`Matcher`); everything that turns matches into a Decision lives here, once,
+so the compiled and the durable evaluator cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from accountrules.compile.closures import Env
+from accountrules.compile.plan import CRow, CTable, Plan, Read
+from accountrules.errors import DecisionError
+from accountrules.model.decision import (
+    ActionItem,
+    ChurnOutcome,
+    Decision,
+    JsonScalar,
+    Label,
+    Outcome,
+    PolicyRef,
+    StageOutcome,
+    TraceEntry,
+)
+from accountrules.model.enums import LABELS, ChurnKind, Priority, RiskLevel, Stage
+
+_PRIORITY_ORDER = {p.value: i for i, p in enumerate(Priority)}
+
+
+class Matcher(Protocol):
+    def match(self, section: str, rows: Sequence[CRow], env: Env, first_only: bool) -> list[int]:
+        """Indices (in ``rows`` order) of the rows whose condition is true for ``env``."""
+        ...
+
+
+@dataclass(slots=True)
+class Fired:
+    section: str
+    row: CRow | None  # None: default / stay / computed
+    output: str | None
+    note: str = "matched"
+
+
+@dataclass(slots=True)
+class Raw:
+    """The outcome of one decision before it is dressed as a pydantic Decision."""
+
+    env: Env
+    segments: dict[str, str | None] = field(default_factory=dict)
+    tier: str | None = None
+    stage_from: str | None = None
+    stage_to: str | None = None
+    transition: str | None = None
+    churn_kind: str | None = None
+    churn_risk: str | None = None
+    churn_score: float | None = None
+    actions: dict[str, list[str]] = field(default_factory=dict)  # code -> rule ids
+    fired: list[Fired] = field(default_factory=list)
+
+
+def _resolve(table: CTable, matched: list[int], account_id: str) -> tuple[CRow | None, str | None]:
+    rows = table.rows
+    if not matched:
+        return None, table.table.default
+    hit = table.hit
+    if hit == "first":
+        r = rows[matched[0]]
+        return r, r.row.then
+    if hit == "unique":
+        if len(matched) > 1:
+            ids = [rows[i].row.id for i in matched]
+            raise DecisionError(f"{table.section} is 'unique' but rows {', '.join(ids)} all match",
+                                account_id, ids)
+        r = rows[matched[0]]
+        return r, r.row.then
+    if hit == "any":
+        outs = {rows[i].row.then for i in matched}
+        if len(outs) > 1:
+            ids = [rows[i].row.id for i in matched]
+            raise DecisionError(f"{table.section} is 'any' but matching rows disagree ({', '.join(ids)})",
+                                account_id, ids)
+        r = rows[matched[0]]
+        return r, r.row.then
+    # priority: the matching row whose output comes first in `values`
+    best = min(matched, key=lambda i: (table.rank.get(rows[i].row.then or "", 1 << 30), i))
+    return rows[best], rows[best].row.then
+
+
+def run(plan: Plan, env: Env, matcher: Matcher, account_id: str) -> Raw:
+    raw = Raw(env)
+    current = ""
+    try:
+        for m in plan.metrics:
+            current = f"metric {m.name}"
+            env[m.name] = m.fn(env)
+        for t in plan.segments:
+            current = t.section
+            raw.segments[t.section[8:]] = _table(raw, t, env, matcher, account_id)
+        if plan.tiers is not None:
+            current = "tier"
+            raw.tier = _table(raw, plan.tiers, env, matcher, account_id)
+        if plan.stages is not None:
+            current = "stage"
+            _stage(raw, plan, env, matcher)
+        if plan.churn is not None:
+            current = "churn"
+            if plan.churn_score is not None:
+                raw.churn_score = env["churn.score"] = plan.churn_score(env)
+            raw.churn_kind = _table(raw, plan.churn, env, matcher, account_id)
+            raw.churn_risk = env["churn.risk"] = _churn_risk(raw, plan)
+        if plan.action_rules:
+            current = "actions"
+            for i in matcher.match("actions", plan.action_rules, env, False):
+                r = plan.action_rules[i]
+                raw.fired.append(Fired("actions", r, None))
+                for code in r.row.actions:
+                    raw.actions.setdefault(code, []).append(r.row.id)
+    except (TypeError, ValueError, ArithmeticError) as e:
+        # a value of the wrong type that slipped past validation (e.g. an untyped extra field)
+        raise DecisionError(f"cannot evaluate {current}: {e}", account_id) from e
+    return raw
+
+
+def _table(raw: Raw, t: CTable, env: Env, matcher: Matcher, account_id: str) -> str | None:
+    matched = matcher.match(t.section, t.rows, env, t.hit == "first")
+    row, out = _resolve(t, matched, account_id)
+    env[t.output_key] = out
+    raw.fired.append(Fired(t.section, row, out, "matched" if row is not None else "default"))
+    return out
+
+
+def _churn_risk(raw: Raw, plan: Plan) -> str | None:
+    fired = raw.fired[-1]
+    if fired.row is not None:
+        return fired.row.row.risk
+    assert plan.churn is not None
+    return plan.churn.table.default_risk
+
+
+def _stage(raw: Raw, plan: Plan, env: Env, matcher: Matcher) -> None:
+    st = plan.stages
+    assert st is not None
+    given = env.get("relationship.stage")
+    current = given if given in st.states else st.start
+    candidates = st.by_source.get(current, ())
+    chosen: CRow | None = None
+    if candidates:
+        rows = [st.rows[i] for i in candidates]
+        matched = matcher.match("stage", rows, env, True)
+        if matched:
+            chosen = rows[matched[0]]
+    raw.stage_from = given
+    if chosen is not None:
+        raw.stage_to = chosen.row.then
+        raw.transition = chosen.row.id
+        raw.fired.append(Fired("stage", chosen, raw.stage_to))
+    else:
+        raw.stage_to = current if st.otherwise == "stay" else st.otherwise
+        raw.fired.append(Fired("stage", None, raw.stage_to, "stay"))
+    env["stage"] = raw.stage_to
+
+
+# -- dressing -------------------------------------------------------------------------------------
+
+
+def json_scalar(v: Any) -> JsonScalar:
+    if v is None or isinstance(v, bool | int | float | str):
+        return v  # type: ignore[no-any-return]
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def _inputs(reads: tuple[Read, ...], env: Env) -> dict[str, JsonScalar]:
+    return {r.name: json_scalar(r.fn(env)) for r in reads}
+
+
+def _label(code: str) -> Label:
+    entry = LABELS.get(code)
+    return Label(zh=entry["zh"], en=entry["en"]) if entry else Label(zh=code, en=code)
+
+
+def to_decision(plan: Plan, raw: Raw, account_id: str, as_of: dt.date, policy: PolicyRef,
+                trace: bool = True) -> Decision:
+    env = raw.env
+    spec = plan.spec
+    tier = None
+    if raw.tier is not None and spec.tiers is not None:
+        tier = Outcome(code=raw.tier, label=spec.tiers.values[raw.tier], rule=_rule_id(raw, "tier"))
+    segments = {
+        name: Outcome(code=code, label=spec.segments[name].values[code], rule=_rule_id(raw, "segment:" + name))
+        for name, code in raw.segments.items() if code is not None
+    }
+    stage = None
+    if raw.stage_to is not None and plan.stages is not None:
+        stage = StageOutcome.model_validate({
+            "from": Stage(raw.stage_from) if raw.stage_from else None, "to": Stage(raw.stage_to),
+            "label": plan.stages.states[raw.stage_to], "transition": raw.transition,
+        })
+    churn = None
+    if raw.churn_kind is not None and raw.churn_risk is not None:
+        churn = ChurnOutcome(kind=ChurnKind(raw.churn_kind), risk=RiskLevel(raw.churn_risk),
+                             label=_label(raw.churn_kind), score=raw.churn_score, rule=_rule_id(raw, "churn"))
+    actions = []
+    for code, reasons in raw.actions.items():
+        a = plan.catalog[code]
+        actions.append(ActionItem(
+            code=code, title=a.title, owner=a.owner, priority=Priority(a.priority),
+            due=as_of + dt.timedelta(days=a.due_days), key=f"{account_id}:{code}:{spec.version}",
+            reasons=tuple(reasons),
+        ))
+    entries: list[TraceEntry] = []
+    if trace:
+        for f in raw.fired:
+            if f.row is None:
+                entries.append(TraceEntry(section=f.section, rule="(default)" if f.note == "default" else "(stay)",
+                                          output=f.output, note=f.note))  # type: ignore[arg-type]
+                continue
+            r = f.row.row
+            entries.append(TraceEntry(
+                section=f.section, rule=r.id, output=f.output, description=r.prov.description,
+                seed=r.prov.seed, inputs=_inputs(f.row.reads, env),
+                location=str(r.prov.location) if r.prov.location else None,
+            ))
+        if plan.churn_score is not None:
+            entries.append(TraceEntry(section="churn", rule="(score)", output=None, note="computed",
+                                      inputs={"churn.score": json_scalar(raw.churn_score),
+                                              **_inputs(plan.churn_score_reads, env)}))
+    return Decision(
+        account_id=account_id, as_of=as_of, policy=policy, tier=tier, segments=segments, stage=stage,
+        churn=churn, actions=tuple(actions), metrics={m.name: json_scalar(env[m.name]) for m in plan.metrics},
+        trace=tuple(entries),
+    )
+
+
+def _rule_id(raw: Raw, section: str) -> str | None:
+    for f in raw.fired:
+        if f.section == section:
+            return f.row.row.id if f.row is not None else None
+    return None
+
+
+class CompiledMatcher:
+    """Evaluates the compiled closures directly (the default evaluator)."""
+
+    def match(self, section: str, rows: Sequence[CRow], env: Env, first_only: bool) -> list[int]:
+        out: list[int] = []
+        for i, r in enumerate(rows):
+            if r.cond is None or r.cond(env) is True:
+                out.append(i)
+                if first_only:
+                    break
+        return out
+
+
+COMPILED = CompiledMatcher()

@@ -1,0 +1,159 @@
+"""``accountrules features``: derive account fields from an order log and write them out.
+
+Output format by suffix: ``.csv`` (flat dotted columns such as ``transactions.revenue``),
+``.jsonl``/``.ndjson`` (one nested account dict a line), ``.parquet``/``.pq`` (flat columns).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+from accountrules.errors import AccountRulesError
+from accountrules.features.derive import (
+    INPUT_FORMATS,
+    ColumnMap,
+    InputFormat,
+    accounts_from_table,
+    derive_features,
+)
+
+__all__ = ["add_parser", "run"]
+
+_OUTPUT_SUFFIXES: Final = (".csv", ".jsonl", ".ndjson", ".parquet", ".pq")
+_DEFAULTS: Final = ColumnMap()
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number of days: {text!r}")
+    return value
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``features ORDERS --as-of DATE -o ACCOUNTS ...``; sets ``func=run``."""
+    p = subparsers.add_parser(
+        "features",
+        help="derive account fields (transactions.*, credit.*) from an order log",
+        description=(
+            "Derive account fields from an order log (CSV, whitespace text, Parquet, JSONL). "
+            "One row per order; orders after --as-of are ignored. Writes CSV, JSONL or Parquet "
+            "by the output suffix."
+        ),
+    )
+    p.add_argument("orders", metavar="ORDERS", help="order log file")
+    p.add_argument("--as-of", required=True, type=_iso_date, metavar="DATE",
+                   help="decision date, YYYY-MM-DD; the window ends on it")
+    p.add_argument("-o", "--output", required=True, metavar="ACCOUNTS",
+                   help="output file: .csv, .jsonl/.ndjson or .parquet/.pq")
+    p.add_argument("--window-days", type=_positive, default=365, metavar="N",
+                   help="observation window in days (default 365)")
+    p.add_argument("--format", choices=INPUT_FORMATS, default=None,
+                   help="input format (default: from the suffix)")
+    cols = p.add_argument_group("input columns")
+    cols.add_argument("--id-col", default=_DEFAULTS.account_id, metavar="NAME",
+                      help=f"account id column (default {_DEFAULTS.account_id})")
+    cols.add_argument("--date-col", default=_DEFAULTS.date, metavar="NAME",
+                      help=f"order date column (default {_DEFAULTS.date})")
+    cols.add_argument("--amount-col", default=_DEFAULTS.amount, metavar="NAME",
+                      help=f"order amount column (default {_DEFAULTS.amount})")
+    cols.add_argument("--cost-col", metavar="NAME", help="order cost column (enables profit)")
+    cols.add_argument("--quantity-col", metavar="NAME", help="quantity column (adds extra.units)")
+    cols.add_argument("--returned-col", metavar="NAME",
+                      help="returned flag (bool) or returned amount (number) column")
+    cols.add_argument("--payment-due-col", metavar="NAME", help="payment due date column")
+    cols.add_argument("--payment-paid-col", metavar="NAME", help="payment date column")
+    cols.add_argument("--date-format", metavar="FMT",
+                      help="strptime format of text/integer dates, e.g. %%Y%%m%%d (default ISO)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Derive, write, print a one-line summary. 0 = done, 1 = bad input, 2 = bad arguments."""
+    out = Path(args.output)
+    suffix = out.suffix.lower()
+    if suffix not in _OUTPUT_SUFFIXES:
+        print(f"accountrules features: error: output must end in {', '.join(_OUTPUT_SUFFIXES)}: "
+              f"{str(out)!r}", file=sys.stderr)
+        return 2
+    fmt: InputFormat | None = args.format
+    try:
+        columns = ColumnMap(
+            account_id=args.id_col,
+            date=args.date_col,
+            amount=args.amount_col,
+            cost=args.cost_col,
+            quantity=args.quantity_col,
+            returned=args.returned_col,
+            payment_due=args.payment_due_col,
+            payment_paid=args.payment_paid_col,
+            date_format=args.date_format,
+        )
+        table = derive_features(args.orders, as_of=args.as_of, window_days=args.window_days,
+                                columns=columns, format=fmt)
+        if suffix == ".csv":
+            _write_csv(table, out)
+        elif suffix in (".jsonl", ".ndjson"):
+            _write_jsonl(table, out)
+        else:
+            importlib.import_module("pyarrow.parquet").write_table(table, str(out))
+    except ValueError as exc:
+        print(f"accountrules features: error: {exc}", file=sys.stderr)
+        return 2
+    except (AccountRulesError, OSError) as exc:
+        print(f"accountrules features: error: {exc}", file=sys.stderr)
+        return 1
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    late = int(meta.get("accountrules.orders_after_as_of", "0"))
+    print(
+        f"features: {table.num_rows} accounts from {meta.get('accountrules.orders', '?')} orders "
+        f"({late} after {args.as_of.isoformat()} ignored), window {args.window_days} days "
+        f"-> {out}"
+    )
+    return 0
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _write_csv(table: Any, path: Path) -> None:
+    names: list[str] = table.column_names
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(names)
+        for row in table.to_pylist():
+            writer.writerow([_cell(row[name]) for name in names])
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _write_jsonl(table: Any, path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="\n") as f:
+        for account in accounts_from_table(table):
+            f.write(json.dumps(account, ensure_ascii=False, default=_json_default) + "\n")

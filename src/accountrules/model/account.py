@@ -1,0 +1,137 @@
+"""The account a policy decides about (seed concepts D1-D4).
+
+Units are in the names or the docs: money is an amount in the portfolio's currency,
+``*_days`` are whole days, ratios are 0-1. Unknown is ``None``, never a silent 0:
+a policy condition on an unknown value is *unknown* and does not fire.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from accountrules.model.enums import BuyingRole, CustomerReason, RelationshipLevel, Stage
+
+Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
+Money = float
+Count = Annotated[int, Field(ge=0)]
+Days = Annotated[int, Field(ge=0)]
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Company(_Group):
+    """客户特征类 — company characteristics (D1)."""
+
+    industry: str | None = None
+    region: str | None = None
+    size: str | None = Field(None, description="size class, e.g. small/medium/large (企业规模)")
+    employees: Count | None = None
+    registered_capital: Money | None = Field(None, description="注册资金")
+    listed: bool | None = Field(None, description="是否上市")
+    annual_sales: Money | None = Field(None, description="the customer's own annual sales (年销售额)")
+    organisation_type: str | None = Field(None, description="外企/国企/私营 (D6)")
+
+
+class Transactions(_Group):
+    """交易类 — aggregates of our business with the account over the window (D1)."""
+
+    window_days: Days | None = Field(None, description="length of the observation window")
+    count: Count | None = Field(None, description="orders in the window (交易次数)")
+    frequency: float | None = Field(None, ge=0, description="orders per 30 days (交易频率)")
+    first_order_date: date | None = None
+    last_order_date: date | None = None
+    tenure_days: Days | None = Field(None, description="days since the first order (已交易时间)")
+    recency_days: Days | None = Field(None, description="days since the last order")
+    avg_order_value: Money | None = Field(None, description="平均单笔交易额")
+    max_order_value: Money | None = Field(None, description="最大单笔交易额")
+    revenue: Money | None = Field(None, description="revenue in the window")
+    revenue_previous: Money | None = Field(None, description="revenue in the previous window of equal length")
+    annual_revenue: Money | None = Field(None, description="revenue over the last 12 months")
+    annual_profit: Money | None = Field(None, description="profit over the last 12 months (客户年利润)")
+    marketing_cost: Money | None = Field(None, description="allocated annual marketing cost (年分摊的营销成本)")
+    service_cost: Money | None = Field(None, description="allocated annual cost to serve")
+    profit_margin: float | None = Field(None, description="profit / revenue (销售利润率)")
+    growth_rate: float | None = Field(None, description="sales growth rate, e.g. 0.12 = +12% (销售额增长率)")
+    returns_count: Count | None = Field(None, description="退货次数")
+    returns_amount: Money | None = Field(None, description="退货金额")
+
+
+class Credit(_Group):
+    """Credit and payment behaviour (D1, D2)."""
+
+    arrears: Money | None = Field(None, description="amount owed (欠款额)")
+    overdue_payments: Count | None = Field(None, description="逾期付款次数")
+    avg_collection_days: float | None = Field(None, ge=0, description="平均收款周期")
+    arrears_ratio: Ratio | None = Field(None, description="平均欠款率")
+    rating: str | None = Field(None, description="commercial credit rating (商业信用)")
+
+
+class Loyalty(_Group):
+    """客户忠诚类 (D1)."""
+
+    praise_count: Count | None = None
+    complaint_count: Count | None = None
+    suggestion_count: Count | None = None
+    satisfaction: Ratio | None = Field(None, description="0-1 (满意度)")
+    campaign_response_rate: Ratio | None = Field(None, description="营销活动响应度")
+    repeat_purchase_rate: Ratio | None = Field(None, description="重复购买率")
+    open_complaints: Count | None = Field(None, description="complaints not yet closed")
+
+
+class Relationship(_Group):
+    """Where the relationship stands, as the CRM stored it after the last decision (G1-G5)."""
+
+    stage: Stage | None = Field(None, description="current stage; None = never decided")
+    level: RelationshipLevel | None = None
+    share_of_wallet: Ratio | None = Field(None, description="our share of the customer's category spend")
+    account_manager: str | None = None
+    dedicated_manager: bool | None = Field(None, description="has a dedicated KA manager (T19)")
+    contract_active: bool | None = None
+    strategic_agreement: bool | None = Field(None, description="signed partnership / strategic agreement")
+    previous_tier: str | None = Field(None, description="tier code stored from the last decision")
+    since: date | None = Field(None, description="relationship start")
+    last_contact_date: date | None = None
+    last_executive_visit: date | None = None
+
+
+class Signals(_Group):
+    """Churn signals a CRM records (C1, C3)."""
+
+    customer_reason: CustomerReason | None = Field(None, description="customer-side reason to leave")
+    competitor_offer: bool | None = Field(None, description="a competitor is courting it")
+    moved_to_competitor: bool | None = Field(None, description="business moved to a competitor")
+    fraud: bool | None = Field(None, description="欺诈")
+    bad_credit: bool | None = Field(None, description="恶意拖欠 / 信用差")
+    financial_distress: bool | None = Field(None, description="财务状况不健康")
+    potential_value: Money | None = Field(None, description="estimated annual potential value (T11, T12)")
+
+
+class Contact(_Group):
+    """A member of the buying centre (D3, D4)."""
+
+    name: str
+    role: BuyingRole
+    supporter: bool | None = None
+    weight: Ratio | None = Field(None, description="influence weight in the decision")
+
+
+class Account(BaseModel):
+    """A business customer. ``extra`` holds CRM fields a policy declares under ``fields:``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    name: str | None = None
+    company: Company = Field(default_factory=Company)
+    transactions: Transactions = Field(default_factory=Transactions)
+    credit: Credit = Field(default_factory=Credit)
+    loyalty: Loyalty = Field(default_factory=Loyalty)
+    relationship: Relationship = Field(default_factory=Relationship)
+    signals: Signals = Field(default_factory=Signals)
+    contacts: tuple[Contact, ...] = ()
+    extra: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,94 @@
+"""Render a Decision's trace as text a business owner can follow, in Chinese or English."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from accountrules.model.enums import LABELS
+
+if TYPE_CHECKING:
+    from accountrules.model.decision import Decision, TraceEntry
+
+_WORDS = {
+    "en": {
+        "head": "Account {id} — policy {name} {version} (as of {as_of})",
+        "tier": "Tier", "segment": "Segment", "stage": "Stage", "churn": "Churn", "actions": "Actions",
+        "because": "because", "rule": "rule", "default": "no row matched; default applies",
+        "stay": "no transition applies; stays", "none": "none", "risk": "risk", "due": "due",
+        "owner": "owner", "score": "score", "from": "from", "reasons": "prescribed by",
+    },
+    "zh": {
+        "head": "客户 {id} — 政策 {name} {version}（决策日期 {as_of}）",
+        "tier": "客户等级", "segment": "客户分类", "stage": "关系阶段", "churn": "流失判断", "actions": "维系行动",
+        "because": "依据", "rule": "规则", "default": "无规则命中，采用默认值",
+        "stay": "无阶段转换条件成立，保持", "none": "无", "risk": "风险", "due": "截止",
+        "owner": "负责人", "score": "评分", "from": "由", "reasons": "触发规则",
+    },
+}
+
+
+def _label(code: str, lang: str) -> str:
+    entry = LABELS.get(code)
+    return entry[lang] if entry else code
+
+
+def _inputs(t: TraceEntry) -> str:
+    return ", ".join(f"{k} = {_fmt(v)}" for k, v in t.inputs.items())
+
+
+def _fmt(v: object) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _why(t: TraceEntry | None, w: dict[str, str], lang: str) -> str:
+    if t is None:
+        return ""
+    if t.note == "default":
+        return f"  — {w['default']}"
+    if t.note == "stay":
+        return f"  — {w['stay']}"
+    desc = f" ({t.description.in_(lang)})" if t.description else ""
+    seed = f" [{', '.join(t.seed)}]" if t.seed else ""
+    inputs = f"; {w['because']} {_inputs(t)}" if t.inputs else ""
+    return f"  — {w['rule']} {t.rule}{desc}{seed}{inputs}"
+
+
+def render(d: Decision, lang: str = "en") -> str:
+    if lang not in _WORDS:
+        raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
+    w = _WORDS[lang]
+    by_section: dict[str, list[TraceEntry]] = {}
+    for t in d.trace:
+        by_section.setdefault(t.section, []).append(t)
+
+    def first(section: str) -> TraceEntry | None:
+        entries = by_section.get(section)
+        return entries[0] if entries else None
+
+    lines = [w["head"].format(id=d.account_id, name=d.policy.name, version=d.policy.version, as_of=d.as_of)]
+    for name, seg in d.segments.items():
+        lines.append(f"{w['segment']} {name}: {seg.label.in_(lang)} ({seg.code})"
+                     + _why(first(f"segment:{name}"), w, lang))
+    if d.tier is not None:
+        lines.append(f"{w['tier']}: {d.tier.label.in_(lang)} ({d.tier.code})" + _why(first("tier"), w, lang))
+    if d.stage is not None:
+        s = d.stage
+        origin = f"{w['from']} {_label(s.from_, lang)} → " if s.from_ and s.from_ != s.to else ""
+        lines.append(f"{w['stage']}: {origin}{s.label.in_(lang)}" + _why(first("stage"), w, lang))
+    if d.churn is not None:
+        c = d.churn
+        score = f", {w['score']} {_fmt(c.score)}" if c.score is not None else ""
+        lines.append(f"{w['churn']}: {c.label.in_(lang)}, {w['risk']} {_label(c.risk, lang)}{score}"
+                     + _why(first("churn"), w, lang))
+    lines.append(f"{w['actions']}: {w['none'] if not d.actions else ''}".rstrip())
+    rules = {t.rule: t for t in by_section.get("actions", [])}
+    for a in d.actions:
+        lines.append(f"  - {a.title.in_(lang)} ({a.code}); {w['owner']} {a.owner}, "
+                     f"{_label(a.priority, lang)}, {w['due']} {a.due}")
+        for r in a.reasons:
+            lines.append(f"    {w['reasons']}: {_why(rules.get(r), w, lang)[4:]}")
+    return "\n".join(lines)

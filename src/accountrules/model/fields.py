@@ -1,0 +1,123 @@
+"""The catalogue of field paths a policy may read, derived from the pydantic model.
+
+The flat ``env`` (path -> value) built here is what both evaluators read, so an
+account is flattened once per decision and never walked through Python attributes
+from policy text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+
+from accountrules.model.account import Account, Contact
+from accountrules.model.enums import BuyingRole
+
+# Python annotation -> policy type name
+_SCALARS: dict[type, str] = {bool: "bool", int: "number", float: "number", str: "string", dt.date: "date"}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    path: str
+    type: str  # number | string | bool | date | enum
+    enum: str | None = None  # vocabulary name for enums
+    values: tuple[str, ...] = ()
+    description: str = ""
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional[...] and Annotated[...] to the bare type."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return _unwrap(args[0])
+    return annotation
+
+
+def _scan(model: type[BaseModel], prefix: str, out: dict[str, FieldSpec]) -> None:
+    for name, info in model.model_fields.items():
+        ann = _unwrap(info.annotation)
+        path = f"{prefix}{name}"
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            _scan(ann, path + ".", out)
+        elif isinstance(ann, type) and issubclass(ann, Enum):
+            values = tuple(str(m.value) for m in ann)
+            out[path] = FieldSpec(path, "enum", _enum_name(ann), values, info.description or "")
+        elif ann in _SCALARS:
+            out[path] = FieldSpec(path, _SCALARS[ann], description=info.description or "")
+
+
+def _enum_name(e: type[Enum]) -> str:
+    return {"Stage": "stage", "RelationshipLevel": "relationship_level", "BuyingRole": "buying_role",
+            "ChurnKind": "churn_kind", "RiskLevel": "risk", "CustomerReason": "customer_reason",
+            "Priority": "priority"}.get(e.__name__, e.__name__.lower())
+
+
+def _contacts_summary(contacts: tuple[Contact, ...]) -> dict[str, Any]:
+    supporters = [c for c in contacts if c.supporter]
+    weights = [c.weight for c in supporters if c.weight is not None]
+    return {
+        "contacts.count": len(contacts),
+        "contacts.supporters": len(supporters),
+        "contacts.supporter_weight": sum(weights) if weights else (0.0 if not supporters else None),
+        "contacts.decider_supports": any(c.role == BuyingRole.DECIDER for c in supporters),
+        "contacts.has_decider": any(c.role == BuyingRole.DECIDER for c in contacts),
+    }
+
+
+_DERIVED = {
+    "contacts.count": FieldSpec("contacts.count", "number", description="buying-centre contacts known (D3)"),
+    "contacts.supporters": FieldSpec("contacts.supporters", "number", description="contacts who support us (D4)"),
+    "contacts.supporter_weight": FieldSpec(
+        "contacts.supporter_weight", "number", description="summed weight of supporters (D4)"
+    ),
+    "contacts.decider_supports": FieldSpec(
+        "contacts.decider_supports", "bool", description="a decider (决策者) supports us (D3, D4)"
+    ),
+    "contacts.has_decider": FieldSpec("contacts.has_decider", "bool", description="a decider is known (D3)"),
+}
+
+
+def _build() -> dict[str, FieldSpec]:
+    out: dict[str, FieldSpec] = {}
+    _scan(Account, "", out)
+    out.update(_DERIVED)
+    return out
+
+
+FIELDS: Mapping[str, FieldSpec] = types.MappingProxyType(_build())
+GROUPS: frozenset[str] = frozenset(p.split(".")[0] for p in FIELDS if "." in p) | {"extra"}
+
+# Paths of plain attributes (not contacts/extra), split once for the flattener.
+_ATTR_PATHS: tuple[tuple[str, str | None, str], ...] = tuple(
+    (p, *p.split(".")) if "." in p else (p, None, p)  # type: ignore[misc]
+    for p in FIELDS
+    if not p.startswith("contacts.")
+)
+
+
+def account_env(account: Account, extra_fields: Mapping[str, str] = types.MappingProxyType({})) -> dict[str, Any]:
+    """Flatten an account into ``{path: value}`` with enum members as plain strings."""
+    env: dict[str, Any] = {}
+    for path, group, name in _ATTR_PATHS:
+        obj = getattr(account, group) if group else account
+        v = getattr(obj, name)
+        env[path] = v.value if isinstance(v, Enum) else v
+    env.update(_contacts_summary(account.contacts))
+    for name in extra_fields:
+        env["extra." + name] = account.extra.get(name)
+    return env
+
+
+EnvBuilder = Callable[[Account], dict[str, Any]]

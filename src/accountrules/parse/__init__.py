@@ -1,0 +1,1 @@
+"""Reading policy sources: YAML with source locations, and policy expressions."""

@@ -1,0 +1,291 @@
+"""Tokenizer and precedence-climbing parser for policy expressions.
+
+The grammar is deliberately small; there is no way to reach Python objects,
+attributes, imports or ``eval`` from it: names are data paths resolved later
+against a fixed catalogue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from accountrules.errors import ExpressionSyntaxError, SourceLocation
+from accountrules.parse.expr_ast import (
+    BOOL,
+    DATE,
+    NULL,
+    NUMBER,
+    STRING,
+    Binary,
+    Call,
+    Expr,
+    InList,
+    InRange,
+    IsNull,
+    Literal,
+    Logic,
+    Name,
+    Not,
+    Unary,
+)
+
+MAX_LENGTH = 4000  # expressions are one-liners for people; longer text is a mistake or an attack
+MAX_DEPTH = 48
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<date>\d{4}-\d{2}-\d{2}(?![\d.]))
+  | (?P<duration>\d+[dw](?![A-Za-z0-9_]))
+  | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![A-Za-z_]))
+  | (?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
+  | (?P<op>==|!=|<=|>=|\.\.|[<>+\-*/(),\[\]])
+    """,
+    re.VERBOSE,
+)
+
+KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "true", "false"})
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # date duration number string name op keyword end
+    text: str
+    offset: int
+
+
+def tokenize(text: str, base: SourceLocation) -> list[Token]:
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise ExpressionSyntaxError(
+                f"unexpected character {text[pos]!r} in expression", _at(base, text, pos)
+            )
+        kind = m.lastgroup or ""
+        if kind != "ws":
+            word = m.group()
+            if kind == "name" and word in KEYWORDS:
+                kind = "keyword"
+            tokens.append(Token(kind, word, pos))
+        pos = m.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+def _at(base: SourceLocation, text: str, offset: int) -> SourceLocation:
+    """Location of ``offset`` within an expression that starts at ``base``."""
+    before = text[:offset]
+    nl = before.count("\n")
+    if nl == 0:
+        return base.shifted(offset)
+    return SourceLocation(base.file, base.line + nl, offset - before.rfind("\n"))
+
+
+def parse_expression(text: str, base: SourceLocation) -> Expr:
+    if len(text) > MAX_LENGTH:
+        raise ExpressionSyntaxError(f"expression is longer than {MAX_LENGTH} characters", base)
+    if not text.strip():
+        raise ExpressionSyntaxError("empty expression", base)
+    return _Parser(text, base).parse()
+
+
+_COMPARE = {"==", "!=", "<", "<=", ">", ">="}
+
+
+class _Parser:
+    def __init__(self, text: str, base: SourceLocation):
+        self.text = text
+        self.base = base
+        self.tokens = tokenize(text, base)
+        self.i = 0
+        self.depth = 0
+
+    # -- helpers
+    def peek(self) -> Token:
+        return self.tokens[self.i]
+
+    def next(self) -> Token:
+        t = self.tokens[self.i]
+        self.i += 1
+        return t
+
+    def loc(self, t: Token) -> SourceLocation:
+        return _at(self.base, self.text, t.offset)
+
+    def error(self, message: str, t: Token | None = None) -> ExpressionSyntaxError:
+        t = t or self.peek()
+        return ExpressionSyntaxError(message, self.loc(t))
+
+    def at(self, kind: str, text: str | None = None) -> bool:
+        t = self.peek()
+        return t.kind == kind and (text is None or t.text == text)
+
+    def expect(self, kind: str, text: str) -> Token:
+        if not self.at(kind, text):
+            got = self.peek().text or "end of expression"
+            raise self.error(f"expected {text!r} but found {got!r}")
+        return self.next()
+
+    # -- grammar
+    def parse(self) -> Expr:
+        e = self.parse_or()
+        if not self.at("end"):
+            raise self.error(f"unexpected {self.peek().text!r}; did you forget 'and' / 'or'?")
+        return e
+
+    def parse_or(self) -> Expr:
+        first = self.peek()
+        items = [self.parse_and()]
+        while self.at("keyword", "or"):
+            self.next()
+            items.append(self.parse_and())
+        return items[0] if len(items) == 1 else Logic(self.loc(first), "or", tuple(items))
+
+    def parse_and(self) -> Expr:
+        first = self.peek()
+        items = [self.parse_not()]
+        while self.at("keyword", "and"):
+            self.next()
+            items.append(self.parse_not())
+        return items[0] if len(items) == 1 else Logic(self.loc(first), "and", tuple(items))
+
+    def parse_not(self) -> Expr:
+        if self.at("keyword", "not"):
+            t = self.next()
+            return Not(self.loc(t), self._nested(self.parse_not))
+        return self.parse_comparison()
+
+    def parse_comparison(self) -> Expr:
+        start = self.peek()
+        left = self.parse_additive()
+        t = self.peek()
+        loc = self.loc(start)
+        if t.kind == "op" and t.text in _COMPARE:
+            self.next()
+            right = self.parse_additive()
+            if self.peek().kind == "op" and self.peek().text in _COMPARE:
+                raise self.error("comparisons cannot be chained; join them with 'and'")
+            return Binary(loc, t.text, left, right)
+        if t.kind == "keyword" and t.text == "is":
+            self.next()
+            negated = False
+            if self.at("keyword", "not"):
+                self.next()
+                negated = True
+            self.expect("keyword", "null")
+            return IsNull(loc, left, negated)
+        negated = False
+        if t.kind == "keyword" and t.text == "not" and self.tokens[self.i + 1].text == "in":
+            self.next()
+            negated = True
+            t = self.peek()
+        if t.kind == "keyword" and t.text == "in":
+            self.next()
+            if self.at("op", "["):
+                return InList(loc, left, self.parse_list(), negated)
+            low = self.parse_additive()
+            self.expect("op", "..")
+            high = self.parse_additive()
+            return InRange(loc, left, low, high, negated)
+        if negated:
+            raise self.error("expected 'in' after 'not'")
+        return left
+
+    def parse_list(self) -> tuple[Expr, ...]:
+        self.expect("op", "[")
+        items: list[Expr] = []
+        if not self.at("op", "]"):
+            items.append(self.parse_additive())
+            while self.at("op", ","):
+                self.next()
+                items.append(self.parse_additive())
+        self.expect("op", "]")
+        if not items:
+            raise self.error("an 'in' list needs at least one item")
+        return tuple(items)
+
+    def parse_additive(self) -> Expr:
+        start = self.peek()
+        left = self.parse_multiplicative()
+        while self.peek().kind == "op" and self.peek().text in ("+", "-"):
+            op = self.next().text
+            left = Binary(self.loc(start), op, left, self.parse_multiplicative())
+        return left
+
+    def parse_multiplicative(self) -> Expr:
+        start = self.peek()
+        left = self.parse_unary()
+        while self.peek().kind == "op" and self.peek().text in ("*", "/"):
+            op = self.next().text
+            left = Binary(self.loc(start), op, left, self.parse_unary())
+        return left
+
+    def parse_unary(self) -> Expr:
+        if self.at("op", "-"):
+            t = self.next()
+            operand = self._nested(self.parse_unary)
+            if isinstance(operand, Literal) and isinstance(operand.value, int | float):
+                return Literal(self.loc(t), -operand.value, NUMBER)
+            return Unary(self.loc(t), "-", operand)
+        return self.parse_primary()
+
+    def _nested(self, rule: object) -> Expr:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"expression is nested more than {MAX_DEPTH} levels deep")
+        try:
+            assert callable(rule)
+            result: Expr = rule()
+            return result
+        finally:
+            self.depth -= 1
+
+    def parse_primary(self) -> Expr:
+        t = self.next()
+        loc = self.loc(t)
+        if t.kind == "number":
+            value: float | int = float(t.text) if any(c in t.text for c in ".eE") else int(t.text)
+            return Literal(loc, value, NUMBER)
+        if t.kind == "duration":
+            n = int(t.text[:-1])
+            return Literal(loc, n * (7 if t.text.endswith("w") else 1), NUMBER)
+        if t.kind == "date":
+            try:
+                return Literal(loc, dt.date.fromisoformat(t.text), DATE)
+            except ValueError:
+                raise ExpressionSyntaxError(f"{t.text!r} is not a valid date", loc) from None
+        if t.kind == "string":
+            body = t.text[1:-1]
+            return Literal(loc, re.sub(r"\\(.)", r"\1", body), STRING)
+        if t.kind == "keyword":
+            if t.text in ("true", "false"):
+                return Literal(loc, t.text == "true", BOOL)
+            if t.text == "null":
+                return Literal(loc, None, NULL)
+            raise ExpressionSyntaxError(f"unexpected keyword {t.text!r}", loc)
+        if t.kind == "name":
+            if self.at("op", "("):
+                if "." in t.text:
+                    raise ExpressionSyntaxError(f"{t.text!r} is not a function", loc)
+                self.next()
+                args: list[Expr] = []
+                if not self.at("op", ")"):
+                    args.append(self._nested(self.parse_or))
+                    while self.at("op", ","):
+                        self.next()
+                        args.append(self._nested(self.parse_or))
+                self.expect("op", ")")
+                return Call(loc, t.text, tuple(args))
+            return Name(loc, t.text)
+        if t.kind == "op" and t.text == "(":
+            inner = self._nested(self.parse_or)
+            self.expect("op", ")")
+            return inner
+        if t.kind == "end":
+            raise ExpressionSyntaxError("expression ends too early", loc)
+        raise ExpressionSyntaxError(f"unexpected {t.text!r}", loc)

@@ -1,0 +1,322 @@
+"""The only reader of policy and test-case YAML.
+
+Text is parsed into :class:`YNode` trees that remember where every value and key
+starts, so later stages can point at the offending text. Only plain data is
+accepted: text, numbers, true/false, null, dates, lists and mappings. Tags,
+anchors/aliases, duplicate keys, non-text keys, deep nesting, several documents,
+bad encodings and oversized files are all :class:`PolicySyntaxError`.
+
+The tree is built from PyYAML's event stream rather than ``yaml.compose``: the
+composer recurses once per nesting level (pure Python: RecursionError after ~1 s
+on 100k ``[``; libyaml: a segfault), while the event loop below is iterative and
+stops at the first node deeper than the limit. Event marks of the C and the pure
+Python parser are identical (see tests), so the faster one is used when present.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+import yaml
+import yaml.resolver
+
+from accountrules.errors import PolicySyntaxError, SourceLocation
+
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "YNode", "load_yaml_file", "load_yaml_text"]
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_DEPTH = 64
+
+Scalar: TypeAlias = None | bool | int | float | str | datetime.date
+
+_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_resolve: Callable[[type[yaml.Node], str, tuple[bool, bool]], str] = yaml.resolver.Resolver().resolve
+_SAFE = yaml.constructor.SafeConstructor()
+_YAML_TAG = "tag:yaml.org,2002:"
+# YAML's own set of characters; the same test PyYAML's reader makes, done here to get a line and column.
+_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _null(node: yaml.ScalarNode) -> None:
+    if node.value not in ("", "~", "null", "Null", "NULL"):
+        raise ValueError(node.value)
+
+
+_SCALARS: dict[str, tuple[str, Callable[[yaml.ScalarNode], Scalar]]] = {
+    "null": ("null", _null),
+    "bool": ("true/false value", _SAFE.construct_yaml_bool),
+    "int": ("whole number", _SAFE.construct_yaml_int),
+    "float": ("number", _SAFE.construct_yaml_float),
+    "timestamp": ("date", _SAFE.construct_yaml_timestamp),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class YNode:
+    """A YAML value with the location of its first character (1-based line and column)."""
+
+    value: None | bool | int | float | str | datetime.date | list[YNode] | dict[str, YNode]
+    location: SourceLocation
+    key_locations: Mapping[str, SourceLocation] = field(default_factory=dict)
+
+    @property
+    def is_mapping(self) -> bool:
+        return isinstance(self.value, dict)
+
+    @property
+    def is_sequence(self) -> bool:
+        return isinstance(self.value, list)
+
+    def get(self, key: str) -> YNode | None:
+        """The value under ``key``; None if there is none or this is not a mapping."""
+        return self.value.get(key) if isinstance(self.value, dict) else None
+
+    def loc_of_key(self, key: str) -> SourceLocation:
+        """Where ``key`` starts; the mapping's own location if the key is absent."""
+        return self.key_locations.get(key, self.location)
+
+    def plain(self) -> Any:
+        """The value as plain dicts, lists and scalars."""
+        if isinstance(self.value, dict):
+            return {k: v.plain() for k, v in self.value.items()}
+        if isinstance(self.value, list):
+            return [v.plain() for v in self.value]
+        return self.value
+
+
+def load_yaml_file(path: str | os.PathLike[str], *, display_name: str | None = None) -> YNode:
+    """Read and parse a YAML file. Errors name ``display_name`` (default: ``path`` as given)."""
+    name = display_name if display_name is not None else os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as e:
+        raise PolicySyntaxError(
+            f"the file could not be read: {e.strerror or e}",
+            SourceLocation(name, 1, 1),
+            hint="check that the path is right and names a readable file",
+        ) from None
+    return load_yaml_text(data, file=name)
+
+
+def load_yaml_text(data: bytes | str, *, file: str = "<string>") -> YNode:
+    """Parse one YAML document given as UTF-8 bytes or text; ``file`` is used in errors."""
+    text = _to_text(data, file)
+    bad = _NON_PRINTABLE.search(text)
+    if bad:
+        raise PolicySyntaxError(
+            f"the file contains a control character (U+{ord(bad.group()):04X}) that YAML does not allow",
+            _at(text, bad.start(), file),
+            "delete it; such characters are often invisible in editors",
+        )
+    try:
+        root = _build(text, file)
+    except yaml.MarkedYAMLError as e:
+        raise _syntax_error(e, text, file) from None
+    except yaml.YAMLError as e:
+        raise PolicySyntaxError(f"invalid YAML: {e}", SourceLocation(file, 1, 1)) from None
+    except RecursionError:  # the builder is iterative; this only guards PyYAML internals
+        raise PolicySyntaxError(
+            f"the file is nested more than {MAX_DEPTH} levels deep", SourceLocation(file, 1, 1)
+        ) from None
+    if root is None or root.value is None:
+        raise PolicySyntaxError(
+            "the file is empty", SourceLocation(file, 1, 1), "write the policy or test cases into it"
+        )
+    return root
+
+
+@dataclass(slots=True)
+class _Open:
+    """A list or mapping whose end has not been seen yet."""
+
+    location: SourceLocation
+    items: list[YNode] | dict[str, YNode]
+    key_locations: dict[str, SourceLocation] = field(default_factory=dict)
+    key: str | None = None  # a mapping key waiting for its value
+
+
+def _build(text: str, file: str) -> YNode | None:
+    root: YNode | None = None
+    stack: list[_Open] = []
+    documents = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        loc = _loc(event, file)
+        raw: str | None = None
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise PolicySyntaxError(
+                    "the file holds more than one YAML document",
+                    loc,
+                    "keep one document per file: remove this '---' line or move what follows to another file",
+                )
+            continue
+        if isinstance(event, yaml.AliasEvent) or (isinstance(event, yaml.NodeEvent) and event.anchor):
+            raise PolicySyntaxError(
+                "anchors and aliases (&, *) are not supported in policy files",
+                loc,
+                "write the value out in full",
+            )
+        if isinstance(event, yaml.ScalarEvent):
+            node = YNode(_scalar(event, loc), loc)
+            raw = event.value
+        elif isinstance(event, yaml.CollectionStartEvent):
+            is_seq = isinstance(event, yaml.SequenceStartEvent)
+            if event.tag not in (None, "!", _YAML_TAG + ("seq" if is_seq else "map")):
+                raise _tag_error(event.tag, loc)
+            if len(stack) == MAX_DEPTH:
+                raise PolicySyntaxError(
+                    f"the file is nested more than {MAX_DEPTH} levels deep",
+                    loc,
+                    "check for unclosed brackets or runaway indentation",
+                )
+            stack.append(_Open(loc, [] if is_seq else {}))
+            continue
+        elif isinstance(event, yaml.CollectionEndEvent):
+            done = stack.pop()
+            node = YNode(done.items, done.location, done.key_locations)
+        else:
+            continue
+        if stack:
+            _attach(stack[-1], node, raw)
+        else:
+            root = node
+    return root
+
+
+def _attach(parent: _Open, node: YNode, raw: str | None) -> None:
+    if isinstance(parent.items, list):
+        parent.items.append(node)
+    elif parent.key is not None:
+        parent.items[parent.key] = node
+        parent.key = None
+    elif not isinstance(node.value, str):
+        shown = f"{raw!r} is read as" if raw is not None else "this key is"
+        raise PolicySyntaxError(
+            f"mapping keys must be text, but {shown} {_describe(node.value)}",
+            node.location,
+            "put the key in quotes" if raw is not None else "use a plain word as the key",
+        )
+    elif node.value in parent.key_locations:
+        first = parent.key_locations[node.value]
+        raise PolicySyntaxError(
+            f"the key {node.value!r} appears twice in the same mapping (first on line {first.line})",
+            node.location,
+            "remove or rename one of them",
+        )
+    else:
+        parent.key_locations[node.value] = node.location
+        parent.key = node.value
+
+
+def _scalar(event: yaml.ScalarEvent, loc: SourceLocation) -> Scalar:
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = _resolve(yaml.ScalarNode, event.value, event.implicit)
+    kind = tag.removeprefix(_YAML_TAG) if tag.startswith(_YAML_TAG) else None
+    if kind in ("str", "value"):  # "value" is a bare '=': text, as anyone would read it
+        return event.value
+    if kind == "merge":
+        raise PolicySyntaxError(
+            "merge keys (<<) are not supported in policy files", loc, "write the keys out in full"
+        )
+    if kind not in _SCALARS:
+        raise _tag_error(tag, loc)
+    name, construct = _SCALARS[kind]
+    try:
+        value = construct(yaml.ScalarNode(tag, event.value))
+    except (ValueError, KeyError, IndexError, AttributeError, OverflowError):
+        raise PolicySyntaxError(f"{event.value!r} is not a valid {name}", loc, _hint_for(name)) from None
+    if isinstance(value, datetime.datetime):
+        if value.time() != datetime.time():
+            raise PolicySyntaxError(
+                f"{event.value!r} has a time of day, but only dates are supported",
+                loc,
+                f"write just the date: {value.date().isoformat()}",
+            )
+        return value.date()
+    return value
+
+
+def _hint_for(name: str) -> str | None:
+    if name == "date":
+        return "write a real calendar date as YYYY-MM-DD, or put the text in quotes"
+    return "remove the tag in front of it, or fix the value"
+
+
+def _to_text(data: bytes | str, file: str) -> str:
+    size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        raise PolicySyntaxError(
+            f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB",
+            SourceLocation(file, 1, 1),
+            "policy and test files are small; check that this is the right file",
+        )
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        before = data[: e.start].decode("utf-8")
+        raise PolicySyntaxError(
+            f"the file is not valid UTF-8 text (byte 0x{data[e.start]:02X})",
+            _at(before, len(before), file),
+            "save the file with UTF-8 encoding",
+        ) from None
+
+
+def _syntax_error(e: yaml.MarkedYAMLError, text: str, file: str) -> PolicySyntaxError:
+    mark = e.problem_mark or e.context_mark
+    loc = SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file, 1, 1)
+    message = f"invalid YAML: {e.problem or e.context or 'cannot be read'}"
+    if e.problem and e.context and e.context_mark and mark and e.context_mark.line != mark.line:
+        message += f" ({e.context} that starts on line {e.context_mark.line + 1})"
+    lines = _BREAK.split(text)
+    if mark and mark.line < len(lines) and "\t" in lines[mark.line]:
+        hint = "indent with spaces; YAML does not allow tabs for indentation"
+    else:
+        hint = "check the indentation and punctuation (':', '-', quotes, brackets) here and on the line above"
+    return PolicySyntaxError(message, loc, hint)
+
+
+def _tag_error(tag: str, loc: SourceLocation) -> PolicySyntaxError:
+    shown = "!!" + tag.removeprefix(_YAML_TAG) if tag.startswith(_YAML_TAG) else tag
+    return PolicySyntaxError(
+        f"the tag {shown} is not allowed in policy files",
+        loc,
+        "remove it; policy files hold only text, numbers, true/false, dates, lists and mappings",
+    )
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, datetime.date):
+        return "a date"
+    return "a list" if isinstance(value, list) else "a mapping"
+
+
+def _loc(event: yaml.Event, file: str) -> SourceLocation:
+    mark = event.start_mark
+    return SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file, 1, 1)
+
+
+def _at(text: str, index: int, file: str) -> SourceLocation:
+    """The location of ``text[index]``, counting line breaks as YAML does."""
+    line, start = 1, 0
+    for m in _BREAK.finditer(text, 0, index):
+        line, start = line + 1, m.end()
+    return SourceLocation(file, line, index - start + 1)

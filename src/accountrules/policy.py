@@ -1,0 +1,150 @@
+"""The public Policy object: load once, decide many times, from any thread."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from accountrules.check.policy_check import check_policy
+from accountrules.check.policy_schema import read_policy
+from accountrules.check.spec import PolicySpec
+from accountrules.compile.closures import PORTFOLIO_KEY
+from accountrules.compile.plan import Plan, compile_policy
+from accountrules.errors import EngineUnavailableError
+from accountrules.evaluate.accounts import env_of, to_account
+from accountrules.evaluate.driver import COMPILED, Matcher, run, to_decision
+from accountrules.evaluate.portfolio import NO_PORTFOLIO, PortfolioStats
+from accountrules.model.account import Account
+from accountrules.model.decision import Decision, Label, PolicyRef
+
+AccountLike = Account | Mapping[str, Any]
+ENGINES = ("compiled", "durable")
+
+
+class Policy:
+    """A loaded, checked and compiled policy. Immutable; safe to share between threads."""
+
+    def __init__(self, spec: PolicySpec):
+        self._plan: Plan = compile_policy(spec)
+        self.ref = PolicyRef(name=spec.name, version=spec.version, hash=spec.content_hash)
+        self._durable: Matcher | None = None
+        self._durable_lock = threading.Lock()
+
+    # -- identity
+    @property
+    def spec(self) -> PolicySpec:
+        return self._plan.spec
+
+    @property
+    def plan(self) -> Plan:
+        return self._plan
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def version(self) -> str:
+        return self.ref.version
+
+    @property
+    def label(self) -> Label:
+        return self.spec.label
+
+    @property
+    def uses_portfolio(self) -> bool:
+        return self._plan.uses_portfolio
+
+    def __repr__(self) -> str:
+        return f"Policy({self.name!r}, version={self.version!r}, hash={self.ref.hash[:12]})"
+
+    # -- evaluation
+    def _matcher(self, engine: str) -> Matcher:
+        if engine == "compiled":
+            return COMPILED
+        if engine != "durable":
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        with self._durable_lock:
+            if self._durable is None:
+                try:
+                    from accountrules.evaluate.durable import DurableMatcher
+                except ImportError as e:  # pragma: no cover - depends on the environment
+                    raise EngineUnavailableError(
+                        "engine='durable' needs durable_rules: pip install 'accountrules[durable]' "
+                        f"(Python < 3.13 and a C compiler) — {e}"
+                    ) from e
+                self._durable = DurableMatcher(self._plan)
+            return self._durable
+
+    def portfolio_stats(self, accounts: Iterable[AccountLike]) -> PortfolioStats:
+        """Statistics for portfolio functions, from the accounts a decision should be ranked among."""
+        envs = [env_of(to_account(a, i + 1), self._plan.extra_fields, i + 1) for i, a in enumerate(accounts)]
+        return self._stats_of_envs(envs)
+
+    def _stats_of_envs(self, envs: list[dict[str, Any]]) -> PortfolioStats:
+        plan = self._plan
+        if not plan.portfolio_args:
+            return PortfolioStats({}, len(envs))
+        # portfolio arguments may read metrics, which may read other metrics: compute local ones only
+        local = plan.local_metrics
+        cols: dict[str, list[Any]] = {k: [] for k, _ in plan.portfolio_args}
+        for env in envs:
+            scratch = dict(env)
+            for m in local:
+                scratch[m.name] = m.fn(scratch)
+            for key, fn in plan.portfolio_args:
+                cols[key].append(fn(scratch))
+        return PortfolioStats(cols, len(envs))
+
+    def decide(
+        self,
+        account: AccountLike,
+        *,
+        as_of: dt.date | None = None,
+        portfolio: PortfolioStats | None = None,
+        engine: str = "compiled",
+        trace: bool = True,
+    ) -> Decision:
+        acc = to_account(account)
+        env = env_of(acc, self._plan.extra_fields)
+        return self._decide_env(acc.id, env, as_of or dt.date.today(), portfolio, engine, trace)
+
+    def _decide_env(self, account_id: str, env: dict[str, Any], as_of: dt.date, portfolio: PortfolioStats | None,
+                    engine: str, trace: bool) -> Decision:
+        matcher = self._matcher(engine)
+        env["as_of"] = as_of
+        env[PORTFOLIO_KEY] = portfolio if portfolio is not None else NO_PORTFOLIO
+        raw = run(self._plan, env, matcher, account_id)
+        return to_decision(self._plan, raw, account_id, as_of, self.ref, trace)
+
+    def decide_many(
+        self,
+        accounts: Iterable[AccountLike],
+        *,
+        as_of: dt.date | None = None,
+        engine: str = "compiled",
+        trace: bool = True,
+    ) -> list[Decision]:
+        """Decide a portfolio: statistics are computed once from these accounts, results keep input order.
+
+        An invalid account raises :class:`AccountValidationError` naming its row; use
+        :func:`accountrules.batch.decide_rows` to collect errors per row instead.
+        """
+        return list(self.iter_decide(accounts, as_of=as_of, engine=engine, trace=trace))
+
+    def iter_decide(self, accounts: Iterable[AccountLike], *, as_of: dt.date | None = None,
+                    engine: str = "compiled", trace: bool = True) -> Iterator[Decision]:
+        day = as_of or dt.date.today()
+        items = [to_account(a, i + 1) for i, a in enumerate(accounts)]
+        envs = [env_of(a, self._plan.extra_fields, i + 1) for i, a in enumerate(items)]
+        stats = self._stats_of_envs(envs)
+        for a, env in zip(items, envs, strict=True):
+            yield self._decide_env(a.id, env, day, stats, engine, trace)
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Load a policy directory (``policy.yaml`` + includes) or a single YAML file."""
+    return Policy(check_policy(read_policy(path)))
