@@ -74,7 +74,9 @@ def test_locations_of_nested_mappings_and_sequences() -> None:
     assert (first.location.line, first.location.column) == (5, 5)
     assert first.loc_of_key("when") == SourceLocation("p.yaml", 6, 5)
     when = first.get("when")
-    assert when is not None and when.value == "x > 1" and (when.location.line, when.location.column) == (6, 11)
+    assert (
+        when is not None and when.value == "x > 1" and (when.location.line, when.location.column) == (6, 11)
+    )
     assert (second.location.line, second.location.column) == (7, 5)
 
 
@@ -231,7 +233,7 @@ def test_control_character() -> None:
         ("[" * 100_000, (1, 65)),
         ("{a: " * 100_000, (1, 257)),
         ("- " * 100_000 + "x", (1, 129)),
-        ("\n".join("  " * i + "k:" for i in range(100_000)), (65, 129)),
+        ("\n".join("  " * i + "k:" for i in range(1_000)), (65, 129)),
     ],
     ids=["flow-seq", "flow-map", "block-seq", "block-map"],
 )
@@ -251,7 +253,9 @@ def test_nesting_up_to_the_limit_is_fine() -> None:
     assert node.value == []
 
 
-@pytest.mark.parametrize("text", ["", "\ufeff", "   \n\n", "# only\n# comments\n", "~\n", "null", "---\n...\n"])
+@pytest.mark.parametrize(
+    "text", ["", "\ufeff", "   \n\n", "# only\n# comments\n", "~\n", "null", "---\n...\n"]
+)
 def test_empty_file(text: str) -> None:
     e = error_of(text)
     assert e.location == SourceLocation("p.yaml", 1, 1)
@@ -344,15 +348,17 @@ scalars = (
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False)
-    | st.text()
+    # not NEL (U+0085): PyYAML's emitter writes it raw and its own reader folds it to a space
+    | st.text(st.characters(exclude_characters="\x85"))
     | st.dates()
 )
+keys = st.text(st.characters(exclude_characters="\x85"))
 trees = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4),
     max_leaves=25,
 )
-documents = st.lists(trees, max_size=4) | st.dictionaries(st.text(), trees, max_size=4)
+documents = st.lists(trees, max_size=4) | st.dictionaries(keys, trees, max_size=4)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # the fixture only picks the parser

@@ -59,29 +59,61 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ),
     )
     p.add_argument("orders", metavar="ORDERS", help="order log file")
-    p.add_argument("--as-of", required=True, type=_iso_date, metavar="DATE",
-                   help="decision date, YYYY-MM-DD; the window ends on it")
-    p.add_argument("-o", "--output", required=True, metavar="ACCOUNTS",
-                   help="output file: .csv, .jsonl/.ndjson or .parquet/.pq")
-    p.add_argument("--window-days", type=_positive, default=365, metavar="N",
-                   help="observation window in days (default 365)")
-    p.add_argument("--format", choices=INPUT_FORMATS, default=None,
-                   help="input format (default: from the suffix)")
+    p.add_argument(
+        "--as-of",
+        required=True,
+        type=_iso_date,
+        metavar="DATE",
+        help="decision date, YYYY-MM-DD; the window ends on it",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="ACCOUNTS",
+        help="output file: .csv, .jsonl/.ndjson or .parquet/.pq",
+    )
+    p.add_argument(
+        "--window-days",
+        type=_positive,
+        default=365,
+        metavar="N",
+        help="observation window in days (default 365)",
+    )
+    p.add_argument(
+        "--format", choices=INPUT_FORMATS, default=None, help="input format (default: from the suffix)"
+    )
     cols = p.add_argument_group("input columns")
-    cols.add_argument("--id-col", default=_DEFAULTS.account_id, metavar="NAME",
-                      help=f"account id column (default {_DEFAULTS.account_id})")
-    cols.add_argument("--date-col", default=_DEFAULTS.date, metavar="NAME",
-                      help=f"order date column (default {_DEFAULTS.date})")
-    cols.add_argument("--amount-col", default=_DEFAULTS.amount, metavar="NAME",
-                      help=f"order amount column (default {_DEFAULTS.amount})")
+    cols.add_argument(
+        "--id-col",
+        default=_DEFAULTS.account_id,
+        metavar="NAME",
+        help=f"account id column (default {_DEFAULTS.account_id})",
+    )
+    cols.add_argument(
+        "--date-col",
+        default=_DEFAULTS.date,
+        metavar="NAME",
+        help=f"order date column (default {_DEFAULTS.date})",
+    )
+    cols.add_argument(
+        "--amount-col",
+        default=_DEFAULTS.amount,
+        metavar="NAME",
+        help=f"order amount column (default {_DEFAULTS.amount})",
+    )
     cols.add_argument("--cost-col", metavar="NAME", help="order cost column (enables profit)")
     cols.add_argument("--quantity-col", metavar="NAME", help="quantity column (adds extra.units)")
-    cols.add_argument("--returned-col", metavar="NAME",
-                      help="returned flag (bool) or returned amount (number) column")
+    cols.add_argument(
+        "--returned-col", metavar="NAME", help="returned flag (bool) or returned amount (number) column"
+    )
     cols.add_argument("--payment-due-col", metavar="NAME", help="payment due date column")
     cols.add_argument("--payment-paid-col", metavar="NAME", help="payment date column")
-    cols.add_argument("--date-format", metavar="FMT",
-                      help="strptime format of text/integer dates, e.g. %%Y%%m%%d (default ISO)")
+    cols.add_argument(
+        "--date-format",
+        metavar="FMT",
+        help="strptime format of text/integer dates, e.g. %%Y%%m%%d (default ISO)",
+    )
     p.set_defaults(func=run)
 
 
@@ -90,8 +122,10 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     suffix = out.suffix.lower()
     if suffix not in _OUTPUT_SUFFIXES:
-        print(f"accountrules features: error: output must end in {', '.join(_OUTPUT_SUFFIXES)}: "
-              f"{str(out)!r}", file=sys.stderr)
+        print(
+            f"accountrules features: error: output must end in {', '.join(_OUTPUT_SUFFIXES)}: {str(out)!r}",
+            file=sys.stderr,
+        )
         return 2
     fmt: InputFormat | None = args.format
     try:
@@ -106,8 +140,9 @@ def run(args: argparse.Namespace) -> int:
             payment_paid=args.payment_paid_col,
             date_format=args.date_format,
         )
-        table = derive_features(args.orders, as_of=args.as_of, window_days=args.window_days,
-                                columns=columns, format=fmt)
+        table = derive_features(
+            args.orders, as_of=args.as_of, window_days=args.window_days, columns=columns, format=fmt
+        )
         if suffix == ".csv":
             _write_csv(table, out)
         elif suffix in (".jsonl", ".ndjson"):

@@ -147,8 +147,16 @@ class ColumnMap:
 
     def mapped(self) -> list[tuple[str, str]]:
         """``(role, column name)`` for every mapped column, required ones first."""
-        roles = ("account_id", "date", "amount", "cost", "quantity", "returned", "payment_due",
-                 "payment_paid")
+        roles = (
+            "account_id",
+            "date",
+            "amount",
+            "cost",
+            "quantity",
+            "returned",
+            "payment_due",
+            "payment_paid",
+        )
         out: list[tuple[str, str]] = []
         for role in roles:
             name = getattr(self, role)
@@ -236,8 +244,7 @@ def derive_accounts(
     format: InputFormat | None = None,
 ) -> list[dict[str, Any]]:
     """Like :func:`derive_features`, as nested dicts ``Account.model_validate`` accepts."""
-    table = derive_features(orders, as_of=as_of, window_days=window_days, columns=columns,
-                            format=format)
+    table = derive_features(orders, as_of=as_of, window_days=window_days, columns=columns, format=format)
     return accounts_from_table(table)
 
 
@@ -275,8 +282,9 @@ def _load(ar: _Arrow, orders: Any, cols: ColumnMap, fmt: InputFormat | None) -> 
         return _read_path(ar, Path(orders), cols, needed, fmt)
     if hasattr(orders, "__arrow_c_stream__"):  # polars, duckdb, ... (Arrow PyCapsule interface)
         return _load(ar, pa.table(orders), cols, fmt)
-    raise TypeError(f"orders must be a path, a pyarrow Table or a pandas DataFrame, not "
-                    f"{type(orders).__name__}")
+    raise TypeError(
+        f"orders must be a path, a pyarrow Table or a pandas DataFrame, not {type(orders).__name__}"
+    )
 
 
 def _is_pandas(obj: object) -> bool:
@@ -326,8 +334,7 @@ def _format_of(path: Path, fmt: InputFormat | None) -> InputFormat:
     return found
 
 
-def _read_path(ar: _Arrow, path: Path, cols: ColumnMap, needed: list[str],
-               fmt: InputFormat | None) -> Any:
+def _read_path(ar: _Arrow, path: Path, cols: ColumnMap, needed: list[str], fmt: InputFormat | None) -> Any:
     kind = _format_of(path, fmt)
     if not path.is_file():
         raise FileNotFoundError(f"order log not found: {path}")
@@ -361,8 +368,7 @@ def _decode(data: bytes, path: Path) -> str:
         raise _file_error(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def _read_whitespace(ar: _Arrow, data: bytes, path: Path, cols: ColumnMap,
-                     needed: list[str]) -> Any:
+def _read_whitespace(ar: _Arrow, data: bytes, path: Path, cols: ColumnMap, needed: list[str]) -> Any:
     header: list[str] | None = None
     rows: list[list[str]] = []
     for line in _decode(data, path).splitlines():
@@ -373,17 +379,22 @@ def _read_whitespace(ar: _Arrow, data: bytes, path: Path, cols: ColumnMap,
             header = fields
             continue
         if len(fields) != len(header):
-            raise _file_error(path, f"expected {len(header)} fields, found {len(fields)}: "
-                              f"{line.strip()!r}", row=len(rows) + 1)
+            raise _file_error(
+                path,
+                f"expected {len(header)} fields, found {len(fields)}: {line.strip()!r}",
+                row=len(rows) + 1,
+            )
         rows.append(fields)
     if header is None:
         raise _file_error(path, "empty file: no header row")
     _require(cols, header)
     position = {name: i for i, name in enumerate(header)}
-    return ar.pa.table({
-        name: ar.pa.array([r[position[name]] for r in rows], ar.pa.string())
-        for name in dict.fromkeys(needed)
-    })
+    return ar.pa.table(
+        {
+            name: ar.pa.array([r[position[name]] for r in rows], ar.pa.string())
+            for name in dict.fromkeys(needed)
+        }
+    )
 
 
 def _read_csv(ar: _Arrow, data: bytes, path: Path, cols: ColumnMap, needed: list[str]) -> Any:
@@ -414,8 +425,7 @@ def _read_jsonl(ar: _Arrow, data: bytes, path: Path, cols: ColumnMap, needed: li
     return pa.table({name: table[name] for name in dict.fromkeys(needed)})
 
 
-def _read_jsonl_as_text(ar: _Arrow, data: bytes, path: Path, cols: ColumnMap,
-                        needed: list[str]) -> Any:
+def _read_jsonl_as_text(ar: _Arrow, data: bytes, path: Path, cols: ColumnMap, needed: list[str]) -> Any:
     wanted = list(dict.fromkeys(needed))
     values: dict[str, list[str | None]] = {name: [] for name in wanted}
     seen: set[str] = set()
@@ -442,8 +452,9 @@ def _read_jsonl_as_text(ar: _Arrow, data: bytes, path: Path, cols: ColumnMap,
 
 def _require(cols: ColumnMap, present: Sequence[str] | set[str]) -> None:
     have = set(present)
-    missing = [(name, f"missing column (ColumnMap.{role})") for role, name in cols.mapped()
-               if name not in have]
+    missing = [
+        (name, f"missing column (ColumnMap.{role})") for role, name in cols.mapped() if name not in have
+    ]
     if missing:
         shown = ", ".join(sorted(have)[:20])
         raise AccountValidationError([*missing, ("columns found", shown or "none")])
@@ -466,14 +477,15 @@ def _normalise(ar: _Arrow, raw: Any, cols: ColumnMap) -> Any:
     if cols.quantity is not None:
         out["quantity"] = _to_number(ar, raw[cols.quantity], cols.quantity, ids, required=False)
     if cols.returned is not None:
-        out["ret_flag"], out["ret_amount"] = _to_returned(ar, raw[cols.returned], cols.returned,
-                                                          amount, ids)
+        out["ret_flag"], out["ret_amount"] = _to_returned(ar, raw[cols.returned], cols.returned, amount, ids)
     if cols.payment_due is not None:
-        out["due"] = _to_date(ar, raw[cols.payment_due], cols.payment_due, cols.date_format, ids,
-                              required=False)
+        out["due"] = _to_date(
+            ar, raw[cols.payment_due], cols.payment_due, cols.date_format, ids, required=False
+        )
     if cols.payment_paid is not None:
-        out["paid"] = _to_date(ar, raw[cols.payment_paid], cols.payment_paid, cols.date_format,
-                               ids, required=False)
+        out["paid"] = _to_date(
+            ar, raw[cols.payment_paid], cols.payment_paid, cols.date_format, ids, required=False
+        )
     return pa.table(out)
 
 
@@ -552,8 +564,7 @@ def _to_number(ar: _Arrow, arr: Any, column: str, ids: Any, *, required: bool) -
         except pa.ArrowInvalid:
             i = _first_cast_failure(ar, text, lambda s: s.cast(pa.float64()))
             raise _row_error(column, f"cannot parse {text[i].as_py()!r} as a number", i, ids) from None
-    elif (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
-          or pa.types.is_null(t)):
+    elif pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t) or pa.types.is_null(t):
         numbers = arr.cast(pa.float64())
     else:
         raise AccountValidationError([(column, f"expected numbers, found a {t} column")])
@@ -566,8 +577,7 @@ def _to_number(ar: _Arrow, arr: Any, column: str, ids: Any, *, required: bool) -
     return numbers
 
 
-def _to_date(ar: _Arrow, arr: Any, column: str, fmt: str | None, ids: Any, *,
-             required: bool) -> Any:
+def _to_date(ar: _Arrow, arr: Any, column: str, fmt: str | None, ids: Any, *, required: bool) -> Any:
     pa, pc = ar.pa, ar.pc
     arr = _decoded(ar, arr)
     t = arr.type
@@ -582,14 +592,27 @@ def _to_date(ar: _Arrow, arr: Any, column: str, fmt: str | None, ids: Any, *,
         form = fmt if fmt is not None else "%Y-%m-%d"
         stamps = pc.strptime(text, format=form, unit="s", error_is_null=True)
         failed = pc.and_(pc.is_valid(text), pc.is_null(stamps))
-        if pc.any(failed).as_py():
-            i = _first_true(ar, failed)
-            raise _row_error(column, f"cannot parse {text[i].as_py()!r} as a date with format "
-                             f"{form!r}", i, ids)
+        bad = _first_true(ar, failed)
+        # Arrow's strptime rolls impossible days over (2024-02-30 -> 2024-03-01). Text that does
+        # not format back to itself (unpadded, or impossible) is re-checked by Python's strptime.
+        odd = pc.and_(pc.is_valid(stamps), pc.not_equal(pc.strftime(stamps, format=form), text))
+        for index in pc.indices_nonzero(pc.fill_null(odd, False)).to_pylist():
+            if 0 <= bad < index:
+                break
+            try:
+                datetime.strptime(text[index].as_py(), form)
+            except ValueError:
+                bad = index
+                break
+        if bad >= 0:
+            raise _row_error(
+                column, f"cannot parse {text[bad].as_py()!r} as a date with format {form!r}", bad, ids
+            )
         dates = stamps.cast(pa.date32())
     elif pa.types.is_integer(t):
         raise AccountValidationError(
-            [(column, "integer dates need a date format, e.g. date_format='%Y%m%d'")])
+            [(column, "integer dates need a date format, e.g. date_format='%Y%m%d'")]
+        )
     else:
         raise AccountValidationError([(column, f"expected dates, found a {t} column")])
     if required:
@@ -622,8 +645,16 @@ def _to_returned(ar: _Arrow, arr: Any, column: str, amount: Any, ids: Any) -> tu
 # aggregation
 
 
-def _aggregate(ar: _Arrow, t: Any, cols: ColumnMap, as_of: date, window_days: int,
-               win_start: date, prev_start: date, year_start: date) -> Any:
+def _aggregate(
+    ar: _Arrow,
+    t: Any,
+    cols: ColumnMap,
+    as_of: date,
+    window_days: int,
+    win_start: date,
+    prev_start: date,
+    year_start: date,
+) -> Any:
     pa, pc = ar.pa, ar.pc
     d32 = pa.date32()
     day = t["date"]
@@ -648,10 +679,14 @@ def _aggregate(ar: _Arrow, t: Any, cols: ColumnMap, as_of: date, window_days: in
     total = pc.ScalarAggregateOptions(min_count=0)  # sum of nothing = 0
     valid = pc.CountOptions(mode="only_valid")
     aggs: list[tuple[Any, ...]] = [
-        ("date", "min"), ("date", "max"),
-        ("w_amount", "count", valid), ("w_amount", "sum", total),
-        ("w_amount", "mean"), ("w_amount", "max"),
-        ("p_amount", "sum", total), ("y_amount", "sum", total),
+        ("date", "min"),
+        ("date", "max"),
+        ("w_amount", "count", valid),
+        ("w_amount", "sum", total),
+        ("w_amount", "mean"),
+        ("w_amount", "max"),
+        ("p_amount", "sum", total),
+        ("y_amount", "sum", total),
     ]
     if cols.cost is not None:
         work["y_profit"] = only(in_year, pc.subtract(amount, t["cost"]))
@@ -664,15 +699,15 @@ def _aggregate(ar: _Arrow, t: Any, cols: ColumnMap, as_of: date, window_days: in
     if cols.payment_paid is not None:
         # a payment after as_of was not known at as_of
         paid = only(pc.less_equal(t["paid"], pa.scalar(as_of, d32)), t["paid"])
-        days = pc.max_element_wise(pc.days_between(day, paid), 0).cast(pa.float64())
+        days = pc.max_element_wise(pc.days_between(day, paid), 0, skip_nulls=False)
+        days = days.cast(pa.float64())
         work["w_collect"] = only(in_win, days)
         aggs.append(("w_collect", "mean"))
         if cols.payment_due is not None:
             due = t["due"]
             late = pc.greater(paid, due)
             unpaid_overdue = pc.and_(pc.is_null(paid), pc.less(due, pa.scalar(as_of, d32)))
-            overdue = pc.and_(in_win, pc.or_(pc.fill_null(late, False),
-                                             pc.fill_null(unpaid_overdue, False)))
+            overdue = pc.and_(in_win, pc.or_(pc.fill_null(late, False), pc.fill_null(unpaid_overdue, False)))
             work["w_overdue"] = as_int(overdue)
             aggs.append(("w_overdue", "sum"))
     if cols.quantity is not None:
@@ -709,16 +744,21 @@ def _aggregate(ar: _Arrow, t: Any, cols: ColumnMap, as_of: date, window_days: in
     overdue_n = g["w_overdue_sum"] if "w_overdue_sum" in g.column_names else nulls(pa.int64())
     collect = g["w_collect_mean"] if "w_collect_mean" in g.column_names else nulls(pa.float64())
 
+    scale = float(10**_DIGITS)
+
     def money(x: Any) -> Any:
-        # -0.0 + 0.0 == 0.0: no negative zeros in the output
-        return pc.add(pc.round(x.cast(pa.float64()), _DIGITS), 0.0)
+        # round(x * 10**d) / 10**d: pc.round(x, d) multiplies by 10**-d, which is inexact and
+        # leaves 151.39000000000001. Adding 0.0 turns -0.0 into 0.0.
+        scaled = pc.round(pc.multiply(x.cast(pa.float64()), scale))
+        return pc.add(pc.divide(scaled, scale), 0.0)
 
     columns: dict[str, Any] = {
         "id": g["id"],
         "transactions.window_days": pa.array([window_days] * n, pa.int64()),
         "transactions.count": count.cast(pa.int64()),
-        "transactions.frequency": money(pc.divide(pc.multiply(count.cast(pa.float64()), 30.0),
-                                                  float(window_days))),
+        "transactions.frequency": money(
+            pc.divide(pc.multiply(count.cast(pa.float64()), 30.0), float(window_days))
+        ),
         "transactions.first_order_date": first,
         "transactions.last_order_date": last,
         "transactions.tenure_days": pc.days_between(first, as_of_s),

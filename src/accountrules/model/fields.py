@@ -31,6 +31,28 @@ class FieldSpec:
     enum: str | None = None  # vocabulary name for enums
     values: tuple[str, ...] = ()
     description: str = ""
+    ge: float | None = None  # bounds from the model, so generators and readers respect them
+    le: float | None = None
+    integer: bool = False
+
+
+def _bounds(annotation: Any, metadata: list[Any]) -> tuple[float | None, float | None]:
+    ge = le = None
+    items = list(metadata)
+    stack = [annotation]
+    while stack:
+        a = stack.pop()
+        if typing.get_origin(a) is typing.Annotated:
+            args = typing.get_args(a)
+            stack.append(args[0])
+            for m in args[1:]:
+                items.extend(getattr(m, "metadata", [m]))
+        elif typing.get_origin(a) in (typing.Union, types.UnionType):
+            stack.extend(typing.get_args(a))
+    for m in items:
+        ge = getattr(m, "ge", ge) if getattr(m, "ge", None) is not None else ge
+        le = getattr(m, "le", le) if getattr(m, "le", None) is not None else le
+    return ge, le
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -55,7 +77,9 @@ def _scan(model: type[BaseModel], prefix: str, out: dict[str, FieldSpec]) -> Non
             values = tuple(str(m.value) for m in ann)
             out[path] = FieldSpec(path, "enum", _enum_name(ann), values, info.description or "")
         elif ann in _SCALARS:
-            out[path] = FieldSpec(path, _SCALARS[ann], description=info.description or "")
+            ge, le = _bounds(info.annotation, info.metadata)
+            out[path] = FieldSpec(path, _SCALARS[ann], description=info.description or "", ge=ge, le=le,
+                                  integer=ann is int)
 
 
 def _enum_name(e: type[Enum]) -> str:
