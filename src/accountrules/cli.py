@@ -1,0 +1,62 @@
+"""The ``accountrules`` command line. Each subcommand lives in its own module.
+
+A subcommand module exposes ``add_parser(subparsers)`` (registering its parser
+and setting ``func=run``) and ``run(args) -> int``. The CLI is the only place that
+prints; library code logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from accountrules.errors import AccountRulesError
+
+# module paths of subcommands, imported lazily so a missing optional extra only breaks its own command
+_SUBCOMMANDS = (
+    "accountrules.cli_decide",
+    "accountrules.testing.cli",
+    "accountrules.features.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="accountrules",
+        description="Policy as code for key-account management: decide, test and check YAML policies.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _SUBCOMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:  # not built yet / not shipped: the other commands still work
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.func(args)
+        return code
+    except AccountRulesError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
