@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from accountrules.check.policy_check import check_policy
-from accountrules.check.policy_schema import read_policy
+from accountrules.check.policy_schema import read_policy_partial
 from accountrules.check.spec import PolicySpec
 from accountrules.compile.closures import PORTFOLIO_KEY
 from accountrules.compile.plan import Plan, compile_policy
@@ -147,4 +147,5 @@ class Policy:
 
 def load_policy(path: str | Path) -> Policy:
     """Load a policy directory (``policy.yaml`` + includes) or a single YAML file."""
-    return Policy(check_policy(read_policy(path)))
+    spec, problems = read_policy_partial(path)
+    return Policy(check_policy(spec, problems))

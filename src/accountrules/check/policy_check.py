@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from accountrules.check.expr_check import ExprChecker, Scope, uses_portfolio
 from accountrules.check.spec import Actions, Metric, PolicySpec, Row, Stages, Table
@@ -168,8 +168,10 @@ class _Checker:
         return dataclasses.replace(a, rules=tuple(out))
 
 
-def check_policy(spec: PolicySpec) -> PolicySpec:
+def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicySpec:
+    """Resolve and type-check; ``prior`` are the reader's problems, raised together with ours."""
     c = _Checker(spec)
+    c.errors.extend(prior)
     metrics, metric_types, portfolio_metrics = c.metrics()
     outputs: dict[str, Type] = {}
 

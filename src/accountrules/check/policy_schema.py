@@ -423,8 +423,20 @@ def _gather(r: _Reader, path: Path, display_root: Path) -> _Parts:
     return parts
 
 
-def read_policy(path: str | Path, *, _depth: int = 0, _display_root: Path | None = None) -> PolicySpec:
+def read_policy(path: str | Path) -> PolicySpec:
     """Read and shape-check a policy; raise every structural problem together."""
+    spec, errors = read_policy_partial(path)
+    raise_collected(errors)
+    return spec
+
+
+def read_policy_partial(path: str | Path, *, _depth: int = 0,
+                        _display_root: Path | None = None) -> tuple[PolicySpec, list[PolicyError]]:
+    """Read a policy, skipping the parts with structural problems and returning those problems.
+
+    The checker then runs over what was readable, so one load reports schema, reference
+    and type errors together.
+    """
     p = Path(path)
     display_root = _display_root or (p.parent if p.is_dir() else p.parent)
     r = _Reader()
@@ -442,7 +454,8 @@ def read_policy(path: str | Path, *, _depth: int = 0, _display_root: Path | None
             raise PolicySchemaError("extends chain is too long (a cycle?)", ext.location)
         if not target.exists():
             raise PolicySchemaError(f"extends {target_text!r}: no such policy", ext.location)
-        base = read_policy(target, _depth=_depth + 1, _display_root=display_root)
+        base, base_errors = read_policy_partial(target, _depth=_depth + 1, _display_root=display_root)
+        r.errors.extend(base_errors)
 
     meta = n.get("policy")
     name = version = ""
@@ -495,19 +508,23 @@ def read_policy(path: str | Path, *, _depth: int = 0, _display_root: Path | None
             location=actions.location,
         )
     monotonic = _monotonic(r, n.get("monotonic")) if "monotonic" in n else (base.monotonic if base else ())
-    raise_collected(r.errors)
+    if label is None or not name or not version:
+        raise_collected(r.errors)  # without metadata there is nothing sensible to check further
 
     files = [*(base.sources if base else ()), *(str(f.resolve()) for f in parts.files)]
     digest = hashlib.sha256()
     for f in files:
         digest.update(Path(f).read_bytes())
     assert label is not None
-    return PolicySpec(
+    spec = PolicySpec(
         name=name, version=version, label=label, description=description, params=params, fields=fields,
         metrics=metrics, segments=segments, tiers=tiers, stages=stages, churn=churn, actions=actions,
         monotonic=monotonic, root=str((p if p.is_dir() else p.parent).resolve()), sources=tuple(files),
         content_hash=digest.hexdigest(), locations=locations,
     )
+    return spec, r.errors
+
+
 
 
 def _params(r: _Reader, node: YNode | None, base: PolicySpec | None) -> tuple[dict[str, Any], dict[str, Any]]:

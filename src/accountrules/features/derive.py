@@ -68,10 +68,12 @@ Derived fields (money in the input's currency; floats rounded to 6 decimals):
 
 from __future__ import annotations
 
+import codecs
 import importlib
 import json
 import logging
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -111,6 +113,8 @@ _SUFFIX_FORMATS: Final[dict[str, InputFormat]] = {
     ".json": "jsonl",
 }
 _COMPRESSION_SUFFIXES: Final = frozenset({".gz", ".bz2", ".zst", ".lz4"})
+_BLANKS: Final = re.compile(rb"[ \t\f\v]+")
+_LINE_EDGE_BLANK: Final = re.compile(rb"(?m)^ | (?=\r?$)")
 _DIGITS: Final = 6  # derived floats are rounded to this many decimals
 _YEAR_DAYS: Final = 365
 _TRUE_WORDS: Final = ("true", "yes", "y", "t")
@@ -350,8 +354,15 @@ def _read_path(ar: _Arrow, path: Path, cols: ColumnMap, needed: list[str], fmt: 
             data: bytes = stream.read()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise _file_error(path, f"not a readable {kind} file: {exc}") from exc
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
     if kind == "whitespace":
-        return _read_whitespace(ar, data, path, cols, needed)
+        # runs of blanks -> one space, none at line ends: then Arrow's CSV reader can split it
+        spaced = _LINE_EDGE_BLANK.sub(b"", _BLANKS.sub(b" ", data))
+        try:
+            return _read_csv(ar, spaced, path, cols, needed, delimiter=" ")
+        except AccountValidationError:
+            return _read_whitespace(ar, data, path, cols, needed)  # names the bad row
     if kind == "csv":
         return _read_csv(ar, data, path, cols, needed)
     return _read_jsonl(ar, data, path, cols, needed)
@@ -369,6 +380,7 @@ def _decode(data: bytes, path: Path) -> str:
 
 
 def _read_whitespace(ar: _Arrow, data: bytes, path: Path, cols: ColumnMap, needed: list[str]) -> Any:
+    """Pure-Python reader: slower, used to report the row Arrow's reader failed on."""
     header: list[str] | None = None
     rows: list[list[str]] = []
     for line in _decode(data, path).splitlines():
@@ -397,18 +409,24 @@ def _read_whitespace(ar: _Arrow, data: bytes, path: Path, cols: ColumnMap, neede
     )
 
 
-def _read_csv(ar: _Arrow, data: bytes, path: Path, cols: ColumnMap, needed: list[str]) -> Any:
+def _read_csv(
+    ar: _Arrow, data: bytes, path: Path, cols: ColumnMap, needed: list[str], delimiter: str = ","
+) -> Any:
     pa = ar.pa
     csv = _submodule("pyarrow.csv")
+    if delimiter == ",":
+        parse = csv.ParseOptions()
+    else:
+        parse = csv.ParseOptions(delimiter=delimiter, quote_char=False)
     convert = csv.ConvertOptions(
         column_types={name: pa.string() for name in needed},  # parse ourselves, name bad rows
         strings_can_be_null=True,
         null_values=[""],
     )
     try:
-        table = csv.read_csv(pa.py_buffer(data), convert_options=convert)
+        table = csv.read_csv(pa.py_buffer(data), parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid as exc:
-        raise _file_error(path, f"not a readable CSV file: {exc}") from exc
+        raise _file_error(path, f"not a readable file: {exc}") from exc
     _require(cols, table.column_names)
     return pa.table({name: table[name] for name in dict.fromkeys(needed)})
 

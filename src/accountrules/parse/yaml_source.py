@@ -246,7 +246,7 @@ def _scalar(event: yaml.ScalarEvent, loc: SourceLocation) -> Scalar:
     return value
 
 
-def _hint_for(name: str) -> str | None:
+def _hint_for(name: str) -> str:
     if name == "date":
         return "write a real calendar date as YYYY-MM-DD, or put the text in quotes"
     return "remove the tag in front of it, or fix the value"
