@@ -130,10 +130,10 @@ class _Checker:
         states = list(s.states)
         if s.start not in s.states:
             self.errors.append(PolicyReferenceError(f"start stage {s.start!r} is not one of the states",
-                                                    s.location, _hint(s.start, states)))
+                                                    s.start_location or s.location, _hint(s.start, states)))
         if s.otherwise != "stay" and s.otherwise not in s.states:
             self.errors.append(PolicyReferenceError(f"otherwise {s.otherwise!r} must be 'stay' or a state",
-                                                    s.location, _hint(s.otherwise, states)))
+                                                    s.otherwise_location or s.location, _hint(s.otherwise, states)))
         out = []
         for tr in s.transitions:
             loc = tr.prov.location or s.location

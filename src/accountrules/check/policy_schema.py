@@ -294,8 +294,10 @@ def _stages(r: _Reader, node: YNode) -> Stages | None:
             id=tid, when=r.expr(item.get("when"), "when"), prov=r.prov(item),
             then=r.text(item.get("to"), "to"), sources=r.names(item.get("from"), "from"),
         ))
+    start_node, otherwise_node = node.get("start"), node.get("otherwise")
     return Stages(states=states, start=start, otherwise=otherwise, transitions=tuple(transitions),
-                  location=node.location)
+                  location=node.location, start_location=start_node.location if start_node else None,
+                  otherwise_location=otherwise_node.location if otherwise_node else None)
 
 
 def _actions(r: _Reader, node: YNode) -> Actions | None:

@@ -54,6 +54,8 @@ class Stages:
     otherwise: str  # 'stay' or a state
     transitions: tuple[Row, ...]
     location: SourceLocation
+    start_location: SourceLocation | None = None
+    otherwise_location: SourceLocation | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""pytest plugin: collects policy case files (being written; see accountrules.testing)."""

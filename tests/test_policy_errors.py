@@ -1,0 +1,194 @@
+"""Every kind of bad policy gets a typed error naming file, line and column."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import accountrules
+from accountrules import (
+    PolicyError,
+    PolicyErrors,
+    PolicyReferenceError,
+    PolicySchemaError,
+    PolicySyntaxError,
+    PolicyTypeError,
+)
+from accountrules.errors import ExpressionSyntaxError
+
+# A valid policy; each test breaks one line of it. Line numbers are 1-based.
+BASE = """\
+policy:
+  name: t
+  version: "1"
+  label: {zh: 测试, en: test}
+params:
+  cut: 0.8
+tiers:
+  hit: first
+  values: {gold: {zh: 黄金, en: Gold}, iron: {zh: 钢铁, en: Iron}}
+  default: iron
+  rows:
+    - id: gold-rich
+      when: transactions.annual_profit > 100
+      then: gold
+stages:
+  states: {nurture: 孕育, initial: 初期合作}
+  start: nurture
+  transitions:
+    - id: start
+      from: nurture
+      to: initial
+      when: relationship.share_of_wallet >= 0.3
+actions:
+  catalog:
+    visit: {title: {zh: 拜访, en: Visit}, owner: manager, due: 7d}
+  rules:
+    - id: visit-gold
+      when: tier == 'gold'
+      do: [visit]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "policy.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def replace_line(n: int, new: str) -> str:
+    lines = BASE.splitlines()
+    lines[n - 1] = new
+    return "\n".join(lines) + "\n"
+
+
+def where(e: PolicyError) -> tuple[str, int, int]:
+    assert e.location is not None
+    return (Path(e.location.file).name, e.location.line, e.location.column)
+
+
+def load_error(path: Path) -> PolicyError:
+    with pytest.raises(PolicyError) as info:
+        accountrules.load_policy(path)
+    return info.value
+
+
+def test_base_policy_is_valid(tmp_path: Path) -> None:
+    accountrules.load_policy(write(tmp_path, BASE))
+
+
+CASES = [
+    # (kind, line number, new line text, error class, expected line, column, message fragment)
+    ("unknown field with did-you-mean", 13, "      when: transactions.anual_profit > 100",
+     PolicyTypeError, 13, 13, "did you mean 'transactions.annual_profit'"),
+    ("type mismatch", 13, "      when: transactions.annual_profit > 'many'",
+     PolicyTypeError, 13, 42, "needs numbers or dates, but this is string"),
+    ("bad enum literal", 22, "      when: relationship.level == 'frend'",
+     PolicyTypeError, 22, 35, "did you mean 'friend'"),
+    ("unknown tier in a row", 14, "      then: silver", PolicyReferenceError, 12, 7, "'silver'"),
+    ("unknown state in a transition", 21, "      to: stabel", PolicyReferenceError, 19, 7, "unknown state 'stabel'"),
+    ("unknown key in a row", 14, "      them: gold", PolicySchemaError, 14, 7, "did you mean 'then'"),
+    ("unknown top-level key", 5, "parms:", PolicySchemaError, 5, 1, "did you mean 'params'"),
+    ("expression syntax", 13, "      when: transactions.annual_profit >", ExpressionSyntaxError, 13, 41, "ends too early"),
+    ("unknown action", 29, "      do: [vist]", PolicyReferenceError, 27, 7, "did you mean 'visit'"),
+    ("unknown parameter", 13, "      when: transactions.annual_profit > params.cutt",
+     PolicyTypeError, 13, 42, "did you mean 'cut'"),
+    ("duplicate mapping key", 10, "  hit: first", PolicySyntaxError, 10, 3, "hit"),
+    ("python object tag", 6, "  cut: !!python/object:os.system 1", PolicySyntaxError, 6, 8, "python/object"),
+    ("alias", 6, "  cut: *x", PolicySyntaxError, 6, 8, "alias"),
+    ("malformed YAML", 12, "    - id: gold-rich: oops", PolicySyntaxError, 12, 0, ""),
+    ("start state unknown", 17, "  start: nurtur", PolicyReferenceError, 17, 10, "did you mean 'nurture'"),
+    ("bad hit policy", 8, "  hit: frist", PolicySchemaError, 8, 8, "did you mean 'first'"),
+]
+
+
+@pytest.mark.parametrize(("kind", "n", "new", "cls", "line", "col", "fragment"), CASES, ids=[c[0] for c in CASES])
+def test_error_location(tmp_path: Path, kind: str, n: int, new: str, cls: type[PolicyError], line: int, col: int,
+                        fragment: str) -> None:
+    err = load_error(write(tmp_path, replace_line(n, new)))
+    errors = list(err.errors)
+    match = [e for e in errors if isinstance(e, cls) and fragment in str(e)]
+    assert match, f"expected {cls.__name__}, got {err!r}"
+    e = match[0]
+    assert e.location is not None
+    if col:  # the YAML parser's own syntax errors: the line is what a person needs
+        assert where(e) == ("policy.yaml", line, col), str(e)
+    else:
+        assert e.location.line in (line, line + 1), str(e)
+    assert fragment in str(e)
+
+
+def test_duplicate_row_ids(tmp_path: Path) -> None:
+    text = BASE.replace("      then: gold\n", "      then: gold\n    - id: gold-rich\n      then: iron\n", 1)
+    e = load_error(write(tmp_path, text))
+    assert isinstance(e, PolicyReferenceError)
+    assert where(e) == ("policy.yaml", 15, 11)
+    assert "first defined at line 12" in str(e)
+
+
+def test_several_errors_are_reported_together_in_source_order(tmp_path: Path) -> None:
+    text = replace_line(13, "      when: transactions.anual_profit > 100")
+    text = text.replace("to: initial", "to: stabel").replace("do: [visit]", "do: [vist]")
+    e = load_error(write(tmp_path, text))
+    assert isinstance(e, PolicyErrors)
+    assert [x.location.line for x in e.errors if x.location] == [13, 19, 27]
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [(b"", "empty"), (b"# only a comment\n", "empty"), (b"policy:\n  name: \xff\xfe\n", "UTF-8"),
+     (b"a: 1\n---\nb: 2\n", "document")],
+)
+def test_hostile_or_empty_files(tmp_path: Path, content: bytes, fragment: str) -> None:
+    p = tmp_path / "policy.yaml"
+    p.write_bytes(content)
+    e = load_error(p)
+    assert isinstance(e, PolicySyntaxError)
+    assert fragment in str(e)
+    assert e.location is not None and e.location.line >= 1
+
+
+def test_alias_bomb_is_refused_fast(tmp_path: Path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+    start = time.perf_counter()
+    e = load_error(write(tmp_path, bomb))
+    assert time.perf_counter() - start < 1.0
+    assert isinstance(e, PolicySyntaxError) and "alias" in str(e)
+
+
+def test_deep_nesting_is_refused_fast(tmp_path: Path) -> None:
+    start = time.perf_counter()
+    e = load_error(write(tmp_path, "policy: " + "[" * 100_000 + "\n"))
+    assert time.perf_counter() - start < 1.0
+    assert isinstance(e, PolicySyntaxError)
+    assert "deep" in str(e) or "nest" in str(e)
+
+
+def test_include_outside_the_policy_directory_is_refused(tmp_path: Path) -> None:
+    d = tmp_path / "p"
+    d.mkdir()
+    write(d, BASE.replace("params:\n", "include: [../../etc/passwd]\nparams:\n", 1))
+    e = load_error(d)
+    assert isinstance(e, PolicySchemaError)
+    assert where(e) == ("policy.yaml", 5, 11)
+
+
+def test_errors_in_an_included_file_name_that_file(tmp_path: Path) -> None:
+    d = tmp_path / "p"
+    d.mkdir()
+    head, _, _ = BASE.partition("tiers:\n")
+    write(d, head + "include: [tiers.yaml]\n")
+    write(d, "tiers:\n  hit: first\n  values: {gold: Gold}\n  rows:\n    - id: r\n      when: nope > 1\n"
+             "      then: gold\n", "tiers.yaml")
+    e = load_error(d)
+    assert where(e) == ("tiers.yaml", 6, 13)
+
+
+def test_error_to_dict_is_machine_readable(tmp_path: Path) -> None:
+    e = load_error(write(tmp_path, replace_line(14, "      then: silver")))
+    d = e.to_dict()
+    assert d["kind"] == "reference" and d["line"] == 12 and d["file"].endswith("policy.yaml")
