@@ -13,7 +13,7 @@ from accountrules.check.policy_schema import read_policy_partial
 from accountrules.check.spec import PolicySpec
 from accountrules.compile.closures import PORTFOLIO_KEY
 from accountrules.compile.plan import Plan, compile_policy
-from accountrules.errors import EngineUnavailableError
+from accountrules.errors import EngineUnavailableError, PortfolioRequiredError
 from accountrules.evaluate.accounts import env_of, to_account
 from accountrules.evaluate.driver import COMPILED, Matcher, run, to_decision
 from accountrules.evaluate.portfolio import NO_PORTFOLIO, PortfolioStats
@@ -108,6 +108,13 @@ class Policy:
         engine: str = "compiled",
         trace: bool = True,
     ) -> Decision:
+        if portfolio is None and self._plan.uses_portfolio:
+            # fail even when this account's path would not reach a portfolio function: same call, same answer
+            keys = ", ".join(k for k, _ in self._plan.portfolio_args)
+            raise PortfolioRequiredError(
+                f"policy {self.name!r} ranks accounts against a portfolio ({keys}); call decide_many(accounts) "
+                "or pass decide(account, portfolio=policy.portfolio_stats(accounts))"
+            )
         acc = to_account(account)
         env = env_of(acc, self._plan.extra_fields)
         return self._decide_env(acc.id, env, as_of or dt.date.today(), portfolio, engine, trace)
