@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
 import json
 import sys
 from datetime import date
@@ -148,7 +147,9 @@ def run(args: argparse.Namespace) -> int:
         elif suffix in (".jsonl", ".ndjson"):
             _write_jsonl(table, out)
         else:
-            importlib.import_module("pyarrow.parquet").write_table(table, str(out))
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, str(out))
     except ValueError as exc:
         print(f"accountrules features: error: {exc}", file=sys.stderr)
         return 2
