@@ -8,6 +8,7 @@ is three-valued (Kleene): a rule fires only when its condition returns ``True``.
 from __future__ import annotations
 
 import operator
+from math import isfinite
 from collections.abc import Callable
 from typing import Any
 
@@ -42,19 +43,32 @@ _CMP: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+def _finite(r: Any) -> Any:
+    # an overflow to inf (e.g. 1 / 1e-313) is not a value a business rule can compare: unknown
+    return r if not isinstance(r, float) or isfinite(r) else None
+
+
 def _div(a: Any, b: Any) -> Any:
-    return None if b == 0 else a / b
+    return None if b == 0 else _finite(a / b)
 
 
 def _sub(a: Any, b: Any) -> Any:
     r = a - b
-    return r.days if hasattr(r, "days") else r  # date - date is a number of days
+    return r.days if hasattr(r, "days") else _finite(r)  # date - date is a number of days
+
+
+def _add(a: Any, b: Any) -> Any:
+    return _finite(a + b)
+
+
+def _mul(a: Any, b: Any) -> Any:
+    return _finite(a * b)
 
 
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add,
+    "+": _add,
     "-": _sub,
-    "*": operator.mul,
+    "*": _mul,
     "/": _div,
 }
 
@@ -215,7 +229,7 @@ def _strict(fn: Callable[..., Any], args: tuple[Fn, ...]) -> Fn:
 
 
 def _ratio(a: float, b: float) -> float | None:
-    return None if b == 0 else a / b
+    return None if b == 0 else _finite(a / b)
 
 
 def _call(e: Call) -> Fn:

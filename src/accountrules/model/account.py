@@ -21,7 +21,8 @@ Days = Annotated[int, Field(ge=0)]
 
 
 class _Group(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are not amounts: reject them at the door rather than compare them later
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Company(_Group):
@@ -123,7 +124,7 @@ class Contact(_Group):
 class Account(BaseModel):
     """A business customer. ``extra`` holds CRM fields a policy declares under ``fields:``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(min_length=1)
     name: str | None = None

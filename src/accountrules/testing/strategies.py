@@ -63,52 +63,64 @@ def _number(spec: FieldSpec, consts: list[float]) -> st.SearchStrategy[Any]:
     if spec.ge is not None and not is_ratio:
         lo = spec.ge
         base = base.map(lambda v: max(v, type(v)(lo)))
-    return st.none() | base
+    return base
 
 
-def _value(spec: FieldSpec, consts: list[float]) -> st.SearchStrategy[Any]:
+def _known(spec: FieldSpec, consts: list[float]) -> st.SearchStrategy[Any]:
+    """Known values of a field (unknown comes from leaving the key out)."""
     if spec.type == "number":
         return _number(spec, consts)
     if spec.type == "bool":
-        return st.none() | st.booleans()
+        return st.booleans()
     if spec.type == "date":
-        return st.none() | st.integers(0, 1000).map(lambda d: _DAY0 + dt.timedelta(days=d))
+        return st.integers(0, 1000).map(lambda d: _DAY0 + dt.timedelta(days=d))
     if spec.type == "enum":
-        return st.none() | st.sampled_from(spec.values)
-    return st.none() | st.sampled_from(["a", "b", "north", "east", "large", "small"])
+        return st.sampled_from(spec.values)
+    return st.sampled_from(["a", "b", "north", "east", "large", "small"])
 
 
-@st.composite
-def account_dicts(draw: st.DrawFn, policy: Policy | None = None, id_prefix: str = "H") -> dict[str, Any]:
-    """A nested dict that ``Account.model_validate`` accepts."""
+def _value(spec: FieldSpec, consts: list[float]) -> st.SearchStrategy[Any]:
+    return st.none() | _known(spec, consts)
+
+
+_CONTACT = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["Li", "Wang", "Zhang"]),
+        "role": st.sampled_from(["initiator", "decider", "designer", "influencer", "evaluator", "user",
+                                 "purchaser"]),
+    },
+    optional={"supporter": st.booleans(), "weight": st.floats(0, 1, allow_nan=False)},
+)
+
+
+def account_dicts(policy: Policy | None = None, id_prefix: str = "H") -> st.SearchStrategy[dict[str, Any]]:
+    """Nested dicts that ``Account.model_validate`` accepts; absent keys are unknown values.
+
+    The strategy is built once per call (not per example): building strategies inside a
+    draw makes generation, not deciding, the cost of a property test.
+    """
     consts = _constants(policy)
-    acc: dict[str, Any] = {"id": f"{id_prefix}{draw(st.integers(0, 10**9))}"}
+    groups: dict[str, dict[str, st.SearchStrategy[Any]]] = {}
     for path, spec in FIELDS.items():
         if "." not in path or path.startswith("contacts."):
             continue
         group, name = path.split(".", 1)
         if path == "relationship.previous_tier" and policy is not None and policy.spec.tiers is not None:
-            v = draw(st.none() | st.sampled_from(list(policy.spec.tiers.values)))
+            strat: st.SearchStrategy[Any] = st.sampled_from(list(policy.spec.tiers.values))
         else:
-            v = draw(_value(spec, consts))
-        if v is not None:
-            acc.setdefault(group, {})[name] = v
-    contacts = draw(st.lists(st.fixed_dictionaries({
-        "name": st.sampled_from(["Li", "Wang", "Zhang"]),
-        "role": st.sampled_from(["initiator", "decider", "designer", "influencer", "evaluator", "user",
-                                 "purchaser"]),
-        "supporter": st.none() | st.booleans(),
-        "weight": st.none() | st.floats(0, 1, allow_nan=False),
-    }), max_size=3))
-    if contacts:
-        acc["contacts"] = contacts
+            strat = _known(spec, consts)
+        groups.setdefault(group, {})[name] = strat
+    shape: dict[str, st.SearchStrategy[Any]] = {
+        g: st.fixed_dictionaries({}, optional=fields) for g, fields in groups.items()
+    }
+    shape["contacts"] = st.lists(_CONTACT, max_size=3)
     if policy is not None and policy.spec.fields:
-        extra = {}
-        for name, kind in policy.spec.fields.items():
-            fs = FieldSpec("extra." + name, kind)
-            extra[name] = draw(_value(fs, consts))
-        acc["extra"] = extra
-    return acc
+        shape["extra"] = st.fixed_dictionaries({
+            name: _value(FieldSpec("extra." + name, kind), consts) for name, kind in policy.spec.fields.items()
+        })
+    ids = st.integers(0, 10**9).map(lambda n: f"{id_prefix}{n}")
+    return st.builds(lambda i, body: {"id": i, **{k: v for k, v in body.items() if v}}, ids,
+                     st.fixed_dictionaries(shape))
 
 
 def portfolios(policy: Policy | None = None, min_size: int = 1, max_size: int = 20) -> st.SearchStrategy[
