@@ -39,8 +39,14 @@ def _inputs(t: TraceEntry) -> str:
 def _fmt(v: object) -> str:
     if v is None:
         return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return f"{v:,}"
     if isinstance(v, float):
-        return f"{v:.4g}"
+        if v.is_integer() and abs(v) < 1e15:
+            return f"{int(v):,}"
+        return f"{v:.4g}" if abs(v) < 1000 else f"{v:,.2f}"
     return str(v)
 
 
