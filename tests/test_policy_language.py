@@ -1,0 +1,128 @@
+"""Language features across sections: directories, includes, extends, extra fields, segments, metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+import accountrules
+from accountrules import AccountValidationError, PolicyError, PolicyTypeError
+
+AS_OF = dt.date(2026, 6, 30)
+
+MAIN = """\
+policy: {name: base, version: "1", label: {zh: 基础, en: base}}
+include: [segments.yaml, tiers.yaml]
+params: {big: 100, vip_share: 0.5}
+fields:
+  key_project: bool
+  region_code: {type: string, description: CRM region}
+metrics:
+  margin: ratio(transactions.annual_profit, transactions.annual_revenue)
+  doubled: {expr: margin * 2, label: {zh: 双倍, en: doubled}, seed: [T3]}
+"""
+
+SEGMENTS = """\
+segments:
+  size:
+    hit: first
+    values: {large: 大, small: 小}
+    rows:
+      - {id: large, when: transactions.annual_revenue >= params.big, then: large}
+      - {id: small, then: small}
+  focus:
+    hit: first
+    values: {focused: 重点, normal: 一般}
+    rows:
+      - {id: focus, when: segments.size == 'large' and extra.key_project, then: focused}
+      - {id: other, then: normal}
+"""
+
+TIERS = """\
+tiers:
+  hit: first
+  values: {vip: VIP, major: 主要, ordinary: 普通}
+  default: ordinary
+  rows:
+    - {id: vip, when: segments.focus == 'focused' and doubled >= params.vip_share, then: vip}
+    - {id: major, when: segments.size == 'large', then: major}
+"""
+
+
+def make(tmp_path: Path) -> Path:
+    d = tmp_path / "base"
+    d.mkdir()
+    (d / "policy.yaml").write_text(MAIN, encoding="utf-8")
+    (d / "segments.yaml").write_text(SEGMENTS, encoding="utf-8")
+    (d / "tiers.yaml").write_text(TIERS, encoding="utf-8")
+    return d
+
+
+def test_directory_with_includes_segments_metrics_and_extra_fields(tmp_path: Path) -> None:
+    p = accountrules.load_policy(make(tmp_path))
+    d = p.decide({"id": "A", "transactions": {"annual_revenue": 200, "annual_profit": 60},
+                  "extra": {"key_project": True}}, as_of=AS_OF)
+    assert d.segments["size"].code == "large" and d.segments["focus"].code == "focused"
+    assert d.tier is not None and d.tier.code == "vip"
+    assert d.metrics == {"margin": 0.3, "doubled": 0.6}
+    d2 = p.decide({"id": "B", "transactions": {"annual_revenue": 200, "annual_profit": 60}}, as_of=AS_OF)
+    assert d2.segments["focus"].code == "normal"  # unknown key_project does not count as true
+    assert d2.tier is not None and d2.tier.code == "major"
+
+
+def test_extra_fields_are_type_checked_at_decision_time(tmp_path: Path) -> None:
+    p = accountrules.load_policy(make(tmp_path))
+    with pytest.raises(AccountValidationError, match="extra.key_project"):
+        p.decide({"id": "A", "extra": {"key_project": "perhaps"}}, as_of=AS_OF)
+    d = p.decide({"id": "A", "extra": {"key_project": "yes", "unrelated": 1}}, as_of=AS_OF)
+    assert d.segments["focus"].code == "normal"
+
+
+def test_extends_overrides_params_and_replaces_sections(tmp_path: Path) -> None:
+    make(tmp_path)
+    child = tmp_path / "child"
+    child.mkdir()
+    (child / "policy.yaml").write_text(
+        'policy: {name: child, version: "2", label: {zh: 子, en: child}}\n'
+        "extends: ../base\n"
+        "params: {big: 1000}\n", encoding="utf-8")
+    p = accountrules.load_policy(child)
+    assert p.name == "child" and p.spec.params["big"] == 1000 and p.spec.params["vip_share"] == 0.5
+    d = p.decide({"id": "A", "transactions": {"annual_revenue": 200}}, as_of=AS_OF)
+    assert d.segments["size"].code == "small"  # the base rows read the child's parameter
+    base = accountrules.load_policy(tmp_path / "base")
+    assert base.ref.hash != p.ref.hash
+
+
+def test_extends_cycle_is_refused(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "policy.yaml").write_text('policy: {name: a, version: "1", label: a}\nextends: ../b\n', encoding="utf-8")
+    (b / "policy.yaml").write_text('policy: {name: b, version: "1", label: b}\nextends: ../a\n', encoding="utf-8")
+    with pytest.raises(PolicyError, match="extends"):
+        accountrules.load_policy(a)
+
+
+def test_sections_read_only_what_is_decided_before_them(tmp_path: Path) -> None:
+    d = make(tmp_path)
+    (d / "segments.yaml").write_text(SEGMENTS.replace("segments.size == 'large'", "tier == 'vip'"),
+                                     encoding="utf-8")
+    with pytest.raises(PolicyTypeError, match="tier is decided after segments"):
+        accountrules.load_policy(d)
+
+
+def test_undeclared_extra_field_is_a_load_error(tmp_path: Path) -> None:
+    d = make(tmp_path)
+    (d / "policy.yaml").write_text(MAIN.replace("  key_project: bool\n", ""), encoding="utf-8")
+    with pytest.raises(PolicyTypeError, match="declared under fields"):
+        accountrules.load_policy(d)
+
+
+def test_a_section_defined_twice_across_files_is_an_error(tmp_path: Path) -> None:
+    d = make(tmp_path)
+    (d / "tiers.yaml").write_text(TIERS + "segments: {}\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match="defined twice"):
+        accountrules.load_policy(d)
