@@ -186,29 +186,34 @@ def _label(code: str) -> Label:
 
 def to_decision(plan: Plan, raw: Raw, account_id: str, as_of: dt.date, policy: PolicyRef,
                 trace: bool = True) -> Decision:
+    # Every value here comes from a checked policy and a validated account, so the models are
+    # constructed without re-validation; the JSON round-trip tests keep this honest.
     env = raw.env
     spec = plan.spec
     tier = None
     if raw.tier is not None and spec.tiers is not None:
-        tier = Outcome(code=raw.tier, label=spec.tiers.values[raw.tier], rule=_rule_id(raw, "tier"))
+        tier = Outcome.model_construct(code=raw.tier, label=spec.tiers.values[raw.tier],
+                                       rule=_rule_id(raw, "tier"))
     segments = {
-        name: Outcome(code=code, label=spec.segments[name].values[code], rule=_rule_id(raw, "segment:" + name))
+        name: Outcome.model_construct(code=code, label=spec.segments[name].values[code],
+                                      rule=_rule_id(raw, "segment:" + name))
         for name, code in raw.segments.items() if code is not None
     }
     stage = None
     if raw.stage_to is not None and plan.stages is not None:
-        stage = StageOutcome.model_validate({
-            "from": Stage(raw.stage_from) if raw.stage_from else None, "to": Stage(raw.stage_to),
-            "label": plan.stages.states[raw.stage_to], "transition": raw.transition,
-        })
+        stage = StageOutcome.model_construct(
+            from_=Stage(raw.stage_from) if raw.stage_from else None, to=Stage(raw.stage_to),
+            label=plan.stages.states[raw.stage_to], transition=raw.transition,
+        )
     churn = None
     if raw.churn_kind is not None and raw.churn_risk is not None:
-        churn = ChurnOutcome(kind=ChurnKind(raw.churn_kind), risk=RiskLevel(raw.churn_risk),
-                             label=_label(raw.churn_kind), score=raw.churn_score, rule=_rule_id(raw, "churn"))
+        churn = ChurnOutcome.model_construct(
+            kind=ChurnKind(raw.churn_kind), risk=RiskLevel(raw.churn_risk), label=_label(raw.churn_kind),
+            score=_float(raw.churn_score), rule=_rule_id(raw, "churn"))
     actions = []
     for code, reasons in raw.actions.items():
         a = plan.catalog[code]
-        actions.append(ActionItem(
+        actions.append(ActionItem.model_construct(
             code=code, title=a.title, owner=a.owner, priority=Priority(a.priority),
             due=as_of + dt.timedelta(days=a.due_days), key=f"{account_id}:{code}:{spec.version}",
             reasons=tuple(reasons),
@@ -217,24 +222,30 @@ def to_decision(plan: Plan, raw: Raw, account_id: str, as_of: dt.date, policy: P
     if trace:
         for f in raw.fired:
             if f.row is None:
-                entries.append(TraceEntry(section=f.section, rule="(default)" if f.note == "default" else "(stay)",
-                                          output=f.output, note=f.note))  # type: ignore[arg-type]
+                entries.append(TraceEntry.model_construct(
+                    section=f.section, rule="(default)" if f.note == "default" else "(stay)", output=f.output,
+                    note=f.note, description=None, seed=(), inputs={}, location=None))
                 continue
             r = f.row.row
-            entries.append(TraceEntry(
-                section=f.section, rule=r.id, output=f.output, description=r.prov.description,
+            entries.append(TraceEntry.model_construct(
+                section=f.section, rule=r.id, output=f.output, note="matched", description=r.prov.description,
                 seed=r.prov.seed, inputs=_inputs(f.row.reads, env),
                 location=str(r.prov.location) if r.prov.location else None,
             ))
         if plan.churn_score is not None:
-            entries.append(TraceEntry(section="churn", rule="(score)", output=None, note="computed",
-                                      inputs={"churn.score": json_scalar(raw.churn_score),
-                                              **_inputs(plan.churn_score_reads, env)}))
-    return Decision(
+            entries.append(TraceEntry.model_construct(
+                section="churn", rule="(score)", output=None, note="computed", description=None, seed=(),
+                inputs={"churn.score": json_scalar(raw.churn_score), **_inputs(plan.churn_score_reads, env)},
+                location=None))
+    return Decision.model_construct(
         account_id=account_id, as_of=as_of, policy=policy, tier=tier, segments=segments, stage=stage,
         churn=churn, actions=tuple(actions), metrics={m.name: json_scalar(env[m.name]) for m in plan.metrics},
         trace=tuple(entries),
     )
+
+
+def _float(v: Any) -> float | None:
+    return None if v is None else float(v)
 
 
 def _rule_id(raw: Raw, section: str) -> str | None:

@@ -100,6 +100,11 @@ def _contacts_summary(contacts: tuple[Contact, ...]) -> dict[str, Any]:
     }
 
 
+_NO_CONTACTS: dict[str, Any] = {
+    "contacts.count": 0, "contacts.supporters": 0, "contacts.supporter_weight": 0.0,
+    "contacts.decider_supports": False, "contacts.has_decider": False,
+}
+
 _DERIVED = {
     "contacts.count": FieldSpec("contacts.count", "number", description="buying-centre contacts known (D3)"),
     "contacts.supporters": FieldSpec("contacts.supporters", "number", description="contacts who support us (D4)"),
@@ -123,24 +128,35 @@ def _build() -> dict[str, FieldSpec]:
 FIELDS: Mapping[str, FieldSpec] = types.MappingProxyType(_build())
 GROUPS: frozenset[str] = frozenset(p.split(".")[0] for p in FIELDS if "." in p) | {"extra"}
 
-# Paths of plain attributes (not contacts/extra), split once for the flattener.
-_ATTR_PATHS: tuple[tuple[str, str | None, str], ...] = tuple(
-    (p, *p.split(".")) if "." in p else (p, None, p)  # type: ignore[misc]
-    for p in FIELDS
-    if not p.startswith("contacts.")
+# (group, ((attribute, path), ...)) for the flattener, computed once: the hot path reads __dict__ directly
+_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = tuple(
+    (g, tuple((p.split(".", 1)[1], p) for p in FIELDS if p.startswith(g + ".")))
+    for g in dict.fromkeys(p.split(".")[0] for p in FIELDS if "." in p and not p.startswith("contacts."))
 )
+_TOP: tuple[str, ...] = tuple(p for p in FIELDS if "." not in p)
+_ENUMS: tuple[str, ...] = tuple(p for p, f in FIELDS.items() if f.type == "enum")
 
 
 def account_env(account: Account, extra_fields: Mapping[str, str] = types.MappingProxyType({})) -> dict[str, Any]:
     """Flatten an account into ``{path: value}`` with enum members as plain strings."""
-    env: dict[str, Any] = {}
-    for path, group, name in _ATTR_PATHS:
-        obj = getattr(account, group) if group else account
-        v = getattr(obj, name)
-        env[path] = v.value if isinstance(v, Enum) else v
-    env.update(_contacts_summary(account.contacts))
-    for name in extra_fields:
-        env["extra." + name] = account.extra.get(name)
+    top = account.__dict__
+    env: dict[str, Any] = {p: top[p] for p in _TOP}
+    for group, names in _GROUPS:
+        values = top[group].__dict__
+        for name, path in names:
+            env[path] = values[name]
+    for path in _ENUMS:
+        v = env[path]
+        if v is not None:
+            env[path] = v.value
+    if account.contacts:
+        env.update(_contacts_summary(account.contacts))
+    else:
+        env.update(_NO_CONTACTS)
+    if extra_fields:
+        extra = account.extra
+        for name in extra_fields:
+            env["extra." + name] = extra.get(name)
     return env
 
 
