@@ -214,3 +214,9 @@ def test_name_resolution_keeps_location() -> None:
         ExprChecker(SCOPE).check(parse("a > 1 and zz"))
     assert info.value.location == SourceLocation("p.yaml", 3, 21)
     assert isinstance(parse("a"), Name)
+
+
+def test_date_ranges_without_spaces() -> None:
+    e = parse("d in 2024-01-01..2024-12-31")
+    assert isinstance(e, InRange)
+    assert run("d in 2024-01-01..2024-12-31", {"d": dt.date(2024, 5, 1)}) is True

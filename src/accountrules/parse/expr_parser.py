@@ -37,7 +37,7 @@ MAX_DEPTH = 48
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
-  | (?P<date>\d{4}-\d{2}-\d{2}(?![\d.]))
+  | (?P<date>\d{4}-\d{2}-\d{2}(?!\d|\.\d))
   | (?P<duration>\d+[dw](?![A-Za-z0-9_]))
   | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![A-Za-z_]))
   | (?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
