@@ -1,0 +1,193 @@
+"""``accountrules test`` (run a policy's test cases, with rule coverage) and ``accountrules check``
+(property checks over generated accounts).
+
+Exit status: 0 when everything passed; 1 when a case failed or errored, no case ran,
+coverage is below ``--min-coverage``, or a property does not hold; 2 for usage errors
+and policies that do not load (reported by :func:`accountrules.cli.main`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from accountrules.errors import PolicyError
+from accountrules.policy import Policy
+from accountrules.testing.cases import CaseFile, default_case_paths, load_case_file
+from accountrules.testing.runner import (
+    format_coverage,
+    format_location,
+    format_result,
+    load_policy_for,
+    run_cases,
+    summary_line,
+)
+
+__all__ = ["add_parser", "run", "run_check", "run_test"]
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be a percentage between 0 and 100: {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number: {text!r}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number: {text!r}") from None
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``test`` and ``check``; both set ``func=run``."""
+    p = subparsers.add_parser(
+        "test",
+        help="run a policy's test cases (POLICY/tests/*.yaml) and report rule coverage",
+        description=(
+            "Run YAML test cases against a policy: PASS/FAIL per case, expected vs actual and the "
+            "decision's explanation for failures, then which rules no case exercised. "
+            "The last line is 'N passed, N failed'."
+        ),
+    )
+    p.add_argument("policy", metavar="POLICY", help="policy directory (with policy.yaml) or policy file")
+    p.add_argument("cases", metavar="CASES", nargs="*",
+                   help="case files or directories (default: POLICY/tests/*.yaml)")
+    p.add_argument("--engine", choices=("compiled", "durable", "both"), default=None,
+                   help="evaluator(s) to run every case on (default: both when durable is available, "
+                        "else compiled)")
+    p.add_argument("--min-coverage", type=_percent, default=None, metavar="PCT",
+                   help="fail when fewer than PCT percent of the rules decided a case")
+    p.add_argument("--verbose", dest="show_all", action="store_true",
+                   help="explain passing cases too")
+    p.add_argument("--lang", choices=("en", "zh"), default="en",
+                   help="language of the decision explanations (default en)")
+    p.set_defaults(func=run)
+
+    c = subparsers.add_parser(
+        "check",
+        help="check properties of a policy over generated accounts (completeness, determinism, monotonic)",
+        description=(
+            "Generate accounts near the policy's thresholds and check: every account gets a tier and a "
+            "stage, decisions are deterministic and survive JSON, and every 'monotonic:' declaration "
+            "holds. A failure prints its smallest counterexample as a test case to paste into tests/."
+        ),
+    )
+    c.add_argument("policy", metavar="POLICY", help="policy directory (with policy.yaml) or policy file")
+    c.add_argument("--examples", type=_positive, default=100, metavar="N",
+                   help="generated examples per property (default 100)")
+    c.add_argument("--seed", type=_int, default=None, metavar="S", help="random seed, for a reproducible run")
+    c.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "check":
+        return run_check(args)
+    return run_test(args)
+
+
+# -- test -----------------------------------------------------------------------------------------
+
+
+def _case_paths(policy_arg: str, given: Sequence[str]) -> tuple[list[Path], str]:
+    if not given:
+        p = Path(policy_arg)
+        tests = (p if p.is_dir() else p.parent) / "tests"
+        return default_case_paths(p), f"{tests}/*.yaml"
+    out: list[Path] = []
+    for g in given:
+        path = Path(g)
+        if path.is_dir():
+            out.extend(sorted([*path.glob("*.yaml"), *path.glob("*.yml")]))
+        else:
+            out.append(path)
+    return out, " ".join(given)
+
+
+def _load(policy: Policy, paths: Sequence[Path]) -> tuple[list[CaseFile], list[str]]:
+    files: list[CaseFile] = []
+    errors: list[str] = []
+    for path in paths:
+        try:
+            files.append(load_case_file(path, policy, display_name=str(path)))
+        except PolicyError as e:
+            errors.append(str(e))
+    return files, errors
+
+
+def run_test(args: argparse.Namespace) -> int:
+    policy, engines, note = load_policy_for(args.policy, args.engine)
+    base = Path(args.policy).parent
+    paths, shown = _case_paths(args.policy, args.cases)
+    why = f" ({note})" if note else ""
+    print(f"policy {policy.name} {policy.version} ({args.policy}); engine: {', '.join(engines)}{why}")
+    files, load_errors = _load(policy, paths)
+    for err in load_errors:
+        print(f"ERROR {err}")
+    report = run_cases(policy, files, engines, load_errors=load_errors)
+    for result in report.results:
+        for line in format_result(result, base=base, lang=args.lang, details=True if args.show_all else None):
+            print(line)
+    status = 0
+    if not report.results:
+        print(f"no test cases ran (cases: {shown or 'none given'})")
+        status = 1
+    else:
+        print()
+        for line in format_coverage(report.coverage, base=base):
+            print(line)
+    if args.min_coverage is not None and report.results and report.coverage.percent < args.min_coverage:
+        print(f"coverage {report.coverage.percent:.1f}% is below the minimum of {args.min_coverage:g}%")
+        status = 1
+    if report.failed or report.errors:
+        status = 1
+    print(summary_line(report.passed, report.failed, report.errors))
+    return status
+
+
+# -- check ----------------------------------------------------------------------------------------
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from accountrules.testing.properties import run_properties
+
+    policy, engines, note = load_policy_for(args.policy)
+    base = Path(args.policy).parent
+    why = f" ({note})" if note else ""
+    seed = f", seed {args.seed}" if args.seed is not None else ""
+    print(f"policy {policy.name} {policy.version} ({args.policy}); {args.examples} examples per property"
+          f"{seed}; engine: {', '.join(engines)}{why}")
+    results = run_properties(policy, examples=args.examples, seed=args.seed, engines=engines)
+    passed = failed = 0
+    for r in results:
+        if r.skipped is not None:
+            print(f"SKIP  {r.name}: {r.skipped}")
+        elif r.failure is None:
+            passed += 1
+            print(f"PASS  {r.name}")
+        else:
+            failed += 1
+            f = r.failure
+            where = f"  ({format_location(f.location, base)})" if f.location else ""
+            print(f"FAIL  {r.name}{where}")
+            print(f"      {f.message}")
+            print("      counterexample, as a test case (paste into the policy's tests/ directory):")
+            for line in f.counterexample.splitlines():
+                print(f"        {line}")
+    print(summary_line(passed, failed, 0))
+    return 1 if failed else 0

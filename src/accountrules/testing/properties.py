@@ -1,0 +1,566 @@
+"""Property checks of a policy over generated accounts (``accountrules check``).
+
+Hypothesis generates portfolios of accounts near the policy's thresholds
+(:mod:`accountrules.testing.strategies`) and checks:
+
+- **completeness**: every account gets a tier (when the policy has tiers) and a
+  stage (when it has stages), and no decision raises a :class:`DecisionError`;
+- **determinism**: deciding the same portfolio twice gives equal decisions, and
+  ``decide(account, portfolio=stats)`` equals ``decide_many``'s decision (and, when
+  the durable evaluator is available, it agrees with the compiled one);
+- **JSON round trip**: every decision survives ``model_dump_json``/``model_validate_json``;
+- each **monotonic** declaration: changing the field in its direction, all else equal
+  and ranked against the same portfolio statistics, never lowers the output.
+
+A failure carries the shrunk counterexample as a ready-to-paste test-case file whose
+expectations are what the policy decides now.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
+from hypothesis.reporting import with_reporter
+
+from accountrules.check.policy_check import all_rows
+from accountrules.check.spec import Monotonic
+from accountrules.errors import DecisionError, SourceLocation
+from accountrules.model.decision import Decision
+from accountrules.model.fields import FIELDS, FieldSpec
+from accountrules.parse.expr_ast import Expr, Literal, Ref, walk
+from accountrules.testing.runner import decide_among
+from accountrules.testing.strategies import _CONTACT, _constants, _known
+
+if TYPE_CHECKING:
+    from accountrules.policy import Policy
+
+__all__ = [
+    "PropertyFailure",
+    "PropertyResult",
+    "check_policy_properties",
+    "counterexample_yaml",
+    "expect_of",
+    "output_order",
+    "policy_accounts",
+    "policy_portfolios",
+    "read_fields",
+    "run_properties",
+]
+
+AccountDict = dict[str, Any]
+_AS_OF = st.dates(dt.date(2024, 1, 1), dt.date(2027, 12, 31))
+
+
+@dataclass(frozen=True)
+class PropertyFailure:
+    """A property that does not hold, with a counterexample as a test-case file (YAML text)."""
+
+    name: str
+    message: str
+    counterexample: str
+    location: SourceLocation | None = None
+
+    def __str__(self) -> str:
+        where = f" ({self.location})" if self.location else ""
+        return f"{self.name}{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class PropertyResult:
+    name: str
+    failure: PropertyFailure | None = None
+    skipped: str | None = None  # why the property could not be checked
+
+    @property
+    def passed(self) -> bool:
+        return self.failure is None and self.skipped is None
+
+
+class _Violation(Exception):
+    """Raised inside a hypothesis test: the property failed for this example."""
+
+    def __init__(self, message: str, others: list[AccountDict], cases: list[tuple[str, AccountDict]],
+                 as_of: dt.date):
+        super().__init__(message)
+        self.message = message
+        self.others = others
+        self.cases = cases
+        self.as_of = as_of
+
+
+# -- output orders (for monotonic) ----------------------------------------------------------------
+
+
+def output_order(policy: Policy, output: str) -> list[str]:
+    """The values of an ordered output, highest first.
+
+    tier and segments: the order of their ``values`` (first is highest); churn.risk:
+    high, medium, low; stage: the order of ``states`` reversed (later states are further
+    along); churn.kind: any churn kind above none.
+    """
+    spec = policy.spec
+    if output == "tier" and spec.tiers is not None:
+        return list(spec.tiers.values)
+    if output.startswith("segments.") and output[9:] in spec.segments:
+        return list(spec.segments[output[9:]].values)
+    if output == "churn.risk":
+        return ["high", "medium", "low"]
+    if output == "stage" and spec.stages is not None:
+        return list(reversed(spec.stages.states))
+    raise ValueError(f"{output!r} is not an ordered output of this policy")
+
+
+def _value_of(d: Decision, output: str) -> str | None:
+    if output == "tier":
+        return d.tier.code if d.tier else None
+    if output.startswith("segments."):
+        seg = d.segments.get(output[9:])
+        return seg.code if seg else None
+    if output == "churn.risk":
+        return d.churn.risk.value if d.churn else None
+    if output == "churn.kind":
+        return d.churn.kind.value if d.churn else None
+    if output == "stage":
+        return d.stage.to.value if d.stage else None
+    raise ValueError(output)
+
+
+def _height(policy: Policy, output: str, value: str | None) -> int | None:
+    """Bigger is higher; None for no value."""
+    if value is None:
+        return None
+    if output == "churn.kind":
+        return 0 if value == "none" else 1
+    order = output_order(policy, output)
+    return len(order) - order.index(value) if value in order else None
+
+
+# -- counterexamples as test cases ----------------------------------------------------------------
+
+
+def _clean(v: Any) -> Any:
+    """Drop unknown (None) values and empty groups: they mean the same as leaving them out."""
+    if isinstance(v, dict):
+        out = {k: c for k, x in v.items() if (c := _clean(x)) is not None and c != {}}
+        return out
+    if isinstance(v, list | tuple):
+        return [_clean(x) for x in v]
+    return v
+
+
+def expect_of(policy: Policy, d: Decision) -> dict[str, Any]:
+    """The ``expect:`` block that a decision meets exactly (as far as the case format states things)."""
+    spec = policy.spec
+    out: dict[str, Any] = {}
+    if spec.tiers is not None:
+        out["tier"] = d.tier.code if d.tier else None
+    if d.segments:
+        out["segments"] = {k: v.code for k, v in d.segments.items()}
+    if d.stage is not None:
+        s = d.stage
+        out["stage"] = {"from": s.from_.value if s.from_ else None, "to": s.to.value,
+                        "transition": s.transition}
+    if d.churn is not None:
+        churn: dict[str, Any] = {"kind": d.churn.kind.value, "risk": d.churn.risk.value}
+        if d.churn.score is not None:
+            churn["score"] = d.churn.score
+        out["churn"] = churn
+    if spec.actions is not None:
+        out["actions"] = d.action_codes()
+    fired = [t.rule for t in d.trace if t.note == "matched"]
+    if fired:
+        out["fired"] = fired
+    return out
+
+
+def counterexample_yaml(policy: Policy, title: str, others: Sequence[AccountDict],
+                        cases: Sequence[tuple[str, AccountDict]], as_of: dt.date,
+                        notes: Sequence[str] = ()) -> str:
+    """A test-case file: ``others`` as the portfolio, one case per ``(name, account)``, each
+    expecting what the policy decides for it now (deciding it among ``others`` plus itself)."""
+    portfolio = [_clean(a) for a in others]
+    doc_cases = []
+    comments = [f"accountrules check: {title}", *notes]
+    for name, acc in cases:
+        case: dict[str, Any] = {"name": name, "given": _clean(acc)}
+        d = decide_among(policy, [*others, acc], as_of=as_of)[-1]
+        if isinstance(d, str):
+            comments.append(f"case {name!r} cannot be decided: {d}")
+        else:
+            case["expect"] = expect_of(policy, d)
+        doc_cases.append(case)
+    doc: dict[str, Any] = {}
+    if portfolio:
+        doc["portfolio"] = portfolio
+    doc["as_of"] = as_of
+    doc["cases"] = doc_cases
+    comments.append("Paste into the policy's tests/ directory. The expectations are what the policy decides")
+    comments.append("now: change them to what it should decide, then fix the policy until the case passes.")
+    body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110)
+    head = "".join(f"# {line}\n" for c in comments for line in c.splitlines())
+    return head + body
+
+
+# -- generated accounts ---------------------------------------------------------------------------
+
+
+def read_fields(policy: Policy) -> list[str]:
+    """The account fields a policy's decisions can depend on: every field an expression reads,
+    ``relationship.stage`` when it has stages, and the fields of its monotonic declarations."""
+    spec = policy.spec
+    exprs: list[Expr] = [m.expr for m in spec.metrics]
+    for rows in all_rows(spec).values():
+        exprs.extend(r.when for r in rows if r.when is not None)
+    if spec.churn is not None and spec.churn.score is not None:
+        exprs.append(spec.churn.score)
+    paths = {n.key for e in exprs for n in walk(e) if isinstance(n, Ref) and n.kind == "field"}
+    if spec.stages is not None:
+        paths.add("relationship.stage")
+    paths.update(m.field for m in spec.monotonic)
+    return sorted(paths)
+
+
+def policy_accounts(policy: Policy) -> st.SearchStrategy[AccountDict]:
+    """Accounts (nested dicts) that set only fields the policy reads (see :func:`read_fields`),
+    drawn near the policy's thresholds with the field strategies of
+    :mod:`accountrules.testing.strategies`; a field left out is unknown. Fields a policy does not
+    read cannot change its decisions, and leaving them out keeps generation fast and
+    counterexamples short."""
+    consts = _constants(policy)
+    spec = policy.spec
+    top: dict[str, st.SearchStrategy[Any]] = {}
+    groups: dict[str, dict[str, st.SearchStrategy[Any]]] = {}
+    for path in read_fields(policy):
+        if path.startswith("contacts."):
+            top["contacts"] = st.lists(_CONTACT, max_size=3)
+            continue
+        if path.startswith("extra."):
+            kind = spec.fields.get(path[6:])
+            if kind is None:
+                continue
+            value = _known(FieldSpec(path, kind), consts)
+        elif path == "relationship.previous_tier" and spec.tiers is not None:
+            value = st.sampled_from(list(spec.tiers.values))
+        elif path in FIELDS:
+            value = _known(FIELDS[path], consts)
+        else:
+            continue
+        if "." in path:
+            group, name = path.split(".", 1)
+            groups.setdefault(group, {})[name] = value
+        elif path != "id":
+            top[path] = value
+    for group, fields in groups.items():
+        top[group] = st.fixed_dictionaries({}, optional=fields)
+    ids = st.integers(0, 10**6).map(lambda i: f"H{i}")
+    return st.builds(lambda i, body: {"id": i, **{k: v for k, v in body.items() if v}}, ids,
+                     st.fixed_dictionaries({}, optional=top))
+
+
+def policy_portfolios(policy: Policy, max_size: int = 6) -> st.SearchStrategy[list[AccountDict]]:
+    """Non-empty lists of :func:`policy_accounts` with distinct ids."""
+    return st.lists(policy_accounts(policy), min_size=1, max_size=max_size, unique_by=lambda a: a["id"])
+
+
+# -- running hypothesis ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _shrink_budget(seconds: float) -> Iterator[None]:
+    """Hypothesis shrinks for up to five minutes; a policy check should report within seconds.
+
+    The limit is a module constant of hypothesis' engine (read when shrinking starts): set it
+    for the duration of one search, when this version of hypothesis has it."""
+    from hypothesis.internal.conjecture import engine
+
+    old = getattr(engine, "MAX_SHRINKING_SECONDS", None)
+    if old is None:
+        yield
+        return
+    engine.MAX_SHRINKING_SECONDS = max(1, math.ceil(seconds))
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = old
+
+
+def _search(strategy: st.SearchStrategy[Any], check: Callable[[Any], None], examples: int,
+            seed: int | None, shrink_seconds: float = 10.0) -> _Violation | None:
+    """Run ``check`` over ``strategy``; the shrunk violation, or None when the property held."""
+
+    # no 'explain' phase: it reruns the shrunk example hundreds of times to annotate hypothesis'
+    # own report, which is not shown (the counterexample is rendered as a test case instead)
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+              report_multiple_bugs=False, verbosity=Verbosity.quiet, print_blob=False,
+              suppress_health_check=list(HealthCheck),
+              phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink))
+    @given(strategy)
+    def prop(example: Any) -> None:
+        check(example)
+
+    test = hypothesis_seed(seed)(prop) if seed is not None else prop
+    try:
+        with with_reporter(lambda _message: None), _shrink_budget(shrink_seconds):
+            test()
+    except _Violation as v:
+        return v
+    except Unsatisfiable:
+        return None
+    except BaseExceptionGroup as group:  # e.g. a flaky failure: report the first violation in it
+        found = group.subgroup(_Violation)
+        if found is None:
+            raise
+        first = found.exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        assert isinstance(first, _Violation)
+        return first
+    return None
+
+
+def _without(portfolio: list[AccountDict], i: int) -> list[AccountDict]:
+    return portfolio[:i] + portfolio[i + 1:]
+
+
+def _failure_of(policy: Policy, name: str, v: _Violation, location: SourceLocation | None = None,
+                notes: Sequence[str] = ()) -> PropertyFailure:
+    text = counterexample_yaml(policy, f"{name} failed", v.others, v.cases, v.as_of, [v.message, *notes])
+    return PropertyFailure(name, v.message, text, location)
+
+
+def _completeness(policy: Policy) -> Callable[[Any], None]:
+    spec = policy.spec
+
+    def check(example: tuple[list[AccountDict], dt.date]) -> None:
+        portfolio, as_of = example
+        for i, d in enumerate(decide_among(policy, portfolio, as_of=as_of)):
+            if isinstance(d, str):
+                raise _Violation(f"account {portfolio[i]['id']!r} cannot be decided: {d}",
+                                 _without(portfolio, i), [("cannot be decided", portfolio[i])], as_of)
+            missing = []
+            if spec.tiers is not None and d.tier is None:
+                missing.append("no tier (no tier row matched and the tier table has no default)")
+            if spec.stages is not None and d.stage is None:
+                missing.append("no stage")
+            if missing:
+                raise _Violation(f"account {d.account_id!r} gets {' and '.join(missing)}",
+                                 _without(portfolio, i), [("incomplete decision", portfolio[i])], as_of)
+
+    return check
+
+
+def _determinism(policy: Policy, engines: Sequence[str]) -> Callable[[Any], None]:
+    def check(example: tuple[list[AccountDict], dt.date]) -> None:
+        portfolio, as_of = example
+        first = decide_among(policy, portfolio, as_of=as_of)
+        if any(isinstance(d, str) for d in first):
+            reject()  # completeness reports it
+        second = decide_among(policy, portfolio, as_of=as_of)
+        for i, (a, b) in enumerate(zip(first, second, strict=True)):
+            if a != b:
+                raise _Violation(f"deciding account {portfolio[i]['id']!r} twice gives different decisions",
+                                 _without(portfolio, i), [("nondeterministic", portfolio[i])], as_of)
+        stats = policy.portfolio_stats(portfolio)
+        for i, acc in enumerate(portfolio):
+            try:
+                one: Decision | str = policy.decide(acc, as_of=as_of, portfolio=stats)
+            except DecisionError as e:
+                one = str(e)
+            if one != first[i]:
+                raise _Violation(f"decide() with the portfolio's statistics and decide_many() disagree for "
+                                 f"account {acc['id']!r}", _without(portfolio, i),
+                                 [("decide and decide_many disagree", acc)], as_of)
+        for engine in engines[1:]:
+            other = decide_among(policy, portfolio, as_of=as_of, engine=engine)
+            for i, (a, b) in enumerate(zip(first, other, strict=True)):
+                if a != b:
+                    raise _Violation(f"engines {engines[0]} and {engine} decide account "
+                                     f"{portfolio[i]['id']!r} differently", _without(portfolio, i),
+                                     [("engines disagree", portfolio[i])], as_of)
+
+    return check
+
+
+def _json_round_trip(policy: Policy) -> Callable[[Any], None]:
+    def check(example: tuple[list[AccountDict], dt.date]) -> None:
+        portfolio, as_of = example
+        for i, d in enumerate(decide_among(policy, portfolio, as_of=as_of)):
+            if isinstance(d, str):
+                continue  # completeness reports it
+            try:
+                back = Decision.model_validate_json(d.model_dump_json())
+            except ValueError as e:
+                raise _Violation(f"the decision for {d.account_id!r} cannot be read back from JSON: {e}",
+                                 _without(portfolio, i), [("json round trip", portfolio[i])], as_of) from None
+            if back != d:
+                raise _Violation(f"the decision for {d.account_id!r} changes in a JSON round trip",
+                                 _without(portfolio, i), [("json round trip", portfolio[i])], as_of)
+
+    return check
+
+
+def _field_spec(policy: Policy, path: str) -> FieldSpec | None:
+    if path.startswith("extra."):
+        return FieldSpec(path, "number") if policy.spec.fields.get(path[6:]) == "number" else None
+    fs = FIELDS.get(path)
+    if fs is None or fs.type != "number" or "." not in path or path.startswith("contacts."):
+        return None
+    return fs
+
+
+def _field_constants(policy: Policy, path: str) -> list[float]:
+    """Numbers in the expressions that read ``path`` (directly or through metrics); all the
+    policy's constants when none does."""
+    spec = policy.spec
+    reading = {path}
+    exprs: list[Expr] = []
+
+    def reads(e: Expr) -> bool:
+        return any(isinstance(n, Ref) and n.key in reading for n in walk(e))
+
+    for m in spec.metrics:
+        if reads(m.expr):
+            reading.add(m.name)
+    for rows in all_rows(spec).values():
+        exprs.extend(r.when for r in rows if r.when is not None and reads(r.when))
+    if spec.churn is not None and spec.churn.score is not None and reads(spec.churn.score):
+        exprs.append(spec.churn.score)
+    found = {float(n.value) for e in exprs for n in walk(e)
+             if isinstance(n, Literal) and isinstance(n.value, int | float) and not isinstance(n.value, bool)}
+    return sorted(found) or _constants(policy)
+
+
+def _pairs(policy: Policy, fs: FieldSpec) -> st.SearchStrategy[tuple[float, float]]:
+    """Two different values of a number field, smaller first: half the time just below and at/above
+    one of the policy's constants (where a row's outcome flips), else anywhere in the field's range."""
+    lo, hi = fs.ge, fs.le
+
+    def inside(v: float) -> bool:
+        return (lo is None or v >= lo) and (hi is None or v <= hi)
+
+    steps = (0, 1) if fs.integer else (0.0, 0.01, 1.0)
+    consts = _field_constants(policy, fs.path)
+    crossings = sorted({(c - a, c + b) for c in consts for a in steps for b in steps if a or b} | {(0, 1)})
+    crossings = [(a, b) for a, b in crossings if inside(a) and inside(b)]
+    if fs.integer:
+        crossings = [(math.floor(a), math.ceil(b)) for a, b in crossings if math.floor(a) < math.ceil(b)]
+        base: st.SearchStrategy[Any] = st.integers(int(lo) if lo is not None else -10_000,
+                                                   int(hi) if hi is not None else 10**7)
+    else:
+        base = st.floats(lo if lo is not None else -1e5, hi if hi is not None else 2e7, allow_nan=False,
+                         allow_infinity=False)
+    anywhere = st.tuples(base, base).filter(lambda t: t[0] != t[1]).map(lambda t: (min(t), max(t)))
+    return st.sampled_from(crossings) | anywhere if crossings else anywhere
+
+
+def _with(acc: AccountDict, path: str, value: float) -> AccountDict:
+    group, name = path.split(".", 1)
+    out = dict(acc)
+    out[group] = {**out.get(group, {}), name: value}
+    return out
+
+
+def _monotonic(policy: Policy, m: Monotonic, fs: FieldSpec) -> Callable[[Any], None]:
+    increasing = m.direction == "increasing"
+
+    def check(example: tuple[list[AccountDict], dt.date, int, tuple[float, float]]) -> None:
+        portfolio, as_of, index, (low, high) = example
+        i = index % len(portfolio)
+        before = _with(portfolio[i], m.field, low)
+        after = _with(portfolio[i], m.field, high)
+        original = [*portfolio[:i], before, *portfolio[i + 1:]]
+        try:
+            stats = policy.portfolio_stats(original)
+            d1 = policy.decide(before, as_of=as_of, portfolio=stats)
+            d2 = policy.decide(after, as_of=as_of, portfolio=stats)
+        except DecisionError:
+            reject()
+        v1, v2 = _value_of(d1, m.output), _value_of(d2, m.output)
+        h1, h2 = _height(policy, m.output, v1), _height(policy, m.output, v2)
+        if h1 is None or h2 is None or (h2 >= h1 if increasing else h2 <= h1):
+            return
+        raise _Violation(
+            f"raising {m.field} from {_num(low)} to {_num(high)} {'lowers' if increasing else 'raises'} "
+            f"{m.output} from {v1} to {v2} (account {before['id']!r}, all else equal, same portfolio statistics)",
+            _without(original, i), [(f"before: {m.field} = {_num(low)}", before),
+                                    (f"after: {m.field} = {_num(high)}", after)], as_of)
+
+    return check
+
+
+def _num(v: float) -> str:
+    return f"{v:.12g}" if isinstance(v, float) else str(v)
+
+
+def _monotonic_name(m: Monotonic) -> str:
+    return f"monotonic {m.field} {m.direction} -> {m.output}"
+
+
+def run_properties(policy: Policy, *, examples: int = 100, seed: int | None = None,
+                   max_portfolio: int | None = None, engines: Sequence[str] | None = None,
+                   shrink_seconds: float = 10.0) -> list[PropertyResult]:
+    """Check every property of ``policy``; one result per property, in a fixed order.
+
+    ``seed`` makes the run reproducible. Portfolios hold up to ``max_portfolio`` accounts
+    (default 6 when the policy uses portfolio functions, else 2). ``engines`` defaults to the
+    compiled engine plus the durable one when it is available (determinism then also compares
+    them). A failing example is shrunk for at most ``shrink_seconds``.
+    """
+    if engines is None:
+        from accountrules.testing.runner import default_engines
+
+        engines = default_engines()
+    size = max_portfolio if max_portfolio is not None else (6 if policy.uses_portfolio else 2)
+    accounts = st.tuples(policy_portfolios(policy, size), _AS_OF)
+    results: list[PropertyResult] = []
+    plain: list[tuple[str, Callable[[Any], None]]] = [
+        ("completeness", _completeness(policy)),
+        ("determinism", _determinism(policy, engines)),
+        ("json round trip", _json_round_trip(policy)),
+    ]
+    for name, check in plain:
+        v = _search(accounts, check, examples, seed, shrink_seconds)
+        results.append(PropertyResult(name, _failure_of(policy, name, v) if v else None))
+    for m in policy.spec.monotonic:
+        name = _monotonic_name(m)
+        fs = _field_spec(policy, m.field)
+        if fs is None:
+            results.append(PropertyResult(name, skipped=f"{m.field} cannot be varied on its own"))
+            continue
+        try:
+            output_order(policy, m.output)
+        except ValueError:
+            if m.output != "churn.kind":
+                results.append(PropertyResult(name, skipped=f"{m.output} has no order"))
+                continue
+        strategy = st.tuples(policy_portfolios(policy, size), _AS_OF, st.integers(0, size - 1),
+                             _pairs(policy, fs))
+        v = _search(strategy, _monotonic(policy, m, fs), examples, seed, shrink_seconds)
+        notes = []
+        if v is not None and policy.uses_portfolio:
+            notes.append("The property ranks both accounts against the same portfolio statistics; in this "
+                         "file each case is ranked among the portfolio plus itself.")
+        results.append(PropertyResult(name, _failure_of(policy, name, v, m.location, notes) if v else None))
+    return results
+
+
+def check_policy_properties(policy: Policy, *, examples: int = 100, seed: int | None = None,
+                            max_portfolio: int | None = None, shrink_seconds: float = 10.0
+                            ) -> list[PropertyFailure]:
+    """The properties of ``policy`` that do not hold (empty when all hold). For use in pytest::
+
+        assert not check_policy_properties(load_policy("rulesets/express"), examples=50)
+    """
+    results = run_properties(policy, examples=examples, seed=seed, max_portfolio=max_portfolio,
+                             shrink_seconds=shrink_seconds)
+    return [r.failure for r in results if r.failure is not None]

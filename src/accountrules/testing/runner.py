@@ -1,0 +1,432 @@
+"""Run policy test cases on one or both evaluators, and measure rule coverage.
+
+:func:`run_case` decides one case (its account among the file's portfolio plus
+itself) and compares the decision with the case's expectations; :func:`run_cases`
+does that for many cases and engines and adds :class:`Coverage`: which rows,
+transitions and action rules (as listed by
+:func:`accountrules.check.policy_check.all_rows`) decided at least one case.
+
+Nothing here prints; :func:`format_result` and :func:`format_coverage` return text
+for the CLI and the pytest plugin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from accountrules.check.policy_check import all_rows
+from accountrules.errors import DecisionError, EngineUnavailableError, PolicyLimitError, SourceLocation
+from accountrules.model.account import Account
+from accountrules.model.decision import Decision
+from accountrules.testing.cases import CaseFile, Expectation, ExpectedValue, PolicyCase
+
+if TYPE_CHECKING:
+    from accountrules.policy import Policy
+
+__all__ = [
+    "CaseResult",
+    "Coverage",
+    "CoverageItem",
+    "Mismatch",
+    "RunReport",
+    "SectionCoverage",
+    "Status",
+    "actual_value",
+    "coverage_of",
+    "decide_among",
+    "decide_case",
+    "default_engines",
+    "durable_available",
+    "format_coverage",
+    "format_location",
+    "format_result",
+    "load_policy_for",
+    "run_case",
+    "run_cases",
+    "summary_line",
+]
+
+Status = Literal["PASS", "FAIL", "ERROR"]
+SCORE_REL_TOL = 1e-6
+SCORE_ABS_TOL = 1e-9
+
+
+@functools.cache
+def durable_available() -> bool:
+    """True when the durable evaluator (``accountrules.evaluate.durable`` + durable_rules) can be imported."""
+    try:
+        importlib.import_module("accountrules.evaluate.durable")
+    except ImportError:
+        return False
+    return True
+
+
+def default_engines() -> tuple[str, ...]:
+    """Both engines when the durable one is available, else the compiled one."""
+    return ("compiled", "durable") if durable_available() else ("compiled",)
+
+
+def load_policy_for(path: str | Path, engine: str | None = None) -> tuple[Policy, tuple[str, ...], str]:
+    """Load a policy to run on ``engine`` (``compiled``, ``durable``, ``both``; None: both when
+    the durable evaluator is available). Returns the policy, the engines to run and a note on
+    why fewer engines run than by default (empty when there is nothing to say).
+
+    With the default, a policy past durable_rules' limits runs on the compiled engine alone
+    (the note says why); asking for durable explicitly raises the
+    :class:`~accountrules.errors.PolicyLimitError` or :class:`EngineUnavailableError` instead.
+    """
+    from accountrules.policy import load_policy
+
+    if engine is None:
+        if not durable_available():
+            return load_policy(path), ("compiled",), "durable is not available, so only the compiled engine runs"
+        try:
+            return load_policy(path, engine="durable"), ("compiled", "durable"), ""
+        except PolicyLimitError as e:
+            note = f"durable cannot run this policy ({e.message}), so only the compiled engine runs"
+            return load_policy(path), ("compiled",), note
+    if engine not in ("compiled", "durable", "both"):
+        raise ValueError(f"engine must be compiled, durable or both, not {engine!r}")
+    wanted = ("compiled", "durable") if engine == "both" else (engine,)
+    if "durable" in wanted and not durable_available():
+        raise EngineUnavailableError(
+            f"engine {engine} needs the durable evaluator, which is not available here "
+            "(pip install 'accountrules[durable]'; Python < 3.13 and a C compiler)")
+    return load_policy(path, engine="durable" if "durable" in wanted else "compiled"), wanted, ""
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """An expectation the decision did not meet (``actual`` is what was decided, as shown)."""
+
+    key: str
+    expected: str
+    actual: str
+    location: SourceLocation | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        return f"{where}{self.key}: expected {self.expected}, got {self.actual}"
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: PolicyCase
+    engine: str
+    status: Status
+    mismatches: tuple[Mismatch, ...] = ()
+    decision: Decision | None = None
+    error: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "PASS"
+
+
+def _show(v: ExpectedValue) -> str:
+    if v is None:
+        return "(none)"
+    if isinstance(v, tuple):
+        return "[" + ", ".join(v) + "]"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return v
+
+
+def actual_value(decision: Decision, key: str) -> ExpectedValue:
+    """What ``decision`` holds for an expectation key (see :class:`.cases.Expectation`)."""
+    if key == "tier":
+        return decision.tier.code if decision.tier else None
+    if key.startswith("segments."):
+        seg = decision.segments.get(key[9:])
+        return seg.code if seg else None
+    if key.startswith("stage"):
+        s = decision.stage
+        if s is None:
+            return None
+        if key == "stage":
+            return s.to.value
+        if key == "stage.from":
+            return s.from_.value if s.from_ is not None else None
+        return s.transition
+    if key.startswith("churn."):
+        c = decision.churn
+        if c is None:
+            return None
+        if key == "churn.kind":
+            return c.kind.value
+        if key == "churn.risk":
+            return c.risk.value
+        return c.score
+    if key.startswith("actions"):
+        return tuple(decision.action_codes())
+    if key == "fired":
+        return tuple(t.rule for t in decision.trace if t.note == "matched")
+    raise ValueError(f"unknown expectation key {key!r}")
+
+
+def _check(e: Expectation, decision: Decision) -> Mismatch | None:
+    actual = actual_value(decision, e.key)
+    expected = e.value
+    ok: bool
+    shown_expected = _show(expected)
+    if e.key == "churn.score":
+        if expected is None or actual is None:
+            ok = expected is None and actual is None
+        else:
+            assert isinstance(expected, float) and isinstance(actual, float | int)
+            ok = math.isclose(actual, expected, rel_tol=SCORE_REL_TOL, abs_tol=SCORE_ABS_TOL)
+            shown_expected = f"≈ {shown_expected}"
+    elif e.key == "actions":
+        assert isinstance(expected, tuple) and isinstance(actual, tuple)
+        ok = set(expected) == set(actual)
+        shown_expected = f"exactly {shown_expected}"
+    elif e.key == "actions.include":
+        assert isinstance(expected, tuple) and isinstance(actual, tuple)
+        missing = [c for c in expected if c not in actual]
+        ok = not missing
+        if missing:
+            return Mismatch(e.key, f"{_show(expected)} among the actions",
+                            f"{_show(actual)} (missing {', '.join(missing)})", e.location)
+    elif e.key == "actions.exclude":
+        assert isinstance(expected, tuple) and isinstance(actual, tuple)
+        present = [c for c in expected if c in actual]
+        ok = not present
+        if present:
+            return Mismatch(e.key, f"none of {_show(expected)}",
+                            f"{_show(actual)} (includes {', '.join(present)})", e.location)
+    elif e.key == "fired":
+        assert isinstance(expected, tuple) and isinstance(actual, tuple)
+        missing = [r for r in expected if r not in actual]
+        ok = not missing
+        if missing:
+            return Mismatch(e.key, f"{_show(expected)} in the trace",
+                            f"rules {_show(actual)} decided (missing {', '.join(missing)})", e.location)
+    else:
+        ok = expected == actual
+    return None if ok else Mismatch(e.key, shown_expected, _show(actual), e.location)
+
+
+def decide_among(policy: Policy, accounts: Sequence[Account | Mapping[str, Any]], *, as_of: dt.date | None,
+                 engine: str = "compiled") -> list[Decision | str]:
+    """``decide_many`` over ``accounts``: per account its Decision, or the message of why it could
+    not be decided (a row error, e.g. a ``unique`` table matching twice)."""
+    try:
+        items = list(policy.decide_many(accounts, as_of=as_of, engine=engine))
+    except DecisionError as e:  # an evaluator that raises instead of returning a row error
+        ids = [a.id if isinstance(a, Account) else str(a.get("id")) for a in accounts]
+        return [str(e) if i == e.account_id or e.account_id is None else f"not decided: {e}" for i in ids]
+    return [it if isinstance(it, Decision) else str(it) for it in items]
+
+
+def decide_case(policy: Policy, case: PolicyCase, engine: str = "compiled") -> Decision:
+    """The case account's decision, deciding it among the case file's portfolio plus itself
+    (as ``decide_many`` does). Raises :class:`DecisionError` when it cannot be decided."""
+    item = decide_among(policy, [*case.portfolio, case.given], as_of=case.as_of, engine=engine)[-1]
+    if isinstance(item, str):
+        raise DecisionError(item, case.given.id)
+    return item
+
+
+def run_case(policy: Policy, case: PolicyCase, engine: str = "compiled") -> CaseResult:
+    """Decide one case and compare. Errors while deciding give an ``ERROR`` result, never an exception."""
+    try:
+        decision = decide_case(policy, case, engine)
+    except Exception as e:  # a test runner reports every failure as a result, as pytest does
+        return CaseResult(case, engine, "ERROR", error=f"{type(e).__name__}: {e}")
+    mismatches = tuple(m for e in case.expectations if (m := _check(e, decision)) is not None)
+    return CaseResult(case, engine, "FAIL" if mismatches else "PASS", mismatches, decision)
+
+
+# -- coverage -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoverageItem:
+    section: str
+    id: str
+    location: SourceLocation | None
+
+
+@dataclass(frozen=True)
+class SectionCoverage:
+    section: str
+    total: int
+    covered: int
+    uncovered: tuple[CoverageItem, ...]
+
+    @property
+    def percent(self) -> float:
+        return 100.0 if self.total == 0 else 100.0 * self.covered / self.total
+
+
+@dataclass(frozen=True)
+class Coverage:
+    sections: tuple[SectionCoverage, ...]
+
+    @property
+    def total(self) -> int:
+        return sum(s.total for s in self.sections)
+
+    @property
+    def covered(self) -> int:
+        return sum(s.covered for s in self.sections)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 if self.total == 0 else 100.0 * self.covered / self.total
+
+    @property
+    def uncovered(self) -> tuple[CoverageItem, ...]:
+        return tuple(i for s in self.sections for i in s.uncovered)
+
+
+def coverage_of(policy: Policy, decisions: Iterable[Decision]) -> Coverage:
+    """Which rows/transitions/action rules decided at least one of ``decisions``, per section."""
+    fired: set[tuple[str, str]] = set()
+    for d in decisions:
+        fired.update((t.section, t.rule) for t in d.trace if t.note == "matched")
+    sections = []
+    for section, rows in all_rows(policy.spec).items():
+        uncovered = tuple(CoverageItem(section, r.id, r.prov.location) for r in rows
+                          if (section, r.id) not in fired)
+        sections.append(SectionCoverage(section, len(rows), len(rows) - len(uncovered), uncovered))
+    return Coverage(tuple(sections))
+
+
+# -- many cases -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunReport:
+    results: tuple[CaseResult, ...]
+    coverage: Coverage
+    engines: tuple[str, ...]
+    load_errors: tuple[str, ...] = field(default=())
+
+    @property
+    def passed(self) -> int:
+        return sum(r.status == "PASS" for r in self.results)
+
+    @property
+    def failed(self) -> int:
+        return sum(r.status == "FAIL" for r in self.results)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.status == "ERROR" for r in self.results) + len(self.load_errors)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.results) and self.failed == 0 and self.errors == 0
+
+
+def summary_line(passed: int, failed: int, errors: int) -> str:
+    """``N passed, N failed`` and ``, N errors`` only when there are any."""
+    line = f"{passed} passed, {failed} failed"
+    return f"{line}, {errors} errors" if errors else line
+
+
+def run_cases(policy: Policy, cases: Iterable[PolicyCase | CaseFile], engines: Sequence[str] = ("compiled",),
+              *, load_errors: Sequence[str] = ()) -> RunReport:
+    """Run every case on every engine (in that order); coverage counts decisions of any engine.
+
+    When several engines run, a decision of a later engine that differs from the first
+    engine's decision is a failure (key ``engines``): the evaluators must agree.
+    """
+    flat: list[PolicyCase] = []
+    for c in cases:
+        flat.extend(c.cases if isinstance(c, CaseFile) else (c,))
+    results: list[CaseResult] = []
+    for case in flat:
+        first: Decision | None = None
+        for i, engine in enumerate(engines):
+            r = run_case(policy, case, engine)
+            if i == 0:
+                first = r.decision
+            elif first is not None and r.decision is not None and r.decision != first:
+                r = CaseResult(case, engine, "FAIL", (*r.mismatches, Mismatch(
+                    "engines", f"the same decision as {engines[0]}", _difference(first, r.decision))),
+                    r.decision)
+            results.append(r)
+    coverage = coverage_of(policy, (r.decision for r in results if r.decision is not None))
+    return RunReport(tuple(results), coverage, tuple(engines), tuple(load_errors))
+
+
+def _difference(a: Decision, b: Decision) -> str:
+    da, db = a.model_dump(mode="json"), b.model_dump(mode="json")
+    keys = [k for k in da if da[k] != db.get(k)]
+    return "a decision that differs in " + ", ".join(keys)
+
+
+# -- text -----------------------------------------------------------------------------------------
+
+
+def format_location(loc: SourceLocation | str | None, base: Path | None = None) -> str:
+    """``file:line:col``; a policy location (relative to the policy's parent) is joined to ``base``."""
+    if loc is None:
+        return "?"
+    if isinstance(loc, str):
+        return loc
+    if base is None or Path(loc.file).is_absolute():
+        return str(loc)
+    return str(SourceLocation(str(base / loc.file), loc.line, loc.column))
+
+
+def _indent(text: str, prefix: str) -> list[str]:
+    return [prefix + line for line in text.splitlines()]
+
+
+def format_result(result: CaseResult, *, base: Path | None = None, lang: str = "en",
+                  details: bool | None = None) -> list[str]:
+    """Lines describing a result: the status line, then (for failures, or when ``details``)
+    the mismatches, the decision explained, and where the deciding rules are."""
+    case = result.case
+    lines = [f"{result.status:<5} [{result.engine}] {case.node_id}"]
+    show = details if details is not None else result.status != "PASS"
+    if not show:
+        return lines
+    if result.error:
+        lines.append(f"      at {case.location}: {result.error}")
+    for m in result.mismatches:
+        lines.append(f"      {m}")
+    d = result.decision
+    if d is not None:
+        lines.append("      decision:")
+        lines.extend(_indent(d.explain(lang), "        "))
+        located = [t for t in d.trace if t.note == "matched" and t.location]
+        if located:
+            lines.append("      rules that decided:")
+            for t in located:
+                loc = t.location
+                assert loc is not None
+                shown = loc
+                if base is not None and not Path(loc.rsplit(":", 2)[0]).is_absolute():
+                    shown = str(base / loc)
+                out = f" -> {t.output}" if t.output is not None else ""
+                lines.append(f"        {t.section} {t.rule}{out}  ({shown})")
+    return lines
+
+
+def format_coverage(coverage: Coverage, *, base: Path | None = None) -> list[str]:
+    lines = [f"coverage: {coverage.covered} of {coverage.total} rules decided a case "
+             f"({coverage.percent:.1f}%)"]
+    width = max((len(s.section) for s in coverage.sections), default=8)
+    for s in coverage.sections:
+        lines.append(f"  {s.section:<{width}}  {s.covered:>3}/{s.total:<3} {s.percent:5.1f}%")
+    if coverage.uncovered:
+        lines.append("uncovered:")
+        idw = max(len(i.id) for i in coverage.uncovered)
+        for i in coverage.uncovered:
+            lines.append(f"  {i.section:<{width}}  {i.id:<{idw}}  {format_location(i.location, base)}")
+    return lines
