@@ -9,6 +9,7 @@ actions for each account, with a trace that explains every decision::
     print(decision.explain("zh"))
 """
 
+from accountrules.batch import BatchInputError, BatchResult, BatchSummary, RowError, RowErrors, UnknownColumnError
 from accountrules.errors import (
     AccountRulesError,
     AccountValidationError,
@@ -60,6 +61,7 @@ from accountrules.policy import Policy, load_policy
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchInputError", "BatchResult", "BatchSummary", "RowError", "RowErrors", "UnknownColumnError",
     "Account", "AccountRulesError", "AccountValidationError", "ActionItem", "BuyingRole", "ChurnKind",
     "ChurnOutcome", "Company", "Contact", "Credit", "CustomerReason", "Decision", "DecisionError",
     "EngineUnavailableError", "ExpressionSyntaxError", "Label", "Loyalty", "Outcome", "Policy", "PolicyError",

@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accountrules.check.policy_check import check_policy
 from accountrules.check.policy_schema import read_policy_partial
@@ -19,6 +19,10 @@ from accountrules.evaluate.driver import COMPILED, Matcher, run, to_decision
 from accountrules.evaluate.portfolio import NO_PORTFOLIO, PortfolioStats
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision, Label, PolicyRef
+
+if TYPE_CHECKING:
+    from accountrules.batch.errors import RowError
+    from accountrules.batch.result import BatchResult
 
 AccountLike = Account | Mapping[str, Any]
 ENGINES = ("compiled", "durable")
@@ -129,30 +133,42 @@ class Policy:
 
     def decide_many(
         self,
-        accounts: Iterable[AccountLike],
+        source: Any,
         *,
         as_of: dt.date | None = None,
         engine: str = "compiled",
         trace: bool = True,
-    ) -> list[Decision]:
-        """Decide a portfolio: statistics are computed once from these accounts, results keep input order.
+    ) -> BatchResult:
+        """Decide a portfolio: statistics are computed once from its valid accounts, results keep input order.
 
-        An invalid account raises :class:`AccountValidationError` naming its row; use
-        :func:`accountrules.batch.decide_rows` to collect errors per row instead.
+        ``source`` is an iterable of Accounts / nested (or dotted) dicts, a pandas DataFrame, a
+        pyarrow Table, or a path to a ``.csv``, ``.jsonl`` or ``.parquet`` file (flat files name
+        their columns by field path). Returns a :class:`~accountrules.batch.BatchResult`: one
+        Decision or :class:`~accountrules.batch.RowError` per input row; a bad row never stops the
+        batch. Call ``.raise_for_errors()`` to turn errors into an exception. See ``docs/batch.md``.
         """
-        return list(self.iter_decide(accounts, as_of=as_of, engine=engine, trace=trace))
+        from accountrules.batch.engine import decide_batch
 
-    def iter_decide(self, accounts: Iterable[AccountLike], *, as_of: dt.date | None = None,
-                    engine: str = "compiled", trace: bool = True) -> Iterator[Decision]:
-        day = as_of or dt.date.today()
-        items = [to_account(a, i + 1) for i, a in enumerate(accounts)]
-        envs = [env_of(a, self._plan.extra_fields, i + 1) for i, a in enumerate(items)]
-        stats = self._stats_of_envs(envs)
-        for a, env in zip(items, envs, strict=True):
-            yield self._decide_env(a.id, env, day, stats, engine, trace)
+        return decide_batch(self, source, as_of=as_of, engine=engine, trace=trace)
+
+    def iter_decide(self, source: Any, *, as_of: dt.date | None = None,
+                    engine: str = "compiled", trace: bool = True) -> Iterator[Decision | RowError]:
+        """Like :meth:`decide_many`, streamed: a file is read twice (statistics, then decisions) and
+        only one chunk of rows is held at a time. Yields one Decision or RowError per input row."""
+        from accountrules.batch.engine import iter_batches
+
+        for part in iter_batches(self, source, as_of=as_of, engine=engine, trace=trace):
+            yield from part
 
 
-def load_policy(path: str | Path) -> Policy:
-    """Load a policy directory (``policy.yaml`` + includes) or a single YAML file."""
+def load_policy(path: str | Path, *, engine: str = "compiled") -> Policy:
+    """Load a policy directory (``policy.yaml`` + includes) or a single YAML file.
+
+    ``engine="durable"`` builds the durable_rules evaluator now rather than at the first
+    decision, so its limits (:class:`PolicyLimitError`) and a missing extra
+    (:class:`EngineUnavailableError`) surface at load time.
+    """
     spec, problems = read_policy_partial(path)
-    return Policy(check_policy(spec, problems))
+    policy = Policy(check_policy(spec, problems))
+    policy._matcher(engine)
+    return policy

@@ -1,0 +1,139 @@
+"""Column names of flat inputs and outputs, and the env keys a batch stores.
+
+A flat input (CSV, Parquet, DataFrame, Arrow table) names each column by its field
+path: ``id``, ``name``, ``transactions.annual_profit``, ``relationship.stage``,
+``extra.<name>`` (only fields the policy declares under ``fields:``). Contacts are a
+list per account, so they cannot be flat columns: give them through JSONL or nested
+dicts.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from accountrules.batch.errors import BatchInputError, UnknownColumnError
+from accountrules.compile.plan import Plan
+from accountrules.model.fields import FIELDS, FieldSpec
+
+CONTACT_KEYS: tuple[str, ...] = tuple(p for p in FIELDS if p.startswith("contacts."))
+ATTR_KEYS: tuple[str, ...] = tuple(p for p in FIELDS if not p.startswith("contacts."))
+# the env of an account without contacts (what account_env gives for contacts=())
+NO_CONTACTS: dict[str, Any] = {
+    "contacts.count": 0,
+    "contacts.supporters": 0,
+    "contacts.supporter_weight": 0.0,
+    "contacts.decider_supports": False,
+    "contacts.has_decider": False,
+}
+
+
+def flat_fields(plan: Plan) -> dict[str, FieldSpec]:
+    """The columns a flat input may have for this policy, in model order (extras last)."""
+    out = {p: FIELDS[p] for p in ATTR_KEYS}
+    for name, kind in plan.extra_fields.items():
+        out["extra." + name] = FieldSpec("extra." + name, kind)
+    return out
+
+
+def env_keys(plan: Plan) -> tuple[str, ...]:
+    """Every key of the env of one account (what ``env_of`` returns), in its order."""
+    return (*ATTR_KEYS, *CONTACT_KEYS, *("extra." + n for n in plan.extra_fields))
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str | None:
+    found = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def check_columns(names: Iterable[str], plan: Plan, source: str | None = None) -> list[str]:
+    """Raise for the first column that is no field; return the names. ``id`` is required."""
+    allowed = flat_fields(plan)
+    seen: set[str] = set()
+    names = list(names)
+    for col in names:
+        if col in seen:
+            raise BatchInputError(f"column {col!r} appears twice", source=source)
+        seen.add(col)
+        if col in allowed:
+            continue
+        if col.startswith("contacts.") or col == "contacts":
+            raise UnknownColumnError(col, source=source,
+                                     hint="contacts cannot be flat columns; give them as nested lists in JSONL "
+                                          "or dicts")
+        if col.startswith("extra."):
+            declared = ", ".join(sorted(plan.extra_fields)) or "none"
+            raise UnknownColumnError(col, suggest(col, allowed), source=source,
+                                     hint=f"the policy declares no such field under fields: (declared: {declared})")
+        raise UnknownColumnError(col, suggest(col, allowed), source=source)
+    if "id" not in seen:
+        raise BatchInputError("no 'id' column: every row needs an account id", source=source)
+    return names
+
+
+def unflatten(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"transactions.revenue": 5}`` -> ``{"transactions": {"revenue": 5}}``; nested keys kept."""
+    if not any(isinstance(k, str) and "." in k for k in row):
+        return dict(row)
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if isinstance(k, str) and "." in k:
+            group, name = k.split(".", 1)
+            sub = out.get(group)
+            if sub is None:
+                sub = out[group] = {}
+            elif isinstance(sub, Mapping) and not isinstance(sub, dict):
+                sub = out[group] = dict(sub)
+            if isinstance(sub, dict):
+                sub[name] = v
+            else:  # "transactions": 5 and "transactions.count": 1 - let validation report the conflict
+                out[k] = v
+        elif k in out and isinstance(out[k], dict) and isinstance(v, Mapping):
+            out[k] = {**v, **out[k]}
+        else:
+            out[k] = v
+    return out
+
+
+def output_columns(plan: Plan) -> list[str]:
+    """The flat result columns, in order (see :meth:`BatchResult.to_records`)."""
+    cols = ["row", "account_id"]
+    if plan.tiers is not None:
+        cols += ["tier", "tier_rule"]
+    for t in plan.segments:
+        name = t.section[len("segment:"):]
+        cols += [f"segment.{name}", f"segment.{name}_rule"]
+    if plan.stages is not None:
+        cols += ["stage_from", "stage", "stage_transition"]
+    if plan.churn is not None:
+        cols += ["churn_kind", "churn_risk", "churn_score", "churn_rule"]
+    cols.append("actions")
+    return cols
+
+
+def read_keys(plan: Plan) -> frozenset[str]:
+    """The env keys the policy's expressions read (fields and extras), plus ``id`` and the stage.
+
+    The compiled evaluator only looks these up, so a batch builds envs of these keys
+    alone; a Decision does not depend on any other key.
+    """
+    from accountrules.parse.expr_ast import Ref, walk
+
+    spec = plan.spec
+    exprs = [m.expr for m in spec.metrics]
+    for t in [*spec.segments.values(), spec.tiers, spec.churn]:
+        if t is not None:
+            exprs.extend(r.when for r in t.rows if r.when is not None)
+            if t.score is not None:
+                exprs.append(t.score)
+    if spec.stages is not None:
+        exprs.extend(r.when for r in spec.stages.transitions if r.when is not None)
+    if spec.actions is not None:
+        exprs.extend(r.when for r in spec.actions.rules if r.when is not None)
+    keys = {"id", "relationship.stage"}
+    for e in exprs:
+        for node in walk(e):
+            if isinstance(node, Ref) and node.kind == "field":
+                keys.add(node.key)
+    return frozenset(keys)

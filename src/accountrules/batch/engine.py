@@ -1,0 +1,288 @@
+"""Decide a portfolio: validate chunk by chunk, portfolio statistics once, then decide chunk by chunk.
+
+Pass 1 reads the source, validates every row and, when the policy ranks accounts
+(``percentile``, ``cumshare``, ``quantile``), collects the ranked values of the valid
+rows into :class:`PortfolioStats`. Pass 2 decides each chunk with those statistics.
+:func:`decide_batch` keeps the validated chunks of pass 1 (compact env columns) and
+returns one :class:`BatchResult`; :func:`iter_batches` streams: a re-readable source
+(a file, a DataFrame, a table, a list) is read again in pass 2 and each decided chunk
+is handed out and forgotten, so memory stays flat however long the file is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from accountrules.batch.columns import read_keys
+from accountrules.batch.errors import RowError
+from accountrules.batch.result import BatchResult, _ColumnsPart, value_columns
+from accountrules.batch.sources import DEFAULT_CHUNK_ROWS, RawChunk, Source, open_source
+from accountrules.batch.validate import Chunk, validate_rows, validate_table
+from accountrules.compile.closures import PORTFOLIO_KEY
+from accountrules.compile.plan import Plan
+from accountrules.errors import DecisionError, EngineUnavailableError
+from accountrules.evaluate.driver import Matcher, Raw, run
+from accountrules.evaluate.portfolio import PortfolioStats
+
+if TYPE_CHECKING:
+    from accountrules.policy import Policy
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("compiled", "durable", "vector")
+Progress = Callable[[str, int, int | None], None]
+"""``progress(phase, rows done, rows in total or None)``; phase is ``"reading"`` or ``"deciding"``."""
+
+
+def _validated(src: Source, plan: Plan) -> Iterator[Chunk]:
+    """Validated chunks in order, with later valid rows repeating an earlier valid id marked as errors."""
+    seen: dict[str, int] = {}
+    start = 0
+    for raw in src.chunks():
+        chunk = _validate(raw, plan, start)
+        start += chunk.n
+        errors = chunk.errors
+        for j, aid in enumerate(chunk.ids()):
+            if j in errors or aid is None:
+                continue
+            first = seen.get(aid)
+            row = chunk.start + j + 1
+            if first is None:
+                seen[aid] = row
+            else:
+                errors[j] = RowError(row, aid, "id", f"duplicate account id {aid!r}: already in row {first}",
+                                     (("id", f"duplicate account id {aid!r}: already in row {first}"),))
+        yield chunk
+
+
+def _validate(raw: RawChunk, plan: Plan, start: int) -> Chunk:
+    if raw.kind == "rows":
+        return validate_rows(raw.data, plan, start, raw.unreadable)
+    return validate_table(raw.data, plan, start, raw.unreadable)
+
+
+class _StatsCollector:
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.cols: dict[str, list[Any]] = {k: [] for k, _ in plan.portfolio_args}
+        self.size = 0
+        self.only = read_keys(plan)
+
+    def add(self, chunk: Chunk) -> None:
+        plan = self.plan
+        args = plan.portfolio_args
+        local = plan.local_metrics
+        cols = self.cols
+        for _, env in chunk.envs(self.only):
+            self.size += 1
+            for m in local:
+                env[m.name] = m.fn(env)
+            for key, fn in args:
+                cols[key].append(fn(env))
+
+    def stats(self) -> PortfolioStats:
+        return PortfolioStats(self.cols, self.size)
+
+
+def _matcher(policy: Policy, engine: str) -> Matcher | None:
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "vector":
+        return None
+    return policy._matcher(engine)
+
+
+def _vector() -> tuple[Callable[..., dict[str, list[Any]]], Callable[[Any], Any]]:
+    try:
+        module = importlib.import_module("accountrules.evaluate.vector")
+    except ImportError as e:
+        raise EngineUnavailableError(f"engine='vector' is not available ({e})") from e
+    return module.decide_columns, module.ColumnBatch.from_arrow
+
+
+def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> None:
+    """Write the flat outputs of one decision (as :func:`decision_outputs` would give) at index ``j``."""
+    rules: dict[str, str | None] = {}
+    for f in raw.fired:
+        if f.section not in rules:
+            rules[f.section] = f.row.row.id if f.row is not None else None
+    if plan.tiers is not None and raw.tier is not None:
+        outputs["tier"][j] = raw.tier
+        outputs["tier_rule"][j] = rules.get("tier")
+    for name, code in raw.segments.items():
+        if code is not None:
+            outputs[f"segment.{name}"][j] = code
+            outputs[f"segment.{name}_rule"][j] = rules.get("segment:" + name)
+    if plan.stages is not None and raw.stage_to is not None:
+        outputs["stage_from"][j] = raw.stage_from or None
+        outputs["stage"][j] = raw.stage_to
+        outputs["stage_transition"][j] = raw.transition
+    if plan.churn is not None and raw.churn_kind is not None and raw.churn_risk is not None:
+        outputs["churn_kind"][j] = raw.churn_kind
+        outputs["churn_risk"][j] = raw.churn_risk
+        outputs["churn_score"][j] = raw.churn_score
+        outputs["churn_rule"][j] = rules.get("churn")
+    if raw.actions:
+        outputs["actions"][j] = tuple(raw.actions)
+
+
+def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date, engine: str,
+                 trace: bool) -> BatchResult:
+    """Decide the valid rows of one validated chunk; a row the policy cannot decide becomes a RowError."""
+    plan = policy.plan
+    cols = value_columns(plan)
+    n = chunk.n
+    outputs: dict[str, list[Any]] = {c: [None] * n for c in cols}
+    outputs["actions"] = [()] * n
+    matcher = _matcher(policy, engine)
+    if matcher is None:
+        _decide_vector(policy, chunk, stats, as_of, outputs)
+        rebuild = "compiled"
+    else:
+        rebuild = engine
+        actions_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+        # the compiled evaluator reads only what the policy names; other evaluators get whole envs
+        only = read_keys(plan) if engine == "compiled" else None
+        for j, env in chunk.envs(only):
+            aid = env["id"]
+            env["as_of"] = as_of
+            env[PORTFOLIO_KEY] = stats
+            try:
+                raw = run(plan, env, matcher, aid)
+            except DecisionError as e:
+                chunk.errors[j] = RowError(chunk.start + j + 1, aid, None, str(e), (("(account)", str(e)),))
+                continue
+            raw_outputs(plan, raw, outputs, j)
+            acts = outputs["actions"][j]
+            if acts:
+                outputs["actions"][j] = actions_cache.setdefault(acts, acts)
+    part = _ColumnsPart(chunk, outputs, rebuild)
+    return BatchResult([part], policy=policy, stats=stats, as_of=as_of, trace=trace)
+
+
+def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date,
+                   outputs: dict[str, list[Any]]) -> None:
+    """Decide the valid rows of ``chunk`` at once with ``accountrules.evaluate.vector.decide_columns``."""
+    decide_columns, from_arrow = _vector()
+    rows = [j for j in range(chunk.n) if j not in chunk.errors]
+    if not rows:
+        return
+    wanted = read_keys(policy.plan)
+    columns: dict[str, Any] = {}
+    arrow = all(not isinstance(c, list) for c in chunk.cols)
+    if arrow:
+        import pyarrow as pa
+
+        take = pa.array(rows, pa.int64())
+        for k, c in zip(chunk.keys, chunk.cols, strict=True):
+            if k in wanted:
+                columns[k] = c.take(take)
+        for k, v in chunk.base.items():
+            if k in wanted and v is not None:
+                columns[k] = pa.array([v] * len(rows))
+        batch: Any = from_arrow(pa.table(columns)) if columns else {}
+    else:
+        lists = dict(zip(chunk.keys, chunk.column_lists(), strict=True))
+        for k in wanted:
+            if k in lists:
+                col = lists[k]
+                columns[k] = [col[j] for j in rows]
+            elif chunk.base.get(k) is not None:
+                columns[k] = [chunk.base[k]] * len(rows)
+        batch = columns
+    got = decide_columns(policy, batch, as_of=as_of, stats=stats)
+    ids = chunk.ids()
+    errors = got.get("error") or [None] * len(rows)
+    for c in outputs:
+        values = got[c]
+        col = outputs[c]
+        for j, v in zip(rows, values, strict=True):
+            col[j] = (tuple(v) if v is not None else ()) if c == "actions" else v
+    for j, message in zip(rows, errors, strict=True):
+        if message is not None:
+            aid = ids[j]
+            text = f"account {aid!r}: {message}" if not str(message).startswith("account ") else str(message)
+            chunk.errors[j] = RowError(chunk.start + j + 1, aid, None, text, (("(account)", text),))
+            for c in outputs:
+                outputs[c][j] = () if c == "actions" else None
+
+
+def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, engine: str = "compiled",
+                 trace: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS, keep: bool = False,
+                 progress: Progress | None = None) -> Iterator[BatchResult]:
+    """Decide ``source`` and yield one :class:`BatchResult` per chunk, in input order.
+
+    Statistics are computed once, from every valid row, before the first chunk is
+    decided. With ``keep=False`` a re-readable source is read twice and nothing but the
+    statistics (and the ids seen, to catch duplicates) outlives a chunk.
+    """
+    day = as_of or dt.date.today()
+    _matcher(policy, engine)  # fail early on an unknown / unavailable engine
+    plan = policy.plan
+    src = open_source(source, plan, chunk_rows)
+    total = src.total
+    two_pass = bool(plan.portfolio_args)
+    stored: list[Chunk] | None = None
+    stats = PortfolioStats({}, 0)
+    if two_pass or keep or not src.restartable:
+        collector = _StatsCollector(plan)
+        stored = [] if (keep or not src.restartable) else None
+        done = 0
+        for chunk in _validated(src, plan):
+            if two_pass:
+                collector.add(chunk)
+            else:
+                collector.size += chunk.n - len(chunk.errors)
+            if stored is not None:
+                stored.append(chunk)
+            done += chunk.n
+            if progress is not None:
+                progress("reading", done, total)
+        total = done
+        stats = collector.stats()
+        log.info("portfolio of %d valid rows of %d; statistics over %d ranked values", collector.size, done,
+                 len(plan.portfolio_args))
+    chunks: Iterator[Chunk]
+    if stored is not None:
+        chunks = _drain(stored, keep)
+    else:
+        chunks = _validated(src, plan)
+    done = 0
+    valid = 0
+    for chunk in chunks:
+        part = decide_chunk(policy, chunk, stats, day, engine, trace)
+        done += chunk.n
+        valid += chunk.n - len(chunk.errors)
+        if progress is not None:
+            progress("deciding", done, total)
+        yield part
+    if not two_pass and stored is None:
+        log.info("decided %d rows (%d valid)", done, valid)
+
+
+def _drain(stored: list[Chunk], keep: bool) -> Iterator[Chunk]:
+    if keep:
+        yield from stored
+        return
+    stored.reverse()
+    while stored:  # hand each chunk out once and let it go
+        yield stored.pop()
+
+
+def decide_batch(policy: Policy, source: Any, *, as_of: dt.date | None = None, engine: str = "compiled",
+                 trace: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                 progress: Progress | None = None) -> BatchResult:
+    """Decide a whole portfolio into one :class:`BatchResult` (what :meth:`Policy.decide_many` does)."""
+    parts = list(iter_batches(policy, source, as_of=as_of, engine=engine, trace=trace, chunk_rows=chunk_rows,
+                              keep=True, progress=progress))
+    day = as_of or dt.date.today()
+    if not parts:
+        return BatchResult([], policy=policy, stats=PortfolioStats({}, 0), as_of=day, trace=trace)
+    return BatchResult.concat(parts)
+
+
+__all__ = ["ENGINES", "Progress", "decide_batch", "decide_chunk", "iter_batches", "raw_outputs"]

@@ -1,0 +1,88 @@
+"""Errors of batch decisions: one :class:`RowError` per bad input row, and whole-input errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from accountrules.errors import AccountRulesError, AccountValidationError
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """An input row that could not be decided. Takes that row's place in a :class:`BatchResult`.
+
+    ``row`` is the 1-based data row (the first row after a CSV header is row 1; the first
+    account of a list is row 1). ``field`` is the field path of the first problem, ``None``
+    when the problem is not one field's (unreadable line, conflicting rules...).
+    ``problems`` lists every ``(field, message)`` found in the row, in model order.
+    """
+
+    row: int
+    account_id: str | None
+    field: str | None
+    message: str
+    problems: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "account_id": self.account_id, "field": self.field, "message": self.message}
+
+    def __str__(self) -> str:
+        who = f", account {self.account_id!r}" if self.account_id is not None else ""
+        where = f" {self.field}:" if self.field else ""
+        return f"row {self.row}{who}:{where} {self.message}"
+
+
+def row_error(row: int, account_id: str | None, problems: Sequence[tuple[str, str]]) -> RowError:
+    """A RowError from ``(field, message)`` problems; the first names the field."""
+    probs = tuple(problems) or (("(account)", "invalid account"),)
+    first_field, first_msg = probs[0]
+    message = first_msg
+    if len(probs) > 1:
+        message += " (also " + "; ".join(f"{f}: {m}" for f, m in probs[1:]) + ")"
+    return RowError(row, account_id, None if first_field == "(account)" else first_field, message, probs)
+
+
+class BatchInputError(AccountRulesError):
+    """An input that cannot be read as a whole: unsupported source, unreadable file, missing id column."""
+
+    def __init__(self, message: str, *, source: str | None = None):
+        self.message = message
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class UnknownColumnError(BatchInputError):
+    """A flat input (CSV, Parquet, DataFrame, Arrow) has a column that is no field of the account."""
+
+    def __init__(self, column: str, suggestion: str | None = None, *, source: str | None = None,
+                 hint: str | None = None):
+        self.column = column
+        self.suggestion = suggestion
+        text = f"unknown column {column!r}"
+        if suggestion:
+            text += f" (did you mean {suggestion!r}?)"
+        if hint:
+            text += f"; {hint}"
+        super().__init__(text, source=source)
+
+
+class RowErrors(AccountValidationError):
+    """Raised by :meth:`BatchResult.raise_for_errors`: every row that failed, in input order.
+
+    It is an :class:`AccountValidationError` naming the first failed row, so code that
+    caught the error of a bad account in ``decide_many`` keeps working.
+    """
+
+    def __init__(self, errors: Sequence[RowError], total: int):
+        self.errors = tuple(errors)
+        first = self.errors[0]
+        super().__init__(first.problems or ((first.field or "(account)", first.message),),
+                         account_id=first.account_id, row=first.row)
+        shown = "\n".join(f"  {e}" for e in self.errors[:20])
+        more = f"\n  ... and {len(self.errors) - 20} more" if len(self.errors) > 20 else ""
+        self.args = (f"{len(self.errors)} of {total} rows could not be decided:\n{shown}{more}",)
+
+
+__all__ = ["BatchInputError", "RowError", "RowErrors", "UnknownColumnError", "row_error"]

@@ -1,0 +1,449 @@
+"""The result of a batch: one Decision or RowError per input row, in input order.
+
+A :class:`BatchResult` keeps what a portfolio report needs as columns (tier,
+segments, stage, churn, actions and the rule ids behind them) next to the validated
+input, and builds a full :class:`Decision` (with its trace) only when one is asked for:
+``result[i]`` decides row ``i`` again with the compiled evaluator and the batch's
+:class:`PortfolioStats`, which gives the same Decision as deciding it on its own. So
+``summary()``, ``to_arrow()`` or a CSV of 100k accounts never builds 100k pydantic
+Decisions.
+
+Parts of a result hold either built items (``from_items``) or columns plus the
+validated input (``from_columns``; what :func:`decide_batch` and a vectorised evaluator
+produce).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, overload
+
+from accountrules.batch.columns import output_columns
+from accountrules.batch.errors import RowError, RowErrors
+from accountrules.batch.validate import Chunk
+from accountrules.evaluate.portfolio import PortfolioStats
+from accountrules.model.decision import Decision
+
+if TYPE_CHECKING:
+    from accountrules.compile.plan import Plan
+    from accountrules.policy import Policy
+
+Item = Decision | RowError
+
+
+def value_columns(plan: Plan) -> list[str]:
+    """The output columns a part stores (all but ``row`` and ``account_id``)."""
+    return output_columns(plan)[2:]
+
+
+def decision_outputs(plan: Plan, d: Decision) -> dict[str, Any]:
+    """The flat output values of one Decision (the row of ``to_records()`` less row and id)."""
+    out: dict[str, Any] = {}
+    if plan.tiers is not None:
+        out["tier"] = d.tier.code if d.tier else None
+        out["tier_rule"] = d.tier.rule if d.tier else None
+    for t in plan.segments:
+        name = t.section[len("segment:"):]
+        seg = d.segments.get(name)
+        out[f"segment.{name}"] = seg.code if seg else None
+        out[f"segment.{name}_rule"] = seg.rule if seg else None
+    if plan.stages is not None:
+        s = d.stage
+        out["stage_from"] = s.from_.value if s and s.from_ else None
+        out["stage"] = s.to.value if s else None
+        out["stage_transition"] = s.transition if s else None
+    if plan.churn is not None:
+        c = d.churn
+        out["churn_kind"] = c.kind.value if c else None
+        out["churn_risk"] = c.risk.value if c else None
+        out["churn_score"] = c.score if c else None
+        out["churn_rule"] = c.rule if c else None
+    out["actions"] = tuple(a.code for a in d.actions)
+    return out
+
+
+class _Part:
+    """Rows ``start .. start + n - 1`` (0-based) of a result."""
+
+    __slots__ = ("errors", "n", "outputs", "start")
+
+    def __init__(self, start: int, n: int, outputs: dict[str, list[Any]], errors: dict[int, RowError]):
+        self.start = start
+        self.n = n
+        self.outputs = outputs
+        self.errors = errors
+
+    def ids(self) -> list[Any]:
+        raise NotImplementedError
+
+    def item(self, j: int, res: BatchResult) -> Item:
+        raise NotImplementedError
+
+    def items(self, res: BatchResult) -> Iterator[Item]:
+        for j in range(self.n):
+            yield self.item(j, res)
+
+
+class _ItemsPart(_Part):
+    __slots__ = ("_items",)
+
+    def __init__(self, start: int, items: list[Item], plan: Plan):
+        cols = value_columns(plan)
+        outputs: dict[str, list[Any]] = {c: [None] * len(items) for c in cols}
+        errors: dict[int, RowError] = {}
+        for j, it in enumerate(items):
+            if isinstance(it, RowError):
+                errors[j] = it
+                continue
+            for c, v in decision_outputs(plan, it).items():
+                outputs[c][j] = v
+        super().__init__(start, len(items), outputs, errors)
+        self._items = items
+
+    def ids(self) -> list[Any]:
+        return [it.account_id for it in self._items]
+
+    def item(self, j: int, res: BatchResult) -> Item:
+        return self._items[j]
+
+    def items(self, res: BatchResult) -> Iterator[Item]:
+        return iter(self._items)
+
+
+class _ColumnsPart(_Part):
+    __slots__ = ("chunk", "engine")
+
+    def __init__(self, chunk: Chunk, outputs: dict[str, list[Any]], engine: str):
+        super().__init__(chunk.start, chunk.n, outputs, chunk.errors)
+        self.chunk = chunk
+        self.engine = engine
+
+    def ids(self) -> list[Any]:
+        return self.chunk.ids()
+
+    def item(self, j: int, res: BatchResult) -> Item:
+        err = self.errors.get(j)
+        if err is not None:
+            return err
+        return res._redecide(self.chunk.env(j), self.engine)
+
+    def items(self, res: BatchResult) -> Iterator[Item]:
+        envs = self.chunk.envs()
+        for j in range(self.n):
+            err = self.errors.get(j)
+            if err is not None:
+                yield err
+                continue
+            k, env = next(envs)
+            assert k == j
+            yield res._redecide(env, self.engine)
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """Counts over a batch. ``stage_changes`` keys read ``from -> to`` (``(none)`` = no stage given)."""
+
+    accounts: int
+    decided: int
+    errors: int
+    tiers: dict[str, int] = field(default_factory=dict)
+    segments: dict[str, dict[str, int]] = field(default_factory=dict)
+    stages: dict[str, int] = field(default_factory=dict)
+    stage_changes: dict[str, int] = field(default_factory=dict)
+    churn_kinds: dict[str, int] = field(default_factory=dict)
+    churn_risks: dict[str, int] = field(default_factory=dict)
+    actions: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "accounts": self.accounts, "decided": self.decided, "errors": self.errors, "tiers": self.tiers,
+            "segments": self.segments, "stages": self.stages, "stage_changes": self.stage_changes,
+            "churn_kinds": self.churn_kinds, "churn_risks": self.churn_risks, "actions": self.actions,
+        }
+
+    def lines(self) -> list[str]:
+        def fmt(counts: Mapping[str, int]) -> str:
+            return ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
+
+        out = [f"accounts: {self.accounts} ({self.decided} decided, {self.errors} errors)"]
+        if self.tiers:
+            out.append(f"tiers: {fmt(self.tiers)}")
+        for name, counts in self.segments.items():
+            out.append(f"segment {name}: {fmt(counts)}")
+        if self.stages:
+            out.append(f"stages: {fmt(self.stages)}")
+            total = sum(self.stage_changes.values())
+            out.append(f"stage changes: {total}" + (f" ({fmt(self.stage_changes)})" if total else ""))
+        if self.churn_kinds:
+            out.append(f"churn kinds: {fmt(self.churn_kinds)}")
+            out.append(f"churn risk: {fmt(self.churn_risks)}")
+        out.append(f"actions: {fmt(self.actions)}")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    @classmethod
+    def combine(cls, parts: Iterable[BatchSummary]) -> BatchSummary:
+        """Add up the summaries of the chunks of one batch."""
+        parts = list(parts)
+
+        def add(name: str) -> dict[str, int]:
+            total: Counter[str] = Counter()
+            for p in parts:
+                total.update(getattr(p, name))
+            first: dict[str, int] = next((getattr(p, name) for p in parts if getattr(p, name)), {})
+            return {k: total[k] for k in [*first, *sorted(set(total) - set(first))]}
+
+        segs: dict[str, dict[str, int]] = {}
+        for p in parts:
+            for name, counts in p.segments.items():
+                acc = segs.setdefault(name, {})
+                for k, v in counts.items():
+                    acc[k] = acc.get(k, 0) + v
+        return cls(
+            accounts=sum(p.accounts for p in parts), decided=sum(p.decided for p in parts),
+            errors=sum(p.errors for p in parts), tiers=add("tiers"), segments=segs, stages=add("stages"),
+            stage_changes=add("stage_changes"), churn_kinds=add("churn_kinds"), churn_risks=add("churn_risks"),
+            actions=add("actions"),
+        )
+
+
+class BatchResult(Sequence[Item]):
+    """One :class:`Decision` or :class:`RowError` per input row, in input order."""
+
+    def __init__(self, parts: Sequence[_Part], *, policy: Policy, stats: PortfolioStats, as_of: dt.date,
+                 trace: bool = True):
+        self._parts = list(parts)
+        self._starts = [p.start for p in self._parts]
+        self._len = sum(p.n for p in self._parts)
+        self.policy = policy
+        self.stats = stats
+        self.as_of = as_of
+        self.trace = trace
+
+    # -- construction
+    @classmethod
+    def from_items(cls, items: Iterable[Item], *, policy: Policy, stats: PortfolioStats, as_of: dt.date,
+                   trace: bool = True) -> BatchResult:
+        """A result of built Decisions / RowErrors (e.g. decided row by row)."""
+        items = list(items)
+        return cls([_ItemsPart(0, items, policy.plan)], policy=policy, stats=stats, as_of=as_of, trace=trace)
+
+    @classmethod
+    def from_columns(cls, *, policy: Policy, inputs: Mapping[str, Sequence[Any]],
+                     outputs: Mapping[str, Sequence[Any]], stats: PortfolioStats, as_of: dt.date,
+                     errors: Mapping[int, RowError] | None = None, trace: bool = True,
+                     engine: str = "compiled") -> BatchResult:
+        """A result from columns: ``inputs`` are the validated env columns of every row (keys as in
+        :func:`accountrules.batch.columns.env_keys`; lists or pyarrow arrays, ``id`` required),
+        ``outputs`` the flat result columns (``tier``, ``tier_rule``, ``segment.<name>``, ...) of
+        every row; ``errors`` maps 0-based row indices to the rows that were not decided.
+        A Decision is built on access by deciding the row again with ``engine``.
+        """
+        n = len(inputs["id"])
+        keys = tuple(inputs)
+        chunk = Chunk(0, n, keys, [list(v) if not hasattr(v, "to_pylist") else v for v in inputs.values()], {},
+                      dict(errors or {}))
+        cols = value_columns(policy.plan)
+        missing = [c for c in cols if c not in outputs]
+        if missing:
+            raise ValueError(f"outputs lack the columns {missing}")
+        outs = {c: list(outputs[c]) for c in cols}
+        outs["actions"] = [tuple(a) if a is not None else () for a in outs["actions"]]
+        return cls([_ColumnsPart(chunk, outs, engine)], policy=policy, stats=stats, as_of=as_of, trace=trace)
+
+    @classmethod
+    def concat(cls, results: Iterable[BatchResult]) -> BatchResult:
+        """Join consecutive chunks of one batch (as yielded by :func:`iter_batches`)."""
+        results = list(results)
+        if not results:
+            raise ValueError("nothing to concatenate")
+        parts: list[_Part] = [p for r in results for p in r._parts]
+        last = results[-1]
+        return cls(parts, policy=last.policy, stats=last.stats, as_of=last.as_of, trace=last.trace)
+
+    def _redecide(self, env: dict[str, Any], engine: str) -> Decision:
+        return self.policy._decide_env(env["id"], env, self.as_of, self.stats, engine, self.trace)
+
+    # -- the Sequence
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, i: int) -> Item: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Item]: ...
+
+    def __getitem__(self, i: int | slice) -> Item | list[Item]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(self._len))]
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError("BatchResult index out of range")
+        part = self._parts[bisect_right(self._starts, self._parts[0].start + i) - 1]
+        return part.item(self._parts[0].start + i - part.start, self)
+
+    def __iter__(self) -> Iterator[Item]:
+        for p in self._parts:
+            yield from p.items(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, BatchResult):
+            if len(self) != len(other) or self.to_records(errors=True) != other.to_records(errors=True):
+                return False
+        elif isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            if len(self) != len(other):
+                return False
+        else:
+            return NotImplemented
+        return all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        n_err = self.error_count
+        return f"BatchResult({self._len} rows: {self._len - n_err} decided, {n_err} errors)"
+
+    # -- views
+    @property
+    def error_count(self) -> int:
+        return sum(len(p.errors) for p in self._parts)
+
+    @property
+    def ok(self) -> bool:
+        """True when every row was decided."""
+        return self.error_count == 0
+
+    @property
+    def decisions(self) -> list[Decision]:
+        """The Decisions, in input order (built now; rows that failed are left out)."""
+        return [it for it in self if isinstance(it, Decision)]
+
+    @property
+    def errors(self) -> list[RowError]:
+        """The rows that could not be decided, in input order."""
+        return [p.errors[j] for p in self._parts for j in sorted(p.errors)]
+
+    def raise_for_errors(self) -> BatchResult:
+        """Raise :class:`RowErrors` (an AccountValidationError) if any row failed; else return self."""
+        errs = self.errors
+        if errs:
+            raise RowErrors(errs, self._len)
+        return self
+
+    def summary(self) -> BatchSummary:
+        plan = self.policy.plan
+        tiers: Counter[str] = Counter()
+        segs: dict[str, Counter[str]] = {t.section[len("segment:"):]: Counter() for t in plan.segments}
+        stages: Counter[str] = Counter()
+        changes: Counter[str] = Counter()
+        kinds: Counter[str] = Counter()
+        risks: Counter[str] = Counter()
+        actions: Counter[str] = Counter()
+        for p in self._parts:
+            o = p.outputs
+            rows = [j for j in range(p.n) if j not in p.errors]
+            if plan.tiers is not None:
+                tiers.update(o["tier"][j] for j in rows if o["tier"][j] is not None)
+            for name, counter in segs.items():
+                col = o[f"segment.{name}"]
+                counter.update(col[j] for j in rows if col[j] is not None)
+            if plan.stages is not None:
+                stages.update(o["stage"][j] for j in rows if o["stage"][j] is not None)
+                for j in rows:
+                    src, dst = o["stage_from"][j], o["stage"][j]
+                    if o["stage_transition"][j] is not None and src != dst:
+                        changes[f"{src or '(none)'} -> {dst}"] += 1
+            if plan.churn is not None:
+                kinds.update(o["churn_kind"][j] for j in rows if o["churn_kind"][j] is not None)
+                risks.update(o["churn_risk"][j] for j in rows if o["churn_risk"][j] is not None)
+            for j in rows:
+                actions.update(o["actions"][j])
+
+        def ordered(c: Counter[str], order: Iterable[str] = ()) -> dict[str, int]:
+            first = [k for k in order if k in c]
+            return {k: c[k] for k in [*first, *sorted(set(c) - set(first))]}
+
+        spec = plan.spec
+        n_err = self.error_count
+        return BatchSummary(
+            accounts=self._len, decided=self._len - n_err, errors=n_err,
+            tiers=ordered(tiers, spec.tiers.values if spec.tiers else ()),
+            segments={n: ordered(c, spec.segments[n].values) for n, c in segs.items()},
+            stages=ordered(stages, plan.stages.states if plan.stages else ()),
+            stage_changes=ordered(changes),
+            churn_kinds=ordered(kinds, ("none", "voluntary", "competitor", "expelled", "value_decline")),
+            churn_risks=ordered(risks, ("low", "medium", "high")),
+            actions=ordered(actions, plan.catalog),
+        )
+
+    # -- flat tables
+    def columns(self, *, errors: bool = False) -> dict[str, list[Any]]:
+        """The flat result as ``{column: values}`` (actions as tuples); see :meth:`to_records`."""
+        names = output_columns(self.policy.plan)
+        out: dict[str, list[Any]] = {c: [] for c in names}
+        if errors:
+            out["error_field"] = []
+            out["error"] = []
+        for p in self._parts:
+            ids = p.ids()
+            rows = range(p.n) if errors else [j for j in range(p.n) if j not in p.errors]
+            out["row"].extend(p.start + j + 1 for j in rows)
+            out["account_id"].extend(ids[j] if j not in p.errors else p.errors[j].account_id for j in rows)
+            for c in names[2:]:
+                col = p.outputs[c]
+                out[c].extend(col[j] if j not in p.errors else (() if c == "actions" else None) for j in rows)
+            if errors:
+                out["error_field"].extend(p.errors[j].field if j in p.errors else None for j in rows)
+                out["error"].extend(p.errors[j].message if j in p.errors else None for j in rows)
+        return out
+
+    def to_records(self, *, errors: bool = False) -> list[dict[str, Any]]:
+        """One dict per decided row: ``row, account_id, tier, tier_rule, segment.<name>,
+        segment.<name>_rule, stage_from, stage, stage_transition, churn_kind, churn_risk,
+        churn_score, churn_rule, actions`` (a list of action codes); sections the policy does not
+        have are left out. ``errors=True`` keeps failed rows too, with ``error_field`` and ``error``.
+        """
+        cols = self.columns(errors=errors)
+        names = list(cols)
+        out = []
+        for values in zip(*cols.values(), strict=True):
+            rec = dict(zip(names, values, strict=True))
+            rec["actions"] = list(rec["actions"])
+            out.append(rec)
+        return out
+
+    def to_arrow(self, *, errors: bool = False) -> Any:
+        """The flat result as a ``pyarrow.Table`` (actions as ``list<string>``)."""
+        import pyarrow as pa
+
+        cols = self.columns(errors=errors)
+        arrays = {}
+        for name, values in cols.items():
+            if name == "row":
+                arrays[name] = pa.array(values, pa.int64())
+            elif name == "churn_score":
+                arrays[name] = pa.array(values, pa.float64())
+            elif name == "actions":
+                arrays[name] = pa.array([list(v) for v in values], pa.list_(pa.string()))
+            else:
+                arrays[name] = pa.array(values, pa.string())
+        return pa.table(arrays)
+
+    def to_pandas(self, *, errors: bool = False) -> Any:
+        """The flat result as a ``pandas.DataFrame`` (actions as lists of codes)."""
+        import pandas as pd
+
+        cols = self.columns(errors=errors)
+        cols["actions"] = [list(v) for v in cols["actions"]]
+        return pd.DataFrame(cols)
+
+
+__all__ = ["BatchResult", "BatchSummary", "decision_outputs", "value_columns"]

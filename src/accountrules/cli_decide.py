@@ -1,0 +1,152 @@
+"""``accountrules decide POLICY INPUT -o OUTPUT``: decide a portfolio file, write decisions and errors.
+
+Exit status: 0 every row decided, 1 some rows failed (see the errors file), 2 a usage,
+policy or whole-input error (unknown column, unreadable file) — nothing decided.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from accountrules.batch.engine import ENGINES, iter_batches
+from accountrules.batch.result import BatchSummary
+from accountrules.batch.writers import FORMATS, ErrorsWriter, format_of, open_writer
+from accountrules.errors import AccountRulesError
+
+__all__ = ["add_parser", "run"]
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``decide POLICY INPUT -o OUTPUT ...``; sets ``func=run``."""
+    p = subparsers.add_parser(
+        "decide",
+        help="decide a portfolio file (CSV, JSONL, Parquet) and write decisions and errors",
+        description=(
+            "Decide every account of INPUT (.csv with field-path columns, .jsonl of nested accounts, or "
+            ".parquet) with POLICY and write one row per decided account to OUTPUT. Rows that cannot be "
+            "decided go to the errors file; they never stop the batch. Exit status: 0 all decided, 1 some "
+            "rows failed, 2 usage, policy or input error."
+        ),
+    )
+    p.add_argument("policy", metavar="POLICY", help="policy directory or YAML file")
+    p.add_argument("input", metavar="INPUT", help="accounts: .csv, .jsonl/.ndjson or .parquet")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="decisions file")
+    p.add_argument("--as-of", type=_iso_date, default=None, metavar="DATE",
+                   help="decision date, YYYY-MM-DD (default today)")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="output format (default: from the suffix of OUTPUT)")
+    p.add_argument("--explain", action="store_true",
+                   help="add explain_en / explain_zh columns (CSV, Parquet) or keep traces (JSONL)")
+    p.add_argument("--engine", choices=[e for e in ENGINES if e != "vector"], default="compiled",
+                   help="evaluator (default compiled)")
+    p.add_argument("--errors", metavar="PATH", default=None,
+                   help="errors CSV (default: OUTPUT with the suffix .errors.csv)")
+    p.set_defaults(func=run)
+
+
+def errors_path(output: Path) -> Path:
+    name = output.name
+    for suffix in (".csv", ".jsonl", ".ndjson", ".parquet", ".pq"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return output.with_name(name + ".errors.csv")
+
+
+class _Bar:
+    """A one-line progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, stream: TextIO):
+        self._out = stream
+        self._on = stream.isatty()
+        self._t0 = time.perf_counter()
+        self._last = 0.0
+        self._drawn = False
+
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
+        if not self._on:
+            return
+        now = time.perf_counter()
+        if now - self._last < 0.1 and (total is None or done < total):
+            return
+        self._last = now
+        rate = done / max(now - self._t0, 1e-9)
+        if total:
+            width = 30
+            filled = int(width * done / total)
+            bar = f"[{'#' * filled}{'.' * (width - filled)}] {100 * done // total:3d}% {done:,}/{total:,}"
+        else:
+            bar = f"{done:,} rows"
+        self._out.write(f"\r{phase:9s} {bar}  {rate:,.0f} rows/s ")
+        self._out.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self._drawn:
+            self._out.write("\r" + " " * 79 + "\r")
+            self._out.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from accountrules.policy import load_policy
+
+    prog = "accountrules decide"
+    out = Path(args.output)
+    fmt = args.format or format_of(out)
+    if fmt is None:
+        print(f"{prog}: error: cannot tell the output format of {str(out)!r}: use .csv, .jsonl or .parquet, "
+              "or --format", file=sys.stderr)
+        return 2
+    err_path = Path(args.errors) if args.errors else errors_path(out)
+    if err_path.resolve() == out.resolve():
+        print(f"{prog}: error: the errors file must differ from the output", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    bar = _Bar(sys.stderr)
+    summaries: list[BatchSummary] = []
+    try:
+        policy = load_policy(args.policy, engine=args.engine)  # durable: its limits surface now
+        # JSONL keeps traces only with --explain; explanations need them
+        trace = bool(args.explain)
+        chunks = iter_batches(policy, args.input, as_of=args.as_of, engine=args.engine, trace=trace,
+                              progress=bar)
+        first = next(chunks, None)  # a bad input (unknown column...) fails here, before files are created
+        with open_writer(out, fmt, policy, explain=args.explain) as writer, ErrorsWriter(err_path) as errors:
+            part = first
+            while part is not None:
+                writer.write(part)
+                errors.write(part)
+                summaries.append(part.summary())
+                part = next(chunks, None)
+    except AccountRulesError as e:
+        bar.close()
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        bar.close()
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    bar.close()
+    elapsed = time.perf_counter() - t0
+    total = BatchSummary.combine(summaries) if summaries else BatchSummary(0, 0, 0)
+    print(f"decided {total.decided} of {total.accounts} accounts with {policy.name} {policy.version} "
+          f"as of {(args.as_of or date.today()).isoformat()}")
+    for line in total.lines():
+        print("  " + line)
+    rate = total.accounts / elapsed if elapsed > 0 else 0.0
+    print(f"  elapsed: {elapsed:.2f} s ({rate:,.0f} accounts/s)")
+    print(f"  decisions: {out}")
+    print(f"  errors: {err_path}" + (f" ({total.errors} rows)" if total.errors else " (none)"))
+    return 1 if total.errors else 0
