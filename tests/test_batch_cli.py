@@ -15,7 +15,7 @@ from accountrules.cli_decide import errors_path
 pq: Any = pytest.importorskip("pyarrow.parquet")
 
 ROOT = Path(__file__).resolve().parents[1]
-ACCOUNTS = ROOT / "examples" / "portfolio" / "accounts.csv"
+ACCOUNTS = ROOT / "examples" / "portfolio" / "accounts_with_errors.csv"
 EXPRESS = ROOT / "rulesets" / "express"
 SMALL = ROOT / "examples" / "small"
 

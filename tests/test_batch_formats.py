@@ -21,7 +21,7 @@ pq: Any = pytest.importorskip("pyarrow.parquet")
 pd: Any = pytest.importorskip("pandas")
 
 ROOT = Path(__file__).resolve().parents[1]
-ACCOUNTS_CSV = ROOT / "examples" / "portfolio" / "accounts.csv"
+ACCOUNTS_CSV = ROOT / "examples" / "portfolio" / "accounts_with_errors.csv"
 AS_OF = dt.date(2026, 6, 30)
 BAD_ROWS = {50: "relationship.share_of_wallet", 100: "relationship.last_contact_date", 150: "relationship.stage"}
 

@@ -22,7 +22,7 @@ pa: Any = pytest.importorskip("pyarrow")
 pq: Any = pytest.importorskip("pyarrow.parquet")
 
 ROOT = Path(__file__).resolve().parents[1]
-ACCOUNTS_CSV = ROOT / "examples" / "portfolio" / "accounts.csv"
+ACCOUNTS_CSV = ROOT / "examples" / "portfolio" / "accounts_with_errors.csv"
 AS_OF = dt.date(2026, 6, 30)
 
 

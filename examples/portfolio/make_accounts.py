@@ -1,12 +1,12 @@
-"""Generate examples/portfolio/accounts.csv: a seeded synthetic express (快递) key-account portfolio.
+"""Generate the example express (快递) key-account portfolios, seeded and synthetic.
 
-    python examples/portfolio/make_accounts.py            # rewrites accounts.csv next to this file
+    python examples/portfolio/make_accounts.py            # rewrites both files next to this one
 
 Deterministic (fixed seed, no clock). Revenue and profit are lognormal like real
 portfolios (a few accounts carry most of the business); some cells are blank
 (unknown), some values are unusual on purpose (zero marketing cost, negative profit,
 100% share of wallet, a last order years ago), and three rows are bad on purpose to
-show error handling: share_of_wallet 1.7, a date 2026-13-01 and a stage 'stabel'.
+show error handling in accounts_with_errors.csv: share_of_wallet 1.7, a date 2026-13-01 and a stage 'stabel'.
 Columns are field paths (see docs/batch.md); contacts are not flat columns.
 """
 
@@ -184,7 +184,12 @@ def portfolio(n: int = N, seed: int = SEED) -> list[dict[str, Any]]:
                      "transactions.first_order_date": _date(AS_OF - dt.timedelta(days=3000))})
     rows[24]["transactions.annual_revenue"] = rows[24]["transactions.annual_revenue"] * 40  # one giant
     rows[29].update({"transactions.annual_profit": "", "transactions.marketing_cost": ""})  # not measured
-    # deliberately bad rows: they become errors, the other rows are decided
+    return rows
+
+
+def with_errors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same portfolio with three rows bad on purpose: they become errors, the others are decided."""
+    rows = [dict(r) for r in rows]
     rows[49]["relationship.share_of_wallet"] = 1.7
     rows[99]["relationship.last_contact_date"] = "2026-13-01"
     rows[149]["relationship.stage"] = "stabel"
@@ -199,6 +204,8 @@ def write(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 if __name__ == "__main__":
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("accounts.csv")
-    write(out, portfolio())
-    print(f"wrote {N} accounts to {out}")
+    here = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent
+    rows = portfolio()
+    write(here / "accounts.csv", rows)
+    write(here / "accounts_with_errors.csv", with_errors(rows))
+    print(f"wrote {N} accounts to {here / 'accounts.csv'} and {here / 'accounts_with_errors.csv'}")

@@ -123,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         chunks = iter_batches(policy, args.input, as_of=args.as_of, engine=args.engine, trace=trace,
                               progress=bar)
         first = next(chunks, None)  # a bad input (unknown column...) fails here, before files are created
+        out.parent.mkdir(parents=True, exist_ok=True)
+        err_path.parent.mkdir(parents=True, exist_ok=True)
         with open_writer(out, fmt, policy, explain=args.explain) as writer, ErrorsWriter(err_path) as errors:
             part = first
             while part is not None:
