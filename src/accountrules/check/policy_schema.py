@@ -204,8 +204,9 @@ def _rows(r: _Reader, node: YNode | None, what: str, extra_keys: tuple[str, ...]
         if rid is None:
             continue
         if rid in seen:
+            id_node = item.get("id")
             r.errors.append(PolicyReferenceError(
-                f"duplicate id {rid!r} in {what}", item.get("id").location if item.get("id") else item.location,
+                f"duplicate id {rid!r} in {what}", id_node.location if id_node else item.location,
                 f"first defined at line {seen[rid].line}"))
         seen[rid] = item.location
         rows.append(Row(
@@ -238,8 +239,11 @@ def _churn(r: _Reader, node: YNode) -> Table | None:
     for row in _rows(r, node.get("rows"), "churn", ("kind", "risk")):
         rows.append(row)
     # churn rows carry kind: instead of then:
-    kind_nodes = {i.get("id").value: i.get("kind") for i in r.seq(node.get("rows"), "churn.rows")
-                  if isinstance(i.value, dict) and i.get("id") is not None}
+    kind_nodes: dict[object, YNode | None] = {}
+    for item in r.seq(node.get("rows"), "churn.rows"):
+        id_node = item.get("id")
+        if isinstance(item.value, dict) and id_node is not None:
+            kind_nodes[id_node.value] = item.get("kind")
     fixed = []
     for row in rows:
         kn = kind_nodes.get(row.id)
@@ -495,9 +499,9 @@ def read_policy_partial(path: str | Path, *, _depth: int = 0,
             if not _CODE.match(sname):
                 r.err(f"segment name {sname!r} must start with a letter", sn.loc_of_key(sname))
                 continue
-            t = _table(r, snode, sname, f"segments.{sname}")
-            if t is not None:
-                segments[sname] = t
+            seg = _table(r, snode, sname, f"segments.{sname}")
+            if seg is not None:
+                segments[sname] = seg
 
     tiers = _table(r, n["tiers"], "tier", "tiers") if "tiers" in n else (base.tiers if base else None)
     stages = _stages(r, n["stages"]) if "stages" in n else (base.stages if base else None)

@@ -8,8 +8,8 @@ is three-valued (Kleene): a rule fires only when its condition returns ``True``.
 from __future__ import annotations
 
 import operator
-from math import isfinite
 from collections.abc import Callable
+from math import isfinite
 from typing import Any
 
 from accountrules.parse.expr_ast import (
@@ -263,5 +263,6 @@ def _call(e: Call) -> Fn:
             return None if v is None else (env["as_of"] - v).days
 
         return days_since
-    fn: Callable[..., Any] = {"min": min, "max": max, "abs": abs, "ratio": _ratio}[f]
+    builtins: dict[str, Callable[..., Any]] = {"min": min, "max": max, "abs": abs, "ratio": _ratio}
+    fn = builtins[f]
     return _strict(fn, args)

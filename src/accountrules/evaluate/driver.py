@@ -171,7 +171,7 @@ def _stage(raw: Raw, plan: Plan, env: Env, matcher: Matcher) -> None:
 
 def json_scalar(v: Any) -> JsonScalar:
     if v is None or isinstance(v, bool | int | float | str):
-        return v  # type: ignore[no-any-return]
+        return v
     if isinstance(v, dt.date):
         return v.isoformat()
     return str(v)
