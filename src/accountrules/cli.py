@@ -20,6 +20,7 @@ _SUBCOMMANDS = (
     "accountrules.cli_decide",
     "accountrules.testing.cli",
     "accountrules.features.cli",
+    "accountrules.cli_diff",
 )
 
 

@@ -1,0 +1,42 @@
+"""``accountrules diff OLD NEW ACCOUNTS``: what a policy change would change, for whom, before it ships."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+from pathlib import Path
+
+from accountrules.policy import load_policy
+from accountrules.testing.impact import impact
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "diff",
+        help="decide a portfolio with two policy versions and list what changes for whom",
+        description="Decide the same accounts with OLD and NEW and report every account whose tier, segments, "
+                    "stage, churn or actions differ, with counts per move.",
+    )
+    p.add_argument("old", metavar="OLD", help="the policy as it is now")
+    p.add_argument("new", metavar="NEW", help="the changed policy")
+    p.add_argument("accounts", metavar="ACCOUNTS", help="accounts file (CSV, JSONL or Parquet)")
+    p.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help="decision date (default today)")
+    p.add_argument("-o", "--output", type=Path, default=None, help="write every change to this CSV file")
+    p.add_argument("--fail-on-change", action="store_true", help="exit 1 when any account changes")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    report = impact(load_policy(args.old), load_policy(args.new), str(args.accounts), as_of=args.as_of)
+    for line in report.summary_lines():
+        print(line)
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        with args.output.open("w", encoding="utf-8-sig", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["account_id", "what", "old", "new", "old_rule", "new_rule"])
+            for c in report.changes:
+                w.writerow([c.account_id, c.what, c.old or "", c.new or "", c.old_rule or "", c.new_rule or ""])
+        print(f"  changes: {args.output}")
+    return 1 if args.fail_on_change and report.changes else 0

@@ -1,0 +1,55 @@
+"""'What changes for whom' between two versions of a policy, before the change ships."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+import accountrules
+from accountrules.cli import main
+from accountrules.testing.impact import impact
+
+ROOT = Path(__file__).resolve().parents[1]
+ACCOUNTS = ROOT / "examples" / "portfolio" / "accounts.csv"
+AS_OF = dt.date(2026, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def versions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    new = tmp_path_factory.mktemp("v2") / "express"
+    shutil.copytree(ROOT / "rulesets" / "express", new)
+    text = (new / "policy.yaml").read_text(encoding="utf-8")
+    text = text.replace("platinum_min_percentile: 0.80", "platinum_min_percentile: 0.70")
+    (new / "policy.yaml").write_text(text.replace('version: "1.0.0"', 'version: "1.1.0"'), encoding="utf-8")
+    return ROOT / "rulesets" / "express", new
+
+
+def test_a_lower_platinum_cut_only_promotes(versions: tuple[Path, Path]) -> None:
+    old, new = (accountrules.load_policy(p) for p in versions)
+    report = impact(old, new, str(ACCOUNTS), as_of=AS_OF)
+    tiers = [c for c in report.changes if c.what == "tier"]
+    assert tiers and all(c.new == "platinum" and c.new_rule == "platinum-top-contributor" for c in tiers)
+    # every tier change is explained by the same accounts deciding differently one by one
+    before = old.decide_many(str(ACCOUNTS), as_of=AS_OF)
+    after = new.decide_many(str(ACCOUNTS), as_of=AS_OF)
+    moved = {d.account_id for d, e in zip(before.decisions, after.decisions, strict=True) if d.tier != e.tier}
+    assert moved == {c.account_id for c in tiers}
+    assert report.accounts == 300 and report.changed_accounts >= len(moved)
+
+
+def test_the_same_policy_changes_nothing(versions: tuple[Path, Path]) -> None:
+    old = accountrules.load_policy(versions[0])
+    assert impact(old, old, str(ACCOUNTS), as_of=AS_OF).changes == []
+
+
+def test_cli_writes_changes_and_can_fail_on_change(versions: tuple[Path, Path], tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "changes.csv"
+    args = ["diff", str(versions[0]), str(versions[1]), str(ACCOUNTS), "--as-of", "2026-06-30", "-o", str(out)]
+    assert main(args) == 0
+    assert "tier: gold -> platinum" in capsys.readouterr().out
+    assert out.read_text(encoding="utf-8-sig").startswith("account_id,what,old,new")
+    assert main([*args, "--fail-on-change"]) == 1
