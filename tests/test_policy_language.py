@@ -126,3 +126,24 @@ def test_a_section_defined_twice_across_files_is_an_error(tmp_path: Path) -> Non
     (d / "tiers.yaml").write_text(TIERS + "segments: {}\n", encoding="utf-8")
     with pytest.raises(PolicyError, match="defined twice"):
         accountrules.load_policy(d)
+
+
+def test_ranked_values_may_depend_on_the_decision_date(tmp_path: Path) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_text(
+        'policy: {name: d, version: "1", label: d}\n'
+        "metrics:\n"
+        "  age: days_since(relationship.since)\n"
+        "  age_rank: percentile(age)\n"
+        "tiers:\n"
+        "  hit: first\n"
+        "  values: {old: 老客户, young: 新客户}\n"
+        "  rows:\n"
+        "    - {id: old, when: age_rank >= 0.5, then: old}\n"
+        "    - {id: young, then: young}\n", encoding="utf-8")
+    policy = accountrules.load_policy(p)
+    accounts = [{"id": f"A{i}", "relationship": {"since": f"20{10 + i}-01-01"}} for i in range(4)]
+    many = policy.decide_many(accounts, as_of=AS_OF)
+    assert [d.tier.code for d in many.decisions if d.tier] == ["old", "old", "young", "young"]
+    stats = policy.portfolio_stats(accounts, as_of=AS_OF)
+    assert [policy.decide(a, as_of=AS_OF, portfolio=stats) for a in accounts] == list(many)

@@ -16,7 +16,7 @@ from accountrules.compile.plan import Plan, compile_policy
 from accountrules.errors import EngineUnavailableError, PortfolioRequiredError
 from accountrules.evaluate.accounts import env_of, to_account
 from accountrules.evaluate.driver import COMPILED, Matcher, run, to_decision
-from accountrules.evaluate.portfolio import NO_PORTFOLIO, PortfolioStats
+from accountrules.evaluate.portfolio import NO_PORTFOLIO, PortfolioStats, StatsBuilder
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision, Label, PolicyRef
 
@@ -83,25 +83,15 @@ class Policy:
                 self._durable = DurableMatcher(self._plan)
             return self._durable
 
-    def portfolio_stats(self, accounts: Iterable[AccountLike]) -> PortfolioStats:
-        """Statistics for portfolio functions, from the accounts a decision should be ranked among."""
-        envs = [env_of(to_account(a, i + 1), self._plan.extra_fields, i + 1) for i, a in enumerate(accounts)]
-        return self._stats_of_envs(envs)
+    def portfolio_stats(self, accounts: Iterable[AccountLike], *, as_of: dt.date | None = None) -> PortfolioStats:
+        """Statistics for portfolio functions, from the accounts a decision should be ranked among.
 
-    def _stats_of_envs(self, envs: list[dict[str, Any]]) -> PortfolioStats:
-        plan = self._plan
-        if not plan.portfolio_args:
-            return PortfolioStats({}, len(envs))
-        # portfolio arguments may read metrics, which may read other metrics: compute local ones only
-        local = plan.local_metrics
-        cols: dict[str, list[Any]] = {k: [] for k, _ in plan.portfolio_args}
-        for env in envs:
-            scratch = dict(env)
-            for m in local:
-                scratch[m.name] = m.fn(scratch)
-            for key, fn in plan.portfolio_args:
-                cols[key].append(fn(scratch))
-        return PortfolioStats(cols, len(envs))
+        ``as_of`` matters only when a ranked value depends on the date (e.g. ``days_since``).
+        """
+        builder = StatsBuilder(self._plan, as_of or dt.date.today())
+        for i, a in enumerate(accounts):
+            builder.add(env_of(to_account(a, i + 1), self._plan.extra_fields, i + 1))
+        return builder.stats()
 
     def decide(
         self,

@@ -26,7 +26,7 @@ from accountrules.compile.closures import PORTFOLIO_KEY
 from accountrules.compile.plan import Plan
 from accountrules.errors import DecisionError, EngineUnavailableError
 from accountrules.evaluate.driver import Matcher, Raw, run
-from accountrules.evaluate.portfolio import PortfolioStats
+from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
@@ -66,26 +66,16 @@ def _validate(raw: RawChunk, plan: Plan, start: int) -> Chunk:
 
 
 class _StatsCollector:
-    def __init__(self, plan: Plan):
-        self.plan = plan
-        self.cols: dict[str, list[Any]] = {k: [] for k, _ in plan.portfolio_args}
-        self.size = 0
+    def __init__(self, plan: Plan, as_of: dt.date):
+        self.builder = StatsBuilder(plan, as_of)
         self.only = read_keys(plan)
 
     def add(self, chunk: Chunk) -> None:
-        plan = self.plan
-        args = plan.portfolio_args
-        local = plan.local_metrics
-        cols = self.cols
         for _, env in chunk.envs(self.only):
-            self.size += 1
-            for m in local:
-                env[m.name] = m.fn(env)
-            for key, fn in args:
-                cols[key].append(fn(env))
+            self.builder.add(env)
 
     def stats(self) -> PortfolioStats:
-        return PortfolioStats(self.cols, self.size)
+        return self.builder.stats()
 
 
 def _matcher(policy: Policy, engine: str) -> Matcher | None:
@@ -229,14 +219,14 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     stored: list[Chunk] | None = None
     stats = PortfolioStats({}, 0)
     if two_pass or keep or not src.restartable:
-        collector = _StatsCollector(plan)
+        collector = _StatsCollector(plan, day)
         stored = [] if (keep or not src.restartable) else None
         done = 0
         for chunk in _validated(src, plan):
             if two_pass:
                 collector.add(chunk)
             else:
-                collector.size += chunk.n - len(chunk.errors)
+                collector.builder.size += chunk.n - len(chunk.errors)
             if stored is not None:
                 stored.append(chunk)
             done += chunk.n
@@ -244,7 +234,7 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
                 progress("reading", done, total)
         total = done
         stats = collector.stats()
-        log.info("portfolio of %d valid rows of %d; statistics over %d ranked values", collector.size, done,
+        log.info("portfolio of %d valid rows of %d; statistics over %d ranked values", collector.builder.size, done,
                  len(plan.portfolio_args))
     chunks: Iterator[Chunk]
     if stored is not None:

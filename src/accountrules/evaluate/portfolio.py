@@ -11,9 +11,14 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accountrules.errors import PortfolioRequiredError
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from accountrules.compile.plan import Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,34 @@ class PortfolioStats:
 
     def __repr__(self) -> str:
         return f"PortfolioStats(size={self.size}, columns={self.keys()})"
+
+
+class StatsBuilder:
+    """Collects, account by account, the values a policy's portfolio functions rank against.
+
+    Portfolio arguments may read metrics, which may read ``as_of`` or other metrics: the
+    local (portfolio-free) metrics are computed here first, on the account's env.
+    """
+
+    def __init__(self, plan: Plan, as_of: dt.date):
+        self._plan = plan
+        self._as_of = as_of
+        self._cols: dict[str, list[Any]] = {k: [] for k, _ in plan.portfolio_args}
+        self.size = 0
+
+    def add(self, env: dict[str, Any]) -> None:
+        """Add one account; ``env`` gains its local metrics and ``as_of``."""
+        self.size += 1
+        if not self._cols:
+            return
+        env["as_of"] = self._as_of
+        for m in self._plan.local_metrics:
+            env[m.name] = m.fn(env)
+        for key, fn in self._plan.portfolio_args:
+            self._cols[key].append(fn(env))
+
+    def stats(self) -> PortfolioStats:
+        return PortfolioStats(self._cols, self.size)
 
 
 class _NoPortfolio:
