@@ -169,8 +169,18 @@ def _stage(raw: Raw, plan: Plan, env: Env, matcher: Matcher) -> None:
 # -- dressing -------------------------------------------------------------------------------------
 
 
+_PLAIN = frozenset({type(None), bool, int, float, str})
+# enum members by value: a dict lookup is several times cheaper than calling the enum class
+_STAGE = {m.value: m for m in Stage}
+_KIND = {m.value: m for m in ChurnKind}
+_RISK = {m.value: m for m in RiskLevel}
+_PRIORITY = {m.value: m for m in Priority}
+
+
 def json_scalar(v: Any) -> JsonScalar:
-    if v is None or isinstance(v, bool | int | float | str):
+    if type(v) in _PLAIN:
+        return v  # type: ignore[no-any-return]
+    if isinstance(v, bool | int | float | str):
         return v
     if isinstance(v, dt.date):
         return v.isoformat()
@@ -222,19 +232,19 @@ def to_decision(plan: Plan, raw: Raw, account_id: str, as_of: dt.date, policy: P
     stage = None
     if raw.stage_to is not None and plan.stages is not None:
         stage = _build(StageOutcome,
-            from_=Stage(raw.stage_from) if raw.stage_from else None, to=Stage(raw.stage_to),
+            from_=_STAGE[raw.stage_from] if raw.stage_from else None, to=_STAGE[raw.stage_to],
             label=plan.stages.states[raw.stage_to], transition=raw.transition,
         )
     churn = None
     if raw.churn_kind is not None and raw.churn_risk is not None:
         churn = _build(ChurnOutcome,
-            kind=ChurnKind(raw.churn_kind), risk=RiskLevel(raw.churn_risk), label=_label(raw.churn_kind),
+            kind=_KIND[raw.churn_kind], risk=_RISK[raw.churn_risk], label=_label(raw.churn_kind),
             score=_float(raw.churn_score), rule=_rule_id(raw, "churn"))
     actions = []
     for code, reasons in raw.actions.items():
         a = plan.catalog[code]
         actions.append(_build(ActionItem,
-            code=code, title=a.title, owner=a.owner, priority=Priority(a.priority),
+            code=code, title=a.title, owner=a.owner, priority=_PRIORITY[a.priority],
             due=as_of + dt.timedelta(days=a.due_days), key=f"{account_id}:{code}:{spec.version}",
             reasons=tuple(reasons),
         ))
