@@ -249,3 +249,18 @@ def all_rows(spec: PolicySpec) -> Mapping[str, tuple[Row, ...]]:
     if spec.actions:
         out["actions"] = spec.actions.rules
     return out
+
+
+def all_expressions(spec: PolicySpec) -> list[Expr]:
+    """Every expression of a policy: metrics, conditions, guards and the churn score."""
+    exprs: list[Expr] = [m.expr for m in spec.metrics]
+    for t in [*spec.segments.values(), spec.tiers, spec.churn]:
+        if t is not None:
+            exprs.extend(r.when for r in t.rows if r.when is not None)
+            if t.score is not None:
+                exprs.append(t.score)
+    if spec.stages:
+        exprs.extend(r.when for r in spec.stages.transitions if r.when is not None)
+    if spec.actions:
+        exprs.extend(r.when for r in spec.actions.rules if r.when is not None)
+    return exprs

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accountrules.check.expr_check import uses_portfolio
+from accountrules.check.policy_check import all_expressions
 from accountrules.check.spec import ActionDef, PolicySpec, Row, Table
 from accountrules.compile.closures import Fn, compile_expr
 from accountrules.model.decision import Label
@@ -106,18 +107,8 @@ def _table(section: str, key: str, t: Table) -> CTable:
 
 
 def _portfolio_args(spec: PolicySpec) -> tuple[tuple[str, Fn], ...]:
-    exprs: list[Expr] = [m.expr for m in spec.metrics]
-    for t in [*spec.segments.values(), spec.tiers, spec.churn]:
-        if t is not None:
-            exprs.extend(r.when for r in t.rows if r.when is not None)
-            if t.score is not None:
-                exprs.append(t.score)
-    if spec.stages:
-        exprs.extend(r.when for r in spec.stages.transitions if r.when is not None)
-    if spec.actions:
-        exprs.extend(r.when for r in spec.actions.rules if r.when is not None)
     args: dict[str, Fn] = {}
-    for e in exprs:
+    for e in all_expressions(spec):
         for node in walk(e):
             if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
                 key = unparse(node.args[0])

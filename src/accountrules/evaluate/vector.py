@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from accountrules.check.policy_check import all_expressions
 from accountrules.compile.plan import CRow, CTable, Plan
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.model.fields import FIELDS
@@ -916,18 +917,7 @@ class _Program:
 
 
 def _all_exprs(plan: Plan) -> list[Expr]:
-    spec = plan.spec
-    exprs: list[Expr] = [m.expr for m in spec.metrics]
-    for t in [*spec.segments.values(), spec.tiers, spec.churn]:
-        if t is not None:
-            exprs.extend(r.when for r in t.rows if r.when is not None)
-            if t.score is not None:
-                exprs.append(t.score)
-    if spec.stages:
-        exprs.extend(r.when for r in spec.stages.transitions if r.when is not None)
-    if spec.actions:
-        exprs.extend(r.when for r in spec.actions.rules if r.when is not None)
-    return exprs
+    return all_expressions(plan.spec)
 
 
 def _compile(plan: Plan) -> _Program:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
+from accountrules.check.policy_check import all_expressions
 from accountrules.model.fields import FIELDS, FieldSpec
 from accountrules.parse.expr_ast import Literal, walk
 
@@ -28,15 +29,7 @@ def _constants(policy: Policy | None) -> list[float]:
     for v in policy.spec.params.values():
         if isinstance(v, int | float) and not isinstance(v, bool):
             found.add(float(v))
-    spec = policy.spec
-    exprs = [m.expr for m in spec.metrics]
-    for t in [*spec.segments.values(), spec.tiers, spec.churn]:
-        if t is not None:
-            exprs.extend(r.when for r in t.rows if r.when is not None)
-    if spec.stages:
-        exprs.extend(r.when for r in spec.stages.transitions if r.when is not None)
-    if spec.actions:
-        exprs.extend(r.when for r in spec.actions.rules if r.when is not None)
+    exprs = all_expressions(policy.spec)
     for e in exprs:
         for n in walk(e):
             if isinstance(n, Literal) and isinstance(n.value, int | float) and not isinstance(n.value, bool):
