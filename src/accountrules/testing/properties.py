@@ -18,10 +18,9 @@ expectations are what the policy decides now.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -275,27 +274,8 @@ def policy_portfolios(policy: Policy, max_size: int = 6) -> st.SearchStrategy[li
 # -- running hypothesis ---------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _shrink_budget(seconds: float) -> Iterator[None]:
-    """Hypothesis shrinks for up to five minutes; a policy check should report within seconds.
-
-    The limit is a module constant of hypothesis' engine (read when shrinking starts): set it
-    for the duration of one search, when this version of hypothesis has it."""
-    from hypothesis.internal.conjecture import engine
-
-    old = getattr(engine, "MAX_SHRINKING_SECONDS", None)
-    if old is None:
-        yield
-        return
-    engine.MAX_SHRINKING_SECONDS = max(1, math.ceil(seconds))
-    try:
-        yield
-    finally:
-        engine.MAX_SHRINKING_SECONDS = old
-
-
 def _search(strategy: st.SearchStrategy[Any], check: Callable[[Any], None], examples: int,
-            seed: int | None, shrink_seconds: float = 10.0) -> _Violation | None:
+            seed: int | None) -> _Violation | None:
     """Run ``check`` over ``strategy``; the shrunk violation, or None when the property held."""
 
     # no 'explain' phase: it reruns the shrunk example hundreds of times to annotate hypothesis'
@@ -310,7 +290,7 @@ def _search(strategy: st.SearchStrategy[Any], check: Callable[[Any], None], exam
 
     test = hypothesis_seed(seed)(prop) if seed is not None else prop
     try:
-        with with_reporter(lambda _message: None), _shrink_budget(shrink_seconds):
+        with with_reporter(lambda _message: None):
             test()
     except _Violation as v:
         return v
@@ -508,13 +488,13 @@ def _monotonic_name(m: Monotonic) -> str:
 
 def run_properties(policy: Policy, *, examples: int = 100, seed: int | None = None,
                    max_portfolio: int | None = None, engines: Sequence[str] | None = None,
-                   shrink_seconds: float = 10.0) -> list[PropertyResult]:
+                   ) -> list[PropertyResult]:
     """Check every property of ``policy``; one result per property, in a fixed order.
 
     ``seed`` makes the run reproducible. Portfolios hold up to ``max_portfolio`` accounts
     (default 6 when the policy uses portfolio functions, else 2). ``engines`` defaults to the
     compiled engine plus the durable one when it is available (determinism then also compares
-    them). A failing example is shrunk for at most ``shrink_seconds``.
+    them). A failing example is shrunk by hypothesis before it is reported.
     """
     if engines is None:
         from accountrules.testing.runner import default_engines
@@ -529,7 +509,7 @@ def run_properties(policy: Policy, *, examples: int = 100, seed: int | None = No
         ("json round trip", _json_round_trip(policy)),
     ]
     for name, check in plain:
-        v = _search(accounts, check, examples, seed, shrink_seconds)
+        v = _search(accounts, check, examples, seed)
         results.append(PropertyResult(name, _failure_of(policy, name, v) if v else None))
     for m in policy.spec.monotonic:
         name = _monotonic_name(m)
@@ -545,7 +525,7 @@ def run_properties(policy: Policy, *, examples: int = 100, seed: int | None = No
                 continue
         strategy = st.tuples(policy_portfolios(policy, size), _AS_OF, st.integers(0, size - 1),
                              _pairs(policy, fs))
-        v = _search(strategy, _monotonic(policy, m, fs), examples, seed, shrink_seconds)
+        v = _search(strategy, _monotonic(policy, m, fs), examples, seed)
         notes = []
         if v is not None and policy.uses_portfolio:
             notes.append("The property ranks both accounts against the same portfolio statistics; in this "
@@ -555,12 +535,10 @@ def run_properties(policy: Policy, *, examples: int = 100, seed: int | None = No
 
 
 def check_policy_properties(policy: Policy, *, examples: int = 100, seed: int | None = None,
-                            max_portfolio: int | None = None, shrink_seconds: float = 10.0
-                            ) -> list[PropertyFailure]:
+                            max_portfolio: int | None = None) -> list[PropertyFailure]:
     """The properties of ``policy`` that do not hold (empty when all hold). For use in pytest::
 
         assert not check_policy_properties(load_policy("rulesets/express"), examples=50)
     """
-    results = run_properties(policy, examples=examples, seed=seed, max_portfolio=max_portfolio,
-                             shrink_seconds=shrink_seconds)
+    results = run_properties(policy, examples=examples, seed=seed, max_portfolio=max_portfolio)
     return [r.failure for r in results if r.failure is not None]
