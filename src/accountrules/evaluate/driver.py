@@ -289,13 +289,13 @@ class CompiledMatcher:
     """Evaluates the compiled closures directly (the default evaluator)."""
 
     def match(self, section: str, rows: Sequence[CRow], env: Env, first_only: bool) -> list[int]:
-        out: list[int] = []
-        for i, r in enumerate(rows):
-            if r.cond is None or r.cond(env) is True:
-                out.append(i)
-                if first_only:
-                    break
-        return out
+        if first_only:
+            for i, r in enumerate(rows):
+                cond = r.cond
+                if cond is None or cond(env) is True:
+                    return [i]
+            return []
+        return [i for i, r in enumerate(rows) if r.cond is None or r.cond(env) is True]
 
 
 COMPILED = CompiledMatcher()
