@@ -12,7 +12,6 @@ is handed out and forgotten, so memory stays flat however long the file is.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -88,10 +87,10 @@ def _matcher(policy: Policy, engine: str) -> Matcher | None:
 
 def _vector() -> tuple[Callable[..., dict[str, list[Any]]], Callable[[Any], Any]]:
     try:
-        module = importlib.import_module("accountrules.evaluate.vector")
+        from accountrules.evaluate import vector  # numpy is an optional extra
     except ImportError as e:
-        raise EngineUnavailableError(f"engine='vector' is not available ({e})") from e
-    return module.decide_columns, module.ColumnBatch.from_arrow
+        raise EngineUnavailableError(f"engine='vector' needs numpy: pip install 'accountrules[vector]' ({e})") from e
+    return vector.decide_columns, vector.ColumnBatch.from_arrow
 
 
 def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,7 +61,7 @@ SCORE_ABS_TOL = 1e-9
 def durable_available() -> bool:
     """True when the durable evaluator (``accountrules.evaluate.durable`` + durable_rules) can be imported."""
     try:
-        importlib.import_module("accountrules.evaluate.durable")
+        from accountrules.evaluate import durable  # noqa: F401  (durable_rules is an optional extra)
     except ImportError:
         return False
     return True
