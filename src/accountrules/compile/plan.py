@@ -30,6 +30,7 @@ class CRow:
     row: Row
     cond: Fn | None  # None = always
     reads: tuple[Read, ...]
+    where: str | None = None  # "file:line:col", rendered once for every trace entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,8 @@ def reads_of(e: Expr | None) -> tuple[Read, ...]:
 
 def _rows(rows: tuple[Row, ...]) -> tuple[CRow, ...]:
     return tuple(
-        CRow(i, r, compile_expr(r.when) if r.when is not None else None, reads_of(r.when))
+        CRow(i, r, compile_expr(r.when) if r.when is not None else None, reads_of(r.when),
+             str(r.prov.location) if r.prov.location else None)
         for i, r in enumerate(rows)
     )
 

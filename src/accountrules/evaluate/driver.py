@@ -220,69 +220,54 @@ def to_decision(plan: Plan, raw: Raw, account_id: str, as_of: dt.date, policy: P
     # constructed without re-validation; the JSON round-trip tests keep this honest.
     env = raw.env
     spec = plan.spec
+    rules = {f.section: f.row.row.id for f in raw.fired if f.row is not None}
     tier = None
     if raw.tier is not None and spec.tiers is not None:
-        tier = _build(Outcome, code=raw.tier, label=spec.tiers.values[raw.tier],
-                                       rule=_rule_id(raw, "tier"))
+        tier = _build(Outcome, code=raw.tier, label=spec.tiers.values[raw.tier], rule=rules.get("tier"))
     segments = {
-        name: _build(Outcome, code=code, label=spec.segments[name].values[code],
-                                      rule=_rule_id(raw, "segment:" + name))
+        name: _build(Outcome, code=code, label=spec.segments[name].values[code], rule=rules.get("segment:" + name))
         for name, code in raw.segments.items() if code is not None
     }
     stage = None
     if raw.stage_to is not None and plan.stages is not None:
-        stage = _build(StageOutcome,
-            from_=_STAGE[raw.stage_from] if raw.stage_from else None, to=_STAGE[raw.stage_to],
-            label=plan.stages.states[raw.stage_to], transition=raw.transition,
-        )
+        stage = _build(StageOutcome, from_=_STAGE[raw.stage_from] if raw.stage_from else None,
+                       to=_STAGE[raw.stage_to], label=plan.stages.states[raw.stage_to], transition=raw.transition)
     churn = None
     if raw.churn_kind is not None and raw.churn_risk is not None:
-        churn = _build(ChurnOutcome,
-            kind=_KIND[raw.churn_kind], risk=_RISK[raw.churn_risk], label=_label(raw.churn_kind),
-            score=_float(raw.churn_score), rule=_rule_id(raw, "churn"))
+        churn = _build(ChurnOutcome, kind=_KIND[raw.churn_kind], risk=_RISK[raw.churn_risk],
+                       label=_label(raw.churn_kind), score=_float(raw.churn_score), rule=rules.get("churn"))
     actions = []
     for code, reasons in raw.actions.items():
         a = plan.catalog[code]
-        actions.append(_build(ActionItem,
-            code=code, title=a.title, owner=a.owner, priority=_PRIORITY[a.priority],
-            due=as_of + dt.timedelta(days=a.due_days), key=f"{account_id}:{code}:{spec.version}",
-            reasons=tuple(reasons),
-        ))
+        actions.append(_build(ActionItem, code=code, title=a.title, owner=a.owner, priority=_PRIORITY[a.priority],
+                              due=as_of + dt.timedelta(days=a.due_days), key=f"{account_id}:{code}:{spec.version}",
+                              reasons=tuple(reasons)))
     entries: list[TraceEntry] = []
     if trace:
         for f in raw.fired:
-            if f.row is None:
-                entries.append(_build(TraceEntry,
-                    section=f.section, rule="(default)" if f.note == "default" else "(stay)", output=f.output,
-                    note=f.note, description=None, seed=(), inputs={}, location=None))
+            row = f.row
+            if row is None:
+                entries.append(_build(TraceEntry, section=f.section,
+                                      rule="(default)" if f.note == "default" else "(stay)", output=f.output,
+                                      note=f.note, description=None, seed=(), inputs={}, location=None))
                 continue
-            r = f.row.row
-            entries.append(_build(TraceEntry,
-                section=f.section, rule=r.id, output=f.output, note="matched", description=r.prov.description,
-                seed=r.prov.seed, inputs=_inputs(f.row.reads, env),
-                location=str(r.prov.location) if r.prov.location else None,
-            ))
+            prov = row.row.prov
+            entries.append(_build(TraceEntry, section=f.section, rule=row.row.id, output=f.output, note="matched",
+                                  description=prov.description, seed=prov.seed, inputs=_inputs(row.reads, env),
+                                  location=row.where))
         if plan.churn_score is not None:
-            entries.append(_build(TraceEntry,
-                section="churn", rule="(score)", output=None, note="computed", description=None, seed=(),
-                inputs={"churn.score": json_scalar(raw.churn_score), **_inputs(plan.churn_score_reads, env)},
-                location=None))
-    return _build(Decision,
-        account_id=account_id, as_of=as_of, policy=policy, tier=tier, segments=segments, stage=stage,
-        churn=churn, actions=tuple(actions), metrics={m.name: json_scalar(env[m.name]) for m in plan.metrics},
-        trace=tuple(entries),
-    )
+            entries.append(_build(TraceEntry, section="churn", rule="(score)", output=None, note="computed",
+                                  description=None, seed=(),
+                                  inputs={"churn.score": json_scalar(raw.churn_score),
+                                          **_inputs(plan.churn_score_reads, env)},
+                                  location=None))
+    return _build(Decision, account_id=account_id, as_of=as_of, policy=policy, tier=tier, segments=segments,
+                  stage=stage, churn=churn, actions=tuple(actions),
+                  metrics={m.name: json_scalar(env[m.name]) for m in plan.metrics}, trace=tuple(entries))
 
 
 def _float(v: Any) -> float | None:
     return None if v is None else float(v)
-
-
-def _rule_id(raw: Raw, section: str) -> str | None:
-    for f in raw.fired:
-        if f.section == section:
-            return f.row.row.id if f.row is not None else None
-    return None
 
 
 class CompiledMatcher:
