@@ -5,8 +5,8 @@ actions for each account, with a trace that explains every decision::
 
     import accountrules
     policy = accountrules.load_policy("rulesets/express")
-    decision = policy.decide({"id": "A1", "transactions": {"annual_profit": 1.2e6}}, portfolio=stats)
-    print(decision.explain("zh"))
+    result = policy.decide_many("examples/portfolio/accounts.csv")   # or a list of dicts / Accounts
+    print(result[0].explain("zh"))
 """
 
 from accountrules.batch import BatchInputError, BatchResult, BatchSummary, RowError, RowErrors, UnknownColumnError
