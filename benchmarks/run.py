@@ -44,7 +44,6 @@ sys.path.insert(0, str(ROOT / "src"))
 from portfolio import account_dicts, flat_rows, make_columns, to_batch  # noqa: E402
 
 import accountrules  # noqa: E402
-from accountrules.compile.closures import PORTFOLIO_KEY  # noqa: E402
 from accountrules.evaluate.accounts import env_of, to_account  # noqa: E402
 from accountrules.evaluate.driver import COMPILED, Matcher, run  # noqa: E402
 from accountrules.evaluate.vector import Column, ColumnBatch, decide_columns, portfolio_stats  # noqa: E402
@@ -94,19 +93,17 @@ def per_second(n: int, seconds: float) -> float:
     return n / seconds if seconds > 0 else float("inf")
 
 
-def envs_for(policy: accountrules.Policy, dicts: list[dict[str, Any]], stats: Any) -> list[dict[str, Any]]:
+def envs_for(policy: accountrules.Policy, dicts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for i, d in enumerate(dicts):
-        env = env_of(to_account(d, i + 1), policy.plan.extra_fields)
-        env["as_of"] = AS_OF
-        env[PORTFOLIO_KEY] = stats
-        out.append(env)
+        out.append(env_of(to_account(d, i + 1), policy.plan.extra_fields))
     return out
 
 
-def run_driver(policy: accountrules.Policy, envs: list[dict[str, Any]], matcher: Matcher) -> list[Any]:
+def run_driver(policy: accountrules.Policy, envs: list[dict[str, Any]], matcher: Matcher,
+               stats: Any = None) -> list[Any]:
     plan = policy.plan
-    return [run(plan, dict(env), matcher, "x") for env in envs]
+    return [run(plan, dict(env), matcher, "x", AS_OF, stats) for env in envs]
 
 
 # ---- (d) the tier table as other engines see it ---------------------------------------------------------
@@ -347,8 +344,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     secs, _ = timed(lambda: [policy.decide(a, as_of=AS_OF, portfolio=stats, trace=False) for a in accounts])
     R["b_rowwise_decide_account"] = {"accounts": len(dicts), "seconds": secs, "per_s": per_second(len(dicts), secs),
                                      "what": "Policy.decide(Account, ..., trace=False): validation done before"}
-    envs = envs_for(policy, dicts, stats)
-    secs, _ = timed(lambda: run_driver(policy, envs, COMPILED), repeat=2)
+    envs = envs_for(policy, dicts)
+    secs, _ = timed(lambda: run_driver(policy, envs, COMPILED, stats), repeat=2)
     R["b_rowwise_driver"] = {"accounts": len(envs), "seconds": secs, "per_s": per_second(len(envs), secs),
                              "what": "driver.run on prepared envs (rule evaluation only, no Decision)"}
     try:
@@ -483,10 +480,7 @@ def _tier_table(policy: accountrules.Policy, batch: ColumnBatch, cols: dict[str,
             row[f"extra.{m}"] = tcols[f"extra.{m}"].values[i].item() if _known(tcols[f"extra.{m}"], i) else None
     envs = []
     for row in flat:
-        env = {k: row.get(k) for k in read}
-        env["as_of"] = AS_OF
-        env[PORTFOLIO_KEY] = None
-        envs.append(env)
+        envs.append({k: row.get(k) for k in read})
     want_rows = [want[i] for i in rows]
     secs, got = timed(lambda: [r.tier for r in run_driver(tpol, envs, COMPILED)], repeat=3)
     R["d_tier_rowwise"] = {"accounts": len(envs), "seconds": secs, "per_s": per_second(len(envs), secs),

@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING, Any
 from accountrules.check.policy_check import check_policy
 from accountrules.check.policy_schema import read_policy_partial
 from accountrules.check.spec import PolicySpec
-from accountrules.compile.closures import PORTFOLIO_KEY
 from accountrules.compile.plan import Plan, compile_policy
 from accountrules.errors import EngineUnavailableError, PortfolioRequiredError
 from accountrules.evaluate.accounts import env_of, to_account
 from accountrules.evaluate.driver import COMPILED, Matcher, run, to_decision
-from accountrules.evaluate.portfolio import NO_PORTFOLIO, PortfolioStats, StatsBuilder
+from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision, Label, PolicyRef
 
@@ -115,10 +114,7 @@ class Policy:
 
     def _decide_env(self, account_id: str, env: dict[str, Any], as_of: dt.date, portfolio: PortfolioStats | None,
                     engine: str, trace: bool) -> Decision:
-        matcher = self._matcher(engine)
-        env["as_of"] = as_of
-        env[PORTFOLIO_KEY] = portfolio if portfolio is not None else NO_PORTFOLIO
-        raw = run(self._plan, env, matcher, account_id)
+        raw = run(self._plan, env, self._matcher(engine), account_id, as_of, portfolio)
         return to_decision(self._plan, raw, account_id, as_of, self.ref, trace)
 
     def decide_many(

@@ -21,7 +21,6 @@ from accountrules.batch.errors import RowError
 from accountrules.batch.result import BatchResult, _ColumnsPart, value_columns
 from accountrules.batch.sources import DEFAULT_CHUNK_ROWS, RawChunk, Source, open_source
 from accountrules.batch.validate import Chunk, validate_rows, validate_table
-from accountrules.compile.closures import PORTFOLIO_KEY
 from accountrules.compile.plan import Plan
 from accountrules.errors import DecisionError, EngineUnavailableError
 from accountrules.evaluate.driver import Matcher, Raw, run
@@ -95,10 +94,7 @@ def _vector() -> tuple[Callable[..., dict[str, list[Any]]], Callable[[Any], Any]
 
 def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> None:
     """Write the flat outputs of one decision (as :func:`decision_outputs` would give) at index ``j``."""
-    rules: dict[str, str | None] = {}
-    for f in raw.fired:
-        if f.section not in rules:
-            rules[f.section] = f.row.row.id if f.row is not None else None
+    rules = raw.rules()
     if plan.tiers is not None and raw.tier is not None:
         outputs["tier"][j] = raw.tier
         outputs["tier_rule"][j] = rules.get("tier")
@@ -138,10 +134,8 @@ def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.
         only = read_keys(plan) if engine == "compiled" else None
         for j, env in chunk.envs(only):
             aid = env["id"]
-            env["as_of"] = as_of
-            env[PORTFOLIO_KEY] = stats
             try:
-                raw = run(plan, env, matcher, aid)
+                raw = run(plan, env, matcher, aid, as_of, stats)
             except DecisionError as e:
                 chunk.errors[j] = RowError(chunk.start + j + 1, aid, None, str(e), (("(account)", str(e)),))
                 continue

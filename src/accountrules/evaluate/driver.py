@@ -14,9 +14,10 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from accountrules.compile.closures import Env
+from accountrules.compile.closures import PORTFOLIO_KEY, Env
 from accountrules.compile.plan import CRow, CTable, Plan, Read
 from accountrules.errors import DecisionError
+from accountrules.evaluate.portfolio import NO_PORTFOLIO, PortfolioStats
 from accountrules.model.decision import (
     ActionItem,
     ChurnOutcome,
@@ -63,6 +64,14 @@ class Raw:
     actions: dict[str, list[str]] = field(default_factory=dict)  # code -> rule ids
     fired: list[Fired] = field(default_factory=list)
 
+    def rules(self) -> dict[str, str | None]:
+        """The id of the row that decided each table section (None where its default applied)."""
+        out: dict[str, str | None] = {}
+        for f in self.fired:
+            if f.section not in out:
+                out[f.section] = f.row.row.id if f.row is not None else None
+        return out
+
 
 def _resolve(table: CTable, matched: list[int], account_id: str) -> tuple[CRow | None, str | None]:
     rows = table.rows
@@ -92,7 +101,11 @@ def _resolve(table: CTable, matched: list[int], account_id: str) -> tuple[CRow |
     return rows[best], rows[best].row.then
 
 
-def run(plan: Plan, env: Env, matcher: Matcher, account_id: str) -> Raw:
+def run(plan: Plan, env: Env, matcher: Matcher, account_id: str, as_of: dt.date,
+        portfolio: PortfolioStats | None) -> Raw:
+    """Decide one account whose flat ``env`` holds its fields; ``env`` gains every intermediate value."""
+    env["as_of"] = as_of
+    env[PORTFOLIO_KEY] = portfolio if portfolio is not None else NO_PORTFOLIO
     raw = Raw(env)
     current = ""
     try:
@@ -113,7 +126,9 @@ def run(plan: Plan, env: Env, matcher: Matcher, account_id: str) -> Raw:
             if plan.churn_score is not None:
                 raw.churn_score = env["churn.score"] = plan.churn_score(env)
             raw.churn_kind = _table(raw, plan.churn, env, matcher, account_id)
-            raw.churn_risk = env["churn.risk"] = _churn_risk(raw, plan)
+            decided = raw.fired[-1].row  # the churn row _table just recorded, or None for the default
+            raw.churn_risk = env["churn.risk"] = (
+                decided.row.risk if decided is not None else plan.churn.table.default_risk)
         if plan.action_rules:
             current = "actions"
             for i in matcher.match("actions", plan.action_rules, env, False):
@@ -133,14 +148,6 @@ def _table(raw: Raw, t: CTable, env: Env, matcher: Matcher, account_id: str) -> 
     env[t.output_key] = out
     raw.fired.append(Fired(t.section, row, out, "matched" if row is not None else "default"))
     return out
-
-
-def _churn_risk(raw: Raw, plan: Plan) -> str | None:
-    fired = raw.fired[-1]
-    if fired.row is not None:
-        return fired.row.row.risk
-    assert plan.churn is not None
-    return plan.churn.table.default_risk
 
 
 def _stage(raw: Raw, plan: Plan, env: Env, matcher: Matcher) -> None:
@@ -220,7 +227,7 @@ def to_decision(plan: Plan, raw: Raw, account_id: str, as_of: dt.date, policy: P
     # constructed without re-validation; the JSON round-trip tests keep this honest.
     env = raw.env
     spec = plan.spec
-    rules = {f.section: f.row.row.id for f in raw.fired if f.row is not None}
+    rules = raw.rules()
     tier = None
     if raw.tier is not None and spec.tiers is not None:
         tier = _build(Outcome, code=raw.tier, label=spec.tiers.values[raw.tier], rule=rules.get("tier"))
