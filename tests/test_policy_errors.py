@@ -193,3 +193,13 @@ def test_error_to_dict_is_machine_readable(tmp_path: Path) -> None:
     e = load_error(write(tmp_path, replace_line(14, "      then: silver")))
     d = e.to_dict()
     assert d["kind"] == "reference" and d["line"] == 12 and d["file"].endswith("policy.yaml")
+
+
+def test_churn_rows_need_a_known_kind_and_a_risk(tmp_path: Path) -> None:
+    text = ('policy: {name: c, version: "1", label: c}\nchurn:\n  rows:\n'
+            "    - {id: a, when: signals.fraud, kind: expeled, risk: high}\n"
+            "    - {id: b, when: signals.fraud, risk: high}\n"
+            "    - {id: c, when: signals.fraud, kind: expelled}\n")
+    e = load_error(write(tmp_path, text))
+    assert [(x.location.line, x.location.column) for x in e.errors if x.location] == [(4, 42), (5, 7), (6, 7)]
+    assert "did you mean 'expelled'" in str(e) and "needs 'kind'" in str(e) and "needs 'risk'" in str(e)

@@ -194,11 +194,14 @@ def _values(r: _Reader, node: YNode | None, what: str, at: SourceLocation) -> di
     return out
 
 
-def _rows(r: _Reader, node: YNode | None, what: str, extra_keys: tuple[str, ...]) -> tuple[Row, ...]:
+def _rows(r: _Reader, node: YNode | None, what: str, extra_keys: tuple[str, ...], *, output: str | None = None,
+          choices: list[str] | None = None, required: tuple[str, ...] = ("id",)) -> tuple[Row, ...]:
+    """Rows with an id, a condition and provenance; ``output`` names the key read into ``Row.then``."""
     rows: list[Row] = []
     seen: dict[str, SourceLocation] = {}
+    risks = [x.value for x in RiskLevel]
     for item in r.seq(node, f"{what}.rows"):
-        if not r.mapping(item, f"a row of {what}", ("id", "when", "description", "seed", *extra_keys), ("id",)):
+        if not r.mapping(item, f"a row of {what}", ("id", "when", "description", "seed", *extra_keys), required):
             continue
         rid = r.ident(item.get("id"), "row id")
         if rid is None:
@@ -209,12 +212,16 @@ def _rows(r: _Reader, node: YNode | None, what: str, extra_keys: tuple[str, ...]
                 f"duplicate id {rid!r} in {what}", id_node.location if id_node else item.location,
                 f"first defined at line {seen[rid].line}"))
         seen[rid] = item.location
+        then = None
+        if output is not None:
+            then = (r.choice(item.get(output), output, choices, None) if choices is not None
+                    else r.text(item.get(output), output))
         rows.append(Row(
             id=rid,
             when=r.expr(item.get("when"), "when"),
             prov=r.prov(item),
-            then=r.text(item.get("then"), "then") if "then" in extra_keys else None,
-            risk=r.choice(item.get("risk"), "risk", [x.value for x in RiskLevel], None),
+            then=then,
+            risk=r.choice(item.get("risk"), "risk", risks, None),
             actions=r.names(item.get("do"), "do") if "do" in extra_keys else (),
         ))
     return tuple(rows)
@@ -226,7 +233,7 @@ def _table(r: _Reader, node: YNode, name: str, what: str) -> Table | None:
     hit = r.choice(node.get("hit"), f"{what}.hit", HIT_POLICIES, "first") or "first"
     return Table(
         name=name, hit=hit, values=_values(r, node.get("values"), what, node.location),
-        rows=_rows(r, node.get("rows"), what, ("then",)), location=node.location,
+        rows=_rows(r, node.get("rows"), what, ("then",), output="then"), location=node.location,
         default=r.text(node.get("default"), f"{what}.default"), label=r.label(node.get("label"), "label"),
     )
 
@@ -235,25 +242,9 @@ def _churn(r: _Reader, node: YNode) -> Table | None:
     if not r.mapping(node, "churn", ("hit", "default", "rows", "score", "description", "seed")):
         return None
     kinds = [k.value for k in ChurnKind]
-    rows = []
-    for row in _rows(r, node.get("rows"), "churn", ("kind", "risk")):
-        rows.append(row)
-    # churn rows carry kind: instead of then:
-    kind_nodes: dict[object, YNode | None] = {}
-    for item in r.seq(node.get("rows"), "churn.rows"):
-        id_node = item.get("id")
-        if isinstance(item.value, dict) and id_node is not None:
-            kind_nodes[id_node.value] = item.get("kind")
-    fixed = []
-    for row in rows:
-        kn = kind_nodes.get(row.id)
-        if kn is None:
-            r.err(f"churn row {row.id!r} needs 'kind'", row.prov.location or node.location)
-            continue
-        kind = r.choice(kn, "kind", kinds, None)
-        if row.risk is None:
-            r.err(f"churn row {row.id!r} needs 'risk' (low, medium or high)", row.prov.location or node.location)
-        fixed.append(dataclasses.replace(row, then=kind))
+    # churn rows give kind: and risk: instead of then:
+    rows = _rows(r, node.get("rows"), "churn", ("kind", "risk"), output="kind", choices=kinds,
+                 required=("id", "kind", "risk"))
     default_kind, default_risk = "none", "low"
     d = node.get("default")
     if d is not None and r.mapping(d, "churn.default", ("kind", "risk")):
@@ -261,7 +252,7 @@ def _churn(r: _Reader, node: YNode) -> Table | None:
         default_risk = r.choice(d.get("risk"), "risk", [x.value for x in RiskLevel], "low") or "low"
     hit = r.choice(node.get("hit"), "churn.hit", HIT_POLICIES, "first") or "first"
     return Table(
-        name="churn", hit=hit, values={k: Label(zh=k, en=k) for k in kinds}, rows=tuple(fixed),
+        name="churn", hit=hit, values={k: Label(zh=k, en=k) for k in kinds}, rows=rows,
         location=node.location, default=default_kind, default_risk=default_risk,
         score=r.expr(node.get("score"), "score"),
     )
