@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from accountrules.check.expr_check import ExprChecker, Scope, uses_portfolio
@@ -217,8 +218,6 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
 
 def _check_seeds_declared(c: _Checker, spec: PolicySpec) -> None:
     """Seed references are concept ids like T1 or R5: catch typos such as 'T-1' at load time."""
-    import re
-
     pattern = re.compile(r"^[A-Z]{1,3}\d{1,3}$")
     rows: list[tuple[Row, str]] = []
     for t in [*spec.segments.values(), spec.tiers, spec.churn]:

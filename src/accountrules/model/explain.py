@@ -50,17 +50,23 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
-def _why(t: TraceEntry | None, w: dict[str, str], lang: str) -> str:
+def _reason(t: TraceEntry | None, w: dict[str, str], lang: str) -> str:
+    """Why a trace entry decided: the rule, its description and seeds, and the values it read."""
     if t is None:
         return ""
     if t.note == "default":
-        return f"  — {w['default']}"
+        return w["default"]
     if t.note == "stay":
-        return f"  — {w['stay']}"
+        return w["stay"]
     desc = f" ({t.description.in_(lang)})" if t.description else ""
     seed = f" [{', '.join(t.seed)}]" if t.seed else ""
     inputs = f"; {w['because']} {_inputs(t)}" if t.inputs else ""
-    return f"  — {w['rule']} {t.rule}{desc}{seed}{inputs}"
+    return f"{w['rule']} {t.rule}{desc}{seed}{inputs}"
+
+
+def _why(t: TraceEntry | None, w: dict[str, str], lang: str) -> str:
+    reason = _reason(t, w, lang)
+    return f"  — {reason}" if reason else ""
 
 
 def render(d: Decision, lang: str = "en") -> str:
@@ -96,5 +102,5 @@ def render(d: Decision, lang: str = "en") -> str:
         lines.append(f"  - {a.title.in_(lang)} ({a.code}); {w['owner']} {a.owner}, "
                      f"{_label(a.priority, lang)}, {w['due']} {a.due}")
         for r in a.reasons:
-            lines.append(f"    {w['reasons']}: {_why(rules.get(r), w, lang)[4:]}")
+            lines.append(f"    {w['reasons']}: {_reason(rules.get(r), w, lang)}")
     return "\n".join(lines)

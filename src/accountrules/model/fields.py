@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -100,10 +100,9 @@ def _contacts_summary(contacts: tuple[Contact, ...]) -> dict[str, Any]:
     }
 
 
-_NO_CONTACTS: dict[str, Any] = {
-    "contacts.count": 0, "contacts.supporters": 0, "contacts.supporter_weight": 0.0,
-    "contacts.decider_supports": False, "contacts.has_decider": False,
-}
+_NO_CONTACTS: dict[str, Any] = _contacts_summary(())
+
+
 
 _DERIVED = {
     "contacts.count": FieldSpec("contacts.count", "number", description="buying-centre contacts known (D3)"),
@@ -152,12 +151,10 @@ def account_env(account: Account, extra_fields: Mapping[str, str] = types.Mappin
     if account.contacts:
         env.update(_contacts_summary(account.contacts))
     else:
-        env.update(_NO_CONTACTS)
+        env.update(_NO_CONTACTS)  # the common case: skip summarising an empty list
     if extra_fields:
         extra = account.extra
         for name in extra_fields:
             env["extra." + name] = extra.get(name)
     return env
 
-
-EnvBuilder = Callable[[Account], dict[str, Any]]
