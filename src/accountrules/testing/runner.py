@@ -220,11 +220,7 @@ def decide_among(policy: Policy, accounts: Sequence[Account | Mapping[str, Any]]
                  engine: str = "compiled") -> list[Decision | str]:
     """``decide_many`` over ``accounts``: per account its Decision, or the message of why it could
     not be decided (a row error, e.g. a ``unique`` table matching twice)."""
-    try:
-        items = list(policy.decide_many(accounts, as_of=as_of, engine=engine))
-    except DecisionError as e:  # an evaluator that raises instead of returning a row error
-        ids = [a.id if isinstance(a, Account) else str(a.get("id")) for a in accounts]
-        return [str(e) if i == e.account_id or e.account_id is None else f"not decided: {e}" for i in ids]
+    items = policy.decide_many(accounts, as_of=as_of, engine=engine)
     return [it if isinstance(it, Decision) else str(it) for it in items]
 
 
