@@ -227,22 +227,59 @@ def test_control_character() -> None:
     assert "U+0007" in e.message
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("[" * 100_000, (1, 65)),
-        ("{a: " * 100_000, (1, 257)),
-        ("- " * 100_000 + "x", (1, 129)),
-        ("\n".join("  " * i + "k:" for i in range(1_000)), (65, 129)),
-    ],
-    ids=["flow-seq", "flow-map", "block-seq", "block-map"],
-)
-def test_deep_nesting(text: str, expected: tuple[int, int]) -> None:
+DEEP = {
+    "flow-seq": "[" * 100_000,
+    "flow-map": "{a: " * 100_000,
+    "block-seq": "- " * 100_000 + "x",
+    "block-map": "\n".join("  " * i + "k:" for i in range(1_000)),
+}
+
+
+@pytest.mark.parametrize("text", DEEP.values(), ids=DEEP.keys())
+def test_deep_nesting_is_refused_fast_with_a_location(text: str) -> None:
+    """Our property, whichever parser and libyaml build read the text: a located error, fast."""
     start = time.perf_counter()
     e = error_of(text)
     assert time.perf_counter() - start < 1
-    assert e.location is not None and (e.location.line, e.location.column) == expected
     assert "64 levels" in e.message
+    assert e.location is not None and e.location.file == "p.yaml"
+    # the error points into the text, no further in than the 65th opening
+    lines = text.split("\n")
+    assert 1 <= e.location.line <= min(len(lines), 65)
+    assert 1 <= e.location.column <= len(lines[e.location.line - 1]) + 1
+
+
+@pytest.mark.parametrize("text", DEEP.values(), ids=DEEP.keys())
+def test_deep_nesting_error_is_the_same_on_every_build(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    here = error_of(text)
+    monkeypatch.setattr(yaml_source, "_LOADER", yaml.SafeLoader)
+    reference = error_of(text)
+    assert (here.message, here.location, here.hint) == (reference.message, reference.location, reference.hint)
+
+
+class _StricterLoader(yaml.SafeLoader):
+    """Stands in for a libyaml build that refuses text the reference parser accepts or reports elsewhere
+    (libyaml 0.2.6 stops at 1,000 levels before emitting a single event)."""
+
+    def check_event(self, *choices: Any) -> bool:
+        raise yaml.parser.ParserError(None, None, "exceeded maximum nesting depth", self.get_mark())
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, "a: [1, 2\nb: 3\n", "a: 1\n"], ids=["deep", "unclosed", "valid"])
+def test_a_build_specific_error_is_reported_as_the_reference_parser_sees_it(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(yaml_source, "_LOADER", yaml.SafeLoader)
+    try:
+        expected: Any = load_yaml_text(text, file="p.yaml").plain()
+    except PolicySyntaxError as e:
+        expected = (e.message, e.location)
+    monkeypatch.setattr(yaml_source, "_LOADER", _StricterLoader)
+    try:
+        got: Any = load_yaml_text(text, file="p.yaml").plain()
+    except PolicySyntaxError as e:
+        got = (e.message, e.location)
+    assert got == expected
 
 
 def test_nesting_up_to_the_limit_is_fine() -> None:

@@ -15,6 +15,17 @@ from collections.abc import Sequence
 
 from accountrules.errors import AccountRulesError
 
+# Optional modules and the extra that installs each: a command that reaches one that is missing
+# says which extra to install and exits 2, like any other usage error, instead of a traceback.
+OPTIONAL_MODULES = {
+    "pyarrow": "arrow",
+    "numpy": "vector",
+    "pandas": "pandas",
+    "hypothesis": "check",
+    "durable": "durable",
+    "durable_rules_engine": "durable",
+}
+
 # module paths of subcommands, imported lazily so a missing optional extra only breaks its own command
 _SUBCOMMANDS = (
     "accountrules.cli_decide",
@@ -55,8 +66,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AccountRulesError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as e:
+        message = missing_module_message(e)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def missing_module_message(e: ModuleNotFoundError) -> str | None:
+    """What to install for a missing optional module; None when ``e`` is not about one."""
+    root = (e.name or "").partition(".")[0]
+    extra = OPTIONAL_MODULES.get(root)
+    if extra is None:
+        return None
+    return f"this command needs {root}, which is not installed: pip install 'accountrules[{extra}]'"
 
 
 if __name__ == "__main__":  # pragma: no cover

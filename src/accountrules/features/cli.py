@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
-from accountrules.errors import AccountRulesError
+from accountrules.errors import AccountRulesError, EngineUnavailableError
 from accountrules.features.derive import (
     INPUT_FORMATS,
     ColumnMap,
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
             import pyarrow.parquet as pq
 
             pq.write_table(table, str(out))
-    except ValueError as exc:
+    except (ValueError, EngineUnavailableError) as exc:  # usage: bad arguments or a missing extra
         print(f"accountrules features: error: {exc}", file=sys.stderr)
         return 2
     except (AccountRulesError, OSError) as exc:

@@ -10,7 +10,8 @@ The tree is built from PyYAML's event stream rather than ``yaml.compose``: the
 composer recurses once per nesting level (pure Python: RecursionError after ~1 s
 on 100k ``[``; libyaml: a segfault), while the event loop below is iterative and
 stops at the first node deeper than the limit. Event marks of the C and the pure
-Python parser are identical (see tests), so the faster one is used when present.
+Python parser are identical (see tests), so the faster one is used when present; its
+errors are re-derived by the pure-Python parser so that they do not depend on the build.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def load_yaml_text(data: bytes | str, *, file: str = "<string>") -> YNode:
             "delete it; such characters are often invisible in editors",
         )
     try:
-        root = _build(text, file)
+        root = _parse(text, file)
     except yaml.MarkedYAMLError as e:
         raise _syntax_error(e, text, file) from None
     except yaml.YAMLError as e:
@@ -133,6 +134,22 @@ def load_yaml_text(data: bytes | str, *, file: str = "<string>") -> YNode:
     return root
 
 
+def _parse(text: str, file: str) -> YNode | None:
+    """Parse with the fast loader; on any YAML error, re-parse with the pure-Python one.
+
+    libyaml builds differ in what they refuse and where: 0.2.6 (PyYAML 6.0.4 wheels) has a
+    nesting limit of its own that fires before any event reaches our 64-level check, 0.2.5
+    has none. The pure-Python parser is the reference, so users get the same message and
+    location on every build; only the error path pays for the second parse.
+    """
+    if _LOADER is yaml.SafeLoader:
+        return _build(text, file, yaml.SafeLoader)
+    try:
+        return _build(text, file, _LOADER)
+    except yaml.YAMLError:
+        return _build(text, file, yaml.SafeLoader)
+
+
 @dataclass(slots=True)
 class _Open:
     """A list or mapping whose end has not been seen yet."""
@@ -143,11 +160,11 @@ class _Open:
     key: str | None = None  # a mapping key waiting for its value
 
 
-def _build(text: str, file: str) -> YNode | None:
+def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader]) -> YNode | None:
     root: YNode | None = None
     stack: list[_Open] = []
     documents = 0
-    for event in yaml.parse(text, Loader=_LOADER):
+    for event in yaml.parse(text, Loader=loader):
         loc = _loc(event, file)
         raw: str | None = None
         if isinstance(event, yaml.DocumentStartEvent):

@@ -81,11 +81,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     c = subparsers.add_parser(
         "check",
-        help="check properties of a policy over generated accounts (completeness, determinism, monotonic)",
+        help="check properties of a policy over generated accounts (completeness, determinism, monotonic); "
+             "needs the 'check' extra",
         description=(
             "Generate accounts near the policy's thresholds and check: every account gets a tier and a "
             "stage, decisions are deterministic and survive JSON, and every 'monotonic:' declaration "
-            "holds. A failure prints its smallest counterexample as a test case to paste into tests/."
+            "holds. A failure prints its smallest counterexample as a test case to paste into tests/. "
+            "Needs hypothesis, from the 'check' extra: pip install 'accountrules[check]'."
         ),
     )
     c.add_argument("policy", metavar="POLICY", help="policy directory (with policy.yaml) or policy file")
