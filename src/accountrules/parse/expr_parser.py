@@ -8,6 +8,7 @@ against a fixed catalogue.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 
@@ -29,10 +30,17 @@ from accountrules.parse.expr_ast import (
     Name,
     Not,
     Unary,
+    children,
 )
 
 MAX_LENGTH = 4000  # expressions are one-liners for people; longer text is a mistake or an attack
 MAX_DEPTH = 48
+# The tree below a long operator chain ('1+1+...+1') is as deep as the chain is long, and the checker
+# and compiler recurse once per level: bound it before any of them runs, whatever the brackets say.
+MAX_TREE_DEPTH = 100
+# Numbers are kept exactly as float64 up to 2**53, which the vector evaluator uses; beyond that a
+# literal means something other than what it says (or overflows a portfolio statistic).
+MAX_NUMBER = 2**53
 
 _TOKEN = re.compile(
     r"""
@@ -91,10 +99,30 @@ def parse_expression(text: str, base: SourceLocation) -> Expr:
         raise ExpressionSyntaxError(f"expression is longer than {MAX_LENGTH} characters", base)
     if not text.strip():
         raise ExpressionSyntaxError("empty expression", base)
-    return _Parser(text, base).parse()
+    parser = _Parser(text, base)
+    tree = parser.parse()
+    _check_tree_depth(tree)
+    return tree
+
+
+def _check_tree_depth(tree: Expr) -> None:
+    stack: list[tuple[Expr, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            raise ExpressionSyntaxError(
+                f"expression is more than {MAX_TREE_DEPTH} operations deep; split it into metrics", node.loc)
+        stack.extend((child, depth + 1) for child in children(node))
 
 
 _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
+
+
+def _bounded(value: float | int, text: str, loc: SourceLocation) -> float | int:
+    if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+        raise ExpressionSyntaxError(
+            f"the number {text} is out of range: policy numbers lie within ±{MAX_NUMBER:,}", loc)
+    return value
 
 
 class _Parser:
@@ -249,11 +277,15 @@ class _Parser:
         t = self.next()
         loc = self.loc(t)
         if t.kind == "number":
+            if len(t.text) > 40:  # int() of thousands of digits is itself slow, and no bound is that long
+                raise ExpressionSyntaxError(f"the number {t.text[:20]}... is too long", loc)
             value: float | int = float(t.text) if any(c in t.text for c in ".eE") else int(t.text)
-            return Literal(loc, value, NUMBER)
+            return Literal(loc, _bounded(value, t.text, loc), NUMBER)
         if t.kind == "duration":
+            if len(t.text) > 40:
+                raise ExpressionSyntaxError(f"the duration {t.text[:20]}... is too long", loc)
             n = int(t.text[:-1])
-            return Literal(loc, n * (7 if t.text.endswith("w") else 1), NUMBER)
+            return Literal(loc, _bounded(n * (7 if t.text.endswith("w") else 1), t.text, loc), NUMBER)
         if t.kind == "date":
             try:
                 return Literal(loc, dt.date.fromisoformat(t.text), DATE)
