@@ -101,3 +101,52 @@ def test_token_soup_loads_or_is_a_located_policy_error(tmp_path: Path, tokens: l
         except accountrules.DecisionError as e:
             outcomes.add(f"error: {e}")
     assert len(outcomes) == 1
+
+
+PARAM_POLICY = """\
+policy: {{name: hostile, version: "1", label: {{zh: 测试, en: Test}}}}
+params:
+  cut: {value}
+tiers:
+  hit: first
+  values: {{gold: {{zh: 黄金, en: Gold}}, iron: {{zh: 钢铁, en: Iron}}}}
+  default: iron
+  rows:
+    - id: r1
+      when: percentile(transactions.annual_revenue) > params.cut
+      then: gold
+"""
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "9" * 309, "1.0e+400", "9007199254740993"])
+def test_a_param_out_of_range_is_refused_with_its_location(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(PARAM_POLICY.format(value=value), encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        accountrules.load_policy(path)
+    assert info.value.location is not None and info.value.location.line == 3
+    assert "out of range" in str(info.value)
+
+
+ACTION_POLICY = """\
+policy: {{name: hostile, version: "1", label: {{zh: 测试, en: Test}}}}
+actions:
+  catalog:
+    call:
+      title: {{zh: 电话, en: Call}}
+      owner: account_manager
+      due: {due}
+  rules:
+    - id: a1
+      when: transactions.annual_revenue > 1
+      do: [call]
+"""
+
+
+@pytest.mark.parametrize("due", ["99999999999d", "99999999w", "36501", "36501d"])
+def test_a_due_date_beyond_a_century_is_refused_with_its_location(tmp_path: Path, due: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(ACTION_POLICY.format(due=due), encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        accountrules.load_policy(path)
+    assert info.value.location is not None and info.value.location.line == 7

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import hashlib
+import math
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -36,7 +37,7 @@ from accountrules.errors import (
 from accountrules.model.decision import Label
 from accountrules.model.enums import ChurnKind, Priority, RiskLevel, Stage
 from accountrules.parse.expr_ast import BOOL, Expr, Literal
-from accountrules.parse.expr_parser import parse_expression
+from accountrules.parse.expr_parser import MAX_NUMBER, parse_expression
 from accountrules.parse.yaml_source import YNode, load_yaml_file
 
 T = TypeVar("T")
@@ -161,17 +162,27 @@ class _Reader:
         return value
 
 
+# a due date is as_of + due: past a century it is a typo, and far enough out it overflows the date type
+MAX_DUE_DAYS = 36_500
+
+
 def _duration_days(r: _Reader, node: YNode | None) -> int:
     if node is None:
         return 0
     v = node.value
+    days: int | None = None
     if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
-        return v
-    m = re.fullmatch(r"(\d+)([dw])", str(v)) if isinstance(v, str) else None
+        days = v
+    m = re.fullmatch(r"(\d{1,9})([dw])", str(v)) if isinstance(v, str) else None
     if m:
-        return int(m.group(1)) * (7 if m.group(2) == "w" else 1)
-    r.err(f"due must be a number of days like 7d or 2w, not {v!r}", node.location)
-    return 0
+        days = int(m.group(1)) * (7 if m.group(2) == "w" else 1)
+    if days is None:
+        r.err(f"due must be a number of days like 7d or 2w, not {v!r}", node.location)
+        return 0
+    if days > MAX_DUE_DAYS:
+        r.err(f"due is {days:,} days; at most {MAX_DUE_DAYS:,} (100 years) is allowed", node.location)
+        return 0
+    return days
 
 
 # -- sections ---------------------------------------------------------------------------------
@@ -538,6 +549,10 @@ def _params(r: _Reader, node: YNode | None, base: PolicySpec | None) -> tuple[di
             continue
         if isinstance(v.value, list | dict) or v.value is None:
             r.err(f"parameter {key!r} must be a number, text, true/false or a date", v.location)
+            continue
+        if isinstance(v.value, int | float) and not isinstance(v.value, bool) and not (
+                abs(v.value) <= MAX_NUMBER and math.isfinite(v.value)):
+            r.err(f"parameter {key!r} is out of range: policy numbers lie within ±{MAX_NUMBER:,}", v.location)
             continue
         params[key] = v.value
         locations["params." + key] = v.location

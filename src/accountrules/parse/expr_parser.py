@@ -119,7 +119,7 @@ _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
 
 
 def _bounded(value: float | int, text: str, loc: SourceLocation) -> float | int:
-    if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+    if not (abs(value) <= MAX_NUMBER and math.isfinite(value)):  # abs first: a huge int has no float
         raise ExpressionSyntaxError(
             f"the number {text} is out of range: policy numbers lie within ±{MAX_NUMBER:,}", loc)
     return value
