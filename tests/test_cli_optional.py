@@ -94,3 +94,22 @@ def test_the_message_names_the_extra_of_every_optional_module() -> None:
         assert missing_module_message(e) == (
             f"this command needs {module}, which is not installed: pip install 'accountrules[{extra}]'")
     assert missing_module_message(ModuleNotFoundError("No module named 'nope'", name="nope")) is None
+
+
+def test_version_and_python_dash_m() -> None:
+    from accountrules.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    done = subprocess.run([sys.executable, "-m", "accountrules", "--version"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("accountrules ")
+
+
+def test_a_closed_pipe_is_no_traceback(tmp_path: Path) -> None:
+    # `accountrules test ... | head -1`: the reader closes the pipe after one line
+    done = subprocess.run(f"{sys.executable} -m accountrules test {EXPRESS} | head -1", shell=True, cwd=ROOT,  # noqa: S602
+                          capture_output=True, text=True, timeout=300)
+    assert done.stdout.count("\n") == 1
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
