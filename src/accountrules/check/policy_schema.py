@@ -550,9 +550,12 @@ def _params(r: _Reader, node: YNode | None, base: PolicySpec | None) -> tuple[di
         if isinstance(v.value, list | dict) or v.value is None:
             r.err(f"parameter {key!r} must be a number, text, true/false or a date", v.location)
             continue
-        if isinstance(v.value, int | float) and not isinstance(v.value, bool) and not (
-                abs(v.value) <= MAX_NUMBER and math.isfinite(v.value)):
-            r.err(f"parameter {key!r} is out of range: policy numbers lie within ±{MAX_NUMBER:,}", v.location)
+        if isinstance(v.value, int) and not isinstance(v.value, bool) and abs(v.value) > MAX_NUMBER:
+            r.err(f"parameter {key!r} is out of range: whole numbers in policies lie within ±{MAX_NUMBER:,}",
+                  v.location)
+            continue
+        if isinstance(v.value, float) and not math.isfinite(v.value):
+            r.err(f"parameter {key!r} is out of range: it must be a finite number", v.location)
             continue
         params[key] = v.value
         locations["params." + key] = v.location

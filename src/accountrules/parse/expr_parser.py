@@ -38,8 +38,8 @@ MAX_DEPTH = 48
 # The tree below a long operator chain ('1+1+...+1') is as deep as the chain is long, and the checker
 # and compiler recurse once per level: bound it before any of them runs, whatever the brackets say.
 MAX_TREE_DEPTH = 100
-# Numbers are kept exactly as float64 up to 2**53, which the vector evaluator uses; beyond that a
-# literal means something other than what it says (or overflows a portfolio statistic).
+# Whole numbers are exact as float64 (which the vector evaluator and the statistics use) up to 2**53;
+# beyond that a literal means something other than what it says, or overflows a float altogether.
 MAX_NUMBER = 2**53
 
 _TOKEN = re.compile(
@@ -119,9 +119,11 @@ _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
 
 
 def _bounded(value: float | int, text: str, loc: SourceLocation) -> float | int:
-    if not (abs(value) <= MAX_NUMBER and math.isfinite(value)):  # abs first: a huge int has no float
+    if isinstance(value, int) and abs(value) > MAX_NUMBER:
         raise ExpressionSyntaxError(
-            f"the number {text} is out of range: policy numbers lie within ±{MAX_NUMBER:,}", loc)
+            f"the whole number {text} is out of range: whole numbers in policies lie within ±{MAX_NUMBER:,}", loc)
+    if not math.isfinite(value):
+        raise ExpressionSyntaxError(f"the number {text} is out of range: it is beyond the largest number", loc)
     return value
 
 
