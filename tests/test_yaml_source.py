@@ -238,9 +238,11 @@ DEEP = {
 @pytest.mark.parametrize("text", DEEP.values(), ids=DEEP.keys())
 def test_deep_nesting_is_refused_fast_with_a_location(text: str) -> None:
     """Our property, whichever parser and libyaml build read the text: a located error, fast."""
-    start = time.perf_counter()
+    start = time.process_time()
     e = error_of(text)
-    assert time.perf_counter() - start < 1
+    # bounded, not proportional to the 100k levels: PyYAML's pure-Python scanner looks at most 1,024
+    # characters ahead for a key (about 0.5 s of CPU here for a line of brackets); libyaml is faster
+    assert time.process_time() - start < 3
     assert "64 levels" in e.message
     assert e.location is not None and e.location.file == "p.yaml"
     # the error points into the text, no further in than the 65th opening
