@@ -39,7 +39,7 @@ def entry_points(policy: accountrules.Policy) -> dict[str, Callable[[str], objec
     return {
         "decide": lambda e: policy.decide(ACCOUNT, as_of=AS_OF, portfolio=stats, engine=e),
         "decide_many": lambda e: policy.decide_many([ACCOUNT], as_of=AS_OF, engine=e),
-        "iter_decide": lambda e: list(policy.iter_decide([ACCOUNT], as_of=AS_OF, engine=e)),
+        "iter_decide": lambda e: policy.iter_decide([ACCOUNT], as_of=AS_OF, engine=e),  # fails before iterating
         "load_policy": lambda e: accountrules.load_policy(SMALL, engine=e),
         "runner": lambda e: load_policy_for(SMALL, e),
     }

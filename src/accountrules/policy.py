@@ -145,7 +145,7 @@ class Policy:
 
     def _decide_env(self, account_id: str, env: dict[str, Any], as_of: dt.date, portfolio: PortfolioStats | None,
                     engine: str, trace: bool) -> Decision:
-        raw = run(self._plan, env, self._matcher(engine), account_id, as_of, portfolio)
+        raw = run(self._plan, env, self._evaluators.matcher(engine), account_id, as_of, portfolio)
         return to_decision(self._plan, raw, account_id, as_of, self.ref, trace)
 
     def decide_many(
@@ -181,8 +181,9 @@ class Policy:
         Decision or RowError per input row."""
         from accountrules.batch.engine import iter_batches
 
-        for part in iter_batches(self, source, as_of=as_of, engine=engine, trace=trace):
-            yield from part
+        self._evaluators.prepare(engine, batch=True)  # an unknown or missing engine fails at the call
+        parts = iter_batches(self, source, as_of=as_of, engine=engine, trace=trace)
+        return (item for part in parts for item in part)
 
 
 def load_policy(path: str | Path, *, engine: str = "compiled") -> Policy:
