@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
 
 import accountrules
 from accountrules.policy import Policy
 from accountrules.testing.runner import durable_available
+from accountrules.testing.strategies import portfolios
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 6, 30)
@@ -132,3 +134,13 @@ def test_a_spawn_pool_decides_like_this_process_with_two_versions_side_by_side(t
         assert ref == (policy.ref.name, policy.ref.version, policy.ref.hash)
         assert decisions == decided(policy, str(ACCOUNTS))
     assert got[0] == got[2] and got[0][1] != got[1][1]  # the decisions name their policy's version
+
+
+EXPRESS = accountrules.load_policy(POLICIES["express"])
+EXPRESS_AGAIN = pickle.loads(pickle.dumps(EXPRESS))
+
+
+@settings(max_examples=30, deadline=None)
+@given(portfolios(EXPRESS, max_size=12))
+def test_an_unpickled_policy_decides_generated_portfolios_alike(portfolio: list[dict[str, Any]]) -> None:
+    assert decided(EXPRESS_AGAIN, portfolio) == decided(EXPRESS, portfolio)

@@ -18,7 +18,8 @@ import accountrules
 from accountrules.cli import main
 from accountrules.errors import AccountRulesError, DecisionError, EngineUnavailableError, UnknownEngineError
 from accountrules.evaluate import registry
-from accountrules.testing.runner import durable_available, load_policy_for
+from accountrules.testing.cases import load_case_file
+from accountrules.testing.runner import coverage_of, durable_available, load_policy_for, run_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "examples" / "small" / "policy.yaml"
@@ -179,3 +180,46 @@ def test_evaluators_are_built_once_per_policy_under_threads() -> None:
         assert len(mine) == 4 and all(g[0] is mine[0][0] and g[1] is mine[0][1] for g in mine)
     first, second = ([got for q, got in built if q is p][0] for p in policies)
     assert first[0] is not second[0] and first[1] is not second[1]  # never shared between policies
+
+
+CASES = """\
+portfolio:
+  - {id: P1, transactions: {annual_profit: 100000, marketing_cost: 100000}}
+  - {id: P2, transactions: {annual_profit: 200000, marketing_cost: 100000}}
+  - {id: P3, transactions: {annual_profit: 300000, marketing_cost: 100000}}
+as_of: 2026-06-30
+cases:
+  - name: top profit is platinum
+    given: {id: A1, transactions: {annual_profit: 900000, marketing_cost: 100000}}
+    expect: {tier: platinum, fired: [platinum-top]}
+  - name: a loss is lead
+    given: {id: A2, transactions: {annual_profit: -5, marketing_cost: 100000}}
+    expect: {tier: lead}
+"""
+
+
+def test_the_runner_keeps_coverage_per_evaluator(small: accountrules.Policy, tmp_path: Path) -> None:
+    path = tmp_path / "cases.yaml"
+    path.write_text(CASES, encoding="utf-8")
+    cases = load_case_file(path, small)
+    engines = registry.available_evaluators()
+    report = run_cases(small, [cases], engines)
+    assert report.engines == engines and tuple(report.coverage_by_engine) == engines
+    assert report.ok and {r.engine for r in report.results} == set(engines)
+    for engine, cov in report.coverage_by_engine.items():
+        mine = [r.decision for r in report.results if r.engine == engine and r.decision is not None]
+        assert len(mine) == len(cases.cases)
+        assert cov == coverage_of(small, mine)
+    assert report.min_coverage == min(c.percent for c in report.coverage_by_engine.values())
+    assert report.coverage.covered >= max(c.covered for c in report.coverage_by_engine.values())
+
+
+def test_the_decide_command_without_numpy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    without_numpy(monkeypatch)
+    out = tmp_path / "d.csv"
+    code = main(["decide", str(SMALL), str(ACCOUNTS), "-o", str(out), "--engine", "vector"])
+    assert code == 2 and "pip install 'accountrules[vector]'" in capsys.readouterr().err
+    assert not out.exists()
+    code = main(["decide", str(SMALL), str(ACCOUNTS), "-o", str(out), "--as-of", "2026-06-30"])  # auto: compiled
+    assert code == 0 and out.exists()
