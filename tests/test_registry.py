@@ -187,6 +187,7 @@ portfolio:
   - {id: P1, transactions: {annual_profit: 100000, marketing_cost: 100000}}
   - {id: P2, transactions: {annual_profit: 200000, marketing_cost: 100000}}
   - {id: P3, transactions: {annual_profit: 300000, marketing_cost: 100000}}
+  - {id: P4, transactions: {annual_profit: 400000, marketing_cost: 100000}}
 as_of: 2026-06-30
 cases:
   - name: top profit is platinum
