@@ -12,7 +12,7 @@ from accountrules.cli import main
 from accountrules.policy import load_policy
 from accountrules.testing import runner
 from accountrules.testing.cases import load_case_file
-from accountrules.testing.runner import durable_available, run_cases
+from accountrules.testing.runner import durable_available, run_cases, vector_available
 
 SMALL = Path(__file__).resolve().parents[1] / "examples" / "small" / "policy.yaml"
 
@@ -54,6 +54,7 @@ def policy_dir(tmp_path: Path) -> Path:
 def compiled_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Output is checked for the compiled engine; the engine choice has tests of its own."""
     monkeypatch.setattr(runner, "durable_available", lambda: False)
+    monkeypatch.setattr(runner, "vector_available", lambda: False)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, list[str], str]:
@@ -149,17 +150,43 @@ def test_engine_choice(policy_dir: Path, capsys: pytest.CaptureFixture[str], mon
     code, lines, _ = run(capsys, "test", policy_dir, good, "--engine", "compiled")
     assert code == 0 and lines[0].endswith("engine: compiled")
     code, _, err = run(capsys, "test", policy_dir, good, "--engine", "both")
-    assert code == 2 and "needs the durable evaluator" in err
+    assert code == 2 and "engine 'durable' needs durable_rules: pip install 'accountrules[durable]'" in err
+    code, _, err = run(capsys, "test", policy_dir, good, "--engine", "vector")
+    assert code == 2 and "pip install 'accountrules[vector]'" in err
+    with pytest.raises(SystemExit) as exit_:
+        main(["test", str(policy_dir), "--engine", "vectr"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown engine 'vectr': choose one of compiled, durable, vector, auto, all, both; " \
+           "did you mean 'vector'?" in err
+
+
+@pytest.mark.skipif(not vector_available(), reason="numpy is not installed")
+def test_every_available_engine_by_default(policy_dir: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "durable_available", durable_available)
+    monkeypatch.setattr(runner, "vector_available", vector_available)
+    good = case_file(policy_dir / "tests", "good.yaml", GOOD)
+    engines = ("compiled", "durable", "vector") if durable_available() else ("compiled", "vector")
+    for argv in ((), ("--engine", "all")):
+        code, lines, _ = run(capsys, "test", policy_dir, good, "--min-coverage", "10", *argv)
+        assert code == 0 and lines[-1] == f"{2 * len(engines)} passed, 0 failed"
+        assert lines[0].split("; engine: ")[1].startswith(", ".join(engines))
+        for engine in engines:
+            assert sum(line.startswith(f"PASS  [{engine}] ") for line in lines) == 2
+        per_engine = next(line for line in lines if line.startswith("coverage per engine: "))
+        assert all(f"{e} " in per_engine for e in engines)
 
 
 @pytest.mark.skipif(not durable_available(), reason="the durable evaluator is not available")
-def test_both_engines_by_default_when_durable_is_available(policy_dir: Path, capsys: pytest.CaptureFixture[str],
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_durable_by_default_when_it_is_available(policy_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "durable_available", durable_available)
     good = case_file(policy_dir / "tests", "good.yaml", GOOD)
     code, lines, _ = run(capsys, "test", policy_dir, good)
     assert code == 0 and lines[-1] == "4 passed, 0 failed"
-    assert lines[0].endswith("engine: compiled, durable")
+    assert lines[0].endswith("engine: compiled, durable (vector is not available here: pip install "
+                             "'accountrules[vector]')")
     assert any(line.startswith("PASS  [durable] ") for line in lines)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from accountrules.testing.runner import durable_available
+from accountrules.testing.runner import durable_available, vector_available
 
 pytest_plugins = ["pytester"]
 
@@ -76,16 +76,29 @@ def test_node_ids_select_cases(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
 
 
-@pytest.mark.skipif(not durable_available(), reason="the durable evaluator is not available")
-def test_both_engines_by_default_when_durable_is_available(pytester: pytest.Pytester) -> None:
+@pytest.mark.skipif(not (durable_available() and vector_available()), reason="an evaluator is not available")
+def test_every_engine_by_default(pytester: pytest.Pytester) -> None:
     make_policy(pytester.path, "pol", ONE_CASE)
     result = pytester.runpytest("--co", "-q")
     result.stdout.fnmatch_lines([
         "pol/tests/cases.yaml::a loss is lead[[]compiled[]]",
         "pol/tests/cases.yaml::a loss is lead[[]durable[]]",
+        "pol/tests/cases.yaml::a loss is lead[[]vector[]]",
     ])
-    pytester.runpytest().assert_outcomes(passed=2)
+    pytester.runpytest().assert_outcomes(passed=3)
+    pytester.runpytest("--accountrules-engine=all").assert_outcomes(passed=3)
+    pytester.runpytest("--accountrules-engine=both").assert_outcomes(passed=2)
     pytester.runpytest("--accountrules-engine=durable").assert_outcomes(passed=1)
+    pytester.runpytest("--accountrules-engine=vector", "-v").stdout.fnmatch_lines(
+        ["*a loss is lead PASSED*"])
+
+
+def test_an_unknown_engine_is_a_usage_error_with_a_suggestion(pytester: pytest.Pytester) -> None:
+    make_policy(pytester.path, "pol", ONE_CASE)
+    result = pytester.runpytest("--accountrules-engine=durabel")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown engine 'durabel': choose one of compiled, durable, vector, auto, all, "
+                                 "both; did you mean 'durable'?*"])
 
 
 def test_examples_and_rulesets_only_when_asked_for(pytester: pytest.Pytester) -> None:

@@ -14,6 +14,7 @@ from accountrules.errors import (
     PolicyLimitError,
     PolicyReferenceError,
     PolicySchemaError,
+    UnknownEngineError,
 )
 from accountrules.policy import Policy, load_policy
 from accountrules.testing import runner
@@ -263,17 +264,23 @@ def test_default_engines_fall_back_when_durable_cannot_run_the_policy(monkeypatc
 
     monkeypatch.setattr(accountrules.policy, "load_policy", limited)
     monkeypatch.setattr(runner, "durable_available", lambda: True)
+    monkeypatch.setattr(runner, "vector_available", lambda: False)
     _, engines, note = load_policy_for(SMALL)
     assert engines == ("compiled",)
-    assert note == "durable cannot run this policy (too many conditions for durable_rules), so only the " \
-                   "compiled engine runs"
+    assert note == "durable cannot run this policy (too many conditions for durable_rules); vector is not " \
+                   "available here: pip install 'accountrules[vector]', so only the compiled engine runs"
     with pytest.raises(PolicyLimitError):
         load_policy_for(SMALL, "both")
     assert load_policy_for(SMALL, "compiled")[1:] == (("compiled",), "")
+    monkeypatch.setattr(runner, "vector_available", lambda: True)
+    assert load_policy_for(SMALL, "all")[1:] == (
+        ("compiled", "vector"), "durable cannot run this policy (too many conditions for durable_rules)")
     monkeypatch.setattr(runner, "durable_available", lambda: False)
-    assert load_policy_for(SMALL)[1:] == (("compiled",), "durable is not available, so only the compiled engine runs")
-    with pytest.raises(EngineUnavailableError):
+    assert load_policy_for(SMALL)[1:] == (("compiled", "vector"), "durable is not available here")
+    with pytest.raises(EngineUnavailableError, match=r"pip install 'accountrules\[durable\]'"):
         load_policy_for(SMALL, "durable")
+    with pytest.raises(UnknownEngineError, match="did you mean 'compiled'"):
+        load_policy_for(SMALL, "compield")
 
 
 # -- coverage --------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from accountrules.errors import (
     PolicyTypeError,
     PortfolioRequiredError,
     SourceLocation,
+    UnknownEngineError,
 )
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.model.account import (
@@ -68,5 +69,5 @@ __all__ = [
     "PolicyErrors", "PolicyLimitError", "PolicyRef", "PolicyReferenceError", "PolicySchemaError",
     "PolicySyntaxError", "PolicyTypeError", "PortfolioRequiredError", "PortfolioStats", "Priority",
     "Relationship", "RelationshipLevel", "RiskLevel", "Signals", "SourceLocation", "Stage", "StageOutcome",
-    "TraceEntry", "Transactions", "load_policy", "__version__",
+    "TraceEntry", "Transactions", "UnknownEngineError", "load_policy", "__version__",
 ]

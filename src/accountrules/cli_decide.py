@@ -13,12 +13,13 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from accountrules.batch.engine import ENGINES, iter_batches
+from accountrules.batch.engine import iter_batches
 from accountrules.batch.result import BatchSummary
 from accountrules.batch.writers import FORMATS, ErrorsWriter, format_of, open_writer
-from accountrules.errors import AccountRulesError
+from accountrules.errors import AccountRulesError, UnknownEngineError
+from accountrules.evaluate.registry import ENGINES, check_engine
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "engine_choice", "run"]
 
 
 def _iso_date(text: str) -> date:
@@ -26,6 +27,18 @@ def _iso_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def engine_choice(text: str) -> str:
+    """An ``--engine`` value: a name of the evaluator registry, with its message and did-you-mean."""
+    try:
+        return check_engine(text)
+    except UnknownEngineError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+ENGINE_HELP = ("evaluator: auto (default: vector when numpy is installed, else compiled), compiled, durable or "
+               "vector; all give the same decisions")
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,9 +62,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help="output format (default: from the suffix of OUTPUT)")
     p.add_argument("--explain", action="store_true",
                    help="add explain_en / explain_zh columns (CSV, Parquet) or keep traces (JSONL)")
-    p.add_argument("--engine", choices=list(ENGINES), default="compiled",
-                   help="evaluator (default compiled); 'vector' evaluates whole columns at once for large "
-                        "portfolios and agrees with compiled row for row")
+    p.add_argument("--engine", type=engine_choice, default="auto", metavar="{" + ",".join(ENGINES) + "}",
+                   help=ENGINE_HELP)
     p.add_argument("--errors", metavar="PATH", default=None,
                    help="errors CSV (default: OUTPUT with the suffix .errors.csv)")
     p.set_defaults(func=run)
@@ -118,8 +130,8 @@ def run(args: argparse.Namespace) -> int:
     bar = _Bar(sys.stderr)
     summaries: list[BatchSummary] = []
     try:
-        # durable: its limits surface now; vector shares the compiled plan
-        policy = load_policy(args.policy, engine="compiled" if args.engine == "vector" else args.engine)
+        # the evaluator is built now, so its limits or a missing extra surface before any file is written
+        policy = load_policy(args.policy, engine=args.engine)
         # JSONL keeps traces only with --explain; explanations need them
         trace = bool(args.explain)
         chunks = iter_batches(policy, args.input, as_of=args.as_of, engine=args.engine, trace=trace,

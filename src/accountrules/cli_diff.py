@@ -7,6 +7,8 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+from accountrules.cli_decide import ENGINE_HELP, engine_choice
+from accountrules.evaluate.registry import ENGINES
 from accountrules.policy import load_policy
 from accountrules.testing.impact import impact
 
@@ -23,12 +25,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("accounts", metavar="ACCOUNTS", help="accounts file (CSV, JSONL or Parquet)")
     p.add_argument("--as-of", type=dt.date.fromisoformat, default=None, help="decision date (default today)")
     p.add_argument("-o", "--output", type=Path, default=None, help="write every change to this CSV file")
+    p.add_argument("--engine", type=engine_choice, default="auto", metavar="{" + ",".join(ENGINES) + "}",
+                   help=ENGINE_HELP)
     p.add_argument("--fail-on-change", action="store_true", help="exit 1 when any account changes")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    report = impact(load_policy(args.old), load_policy(args.new), str(args.accounts), as_of=args.as_of)
+    old, new = load_policy(args.old, engine=args.engine), load_policy(args.new, engine=args.engine)
+    report = impact(old, new, str(args.accounts), as_of=args.as_of, engine=args.engine)
     for line in report.summary_lines():
         print(line)
     if args.output is not None:

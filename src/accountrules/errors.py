@@ -177,3 +177,17 @@ class AccountValidationError(AccountRulesError):
 
 class EngineUnavailableError(AccountRulesError):
     """An optional evaluator or format was asked for but its extra is not installed."""
+
+
+class UnknownEngineError(AccountRulesError, ValueError):
+    """An evaluator name that is not one of ``choices`` (a ``ValueError`` too, as a bad argument is).
+
+    The message lists the valid names and, when one is close, suggests it.
+    """
+
+    def __init__(self, name: str, choices: Sequence[str], suggestion: str | None = None):
+        self.name = name
+        self.choices = tuple(choices)
+        self.suggestion = suggestion
+        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        super().__init__(f"unknown engine {name!r}: choose one of {', '.join(self.choices)}{hint}")

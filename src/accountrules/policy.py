@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from accountrules.check.policy_check import check_policy
+from accountrules.check.policy_files import PolicyFiles, SourceFile
 from accountrules.check.policy_schema import read_policy_partial
 from accountrules.check.spec import PolicySpec
 from accountrules.compile.plan import Plan, compile_policy
-from accountrules.errors import EngineUnavailableError, PortfolioRequiredError
+from accountrules.errors import PortfolioRequiredError
+from accountrules.evaluate import registry
 from accountrules.evaluate.accounts import env_of, to_account
-from accountrules.evaluate.driver import COMPILED, Matcher, run, to_decision
+from accountrules.evaluate.driver import Matcher, run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision, Label, PolicyRef
@@ -24,17 +25,25 @@ if TYPE_CHECKING:
     from accountrules.batch.result import BatchResult
 
 AccountLike = Account | Mapping[str, Any]
-ENGINES = ("compiled", "durable")
+ENGINES = registry.ENGINES
 
 
 class Policy:
-    """A loaded, checked and compiled policy. Immutable; safe to share between threads."""
+    """A loaded, checked and compiled policy. Immutable; safe to share between threads.
 
-    def __init__(self, spec: PolicySpec):
+    A policy pickles and deep-copies (e.g. into a ``spawn`` process pool): what travels is
+    the YAML text of every file it was read from, read, checked and compiled again on the
+    other side, so the copy has the same :attr:`ref` and decides the same. Evaluator
+    instances are not copied; each copy builds its own on first use. Two policies are
+    equal when they were read from the same texts (same :attr:`ref`, files and names).
+    """
+
+    def __init__(self, spec: PolicySpec, *, sources: Sequence[SourceFile] = (), entry: str | None = None):
         self._plan: Plan = compile_policy(spec)
         self.ref = PolicyRef(name=spec.name, version=spec.version, hash=spec.content_hash)
-        self._durable: Matcher | None = None
-        self._durable_lock = threading.Lock()
+        self._sources = tuple(sources)
+        self._entry = entry
+        self._evaluators = registry.Evaluators(self._plan)
 
     # -- identity
     @property
@@ -44,6 +53,16 @@ class Policy:
     @property
     def plan(self) -> Plan:
         return self._plan
+
+    @property
+    def evaluators(self) -> registry.Evaluators:
+        """This policy's evaluators by name (``compiled``, ``durable``, ``vector``, ``auto``), built on first use."""
+        return self._evaluators
+
+    @property
+    def sources(self) -> tuple[SourceFile, ...]:
+        """The files this policy was read from (path, displayed name, bytes), in reading order."""
+        return self._sources
 
     @property
     def name(self) -> str:
@@ -64,23 +83,27 @@ class Policy:
     def __repr__(self) -> str:
         return f"Policy({self.name!r}, version={self.version!r}, hash={self.ref.hash[:12]})"
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Policy):
+            return NotImplemented
+        if self is other:
+            return True
+        if not (self._sources and other._sources):  # built from a spec in memory: compare the specs
+            return self.ref == other.ref and self.spec == other.spec
+        return self.ref == other.ref and self._sources == other._sources
+
+    def __hash__(self) -> int:
+        return hash((self.ref.name, self.ref.version, self.ref.hash))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._sources and self._entry is not None:
+            return (_from_sources, (self._entry, self._sources))
+        # a policy built from a spec in memory has no texts: the spec itself is plain data
+        return (Policy, (self.spec,))
+
     # -- evaluation
     def _matcher(self, engine: str) -> Matcher:
-        if engine == "compiled":
-            return COMPILED
-        if engine != "durable":
-            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-        with self._durable_lock:
-            if self._durable is None:
-                try:
-                    from accountrules.evaluate.durable import DurableMatcher
-                except ImportError as e:  # pragma: no cover - depends on the environment
-                    raise EngineUnavailableError(
-                        "engine='durable' needs durable_rules: pip install 'accountrules[durable]' "
-                        f"(Python < 3.13 and a C compiler) — {e}"
-                    ) from e
-                self._durable = DurableMatcher(self._plan)
-            return self._durable
+        return self._evaluators.matcher(engine)
 
     def portfolio_stats(self, accounts: Iterable[AccountLike], *, as_of: dt.date | None = None) -> PortfolioStats:
         """Statistics for portfolio functions, from the accounts a decision should be ranked among.
@@ -101,6 +124,10 @@ class Policy:
         engine: str = "compiled",
         trace: bool = True,
     ) -> Decision:
+        """Decide one account. ``portfolio`` is required when the policy ranks accounts (see
+        :meth:`portfolio_stats`). ``engine`` is one of ``compiled`` (default), ``durable``, ``vector``
+        (a batch of one) or ``auto`` (``compiled``, the fastest for one account); see ``docs/batch.md``."""
+        chosen = self._evaluators.resolve(engine, batch=False)
         if portfolio is None and self._plan.uses_portfolio:
             # fail even when this account's path would not reach a portfolio function: same call, same answer
             keys = ", ".join(k for k, _ in self._plan.portfolio_args)
@@ -109,12 +136,16 @@ class Policy:
                 "or pass decide(account, portfolio=policy.portfolio_stats(accounts))"
             )
         acc = to_account(account)
+        if chosen == "vector":
+            from accountrules.batch.engine import decide_one
+
+            return decide_one(self, acc, as_of=as_of or dt.date.today(), stats=portfolio, engine=chosen, trace=trace)
         env = env_of(acc, self._plan.extra_fields)
-        return self._decide_env(acc.id, env, as_of or dt.date.today(), portfolio, engine, trace)
+        return self._decide_env(acc.id, env, as_of or dt.date.today(), portfolio, chosen, trace)
 
     def _decide_env(self, account_id: str, env: dict[str, Any], as_of: dt.date, portfolio: PortfolioStats | None,
                     engine: str, trace: bool) -> Decision:
-        raw = run(self._plan, env, self._matcher(engine), account_id, as_of, portfolio)
+        raw = run(self._plan, env, self._evaluators.matcher(engine), account_id, as_of, portfolio)
         return to_decision(self._plan, raw, account_id, as_of, self.ref, trace)
 
     def decide_many(
@@ -122,7 +153,7 @@ class Policy:
         source: Any,
         *,
         as_of: dt.date | None = None,
-        engine: str = "compiled",
+        engine: str = "auto",
         trace: bool = True,
     ) -> BatchResult:
         """Decide a portfolio: statistics are computed once from its valid accounts, results keep input order.
@@ -132,29 +163,46 @@ class Policy:
         their columns by field path). Returns a :class:`~accountrules.batch.BatchResult`: one
         Decision or :class:`~accountrules.batch.RowError` per input row; a bad row never stops the
         batch. Call ``.raise_for_errors()`` to turn errors into an exception. See ``docs/batch.md``.
+
+        ``engine``: ``auto`` (default) is the fastest evaluator available here that the shipped
+        cases run on: ``vector`` when numpy is importable, else ``compiled``. Or name one:
+        ``compiled``, ``durable``, ``vector``. An unknown name raises
+        :class:`~accountrules.errors.UnknownEngineError`; a missing extra
+        :class:`~accountrules.errors.EngineUnavailableError`.
         """
         from accountrules.batch.engine import decide_batch
 
         return decide_batch(self, source, as_of=as_of, engine=engine, trace=trace)
 
     def iter_decide(self, source: Any, *, as_of: dt.date | None = None,
-                    engine: str = "compiled", trace: bool = True) -> Iterator[Decision | RowError]:
-        """Like :meth:`decide_many`, streamed: a file is read twice (statistics, then decisions) and
-        only one chunk of rows is held at a time. Yields one Decision or RowError per input row."""
+                    engine: str = "auto", trace: bool = True) -> Iterator[Decision | RowError]:
+        """Like :meth:`decide_many` (same engines, same default ``auto``), streamed: a file is read
+        twice (statistics, then decisions) and only one chunk of rows is held at a time. Yields one
+        Decision or RowError per input row."""
         from accountrules.batch.engine import iter_batches
 
-        for part in iter_batches(self, source, as_of=as_of, engine=engine, trace=trace):
-            yield from part
+        self._evaluators.prepare(engine, batch=True)  # an unknown or missing engine fails at the call
+        parts = iter_batches(self, source, as_of=as_of, engine=engine, trace=trace)
+        return (item for part in parts for item in part)
 
 
 def load_policy(path: str | Path, *, engine: str = "compiled") -> Policy:
     """Load a policy directory (``policy.yaml`` + includes) or a single YAML file.
 
-    ``engine="durable"`` builds the durable_rules evaluator now rather than at the first
-    decision, so its limits (:class:`PolicyLimitError`) and a missing extra
-    (:class:`EngineUnavailableError`) surface at load time.
+    ``engine`` names an evaluator to build now rather than at the first decision
+    (``compiled``, the default, needs no building): with ``durable`` its limits
+    (:class:`PolicyLimitError`), with ``durable`` or ``vector`` a missing extra
+    (:class:`EngineUnavailableError`) surface at load time; ``auto`` builds what a batch would use.
     """
-    spec, problems = read_policy_partial(path)
-    policy = Policy(check_policy(spec, problems))
-    policy._matcher(engine)
+    files = PolicyFiles()
+    spec, problems = read_policy_partial(path, files=files)
+    policy = Policy(check_policy(spec, problems), sources=files.files, entry=str(files.resolve(Path(path))))
+    policy.evaluators.prepare(engine, batch=True)
     return policy
+
+
+def _from_sources(entry: str, sources: Sequence[SourceFile]) -> Policy:
+    """Read a policy again from the texts it was read from (how a pickled Policy is restored)."""
+    files = PolicyFiles(sources)
+    spec, problems = read_policy_partial(entry, files=files)
+    return Policy(check_policy(spec, problems), sources=files.files, entry=entry)

@@ -7,6 +7,9 @@ rows into :class:`PortfolioStats`. Pass 2 decides each chunk with those statisti
 returns one :class:`BatchResult`; :func:`iter_batches` streams: a re-readable source
 (a file, a DataFrame, a table, a list) is read again in pass 2 and each decided chunk
 is handed out and forgotten, so memory stays flat however long the file is.
+
+``engine`` is a name of :mod:`accountrules.evaluate.registry` (``auto`` by default: ``vector``
+when numpy is importable, else ``compiled``), resolved once per batch by the policy's registry.
 """
 
 from __future__ import annotations
@@ -22,16 +25,19 @@ from accountrules.batch.result import BatchResult, _ColumnsPart, value_columns
 from accountrules.batch.sources import DEFAULT_CHUNK_ROWS, RawChunk, Source, open_source
 from accountrules.batch.validate import Chunk, validate_rows, validate_table
 from accountrules.compile.plan import Plan
-from accountrules.errors import DecisionError, EngineUnavailableError
+from accountrules.errors import AccountValidationError, DecisionError
+from accountrules.evaluate import registry
 from accountrules.evaluate.driver import Matcher, Raw, run
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 
 if TYPE_CHECKING:
+    from accountrules.model.account import Account
+    from accountrules.model.decision import Decision
     from accountrules.policy import Policy
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("compiled", "durable", "vector")
+ENGINES = registry.ENGINES
 Progress = Callable[[str, int, int | None], None]
 """``progress(phase, rows done, rows in total or None)``; phase is ``"reading"`` or ``"deciding"``."""
 
@@ -77,19 +83,17 @@ class _StatsCollector:
 
 
 def _matcher(policy: Policy, engine: str) -> Matcher | None:
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    """The per-account evaluator ``engine`` names (already resolved), or None for ``vector``."""
     if engine == "vector":
         return None
-    return policy._matcher(engine)
+    return policy.evaluators.matcher(engine)
 
 
-def _vector() -> tuple[Callable[..., dict[str, list[Any]]], Callable[[Any], Any]]:
-    try:
-        from accountrules.evaluate import vector  # numpy is an optional extra
-    except ImportError as e:
-        raise EngineUnavailableError(f"engine='vector' needs numpy: pip install 'accountrules[vector]' ({e})") from e
-    return vector.decide_columns, vector.ColumnBatch.from_arrow
+def _vector(policy: Policy) -> tuple[Callable[..., dict[str, list[Any]]], Callable[[Any], Any], Any]:
+    program = policy.evaluators.vector_program()  # raises EngineUnavailableError without numpy
+    from accountrules.evaluate import vector
+
+    return vector.decide_columns, vector.ColumnBatch.from_arrow, program
 
 
 def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> None:
@@ -150,7 +154,7 @@ def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.
 def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date,
                    outputs: dict[str, list[Any]]) -> None:
     """Decide the valid rows of ``chunk`` at once with ``accountrules.evaluate.vector.decide_columns``."""
-    decide_columns, from_arrow = _vector()
+    decide_columns, from_arrow, program = _vector(policy)
     rows = [j for j in range(chunk.n) if j not in chunk.errors]
     if not rows:
         return
@@ -177,7 +181,7 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
             elif chunk.base.get(k) is not None:
                 columns[k] = [chunk.base[k]] * len(rows)
         batch = columns
-    got = decide_columns(policy, batch, as_of=as_of, stats=stats)
+    got = decide_columns(policy, batch, as_of=as_of, stats=stats, program=program)
     ids = chunk.ids()
     errors = got.get("error") or [None] * len(rows)
     for c in outputs:
@@ -194,7 +198,7 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
                 outputs[c][j] = () if c == "actions" else None
 
 
-def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, engine: str = "compiled",
+def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, engine: str = "auto",
                  trace: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS, keep: bool = False,
                  progress: Progress | None = None) -> Iterator[BatchResult]:
     """Decide ``source`` and yield one :class:`BatchResult` per chunk, in input order.
@@ -204,7 +208,7 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     statistics (and the ids seen, to catch duplicates) outlives a chunk.
     """
     day = as_of or dt.date.today()
-    _matcher(policy, engine)  # fail early on an unknown / unavailable engine
+    engine = policy.evaluators.prepare(engine, batch=True)  # fail early on an unknown / unavailable engine
     plan = policy.plan
     src = open_source(source, plan, chunk_rows)
     total = src.total
@@ -256,7 +260,7 @@ def _drain(stored: list[Chunk], keep: bool) -> Iterator[Chunk]:
         yield stored.pop()
 
 
-def decide_batch(policy: Policy, source: Any, *, as_of: dt.date | None = None, engine: str = "compiled",
+def decide_batch(policy: Policy, source: Any, *, as_of: dt.date | None = None, engine: str = "auto",
                  trace: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                  progress: Progress | None = None) -> BatchResult:
     """Decide a whole portfolio into one :class:`BatchResult` (what :meth:`Policy.decide_many` does)."""
@@ -268,4 +272,21 @@ def decide_batch(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     return BatchResult.concat(parts)
 
 
-__all__ = ["ENGINES", "Progress", "decide_batch", "decide_chunk", "iter_batches", "raw_outputs"]
+def decide_one(policy: Policy, account: Account, *, as_of: dt.date, stats: PortfolioStats | None, engine: str,
+               trace: bool) -> Decision:
+    """One account decided through the batch path (a batch of one ranked against ``stats``), as
+    ``Policy.decide(engine="vector")`` does; raises what ``Policy.decide`` raises."""
+    engine = policy.evaluators.prepare(engine, batch=True)
+    chunk = validate_rows([account], policy.plan, 0)
+    bad = chunk.errors.get(0)
+    if bad is not None:
+        raise AccountValidationError(bad.problems, account_id=bad.account_id)
+    item = decide_chunk(policy, chunk, stats or PortfolioStats({}, 0), as_of, engine, trace)[0]
+    if isinstance(item, RowError):
+        prefix = f"account {account.id!r}: "
+        text = item.message[len(prefix):] if item.message.startswith(prefix) else item.message
+        raise DecisionError(text, account.id)
+    return item
+
+
+__all__ = ["ENGINES", "Progress", "decide_batch", "decide_chunk", "decide_one", "iter_batches", "raw_outputs"]

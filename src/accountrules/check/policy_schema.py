@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from accountrules.check.policy_files import PolicyFiles
 from accountrules.check.spec import (
     ActionDef,
     Actions,
@@ -38,7 +39,7 @@ from accountrules.model.decision import Label
 from accountrules.model.enums import ChurnKind, Priority, RiskLevel, Stage
 from accountrules.parse.expr_ast import BOOL, Expr, Literal
 from accountrules.parse.expr_parser import MAX_NUMBER, parse_expression
-from accountrules.parse.yaml_source import YNode, load_yaml_file
+from accountrules.parse.yaml_source import YNode
 
 T = TypeVar("T")
 
@@ -386,19 +387,13 @@ class _Parts:
     files: list[Path] = dataclasses.field(default_factory=list)
 
 
-def _gather(r: _Reader, path: Path, display_root: Path) -> _Parts:
+def _gather(r: _Reader, path: Path, display_root: Path, files: PolicyFiles) -> _Parts:
     parts = _Parts()
-    main = path / "policy.yaml" if path.is_dir() else path
+    main = path / "policy.yaml" if files.is_dir(path) else path
     root = main.parent
 
-    def display(p: Path) -> str:
-        try:
-            return str(p.resolve().relative_to(display_root.resolve()))
-        except ValueError:
-            return str(p)
-
     def take(file: Path) -> YNode | None:
-        node = load_yaml_file(file, display_name=display(file))
+        node = files.load(file, files.display(file, display_root))
         parts.files.append(file)
         if not r.mapping(node, f"{file.name} (top level)", TOP_KEYS):
             return None
@@ -420,8 +415,8 @@ def _gather(r: _Reader, path: Path, display_root: Path) -> _Parts:
             name = r.text(inc, "include")
             if name is None:
                 continue
-            target = (root / name).resolve()
-            if root.resolve() not in target.parents or not target.is_file():
+            target = files.resolve(root / name)
+            if files.resolve(root) not in target.parents or not files.is_file(target):
                 r.err(f"include {name!r} is not a file inside the policy directory", inc.location)
                 continue
             try:
@@ -431,24 +426,26 @@ def _gather(r: _Reader, path: Path, display_root: Path) -> _Parts:
     return parts
 
 
-def read_policy(path: str | Path) -> PolicySpec:
+def read_policy(path: str | Path, *, files: PolicyFiles | None = None) -> PolicySpec:
     """Read and shape-check a policy; raise every structural problem together."""
-    spec, errors = read_policy_partial(path)
+    spec, errors = read_policy_partial(path, files=files)
     raise_collected(errors)
     return spec
 
 
-def read_policy_partial(path: str | Path, *, _depth: int = 0,
+def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, _depth: int = 0,
                         _display_root: Path | None = None) -> tuple[PolicySpec, list[PolicyError]]:
     """Read a policy, skipping the parts with structural problems and returning those problems.
 
     The checker then runs over what was readable, so one load reports schema, reference
-    and type errors together.
+    and type errors together. ``files`` is where the YAML comes from (default: the disk);
+    pass a :class:`PolicyFiles` to record the texts read, or to read recorded texts again.
     """
+    files = files if files is not None else PolicyFiles()
     p = Path(path)
-    display_root = _display_root or (p.parent if p.is_dir() else p.parent)
+    display_root = _display_root or p.parent
     r = _Reader()
-    parts = _gather(r, p, display_root)
+    parts = _gather(r, p, display_root, files)
     raise_collected(r.errors)
     n = parts.nodes
 
@@ -456,13 +453,13 @@ def read_policy_partial(path: str | Path, *, _depth: int = 0,
     ext = n.get("extends")
     if ext is not None:
         target_text = r.text(ext, "extends") or ""
-        main_dir = p if p.is_dir() else p.parent
-        target = (main_dir / target_text).resolve()
+        main_dir = p if files.is_dir(p) else p.parent
+        target = files.resolve(main_dir / target_text)
         if _depth >= MAX_EXTENDS_DEPTH:
             raise PolicySchemaError("extends chain is too long (a cycle?)", ext.location)
-        if not target.exists():
+        if not files.exists(target):
             raise PolicySchemaError(f"extends {target_text!r}: no such policy", ext.location)
-        base, base_errors = read_policy_partial(target, _depth=_depth + 1, _display_root=display_root)
+        base, base_errors = read_policy_partial(target, files=files, _depth=_depth + 1, _display_root=display_root)
         r.errors.extend(base_errors)
 
     meta = n.get("policy")
@@ -519,15 +516,15 @@ def read_policy_partial(path: str | Path, *, _depth: int = 0,
     if label is None or not name or not version:
         raise_collected(r.errors)  # without metadata there is nothing sensible to check further
 
-    files = [*(base.sources if base else ()), *(str(f.resolve()) for f in parts.files)]
+    sources = [*(base.sources if base else ()), *(str(files.resolve(f)) for f in parts.files)]
     digest = hashlib.sha256()
-    for f in files:
-        digest.update(Path(f).read_bytes())
+    for f in sources:
+        digest.update(files.data(Path(f)))
     assert label is not None
     spec = PolicySpec(
         name=name, version=version, label=label, description=description, params=params, fields=fields,
         metrics=metrics, segments=segments, tiers=tiers, stages=stages, churn=churn, actions=actions,
-        monotonic=monotonic, root=str((p if p.is_dir() else p.parent).resolve()), sources=tuple(files),
+        monotonic=monotonic, root=str(files.resolve(p if files.is_dir(p) else p.parent)), sources=tuple(sources),
         content_hash=digest.hexdigest(), locations=locations,
     )
     return spec, r.errors

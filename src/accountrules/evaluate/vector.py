@@ -22,7 +22,6 @@ exact up to 2**53.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -992,20 +991,10 @@ def _compile(plan: Plan) -> _Program:
     )
 
 
-_PROGRAMS: dict[int, tuple[Plan, _Program]] = {}
-_PROGRAMS_LOCK = threading.Lock()
-
-
-def _program(plan: Plan) -> _Program:
-    hit = _PROGRAMS.get(id(plan))
-    if hit is not None and hit[0] is plan:
-        return hit[1]
-    prog = _compile(plan)
-    with _PROGRAMS_LOCK:
-        if len(_PROGRAMS) >= 16:
-            _PROGRAMS.pop(next(iter(_PROGRAMS)))
-        _PROGRAMS[id(plan)] = (plan, prog)  # the plan is kept alive, so its id is not reused
-    return prog
+def compile_program(plan: Plan) -> _Program:
+    """The column program of ``plan``. Build it once per policy (its evaluator registry holds it) and
+    pass it as ``program=`` to :func:`decide_columns`; without one, each call builds its own."""
+    return _compile(plan)
 
 
 # ================================================================================================
@@ -1256,6 +1245,7 @@ def decide_columns(
     stats: PortfolioStats | None = None,
     chunk_size: int = 1 << 15,
     metrics: bool = False,
+    program: _Program | None = None,
 ) -> dict[str, list[Any]]:
     """Decide every row of ``columns`` at once; the same outcome per row as ``Policy.decide``.
 
@@ -1268,7 +1258,7 @@ def decide_columns(
     (``error_rules`` names the rows) — such a row's other outputs are all ``None``.
     """
     plan = policy if isinstance(policy, Plan) else policy.plan
-    prog = _program(plan)
+    prog = program if program is not None else _compile(plan)
     batch = columns if isinstance(columns, ColumnBatch) else ColumnBatch.from_mapping(columns)
     n = batch.size
     vocab = dict(prog.vocab)
@@ -1287,11 +1277,11 @@ def decide_columns(
 
 
 def portfolio_stats(policy: Policy | Plan, columns: ColumnBatch | Mapping[str, Any], *,
-                    as_of: dt.date) -> PortfolioStats:
+                    as_of: dt.date, program: _Program | None = None) -> PortfolioStats:
     """The :class:`PortfolioStats` of a batch (what ``Policy.portfolio_stats`` gives for the same accounts),
     e.g. to store with a CRM and rank later single decisions against."""
     plan = policy if isinstance(policy, Plan) else policy.plan
-    prog = _program(plan)
+    prog = program if program is not None else _compile(plan)
     batch = columns if isinstance(columns, ColumnBatch) else ColumnBatch.from_mapping(columns)
     vocab = dict(prog.vocab)
     ctx = _Ctx(float(as_of.toordinal()), vocab)

@@ -12,10 +12,12 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from accountrules.errors import PolicyError
+from accountrules.errors import PolicyError, UnknownEngineError
+from accountrules.evaluate.registry import check_engine
 from accountrules.policy import Policy
 from accountrules.testing.cases import CaseFile, default_case_paths, load_case_file
 from accountrules.testing.runner import (
+    TEST_ENGINES,
     format_coverage,
     format_location,
     format_result,
@@ -47,6 +49,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _engine(text: str) -> str:
+    try:
+        return check_engine(text, TEST_ENGINES)
+    except UnknownEngineError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _int(text: str) -> int:
     try:
         return int(text)
@@ -68,9 +77,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("policy", metavar="POLICY", help="policy directory (with policy.yaml) or policy file")
     p.add_argument("cases", metavar="CASES", nargs="*",
                    help="case files or directories (default: POLICY/tests/*.yaml)")
-    p.add_argument("--engine", choices=("compiled", "durable", "both"), default=None,
-                   help="evaluator(s) to run every case on (default: both when durable is available, "
-                        "else compiled)")
+    p.add_argument("--engine", type=_engine, default=None, metavar="{" + ",".join(TEST_ENGINES) + "}",
+                   help="evaluator(s) to run every case on: all (default: compiled, durable when durable_rules "
+                        "is installed, vector when numpy is), one of compiled/durable/vector/auto, or both "
+                        "(compiled and durable)")
     p.add_argument("--min-coverage", type=_percent, default=None, metavar="PCT",
                    help="fail when fewer than PCT percent of the rules decided a case")
     p.add_argument("--verbose", dest="show_all", action="store_true",
@@ -151,10 +161,12 @@ def run_test(args: argparse.Namespace) -> int:
         status = 1
     else:
         print()
-        for line in format_coverage(report.coverage, base=base):
+        for line in format_coverage(report.coverage, base=base, by_engine=report.coverage_by_engine):
             print(line)
-    if args.min_coverage is not None and report.results and report.coverage.percent < args.min_coverage:
-        print(f"coverage {report.coverage.percent:.1f}% is below the minimum of {args.min_coverage:g}%")
+    if args.min_coverage is not None and report.results and report.min_coverage < args.min_coverage:
+        low = [e for e, c in report.coverage_by_engine.items() if c.percent < args.min_coverage]
+        on = f" on {', '.join(low)}" if low and len(report.engines) > 1 else ""
+        print(f"coverage {report.min_coverage:.1f}%{on} is below the minimum of {args.min_coverage:g}%")
         status = 1
     if report.failed or report.errors:
         status = 1

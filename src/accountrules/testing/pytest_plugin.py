@@ -1,21 +1,23 @@
 """pytest plugin (entry point ``pytest11: accountrules``): policy test cases as pytest items.
 
 Any ``tests/*.yaml`` (or ``*.yml``) inside a directory that holds a ``policy.yaml`` is
-read as a case file; each case becomes one item, named after the case (with
-``[compiled]``/``[durable]`` when both engines run). YAML files without a top-level
-``cases:`` are ignored.
+read as a case file; each case becomes one item per evaluator, named after the case
+(with ``[compiled]``/``[durable]``/``[vector]`` when several evaluators run). YAML files
+without a top-level ``cases:`` are ignored.
 
 Case files under the directories named by the ini option ``accountrules_skip_dirs``
 (default ``examples rulesets``, relative to the rootdir) are collected only when such a
 directory (or a path inside it) is named on the command line or in ``testpaths``: so
 ``pytest`` and ``pytest .`` leave them alone, ``pytest tests rulesets`` runs them.
 
-Options: ``--accountrules-engine compiled|durable|both`` (default: both when the durable
-evaluator is available, else compiled).
+Options: ``--accountrules-engine all|compiled|durable|vector|auto|both`` (default ``all``:
+compiled, durable when durable_rules is installed and can run the policy, vector when numpy
+is installed; the same names as ``accountrules test --engine``).
 """
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,11 +35,23 @@ _SUFFIXES = (".yaml", ".yml")
 _POLICIES = pytest.StashKey[dict[tuple[Path, str | None], Any]]()
 
 
+def _engine(text: str) -> str:
+    # imported when the option is given, so pytest starts without loading accountrules
+    from accountrules.errors import UnknownEngineError
+    from accountrules.evaluate.registry import check_engine
+    from accountrules.testing.runner import TEST_ENGINES
+
+    try:
+        return check_engine(text, TEST_ENGINES)
+    except UnknownEngineError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("accountrules", "accountrules policy test cases")
-    group.addoption("--accountrules-engine", choices=("compiled", "durable", "both"), default=None,
-                    help="evaluator(s) to run policy test cases on (default: both when durable is "
-                         "available, else compiled)")
+    group.addoption("--accountrules-engine", type=_engine, default=None, metavar="ENGINE",
+                    help="evaluator(s) to run policy test cases on: all (default: every evaluator available), "
+                         "compiled, durable, vector, auto, or both (compiled and durable)")
     parser.addini("accountrules_skip_dirs", type="args", default=["examples", "rulesets"],
                   help="directories (relative to the rootdir) whose policy test cases are collected only "
                        "when named on the command line or in testpaths")

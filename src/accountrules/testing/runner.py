@@ -1,10 +1,15 @@
-"""Run policy test cases on one or both evaluators, and measure rule coverage.
+"""Run policy test cases on every available evaluator, and measure rule coverage.
 
 :func:`run_case` decides one case (its account among the file's portfolio plus
-itself) and compares the decision with the case's expectations; :func:`run_cases`
-does that for many cases and engines and adds :class:`Coverage`: which rows,
-transitions and action rules (as listed by
+itself, through ``decide_many`` with the evaluator named) and compares the decision
+with the case's expectations; :func:`run_cases` does that for many cases and
+evaluators and adds :class:`Coverage`, per evaluator and over all of them: which
+rows, transitions and action rules (as listed by
 :func:`accountrules.check.policy_check.all_rows`) decided at least one case.
+
+Evaluator names are those of :mod:`accountrules.evaluate.registry`, plus ``all``
+(every evaluator available here: compiled, durable when durable_rules imports and can
+run the policy, vector when numpy imports) and ``both`` (compiled and durable).
 
 Nothing here prints; :func:`format_result` and :func:`format_coverage` return text
 for the CLI and the pytest plugin.
@@ -13,7 +18,6 @@ for the CLI and the pytest plugin.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from accountrules.check.policy_check import all_rows
-from accountrules.errors import DecisionError, EngineUnavailableError, PolicyLimitError, SourceLocation
+from accountrules.errors import DecisionError, PolicyLimitError, SourceLocation
+from accountrules.evaluate import registry
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision
 from accountrules.testing.cases import CaseFile, Expectation, ExpectedValue, PolicyCase
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
     from accountrules.policy import Policy
 
 __all__ = [
+    "TEST_ENGINES",
     "CaseResult",
     "Coverage",
     "CoverageItem",
@@ -50,6 +56,7 @@ __all__ = [
     "run_case",
     "run_cases",
     "summary_line",
+    "vector_available",
 ]
 
 Status = Literal["PASS", "FAIL", "ERROR"]
@@ -57,48 +64,69 @@ SCORE_REL_TOL = 1e-6
 SCORE_ABS_TOL = 1e-9
 
 
-@functools.cache
+TEST_ENGINES = (*registry.ENGINES, "all", "both")
+"""What ``--engine`` of ``accountrules test`` and ``--accountrules-engine`` accept."""
+
+
 def durable_available() -> bool:
     """True when the durable evaluator (``accountrules.evaluate.durable`` + durable_rules) can be imported."""
-    try:
-        from accountrules.evaluate import durable  # noqa: F401  (durable_rules is an optional extra)
-    except ImportError:
-        return False
-    return True
+    return registry.available("durable")
+
+
+def vector_available() -> bool:
+    """True when the vector evaluator (``accountrules.evaluate.vector`` + numpy) can be imported."""
+    return registry.available("vector")
 
 
 def default_engines() -> tuple[str, ...]:
-    """Both engines when the durable one is available, else the compiled one."""
-    return ("compiled", "durable") if durable_available() else ("compiled",)
+    """Every evaluator available here, compiled first."""
+    optional = {"durable": durable_available, "vector": vector_available}
+    return tuple(e for e in registry.EVALUATORS if e not in optional or optional[e]())
 
 
 def load_policy_for(path: str | Path, engine: str | None = None) -> tuple[Policy, tuple[str, ...], str]:
-    """Load a policy to run on ``engine`` (``compiled``, ``durable``, ``both``; None: both when
-    the durable evaluator is available). Returns the policy, the engines to run and a note on
-    why fewer engines run than by default (empty when there is nothing to say).
+    """Load a policy to run on ``engine`` (a name of :data:`TEST_ENGINES`; None is ``all``).
+    Returns the policy, the evaluators to run, in :data:`~accountrules.evaluate.registry.EVALUATORS`
+    order, and a note on why fewer run than ``all`` would (empty when there is nothing to say).
 
-    With the default, a policy past durable_rules' limits runs on the compiled engine alone
-    (the note says why); asking for durable explicitly raises the
-    :class:`~accountrules.errors.PolicyLimitError` or :class:`EngineUnavailableError` instead.
+    With ``all``, an evaluator that is not installed, or durable on a policy past durable_rules'
+    limits, is left out and the note says why; naming an evaluator raises
+    :class:`~accountrules.errors.EngineUnavailableError` or
+    :class:`~accountrules.errors.PolicyLimitError` instead. An unknown name raises
+    :class:`~accountrules.errors.UnknownEngineError`.
     """
     from accountrules.policy import load_policy
 
-    if engine is None:
-        if not durable_available():
-            return load_policy(path), ("compiled",), "durable is not available, so only the compiled engine runs"
+    choice = "all" if engine is None else registry.check_engine(engine, TEST_ENGINES)
+    if choice != "all":
+        wanted = ("compiled", "durable") if choice == "both" else (choice,)
+        optional = {"durable": durable_available, "vector": vector_available}
+        for e in wanted:
+            if e in optional and not optional[e]():
+                raise registry.unavailable_error(e)
+        policy = load_policy(path, engine="durable" if "durable" in wanted else "compiled")
+        ran = tuple(policy.evaluators.prepare(e, batch=True) for e in wanted)
+        return policy, tuple(e for e in registry.EVALUATORS if e in ran), ""
+    notes: list[str] = []
+    engines = ["compiled"]
+    if not durable_available():
+        policy = load_policy(path)
+        notes.append("durable is not available here")
+    else:
         try:
-            return load_policy(path, engine="durable"), ("compiled", "durable"), ""
+            policy = load_policy(path, engine="durable")
+            engines.append("durable")
         except PolicyLimitError as e:
-            note = f"durable cannot run this policy ({e.message}), so only the compiled engine runs"
-            return load_policy(path), ("compiled",), note
-    if engine not in ("compiled", "durable", "both"):
-        raise ValueError(f"engine must be compiled, durable or both, not {engine!r}")
-    wanted = ("compiled", "durable") if engine == "both" else (engine,)
-    if "durable" in wanted and not durable_available():
-        raise EngineUnavailableError(
-            f"engine {engine} needs the durable evaluator, which is not available here "
-            "(pip install 'accountrules[durable]'; Python < 3.13 and a C compiler)")
-    return load_policy(path, engine="durable" if "durable" in wanted else "compiled"), wanted, ""
+            policy = load_policy(path)
+            notes.append(f"durable cannot run this policy ({e.message})")
+    if vector_available():
+        engines.append("vector")
+    else:
+        notes.append("vector is not available here: pip install 'accountrules[vector]'")
+    note = "; ".join(notes)
+    if note and engines == ["compiled"]:
+        note += ", so only the compiled engine runs"
+    return policy, tuple(engines), note
 
 
 # -- results --------------------------------------------------------------------------------------
@@ -304,10 +332,19 @@ def coverage_of(policy: Policy, decisions: Iterable[Decision]) -> Coverage:
 
 @dataclass(frozen=True)
 class RunReport:
+    """Every case's result on every evaluator. ``coverage`` counts the decisions of all
+    evaluators together; ``coverage_by_engine`` those of each evaluator alone."""
+
     results: tuple[CaseResult, ...]
     coverage: Coverage
     engines: tuple[str, ...]
     load_errors: tuple[str, ...] = field(default=())
+    coverage_by_engine: Mapping[str, Coverage] = field(default_factory=dict)
+
+    @property
+    def min_coverage(self) -> float:
+        """The lowest coverage of any one evaluator (the union's when none is recorded)."""
+        return min((c.percent for c in self.coverage_by_engine.values()), default=self.coverage.percent)
 
     @property
     def passed(self) -> int:
@@ -334,7 +371,7 @@ def summary_line(passed: int, failed: int, errors: int) -> str:
 
 def run_cases(policy: Policy, cases: Iterable[PolicyCase | CaseFile], engines: Sequence[str] = ("compiled",),
               *, load_errors: Sequence[str] = ()) -> RunReport:
-    """Run every case on every engine (in that order); coverage counts decisions of any engine.
+    """Run every case on every engine (in that order); coverage is counted per engine and over all.
 
     When several engines run, a decision of a later engine that differs from the first
     engine's decision is a failure (key ``engines``): the evaluators must agree.
@@ -355,7 +392,9 @@ def run_cases(policy: Policy, cases: Iterable[PolicyCase | CaseFile], engines: S
                     r.decision)
             results.append(r)
     coverage = coverage_of(policy, (r.decision for r in results if r.decision is not None))
-    return RunReport(tuple(results), coverage, tuple(engines), tuple(load_errors))
+    by_engine = {e: coverage_of(policy, (r.decision for r in results if r.engine == e and r.decision is not None))
+                 for e in engines}
+    return RunReport(tuple(results), coverage, tuple(engines), tuple(load_errors), by_engine)
 
 
 def _difference(a: Decision, b: Decision) -> str:
@@ -413,7 +452,10 @@ def format_result(result: CaseResult, *, base: Path | None = None, lang: str = "
     return lines
 
 
-def format_coverage(coverage: Coverage, *, base: Path | None = None) -> list[str]:
+def format_coverage(coverage: Coverage, *, base: Path | None = None,
+                    by_engine: Mapping[str, Coverage] | None = None) -> list[str]:
+    """Coverage over all evaluators by section, what no case reached, and (with ``by_engine``
+    naming more than one evaluator) each evaluator's own coverage."""
     lines = [f"coverage: {coverage.covered} of {coverage.total} rules decided a case "
              f"({coverage.percent:.1f}%)"]
     width = max((len(s.section) for s in coverage.sections), default=8)
@@ -424,4 +466,7 @@ def format_coverage(coverage: Coverage, *, base: Path | None = None) -> list[str
         idw = max(len(i.id) for i in coverage.uncovered)
         for i in coverage.uncovered:
             lines.append(f"  {i.section:<{width}}  {i.id:<{idw}}  {format_location(i.location, base)}")
+    if by_engine and len(by_engine) > 1:
+        lines.append("coverage per engine: " + ", ".join(
+            f"{e} {c.covered}/{c.total} ({c.percent:.1f}%)" for e, c in by_engine.items()))
     return lines
