@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -186,15 +187,20 @@ class Policy:
         return (item for part in parts for item in part)
 
 
-def load_policy(path: str | Path, *, engine: str = "compiled") -> Policy:
+def load_policy(path: str | Path, *, engine: str = "compiled",
+                allow: Sequence[str | os.PathLike[str]] = ()) -> Policy:
     """Load a policy directory (``policy.yaml`` + includes) or a single YAML file.
+
+    ``extends:`` may name a policy in the folder that holds this one (its siblings, as
+    ``rulesets/postal`` extends ``rulesets/express``) or in a folder listed in ``allow``;
+    ``include:`` only files inside the policy's own directory. Only regular files are read.
 
     ``engine`` names an evaluator to build now rather than at the first decision
     (``compiled``, the default, needs no building): with ``durable`` its limits
     (:class:`PolicyLimitError`), with ``durable`` or ``vector`` a missing extra
     (:class:`EngineUnavailableError`) surface at load time; ``auto`` builds what a batch would use.
     """
-    files = PolicyFiles()
+    files = PolicyFiles(allow=allow)
     spec, problems = read_policy_partial(path, files=files)
     policy = Policy(check_policy(spec, problems), sources=files.files, entry=str(files.resolve(Path(path))))
     policy.evaluators.prepare(engine, batch=True)

@@ -10,6 +10,7 @@ give the same spec, locations and content hash.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +39,26 @@ class PolicyFiles:
     One instance serves one read of one policy (not shared between threads).
     """
 
-    def __init__(self, recorded: Iterable[SourceFile] | None = None) -> None:
+    def __init__(self, recorded: Iterable[SourceFile] | None = None, *,
+                 allow: Iterable[str | os.PathLike[str]] = ()) -> None:
         self._memory = recorded is not None
         self._files: dict[str, SourceFile] = {f.path: f for f in recorded or ()}
+        self._allow = tuple(Path(a) for a in allow)
+        self._roots: tuple[Path, ...] = ()
+
+    def confine(self, root: Path) -> None:
+        """Let ``extends:`` reach only ``root`` (the folder that holds the policy) and the folders
+        given as ``allow``; set once, by the read of the outermost policy."""
+        if not self._roots:
+            self._roots = tuple(self.resolve(p) for p in (root, *self._allow))
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        return self._roots
+
+    def within_roots(self, path: Path) -> bool:
+        target = self.resolve(path)
+        return any(target == r or r in target.parents for r in self._roots)
 
     @property
     def files(self) -> tuple[SourceFile, ...]:
@@ -86,8 +104,7 @@ class PolicyFiles:
             raise PolicySyntaxError("the file is not among the policy's recorded sources",
                                     SourceLocation(name, 1, 1))
         try:
-            with open(path, "rb") as f:
-                data = f.read(MAX_BYTES + 1)
+            data = _read_regular_file(path)
         except OSError as e:
             raise PolicySyntaxError(
                 f"the file could not be read: {e.strerror or e}",
@@ -96,3 +113,16 @@ class PolicyFiles:
             ) from None
         self._files[key] = SourceFile(key, name, data)
         return data
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """At most MAX_BYTES + 1 bytes of a regular file. Opened without blocking, so a FIFO or a device
+    is refused by its type instead of hanging the load, and checked on the open descriptor."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(MAX_BYTES + 1)
+    finally:
+        os.close(fd)

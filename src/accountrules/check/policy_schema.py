@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import hashlib
 import math
+import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -415,6 +416,10 @@ def _gather(r: _Reader, path: Path, display_root: Path, files: PolicyFiles) -> _
             name = r.text(inc, "include")
             if name is None:
                 continue
+            bad = path_problem(name)
+            if bad is not None:
+                r.err(f"include: {bad}", inc.location)
+                continue
             target = files.resolve(root / name)
             if files.resolve(root) not in target.parents or not files.is_file(target):
                 r.err(f"include {name!r} is not a file inside the policy directory", inc.location)
@@ -424,6 +429,25 @@ def _gather(r: _Reader, path: Path, display_root: Path, files: PolicyFiles) -> _
             except PolicyError as e:
                 r.errors.extend(e.errors)
     return parts
+
+
+# path names come from policy text: refuse what the file system would choke on before it sees them
+_MAX_NAME = 255
+_MAX_PATH = 1024
+
+
+def path_problem(name: str) -> str | None:
+    """Why ``name`` is not a usable relative path for include/extends; None when it is."""
+    if not name:
+        return "the path is empty"
+    if any(ord(c) < 32 or c == "\x7f" for c in name):
+        return "the path contains a control character (such as a null byte)"
+    if len(name) > _MAX_PATH or any(len(part.encode("utf-8", "surrogatepass")) > _MAX_NAME
+                                    for part in name.split("/")):
+        return f"the path is too long (at most {_MAX_NAME} bytes a name, {_MAX_PATH} characters in all)"
+    if os.path.isabs(name):
+        return "the path must be relative to the policy"
+    return None
 
 
 def read_policy(path: str | Path, *, files: PolicyFiles | None = None) -> PolicySpec:
@@ -444,6 +468,7 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, _
     files = files if files is not None else PolicyFiles()
     p = Path(path)
     display_root = _display_root or p.parent
+    files.confine(display_root)
     r = _Reader()
     parts = _gather(r, p, display_root, files)
     raise_collected(r.errors)
@@ -453,8 +478,19 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, _
     ext = n.get("extends")
     if ext is not None:
         target_text = r.text(ext, "extends") or ""
+        bad = path_problem(target_text)
+        if bad is not None:
+            raise PolicySchemaError(f"extends: {bad}", ext.location)
         main_dir = p if files.is_dir(p) else p.parent
         target = files.resolve(main_dir / target_text)
+        if not files.within_roots(target):
+            # refused before reading: a file outside the root never shows its content in an error
+            raise PolicySchemaError(
+                f"extends {target_text!r} leaves the folders a policy may extend from "
+                f"({', '.join(str(x) for x in files.roots)})",
+                ext.location,
+                "keep the base policy beside this one, or pass allow=[folder] to load_policy",
+            )
         if _depth >= MAX_EXTENDS_DEPTH:
             raise PolicySchemaError("extends chain is too long (a cycle?)", ext.location)
         if not files.exists(target):
