@@ -194,7 +194,7 @@ def main() -> None:
     retained = {"trace=True, as returned": retained_per_decision(fresh),
                 "trace=False": retained_per_decision(
                     lambda: policy.decide(one, as_of=AS_OF, portfolio=stats, trace=False)),
-                "trace=True, trace built": retained_per_decision(lambda: (d := fresh(), d.trace)[0])}
+                "trace=True, trace built": retained_per_decision(lambda: (d := fresh(), len(d.trace))[0])}
     R["size"] = {k: {"bytes": b, "objects": n} for k, (b, n) in sizes.items()}
     R["retained"] = retained
     print("\n(c) weight of one Decision                deep size   objects   tracemalloc retained")

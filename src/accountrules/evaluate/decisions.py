@@ -7,7 +7,7 @@ rows fired); this module is the one place that turns it into the public model.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from accountrules.compile.closures import Env
 from accountrules.compile.plan import CRow, Plan, Read
 from accountrules.model.decision import (
+    NO_TRACE,
     ActionItem,
     ChurnOutcome,
     Decision,
@@ -23,6 +24,7 @@ from accountrules.model.decision import (
     Outcome,
     PolicyRef,
     StageOutcome,
+    Trace,
     TraceEntry,
 )
 from accountrules.model.enums import LABELS, ChurnKind, Priority, RiskLevel, Stage
@@ -75,6 +77,8 @@ _STAGE = {m.value: m for m in Stage}
 _KIND = {m.value: m for m in ChurnKind}
 _RISK = {m.value: m for m in RiskLevel}
 _PRIORITY = {m.value: m for m in Priority}
+# one immutable Label per vocabulary code, shared by every decision instead of a copy each
+_LABELS = {code: Label(zh=entry["zh"], en=entry["en"]) for code, entry in LABELS.items()}
 
 
 def json_scalar(v: Any) -> JsonScalar:
@@ -87,31 +91,95 @@ def json_scalar(v: Any) -> JsonScalar:
     return str(v)
 
 
-def _inputs(reads: tuple[Read, ...], env: Env) -> dict[str, JsonScalar]:
-    return {r.name: json_scalar(r.fn(env)) for r in reads}
-
-
 def _label(code: str) -> Label:
-    entry = LABELS.get(code)
-    return Label(zh=entry["zh"], en=entry["en"]) if entry else Label(zh=code, en=code)
+    label = _LABELS.get(code)
+    return label if label is not None else Label(zh=code, en=code)
 
 
 _M = TypeVar("_M", bound=BaseModel)
 _set = object.__setattr__
 
 
-def _build(cls: type[_M], **values: Any) -> _M:
+def _builder(cls: type[_M]) -> Callable[[dict[str, Any]], _M]:
     """``cls.model_construct`` without its per-call overhead: every field given, nothing validated.
 
-    This is the hot path of every decision; model_construct costs ~20 us a model. Callers pass
-    every field in declaration order (the round-trip tests compare with validated models).
+    This is the hot path of every decision (model_construct costs ~20 us a model). Callers
+    pass every field in declaration order; the JSON round-trip tests compare with validated
+    models. All of a class's models share one fields-set: every field is always set, the
+    models are frozen, and pydantic copies the set before it changes one (``model_copy``).
     """
-    m = cls.__new__(cls)
-    _set(m, "__dict__", values)
-    _set(m, "__pydantic_fields_set__", set(values))
-    _set(m, "__pydantic_extra__", None)
-    _set(m, "__pydantic_private__", None)
-    return m
+    fields_set = set(cls.model_fields)
+    new = cls.__new__
+
+    def build(values: dict[str, Any]) -> _M:
+        m = new(cls)
+        _set(m, "__dict__", values)
+        _set(m, "__pydantic_fields_set__", fields_set)
+        _set(m, "__pydantic_extra__", None)
+        _set(m, "__pydantic_private__", None)
+        return m
+
+    return build
+
+
+_outcome = _builder(Outcome)
+_stage_outcome = _builder(StageOutcome)
+_churn_outcome = _builder(ChurnOutcome)
+_action_item = _builder(ActionItem)
+_trace_entry = _builder(TraceEntry)
+_decision = _builder(Decision)
+
+
+class FiredTrace:
+    """A trace kept as the rows that fired and the values they read, built into models on demand.
+
+    The values are read when the decision is made (the env is not kept); the rest (ids,
+    descriptions, seeds, locations) is the plan's, shared by every decision.
+    """
+
+    __slots__ = ("_fired", "_values", "_score_reads")
+
+    def __init__(self, fired: Sequence[FiredRow], values: tuple[Any, ...],
+                 score_reads: tuple[Read, ...] | None) -> None:
+        self._fired = fired
+        self._values = values  # read values of each fired row in order, then the churn score and its reads
+        self._score_reads = score_reads
+
+    @classmethod
+    def of(cls, plan: Plan, raw: RawOutcome) -> FiredTrace:
+        env = raw.env
+        fired = tuple(raw.fired)
+        values = [r.fn(env) for f in fired if f.row is not None for r in f.row.reads]
+        score_reads = None
+        if plan.churn_score is not None:
+            score_reads = plan.churn_score_reads
+            values.append(raw.churn_score)
+            values.extend(r.fn(env) for r in score_reads)
+        return cls(fired, tuple(values), score_reads)
+
+    def build(self) -> tuple[TraceEntry, ...]:
+        values = iter(self._values)
+        entries = []
+        for f in self._fired:
+            row = f.row
+            if row is None:
+                entries.append(_trace_entry({
+                    "section": f.section, "rule": "(default)" if f.note == "default" else "(stay)",
+                    "output": f.output, "note": f.note, "description": None, "seed": (), "inputs": {},
+                    "location": None}))
+                continue
+            prov = row.row.prov
+            entries.append(_trace_entry({
+                "section": f.section, "rule": row.row.id, "output": f.output, "note": "matched",
+                "description": prov.description, "seed": prov.seed,
+                "inputs": {r.name: json_scalar(next(values)) for r in row.reads}, "location": row.where}))
+        if self._score_reads is not None:
+            inputs = {"churn.score": json_scalar(next(values))}
+            inputs.update((r.name, json_scalar(next(values))) for r in self._score_reads)
+            entries.append(_trace_entry({
+                "section": "churn", "rule": "(score)", "output": None, "note": "computed", "description": None,
+                "seed": (), "inputs": inputs, "location": None}))
+        return tuple(entries)
 
 
 def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, policy: PolicyRef,
@@ -123,48 +191,40 @@ def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, po
     rules = raw.rules()
     tier = None
     if raw.tier is not None and spec.tiers is not None:
-        tier = _build(Outcome, code=raw.tier, label=spec.tiers.values[raw.tier], rule=rules.get("tier"))
-    segments = {
-        name: _build(Outcome, code=code, label=spec.segments[name].values[code], rule=rules.get("segment:" + name))
-        for name, code in raw.segments.items() if code is not None
-    }
+        tier = _outcome({"code": raw.tier, "label": spec.tiers.values[raw.tier], "rule": rules.get("tier")})
+    segments = {}
+    for name, code in raw.segments.items():
+        if code is not None:
+            segments[name] = _outcome({"code": code, "label": spec.segments[name].values[code],
+                                       "rule": rules.get("segment:" + name)})
     stage = None
     if raw.stage_to is not None and plan.stages is not None:
-        stage = _build(StageOutcome, from_=_STAGE[raw.stage_from] if raw.stage_from else None,
-                       to=_STAGE[raw.stage_to], label=plan.stages.states[raw.stage_to], transition=raw.transition)
+        stage = _stage_outcome({"from_": _STAGE[raw.stage_from] if raw.stage_from else None,
+                                "to": _STAGE[raw.stage_to], "label": plan.stages.states[raw.stage_to],
+                                "transition": raw.transition})
     churn = None
     if raw.churn_kind is not None and raw.churn_risk is not None:
-        churn = _build(ChurnOutcome, kind=_KIND[raw.churn_kind], risk=_RISK[raw.churn_risk],
-                       label=_label(raw.churn_kind), score=_float(raw.churn_score), rule=rules.get("churn"))
+        score = raw.churn_score
+        churn = _churn_outcome({"kind": _KIND[raw.churn_kind], "risk": _RISK[raw.churn_risk],
+                                "label": _label(raw.churn_kind), "score": None if score is None else float(score),
+                                "rule": rules.get("churn")})
     actions = []
-    for code, reasons in raw.actions.items():
-        a = plan.catalog[code]
-        actions.append(_build(ActionItem, code=code, title=a.title, owner=a.owner, priority=_PRIORITY[a.priority],
-                              due=as_of + dt.timedelta(days=a.due_days), key=f"{account_id}:{code}:{spec.version}",
-                              reasons=tuple(reasons)))
-    entries: list[TraceEntry] = []
-    if trace:
-        for f in raw.fired:
-            row = f.row
-            if row is None:
-                entries.append(_build(TraceEntry, section=f.section,
-                                      rule="(default)" if f.note == "default" else "(stay)", output=f.output,
-                                      note=f.note, description=None, seed=(), inputs={}, location=None))
-                continue
-            prov = row.row.prov
-            entries.append(_build(TraceEntry, section=f.section, rule=row.row.id, output=f.output, note="matched",
-                                  description=prov.description, seed=prov.seed, inputs=_inputs(row.reads, env),
-                                  location=row.where))
-        if plan.churn_score is not None:
-            entries.append(_build(TraceEntry, section="churn", rule="(score)", output=None, note="computed",
-                                  description=None, seed=(),
-                                  inputs={"churn.score": json_scalar(raw.churn_score),
-                                          **_inputs(plan.churn_score_reads, env)},
-                                  location=None))
-    return _build(Decision, account_id=account_id, as_of=as_of, policy=policy, tier=tier, segments=segments,
-                  stage=stage, churn=churn, actions=tuple(actions),
-                  metrics={m.name: json_scalar(env[m.name]) for m in plan.metrics}, trace=tuple(entries))
-
-
-def _float(v: Any) -> float | None:
-    return None if v is None else float(v)
+    if raw.actions:
+        catalog = plan.catalog
+        suffix = ":" + spec.version
+        dues: dict[int, dt.date] = {}  # actions due the same day share one date
+        for code, reasons in raw.actions.items():
+            a = catalog[code]
+            due = dues.get(a.due_days)
+            if due is None:
+                due = dues[a.due_days] = as_of + dt.timedelta(days=a.due_days)
+            actions.append(_action_item({
+                "code": code, "title": a.title, "owner": a.owner, "priority": _PRIORITY[a.priority], "due": due,
+                "key": account_id + ":" + code + suffix, "reasons": tuple(reasons)}))
+    metrics = {}
+    for m in plan.metrics:
+        v = env[m.name]
+        metrics[m.name] = v if type(v) in _PLAIN else json_scalar(v)
+    return _decision({"account_id": account_id, "as_of": as_of, "policy": policy, "tier": tier,
+                      "segments": segments, "stage": stage, "churn": churn, "actions": tuple(actions),
+                      "metrics": metrics, "trace": Trace(source=FiredTrace.of(plan, raw)) if trace else NO_TRACE})
