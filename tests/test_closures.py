@@ -93,9 +93,9 @@ def reference(e: Expr, env: dict[str, Any]) -> Any:  # noqa: C901 - one branch p
             return None
         return (lo <= v <= hi) != e.negated
     if isinstance(e, Call):
+        if e.func == "coalesce":  # the first known argument; the rest are not evaluated
+            return next((v for v in (reference(a, env) for a in e.args) if v is not None), None)
         args = [reference(a, env) for a in e.args]
-        if e.func == "coalesce":
-            return next((a for a in args if a is not None), None)
         if any(a is None for a in args):
             return None
         if e.func == "ratio":
@@ -126,7 +126,7 @@ def numbers(depth: int) -> st.SearchStrategy[Expr]:
         st.builds(lambda op, a, b: Binary(LOC, op, a, b), st.sampled_from("+-*/"), sub, sub),
         sub.map(lambda a: Unary(LOC, "-", a)),
         st.builds(lambda f, args: Call(LOC, f, tuple(args)), st.sampled_from(["min", "max", "coalesce"]),
-                  st.lists(sub, min_size=1, max_size=3)),
+                  st.lists(sub, min_size=2, max_size=3)),
         st.builds(lambda a, b: Call(LOC, "ratio", (a, b)), sub, sub),
         sub.map(lambda a: Call(LOC, "abs", (a,))),
     )
