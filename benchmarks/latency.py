@@ -13,7 +13,8 @@ Sections:
       trace, ``model_dump_json()``, ``explain()``);
   (b) the per-stage split (INTERNAL figures, labelled as such: they time the library's internal
       functions one by one, not a public call): validating the dict, flattening it, evaluating
-      the rules, dressing the Decision;
+      the rules (and the same with the matches replayed from a recording: what the driver and
+      the metrics cost around the row conditions), dressing the Decision;
   (c) the weight of one Decision: a deep size (``sys.getsizeof`` summed over every object
       reachable from the Decision, each counted once, not counting objects the Policy or the
       imported modules already hold: labels, titles, the policy reference, small ints), as
@@ -74,6 +75,29 @@ def round_robin(variants: dict[str, Callable[[], Any]], calls: int) -> dict[str,
         out[name] = {"p50": xs[len(xs) // 2] / 1000, "p99": xs[int(len(xs) * 0.99)] / 1000,
                      "mean": sum(xs) / len(xs) / 1000}
     return out
+
+
+class Replay:
+    """A matcher answering from a recording of the compiled one: ``run`` with it costs what the
+    driver costs around the conditions (metrics and the churn score are still computed)."""
+
+    def __init__(self, plan: Any, env: dict[str, Any], account_id: str, stats: Any) -> None:
+        self.answers: list[list[int]] = []
+        recorder = self
+
+        class Recording:
+            def match(self, section: str, rows: Any, env: Any, first_only: bool) -> list[int]:
+                out = COMPILED.match(section, rows, env, first_only)
+                recorder.answers.append(out)
+                return out
+
+        run(plan, dict(env), Recording(), account_id, AS_OF, stats)
+        self.i = 0
+
+    def match(self, section: str, rows: Any, env: Any, first_only: bool) -> list[int]:
+        out = self.answers[self.i % len(self.answers)]
+        self.i += 1
+        return out
 
 
 # ---- weight --------------------------------------------------------------------------------------------
@@ -171,10 +195,12 @@ def main() -> None:
 
     env = env_of(account, plan.extra_fields)
     raw = run(plan, dict(env), COMPILED, account.id, AS_OF, stats)
+    replay = Replay(plan, env, account.id, stats)
     internal = round_robin({
         "validate the dict (to_account)": lambda: to_account(one),
         "flatten (env_of)": lambda: env_of(account, plan.extra_fields),
         "evaluate the rules (driver.run)": lambda: run(plan, dict(env), COMPILED, account.id, AS_OF, stats),
+        "  of which: run with matches replayed": lambda: run(plan, dict(env), replay, account.id, AS_OF, stats),
         "dress, trace=True (to_decision)": lambda: to_decision(plan, raw, account.id, AS_OF, policy.ref, True),
         "dress, trace=False (to_decision)": lambda: to_decision(plan, raw, account.id, AS_OF, policy.ref, False),
         "copy of the env (included in the run line)": lambda: dict(env),

@@ -241,8 +241,9 @@ def _divide(e: Binary) -> Fn:
 
 def _logic(e: Logic) -> Fn:
     tests = [_field_test(o) for o in e.operands]
-    if e.op == "and" and len(tests) == 2 and tests[0] is not None and tests[1] is not None:
-        return _and_tests(tests[0], tests[1])
+    if e.op == "and" and all(t is not None for t in tests):
+        known = tuple(t for t in tests if t is not None)
+        return _and_tests(known[0], known[1]) if len(known) == 2 else _and_all_tests(known)
     fs = tuple(compile_expr(o) for o in e.operands)
     if e.op == "and":
         if len(fs) == 2:
@@ -284,6 +285,22 @@ def _and2(f: Fn, g: Fn) -> Fn:
         return None if a is None or b is None else True
 
     return and2
+
+
+def _and_all_tests(tests: tuple[tuple[str, Callable[[Any, Any], bool], Any], ...]) -> Fn:
+    """``field <op> c and ...`` with three or more tests, in one closure."""
+
+    def and_all_tests(env: Env) -> Any:
+        unknown = False
+        for key, op, c in tests:
+            v = env[key]
+            if v is None:
+                unknown = True
+            elif op(v, c) is False:
+                return False
+        return None if unknown else True
+
+    return and_all_tests
 
 
 def _and_tests(t: tuple[str, Callable[[Any, Any], bool], Any], u: tuple[str, Callable[[Any, Any], bool], Any]) -> Fn:
