@@ -177,8 +177,8 @@ def main() -> None:
     def fresh() -> Any:
         return policy.decide(one, as_of=AS_OF, portfolio=stats)
 
-    print(f"policy {policy.name} {policy.version}; python {platform.python_version()}; "
-          f"{args.calls:,} calls per variant, CPU time per call (µs)\n")
+    print(f"policy {policy.name} {policy.version}; python {platform.python_version()}; accountrules from "
+          f"{Path(accountrules.__file__).parent}; {args.calls:,} calls per variant, CPU time per call (µs)\n")
     public = round_robin({
         "decide(dict, trace=True)": decide(one, True),
         "decide(dict, trace=False)": decide(one, False),

@@ -3,6 +3,11 @@
 Closures (not generated source) keep policy text away from ``exec``; each node
 becomes one small function of the flat ``env`` dict. Unknown is ``None`` and logic
 is three-valued (Kleene): a rule fires only when its condition returns ``True``.
+
+A decision calls a few hundred of these, so the common shapes get their own closure
+(``field <op> constant``, conjunctions of such tests, two-operand ``and``/``or``), a
+field read is a C-level ``itemgetter``, and constant subtrees are folded at compile
+time. ``tests/test_closures.py`` holds every shape to a plain reference interpreter.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ def compile_expr(e: Expr) -> Fn:
 
 
 _NOT_CONSTANT: Any = object()
+_READS_ENV = frozenset({"days_since", *PORTFOLIO_FUNCTIONS})  # functions of the date or the portfolio
 
 
 def _folded(e: Expr) -> Any:
@@ -62,10 +68,7 @@ def _folded(e: Expr) -> Any:
     so the error stays where it was."""
     if isinstance(e, Literal):
         return e.value
-    if isinstance(e, Call) and e.func in ("days_since", *PORTFOLIO_FUNCTIONS):
-        return _NOT_CONSTANT
-    if any(isinstance(n, Ref) for n in walk(e)) or any(
-            isinstance(n, Call) and n.func in ("days_since", *PORTFOLIO_FUNCTIONS) for n in walk(e)):
+    if any(isinstance(n, Ref) or (isinstance(n, Call) and n.func in _READS_ENV) for n in walk(e)):
         return _NOT_CONSTANT
     try:
         return _compile(e)({})
@@ -261,6 +264,9 @@ def _logic(e: Logic) -> Fn:
 
         return and_
 
+    if len(fs) == 2:
+        return _or2(fs[0], fs[1])
+
     def or_(env: Env) -> Any:
         unknown = False
         for f in fs:
@@ -272,6 +278,19 @@ def _logic(e: Logic) -> Fn:
         return None if unknown else False
 
     return or_
+
+
+def _or2(f: Fn, g: Fn) -> Fn:
+    def or2(env: Env) -> Any:
+        a = f(env)
+        if a is True:
+            return True
+        b = g(env)
+        if b is True:
+            return True
+        return None if a is None or b is None else False
+
+    return or2
 
 
 def _and2(f: Fn, g: Fn) -> Fn:
