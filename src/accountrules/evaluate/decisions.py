@@ -215,12 +215,13 @@ def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, po
         dues: dict[int, dt.date] = {}  # actions due the same day share one date
         for code, reasons in raw.actions.items():
             a = catalog[code]
-            due = dues.get(a.due_days)
+            days = a.due_days
+            due = dues.get(days)
             if due is None:
-                due = dues[a.due_days] = as_of + dt.timedelta(days=a.due_days)
+                due = dues[days] = as_of + dt.timedelta(days=days)
             actions.append(_action_item({
                 "code": code, "title": a.title, "owner": a.owner, "priority": _PRIORITY[a.priority], "due": due,
-                "key": account_id + ":" + code + suffix, "reasons": tuple(reasons)}))
+                "key": f"{account_id}:{code}{suffix}", "reasons": tuple(reasons)}))
     metrics = {}
     for m in plan.metrics:
         v = env[m.name]
