@@ -3,6 +3,11 @@
 Closures (not generated source) keep policy text away from ``exec``; each node
 becomes one small function of the flat ``env`` dict. Unknown is ``None`` and logic
 is three-valued (Kleene): a rule fires only when its condition returns ``True``.
+
+A decision calls a few hundred of these, so the common shapes get their own closure
+(``field <op> constant``, conjunctions of such tests, two-operand ``and``/``or``), a
+field read is a C-level ``itemgetter``, and constant subtrees are folded at compile
+time. ``tests/test_closures.py`` holds every shape to a plain reference interpreter.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from math import isfinite
 from typing import Any
 
 from accountrules.parse.expr_ast import (
+    PORTFOLIO_FUNCTIONS,
     Binary,
     Call,
     EnumRank,
@@ -26,6 +32,7 @@ from accountrules.parse.expr_ast import (
     Ref,
     Unary,
     unparse,
+    walk,
 )
 
 Env = dict[str, Any]
@@ -43,43 +50,38 @@ _CMP: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _finite(r: Any) -> Any:
-    # an overflow to inf (e.g. 1 / 1e-313) is not a value a business rule can compare: unknown
-    return r if not isinstance(r, float) or isfinite(r) else None
-
-
-def _div(a: Any, b: Any) -> Any:
-    return None if b == 0 else _finite(a / b)
-
-
-def _sub(a: Any, b: Any) -> Any:
-    r = a - b
-    return r.days if hasattr(r, "days") else _finite(r)  # date - date is a number of days
-
-
-def _add(a: Any, b: Any) -> Any:
-    return _finite(a + b)
-
-
-def _mul(a: Any, b: Any) -> Any:
-    return _finite(a * b)
-
-
-_ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "+": _add,
-    "-": _sub,
-    "*": _mul,
-    "/": _div,
-}
-
-
 def compile_expr(e: Expr) -> Fn:
+    """One closure of the flat env computing ``e``; a subtree without names is folded to its value."""
+    v = _folded(e)
+    if v is not _NOT_CONSTANT:
+        return lambda env: v
+    return _compile(e)
+
+
+_NOT_CONSTANT: Any = object()
+_READS_ENV = frozenset({"days_since", *PORTFOLIO_FUNCTIONS})  # functions of the date or the portfolio
+
+
+def _folded(e: Expr) -> Any:
+    """The value of ``e`` if it reads nothing from the env (no field, metric, output, date or
+    portfolio), else ``_NOT_CONSTANT``. An expression that fails is left to fail when evaluated,
+    so the error stays where it was."""
+    if isinstance(e, Literal):
+        return e.value
+    if any(isinstance(n, Ref) or (isinstance(n, Call) and n.func in _READS_ENV) for n in walk(e)):
+        return _NOT_CONSTANT
+    try:
+        return _compile(e)({})
+    except (TypeError, ValueError, ArithmeticError, KeyError):
+        return _NOT_CONSTANT
+
+
+def _compile(e: Expr) -> Fn:
     if isinstance(e, Literal):
         v = e.value
         return lambda env: v
     if isinstance(e, Ref):
-        key = e.key
-        return lambda env: env[key]
+        return operator.itemgetter(e.key)  # a C callable: no Python frame per read
     if isinstance(e, Unary):
         f = compile_expr(e.operand)
 
@@ -118,17 +120,63 @@ def compile_expr(e: Expr) -> Fn:
     raise TypeError(f"cannot compile {type(e).__name__}")
 
 
-def _binary(e: Binary) -> Fn:
-    op = _CMP.get(e.op) or _ARITH[e.op]
-    # the most common condition shape, field <op> constant, gets one closure instead of three
-    if isinstance(e.left, Ref) and isinstance(e.right, Literal) and e.right.value is not None:
-        key, c = e.left.key, e.right.value
+def _field_test(e: Expr) -> tuple[str, Callable[[Any, Any], bool], Any] | None:
+    """``(env key, comparison, constant)`` when ``e`` is ``field <op> constant`` (the common condition)."""
+    if isinstance(e, Binary) and e.op in _CMP and isinstance(e.left, Ref):
+        c = _folded(e.right)
+        if c is not _NOT_CONSTANT and c is not None:
+            return e.left.key, _CMP[e.op], c
+    return None
 
-        def field_const(env: Env) -> Any:
+
+def _field_cmp(key: str, op: str, c: Any) -> Fn:
+    # one closure per operator, so a test is a dict lookup and an inline comparison
+    if op == "==":
+        def eq(env: Env) -> Any:
             v = env[key]
-            return None if v is None else op(v, c)
+            return None if v is None else v == c
+        return eq
+    if op == "!=":
+        def ne(env: Env) -> Any:
+            v = env[key]
+            return None if v is None else v != c
+        return ne
+    if op == "<":
+        def lt(env: Env) -> Any:
+            v = env[key]
+            return None if v is None else v < c
+        return lt
+    if op == "<=":
+        def le(env: Env) -> Any:
+            v = env[key]
+            return None if v is None else v <= c
+        return le
+    if op == ">":
+        def gt(env: Env) -> Any:
+            v = env[key]
+            return None if v is None else v > c
+        return gt
 
-        return field_const
+    def ge(env: Env) -> Any:
+        v = env[key]
+        return None if v is None else v >= c
+    return ge
+
+
+def _binary(e: Binary) -> Fn:
+    test = _field_test(e)
+    if test is not None:
+        return _field_cmp(test[0], e.op, test[2])
+    if e.op in _CMP:
+        op = _CMP[e.op]
+    elif e.op == "+":
+        return _arith(e, operator.add)
+    elif e.op == "-":
+        return _minus(e)
+    elif e.op == "*":
+        return _arith(e, operator.mul)
+    else:
+        return _divide(e)
     lf, rf = compile_expr(e.left), compile_expr(e.right)
 
     def binary(env: Env) -> Any:
@@ -143,9 +191,66 @@ def _binary(e: Binary) -> Fn:
     return binary
 
 
+def _arith(e: Binary, op: Callable[[Any, Any], Any]) -> Fn:
+    lf, rf = compile_expr(e.left), compile_expr(e.right)
+
+    def arith(env: Env) -> Any:
+        a = lf(env)
+        if a is None:
+            return None
+        b = rf(env)
+        if b is None:
+            return None
+        r = op(a, b)
+        # an overflow to inf (e.g. 1 / 1e-313) is not a value a business rule can compare: unknown
+        return None if isinstance(r, float) and not isfinite(r) else r
+
+    return arith
+
+
+def _minus(e: Binary) -> Fn:
+    lf, rf = compile_expr(e.left), compile_expr(e.right)
+
+    def minus(env: Env) -> Any:
+        a = lf(env)
+        if a is None:
+            return None
+        b = rf(env)
+        if b is None:
+            return None
+        r = a - b
+        if isinstance(r, float):
+            return r if isfinite(r) else None
+        return r.days if hasattr(r, "days") else r  # date - date is a number of days
+
+    return minus
+
+
+def _divide(e: Binary) -> Fn:
+    lf, rf = compile_expr(e.left), compile_expr(e.right)
+
+    def divide(env: Env) -> Any:
+        a = lf(env)
+        if a is None:
+            return None
+        b = rf(env)
+        if b is None or b == 0:
+            return None
+        r = a / b
+        return None if isinstance(r, float) and not isfinite(r) else r
+
+    return divide
+
+
 def _logic(e: Logic) -> Fn:
+    tests = [_field_test(o) for o in e.operands]
+    if e.op == "and" and all(t is not None for t in tests):
+        known = tuple(t for t in tests if t is not None)
+        return _and_tests(known[0], known[1]) if len(known) == 2 else _and_all_tests(known)
     fs = tuple(compile_expr(o) for o in e.operands)
     if e.op == "and":
+        if len(fs) == 2:
+            return _and2(fs[0], fs[1])
 
         def and_(env: Env) -> Any:
             unknown = False
@@ -159,6 +264,9 @@ def _logic(e: Logic) -> Fn:
 
         return and_
 
+    if len(fs) == 2:
+        return _or2(fs[0], fs[1])
+
     def or_(env: Env) -> Any:
         unknown = False
         for f in fs:
@@ -170,6 +278,65 @@ def _logic(e: Logic) -> Fn:
         return None if unknown else False
 
     return or_
+
+
+def _or2(f: Fn, g: Fn) -> Fn:
+    def or2(env: Env) -> Any:
+        a = f(env)
+        if a is True:
+            return True
+        b = g(env)
+        if b is True:
+            return True
+        return None if a is None or b is None else False
+
+    return or2
+
+
+def _and2(f: Fn, g: Fn) -> Fn:
+    def and2(env: Env) -> Any:
+        a = f(env)
+        if a is False:
+            return False
+        b = g(env)
+        if b is False:
+            return False
+        return None if a is None or b is None else True
+
+    return and2
+
+
+def _and_all_tests(tests: tuple[tuple[str, Callable[[Any, Any], bool], Any], ...]) -> Fn:
+    """``field <op> c and ...`` with three or more tests, in one closure."""
+
+    def and_all_tests(env: Env) -> Any:
+        unknown = False
+        for key, op, c in tests:
+            v = env[key]
+            if v is None:
+                unknown = True
+            elif op(v, c) is False:
+                return False
+        return None if unknown else True
+
+    return and_all_tests
+
+
+def _and_tests(t: tuple[str, Callable[[Any, Any], bool], Any], u: tuple[str, Callable[[Any, Any], bool], Any]) -> Fn:
+    """``field <op> c and field <op> c`` (most rows of most tables) in one closure."""
+    k1, op1, c1 = t
+    k2, op2, c2 = u
+
+    def and_tests(env: Env) -> Any:
+        v = env[k1]
+        if v is not None and op1(v, c1) is False:
+            return False
+        w = env[k2]
+        if w is not None and op2(w, c2) is False:
+            return False
+        return None if v is None or w is None else True
+
+    return and_tests
 
 
 def _in_list(e: InList) -> Fn:
@@ -204,8 +371,19 @@ def _in_list(e: InList) -> Fn:
 
 
 def _in_range(e: InRange) -> Fn:
-    f, lo, hi = compile_expr(e.operand), compile_expr(e.low), compile_expr(e.high)
+    f = compile_expr(e.operand)
     negated = e.negated
+    a, b = _folded(e.low), _folded(e.high)
+    if a is not _NOT_CONSTANT and b is not _NOT_CONSTANT and a is not None and b is not None:
+
+        def in_const_range(env: Env) -> Any:
+            v = f(env)
+            if v is None:
+                return None
+            return (a <= v <= b) != negated
+
+        return in_const_range
+    lo, hi = compile_expr(e.low), compile_expr(e.high)
 
     def in_range(env: Env) -> Any:
         v, a, b = f(env), lo(env), hi(env)
@@ -217,7 +395,24 @@ def _in_range(e: InRange) -> Fn:
 
 
 def _strict(fn: Callable[..., Any], args: tuple[Fn, ...]) -> Fn:
-    """A function that is unknown when any argument is unknown."""
+    """A function that is unknown when any argument is unknown (every argument is evaluated)."""
+    if len(args) == 1:
+        (f,) = args
+
+        def call1(env: Env) -> Any:
+            v = f(env)
+            return None if v is None else fn(v)
+
+        return call1
+    if len(args) == 2:
+        f, g = args
+
+        def call2(env: Env) -> Any:
+            a = f(env)
+            b = g(env)
+            return None if a is None or b is None else fn(a, b)
+
+        return call2
 
     def call(env: Env) -> Any:
         vals = [a(env) for a in args]
@@ -229,7 +424,10 @@ def _strict(fn: Callable[..., Any], args: tuple[Fn, ...]) -> Fn:
 
 
 def _ratio(a: float, b: float) -> float | None:
-    return None if b == 0 else _finite(a / b)
+    if b == 0:
+        return None
+    r = a / b
+    return None if isinstance(r, float) and not isfinite(r) else r
 
 
 def _call(e: Call) -> Fn:

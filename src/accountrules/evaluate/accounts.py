@@ -22,11 +22,12 @@ def problems_of(e: ValidationError) -> list[tuple[str, str]]:
 
 
 def to_account(obj: Account | Mapping[str, Any], row: int | None = None) -> Account:
-    if isinstance(obj, Account):
-        return obj
-    if not isinstance(obj, Mapping):
-        raise AccountValidationError([("(account)", f"expected an Account or a mapping, got {type(obj).__name__}")],
-                                     row=row)
+    if type(obj) is not dict:  # a plain dict, the usual input, skips two ABC isinstance checks
+        if isinstance(obj, Account):
+            return obj
+        if not isinstance(obj, Mapping):
+            raise AccountValidationError(
+                [("(account)", f"expected an Account or a mapping, got {type(obj).__name__}")], row=row)
     try:
         return Account.model_validate(obj)
     except ValidationError as e:

@@ -132,6 +132,13 @@ _GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = tuple(
     (g, tuple((p.split(".", 1)[1], p) for p in FIELDS if p.startswith(g + ".")))
     for g in dict.fromkeys(p.split(".")[0] for p in FIELDS if "." in p and not p.startswith("contacts."))
 )
+# a group the input left out is the model's shared default instance: its env part is a constant
+_EMPTY: dict[str, tuple[BaseModel, dict[str, Any]]] = {
+    g: (empty, {path: getattr(empty, name) for name, path in names})
+    for g, names in _GROUPS
+    for empty in [Account.model_fields[g].default]
+    if isinstance(empty, BaseModel)
+}
 _TOP: tuple[str, ...] = tuple(p for p in FIELDS if "." not in p)
 _ENUMS: tuple[str, ...] = tuple(p for p, f in FIELDS.items() if f.type == "enum")
 
@@ -141,7 +148,12 @@ def account_env(account: Account, extra_fields: Mapping[str, str] = types.Mappin
     top = account.__dict__
     env: dict[str, Any] = {p: top[p] for p in _TOP}
     for group, names in _GROUPS:
-        values = top[group].__dict__
+        obj = top[group]
+        empty = _EMPTY.get(group)
+        if empty is not None and obj is empty[0]:
+            env.update(empty[1])
+            continue
+        values = obj.__dict__
         for name, path in names:
             env[path] = values[name]
     for path in _ENUMS:

@@ -1,0 +1,231 @@
+"""Dressing: turn the raw outcome of one decision into a pydantic :class:`Decision`.
+
+Every evaluator hands over the same raw record (what each section decided and which
+rows fired); this module is the one place that turns it into the public model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from accountrules.compile.closures import Env
+from accountrules.compile.plan import CRow, Plan, Read
+from accountrules.model.decision import (
+    NO_TRACE,
+    ActionItem,
+    ChurnOutcome,
+    Decision,
+    JsonScalar,
+    Label,
+    Outcome,
+    PolicyRef,
+    StageOutcome,
+    Trace,
+    TraceEntry,
+)
+from accountrules.model.enums import LABELS, ChurnKind, Priority, RiskLevel, Stage
+
+
+class FiredRow(Protocol):
+    """One row (or default / stay / computed value) that decided a section."""
+
+    @property
+    def section(self) -> str: ...
+    @property
+    def row(self) -> CRow | None: ...
+    @property
+    def output(self) -> str | None: ...
+    @property
+    def note(self) -> str: ...
+
+
+class RawOutcome(Protocol):
+    """What an evaluator decided for one account (``driver.Raw``), before it is dressed."""
+
+    @property
+    def env(self) -> Env: ...
+    @property
+    def segments(self) -> dict[str, str | None]: ...
+    @property
+    def tier(self) -> str | None: ...
+    @property
+    def stage_from(self) -> str | None: ...
+    @property
+    def stage_to(self) -> str | None: ...
+    @property
+    def transition(self) -> str | None: ...
+    @property
+    def churn_kind(self) -> str | None: ...
+    @property
+    def churn_risk(self) -> str | None: ...
+    @property
+    def churn_score(self) -> float | None: ...
+    @property
+    def actions(self) -> dict[str, list[str]]: ...
+    @property
+    def fired(self) -> Sequence[FiredRow]: ...
+    def rules(self) -> dict[str, str | None]: ...
+
+
+_PLAIN = frozenset({type(None), bool, int, float, str})
+# enum members by value: a dict lookup is several times cheaper than calling the enum class
+_STAGE = {m.value: m for m in Stage}
+_KIND = {m.value: m for m in ChurnKind}
+_RISK = {m.value: m for m in RiskLevel}
+_PRIORITY = {m.value: m for m in Priority}
+# one immutable Label per vocabulary code, shared by every decision instead of a copy each
+_LABELS = {code: Label(zh=entry["zh"], en=entry["en"]) for code, entry in LABELS.items()}
+
+
+def json_scalar(v: Any) -> JsonScalar:
+    if type(v) in _PLAIN:
+        return v  # type: ignore[no-any-return]
+    if isinstance(v, bool | int | float | str):
+        return v
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def _label(code: str) -> Label:
+    label = _LABELS.get(code)
+    return label if label is not None else Label(zh=code, en=code)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+_set = object.__setattr__
+
+
+def _builder(cls: type[_M]) -> Callable[[dict[str, Any]], _M]:
+    """``cls.model_construct`` without its per-call overhead: every field given, nothing validated.
+
+    This is the hot path of every decision (model_construct costs ~20 us a model). Callers
+    pass every field in declaration order; the JSON round-trip tests compare with validated
+    models. All of a class's models share one fields-set: every field is always set, the
+    models are frozen, and pydantic copies the set before it changes one (``model_copy``).
+    """
+    fields_set = set(cls.model_fields)
+    new = cls.__new__
+
+    def build(values: dict[str, Any]) -> _M:
+        m = new(cls)
+        _set(m, "__dict__", values)
+        _set(m, "__pydantic_fields_set__", fields_set)
+        _set(m, "__pydantic_extra__", None)
+        _set(m, "__pydantic_private__", None)
+        return m
+
+    return build
+
+
+_outcome = _builder(Outcome)
+_stage_outcome = _builder(StageOutcome)
+_churn_outcome = _builder(ChurnOutcome)
+_action_item = _builder(ActionItem)
+_trace_entry = _builder(TraceEntry)
+_decision = _builder(Decision)
+
+
+class FiredTrace:
+    """A trace kept as the rows that fired and the values they read, built into models on demand.
+
+    The values are read when the decision is made (the env is not kept); the rest (ids,
+    descriptions, seeds, locations) is the plan's, shared by every decision.
+    """
+
+    __slots__ = ("_fired", "_values", "_score_reads")
+
+    def __init__(self, fired: Sequence[FiredRow], values: tuple[Any, ...],
+                 score_reads: tuple[Read, ...] | None) -> None:
+        self._fired = fired
+        self._values = values  # read values of each fired row in order, then the churn score and its reads
+        self._score_reads = score_reads
+
+    @classmethod
+    def of(cls, plan: Plan, raw: RawOutcome) -> FiredTrace:
+        env = raw.env
+        fired = tuple(raw.fired)
+        values = [r.fn(env) for f in fired if f.row is not None for r in f.row.reads]
+        score_reads = None
+        if plan.churn_score is not None:
+            score_reads = plan.churn_score_reads
+            values.append(raw.churn_score)
+            values.extend(r.fn(env) for r in score_reads)
+        return cls(fired, tuple(values), score_reads)
+
+    def build(self) -> tuple[TraceEntry, ...]:
+        values = iter(self._values)
+        entries = []
+        for f in self._fired:
+            row = f.row
+            if row is None:
+                entries.append(_trace_entry({
+                    "section": f.section, "rule": "(default)" if f.note == "default" else "(stay)",
+                    "output": f.output, "note": f.note, "description": None, "seed": (), "inputs": {},
+                    "location": None}))
+                continue
+            prov = row.row.prov
+            entries.append(_trace_entry({
+                "section": f.section, "rule": row.row.id, "output": f.output, "note": "matched",
+                "description": prov.description, "seed": prov.seed,
+                "inputs": {r.name: json_scalar(next(values)) for r in row.reads}, "location": row.where}))
+        if self._score_reads is not None:
+            inputs = {"churn.score": json_scalar(next(values))}
+            inputs.update((r.name, json_scalar(next(values))) for r in self._score_reads)
+            entries.append(_trace_entry({
+                "section": "churn", "rule": "(score)", "output": None, "note": "computed", "description": None,
+                "seed": (), "inputs": inputs, "location": None}))
+        return tuple(entries)
+
+
+def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, policy: PolicyRef,
+                trace: bool = True) -> Decision:
+    # Every value here comes from a checked policy and a validated account, so the models are
+    # constructed without re-validation; the JSON round-trip tests keep this honest.
+    env = raw.env
+    spec = plan.spec
+    rules = raw.rules()
+    tier = None
+    if raw.tier is not None and spec.tiers is not None:
+        tier = _outcome({"code": raw.tier, "label": spec.tiers.values[raw.tier], "rule": rules.get("tier")})
+    segments = {}
+    for name, code in raw.segments.items():
+        if code is not None:
+            segments[name] = _outcome({"code": code, "label": spec.segments[name].values[code],
+                                       "rule": rules.get("segment:" + name)})
+    stage = None
+    if raw.stage_to is not None and plan.stages is not None:
+        stage = _stage_outcome({"from_": _STAGE[raw.stage_from] if raw.stage_from else None,
+                                "to": _STAGE[raw.stage_to], "label": plan.stages.states[raw.stage_to],
+                                "transition": raw.transition})
+    churn = None
+    if raw.churn_kind is not None and raw.churn_risk is not None:
+        score = raw.churn_score
+        churn = _churn_outcome({"kind": _KIND[raw.churn_kind], "risk": _RISK[raw.churn_risk],
+                                "label": _label(raw.churn_kind), "score": None if score is None else float(score),
+                                "rule": rules.get("churn")})
+    actions = []
+    if raw.actions:
+        catalog = plan.catalog
+        suffix = ":" + spec.version
+        dues: dict[int, dt.date] = {}  # actions due the same day share one date
+        for code, reasons in raw.actions.items():
+            a = catalog[code]
+            days = a.due_days
+            due = dues.get(days)
+            if due is None:
+                due = dues[days] = as_of + dt.timedelta(days=days)
+            actions.append(_action_item({
+                "code": code, "title": a.title, "owner": a.owner, "priority": _PRIORITY[a.priority], "due": due,
+                "key": f"{account_id}:{code}{suffix}", "reasons": tuple(reasons)}))
+    metrics = {}
+    for m in plan.metrics:
+        v = env[m.name]
+        metrics[m.name] = v if type(v) in _PLAIN else json_scalar(v)
+    return _decision({"account_id": account_id, "as_of": as_of, "policy": policy, "tier": tier,
+                      "segments": segments, "stage": stage, "churn": churn, "actions": tuple(actions),
+                      "metrics": metrics, "trace": Trace(source=FiredTrace.of(plan, raw)) if trace else NO_TRACE})
