@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from accountrules.batch.columns import read_keys
 from accountrules.batch.errors import RowError
+from accountrules.batch.portfolio_pass import StatsCollector
 from accountrules.batch.result import BatchResult, _ColumnsPart, value_columns
 from accountrules.batch.sources import DEFAULT_CHUNK_ROWS, RawChunk, Source, open_source
 from accountrules.batch.validate import Chunk, validate_rows, validate_table
 from accountrules.compile.plan import Plan
 from accountrules.errors import DecisionError, EngineUnavailableError
 from accountrules.evaluate.driver import Matcher, Raw, run
-from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
+from accountrules.evaluate.portfolio import PortfolioStats
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
@@ -61,19 +62,6 @@ def _validate(raw: RawChunk, plan: Plan, start: int) -> Chunk:
     if raw.kind == "rows":
         return validate_rows(raw.data, plan, start, raw.unreadable)
     return validate_table(raw.data, plan, start, raw.unreadable)
-
-
-class _StatsCollector:
-    def __init__(self, plan: Plan, as_of: dt.date):
-        self.builder = StatsBuilder(plan, as_of)
-        self.only = read_keys(plan)
-
-    def add(self, chunk: Chunk) -> None:
-        for _, env in chunk.envs(self.only):
-            self.builder.add(env)
-
-    def stats(self) -> PortfolioStats:
-        return self.builder.stats()
 
 
 def _matcher(policy: Policy, engine: str) -> Matcher | None:
@@ -212,14 +200,11 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     stored: list[Chunk] | None = None
     stats = PortfolioStats({}, 0)
     if two_pass or keep or not src.restartable:
-        collector = _StatsCollector(plan, day)
+        collector = StatsCollector(plan, day)
         stored = [] if (keep or not src.restartable) else None
         done = 0
         for chunk in _validated(src, plan):
-            if two_pass:
-                collector.add(chunk)
-            else:
-                collector.builder.size += chunk.n - len(chunk.errors)
+            collector.add(chunk)  # counts the valid rows; ranks nothing when the policy ranks nothing
             if stored is not None:
                 stored.append(chunk)
             done += chunk.n
@@ -227,7 +212,7 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
                 progress("reading", done, total)
         total = done
         stats = collector.stats()
-        log.info("portfolio of %d valid rows of %d; statistics over %d ranked values", collector.builder.size, done,
+        log.info("portfolio of %d valid rows of %d; statistics over %d ranked values", collector.size, done,
                  len(plan.portfolio_args))
     chunks: Iterator[Chunk]
     if stored is not None:
