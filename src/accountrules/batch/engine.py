@@ -249,7 +249,9 @@ def decide_batch(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
                               keep=True, progress=progress))
     day = as_of or dt.date.today()
     if not parts:
-        return BatchResult([], policy=policy, stats=PortfolioStats({}, 0), as_of=day, trace=trace)
+        # an empty portfolio still has its (empty) columns: a later lookup is unknown, not "no column"
+        empty = PortfolioStats({k: [] for k, _ in policy.plan.portfolio_args}, 0)
+        return BatchResult([], policy=policy, stats=empty, as_of=day, trace=trace)
     return BatchResult.concat(parts)
 
 
