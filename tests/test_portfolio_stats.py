@@ -46,13 +46,15 @@ metrics:
   pd: percentile(diff)
   cd: cumshare(diff * 2)
   q5d: quantile(transactions.revenue - diff, 5)
+  ta: percentile(as_of - 2020-01-01)
 segments:
   s:
     hit: first
     values: {a: {zh: x, en: x}, b: {zh: x, en: x}}
     default: b
     rows:
-      - {id: s-a, when: p >= 0.5 or c < 0.3 or q2 > 1 or q3 > 1 or q7 > 1 or pd > 0 or cd > 0 or q5d > 0, then: a}
+      - {id: s-a, when: p >= 0.5 or c < 0.3 or q2 > 1 or q3 > 1 or q7 > 1, then: a}
+      - {id: s-b, when: pd > 0 or cd > 0 or q5d > 0 or ta > 0, then: a}
 """
 
 # ties (few distinct values), both zeros, negatives, unknowns, and now and then any finite float
@@ -152,9 +154,9 @@ def test_column_lookups_equal_scalar_lookups(policy: accountrules.Policy, values
                                              portfolio: list[Any] | None) -> None:
     """``portfolio`` None: the batch itself is the portfolio; else the batch ranks against given stats."""
     scores = [None if v is None or v != v else float(v) for v in values]  # a column's unknown is None
-    given_stats = None if portfolio is None else stats_from_arrays({
-        "extra.score": _as_nan(portfolio), "diff": [], "diff * 2": [], "transactions.revenue - diff": []},
-        len(portfolio))
+    others = {k: [] for k, _ in policy.plan.portfolio_args if k != "extra.score"}
+    given_stats = None if portfolio is None else stats_from_arrays(
+        {"extra.score": _as_nan(portfolio), **others}, len(portfolio))
     expected = given_stats or PortfolioStats({"extra.score": scores}, len(scores))
     got = decide_columns(policy, {"extra.score": scores}, as_of=AS_OF, stats=given_stats, metrics=True)
     for name, (func, k) in _METRICS.items():

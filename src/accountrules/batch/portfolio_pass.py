@@ -30,6 +30,8 @@ from accountrules.compile.plan import Plan
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Ref, unparse, walk
 
+_LENGTH = "(rows)"  # a column no policy reads: gives a batch of no ranked field its length
+
 
 def _optional(name: str) -> ModuleType | None:
     try:
@@ -76,8 +78,7 @@ class StatsCollector:
         exprs = ranked_exprs(plan)
         self._fields = {k: e.key for k, e in exprs.items() if isinstance(e, Ref) and e.kind == "field"}
         self._others = [k for k in exprs if k not in self._fields]
-        # the id column too: it gives the batch its length when an expression reads no field
-        self._needs = fields_read(plan, [exprs[k] for k in self._others]) | {"id"}
+        self._needs = fields_read(plan, [exprs[k] for k in self._others])
         self._parts: dict[str, list[Any]] = {k: [] for k in exprs}
 
     def add(self, chunk: Chunk) -> None:
@@ -144,7 +145,8 @@ class StatsCollector:
             for k, v in chunk.base.items():
                 if k in self._needs and v is not None:
                     columns[k] = [v] * n
-            return self._vector.ColumnBatch.from_mapping(columns)
+            # an expression of no field (of as_of alone) still has one value per row
+            return self._vector.ColumnBatch.from_mapping(columns or {_LENGTH: [None] * n})
         import pyarrow as pa  # a chunk of arrays came from pyarrow
 
         take = None if rows is None else pa.array(rows, pa.int64())
@@ -156,7 +158,7 @@ class StatsCollector:
         for k, v in chunk.base.items():
             if k in self._needs and v is not None:
                 columns[k] = pa.array([v] * n)
-        return self._vector.ColumnBatch.from_arrow(pa.table(columns))
+        return self._vector.ColumnBatch.from_arrow(pa.table(columns or {_LENGTH: pa.nulls(n, pa.float64())}))
 
     def stats(self) -> PortfolioStats:
         """The statistics of every row added: each column sorted once."""
