@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from accountrules.batch.columns import read_keys
 from accountrules.batch.errors import RowError
+from accountrules.batch.portfolio_pass import StatsCollector
 from accountrules.batch.result import BatchResult, _ColumnsPart, value_columns
 from accountrules.batch.sources import DEFAULT_CHUNK_ROWS, RawChunk, Source, open_source
 from accountrules.batch.validate import Chunk, validate_rows, validate_table
@@ -28,7 +29,7 @@ from accountrules.compile.plan import Plan
 from accountrules.errors import AccountValidationError, DecisionError
 from accountrules.evaluate import registry
 from accountrules.evaluate.driver import Matcher, Raw, run
-from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
+from accountrules.evaluate.portfolio import PortfolioStats
 
 if TYPE_CHECKING:
     from accountrules.model.account import Account
@@ -67,19 +68,6 @@ def _validate(raw: RawChunk, plan: Plan, start: int) -> Chunk:
     if raw.kind == "rows":
         return validate_rows(raw.data, plan, start, raw.unreadable)
     return validate_table(raw.data, plan, start, raw.unreadable)
-
-
-class _StatsCollector:
-    def __init__(self, plan: Plan, as_of: dt.date):
-        self.builder = StatsBuilder(plan, as_of)
-        self.only = read_keys(plan)
-
-    def add(self, chunk: Chunk) -> None:
-        for _, env in chunk.envs(self.only):
-            self.builder.add(env)
-
-    def stats(self) -> PortfolioStats:
-        return self.builder.stats()
 
 
 def _matcher(policy: Policy, engine: str) -> Matcher | None:
@@ -216,14 +204,11 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     stored: list[Chunk] | None = None
     stats = PortfolioStats({}, 0)
     if two_pass or keep or not src.restartable:
-        collector = _StatsCollector(plan, day)
+        collector = StatsCollector(plan, day)
         stored = [] if (keep or not src.restartable) else None
         done = 0
         for chunk in _validated(src, plan):
-            if two_pass:
-                collector.add(chunk)
-            else:
-                collector.builder.size += chunk.n - len(chunk.errors)
+            collector.add(chunk)  # counts the valid rows; ranks nothing when the policy ranks nothing
             if stored is not None:
                 stored.append(chunk)
             done += chunk.n
@@ -231,7 +216,7 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
                 progress("reading", done, total)
         total = done
         stats = collector.stats()
-        log.info("portfolio of %d valid rows of %d; statistics over %d ranked values", collector.builder.size, done,
+        log.info("portfolio of %d valid rows of %d; statistics over %d ranked values", collector.size, done,
                  len(plan.portfolio_args))
     chunks: Iterator[Chunk]
     if stored is not None:
@@ -268,7 +253,9 @@ def decide_batch(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
                               keep=True, progress=progress))
     day = as_of or dt.date.today()
     if not parts:
-        return BatchResult([], policy=policy, stats=PortfolioStats({}, 0), as_of=day, trace=trace)
+        # an empty portfolio still has its (empty) columns: a later lookup is unknown, not "no column"
+        empty = PortfolioStats({k: [] for k, _ in policy.plan.portfolio_args}, 0)
+        return BatchResult([], policy=policy, stats=empty, as_of=day, trace=trace)
     return BatchResult.concat(parts)
 
 

@@ -7,8 +7,9 @@ to ``Policy.decide(..., portfolio=stats)`` for single decisions.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
@@ -23,30 +24,41 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class _Column:
-    values: tuple[float, ...]  # sorted ascending, unknowns left out
-    positive_prefix: tuple[float, ...]  # prefix sums of max(v, 0), len = n + 1
+    # flat float64 arrays: compact (8 bytes a value), picklable, bisect-able as they are, and numpy
+    # reads them without a copy (``numpy.frombuffer``), so a batch never rebuilds them per chunk
+    values: array[float]  # sorted ascending, unknowns left out
+    positive_prefix: array[float]  # prefix sums of max(v, 0), len = n + 1
 
     @classmethod
     def of(cls, values: Iterable[float | int | None]) -> _Column:
-        vs = tuple(sorted(float(v) for v in values if v is not None))
-        prefix = (0.0, *accumulate(max(v, 0.0) for v in vs))
-        return cls(vs, prefix)
+        # NaN is no value a rank could be taken against (bisect cannot place it): unknown, as None
+        vs = array("d", sorted(f for f in (float(v) for v in values if v is not None) if f == f))
+        return cls.from_sorted(vs)
+
+    @classmethod
+    def from_sorted(cls, values: array[float], positive_prefix: array[float] | None = None) -> _Column:
+        if positive_prefix is None:
+            # sequential sums, in this order: the numpy builder's cumsum gives the same floats
+            positive_prefix = array("d", (0.0, *accumulate(max(v, 0.0) for v in values)))
+        if len(positive_prefix) != len(values) + 1:
+            raise ValueError("positive_prefix must hold one sum more than there are values")
+        return cls(values, positive_prefix)
 
     def percentile(self, x: float | None) -> float | None:
         n = len(self.values)
-        if x is None or n == 0:
+        if x is None or n == 0 or x != x:
             return None
         return bisect_left(self.values, x) / n
 
     def quantile(self, x: float | None, k: int) -> int | None:
         n = len(self.values)
-        if x is None or n == 0:
+        if x is None or n == 0 or x != x:
             return None
         # integer arithmetic: a float product like 0.6 * 5 must not fall into the wrong bucket
         return 1 + min(k - 1, (bisect_left(self.values, x) * k) // n)
 
     def cumshare(self, x: float | None) -> float | None:
-        if x is None or not self.values:
+        if x is None or not self.values or x != x:
             return None
         total = self.positive_prefix[-1]
         if total <= 0:
@@ -58,13 +70,30 @@ class _Column:
 
 
 class PortfolioStats:
-    """Sorted values of each ranked expression over a portfolio. Immutable and thread-safe."""
+    """Sorted values of each ranked expression over a portfolio. Immutable and thread-safe.
+
+    Unknown values (``None``, NaN) are left out of a column; ranking an unknown value gives
+    unknown. Each column is held as a sorted ``array('d')`` plus the prefix sums cumshare
+    needs, built once: single lookups bisect them, a batch searches them with numpy.
+    """
 
     __slots__ = ("_columns", "size")
 
     def __init__(self, columns: Mapping[str, Iterable[float | int | None]], size: int):
         self._columns = {k: _Column.of(v) for k, v in columns.items()}
         self.size = size
+
+    @classmethod
+    def from_sorted(cls, columns: Mapping[str, tuple[array[float], array[float] | None]],
+                    size: int) -> PortfolioStats:
+        """Statistics from columns already sorted ascending, without unknowns or NaN:
+        ``{key: (values, positive prefix sums or None)}``. The arrays are held, not copied."""
+        stats = cls({}, size)
+        for key, (values, prefix) in columns.items():
+            if values.typecode != "d" or (prefix is not None and prefix.typecode != "d"):
+                raise TypeError("portfolio columns must be array('d')")
+            stats._columns[key] = _Column.from_sorted(values, prefix)
+        return stats
 
     def keys(self) -> list[str]:
         return sorted(self._columns)
@@ -78,6 +107,14 @@ class PortfolioStats:
                 "portfolio_stats()"
             ) from None
 
+    def sorted_values(self, key: str) -> array[float]:
+        """The known values of ``key``, ascending (read only: the statistics share it)."""
+        return self._col(key).values
+
+    def positive_prefix(self, key: str) -> array[float]:
+        """``[0, max(v0, 0), max(v0, 0) + max(v1, 0), ...]`` over :meth:`sorted_values` (read only)."""
+        return self._col(key).positive_prefix
+
     def percentile(self, key: str, x: float | None) -> float | None:
         return self._col(key).percentile(x)
 
@@ -88,17 +125,29 @@ class PortfolioStats:
         return self._col(key).quantile(x, k)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"size": self.size, "columns": {k: list(c.values) for k, c in self._columns.items()}}
+        return {"size": self.size, "columns": {k: c.values.tolist() for k, c in self._columns.items()}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PortfolioStats:
         return cls(data["columns"], int(data["size"]))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, PortfolioStats) and self.to_dict() == other.to_dict()
+        if not isinstance(other, PortfolioStats):
+            return False
+        mine, theirs = self._columns, other._columns
+        return self.size == other.size and mine.keys() == theirs.keys() and all(
+            mine[k].values == theirs[k].values for k in mine)
 
     def __hash__(self) -> int:
         return hash(tuple(sorted(self._columns)))
+
+    def __getstate__(self) -> tuple[int, dict[str, tuple[array[float], array[float]]]]:
+        return self.size, {k: (c.values, c.positive_prefix) for k, c in self._columns.items()}
+
+    def __setstate__(self, state: tuple[int, dict[str, tuple[array[float], array[float]]]]) -> None:
+        size, columns = state
+        self.size = size
+        self._columns = {k: _Column.from_sorted(v, p) for k, (v, p) in columns.items()}
 
     def __repr__(self) -> str:
         return f"PortfolioStats(size={self.size}, columns={self.keys()})"
@@ -111,10 +160,12 @@ class StatsBuilder:
     local (portfolio-free) metrics are computed here first, on the account's env.
     """
 
-    def __init__(self, plan: Plan, as_of: dt.date):
+    def __init__(self, plan: Plan, as_of: dt.date, keys: Collection[str] | None = None):
+        """``keys``: collect only these ranked expressions (default: all of the plan's)."""
         self._plan = plan
         self._as_of = as_of
-        self._cols: dict[str, list[Any]] = {k: [] for k, _ in plan.portfolio_args}
+        self._args = tuple((k, fn) for k, fn in plan.portfolio_args if keys is None or k in keys)
+        self._cols: dict[str, list[Any]] = {k: [] for k, _ in self._args}
         self.size = 0
 
     def add(self, env: dict[str, Any]) -> None:
@@ -125,8 +176,12 @@ class StatsBuilder:
         env["as_of"] = self._as_of
         for m in self._plan.local_metrics:
             env[m.name] = m.fn(env)
-        for key, fn in self._plan.portfolio_args:
+        for key, fn in self._args:
             self._cols[key].append(fn(env))
+
+    def values(self) -> dict[str, list[Any]]:
+        """The ranked values collected so far, per key, in the order added (None = unknown)."""
+        return self._cols
 
     def stats(self) -> PortfolioStats:
         return PortfolioStats(self._cols, self.size)

@@ -1,0 +1,191 @@
+"""The statistics pass of a batch: the ranked values of every valid row, gathered from columns.
+
+A policy that ranks accounts (``percentile``, ``cumshare``, ``quantile``) needs, before
+the first chunk is decided, the values each ranked expression takes over the whole
+portfolio. :class:`StatsCollector` gathers them chunk by chunk without building a row:
+
+* a ranked field (``percentile(transactions.annual_revenue)``) is its validated column,
+  nulls and error rows left out;
+* a ranked expression (``percentile(profit_contribution)``, a metric) is evaluated over the
+  chunk's columns by the vector evaluator when numpy is installed, else row by row with
+  the compiled closures, as :meth:`Policy.portfolio_stats` does.
+
+At the end every column is sorted once (numpy when present). The statistics equal those
+``StatsBuilder`` gives from the same rows' envs (``tests/test_portfolio_pass.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Iterator
+from itertools import chain
+from types import ModuleType
+from typing import Any
+
+from accountrules.batch.columns import read_keys
+from accountrules.batch.validate import Chunk
+from accountrules.check.policy_check import all_expressions
+from accountrules.compile.plan import Plan
+from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
+from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Ref, unparse, walk
+
+_LENGTH = "(rows)"  # a column no policy reads: gives a batch of no ranked field its length
+
+
+def _optional(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:  # numpy (and with it the vector evaluator) is an optional extra
+        return None
+
+
+def ranked_exprs(plan: Plan) -> dict[str, Expr]:
+    """Each ranked expression of the plan by its key (as in ``plan.portfolio_args``)."""
+    out: dict[str, Expr] = {}
+    for e in all_expressions(plan.spec):
+        for node in walk(e):
+            if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
+                out.setdefault(unparse(node.args[0]), node.args[0])
+    return {k: out[k] for k, _ in plan.portfolio_args}
+
+
+def fields_read(plan: Plan, exprs: list[Expr]) -> set[str]:
+    """The field keys ``exprs`` read, through the metrics they name."""
+    metrics = {m.name: m.expr for m in plan.spec.metrics}
+    todo = list(exprs)
+    seen: set[str] = set()
+    fields: set[str] = set()
+    while todo:
+        for node in walk(todo.pop()):
+            if isinstance(node, Ref) and node.kind == "field":
+                fields.add(node.key)
+            elif isinstance(node, Ref) and node.kind == "metric" and node.key not in seen:
+                seen.add(node.key)
+                todo.append(metrics[node.key])
+    return fields
+
+
+class StatsCollector:
+    """Collect, chunk by chunk, the ranked values of the valid rows; :meth:`stats` once at the end."""
+
+    def __init__(self, plan: Plan, as_of: dt.date):
+        self._plan = plan
+        self._as_of = as_of
+        self.size = 0
+        self._np = _optional("numpy")
+        self._vector = _optional("accountrules.evaluate.vector") if self._np is not None else None
+        exprs = ranked_exprs(plan)
+        self._fields = {k: e.key for k, e in exprs.items() if isinstance(e, Ref) and e.kind == "field"}
+        self._others = [k for k in exprs if k not in self._fields]
+        self._needs = fields_read(plan, [exprs[k] for k in self._others])
+        self._parts: dict[str, list[Any]] = {k: [] for k in exprs}
+
+    def add(self, chunk: Chunk) -> None:
+        """Add the valid rows of ``chunk`` (rows in ``chunk.errors`` are not in the portfolio)."""
+        valid = chunk.n - len(chunk.errors)
+        self.size += valid
+        if not self._parts or not valid:
+            return
+        rows = None if not chunk.errors else [j for j in range(chunk.n) if j not in chunk.errors]
+        others = list(self._others)
+        for key, field in self._fields.items():
+            got = self._field(chunk, field, rows, valid)
+            if got is None:  # not a stored key: the closures decide what reading it means
+                others.append(key)
+            else:
+                self._parts[key].append(got)
+        if others:
+            self._expressions(chunk, others, rows)
+
+    def _field(self, chunk: Chunk, field: str, rows: list[int] | None, valid: int) -> Any:
+        np = self._np
+        if field in chunk.keys:
+            col = chunk.cols[chunk.keys.index(field)]
+            if isinstance(col, list):
+                picked = col if rows is None else [col[j] for j in rows]
+                known = [v for v in picked if v is not None]
+                return known if np is None else np.fromiter((float(v) for v in known), np.float64, len(known))
+            if rows is not None:
+                col = col.take(rows)
+            col = col.drop_null()
+            if np is not None and _is_numeric(col.type):
+                return col.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+            return col.to_pylist()
+        if field in chunk.base:
+            v = chunk.base[field]
+            if v is None:
+                return []
+            return [v] * valid if np is None else np.full(valid, float(v), dtype=np.float64)
+        return None
+
+    def _expressions(self, chunk: Chunk, keys: list[str], rows: list[int] | None) -> None:
+        if self._vector is not None:
+            stats = self._vector.portfolio_stats(self._plan, self._batch(chunk, rows), as_of=self._as_of)
+            from accountrules.evaluate.vector_rank import held_values  # numpy is there: vector imported
+
+            for key in keys:
+                self._parts[key].append(held_values(stats, key).copy())
+            return
+        builder = StatsBuilder(self._plan, self._as_of, keys)
+        for _, env in chunk.envs(read_keys(self._plan)):
+            builder.add(env)
+        for key, values in builder.values().items():
+            self._parts[key].append(values)
+
+    def _batch(self, chunk: Chunk, rows: list[int] | None) -> Any:
+        """The chunk's valid rows of the fields the ranked expressions read, as the vector evaluator's input."""
+        assert self._vector is not None
+        columns: dict[str, Any] = {}
+        if all(isinstance(c, list) for c in chunk.cols):
+            for k, c in zip(chunk.keys, chunk.cols, strict=True):
+                if k in self._needs:
+                    columns[k] = c if rows is None else [c[j] for j in rows]
+            n = chunk.n if rows is None else len(rows)
+            for k, v in chunk.base.items():
+                if k in self._needs and v is not None:
+                    columns[k] = [v] * n
+            # an expression of no field (of as_of alone) still has one value per row
+            return self._vector.ColumnBatch.from_mapping(columns or {_LENGTH: [None] * n})
+        import pyarrow as pa  # a chunk of arrays came from pyarrow
+
+        take = None if rows is None else pa.array(rows, pa.int64())
+        for k, c in zip(chunk.keys, chunk.cols, strict=True):
+            if k in self._needs:
+                arr = c if isinstance(c, pa.Array) else pa.array(c)
+                columns[k] = arr if take is None else arr.take(take)
+        n = chunk.n if rows is None else len(rows)
+        for k, v in chunk.base.items():
+            if k in self._needs and v is not None:
+                columns[k] = pa.array([v] * n)
+        return self._vector.ColumnBatch.from_arrow(pa.table(columns or {_LENGTH: pa.nulls(n, pa.float64())}))
+
+    def stats(self) -> PortfolioStats:
+        """The statistics of every row added: each column sorted once."""
+        if self._np is None:
+            return PortfolioStats({k: chain.from_iterable(parts) for k, parts in self._parts.items()}, self.size)
+        from accountrules.evaluate.vector_rank import stats_from_arrays  # numpy is installed
+
+        np = self._np
+        columns = {k: np.concatenate([np.asarray(p, dtype=np.float64) if not isinstance(p, list) else
+                                      _floats(np, p) for p in parts]) if parts else np.empty(0)
+                   for k, parts in self._parts.items()}
+        return stats_from_arrays(columns, self.size)
+
+
+def _floats(np: ModuleType, values: list[Any]) -> Any:
+    return np.fromiter(_as_floats(values), np.float64, len(values))
+
+
+def _as_floats(values: list[Any]) -> Iterator[float]:
+    # None (unknown) as NaN, which the statistics leave out like None
+    return (float("nan") if v is None else float(v) for v in values)
+
+
+def _is_numeric(t: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t))
+
+
+__all__ = ["StatsCollector", "fields_read", "ranked_exprs"]

@@ -1,0 +1,167 @@
+"""Portfolio ranks over columns: percentile, cumshare and quantile of a whole batch at once.
+
+The definitions are those of :class:`~accountrules.evaluate.portfolio.PortfolioStats`
+(bisect_left / bisect_right into the sorted known values, cumshare from the prefix sums of
+the positive values). Given statistics are searched where they are held: their
+``array('d')`` columns are viewed by numpy without a copy, so ranking a chunk costs a
+search per row, not a rebuild of the portfolio. :func:`stats_from_arrays` builds the
+statistics themselves from numpy columns (one sort per column).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from accountrules.evaluate.portfolio import PortfolioStats
+
+BoolArr = NDArray[np.bool_]
+IntArr = NDArray[np.int64]
+FloatArr = NDArray[np.float64]
+
+_Site = tuple[str, str, int]  # (function, key, k)
+
+
+def stats_from_arrays(columns: Mapping[str, Any], size: int) -> PortfolioStats:
+    """:class:`PortfolioStats` from unsorted numeric columns (NaN = unknown, left out), equal to
+    ``PortfolioStats({key: values}, size)`` with None for NaN: one numpy sort per column."""
+    held: dict[str, tuple[array[float], array[float] | None]] = {}
+    for key, col in columns.items():
+        xs = np.asarray(col, dtype=np.float64)
+        xs = np.sort(xs[~np.isnan(xs)])
+        prefix = np.empty(xs.shape[0] + 1, dtype=np.float64)
+        prefix[0] = 0.0
+        # add.accumulate adds in order (no pairwise summation): the floats of itertools.accumulate
+        np.cumsum(np.maximum(xs, 0.0), out=prefix[1:])
+        held[key] = (_to_array(xs), _to_array(prefix))
+    return PortfolioStats.from_sorted(held, size)
+
+
+def _to_array(xs: FloatArr) -> array[float]:
+    out = array("d")
+    out.frombytes(np.ascontiguousarray(xs, dtype=np.float64).tobytes())
+    return out
+
+
+def held_values(stats: PortfolioStats, key: str) -> FloatArr:
+    """The sorted known values of ``key`` in ``stats``, as a read-only numpy view (no copy)."""
+    return _view(stats.sorted_values(key))
+
+
+def _view(held: array[float]) -> FloatArr:
+    view = np.frombuffer(held, dtype=np.float64)
+    view.flags.writeable = False  # the statistics are shared and immutable
+    return view
+
+
+def _run_starts(xs: FloatArr) -> tuple[IntArr, IntArr]:
+    """For sorted ``xs``: bisect_left and bisect_right of every element into ``xs`` itself."""
+    m = xs.shape[0]
+    pos = np.arange(m, dtype=np.int64)
+    start = np.ones(m, dtype=np.bool_)
+    start[1:] = xs[1:] != xs[:-1]
+    left = np.maximum.accumulate(np.where(start, pos, 0))
+    end = np.ones(m, dtype=np.bool_)
+    end[:-1] = start[1:]
+    right = np.minimum.accumulate(np.where(end, pos + 1, m)[::-1])[::-1]
+    return left, right
+
+
+def _rank_positions(xi: FloatArr, vals: FloatArr | None, side: tuple[bool, bool]) -> tuple[
+        FloatArr, IntArr | None, IntArr | None]:
+    """Sorted portfolio values, and bisect_left / bisect_right of each query ``xi`` into them.
+
+    ``vals`` None: the queries are the portfolio. ``side``: which of left / right are needed."""
+    m = xi.shape[0]
+    if m and bool(np.all(xi == np.floor(xi))):
+        lo, hi = float(xi.min()), float(xi.max())
+        # few distinct whole numbers: search each once, then look every value up
+        if hi - lo <= max(2 * m, 1 << 16) and max(abs(lo), abs(hi)) < 2.0**52:
+            sorted_vals = np.sort(xi) if vals is None else vals
+            grid = np.arange(lo, hi + 1, dtype=np.float64)
+            off = (xi - lo).astype(np.int64)
+            left = _i64(np.searchsorted(sorted_vals, grid, side="left"))[off] if side[0] else None
+            right = _i64(np.searchsorted(sorted_vals, grid, side="right"))[off] if side[1] else None
+            return sorted_vals, left, right
+    order = np.argsort(xi)
+    xs = xi[order]
+    if vals is None:
+        ls, rs = _run_starts(xs)
+        vals = xs
+    else:  # sorted keys: numpy's binary search reuses the previous bound, so this is cache friendly
+        ls = _i64(np.searchsorted(vals, xs, side="left"))
+        rs = _i64(np.searchsorted(vals, xs, side="right")) if side[1] else ls
+    left_out: IntArr | None = None
+    right_out: IntArr | None = None
+    if side[0]:
+        left_out = np.empty(m, dtype=np.int64)
+        left_out[order] = ls
+    if side[1]:
+        right_out = np.empty(m, dtype=np.int64)
+        right_out[order] = rs
+    return vals, left_out, right_out
+
+
+def _i64(a: NDArray[Any]) -> IntArr:
+    return a.astype(np.int64, copy=False)
+
+
+def _portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: PortfolioStats | None,
+                       key: str) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
+    """Every call site ranking ``key``, over the whole batch at once (None = unknown for all rows).
+
+    ``stats`` None: the batch's own known values are the portfolio."""
+    n = xv.shape[0]
+    xk = xk & ~np.isnan(xv)  # NaN ranks as unknown, as in PortfolioStats
+    xi = xv[xk]
+    given = held_values(stats, key) if stats is not None else None  # PortfolioRequiredError if absent
+    need_left = any(f in ("percentile", "quantile") for f, _, _ in sites)
+    need_right = any(f == "cumshare" for f, _, _ in sites)
+    only_quantiles = all(f == "quantile" for f, _, _ in sites)
+    left = right = None
+    if only_quantiles:
+        vals = given if given is not None else np.sort(xi)
+    else:
+        vals, left, right = _rank_positions(xi, given, (need_left, need_right))
+    size = vals.shape[0]
+    out: dict[_Site, tuple[FloatArr, BoolArr] | None] = {}
+    for site in sites:
+        func, _, k = site
+        if size == 0:
+            out[site] = None
+            continue
+        if func == "percentile":
+            assert left is not None
+            r = left / size
+        elif func == "quantile":
+            if left is not None:
+                r = (1 + np.minimum(k - 1, (left * k) // size)).astype(np.float64)
+            else:
+                # bucket q is reached when bisect_left >= ceil((q-1) * size / k), i.e. x > vals[that - 1]
+                marks = np.array([vals[-((-(q - 1) * size) // k) - 1] for q in range(2, k + 1)])
+                r = (1 + np.searchsorted(marks, xi, side="left")).astype(np.float64)
+        else:
+            assert right is not None
+            if stats is not None:
+                prefix = _view(stats.positive_prefix(key))
+            else:
+                prefix = np.empty(size + 1, dtype=np.float64)
+                prefix[0] = 0.0
+                np.cumsum(np.maximum(vals, 0.0), out=prefix[1:])  # sequential, as itertools.accumulate
+            total = float(prefix[-1])
+            if total <= 0:
+                out[site] = None
+                continue
+            y = (total - prefix[right] + xi) / total
+            r = np.where(xi <= 0, 1.0, np.where(y < 1.0, y, 1.0))
+        full = np.zeros(n, dtype=np.float64)
+        full[xk] = r
+        out[site] = (full, xk)
+    return out
+
+
+__all__ = ["held_values", "stats_from_arrays"]
