@@ -204,7 +204,8 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     stored: list[Chunk] | None = None
     stats = PortfolioStats({}, 0)
     if two_pass or keep or not src.restartable:
-        collector = StatsCollector(plan, day)
+        program = policy.evaluators.vector_program() if registry.available("vector") else None
+        collector = StatsCollector(plan, day, program)
         stored = [] if (keep or not src.restartable) else None
         done = 0
         for chunk in _validated(src, plan):

@@ -69,9 +69,11 @@ def fields_read(plan: Plan, exprs: list[Expr]) -> set[str]:
 class StatsCollector:
     """Collect, chunk by chunk, the ranked values of the valid rows; :meth:`stats` once at the end."""
 
-    def __init__(self, plan: Plan, as_of: dt.date):
+    def __init__(self, plan: Plan, as_of: dt.date, program: Any = None):
+        """``program``: the policy's vector program, when it has one, so chunks don't recompile it."""
         self._plan = plan
         self._as_of = as_of
+        self._program = program
         self.size = 0
         self._np = _optional("numpy")
         self._vector = _optional("accountrules.evaluate.vector") if self._np is not None else None
@@ -121,7 +123,8 @@ class StatsCollector:
 
     def _expressions(self, chunk: Chunk, keys: list[str], rows: list[int] | None) -> None:
         if self._vector is not None:
-            stats = self._vector.portfolio_stats(self._plan, self._batch(chunk, rows), as_of=self._as_of)
+            stats = self._vector.portfolio_stats(self._plan, self._batch(chunk, rows), as_of=self._as_of,
+                                                 program=self._program)
             from accountrules.evaluate.vector_rank import held_values  # numpy is there: vector imported
 
             for key in keys:
