@@ -220,7 +220,8 @@ class Bench:
         pool = [portfolio.nest(r) for r in self.table(self.size("stats_accounts")).to_pylist()]
         stats = policy.portfolio_stats(pool, as_of=AS_OF)
         accounts = pool[: self.size("single_calls")]
-        for engine in CANDIDATES:
+        # every name discovery saw, working for decide_many or not: decide may accept other names
+        for engine in dict.fromkeys([*self.res.get("engines", {}), *CANDIDATES]):
             for trace in (True, False):
                 def call(a: Any, engine: str = engine, trace: bool = trace) -> Any:
                     return policy.decide(a, as_of=AS_OF, portfolio=stats, engine=engine, trace=trace)
