@@ -87,25 +87,6 @@ def make_columns(n: int, seed: int = 20260630, as_of: dt.date = dt.date(2026, 6,
     return cols
 
 
-def to_batch(cols: dict[str, Any]) -> Any:
-    """The columns as an :class:`accountrules.evaluate.vector.ColumnBatch`."""
-    from accountrules.evaluate.vector import Column, ColumnBatch
-
-    out: dict[str, Column] = {}
-    for k, v in cols.items():
-        if k == "id":
-            out[k] = Column("string", v[0].astype(np.int32), None, tuple(f"A{i}" for i in range(len(v[0]))))
-        elif isinstance(v, tuple) and isinstance(v[1], list):
-            out[k] = Column("string", v[0], None, tuple(v[1]))
-        elif isinstance(v, tuple) and k == "relationship.last_executive_visit":
-            out[k] = Column("date", v[0], v[1])
-        elif isinstance(v, tuple):
-            out[k] = Column("bool", v[0], v[1])
-        else:
-            out[k] = Column.from_array(v)
-    return ColumnBatch(out)
-
-
 def flat_rows(cols: dict[str, Any], rows: range | list[int]) -> list[dict[str, Any]]:
     """Flat ``{path: value}`` dicts (None = unknown) for the given rows."""
     out: list[dict[str, Any]] = []
@@ -147,3 +128,59 @@ def account_dicts(cols: dict[str, Any], rows: range | list[int]) -> list[dict[st
             acc["contacts"] = [{"name": "D", "role": "decider", "supporter": bool(decider)}]
         out.append(acc)
     return out
+
+
+# The flat-file schema has no contact list: the decider flag is left to the row-wise inputs.
+_NOT_FLAT = {"contacts.decider_supports"}
+
+
+def to_table(cols: dict[str, Any]) -> Any:
+    """The portfolio as a typed ``pyarrow.Table`` with field-path column names (unknown = null).
+
+    This is what a user hands to ``decide_many``; the CSV and the DataFrame are made from it.
+    """
+    import pyarrow as pa
+
+    arrays: dict[str, Any] = {}
+    for k, v in cols.items():
+        if k in _NOT_FLAT:
+            continue
+        if k == "id":
+            arrays[k] = pa.array([f"A{i}" for i in v[0]], pa.string())
+        elif isinstance(v, tuple) and isinstance(v[1], list):
+            codes = v[0]
+            arrays[k] = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0),
+                                                       pa.array(v[1], pa.string())).cast(pa.string())
+        elif isinstance(v, tuple) and k == "relationship.last_executive_visit":
+            days = v[0] - dt.date(1970, 1, 1).toordinal()
+            arrays[k] = pa.array(days.astype(np.int32), pa.int32(), mask=~v[1]).cast(pa.date32())
+        elif isinstance(v, tuple):
+            arrays[k] = pa.array(v[0], pa.bool_(), mask=None if v[1] is None else ~v[1])
+        else:
+            nan = np.isnan(v)
+            if k in _INTS:
+                arrays[k] = pa.array(np.where(nan, 0, v).astype(np.int64), pa.int64(), mask=nan)
+            else:
+                arrays[k] = pa.array(v, pa.float64(), mask=nan)
+    return pa.table(arrays)
+
+
+def write_csv(table: Any, path: Any) -> None:
+    """The table as a CSV file with field-path headers, blank cells for unknowns."""
+    import pyarrow.csv as pacsv
+
+    pacsv.write_csv(table, str(path), pacsv.WriteOptions(quoting_style="needed"))
+
+
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """A flat ``{path: value}`` row as the nested account dict ``Policy.decide`` takes (None dropped)."""
+    acc: dict[str, Any] = {}
+    for k, v in flat.items():
+        if v is None:
+            continue
+        if "." in k:
+            group, name = k.split(".", 1)
+            acc.setdefault(group, {})[name] = v
+        else:
+            acc[k] = v
+    return acc

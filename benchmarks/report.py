@@ -1,0 +1,159 @@
+"""The Markdown tables ``benchmarks/run.py`` prints (docs/performance.md quotes them verbatim)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TARGET_BATCH = 250_000
+TARGET_LINEAR = 1.3
+TARGET_P50_US = 30.0
+TARGET_ZEN_BATCH, TARGET_DURABLE_BATCH, TARGET_SINGLE = 40.0, 10.0, 5.0
+TARGET_BYTES = 1024
+
+
+def _n(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _x(r: float | None) -> str:
+    if r is None:
+        return "n/a"
+    return f"{r:,.1f}×" if r >= 0.95 else f"{r:.2f}×"
+
+
+def _met(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "**not met**")
+
+
+def markdown(res: dict[str, Any]) -> str:
+    m = res["machine"]
+    v = m["versions"]
+    out = [
+        f"Measured {m['date']} at commit {m['commit']} ({res['mode']} mode, median of {res['reps']} repetitions): "
+        f"{m['cpu']}, {m['cores']} cores, Python {m['python']}, accountrules {v['accountrules']}, "
+        f"numpy {v['numpy']}, pyarrow {v['pyarrow']}, pandas {v['pandas']}, zen-engine {v['zen-engine']}, "
+        f"durable_rules {v['durable_rules']}. accounts/s = accounts per CPU second of the whole process "
+        "(all threads); wall-clock rate alongside. Load average (1 min) "
+        f"{m['load_average'][0]:.1f} at the start, {m.get('load_average_end', [float('nan')])[0]:.1f} at the end.",
+        "",
+        "Engines: " + ", ".join(f"`{e}` {'available' if s == 'ok' else '(' + s + ')'}"
+                                for e, s in res.get("engines", {}).items()) + ".",
+        "",
+    ]
+    targets: list[tuple[str, str, bool | None]] = []
+
+    if res.get("batch"):
+        out += ["### Full express policy: `policy.decide_many(source, engine=E, trace=False).to_arrow()`", "",
+                "| engine | input | accounts | accounts/s (CPU) | accounts/s (wall) |", "|---|---|---:|---:|---:|"]
+        for r in res["batch"]:
+            out.append(f"| `{r['engine']}` | {r['input']} | {_n(r['n'])} | {_n(r['per_cpu_s'])} | "
+                       f"{_n(r['per_wall_s'])} |")
+        out.append("")
+        for source in dict.fromkeys(r["input"] for r in res["batch"]):
+            rows = [r for r in res["batch"] if r["input"] == source and r["n"] == max(x["n"] for x in res["batch"])]
+            if rows:
+                best = max(rows, key=lambda r: r["per_cpu_s"])
+                targets.append((f"decide_many from {source} ≥ {_n(TARGET_BATCH)}/s",
+                                f"{_n(best['per_cpu_s'])}/s (`{best['engine']}`)", best["per_cpu_s"] >= TARGET_BATCH))
+
+    if res.get("linearity"):
+        out += ["### Linearity: CPU µs per account, `decide_many(pyarrow Table)`", "",
+                "| engine | small | µs/account | large | µs/account | large / small |",
+                "|---|---:|---:|---:|---:|---:|"]
+        for r in res["linearity"]:
+            s = r["small"]
+            if "large" in r:
+                lg = r["large"]
+                us_s, us_l = s["cpu_s_median"] / s["n"] * 1e6, lg["cpu_s_median"] / lg["n"] * 1e6
+                out.append(f"| `{r['engine']}` | {_n(s['n'])} | {us_s:.2f} | {_n(lg['n'])} | {us_l:.2f} | "
+                           f"{r['ratio']:.2f} |")
+                targets.append((f"linear: per-account cost large/small ≤ {TARGET_LINEAR} (`{r['engine']}`)",
+                                f"{r['ratio']:.2f}", r["ratio"] <= TARGET_LINEAR))
+            else:
+                out.append(f"| `{r['engine']}` | {_n(s['n'])} | {s['cpu_s_median'] / s['n'] * 1e6:.2f} | "
+                           f"skipped: {r['skipped']} | | |")
+        out.append("")
+
+    if res.get("single"):
+        out += ["### One account, full express policy: `policy.decide(dict, portfolio=stats, engine=E, trace=T)`", "",
+                "| engine | trace | calls | p50 µs | p99 µs | CPU µs/call |", "|---|---|---:|---:|---:|---:|"]
+        for r in res["single"]:
+            out.append(f"| `{r['engine']}` | {r['trace']} | {_n(r['calls'])} | {r['p50_us']:.1f} | "
+                       f"{r['p99_us']:.1f} | {r['cpu_us_per_call']:.1f} |")
+            if r["trace"] and r["engine"] in ("compiled", "auto"):
+                targets.append((f"decide() with trace p50 ≤ {TARGET_P50_US:g} µs (`{r['engine']}`)",
+                                f"{r['p50_us']:.1f} µs", r["p50_us"] <= TARGET_P50_US))
+        out.append("")
+
+    if res.get("peers_batch"):
+        out += _peers(res, targets)
+
+    if res.get("memory"):
+        out += ["### Memory held by a batch's results: `r = policy.decide_many(pyarrow Table, trace=False)`", "",
+                "| engine | accounts | Python heap held, B/account | Arrow buffers held, B/account | "
+                "Python heap peak, B/account |", "|---|---:|---:|---:|---:|"]
+        for r in res["memory"]:
+            held = r["python_bytes_per_account"] + r["arrow_bytes_per_account"]
+            out.append(f"| `{r['engine']}` | {_n(r['n'])} | {_n(r['python_bytes_per_account'])} | "
+                       f"{_n(r['arrow_bytes_per_account'])} | {_n(r['peak_python_bytes_per_account'])} |")
+            targets.append((f"results ≤ {TARGET_BYTES} B/account beyond the input (`{r['engine']}`)",
+                            f"{_n(held)} B", held <= TARGET_BYTES))
+        out.append("")
+
+    if res.get("cli"):
+        out += ["### Streaming command: `accountrules decide rulesets/express accounts.csv -o out.csv [--engine E]`",
+                "", "| engine | rows | wall s | rows/s (wall) | CPU s | peak RSS MB |",
+                "|---|---:|---:|---:|---:|---:|"]
+        by: dict[str, list[dict[str, Any]]] = {}
+        for r in res["cli"]:
+            by.setdefault(r["engine"], []).append(r)
+            out.append(f"| `{r['engine']}` | {_n(r['rows'])} | {r['wall_s']:.1f} | {_n(r['rows'] / r['wall_s'])} | "
+                       f"{r['cpu_s']:.1f} | {_n(r['max_rss_mb'])} |")
+        out.append("")
+        for engine, rows in by.items():
+            if len(rows) == 2:
+                growth = rows[1]["max_rss_mb"] / rows[0]["max_rss_mb"]
+                targets.append((f"CLI RSS flat in rows (`{engine}`, {_n(rows[0]['rows'])} → {_n(rows[1]['rows'])})",
+                                f"×{growth:.2f}", growth <= 1.3))
+
+    if targets:
+        out += ["### Targets (issue 8)", "", "| target | measured | |", "|---|---|---|"]
+        out += [f"| {t} | {m} | {_met(ok)} |" for t, m, ok in targets]
+        out.append("")
+    for note in res.get("notes", []):
+        out.append(f"- note: {note}")
+    out.append(f"\n_{res.get('total_seconds', 0):.0f} s in all._")
+    return "\n".join(out)
+
+
+def _peers(res: dict[str, Any], targets: list[tuple[str, str, bool | None]]) -> list[str]:
+    batch, single = res["peers_batch"], res.get("peers_single", [])
+    ours = [r for r in batch if r["who"] == "accountrules"]
+    best = max(ours, key=lambda r: r["per_cpu_s"]) if ours else None
+    out = ["### The express tier table, identical rows and inputs, public calls", "",
+           "Batch (the same accounts to every engine; ratio = best accountrules CPU rate / this one):", "",
+           "| engine | call | accounts | accounts/s (CPU) | accounts/s (wall) | accountrules is (CPU) | "
+           "(wall) | mismatches |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in batch:
+        rc = best["per_cpu_s"] / r["per_cpu_s"] if best and r is not best else None
+        rw = best["per_wall_s"] / r["per_wall_s"] if best and r is not best else None
+        out.append(f"| {r['who']} | `{r['call']}` | {_n(r['n'])} | {_n(r['per_cpu_s'])} | {_n(r['per_wall_s'])} | "
+                   f"{_x(rc) if rc else '—'} | {_x(rw) if rw else '—'} | {r['mismatches']} |")
+        if best and r["who"] == "zen-engine":
+            targets.append((f"tier table batch ≥ {TARGET_ZEN_BATCH:g}× zen-engine", _x(rc),
+                            (rc or 0) >= TARGET_ZEN_BATCH))
+        if best and r["who"] == "durable_rules":
+            targets.append((f"tier table batch ≥ {TARGET_DURABLE_BATCH:g}× durable_rules", _x(rc),
+                            (rc or 0) >= TARGET_DURABLE_BATCH))
+    out += ["", "One account (ratio = this engine's CPU µs per call / accountrules `decide(dict, trace=False)`'s):", "",
+            "| engine | call | calls | p50 µs | p99 µs | CPU µs/call | accountrules is |",
+            "|---|---|---:|---:|---:|---:|---:|"]
+    base = next((r for r in single if r["who"] == "accountrules" and "trace=False" in r["call"]), None)
+    for r in single:
+        ratio = r["cpu_us_per_call"] / base["cpu_us_per_call"] if base and r["who"] != "accountrules" else None
+        out.append(f"| {r['who']} | `{r['call']}` | {_n(r['calls'])} | {r['p50_us']:.1f} | {r['p99_us']:.1f} | "
+                   f"{r['cpu_us_per_call']:.1f} | {_x(ratio) if ratio else '—'} |")
+        if ratio is not None:
+            targets.append((f"tier table single ≥ {TARGET_SINGLE:g}× {r['who']}", _x(ratio), ratio >= TARGET_SINGLE))
+    out.append("")
+    return out

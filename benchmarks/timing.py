@@ -1,0 +1,137 @@
+"""Even-handed timing: every engine and every call gets the same repetitions and the same statistic.
+
+A measurement runs ``setup`` (untimed), then the call, ``reps`` times after one untimed warm-up,
+with the garbage of the previous repetition collected first. CPU time (``time.process_time``,
+all threads of the process, so a peer that fans out over cores is charged for every core it
+uses) and wall time are both kept; figures are the median of the repetitions.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Timing:
+    n: int
+    cpu: list[float] = field(default_factory=list)
+    wall: list[float] = field(default_factory=list)
+
+    @property
+    def cpu_s(self) -> float:
+        return statistics.median(self.cpu)
+
+    @property
+    def wall_s(self) -> float:
+        return statistics.median(self.wall)
+
+    @property
+    def per_s(self) -> float:
+        """Accounts (or calls) per CPU second."""
+        return self.n / self.cpu_s if self.cpu_s > 0 else float("inf")
+
+    @property
+    def per_wall_s(self) -> float:
+        return self.n / self.wall_s if self.wall_s > 0 else float("inf")
+
+    @property
+    def us_each(self) -> float:
+        """CPU microseconds per account (or call)."""
+        return self.cpu_s / self.n * 1e6
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "reps": len(self.cpu), "cpu_s_median": self.cpu_s, "wall_s_median": self.wall_s,
+                "per_cpu_s": self.per_s, "per_wall_s": self.per_wall_s, "cpu_s": self.cpu, "wall_s": self.wall}
+
+
+def measure(call: Callable[[Any], Any], n: int, reps: int, setup: Callable[[], Any] | None = None,
+            warmup: Callable[[], Any] | None = None) -> Timing:
+    """Time ``call(setup())`` ``reps`` times; ``warmup`` (default: one full call) runs first, untimed."""
+    if warmup is not None:
+        warmup()
+    else:
+        call(setup() if setup else None)
+    t = Timing(n)
+    for _ in range(reps):
+        arg = setup() if setup else None
+        gc.collect()
+        c0, w0 = time.process_time(), time.perf_counter()
+        result = call(arg)
+        c1, w1 = time.process_time(), time.perf_counter()
+        del result, arg  # freeing the result is not timed, for anyone
+        t.cpu.append(c1 - c0)
+        t.wall.append(w1 - w0)
+    return t
+
+
+@dataclass
+class Latency:
+    calls: int
+    p50_us: float
+    p99_us: float
+    cpu_us: float  # median over repetitions of (CPU time of the loop / calls)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"calls": self.calls, "p50_us": self.p50_us, "p99_us": self.p99_us, "cpu_us_per_call": self.cpu_us}
+
+
+def latency(call: Callable[[Any], Any], args: Sequence[Any], reps: int, warm: int = 200) -> Latency:
+    """One call per item of ``args`` (distinct accounts, not one account repeated), ``reps`` passes.
+
+    p50/p99 are of the per-call wall times of every pass (``perf_counter_ns`` around each call);
+    ``cpu_us`` is the median over passes of the pass's CPU time divided by its calls.
+    """
+    for a in args[:warm]:
+        call(a)
+    samples: list[int] = []
+    cpu: list[float] = []
+    for _ in range(reps):
+        gc.collect()
+        c0 = time.process_time()
+        for a in args:
+            t0 = time.perf_counter_ns()
+            call(a)
+            samples.append(time.perf_counter_ns() - t0)
+        cpu.append((time.process_time() - c0) / len(args) * 1e6)
+    samples.sort()
+    return Latency(len(samples), samples[len(samples) // 2] / 1e3, samples[int(len(samples) * 0.99)] / 1e3,
+                   statistics.median(cpu))
+
+
+@dataclass
+class ChildRun:
+    returncode: int
+    wall_s: float
+    cpu_s: float
+    max_rss_mb: float
+    stderr: str
+
+
+# Linux keeps a process's peak RSS across fork and exec, so a child forked straight from this
+# (large) process would report at least this process's RSS. A small launcher forks the command
+# instead and reports the command's own rusage.
+_LAUNCHER = """
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, ru = os.wait4(proc.pid, 0)
+print(json.dumps([os.waitstatus_to_exitcode(status), ru.ru_utime + ru.ru_stime, ru.ru_maxrss]))
+"""
+
+
+def run_child(cmd: list[str]) -> ChildRun:
+    """Run a command; its own peak RSS and CPU time, measured by a small launcher process."""
+    w0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - w0
+    if done.returncode != 0 or not done.stdout.strip():
+        return ChildRun(done.returncode or 1, wall, 0.0, 0.0, done.stderr[-2000:])
+    code, cpu, rss_kb = json.loads(done.stdout.strip().splitlines()[-1])
+    return ChildRun(int(code), wall, float(cpu), rss_kb / 1024, done.stderr[-2000:])
