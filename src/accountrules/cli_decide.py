@@ -17,6 +17,7 @@ from accountrules.batch.engine import ENGINES, iter_batches
 from accountrules.batch.result import BatchSummary
 from accountrules.batch.writers import FORMATS, ErrorsWriter, format_of, open_writer
 from accountrules.errors import AccountRulesError
+from accountrules.io.formats import OUTPUT
 
 __all__ = ["add_parser", "run"]
 
@@ -58,12 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def errors_path(output: Path) -> Path:
-    name = output.name
-    for suffix in (".csv", ".jsonl", ".ndjson", ".parquet", ".pq"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return output.with_name(name + ".errors.csv")
+    return output.with_name(OUTPUT.split(output)[0] + ".errors.csv")
 
 
 class _Bar:

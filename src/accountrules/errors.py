@@ -177,3 +177,17 @@ class AccountValidationError(AccountRulesError):
 
 class EngineUnavailableError(AccountRulesError):
     """An optional evaluator or format was asked for but its extra is not installed."""
+
+
+class MissingDependencyError(EngineUnavailableError):
+    """A format or feature needs an optional package that is not installed.
+
+    ``module`` is what failed to import, ``extra`` the accountrules extra that brings it
+    (``pip install 'accountrules[<extra>]'``). A subclass of :class:`EngineUnavailableError`
+    so code that caught that for a missing pyarrow keeps working.
+    """
+
+    def __init__(self, purpose: str, module: str, extra: str):
+        self.module = module
+        self.extra = extra
+        super().__init__(f"{purpose} needs {module}: pip install 'accountrules[{extra}]'")

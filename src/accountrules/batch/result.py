@@ -22,10 +22,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from accountrules.batch.columns import output_columns
 from accountrules.batch.errors import RowError, RowErrors
 from accountrules.batch.validate import Chunk
 from accountrules.evaluate.portfolio import PortfolioStats
+from accountrules.io.optional import require
+from accountrules.io.schema import arrow_table, output_columns, value_columns
 from accountrules.model.decision import Decision
 
 if TYPE_CHECKING:
@@ -33,11 +34,6 @@ if TYPE_CHECKING:
     from accountrules.policy import Policy
 
 Item = Decision | RowError
-
-
-def value_columns(plan: Plan) -> list[str]:
-    """The output columns a part stores (all but ``row`` and ``account_id``)."""
-    return output_columns(plan)[2:]
 
 
 def decision_outputs(plan: Plan, d: Decision) -> dict[str, Any]:
@@ -422,25 +418,11 @@ class BatchResult(Sequence[Item]):
 
     def to_arrow(self, *, errors: bool = False) -> Any:
         """The flat result as a ``pyarrow.Table`` (actions as ``list<string>``)."""
-        import pyarrow as pa
-
-        cols = self.columns(errors=errors)
-        arrays = {}
-        for name, values in cols.items():
-            if name == "row":
-                arrays[name] = pa.array(values, pa.int64())
-            elif name == "churn_score":
-                arrays[name] = pa.array(values, pa.float64())
-            elif name == "actions":
-                arrays[name] = pa.array([list(v) for v in values], pa.list_(pa.string()))
-            else:
-                arrays[name] = pa.array(values, pa.string())
-        return pa.table(arrays)
+        return arrow_table(self.columns(errors=errors))
 
     def to_pandas(self, *, errors: bool = False) -> Any:
         """The flat result as a ``pandas.DataFrame`` (actions as lists of codes)."""
-        import pandas as pd
-
+        pd = require("pandas", "BatchResult.to_pandas", "pandas")
         cols = self.columns(errors=errors)
         cols["actions"] = [list(v) for v in cols["actions"]]
         return pd.DataFrame(cols)

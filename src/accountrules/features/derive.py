@@ -68,19 +68,19 @@ Derived fields (money in the input's currency; floats rounded to 6 decimals):
 
 from __future__ import annotations
 
-import codecs
-import importlib
-import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
-from accountrules.errors import AccountValidationError, EngineUnavailableError
+from accountrules.errors import AccountValidationError
+from accountrules.io.formats import ORDER_LOG
+from accountrules.io.optional import require
+from accountrules.io.tables import read_table, scalar_text
 
 if TYPE_CHECKING:
     import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -100,24 +100,11 @@ log = logging.getLogger(__name__)
 InputFormat: TypeAlias = Literal["csv", "whitespace", "parquet", "jsonl"]
 Orders: TypeAlias = "str | os.PathLike[str] | pyarrow.Table | pandas.DataFrame"
 
-INPUT_FORMATS: Final[tuple[str, ...]] = ("csv", "whitespace", "parquet", "jsonl")
-_SUFFIX_FORMATS: Final[dict[str, InputFormat]] = {
-    ".csv": "csv",
-    ".txt": "whitespace",
-    ".dat": "whitespace",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-}
-_COMPRESSION_SUFFIXES: Final = frozenset({".gz", ".bz2", ".zst", ".lz4"})
-_BLANKS_TO_SPACE: Final = bytes.maketrans(b"\t\f\v", b"   ")
+INPUT_FORMATS: Final[tuple[str, ...]] = ORDER_LOG.names
 _DIGITS: Final = 6  # derived floats are rounded to this many decimals
 _YEAR_DAYS: Final = 365
 _TRUE_WORDS: Final = ("true", "yes", "y", "t")
 _FALSE_WORDS: Final = ("false", "no", "n", "f")
-_INSTALL_HINT: Final = "pip install 'accountrules[arrow]'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,21 +161,8 @@ class _Arrow:
 
 
 def _arrow() -> _Arrow:
-    try:
-        pa = importlib.import_module("pyarrow")
-        pc = importlib.import_module("pyarrow.compute")
-    except ImportError as exc:
-        raise EngineUnavailableError(
-            f"deriving features from an order log needs pyarrow: {_INSTALL_HINT}"
-        ) from exc
-    return _Arrow(pa, pc)
-
-
-def _submodule(name: str) -> ModuleType:
-    try:
-        return importlib.import_module(name)
-    except ImportError as exc:
-        raise EngineUnavailableError(f"{name} is not available: {_INSTALL_HINT}") from exc
+    purpose = "deriving features from an order log"
+    return _Arrow(require("pyarrow", purpose), require("pyarrow.compute", purpose))
 
 
 # --------------------------------------------------------------------------------------------
@@ -284,7 +258,7 @@ def _load(ar: _Arrow, orders: Any, cols: ColumnMap, fmt: InputFormat | None) -> 
     if _is_pandas(orders):
         return _from_pandas(ar, orders, cols, needed)
     if isinstance(orders, str | os.PathLike):
-        return _read_path(ar, Path(orders), cols, needed, fmt)
+        return _read_path(Path(orders), cols, needed, fmt)
     if hasattr(orders, "__arrow_c_stream__"):  # polars, duckdb, ... (Arrow PyCapsule interface)
         return _load(ar, pa.table(orders), cols, fmt)
     raise TypeError(
@@ -306,178 +280,21 @@ def _from_pandas(ar: _Arrow, df: Any, cols: ColumnMap, needed: list[str]) -> Any
             arrays[name] = pa.array(series, from_pandas=True)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             # mixed object column: read it as text so the bad value can be named by row
-            arrays[name] = pa.array([_text_or_none(v) for v in series.tolist()], pa.string())
+            arrays[name] = pa.array([scalar_text(v) for v in series.tolist()], pa.string())
     return pa.table(arrays)
 
 
-def _text_or_none(value: Any) -> str | None:
-    if value is None or type(value).__name__ in ("NAType", "NaTType"):
-        return None
-    if isinstance(value, float) and value != value:  # NaN
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
-
-
-def _format_of(path: Path, fmt: InputFormat | None) -> InputFormat:
-    if fmt is not None:
-        if fmt not in INPUT_FORMATS:
-            raise ValueError(f"format must be one of {', '.join(INPUT_FORMATS)}, got {fmt!r}")
-        return fmt
-    suffixes = [s.lower() for s in path.suffixes]
-    while suffixes and suffixes[-1] in _COMPRESSION_SUFFIXES:
-        suffixes.pop()
-    found = _SUFFIX_FORMATS.get(suffixes[-1]) if suffixes else None
-    if found is None:
+def _read_path(path: Path, cols: ColumnMap, needed: list[str], fmt: InputFormat | None) -> Any:
+    kind = ORDER_LOG.of(path, fmt)
+    if kind is None:
         raise ValueError(
             f"cannot tell the format of {str(path)!r} from its suffix; pass format= one of "
             f"{', '.join(INPUT_FORMATS)}"
         )
-    return found
+    return read_table(path, kind, needed, lambda present: _require(cols, present))
 
 
-def _read_path(ar: _Arrow, path: Path, cols: ColumnMap, needed: list[str], fmt: InputFormat | None) -> Any:
-    kind = _format_of(path, fmt)
-    if not path.is_file():
-        raise FileNotFoundError(f"order log not found: {path}")
-    log.debug("reading %s as %s", path, kind)
-    pa = ar.pa
-    try:
-        if kind == "parquet":
-            pq = _submodule("pyarrow.parquet")
-            names = pq.read_schema(path).names
-            _require(cols, names)
-            return pq.read_table(path, columns=list(dict.fromkeys(needed)))
-        with pa.input_stream(str(path)) as stream:  # decompresses by suffix
-            data: bytes = stream.read()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise _file_error(path, f"not a readable {kind} file: {exc}") from exc
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    if kind == "whitespace":
-        spaced = _single_spaced(data)  # then Arrow's CSV reader can split it
-        try:
-            return _read_csv(ar, spaced, path, cols, needed, delimiter=" ")
-        except AccountValidationError:
-            return _read_whitespace(ar, data, path, cols, needed)  # names the bad row
-    if kind == "csv":
-        return _read_csv(ar, data, path, cols, needed)
-    return _read_jsonl(ar, data, path, cols, needed)
-
-
-def _single_spaced(data: bytes) -> bytes:
-    """Runs of blanks -> one space, none at the start or end of a line (bytes ops: fast)."""
-    text = data.translate(_BLANKS_TO_SPACE)
-    while b"  " in text:
-        text = text.replace(b"  ", b" ")
-    text = text.replace(b"\n ", b"\n").replace(b" \r", b"\r").replace(b" \n", b"\n")
-    return text[1:] if text.startswith(b" ") else text
-
-
-def _file_error(path: Path, message: str, row: int | None = None) -> AccountValidationError:
-    return AccountValidationError([(str(path), message)], row=row)
-
-
-def _decode(data: bytes, path: Path) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _file_error(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-
-
-def _read_whitespace(ar: _Arrow, data: bytes, path: Path, cols: ColumnMap, needed: list[str]) -> Any:
-    """Pure-Python reader: slower, used to report the row Arrow's reader failed on."""
-    header: list[str] | None = None
-    rows: list[list[str]] = []
-    for line in _decode(data, path).splitlines():
-        fields = line.split()
-        if not fields:
-            continue
-        if header is None:
-            header = fields
-            continue
-        if len(fields) != len(header):
-            raise _file_error(
-                path,
-                f"expected {len(header)} fields, found {len(fields)}: {line.strip()!r}",
-                row=len(rows) + 1,
-            )
-        rows.append(fields)
-    if header is None:
-        raise _file_error(path, "empty file: no header row")
-    _require(cols, header)
-    position = {name: i for i, name in enumerate(header)}
-    return ar.pa.table(
-        {
-            name: ar.pa.array([r[position[name]] for r in rows], ar.pa.string())
-            for name in dict.fromkeys(needed)
-        }
-    )
-
-
-def _read_csv(
-    ar: _Arrow, data: bytes, path: Path, cols: ColumnMap, needed: list[str], delimiter: str = ","
-) -> Any:
-    pa = ar.pa
-    csv = _submodule("pyarrow.csv")
-    if delimiter == ",":
-        parse = csv.ParseOptions()
-    else:
-        parse = csv.ParseOptions(delimiter=delimiter, quote_char=False)
-    convert = csv.ConvertOptions(
-        column_types={name: pa.string() for name in needed},  # parse ourselves, name bad rows
-        strings_can_be_null=True,
-        null_values=[""],
-    )
-    try:
-        table = csv.read_csv(pa.py_buffer(data), parse_options=parse, convert_options=convert)
-    except pa.ArrowInvalid as exc:
-        raise _file_error(path, f"not a readable file: {exc}") from exc
-    _require(cols, table.column_names)
-    return pa.table({name: table[name] for name in dict.fromkeys(needed)})
-
-
-def _read_jsonl(ar: _Arrow, data: bytes, path: Path, cols: ColumnMap, needed: list[str]) -> Any:
-    pa = ar.pa
-    pjson = _submodule("pyarrow.json")
-    try:
-        table = pjson.read_json(pa.py_buffer(data))
-    except pa.ArrowInvalid:
-        # mixed types in a column (or bad JSON): read as text to name the first bad row
-        return _read_jsonl_as_text(ar, data, path, cols, needed)
-    _require(cols, table.column_names)
-    return pa.table({name: table[name] for name in dict.fromkeys(needed)})
-
-
-def _read_jsonl_as_text(ar: _Arrow, data: bytes, path: Path, cols: ColumnMap, needed: list[str]) -> Any:
-    wanted = list(dict.fromkeys(needed))
-    values: dict[str, list[str | None]] = {name: [] for name in wanted}
-    seen: set[str] = set()
-    row = 0
-    for line in _decode(data, path).splitlines():
-        if not line.strip():
-            continue
-        row += 1
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise _file_error(path, f"invalid JSON: {exc.msg}", row=row) from None
-        if not isinstance(obj, dict):
-            raise _file_error(path, "each line must be a JSON object", row=row)
-        seen.update(obj)
-        for name in wanted:
-            value = obj.get(name)
-            if isinstance(value, dict | list):
-                raise AccountValidationError([(name, f"expected a scalar, got {value!r}")], row=row)
-            values[name].append(_text_or_none(value))
-    _require(cols, seen)
-    return ar.pa.table({name: ar.pa.array(v, ar.pa.string()) for name, v in values.items()})
-
-
-def _require(cols: ColumnMap, present: Sequence[str] | set[str]) -> None:
+def _require(cols: ColumnMap, present: Collection[str]) -> None:
     have = set(present)
     missing = [
         (name, f"missing column (ColumnMap.{role})") for role, name in cols.mapped() if name not in have
