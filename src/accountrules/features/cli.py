@@ -13,13 +13,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from accountrules.errors import AccountRulesError
-from accountrules.features.derive import (
-    INPUT_FORMATS,
-    ColumnMap,
-    InputFormat,
-    accounts_from_table,
-    derive_features,
-)
+from accountrules.features.derive import accounts_from_table, derive_features
+from accountrules.features.orders import INPUT_FORMATS, ColumnMap, InputFormat
 from accountrules.io.formats import OUTPUT
 from accountrules.io.writers import PLAIN, CsvTableWriter, JsonlWriter, write_parquet_table
 
