@@ -57,12 +57,20 @@ class CsvTableWriter(TableWriter):
     def __init__(self, path: str | Path, header: Sequence[str], style: CsvStyle = SPREADSHEET):
         self._f: IO[str] = Path(path).open("w", encoding=style.encoding, newline="")
         self._csv = csv.writer(self._f, lineterminator=style.line_end)
+        # the csv module quotes a cell holding a line break only if the break is in the line
+        # terminator: with LF lines a bare CR would be written as is and split the row on reading
+        self._bare_cr = "\r" not in style.line_end
+        self._quoted = csv.writer(self._f, lineterminator=style.line_end, quoting=csv.QUOTE_ALL)
         self._csv.writerow(header)
         self.rows = 0
 
     def write_rows(self, rows: Iterable[Sequence[Any]]) -> None:
         for row in rows:
-            self._csv.writerow([csv_cell(v) for v in row])
+            cells = [csv_cell(v) for v in row]
+            if self._bare_cr and any(isinstance(c, str) and "\r" in c for c in cells):
+                self._quoted.writerow(cells)
+            else:
+                self._csv.writerow(cells)
             self.rows += 1
 
     def write_columns(self, columns: Sequence[Sequence[Any]]) -> None:
