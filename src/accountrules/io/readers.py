@@ -13,6 +13,7 @@ be read at all raises :class:`TableInputError`.
 
 from __future__ import annotations
 
+import bz2
 import csv
 import gzip
 import io
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from accountrules.errors import AccountRulesError
+from accountrules.io.formats import COMPRESSIONS
 from accountrules.io.optional import pyarrow, require
 
 CSV_BLOCK_BYTES: Final = 4 << 20
@@ -54,15 +56,27 @@ class RawChunk:
     unreadable: dict[int, str] = field(default_factory=dict)
 
 
-def is_gzip(path: Path) -> bool:
-    return path.name.lower().endswith(".gz")
+def compression_of(path: Path) -> str | None:
+    """The codec a compression suffix names (``.gz`` -> ``gzip``...), ``None`` for a plain file."""
+    return COMPRESSIONS.get(path.suffix.lower())
 
 
 def open_text(path: Path, *, newline: str | None = None) -> IO[str]:
-    """``path`` as UTF-8 text (a byte-order mark skipped), gunzipped when it ends in ``.gz``."""
-    if is_gzip(path):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline=newline)
-    return path.open(encoding="utf-8-sig", newline=newline)
+    """``path`` as UTF-8 text (a byte-order mark skipped), decompressed by its suffix.
+
+    gzip and bz2 need nothing but the standard library; zstd and lz4 are read through pyarrow.
+    """
+    codec = compression_of(path)
+    if codec is None:
+        return path.open(encoding="utf-8-sig", newline=newline)
+    raw: Any
+    if codec == "gzip":
+        raw = gzip.open(path, "rb")
+    elif codec == "bz2":
+        raw = bz2.open(path, "rb")
+    else:
+        raw = pyarrow(f"reading {codec} files").input_stream(str(path), compression=codec)
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline=newline)
 
 
 def json_object(line: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -139,7 +153,7 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int) -> Iterator[RawC
 
     done = 0
     try:
-        stream = pa.input_stream(str(path), compression="gzip" if is_gzip(path) else None)
+        stream = pa.input_stream(str(path), compression=compression_of(path))
         with stream:
             reader = pacsv.open_csv(
                 stream,
@@ -211,6 +225,6 @@ def iter_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
 
 
 __all__ = [
-    "CSV_BLOCK_BYTES", "RawChunk", "TableInputError", "is_gzip", "iter_csv", "iter_jsonl", "iter_parquet",
+    "CSV_BLOCK_BYTES", "RawChunk", "TableInputError", "compression_of", "iter_csv", "iter_jsonl", "iter_parquet",
     "json_object", "open_text", "parquet_layout", "read_csv_header",
 ]

@@ -1,8 +1,10 @@
 """Read a whole file into one pyarrow Table of chosen columns: CSV, whitespace text, JSONL, Parquet.
 
 For inputs that are aggregated as a whole (an order log for ``derive_features``),
-where the rows are grouped and no row stands for one output. Text columns that are
-asked for are read as text, so zero-padded ids stay text and the caller names a bad
+where the rows are grouped and no row stands for one output. CSV goes through the
+streaming reader of :mod:`accountrules.io.readers` (every cell as text, only the asked-for
+columns kept); whitespace text and JSONL are read as bytes and parsed by Arrow; Parquet
+reads only the asked-for columns. Zero-padded ids stay text and the caller names a bad
 value by its row. A compression suffix (``.gz``, ``.bz2``, ``.zst``, ``.lz4``) is looked
 through. The caller checks the columns found (``require``) before anything is
 converted; a file that cannot be read raises
@@ -21,11 +23,12 @@ from typing import Any, Final
 
 from accountrules.errors import AccountValidationError
 from accountrules.io.optional import pyarrow, require
-from accountrules.io.readers import json_object
+from accountrules.io.readers import TableInputError, iter_csv, json_object, read_csv_header
 
 log = logging.getLogger(__name__)
 
 _BLANKS_TO_SPACE: Final = bytes.maketrans(b"\t\f\v", b"   ")
+_CHUNK_ROWS: Final = 1 << 17
 
 Require = Callable[[Collection[str]], None]
 """Raises when the columns found lack one the caller needs."""
@@ -38,6 +41,8 @@ def read_table(path: Path, kind: str, needed: Sequence[str], require_columns: Re
     log.debug("reading %s as %s", path, kind)
     wanted = list(dict.fromkeys(needed))
     pa = pyarrow(f"reading {kind}")
+    if kind == "csv":
+        return _stream_csv(path, wanted, require_columns)
     try:
         if kind == "parquet":
             pq = require("pyarrow.parquet", "reading Parquet")
@@ -52,11 +57,9 @@ def read_table(path: Path, kind: str, needed: Sequence[str], require_columns: Re
     if kind == "whitespace":
         spaced = _single_spaced(data)  # then Arrow's CSV reader can split it
         try:
-            return _read_csv(data=spaced, path=path, wanted=wanted, require_columns=require_columns, delimiter=" ")
+            return _read_spaced(spaced, path, wanted, require_columns)
         except AccountValidationError:
             return _read_whitespace(data, path, wanted, require_columns)  # names the bad row
-    if kind == "csv":
-        return _read_csv(data=data, path=path, wanted=wanted, require_columns=require_columns)
     return _read_jsonl(data, path, wanted, require_columns)
 
 
@@ -104,13 +107,36 @@ def _read_whitespace(data: bytes, path: Path, wanted: list[str], require_columns
     return pa.table({name: pa.array([r[position[name]] for r in rows], pa.string()) for name in wanted})
 
 
-def _read_csv(*, data: bytes, path: Path, wanted: list[str], require_columns: Require, delimiter: str = ",") -> Any:
+def _stream_csv(path: Path, wanted: list[str], require_columns: Require) -> Any:
+    """CSV through the batch reader, block by block: every cell as text, only ``wanted`` kept.
+
+    A row with too many or too few cells is named by its 1-based data row.
+    """
     pa = pyarrow("reading CSV")
-    csv = require("pyarrow.csv", "reading CSV")
-    if delimiter == ",":
-        parse = csv.ParseOptions()
-    else:
-        parse = csv.ParseOptions(delimiter=delimiter, quote_char=False)
+    try:
+        header = read_csv_header(path)
+        require_columns(header)
+        parts: list[Any] = []
+        done = 0
+        for chunk in iter_csv(path, header, _CHUNK_ROWS):
+            if chunk.unreadable:
+                j = min(chunk.unreadable)
+                raise _file_error(path, chunk.unreadable[j], row=done + j + 1)
+            data = chunk.data
+            parts.append(pa.table({n: data[n] if isinstance(data, dict) else data.column(n) for n in wanted}))
+            done += chunk.n
+    except TableInputError as exc:
+        raise _file_error(path, exc.message) from None
+    if not parts:
+        return pa.table({n: pa.array([], pa.string()) for n in wanted})
+    return pa.concat_tables(parts)
+
+
+def _read_spaced(data: bytes, path: Path, wanted: list[str], require_columns: Require) -> Any:
+    """Single-spaced text through Arrow's CSV reader (fast; the whole file is in memory already)."""
+    pa = pyarrow("reading whitespace text")
+    csv = require("pyarrow.csv", "reading whitespace text")
+    parse = csv.ParseOptions(delimiter=" ", quote_char=False)
     convert = csv.ConvertOptions(
         column_types={name: pa.string() for name in wanted},  # parse ourselves, name bad rows
         strings_can_be_null=True,
