@@ -200,3 +200,43 @@ def test_decide_many_names_unreadable_rows_by_their_number(policy: Policy, tmp_p
     assert len(res) == 4
     assert [e.row for e in res.errors][:2] == [2, 3]
     assert "not a JSON object" in res.errors[0].message and "got list" in res.errors[1].message
+
+
+# -- order logs through the same CSV reader -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("packed", ["", ".gz", ".bz2"])
+def test_an_order_log_reads_the_same_compressed_or_not(tmp_path: Path, packed: str) -> None:
+    import bz2
+    import gzip
+
+    from accountrules.errors import AccountValidationError
+    from accountrules.features import ColumnMap, derive_features
+
+    def pack(text: str) -> bytes:
+        data = text.encode("utf-8")
+        return gzip.compress(data) if packed == ".gz" else bz2.compress(data) if packed else data
+
+    text = "\ufeffacct,day,value\n007,2024-01-02,5.5\n\n008,2024-03-01,\n007,2024-03-04,1\n"
+    path = tmp_path / f"orders.csv{packed}"
+    path.write_bytes(pack(text))
+    cols = ColumnMap(account_id="acct", date="day", amount="value")
+
+    with pytest.raises(AccountValidationError, match=r"row 2, account '008'.*value: missing value"):
+        derive_features(path, as_of=dt.date(2024, 6, 30), columns=cols)
+    fixed = text.replace("2024-03-01,", "2024-03-01,2")
+    path.write_bytes(pack(fixed))
+    got = derive_features(path, as_of=dt.date(2024, 6, 30), columns=cols)
+    assert got.column("id").to_pylist() == ["007", "008"]  # zero-padded ids stay text
+    assert got.column("transactions.count").to_pylist() == [2, 1]
+
+
+def test_a_ragged_order_log_row_is_named(tmp_path: Path) -> None:
+    from accountrules.errors import AccountValidationError
+    from accountrules.features import ColumnMap, derive_features
+
+    path = tmp_path / "orders.csv"
+    path.write_text("acct,day,value\nA,2024-01-02,5\nB,2024-01-03\n", encoding="utf-8")
+    with pytest.raises(AccountValidationError, match=r"row 2: .*orders.csv: expected 3 cells, found 2"):
+        derive_features(path, as_of=dt.date(2024, 6, 30), columns=ColumnMap(account_id="acct", date="day",
+                                                                              amount="value"))
