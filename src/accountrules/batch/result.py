@@ -26,7 +26,7 @@ from accountrules.batch.errors import RowError, RowErrors
 from accountrules.batch.validate import Chunk
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.io.optional import require
-from accountrules.io.schema import arrow_table, output_columns, value_columns
+from accountrules.io.schema import arrow_table, decision_outputs, output_columns, value_columns
 from accountrules.model.decision import Decision
 
 if TYPE_CHECKING:
@@ -34,32 +34,6 @@ if TYPE_CHECKING:
     from accountrules.policy import Policy
 
 Item = Decision | RowError
-
-
-def decision_outputs(plan: Plan, d: Decision) -> dict[str, Any]:
-    """The flat output values of one Decision (the row of ``to_records()`` less row and id)."""
-    out: dict[str, Any] = {}
-    if plan.tiers is not None:
-        out["tier"] = d.tier.code if d.tier else None
-        out["tier_rule"] = d.tier.rule if d.tier else None
-    for t in plan.segments:
-        name = t.section[len("segment:"):]
-        seg = d.segments.get(name)
-        out[f"segment.{name}"] = seg.code if seg else None
-        out[f"segment.{name}_rule"] = seg.rule if seg else None
-    if plan.stages is not None:
-        s = d.stage
-        out["stage_from"] = s.from_.value if s and s.from_ else None
-        out["stage"] = s.to.value if s else None
-        out["stage_transition"] = s.transition if s else None
-    if plan.churn is not None:
-        c = d.churn
-        out["churn_kind"] = c.kind.value if c else None
-        out["churn_risk"] = c.risk.value if c else None
-        out["churn_score"] = c.score if c else None
-        out["churn_rule"] = c.rule if c else None
-    out["actions"] = tuple(a.code for a in d.actions)
-    return out
 
 
 class _Part:

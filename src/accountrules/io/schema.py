@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from accountrules.compile.plan import Plan
 from accountrules.io.optional import pyarrow
+
+if TYPE_CHECKING:
+    from accountrules.model.decision import Decision
 
 KEY_COLUMNS: Final = ("row", "account_id")
 TIER_COLUMNS: Final = ("tier", "tier_rule")
@@ -67,6 +70,27 @@ def value_columns(plan: Plan) -> list[str]:
 def output_columns(plan: Plan) -> list[str]:
     """The flat result columns, in order (see ``BatchResult.to_records``)."""
     return [*KEY_COLUMNS, *value_columns(plan)]
+
+
+def decision_outputs(plan: Plan, d: Decision) -> dict[str, Any]:
+    """The decision columns of one Decision (its flat row less ``row`` and ``account_id``)."""
+    out: dict[str, Any] = {}
+    if plan.tiers is not None:
+        t = d.tier
+        out.update(zip(TIER_COLUMNS, (t.code, t.rule) if t else (None, None), strict=True))
+    for name in _segment_names(plan):
+        seg = d.segments.get(name)
+        out.update(zip(segment_columns(name), (seg.code, seg.rule) if seg else (None, None), strict=True))
+    if plan.stages is not None:
+        s = d.stage
+        values = (s.from_.value if s.from_ else None, s.to.value, s.transition) if s else (None, None, None)
+        out.update(zip(STAGE_COLUMNS, values, strict=True))
+    if plan.churn is not None:
+        c = d.churn
+        churn = (c.kind.value, c.risk.value, c.score, c.rule) if c else (None, None, None, None)
+        out.update(zip(CHURN_COLUMNS, churn, strict=True))
+    out[ACTIONS] = tuple(a.code for a in d.actions)
+    return out
 
 
 def evaluator_columns(source: Plan | _HasPlan, metrics: bool = False) -> list[str]:
@@ -125,5 +149,6 @@ def csv_cell(value: Any) -> Any:
 __all__ = [
     "ACTIONS", "CHURN_COLUMNS", "ERROR_COLUMNS", "ERROR_FILE_COLUMNS", "EVALUATOR_EXTRA_COLUMNS", "EXPLAIN_COLUMNS",
     "KEY_COLUMNS", "STAGE_COLUMNS", "TIER_COLUMNS", "arrow_schema", "arrow_table", "arrow_type", "csv_cell",
+    "decision_outputs",
     "evaluator_columns", "output_columns", "segment_columns", "value_columns",
 ]
