@@ -20,13 +20,13 @@ from accountrules.batch.columns import check_columns
 from accountrules.batch.errors import BatchInputError
 from accountrules.compile.plan import Plan
 from accountrules.io.formats import BATCH_INPUT
-from accountrules.io.optional import pyarrow
 from accountrules.io.readers import (
     RawChunk,
     TableInputError,
     iter_csv,
     iter_jsonl,
     iter_parquet,
+    pandas_array,
     parquet_layout,
     read_csv_header,
 )
@@ -193,16 +193,13 @@ class _PandasSource(Source):
         self.total = len(df)
 
     def chunks(self) -> Iterator[RawChunk]:
-        pa = pyarrow("deciding a DataFrame")
         df = self._df
         for off in range(0, len(df), self._chunk):
             part = df.iloc[off: off + self._chunk]
             data: dict[str, Any] = {}
             for name, (_, series) in zip(self._names, part.items(), strict=True):
-                try:
-                    data[name] = pa.array(series, from_pandas=True)
-                except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-                    data[name] = series.tolist()  # mixed Python objects: validated cell by cell
+                arr = pandas_array(series)
+                data[name] = arr if arr is not None else series.tolist()  # mixed objects: validated cell by cell
             yield RawChunk("table", data, len(part))
 
 

@@ -19,6 +19,7 @@ from typing import Any, Final, Literal, TypeAlias
 from accountrules.errors import AccountValidationError
 from accountrules.io.formats import ORDER_LOG
 from accountrules.io.optional import require
+from accountrules.io.readers import pandas_array
 from accountrules.io.tables import read_table, scalar_text
 
 InputFormat: TypeAlias = Literal["csv", "whitespace", "parquet", "jsonl"]
@@ -120,11 +121,11 @@ def _from_pandas(ar: Arrow, df: Any, cols: ColumnMap, needed: list[str]) -> Any:
     arrays: dict[str, Any] = {}
     for name in dict.fromkeys(needed):
         series = df[name]
-        try:
-            arrays[name] = pa.array(series, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = pandas_array(series)
+        if arr is None:
             # mixed object column: read it as text so the bad value can be named by row
-            arrays[name] = pa.array([scalar_text(v) for v in series.tolist()], pa.string())
+            arr = pa.array([scalar_text(v) for v in series.tolist()], pa.string())
+        arrays[name] = arr
     return pa.table(arrays)
 
 

@@ -203,6 +203,19 @@ def _python_csv(path: Path, names: Sequence[str], chunk_rows: int, skip: int) ->
             yield RawChunk("table", data, len(block), bad)
 
 
+# -- pandas -------------------------------------------------------------------------------------------
+
+
+def pandas_array(series: Any) -> Any | None:
+    """A pandas Series as a pyarrow Array (nulls from NaN/NA/NaT), or ``None`` when its values
+    share no Arrow type (a column of mixed Python objects: the caller reads it value by value)."""
+    pa = pyarrow("reading a DataFrame")
+    try:
+        return pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+
+
 # -- Parquet ------------------------------------------------------------------------------------------
 
 
@@ -226,5 +239,5 @@ def iter_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
 
 __all__ = [
     "CSV_BLOCK_BYTES", "RawChunk", "TableInputError", "compression_of", "iter_csv", "iter_jsonl", "iter_parquet",
-    "json_object", "open_text", "parquet_layout", "read_csv_header",
+    "json_object", "open_text", "pandas_array", "parquet_layout", "read_csv_header",
 ]
