@@ -139,6 +139,9 @@ def csv_cell(value: Any) -> Any:
     """How a CSV shows a flat value: nothing is blank, a list is joined with ``;``, a date is ISO."""
     if value is None:
         return ""
+    cls = value.__class__
+    if cls is str or cls is float or cls is int:  # most cells: skip the isinstance checks
+        return value
     if isinstance(value, tuple | list):
         return ";".join(value)
     if isinstance(value, date):

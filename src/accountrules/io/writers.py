@@ -65,13 +65,18 @@ class CsvTableWriter(TableWriter):
         self.rows = 0
 
     def write_rows(self, rows: Iterable[Sequence[Any]]) -> None:
+        cell = csv_cell
+        plain = self._csv.writerow
+        quoted = self._quoted.writerow if self._bare_cr else None
+        n = 0
         for row in rows:
-            cells = [csv_cell(v) for v in row]
-            if self._bare_cr and any(isinstance(c, str) and "\r" in c for c in cells):
-                self._quoted.writerow(cells)
+            cells = [cell(v) for v in row]
+            if quoted is not None and any(isinstance(c, str) and "\r" in c for c in cells):
+                quoted(cells)
             else:
-                self._csv.writerow(cells)
-            self.rows += 1
+                plain(cells)
+            n += 1
+        self.rows += n
 
     def write_columns(self, columns: Sequence[Sequence[Any]]) -> None:
         """Columns of equal length, in header order."""
