@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from accountrules.batch import decide_batch
 from accountrules.batch.result import decision_outputs
 from accountrules.cli_decide import errors_path
 from accountrules.io import schema
@@ -25,6 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 ACCOUNTS_CSV = ROOT / "examples" / "portfolio" / "accounts_with_errors.csv"
 AS_OF = dt.date(2026, 6, 30)
 POLICIES = ["examples/small", "rulesets/express", "rulesets/postal"]
+
+
+@pytest.fixture(scope="module")
+def small() -> Policy:
+    return load_policy(ROOT / "examples" / "small")
 
 
 @pytest.fixture(scope="module", params=POLICIES)
@@ -240,3 +246,40 @@ def test_a_ragged_order_log_row_is_named(tmp_path: Path) -> None:
     with pytest.raises(AccountValidationError, match=r"row 2: .*orders.csv: expected 3 cells, found 2"):
         derive_features(path, as_of=dt.date(2024, 6, 30), columns=ColumnMap(account_id="acct", date="day",
                                                                               amount="value"))
+
+
+_csv_rows = st.lists(st.one_of(
+    st.tuples(st.just("ok"), st.integers(-5, 5)),
+    st.tuples(st.just("short"), st.just(0)),
+    st.tuples(st.just("long"), st.just(0)),
+    st.tuples(st.just("blank"), st.just(0)),
+), max_size=25)
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=_csv_rows, chunk_rows=st.integers(1, 6))
+def test_every_csv_row_ends_in_one_decision_or_one_error(small: Policy, tmp_path_factory: pytest.TempPathFactory,
+                                                         rows: list[tuple[str, int]], chunk_rows: int) -> None:
+    pytest.importorskip("pyarrow")
+    lines = ["id,transactions.annual_profit,transactions.marketing_cost"]
+    expected: list[str | None] = []  # per data row: None = decided, else the error message
+    for i, (kind, profit) in enumerate(rows):
+        if kind == "blank":
+            lines.append("")
+            continue
+        aid = f"A{i}"
+        if kind == "ok":
+            lines.append(f"{aid},{profit},1")
+            expected.append(None)
+        elif kind == "short":
+            lines.append(aid)
+            expected.append("expected 3 cells, found 1")
+        else:
+            lines.append(f"{aid},1,1,9")
+            expected.append("expected 3 cells, found 4")
+    path = tmp_path_factory.mktemp("csv") / "accounts.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = decide_batch(small, path, as_of=AS_OF, chunk_rows=chunk_rows)
+    assert len(res) == len(expected)
+    errors = {e.row: e.message for e in res.errors}
+    assert errors == {i + 1: m for i, m in enumerate(expected) if m is not None}
