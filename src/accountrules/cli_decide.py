@@ -18,6 +18,7 @@ from accountrules.batch.result import BatchSummary
 from accountrules.batch.writers import FORMATS, ErrorsWriter, format_of, open_writer
 from accountrules.errors import AccountRulesError, UnknownEngineError
 from accountrules.evaluate.registry import ENGINES, check_engine
+from accountrules.io.formats import OUTPUT
 
 __all__ = ["add_parser", "engine_choice", "run"]
 
@@ -70,12 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def errors_path(output: Path) -> Path:
-    name = output.name
-    for suffix in (".csv", ".jsonl", ".ndjson", ".parquet", ".pq"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return output.with_name(name + ".errors.csv")
+    return output.with_name(OUTPUT.split(output)[0] + ".errors.csv")
 
 
 class _Bar:

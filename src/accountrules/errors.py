@@ -191,3 +191,17 @@ class UnknownEngineError(AccountRulesError, ValueError):
         self.suggestion = suggestion
         hint = f"; did you mean {suggestion!r}?" if suggestion else ""
         super().__init__(f"unknown engine {name!r}: choose one of {', '.join(self.choices)}{hint}")
+
+
+class MissingDependencyError(EngineUnavailableError):
+    """A format or feature needs an optional package that is not installed.
+
+    ``module`` is what failed to import, ``extra`` the accountrules extra that brings it
+    (``pip install 'accountrules[<extra>]'``). A subclass of :class:`EngineUnavailableError`
+    so code that caught that for a missing pyarrow keeps working.
+    """
+
+    def __init__(self, purpose: str, module: str, extra: str):
+        self.module = module
+        self.extra = extra
+        super().__init__(f"{purpose} needs {module}: pip install 'accountrules[{extra}]'")

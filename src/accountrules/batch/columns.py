@@ -96,22 +96,6 @@ def unflatten(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def output_columns(plan: Plan) -> list[str]:
-    """The flat result columns, in order (see :meth:`BatchResult.to_records`)."""
-    cols = ["row", "account_id"]
-    if plan.tiers is not None:
-        cols += ["tier", "tier_rule"]
-    for t in plan.segments:
-        name = t.section[len("segment:"):]
-        cols += [f"segment.{name}", f"segment.{name}_rule"]
-    if plan.stages is not None:
-        cols += ["stage_from", "stage", "stage_transition"]
-    if plan.churn is not None:
-        cols += ["churn_kind", "churn_risk", "churn_score", "churn_rule"]
-    cols.append("actions")
-    return cols
-
-
 def read_keys(plan: Plan) -> frozenset[str]:
     """The env keys the policy's expressions read (fields and extras), plus ``id`` and the stage.
 

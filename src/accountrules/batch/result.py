@@ -22,10 +22,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from accountrules.batch.columns import output_columns
 from accountrules.batch.errors import RowError, RowErrors
 from accountrules.batch.validate import Chunk
 from accountrules.evaluate.portfolio import PortfolioStats
+from accountrules.io.optional import require
+from accountrules.io.schema import arrow_table, decision_outputs, output_columns, value_columns
 from accountrules.model.decision import Decision
 
 if TYPE_CHECKING:
@@ -33,37 +34,6 @@ if TYPE_CHECKING:
     from accountrules.policy import Policy
 
 Item = Decision | RowError
-
-
-def value_columns(plan: Plan) -> list[str]:
-    """The output columns a part stores (all but ``row`` and ``account_id``)."""
-    return output_columns(plan)[2:]
-
-
-def decision_outputs(plan: Plan, d: Decision) -> dict[str, Any]:
-    """The flat output values of one Decision (the row of ``to_records()`` less row and id)."""
-    out: dict[str, Any] = {}
-    if plan.tiers is not None:
-        out["tier"] = d.tier.code if d.tier else None
-        out["tier_rule"] = d.tier.rule if d.tier else None
-    for t in plan.segments:
-        name = t.section[len("segment:"):]
-        seg = d.segments.get(name)
-        out[f"segment.{name}"] = seg.code if seg else None
-        out[f"segment.{name}_rule"] = seg.rule if seg else None
-    if plan.stages is not None:
-        s = d.stage
-        out["stage_from"] = s.from_.value if s and s.from_ else None
-        out["stage"] = s.to.value if s else None
-        out["stage_transition"] = s.transition if s else None
-    if plan.churn is not None:
-        c = d.churn
-        out["churn_kind"] = c.kind.value if c else None
-        out["churn_risk"] = c.risk.value if c else None
-        out["churn_score"] = c.score if c else None
-        out["churn_rule"] = c.rule if c else None
-    out["actions"] = tuple(a.code for a in d.actions)
-    return out
 
 
 class _Part:
@@ -422,25 +392,11 @@ class BatchResult(Sequence[Item]):
 
     def to_arrow(self, *, errors: bool = False) -> Any:
         """The flat result as a ``pyarrow.Table`` (actions as ``list<string>``)."""
-        import pyarrow as pa
-
-        cols = self.columns(errors=errors)
-        arrays = {}
-        for name, values in cols.items():
-            if name == "row":
-                arrays[name] = pa.array(values, pa.int64())
-            elif name == "churn_score":
-                arrays[name] = pa.array(values, pa.float64())
-            elif name == "actions":
-                arrays[name] = pa.array([list(v) for v in values], pa.list_(pa.string()))
-            else:
-                arrays[name] = pa.array(values, pa.string())
-        return pa.table(arrays)
+        return arrow_table(self.columns(errors=errors))
 
     def to_pandas(self, *, errors: bool = False) -> Any:
         """The flat result as a ``pandas.DataFrame`` (actions as lists of codes)."""
-        import pandas as pd
-
+        pd = require("pandas", "BatchResult.to_pandas", "pandas")
         cols = self.columns(errors=errors)
         cols["actions"] = [list(v) for v in cols["actions"]]
         return pd.DataFrame(cols)

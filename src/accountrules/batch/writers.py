@@ -2,7 +2,9 @@
 
 Every writer takes a :class:`BatchResult` or is fed the chunks of
 :func:`~accountrules.batch.iter_batches` one by one (``with CsvWriter(path) as w:
-w.write(chunk)``), so a portfolio is written without being held whole.
+w.write(chunk)``), so a portfolio is written without being held whole. The files are
+written by :mod:`accountrules.io.writers`; the columns are those of
+:mod:`accountrules.io.schema`.
 
 * CSV: UTF-8 with a byte-order mark (so Excel shows Chinese text), one row per decided
   account, the columns of :meth:`BatchResult.to_records`; ``actions`` joined with ``;``;
@@ -16,43 +18,30 @@ w.write(chunk)``), so a portfolio is written without being held whole.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
-from accountrules.batch.columns import output_columns
 from accountrules.batch.errors import RowError
 from accountrules.batch.result import BatchResult
-from accountrules.evaluate.portfolio import PortfolioStats
+from accountrules.io import schema
+from accountrules.io.formats import OUTPUT
+from accountrules.io.optional import pyarrow
+from accountrules.io.writers import SPREADSHEET, CsvTableWriter, ParquetTableWriter
+from accountrules.io.writers import JsonlWriter as _JsonLines
 from accountrules.model.decision import Decision
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
 
-FORMATS = ("csv", "jsonl", "parquet")
-ERROR_COLUMNS = ("row", "account_id", "field", "message")
+FORMATS = OUTPUT.names
+ERROR_COLUMNS = schema.ERROR_FILE_COLUMNS
 
 
 def format_of(path: str | Path) -> str | None:
-    name = str(path).lower()
-    if name.endswith(".csv"):
-        return "csv"
-    if name.endswith((".jsonl", ".ndjson")):
-        return "jsonl"
-    if name.endswith((".parquet", ".pq")):
-        return "parquet"
-    return None
-
-
-def _cell(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, tuple | list):
-        return ";".join(v)
-    return v
+    """The output format ``path``'s suffix names (``None`` when it names none)."""
+    return OUTPUT.of(path)
 
 
 def _explanations(result: BatchResult) -> tuple[list[str], list[str]]:
@@ -66,7 +55,9 @@ def _explanations(result: BatchResult) -> tuple[list[str], list[str]]:
 
 
 class _Writer:
-    def __enter__(self) -> _Writer:
+    rows: int
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
@@ -81,97 +72,86 @@ class _Writer:
 
 class CsvWriter(_Writer):
     def __init__(self, path: str | Path, policy: Policy, *, explain: bool = False):
-        self._f: IO[str] = Path(path).open("w", encoding="utf-8-sig", newline="")
-        self._csv = csv.writer(self._f, lineterminator="\r\n")
+        header = schema.output_columns(policy.plan) + (list(schema.EXPLAIN_COLUMNS) if explain else [])
+        self._out = CsvTableWriter(path, header, SPREADSHEET)
         self._explain = explain
-        self._csv.writerow(output_columns(policy.plan) + (["explain_en", "explain_zh"] if explain else []))
         self.rows = 0
 
     def write(self, result: BatchResult) -> None:
         values = list(result.columns().values())
         if self._explain:
             values += list(_explanations(result))
-        for row in zip(*values, strict=True):
-            self._csv.writerow([_cell(v) for v in row])
-        self.rows += len(values[0])
+        self._out.write_columns(values)
+        self.rows = self._out.rows
 
     def close(self) -> None:
-        self._f.close()
+        self._out.close()
 
 
 class JsonlWriter(_Writer):
     def __init__(self, path: str | Path):
-        self._f: IO[str] = Path(path).open("w", encoding="utf-8", newline="\n")
+        self._out = _JsonLines(path)
         self.rows = 0
 
     def write(self, result: BatchResult) -> None:
         for d in result:
             if isinstance(d, Decision):
-                self._f.write(d.model_dump_json() + "\n")
-                self.rows += 1
+                self._out.write_line(d.model_dump_json())
+        self.rows = self._out.rows
 
     def close(self) -> None:
-        self._f.close()
+        self._out.close()
 
 
 class ParquetWriter(_Writer):
     def __init__(self, path: str | Path, policy: Policy, *, explain: bool = False):
-        import pyarrow.parquet as pq
-
         self._explain = explain
-        empty = BatchResult([], policy=policy, stats=PortfolioStats({}, 0), as_of=dt.date.today())
-        self._writer: Any = pq.ParquetWriter(str(path), self._table(empty).schema)
+        names = schema.output_columns(policy.plan) + (list(schema.EXPLAIN_COLUMNS) if explain else [])
+        self._out = ParquetTableWriter(path, schema.arrow_schema(names))
         self.rows = 0
 
     def _table(self, result: BatchResult) -> Any:
-        import pyarrow as pa
-
-        table = result.to_arrow()
+        table = schema.arrow_table(result.columns())
         if self._explain:
-            en, zh = _explanations(result)
-            table = table.append_column("explain_en", pa.array(en, pa.string()))
-            table = table.append_column("explain_zh", pa.array(zh, pa.string()))
+            pa = pyarrow("writing Parquet")
+            for name, values in zip(schema.EXPLAIN_COLUMNS, _explanations(result), strict=True):
+                table = table.append_column(name, pa.array(values, pa.string()))
         return table
 
     def write(self, result: BatchResult) -> None:
-        table = self._table(result)
-        self._writer.write_table(table)
-        self.rows += table.num_rows
+        self._out.write_arrow(self._table(result))
+        self.rows = self._out.rows
 
     def close(self) -> None:
-        self._writer.close()
+        self._out.close()
 
 
 class ErrorsWriter(_Writer):
     """``row, account_id, field, message`` per failed row (UTF-8 with BOM, like the decisions CSV)."""
 
     def __init__(self, path: str | Path):
-        self._f: IO[str] = Path(path).open("w", encoding="utf-8-sig", newline="")
-        self._csv = csv.writer(self._f, lineterminator="\r\n")
-        self._csv.writerow(ERROR_COLUMNS)
+        self._out = CsvTableWriter(path, schema.ERROR_FILE_COLUMNS, SPREADSHEET)
         self.rows = 0
 
     def write(self, result: BatchResult) -> None:
         self.write_errors(result.errors)
 
     def write_errors(self, errors: Iterable[RowError]) -> None:
-        for e in errors:
-            self._csv.writerow([e.row, _cell(e.account_id), _cell(e.field), e.message])
-            self.rows += 1
+        self._out.write_rows((e.row, e.account_id, e.field, e.message) for e in errors)
+        self.rows = self._out.rows
 
     def close(self) -> None:
-        self._f.close()
+        self._out.close()
 
 
 def open_writer(path: str | Path, fmt: str, policy: Policy, *, explain: bool = False) -> _Writer:
     """A writer for the chunks of one batch decided with ``policy``."""
+    OUTPUT.check(fmt)
     if fmt == "csv":
         return CsvWriter(path, policy, explain=explain)
     if fmt == "jsonl":
         return JsonlWriter(path)
-    if fmt == "parquet":
-        return ParquetWriter(path, policy, explain=explain)
-    raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    return ParquetWriter(path, policy, explain=explain)
 
 
 def write_csv(result: BatchResult, path: str | Path, *, explain: bool = False) -> None:
@@ -190,11 +170,8 @@ def write_parquet(result: BatchResult, path: str | Path, *, explain: bool = Fals
 
 
 def write_errors(errors: Iterable[RowError], path: str | Path) -> None:
-    w = ErrorsWriter(path)
-    try:
+    with ErrorsWriter(path) as w:
         w.write_errors(errors)
-    finally:
-        w.close()
 
 
 def write(result: BatchResult, path: str | Path, fmt: str | None = None, *, explain: bool = False) -> None:

@@ -33,6 +33,7 @@ from accountrules.check.policy_check import all_expressions
 from accountrules.compile.plan import CRow, CTable, Plan
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.vector_rank import _portfolio_results, _Site, stats_from_arrays
+from accountrules.io.schema import evaluator_columns as output_keys
 from accountrules.model.fields import FIELDS
 from accountrules.parse.expr_ast import (
     PORTFOLIO_FUNCTIONS,
@@ -1081,20 +1082,6 @@ def _column_value(col: Column | None, kind: str, key: str, n: int, vocab: dict[s
             return _Bool(v, ~v)
         return _Bool(v & col.known, ~v & col.known)
     return _Num(col.values.astype(np.float64, copy=False), col.known)
-
-
-def output_keys(policy: Policy | Plan, metrics: bool = False) -> list[str]:
-    """The keys :func:`decide_columns` returns for this policy."""
-    plan = policy if isinstance(policy, Plan) else policy.plan
-    keys = ["tier", "tier_rule"]
-    for t in plan.segments:
-        name = t.section[len("segment:"):]
-        keys += [f"segment.{name}", f"segment.{name}_rule"]
-    keys += ["stage_from", "stage", "stage_transition", "churn_kind", "churn_risk", "churn_score", "churn_rule",
-             "actions", "action_rules", "error", "error_rules"]
-    if metrics:
-        keys += [f"metric.{m.name}" for m in plan.metrics]
-    return keys
 
 
 def decide_columns(

@@ -7,25 +7,19 @@ Output format by suffix: ``.csv`` (flat dotted columns such as ``transactions.re
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
 from accountrules.errors import AccountRulesError, EngineUnavailableError
-from accountrules.features.derive import (
-    INPUT_FORMATS,
-    ColumnMap,
-    InputFormat,
-    accounts_from_table,
-    derive_features,
-)
+from accountrules.features.derive import accounts_from_table, derive_features
+from accountrules.features.orders import INPUT_FORMATS, ColumnMap, InputFormat
+from accountrules.io.formats import OUTPUT
+from accountrules.io.writers import PLAIN, CsvTableWriter, JsonlWriter, write_parquet_table
 
 __all__ = ["add_parser", "run"]
 
-_OUTPUT_SUFFIXES: Final = (".csv", ".jsonl", ".ndjson", ".parquet", ".pq")
 _DEFAULTS: Final = ColumnMap()
 
 
@@ -119,10 +113,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     """Derive, write, print a one-line summary. 0 = done, 1 = bad input, 2 = bad arguments."""
     out = Path(args.output)
-    suffix = out.suffix.lower()
-    if suffix not in _OUTPUT_SUFFIXES:
+    out_format = OUTPUT.of(out)
+    if out_format is None:
         print(
-            f"accountrules features: error: output must end in {', '.join(_OUTPUT_SUFFIXES)}: {str(out)!r}",
+            f"accountrules features: error: output must end in {', '.join(OUTPUT.suffixes)}: {str(out)!r}",
             file=sys.stderr,
         )
         return 2
@@ -142,14 +136,7 @@ def run(args: argparse.Namespace) -> int:
         table = derive_features(
             args.orders, as_of=args.as_of, window_days=args.window_days, columns=columns, format=fmt
         )
-        if suffix == ".csv":
-            _write_csv(table, out)
-        elif suffix in (".jsonl", ".ndjson"):
-            _write_jsonl(table, out)
-        else:
-            import pyarrow.parquet as pq
-
-            pq.write_table(table, str(out))
+        _write(table, out, out_format)
     except (ValueError, EngineUnavailableError) as exc:  # usage: bad arguments or a missing extra
         print(f"accountrules features: error: {exc}", file=sys.stderr)
         return 2
@@ -166,30 +153,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-def _write_csv(table: Any, path: Path) -> None:
-    names: list[str] = table.column_names
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(names)
-        for row in table.to_pylist():
-            writer.writerow([_cell(row[name]) for name in names])
-
-
-def _json_default(value: Any) -> str:
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _write_jsonl(table: Any, path: Path) -> None:
-    with path.open("w", encoding="utf-8", newline="\n") as f:
-        for account in accounts_from_table(table):
-            f.write(json.dumps(account, ensure_ascii=False, default=_json_default) + "\n")
+def _write(table: Any, path: Path, fmt: str) -> None:
+    """CSV: flat dotted columns (UTF-8, LF); JSONL: one nested account a line; Parquet: the table."""
+    if fmt == "csv":
+        with CsvTableWriter(path, table.column_names, PLAIN) as w:
+            w.write_arrow(table)
+    elif fmt == "jsonl":
+        with JsonlWriter(path) as j:
+            for account in accounts_from_table(table):
+                j.write_object(account)
+    else:
+        write_parquet_table(table, path)

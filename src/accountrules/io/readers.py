@@ -1,0 +1,243 @@
+"""Stream a table file chunk by chunk: CSV, JSONL, Parquet.
+
+Each reader yields :class:`RawChunk` objects of at most ``chunk_rows`` rows, so a file
+of any length is read in bounded memory, and can be read again for a second pass.
+CSV and Parquet go through pyarrow (``pyarrow.csv.open_csv``,
+``ParquetFile.iter_batches``); JSONL is read line by line with the standard library and
+needs no extra. A line or row that cannot be read is never dropped: it keeps its place
+in the chunk and its message is in :attr:`RawChunk.unreadable`.
+
+What a row means (field paths, validation) is the caller's business; a file that cannot
+be read at all raises :class:`TableInputError`.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any, Final
+
+from accountrules.errors import AccountRulesError
+from accountrules.io.formats import COMPRESSIONS
+from accountrules.io.optional import pyarrow, require
+
+CSV_BLOCK_BYTES: Final = 4 << 20
+
+
+class TableInputError(AccountRulesError):
+    """A file that cannot be read as a whole (not UTF-8, not Parquet, no header...)."""
+
+    def __init__(self, message: str, *, source: str | None = None):
+        self.message = message
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+@dataclass(slots=True)
+class RawChunk:
+    """Consecutive rows of a source, not yet validated.
+
+    ``kind`` ``"rows"``: ``data`` is a list of objects (dicts, Accounts; ``None`` for an
+    unreadable line). ``kind`` ``"table"``: ``data`` is a pyarrow RecordBatch or
+    ``{column: pyarrow Array or list}``. ``unreadable`` maps a 0-based index in the chunk
+    to why that row could not be read.
+    """
+
+    kind: str
+    data: Any
+    n: int
+    unreadable: dict[int, str] = field(default_factory=dict)
+
+
+def compression_of(path: Path) -> str | None:
+    """The codec a compression suffix names (``.gz`` -> ``gzip``...), ``None`` for a plain file."""
+    return COMPRESSIONS.get(path.suffix.lower())
+
+
+def open_text(path: Path, *, newline: str | None = None) -> IO[str]:
+    """``path`` as UTF-8 text (a byte-order mark skipped), decompressed by its suffix.
+
+    gzip and bz2 need nothing but the standard library; zstd and lz4 are read through pyarrow.
+    """
+    codec = compression_of(path)
+    if codec is None:
+        return path.open(encoding="utf-8-sig", newline=newline)
+    raw: Any
+    if codec == "gzip":
+        raw = gzip.open(path, "rb")
+    elif codec == "bz2":
+        raw = bz2.open(path, "rb")
+    else:
+        raw = pyarrow(f"reading {codec} files").input_stream(str(path), compression=codec)
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline=newline)
+
+
+def json_object(line: str) -> tuple[dict[str, Any] | None, str | None]:
+    """``(object, None)`` for a line holding a JSON object, else ``(None, why not)``."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        return None, f"not a JSON object: {e}"
+    if not isinstance(obj, dict):
+        return None, f"expected a JSON object, got {type(obj).__name__}"
+    return obj, None
+
+
+# -- JSONL --------------------------------------------------------------------------------------------
+
+
+def iter_jsonl(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
+    """Chunks of ``"rows"``: one parsed object per non-blank line (``None`` where it is not one)."""
+    rows: list[Any] = []
+    bad: dict[int, str] = {}
+    try:
+        with open_text(path) as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                obj, problem = json_object(line)
+                if problem is not None:
+                    bad[len(rows)] = problem
+                rows.append(obj)
+                if len(rows) >= chunk_rows:
+                    yield RawChunk("rows", rows, len(rows), bad)
+                    rows, bad = [], {}
+    except UnicodeDecodeError as e:
+        raise TableInputError(f"not UTF-8 text ({e}); save the file as UTF-8", source=str(path)) from None
+    if rows:
+        yield RawChunk("rows", rows, len(rows), bad)
+
+
+# -- CSV ----------------------------------------------------------------------------------------------
+
+
+def read_csv_header(path: Path) -> list[str]:
+    """The cells of the first row, stripped (``TableInputError`` for an empty or unreadable file)."""
+    with open_text(path, newline="") as f:
+        try:
+            header = next(csv.reader(f), None)
+        except (UnicodeDecodeError, csv.Error) as e:
+            raise TableInputError(f"cannot read the header ({e}); save the file as UTF-8 CSV",
+                                  source=str(path)) from None
+    if not header:
+        raise TableInputError("empty file: expected a header row of field paths", source=str(path))
+    return [h.strip() for h in header]
+
+
+class _Ragged(Exception):
+    pass
+
+
+def iter_csv(path: Path, names: Sequence[str], chunk_rows: int) -> Iterator[RawChunk]:
+    """Chunks of ``"table"``: every cell as text (blank = null), the header row skipped.
+
+    Fast path: ``pyarrow.csv.open_csv`` block by block. A row with too many or too few
+    cells makes pyarrow skip it without saying where it was, so on the first such row the
+    reader continues with Python's ``csv`` module from the first row not yet delivered,
+    and reports each ragged row as an unreadable row in its place.
+    """
+    pa = pyarrow("reading CSV")
+    pacsv = require("pyarrow.csv", "reading CSV")
+    ragged: list[str] = []
+
+    def handler(row: Any) -> str:
+        ragged.append(row.text)
+        return "skip"
+
+    done = 0
+    try:
+        stream = pa.input_stream(str(path), compression=compression_of(path))
+        with stream:
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(column_names=list(names), skip_rows=1, block_size=CSV_BLOCK_BYTES,
+                                               use_threads=False),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=handler),
+                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                     null_values=[""], strings_can_be_null=True,
+                                                     quoted_strings_can_be_null=True),
+            )
+            for batch in reader:
+                if ragged:
+                    raise _Ragged
+                for off in range(0, batch.num_rows, chunk_rows):
+                    part = batch.slice(off, chunk_rows)
+                    yield RawChunk("table", part, part.num_rows)
+                done += batch.num_rows
+            if ragged:
+                raise _Ragged
+    except _Ragged:
+        yield from _python_csv(path, names, chunk_rows, skip=done)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
+        raise TableInputError(f"cannot read CSV ({e}); save the file as UTF-8 CSV", source=str(path)) from None
+
+
+def _python_csv(path: Path, names: Sequence[str], chunk_rows: int, skip: int) -> Iterator[RawChunk]:
+    pa = pyarrow("reading CSV")
+    width = len(names)
+    with open_text(path, newline="") as f:
+        records = (r for r in csv.reader(f) if r)
+        next(records, None)  # header
+        for _ in islice(records, skip):
+            pass
+        while True:
+            block = list(islice(records, chunk_rows))
+            if not block:
+                return
+            cols: list[list[str | None]] = [[] for _ in names]
+            bad: dict[int, str] = {}
+            for j, rec in enumerate(block):
+                if len(rec) != width:
+                    bad[j] = f"expected {width} cells, found {len(rec)}"
+                    rec = [""] * width
+                for c, v in zip(cols, rec, strict=True):
+                    c.append(v if v != "" else None)
+            data = {n: pa.array(c, type=pa.string()) for n, c in zip(names, cols, strict=True)}
+            yield RawChunk("table", data, len(block), bad)
+
+
+# -- pandas -------------------------------------------------------------------------------------------
+
+
+def pandas_array(series: Any) -> Any | None:
+    """A pandas Series as a pyarrow Array (nulls from NaN/NA/NaT), or ``None`` when its values
+    share no Arrow type (a column of mixed Python objects: the caller reads it value by value)."""
+    pa = pyarrow("reading a DataFrame")
+    try:
+        return pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+
+
+# -- Parquet ------------------------------------------------------------------------------------------
+
+
+def parquet_layout(path: Path) -> tuple[list[str], int]:
+    """``(column names, rows)`` of a Parquet file, from its footer."""
+    pq = require("pyarrow.parquet", "reading Parquet")
+    try:
+        f = pq.ParquetFile(str(path))
+    except Exception as e:  # pyarrow raises ArrowInvalid / OSError for a file that is not Parquet
+        raise TableInputError(f"cannot read Parquet ({e})", source=str(path)) from None
+    return list(f.schema_arrow.names), int(f.metadata.num_rows)
+
+
+def iter_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
+    """Chunks of ``"table"``: RecordBatches as stored (types kept)."""
+    pq = require("pyarrow.parquet", "reading Parquet")
+    f = pq.ParquetFile(str(path))
+    for batch in f.iter_batches(batch_size=chunk_rows):
+        yield RawChunk("table", batch, batch.num_rows)
+
+
+__all__ = [
+    "CSV_BLOCK_BYTES", "RawChunk", "TableInputError", "compression_of", "iter_csv", "iter_jsonl", "iter_parquet",
+    "json_object", "open_text", "pandas_array", "parquet_layout", "read_csv_header",
+]

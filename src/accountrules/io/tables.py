@@ -1,0 +1,200 @@
+"""Read a whole file into one pyarrow Table of chosen columns: CSV, whitespace text, JSONL, Parquet.
+
+For inputs that are aggregated as a whole (an order log for ``derive_features``),
+where the rows are grouped and no row stands for one output. CSV goes through the
+streaming reader of :mod:`accountrules.io.readers` (every cell as text, only the asked-for
+columns kept); whitespace text and JSONL are read as bytes and parsed by Arrow; Parquet
+reads only the asked-for columns. Zero-padded ids stay text and the caller names a bad
+value by its row. A compression suffix (``.gz``, ``.bz2``, ``.zst``, ``.lz4``) is looked
+through. The caller checks the columns found (``require``) before anything is
+converted; a file that cannot be read raises
+:class:`~accountrules.errors.AccountValidationError` naming the file and, where there
+is one, the 1-based data row (header and blank lines not counted).
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+from collections.abc import Callable, Collection, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from accountrules.errors import AccountValidationError
+from accountrules.io.optional import pyarrow, require
+from accountrules.io.readers import TableInputError, iter_csv, json_object, read_csv_header
+
+log = logging.getLogger(__name__)
+
+_BLANKS_TO_SPACE: Final = bytes.maketrans(b"\t\f\v", b"   ")
+_CHUNK_ROWS: Final = 1 << 17
+
+Require = Callable[[Collection[str]], None]
+"""Raises when the columns found lack one the caller needs."""
+
+
+def read_table(path: Path, kind: str, needed: Sequence[str], require_columns: Require) -> Any:
+    """The ``needed`` columns of the ``kind`` file at ``path`` (``csv``, ``whitespace``, ``jsonl``, ``parquet``)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"order log not found: {path}")
+    log.debug("reading %s as %s", path, kind)
+    wanted = list(dict.fromkeys(needed))
+    pa = pyarrow(f"reading {kind}")
+    if kind == "csv":
+        return _stream_csv(path, wanted, require_columns)
+    try:
+        if kind == "parquet":
+            pq = require("pyarrow.parquet", "reading Parquet")
+            require_columns(pq.read_schema(path).names)
+            return pq.read_table(path, columns=wanted)
+        with pa.input_stream(str(path)) as stream:  # decompresses by suffix
+            data: bytes = stream.read()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise _file_error(path, f"not a readable {kind} file: {exc}") from exc
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    if kind == "whitespace":
+        spaced = _single_spaced(data)  # then Arrow's CSV reader can split it
+        try:
+            return _read_spaced(spaced, path, wanted, require_columns)
+        except AccountValidationError:
+            return _read_whitespace(data, path, wanted, require_columns)  # names the bad row
+    return _read_jsonl(data, path, wanted, require_columns)
+
+
+def _single_spaced(data: bytes) -> bytes:
+    """Runs of blanks -> one space, none at the start or end of a line (bytes ops: fast)."""
+    text = data.translate(_BLANKS_TO_SPACE)
+    while b"  " in text:
+        text = text.replace(b"  ", b" ")
+    text = text.replace(b"\n ", b"\n").replace(b" \r", b"\r").replace(b" \n", b"\n")
+    return text[1:] if text.startswith(b" ") else text
+
+
+def _file_error(path: Path, message: str, row: int | None = None) -> AccountValidationError:
+    return AccountValidationError([(str(path), message)], row=row)
+
+
+def _decode(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _file_error(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def _read_whitespace(data: bytes, path: Path, wanted: list[str], require_columns: Require) -> Any:
+    """Pure-Python reader: slower, used to report the row Arrow's reader failed on."""
+    pa = pyarrow("reading whitespace text")
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    for line in _decode(data, path).splitlines():
+        fields = line.split()
+        if not fields:
+            continue
+        if header is None:
+            header = fields
+            continue
+        if len(fields) != len(header):
+            raise _file_error(
+                path, f"expected {len(header)} fields, found {len(fields)}: {line.strip()!r}", row=len(rows) + 1
+            )
+        rows.append(fields)
+    if header is None:
+        raise _file_error(path, "empty file: no header row")
+    require_columns(header)
+    position = {name: i for i, name in enumerate(header)}
+    return pa.table({name: pa.array([r[position[name]] for r in rows], pa.string()) for name in wanted})
+
+
+def _stream_csv(path: Path, wanted: list[str], require_columns: Require) -> Any:
+    """CSV through the batch reader, block by block: every cell as text, only ``wanted`` kept.
+
+    A row with too many or too few cells is named by its 1-based data row.
+    """
+    pa = pyarrow("reading CSV")
+    try:
+        header = read_csv_header(path)
+        require_columns(header)
+        parts: list[Any] = []
+        done = 0
+        for chunk in iter_csv(path, header, _CHUNK_ROWS):
+            if chunk.unreadable:
+                j = min(chunk.unreadable)
+                raise _file_error(path, chunk.unreadable[j], row=done + j + 1)
+            data = chunk.data
+            parts.append(pa.table({n: data[n] if isinstance(data, dict) else data.column(n) for n in wanted}))
+            done += chunk.n
+    except TableInputError as exc:
+        raise _file_error(path, exc.message) from None
+    if not parts:
+        return pa.table({n: pa.array([], pa.string()) for n in wanted})
+    return pa.concat_tables(parts)
+
+
+def _read_spaced(data: bytes, path: Path, wanted: list[str], require_columns: Require) -> Any:
+    """Single-spaced text through Arrow's CSV reader (fast; the whole file is in memory already)."""
+    pa = pyarrow("reading whitespace text")
+    csv = require("pyarrow.csv", "reading whitespace text")
+    parse = csv.ParseOptions(delimiter=" ", quote_char=False)
+    convert = csv.ConvertOptions(
+        column_types={name: pa.string() for name in wanted},  # parse ourselves, name bad rows
+        strings_can_be_null=True,
+        null_values=[""],
+    )
+    try:
+        table = csv.read_csv(pa.py_buffer(data), parse_options=parse, convert_options=convert)
+    except pa.ArrowInvalid as exc:
+        raise _file_error(path, f"not a readable file: {exc}") from exc
+    require_columns(table.column_names)
+    return pa.table({name: table[name] for name in wanted})
+
+
+def _read_jsonl(data: bytes, path: Path, wanted: list[str], require_columns: Require) -> Any:
+    pa = pyarrow("reading JSONL")
+    pjson = require("pyarrow.json", "reading JSONL")
+    try:
+        table = pjson.read_json(pa.py_buffer(data))
+    except pa.ArrowInvalid:
+        # mixed types in a column (or bad JSON): read as text to name the first bad row
+        return _read_jsonl_as_text(data, path, wanted, require_columns)
+    require_columns(table.column_names)
+    return pa.table({name: table[name] for name in wanted})
+
+
+def _read_jsonl_as_text(data: bytes, path: Path, wanted: list[str], require_columns: Require) -> Any:
+    pa = pyarrow("reading JSONL")
+    values: dict[str, list[str | None]] = {name: [] for name in wanted}
+    seen: set[str] = set()
+    row = 0
+    for line in _decode(data, path).splitlines():
+        if not line.strip():
+            continue
+        row += 1
+        obj, problem = json_object(line)
+        if obj is None:
+            raise _file_error(path, problem or "not a JSON object", row=row)
+        seen.update(obj)
+        for name in wanted:
+            value = obj.get(name)
+            if isinstance(value, dict | list):
+                raise AccountValidationError([(name, f"expected a scalar, got {value!r}")], row=row)
+            values[name].append(scalar_text(value))
+    require_columns(seen)
+    return pa.table({name: pa.array(v, pa.string()) for name, v in values.items()})
+
+
+def scalar_text(value: Any) -> str | None:
+    """A scalar cell as text (``None`` for null, NaN, NA, NaT; ISO dates; ``true``/``false``)."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return None
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+__all__ = ["Require", "read_table", "scalar_text"]
