@@ -107,7 +107,7 @@ def test_cli_reports_the_missing_extra(tmp_path: Path, capsys: pytest.CaptureFix
     orders.write_text("account_id,date,amount\nA,2024-01-01,5\n", encoding="utf-8")
     code = main(["features", str(orders), "--as-of", "2024-06-30", "-o", str(tmp_path / "f.parquet")])
     err = capsys.readouterr().err
-    assert code == 1 and "pip install 'accountrules[arrow]'" in err and "Traceback" not in err
+    assert code == 2 and "pip install 'accountrules[arrow]'" in err and "Traceback" not in err
 
 
 def test_to_pandas_names_the_pandas_extra(result: BatchResult, monkeypatch: pytest.MonkeyPatch) -> None:
