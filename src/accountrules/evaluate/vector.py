@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from accountrules.check.policy_check import all_expressions
 from accountrules.compile.plan import CRow, CTable, Plan
 from accountrules.evaluate.portfolio import PortfolioStats
+from accountrules.evaluate.semantics import first_true, merge_actions, priority_order, resolve_masks
 from accountrules.model.fields import FIELDS
 from accountrules.parse.expr_ast import (
     PORTFOLIO_FUNCTIONS,
@@ -874,6 +875,7 @@ def _value_type(e: Expr) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _VTable:
+    table: CTable
     section: str
     out_key: str
     hit: str
@@ -881,7 +883,7 @@ class _VTable:
     ids: tuple[str, ...]
     then: IntArr  # output code per row (-1: none)
     default: int
-    order: IntArr | None  # priority: rows by (rank of output, index)
+    order: tuple[int, ...] | None  # priority: rows by (rank of output, index)
     risk: IntArr | None  # churn: risk code per row
     default_risk: int
 
@@ -913,7 +915,6 @@ class _Program:
     churn_score: Op | None
     action_ids: tuple[str, ...]
     action_conds: tuple[Op | None, ...]
-    action_codes: tuple[tuple[str, ...], ...]
 
 
 def _all_exprs(plan: Plan) -> list[Expr]:
@@ -950,17 +951,13 @@ def _compile(plan: Plan) -> _Program:
         for v in tab.values:
             comp.code(v)
         then = np.array([comp.code(r.row.then) if r.row.then is not None else -1 for r in t.rows], dtype=np.int64)
-        order = None
-        if tab.hit == "priority":
-            order = np.array(sorted(range(len(t.rows)),
-                                    key=lambda i: (t.rank.get(t.rows[i].row.then or "", 1 << 30), i)),
-                             dtype=np.int64)
+        order = tuple(priority_order(t)) if tab.hit == "priority" else None
         risk = None
         if t.section == "churn":
             risk = np.array([comp.code(r.row.risk) if r.row.risk is not None else -1 for r in t.rows],
                             dtype=np.int64)
         return _VTable(
-            section=t.section, out_key=t.output_key, hit=tab.hit, conds=rows_ops(t.rows),
+            table=t, section=t.section, out_key=t.output_key, hit=tab.hit, conds=rows_ops(t.rows),
             ids=tuple(r.row.id for r in t.rows), then=then,
             default=comp.code(tab.default) if tab.default is not None else -1, order=order, risk=risk,
             default_risk=comp.code(tab.default_risk) if tab.default_risk is not None else -1,
@@ -988,7 +985,6 @@ def _compile(plan: Plan) -> _Program:
         stages=stages, churn=churn,
         churn_score=comp.expr(score) if score is not None else None,
         action_ids=tuple(r.row.id for r in plan.action_rules), action_conds=rows_ops(plan.action_rules),
-        action_codes=tuple(r.row.actions for r in plan.action_rules),
     )
 
 
@@ -1030,14 +1026,6 @@ def _fires(conds: Sequence[Op | None], ctx: _Ctx) -> list[BoolArr]:
     return out
 
 
-def _first(fires: Sequence[BoolArr], n: int) -> IntArr:
-    """Index of the first true mask per row; -1 when none."""
-    idx = np.full(n, -1, dtype=np.int64)
-    for i in range(len(fires) - 1, -1, -1):
-        idx[fires[i]] = i
-    return idx
-
-
 class _Out:
     """Full-length output arrays, filled chunk by chunk."""
 
@@ -1064,36 +1052,11 @@ class _Out:
 def _run_table(t: _VTable, ctx: _Ctx, base: int, out: _Out, dead: BoolArr) -> tuple[IntArr, IntArr]:
     """Output codes and matched row (-1 = default) of one table; conflicts are recorded as errors."""
     n = ctx.n
-    fires = _fires(t.conds, ctx)
-    if t.hit == "priority" and t.order is not None:
-        pos = _first([fires[i] for i in t.order.tolist()], n)
-        idx = np.where(pos >= 0, t.order[np.maximum(pos, 0)] if len(t.order) else -1, -1)
-    else:
-        idx = _first(fires, n)
-    if t.hit in ("unique", "any") and fires:
-        if t.hit == "unique":
-            count = np.zeros(n, dtype=np.int32)
-            for f in fires:
-                count += f
-            bad = count > 1
-        else:
-            distinct = np.zeros(n, dtype=np.int32)
-            for code in np.unique(t.then).tolist():
-                any_o = np.zeros(n, dtype=np.bool_)
-                for i in np.nonzero(t.then == code)[0].tolist():
-                    any_o |= fires[i]
-                distinct += any_o
-            bad = distinct > 1
-        bad &= ~dead
-        if bad.any():
-            for r in np.nonzero(bad)[0].tolist():
-                ids = tuple(t.ids[i] for i, f in enumerate(fires) if f[r])
-                if t.hit == "unique":
-                    msg = f"{t.section} is 'unique' but rows {', '.join(ids)} all match"
-                else:
-                    msg = f"{t.section} is 'any' but matching rows disagree ({', '.join(ids)})"
-                out.errors[base + r] = (msg, ids)
-            dead |= bad
+    res = resolve_masks(t.table, _fires(t.conds, ctx), n, t.order, dead)
+    for r, err in res.conflicts.items():
+        out.errors[base + r] = err
+        dead[r] = True
+    idx = res.idx
     codes = np.where(idx >= 0, t.then[np.maximum(idx, 0)] if len(t.then) else -1, t.default)
     return codes, idx
 
@@ -1135,7 +1098,7 @@ def _run_chunk(prog: _Program, ctx: _Ctx, cols: Mapping[str, V], lo: int, hi: in
             for s in srcs:
                 from_ok |= current == s
             fires[j] = fires[j] & from_ok
-        idx = _first(fires, n)
+        idx = first_true(fires, n)
         stay = current if st.otherwise < 0 else np.full(n, st.otherwise, dtype=np.int64)
         to = np.where(idx >= 0, st.then[np.maximum(idx, 0)] if len(st.then) else -1, stay)
         refs["stage"] = _Str(to)
@@ -1378,11 +1341,7 @@ def _finish(prog: _Program, out: _Out, vocab: dict[str, int], n: int) -> dict[st
         rules_of: list[tuple[str, ...]] = []
         for key in out.patterns:  # in id order
             rules = _pattern_rules(key)
-            codes: dict[str, None] = {}
-            for i in rules:
-                for c in prog.action_codes[i]:
-                    codes[c] = None
-            codes_of.append(tuple(codes))
+            codes_of.append(tuple(merge_actions(prog.plan.action_rules[i] for i in rules)))
             rules_of.append(tuple(prog.action_ids[i] for i in rules))
         lut_codes = np.empty(len(codes_of), dtype=object)
         lut_codes[:] = codes_of
