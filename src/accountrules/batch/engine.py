@@ -25,6 +25,7 @@ from accountrules.compile.plan import Plan
 from accountrules.errors import DecisionError, EngineUnavailableError
 from accountrules.evaluate.driver import Matcher, Raw, run
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
+from accountrules.evaluate.record import ACTION_RULES
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENGINES = ("compiled", "durable", "vector")
+_TUPLES = frozenset({"actions", ACTION_RULES})
 Progress = Callable[[str, int, int | None], None]
 """``progress(phase, rows done, rows in total or None)``; phase is ``"reading"`` or ``"deciding"``."""
 
@@ -113,6 +115,8 @@ def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> 
         outputs["churn_rule"][j] = rules.get("churn")
     if raw.actions:
         outputs["actions"][j] = tuple(raw.actions)
+    if ACTION_RULES in outputs:
+        outputs[ACTION_RULES][j] = tuple(f.row.row.id for f in raw.fired if f.section == "actions" and f.row)
 
 
 def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date, engine: str,
@@ -123,12 +127,12 @@ def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.
     n = chunk.n
     outputs: dict[str, list[Any]] = {c: [None] * n for c in cols}
     outputs["actions"] = [()] * n
+    # which action rules fired: with the rule ids of the sections, what a Decision is built from
+    outputs[ACTION_RULES] = [()] * n
     matcher = _matcher(policy, engine)
     if matcher is None:
         _decide_vector(policy, chunk, stats, as_of, outputs)
-        rebuild = "compiled"
     else:
-        rebuild = engine
         actions_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
         # the compiled evaluator reads only what the policy names; other evaluators get whole envs
         only = read_keys(plan) if engine == "compiled" else None
@@ -143,7 +147,9 @@ def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.
             acts = outputs["actions"][j]
             if acts:
                 outputs["actions"][j] = actions_cache.setdefault(acts, acts)
-    part = _ColumnsPart(chunk, outputs, rebuild)
+                fired = outputs[ACTION_RULES][j]
+                outputs[ACTION_RULES][j] = actions_cache.setdefault(fired, fired)
+    part = _ColumnsPart(chunk, outputs, engine)
     return BatchResult([part], policy=policy, stats=stats, as_of=as_of, trace=trace)
 
 
@@ -184,14 +190,14 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
         values = got[c]
         col = outputs[c]
         for j, v in zip(rows, values, strict=True):
-            col[j] = (tuple(v) if v is not None else ()) if c == "actions" else v
+            col[j] = (tuple(v) if v is not None else ()) if c in _TUPLES else v
     for j, message in zip(rows, errors, strict=True):
         if message is not None:
             aid = ids[j]
             text = f"account {aid!r}: {message}" if not str(message).startswith("account ") else str(message)
             chunk.errors[j] = RowError(chunk.start + j + 1, aid, None, text, (("(account)", text),))
             for c in outputs:
-                outputs[c][j] = () if c == "actions" else None
+                outputs[c][j] = () if c in _TUPLES else None
 
 
 def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, engine: str = "compiled",
