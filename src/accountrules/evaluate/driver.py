@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from accountrules.compile.closures import PORTFOLIO_KEY, Env
-from accountrules.compile.plan import CRow, CTable, Plan, Read
+from accountrules.compile.plan import CRow, CTable, IndexedRows, Plan, Read
 from accountrules.errors import DecisionError
 from accountrules.evaluate.portfolio import NO_PORTFOLIO, PortfolioStats
 from accountrules.evaluate.semantics import churn_risk, merge_actions, resolve, stage_current, stage_stay
@@ -251,6 +251,10 @@ class CompiledMatcher:
     """Evaluates the compiled closures directly (the default evaluator)."""
 
     def match(self, section: str, rows: Sequence[CRow], env: Env, first_only: bool) -> list[int]:
+        if isinstance(rows, IndexedRows):
+            found = rows.lookup.candidates(env)
+            if found is not None:
+                return _match_candidates(rows, found, rows.lookup.exact, env, first_only)
         if first_only:
             for i, r in enumerate(rows):
                 cond = r.cond
@@ -258,6 +262,21 @@ class CompiledMatcher:
                     return [i]
             return []
         return [i for i, r in enumerate(rows) if r.cond is None or r.cond(env) is True]
+
+
+def _match_candidates(rows: Sequence[CRow], found: tuple[int, ...], exact: frozenset[int], env: Env,
+                      first_only: bool) -> list[int]:
+    """The rows among the index's candidates whose condition is true (an exact row was true to be found)."""
+    out: list[int] = []
+    for i in found:
+        if i not in exact:
+            cond = rows[i].cond
+            if cond is not None and cond(env) is not True:
+                continue
+        if first_only:
+            return [i]
+        out.append(i)
+    return out
 
 
 COMPILED = CompiledMatcher()
