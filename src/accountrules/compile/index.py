@@ -12,7 +12,9 @@ Exactness: a row is indexed on a *top-level conjunct* of its condition (the whol
 condition, or one operand of its outermost ``and``). When the value is unknown
 (``None``) that conjunct is unknown, so the row's condition is never ``True`` and the
 row cannot fire: only the unindexed rows remain. When the value is of an unexpected
-type (or NaN), the index answers ``None`` and the caller scans every row. Rows whose
+type (or NaN), the index answers ``None`` and the caller scans every row. (A value of the
+wrong type in *another* field, which validation keeps out, could make a scan raise on a row
+the index skips.) Rows whose
 condition is exactly the indexed test are marked :attr:`RowIndex.exact`: finding them
 is the same as evaluating them.
 """
