@@ -13,6 +13,7 @@ import datetime as dt
 import math
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -137,9 +138,42 @@ def test_a_long_range_table_is_indexed_and_looked_up() -> None:
     assert lookup.candidates({NUM.key: -1}) == ()
     assert lookup.candidates({NUM.key: None}) == ()  # unknown: no indexed row can fire
     assert lookup.candidates({NUM.key: math.nan}) is None  # NaN: scan
-    assert not lookup.exact  # two conjuncts: found rows are still evaluated
+    assert lookup.exact == frozenset(range(1000))  # both conjuncts test the value: found = true
 
 
 def test_few_rows_are_not_indexed() -> None:
     conds: list[Expr | None] = [Binary(LOC, "<", NUM, _lit(i)) for i in range(3)]
     assert build_index(conds) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), case=st.sampled_from(range(len(CASES))))
+def test_column_lookup_equals_first_hit_scan(data: st.DataObject, case: int) -> None:
+    """The column shape (searchsorted / code table) picks, per batch row, the row a scan picks."""
+    np = pytest.importorskip("numpy", reason="the column index needs numpy (accountrules[vector])")
+    from accountrules.evaluate.column_index import ColumnIndex
+
+    ref, values, _ = CASES[case]
+    conds = data.draw(st.lists(conditions(ref, values), min_size=1, max_size=14))
+    rows = _rows(conds)
+    lookup = build_index(conds, min_rows=1)
+    if lookup is None:
+        return
+    ix = ColumnIndex(lookup)
+    envs = [{ref.key: data.draw(st.one_of(values, st.none())), OTHER.key: data.draw(st.one_of(st.none(),
+                                                                                           st.integers(0, 4)))}
+            for _ in range(data.draw(st.integers(1, 12)))]
+    column = [e[lookup.key] for e in envs]
+    if lookup.kind == "string":
+        vocab: dict[str, int] = {}
+        codes = np.array([-1 if v is None else vocab.setdefault(v, len(vocab)) for v in column], dtype=np.int64)
+        slot = ix.code_slots(codes, vocab)
+    else:
+        known = np.array([v is not None for v in column])
+        nums = np.array([0.0 if v is None else float(v.toordinal() if isinstance(v, dt.date) else v)
+                         for v in column])
+        slot = ix.number_slots(nums, known)
+    fires = {r: np.array([rows[r].cond is None or rows[r].cond(e) is True for e in envs]) for r in ix.scan_rows}
+    got = ix.first(slot, fires).tolist()
+    want = [(COMPILED.match("t", rows, e, True) or [-1])[0] for e in envs]
+    assert got == want, envs

@@ -117,18 +117,18 @@ def _row_tests(cond: Expr | None) -> dict[tuple[str, str], tuple[list[Span], boo
     if cond is None:
         return {}
     conjuncts = cond.operands if isinstance(cond, Logic) and cond.op == "and" else (cond,)
-    out: dict[tuple[str, str], tuple[list[Span], bool]] = {}
+    spans_of: dict[tuple[str, str], list[Span]] = {}
+    tests_of: dict[tuple[str, str], int] = {}
     for c in conjuncts:
         got = _spans(c)
         if got is None:
             continue
         key, kind, spans = got
-        prev = out.get((key, kind))
-        out[(key, kind)] = (spans if prev is None else _intersect(prev[0], spans), False)
-    if len(conjuncts) == 1 and out:
-        ((k, (spans, _)),) = out.items()
-        out[k] = (spans, True)
-    return out
+        prev = spans_of.get((key, kind))
+        spans_of[(key, kind)] = spans if prev is None else _intersect(prev, spans)
+        tests_of[(key, kind)] = tests_of.get((key, kind), 0) + 1
+    # exact: every conjunct tests this value (e.g. ``x >= a and x < b``)
+    return {k: (spans, tests_of[k] == len(conjuncts)) for k, spans in spans_of.items()}
 
 
 @dataclass(frozen=True, slots=True)

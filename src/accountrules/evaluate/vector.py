@@ -31,7 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from accountrules.check.policy_check import all_expressions
-from accountrules.compile.plan import CRow, CTable, Plan
+from accountrules.compile.plan import CRow, CTable, IndexedRows, Plan
+from accountrules.evaluate.column_index import ColumnIndex
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.semantics import first_true, merge_actions, priority_order, resolve_masks
 from accountrules.model.fields import FIELDS
@@ -886,6 +887,7 @@ class _VTable:
     order: tuple[int, ...] | None  # priority: rows by (rank of output, index)
     risk: IntArr | None  # churn: risk code per row
     default_risk: int
+    index: ColumnIndex | None  # first-hit tables whose rows test one value
 
 
 @dataclass(frozen=True, slots=True)
@@ -961,6 +963,7 @@ def _compile(plan: Plan) -> _Program:
             ids=tuple(r.row.id for r in t.rows), then=then,
             default=comp.code(tab.default) if tab.default is not None else -1, order=order, risk=risk,
             default_risk=comp.code(tab.default_risk) if tab.default_risk is not None else -1,
+            index=ColumnIndex(t.rows.lookup) if tab.hit == "first" and isinstance(t.rows, IndexedRows) else None,
         )
 
     segments = tuple((t.section[len("segment:"):], table(t)) for t in plan.segments)
@@ -1052,13 +1055,33 @@ class _Out:
 def _run_table(t: _VTable, ctx: _Ctx, base: int, out: _Out, dead: BoolArr) -> tuple[IntArr, IntArr]:
     """Output codes and matched row (-1 = default) of one table; conflicts are recorded as errors."""
     n = ctx.n
-    res = resolve_masks(t.table, _fires(t.conds, ctx), n, t.order, dead)
-    for r, err in res.conflicts.items():
-        out.errors[base + r] = err
-        dead[r] = True
-    idx = res.idx
+    idx = _indexed_first(t.index, t.conds, ctx) if t.index is not None else None
+    if idx is None:
+        res = resolve_masks(t.table, _fires(t.conds, ctx), n, t.order, dead)
+        for r, err in res.conflicts.items():
+            out.errors[base + r] = err
+            dead[r] = True
+        idx = res.idx
     codes = np.where(idx >= 0, t.then[np.maximum(idx, 0)] if len(t.then) else -1, t.default)
     return codes, idx
+
+
+def _indexed_first(ix: ColumnIndex, conds: Sequence[Op | None], ctx: _Ctx) -> IntArr | None:
+    """The first-hit row per batch row through the table's index; None when the value's column
+    is not of the kind the index expects (then the table is scanned)."""
+    n = ctx.n
+    v = ctx.refs.get(ix.key, _NULL)
+    if isinstance(v, _Null):
+        slot: IntArr = np.full(n, len(ix.first_exact) - 1, dtype=np.int64)
+    elif ix.kind == "string" and isinstance(v, _Str):
+        slot = ix.code_slots(_full(v.c, n).astype(np.int64, copy=False), ctx.vocab)
+    elif ix.kind != "string" and isinstance(v, _Num):
+        slot = ix.number_slots(_full(v.v, n).astype(np.float64, copy=False), None if v.k is None else _full(v.k, n))
+    else:
+        return None
+    rows = ix.scan_rows
+    fires = dict(zip(rows, _fires([conds[r] for r in rows], ctx), strict=True))
+    return ix.first(slot, fires)
 
 
 def _run_chunk(prog: _Program, ctx: _Ctx, cols: Mapping[str, V], lo: int, hi: int, out: _Out) -> None:
