@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from accountrules.batch.columns import read_keys
@@ -28,6 +29,7 @@ from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 from accountrules.evaluate.record import ACTION_RULES
 
 if TYPE_CHECKING:
+    from accountrules.evaluate.vector import VectorProgram
     from accountrules.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -86,12 +88,18 @@ def _matcher(policy: Policy, engine: str) -> Matcher | None:
     return policy._matcher(engine)
 
 
-def _vector() -> tuple[Callable[..., dict[str, list[Any]]], Callable[[Any], Any]]:
+def _vector() -> ModuleType:
     try:
         from accountrules.evaluate import vector  # numpy is an optional extra
     except ImportError as e:
         raise EngineUnavailableError(f"engine='vector' needs numpy: pip install 'accountrules[vector]' ({e})") from e
-    return vector.decide_columns, vector.ColumnBatch.from_arrow
+    return vector
+
+
+def vector_program(policy: Policy) -> VectorProgram:
+    """The policy compiled for the vector evaluator, to hold for every chunk of a batch."""
+    program: VectorProgram = _vector().compile_program(policy.plan)
+    return program
 
 
 def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> None:
@@ -120,8 +128,10 @@ def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> 
 
 
 def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date, engine: str,
-                 trace: bool) -> BatchResult:
-    """Decide the valid rows of one validated chunk; a row the policy cannot decide becomes a RowError."""
+                 trace: bool, program: VectorProgram | None = None) -> BatchResult:
+    """Decide the valid rows of one validated chunk; a row the policy cannot decide becomes a RowError.
+
+    ``program``: for ``engine="vector"``, the policy compiled once (:func:`vector_program`)."""
     plan = policy.plan
     cols = value_columns(plan)
     n = chunk.n
@@ -131,7 +141,7 @@ def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.
     outputs[ACTION_RULES] = [()] * n
     matcher = _matcher(policy, engine)
     if matcher is None:
-        _decide_vector(policy, chunk, stats, as_of, outputs)
+        _decide_vector(policy, chunk, stats, as_of, outputs, program or vector_program(policy))
     else:
         actions_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
         # the compiled evaluator reads only what the policy names; other evaluators get whole envs
@@ -154,9 +164,9 @@ def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.
 
 
 def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date,
-                   outputs: dict[str, list[Any]]) -> None:
+                   outputs: dict[str, list[Any]], program: VectorProgram) -> None:
     """Decide the valid rows of ``chunk`` at once with ``accountrules.evaluate.vector.decide_columns``."""
-    decide_columns, from_arrow = _vector()
+    vector = _vector()
     rows = [j for j in range(chunk.n) if j not in chunk.errors]
     if not rows:
         return
@@ -173,7 +183,7 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
         for k, v in chunk.base.items():
             if k in wanted and v is not None:
                 columns[k] = pa.array([v] * len(rows))
-        batch: Any = from_arrow(pa.table(columns)) if columns else {}
+        batch: Any = vector.ColumnBatch.from_arrow(pa.table(columns)) if columns else {}
     else:
         lists = dict(zip(chunk.keys, chunk.column_lists(), strict=True))
         for k in wanted:
@@ -183,7 +193,7 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
             elif chunk.base.get(k) is not None:
                 columns[k] = [chunk.base[k]] * len(rows)
         batch = columns
-    got = decide_columns(policy, batch, as_of=as_of, stats=stats)
+    got = vector.decide_columns(policy, batch, as_of=as_of, stats=stats, program=program)
     ids = chunk.ids()
     errors = got.get("error") or [None] * len(rows)
     for c in outputs:
@@ -242,8 +252,9 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
         chunks = _validated(src, plan)
     done = 0
     valid = 0
+    program = vector_program(policy) if engine == "vector" else None
     for chunk in chunks:
-        part = decide_chunk(policy, chunk, stats, day, engine, trace)
+        part = decide_chunk(policy, chunk, stats, day, engine, trace, program)
         done += chunk.n
         valid += chunk.n - len(chunk.errors)
         if progress is not None:
@@ -274,4 +285,4 @@ def decide_batch(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     return BatchResult.concat(parts)
 
 
-__all__ = ["ENGINES", "Progress", "decide_batch", "decide_chunk", "iter_batches", "raw_outputs"]
+__all__ = ["ENGINES", "Progress", "decide_batch", "decide_chunk", "iter_batches", "raw_outputs", "vector_program"]
