@@ -8,8 +8,8 @@ evaluators cannot drift apart:
 
 * per account: :func:`resolve`, :func:`stage_current`, :func:`stage_stay`,
   :func:`churn_risk`, :func:`merge_actions`;
-* per batch: :func:`first_true`, :func:`resolve_masks` (numpy is imported lazily: it is an
-  optional extra).
+* per batch: :func:`first_true`, :func:`resolve_masks`, :func:`stage_masks` (numpy is imported
+  lazily: it is an optional extra).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ __all__ = [
     "resolve",
     "resolve_masks",
     "stage_current",
+    "stage_masks",
     "stage_stay",
 ]
 
@@ -162,3 +163,28 @@ def resolve_masks(table: CTable, fires: Sequence[NDArray[Any]], n: int, order: S
             ids = tuple(rows[i].row.id for i, f in enumerate(fires) if f[b])
             conflicts[b] = (conflict_message(table.section, hit, ids), ids)
     return MaskResolution(idx, conflicts)
+
+
+def stage_masks(given: NDArray[Any], states: Sequence[int], start: int, otherwise: int,
+                sources: Sequence[Sequence[int]], then: NDArray[Any], fires: Sequence[NDArray[Any]]) -> tuple[
+                    NDArray[Any], NDArray[Any]]:
+    """The stage step over a batch, states as codes: ``given`` per row (-1 unknown), ``otherwise``
+    -1 for 'stay', per transition its source states, target and match mask. Returns the transition
+    that fired per row (-1: none) and the state each row goes to (:func:`stage_current`,
+    :func:`stage_stay` per row)."""
+    import numpy as np
+
+    n = given.shape[0]
+    current = np.full(n, start, dtype=np.int64)
+    for s in states:
+        current[given == s] = s
+    allowed = []
+    for j, srcs in enumerate(sources):
+        from_ok = np.zeros(n, dtype=np.bool_)
+        for s in srcs:
+            from_ok |= current == s
+        allowed.append(fires[j] & from_ok)
+    idx = first_true(allowed, n)
+    stay = current if otherwise < 0 else np.full(n, otherwise, dtype=np.int64)
+    to = np.where(idx >= 0, then[np.maximum(idx, 0)] if len(then) else -1, stay)
+    return idx, to

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from accountrules.compile.plan import Plan
 from accountrules.evaluate.column_index import ColumnIndex
 from accountrules.evaluate.portfolio import PortfolioStats
-from accountrules.evaluate.semantics import first_true, merge_actions, resolve_masks
+from accountrules.evaluate.semantics import merge_actions, resolve_masks, stage_masks
 from accountrules.evaluate.vector.columns import ColumnBatch, _column_value
 from accountrules.evaluate.vector.program import VectorProgram, _held, _VTable
 from accountrules.evaluate.vector.ranking import _portfolio_columns
@@ -131,18 +131,7 @@ def _run_chunk(prog: VectorProgram, ctx: _Ctx, cols: Mapping[str, V], lo: int, h
         st = prog.stages
         given = refs.get("relationship.stage")
         gc = _full(given.c, n) if isinstance(given, _Str) else np.full(n, -1, dtype=np.int64)
-        current = np.full(n, st.start, dtype=np.int64)
-        for s in st.states:
-            current[gc == s] = s
-        fires = _fires(st.conds, ctx)
-        for j, srcs in enumerate(st.sources):
-            from_ok = np.zeros(n, dtype=np.bool_)
-            for s in srcs:
-                from_ok |= current == s
-            fires[j] = fires[j] & from_ok
-        idx = first_true(fires, n)
-        stay = current if st.otherwise < 0 else np.full(n, st.otherwise, dtype=np.int64)
-        to = np.where(idx >= 0, st.then[np.maximum(idx, 0)] if len(st.then) else -1, stay)
+        idx, to = stage_masks(gc, st.states, st.start, st.otherwise, st.sources, st.then, _fires(st.conds, ctx))
         refs["stage"] = _Str(to)
         out.stage_from[sl] = gc
         out.stage[sl] = to
