@@ -108,14 +108,17 @@ CASES = [(NUM, numbers, st.one_of(numbers, st.none(), st.just(math.nan), st.just
 
 
 @settings(max_examples=300, deadline=None)
-@given(data=st.data(), case=st.sampled_from(range(len(CASES))), first=st.booleans())
-def test_indexed_matches_equal_scanned_matches(data: st.DataObject, case: int, first: bool) -> None:
+@given(data=st.data(), case=st.sampled_from(range(len(CASES))), first=st.booleans(),
+       max_entries=st.sampled_from([1 << 16, 0, 12]))
+def test_indexed_matches_equal_scanned_matches(data: st.DataObject, case: int, first: bool,
+                                               max_entries: int) -> None:
+    """``max_entries`` small: the first-hit-only form of the index (truncated candidate lists)."""
     ref, values, env_values = CASES[case]
     conds = data.draw(st.lists(conditions(ref, values), min_size=1, max_size=14))
     rows = _rows(conds)
-    lookup = build_index(conds, min_rows=1)
-    if lookup is None:  # no row tests a value the index understands
-        assert all(c is None or isinstance(c, Not) for c in conds)
+    lookup = build_index(conds, min_rows=1, max_entries=max_entries)
+    if lookup is None:  # no row tests a value the index understands, or the index would be too big
+        assert max_entries < 1 << 16 or all(c is None or isinstance(c, Not) for c in conds)
         return
     assert lookup.key in (ref.key, OTHER.key)
     fast = IndexedRows(rows, lookup)
@@ -147,8 +150,8 @@ def test_few_rows_are_not_indexed() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(data=st.data(), case=st.sampled_from(range(len(CASES))))
-def test_column_lookup_equals_first_hit_scan(data: st.DataObject, case: int) -> None:
+@given(data=st.data(), case=st.sampled_from(range(len(CASES))), max_entries=st.sampled_from([1 << 16, 0, 12]))
+def test_column_lookup_equals_first_hit_scan(data: st.DataObject, case: int, max_entries: int) -> None:
     """The column shape (searchsorted / code table) picks, per batch row, the row a scan picks."""
     np = pytest.importorskip("numpy", reason="the column index needs numpy (accountrules[vector])")
     from accountrules.evaluate.column_index import ColumnIndex
@@ -156,7 +159,7 @@ def test_column_lookup_equals_first_hit_scan(data: st.DataObject, case: int) -> 
     ref, values, _ = CASES[case]
     conds = data.draw(st.lists(conditions(ref, values), min_size=1, max_size=14))
     rows = _rows(conds)
-    lookup = build_index(conds, min_rows=1)
+    lookup = build_index(conds, min_rows=1, max_entries=max_entries)
     if lookup is None:
         return
     ix = ColumnIndex(lookup)
@@ -177,3 +180,17 @@ def test_column_lookup_equals_first_hit_scan(data: st.DataObject, case: int) -> 
     got = ix.first(slot, fires).tolist()
     want = [(COMPILED.match("t", rows, e, True) or [-1])[0] for e in envs]
     assert got == want, envs
+
+
+def test_overlapping_thresholds_get_a_first_hit_index() -> None:
+    """``x >= 990, x >= 980, ...``: quadratic in full, so only the first-hit form is built."""
+    conds: list[Expr | None] = [Binary(LOC, ">=", NUM, _lit(1000 - 10 * i)) for i in range(1, 101)]
+    lookup = build_index(conds, max_entries=1000)
+    assert lookup is not None and lookup.first_only
+    assert lookup.candidates({NUM.key: 985}) == (1,)
+    assert lookup.candidates({NUM.key: 990}) == (0,)
+    assert lookup.candidates({NUM.key: -5}) == ()
+    rows = IndexedRows(_rows(conds), lookup)
+    env = {NUM.key: 500}
+    assert COMPILED.match("t", rows, env, True) == [49]
+    assert COMPILED.match("t", rows, env, False) == list(range(49, 100))  # all matches: scanned

@@ -142,6 +142,7 @@ class RowIndex:
     codes: dict[str, tuple[int, ...]]  # strings: candidates per value
     unindexed: tuple[int, ...]  # rows that do not test the value: candidates for every value
     exact: frozenset[int]  # rows whose whole condition is the indexed test
+    first_only: bool = False  # candidates end at each slot's first exact row: for first-hit lookups only
 
     def candidates(self, env: dict[str, Any]) -> tuple[int, ...] | None:
         """The rows (ascending) that may fire for ``env``; None when every row must be scanned."""
@@ -202,14 +203,57 @@ def build_index(conds: Sequence[Expr | None], min_rows: int = MIN_ROWS,
         return RowIndex(key, kind, (), (), codes, unindexed, exact)
     points = tuple(sorted({b for spans, _ in indexed.values() for s in spans for b in (s[0], s[2])
                            if b is not None}))
-    per_slot: list[set[int]] = [set(unindexed) for _ in range(2 * len(points) + 1)]
-    total = 0
-    for i, (spans, _) in indexed.items():
-        for span in spans:
-            r = _slot_range(points, span)
-            total += len(r)
+    ranges = {i: [_slot_range(points, span) for span in spans] for i, (spans, _) in indexed.items()}
+    if sum(len(r) for rs in ranges.values() for r in rs) <= max_entries:
+        per_slot: list[set[int]] = [set(unindexed) for _ in range(2 * len(points) + 1)]
+        for i, rs in ranges.items():
+            for r in rs:
+                for s in r:
+                    per_slot[s].add(i)
+        return RowIndex(key, kind, points, tuple(tuple(sorted(c)) for c in per_slot), {}, unindexed, exact)
+    slots = _first_hit_slots(len(points), ranges, exact, unindexed, max_entries)
+    if slots is None:
+        return None
+    return RowIndex(key, kind, points, slots, {}, unindexed, exact, first_only=True)
+
+
+def _first_hit_slots(m: int, ranges: dict[int, list[range]], exact: frozenset[int], unindexed: tuple[int, ...],
+                     max_entries: int) -> tuple[tuple[int, ...], ...] | None:
+    """Per slot, the candidates up to the first exact row covering it: all a first-hit lookup needs.
+
+    Overlapping thresholds (``x >= 100``, ``x >= 90``, ...) cover a quadratic number of slots in
+    full; the first exact row of every slot is found in near-linear time by handing each slot
+    out once, in row order (a union-find over the slots not yet taken)."""
+    n_slots = 2 * m + 1
+    first: list[int | None] = [None] * n_slots
+    nxt = list(range(n_slots + 1))  # the next slot not yet taken, at or after each slot
+
+    def free(s: int) -> int:
+        root = s
+        while nxt[root] != root:
+            root = nxt[root]
+        while nxt[s] != root:
+            nxt[s], s = root, nxt[s]
+        return root
+
+    for i in sorted(exact):
+        for r in ranges[i]:
+            s = free(r.start)
+            while s < r.stop:
+                first[s] = i
+                nxt[s] = s + 1
+                s = free(s + 1)
+    others: list[list[int]] = [[u for u in unindexed if f is None or u < f] for f in first]
+    total = sum(map(len, others))
+    for i, rs in ranges.items():
+        if i in exact:
+            continue
+        for r in rs:
+            for s in r:
+                f = first[s]
+                if f is None or i < f:
+                    others[s].append(i)
+                    total += 1
             if total > max_entries:
                 return None
-            for s in r:
-                per_slot[s].add(i)
-    return RowIndex(key, kind, points, tuple(tuple(sorted(s)) for s in per_slot), {}, unindexed, exact)
+    return tuple(tuple(sorted(o)) + ((f,) if f is not None else ()) for o, f in zip(others, first, strict=True))

@@ -251,7 +251,7 @@ class CompiledMatcher:
     """Evaluates the compiled closures directly (the default evaluator)."""
 
     def match(self, section: str, rows: Sequence[CRow], env: Env, first_only: bool) -> list[int]:
-        if isinstance(rows, IndexedRows):
+        if isinstance(rows, IndexedRows) and (first_only or not rows.lookup.first_only):
             found = rows.lookup.candidates(env)
             if found is not None:
                 return _match_candidates(rows, found, rows.lookup.exact, env, first_only)
