@@ -118,7 +118,9 @@ def test_auto_is_vector_for_batches_and_compiled_for_one(small: accountrules.Pol
 def without_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make ``import numpy`` fail, as it does where the extra is not installed."""
     monkeypatch.setitem(sys.modules, "numpy", None)
-    monkeypatch.delitem(sys.modules, "accountrules.evaluate.vector", raising=False)
+    numpy_users = ("accountrules.evaluate.vector", "accountrules.evaluate.column")  # a package: every module
+    for name in [m for m in sys.modules if m.startswith(numpy_users)]:
+        monkeypatch.delitem(sys.modules, name, raising=False)
 
 
 def test_a_missing_vector_names_its_extra_and_auto_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:

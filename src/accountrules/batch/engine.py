@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from accountrules.batch.columns import read_keys
@@ -30,8 +31,10 @@ from accountrules.errors import AccountValidationError, DecisionError
 from accountrules.evaluate import registry
 from accountrules.evaluate.driver import Matcher, Raw, run
 from accountrules.evaluate.portfolio import PortfolioStats
+from accountrules.evaluate.record import ACTION_RULES
 
 if TYPE_CHECKING:
+    from accountrules.evaluate.vector import VectorProgram
     from accountrules.model.account import Account
     from accountrules.model.decision import Decision
     from accountrules.policy import Policy
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENGINES = registry.ENGINES
+_TUPLES = frozenset({"actions", ACTION_RULES})
 Progress = Callable[[str, int, int | None], None]
 """``progress(phase, rows done, rows in total or None)``; phase is ``"reading"`` or ``"deciding"``."""
 
@@ -77,11 +81,16 @@ def _matcher(policy: Policy, engine: str) -> Matcher | None:
     return policy.evaluators.matcher(engine)
 
 
-def _vector(policy: Policy) -> tuple[Callable[..., dict[str, list[Any]]], Callable[[Any], Any], Any]:
-    program = policy.evaluators.vector_program()  # raises EngineUnavailableError without numpy
-    from accountrules.evaluate import vector
+def _vector() -> ModuleType:
+    from accountrules.evaluate import vector  # numpy is an optional extra: the registry checked it is here
 
-    return vector.decide_columns, vector.ColumnBatch.from_arrow, program
+    return vector
+
+
+def vector_program(policy: Policy) -> VectorProgram:
+    """The policy compiled for the vector evaluator, held by the policy's registry for every batch."""
+    program: VectorProgram = policy.evaluators.vector_program()  # EngineUnavailableError without numpy
+    return program
 
 
 def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> None:
@@ -105,22 +114,26 @@ def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> 
         outputs["churn_rule"][j] = rules.get("churn")
     if raw.actions:
         outputs["actions"][j] = tuple(raw.actions)
+    if ACTION_RULES in outputs:
+        outputs[ACTION_RULES][j] = tuple(f.row.row.id for f in raw.fired if f.section == "actions" and f.row)
 
 
 def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date, engine: str,
-                 trace: bool) -> BatchResult:
-    """Decide the valid rows of one validated chunk; a row the policy cannot decide becomes a RowError."""
+                 trace: bool, program: VectorProgram | None = None) -> BatchResult:
+    """Decide the valid rows of one validated chunk; a row the policy cannot decide becomes a RowError.
+
+    ``program``: for ``engine="vector"``, the policy compiled once (:func:`vector_program`)."""
     plan = policy.plan
     cols = value_columns(plan)
     n = chunk.n
     outputs: dict[str, list[Any]] = {c: [None] * n for c in cols}
     outputs["actions"] = [()] * n
+    # which action rules fired: with the rule ids of the sections, what a Decision is built from
+    outputs[ACTION_RULES] = [()] * n
     matcher = _matcher(policy, engine)
     if matcher is None:
-        _decide_vector(policy, chunk, stats, as_of, outputs)
-        rebuild = "compiled"
+        _decide_vector(policy, chunk, stats, as_of, outputs, program or vector_program(policy))
     else:
-        rebuild = engine
         actions_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
         # the compiled evaluator reads only what the policy names; other evaluators get whole envs
         only = read_keys(plan) if engine == "compiled" else None
@@ -135,14 +148,16 @@ def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.
             acts = outputs["actions"][j]
             if acts:
                 outputs["actions"][j] = actions_cache.setdefault(acts, acts)
-    part = _ColumnsPart(chunk, outputs, rebuild)
+                fired = outputs[ACTION_RULES][j]
+                outputs[ACTION_RULES][j] = actions_cache.setdefault(fired, fired)
+    part = _ColumnsPart(chunk, outputs, engine)
     return BatchResult([part], policy=policy, stats=stats, as_of=as_of, trace=trace)
 
 
 def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date,
-                   outputs: dict[str, list[Any]]) -> None:
+                   outputs: dict[str, list[Any]], program: VectorProgram) -> None:
     """Decide the valid rows of ``chunk`` at once with ``accountrules.evaluate.vector.decide_columns``."""
-    decide_columns, from_arrow, program = _vector(policy)
+    vector = _vector()
     rows = [j for j in range(chunk.n) if j not in chunk.errors]
     if not rows:
         return
@@ -159,7 +174,7 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
         for k, v in chunk.base.items():
             if k in wanted and v is not None:
                 columns[k] = pa.array([v] * len(rows))
-        batch: Any = from_arrow(pa.table(columns)) if columns else {}
+        batch: Any = vector.ColumnBatch.from_arrow(pa.table(columns)) if columns else {}
     else:
         lists = dict(zip(chunk.keys, chunk.column_lists(), strict=True))
         for k in wanted:
@@ -169,21 +184,21 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
             elif chunk.base.get(k) is not None:
                 columns[k] = [chunk.base[k]] * len(rows)
         batch = columns
-    got = decide_columns(policy, batch, as_of=as_of, stats=stats, program=program)
+    got = vector.decide_columns(policy, batch, as_of=as_of, stats=stats, program=program)
     ids = chunk.ids()
     errors = got.get("error") or [None] * len(rows)
     for c in outputs:
         values = got[c]
         col = outputs[c]
         for j, v in zip(rows, values, strict=True):
-            col[j] = (tuple(v) if v is not None else ()) if c == "actions" else v
+            col[j] = (tuple(v) if v is not None else ()) if c in _TUPLES else v
     for j, message in zip(rows, errors, strict=True):
         if message is not None:
             aid = ids[j]
             text = f"account {aid!r}: {message}" if not str(message).startswith("account ") else str(message)
             chunk.errors[j] = RowError(chunk.start + j + 1, aid, None, text, (("(account)", text),))
             for c in outputs:
-                outputs[c][j] = () if c == "actions" else None
+                outputs[c][j] = () if c in _TUPLES else None
 
 
 def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, engine: str = "auto",
@@ -226,8 +241,9 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
         chunks = _validated(src, plan)
     done = 0
     valid = 0
+    program = vector_program(policy) if engine == "vector" else None
     for chunk in chunks:
-        part = decide_chunk(policy, chunk, stats, day, engine, trace)
+        part = decide_chunk(policy, chunk, stats, day, engine, trace, program)
         done += chunk.n
         valid += chunk.n - len(chunk.errors)
         if progress is not None:
@@ -277,4 +293,5 @@ def decide_one(policy: Policy, account: Account, *, as_of: dt.date, stats: Portf
     return item
 
 
-__all__ = ["ENGINES", "Progress", "decide_batch", "decide_chunk", "decide_one", "iter_batches", "raw_outputs"]
+__all__ = ["ENGINES", "Progress", "decide_batch", "decide_chunk", "decide_one", "iter_batches", "raw_outputs",
+           "vector_program"]

@@ -3,8 +3,10 @@
 A :class:`BatchResult` keeps what a portfolio report needs as columns (tier,
 segments, stage, churn, actions and the rule ids behind them) next to the validated
 input, and builds a full :class:`Decision` (with its trace) only when one is asked for:
-``result[i]`` decides row ``i`` again with the compiled evaluator and the batch's
-:class:`PortfolioStats`, which gives the same Decision as deciding it on its own. So
+``result[i]`` is dressed from what the evaluator that decided row ``i`` recorded (the row
+behind each section, the action rules that fired; see :mod:`accountrules.evaluate.record`)
+and the batch's :class:`PortfolioStats`, without matching any rule again; it is the same
+Decision as deciding the row on its own. So
 ``summary()``, ``to_arrow()`` or a CSV of 100k accounts never builds 100k pydantic
 Decisions.
 
@@ -24,7 +26,9 @@ from typing import TYPE_CHECKING, Any, overload
 
 from accountrules.batch.errors import RowError, RowErrors
 from accountrules.batch.validate import Chunk
+from accountrules.evaluate.driver import to_decision
 from accountrules.evaluate.portfolio import PortfolioStats
+from accountrules.evaluate.record import ACTION_RULES, RecordReader
 from accountrules.io.optional import require
 from accountrules.io.schema import arrow_table, decision_outputs, output_columns, value_columns
 from accountrules.model.decision import Decision
@@ -99,7 +103,7 @@ class _ColumnsPart(_Part):
         err = self.errors.get(j)
         if err is not None:
             return err
-        return res._redecide(self.chunk.env(j), self.engine)
+        return self._decision(j, self.chunk.env(j), res)
 
     def items(self, res: BatchResult) -> Iterator[Item]:
         envs = self.chunk.envs()
@@ -110,7 +114,12 @@ class _ColumnsPart(_Part):
                 continue
             k, env = next(envs)
             assert k == j
-            yield res._redecide(env, self.engine)
+            yield self._decision(j, env, res)
+
+    def _decision(self, j: int, env: dict[str, Any], res: BatchResult) -> Decision:
+        if ACTION_RULES in self.outputs:  # recorded by the evaluator that decided: nothing is matched again
+            return res._from_record(env, {c: col[j] for c, col in self.outputs.items()})
+        return res._redecide(env, self.engine)
 
 
 @dataclass(frozen=True)
@@ -195,6 +204,7 @@ class BatchResult(Sequence[Item]):
         self.stats = stats
         self.as_of = as_of
         self.trace = trace
+        self._reader: RecordReader | None = None
 
     # -- construction
     @classmethod
@@ -213,7 +223,9 @@ class BatchResult(Sequence[Item]):
         :func:`accountrules.batch.columns.env_keys`; lists or pyarrow arrays, ``id`` required),
         ``outputs`` the flat result columns (``tier``, ``tier_rule``, ``segment.<name>``, ...) of
         every row; ``errors`` maps 0-based row indices to the rows that were not decided.
-        A Decision is built on access by deciding the row again with ``engine``.
+        With an ``action_rules`` output (the ids of the action rules that fired, per row) a
+        Decision is built on access from the outputs; without it, by deciding the row again
+        with ``engine``.
         """
         n = len(inputs["id"])
         keys = tuple(inputs)
@@ -225,6 +237,8 @@ class BatchResult(Sequence[Item]):
             raise ValueError(f"outputs lack the columns {missing}")
         outs = {c: list(outputs[c]) for c in cols}
         outs["actions"] = [tuple(a) if a is not None else () for a in outs["actions"]]
+        if ACTION_RULES in outputs:
+            outs[ACTION_RULES] = [tuple(a) if a is not None else () for a in outputs[ACTION_RULES]]
         return cls([_ColumnsPart(chunk, outs, engine)], policy=policy, stats=stats, as_of=as_of, trace=trace)
 
     @classmethod
@@ -239,6 +253,12 @@ class BatchResult(Sequence[Item]):
 
     def _redecide(self, env: dict[str, Any], engine: str) -> Decision:
         return self.policy._decide_env(env["id"], env, self.as_of, self.stats, engine, self.trace)
+
+    def _from_record(self, env: dict[str, Any], out: Mapping[str, Any]) -> Decision:
+        if self._reader is None:
+            self._reader = RecordReader(self.policy.plan)
+        raw = self._reader.raw(env, out, self.as_of, self.stats)
+        return to_decision(self.policy.plan, raw, env["id"], self.as_of, self.policy.ref, self.trace)
 
     # -- the Sequence
     def __len__(self) -> int:

@@ -7,11 +7,13 @@ per-decision state lives only in the ``env`` dict each decision builds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from accountrules.check.expr_check import uses_portfolio
 from accountrules.check.policy_check import all_expressions
 from accountrules.check.spec import ActionDef, PolicySpec, Row, Table
 from accountrules.compile.closures import Fn, compile_expr
+from accountrules.compile.index import MIN_ROWS, RowIndex, build_index
 from accountrules.model.decision import Label
 from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Ref, unparse, walk
 
@@ -31,6 +33,27 @@ class CRow:
     cond: Fn | None  # None = always
     reads: tuple[Read, ...]
     where: str | None = None  # "file:line:col", rendered once for every trace entry
+
+
+class IndexedRows(tuple[CRow, ...]):
+    """The rows of a table together with an index that finds the candidates for an env (see
+    :mod:`accountrules.compile.index`); still the plain tuple of rows for every other reader."""
+
+    lookup: RowIndex
+
+    def __new__(cls, rows: tuple[CRow, ...], lookup: RowIndex) -> IndexedRows:
+        self = super().__new__(cls, rows)
+        self.lookup = lookup
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (IndexedRows, (tuple(self), self.lookup))
+
+
+def indexed(rows: tuple[CRow, ...], min_rows: int = MIN_ROWS) -> tuple[CRow, ...]:
+    """``rows``, as :class:`IndexedRows` when enough of them test one value."""
+    lookup = build_index([r.row.when for r in rows], min_rows)
+    return rows if lookup is None else IndexedRows(rows, lookup)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +128,7 @@ def _rows(rows: tuple[Row, ...]) -> tuple[CRow, ...]:
 
 
 def _table(section: str, key: str, t: Table) -> CTable:
-    return CTable(section, key, t, _rows(t.rows), {v: i for i, v in enumerate(t.values)})
+    return CTable(section, key, t, indexed(_rows(t.rows)), {v: i for i, v in enumerate(t.values)})
 
 
 def _portfolio_args(spec: PolicySpec) -> tuple[tuple[str, Fn], ...]:
@@ -149,7 +172,7 @@ def compile_policy(spec: PolicySpec) -> Plan:
         churn=churn,
         churn_score=compile_expr(score) if score is not None else None,
         churn_score_reads=reads_of(score),
-        action_rules=_rows(spec.actions.rules) if spec.actions else (),
+        action_rules=indexed(_rows(spec.actions.rules)) if spec.actions else (),
         catalog=dict(spec.actions.catalog) if spec.actions else {},
         portfolio_args=_portfolio_args(spec),
         local_metrics=_local_metrics(spec, metrics),

@@ -1,8 +1,8 @@
-"""One semantics for every evaluator: section order, hit policies, stage steps, action merging.
+"""Decide one account: section order over a Matcher (the dressing is :mod:`accountrules.evaluate.decisions`).
 
 An evaluator only answers "which rows of this section match this env?" (a
-:class:`Matcher`); everything that turns matches into a Decision lives here, once,
-so the compiled and the durable evaluator cannot drift apart.
+:class:`Matcher`); what the matches mean (hit policies, stage steps, churn risk, action
+merging) is :mod:`accountrules.evaluate.semantics`, shared with the vector evaluator.
 """
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from accountrules.compile.closures import PORTFOLIO_KEY, Env
-from accountrules.compile.plan import CRow, CTable, Plan
+from accountrules.compile.plan import CRow, CTable, IndexedRows, Plan
 from accountrules.errors import DecisionError
 from accountrules.evaluate.decisions import json_scalar, to_decision
 from accountrules.evaluate.portfolio import NO_PORTFOLIO, PortfolioStats
-from accountrules.model.enums import Priority
+from accountrules.evaluate.semantics import churn_risk, merge_actions, resolve, stage_current, stage_stay
 
 __all__ = ["COMPILED", "CompiledMatcher", "Fired", "Matcher", "Raw", "json_scalar", "run", "to_decision"]
 
-_PRIORITY_ORDER = {p.value: i for i, p in enumerate(Priority)}
 
 
 class Matcher(Protocol):
@@ -63,34 +62,6 @@ class Raw:
         return out
 
 
-def _resolve(table: CTable, matched: list[int], account_id: str) -> tuple[CRow | None, str | None]:
-    rows = table.rows
-    if not matched:
-        return None, table.table.default
-    hit = table.hit
-    if hit == "first":
-        r = rows[matched[0]]
-        return r, r.row.then
-    if hit == "unique":
-        if len(matched) > 1:
-            ids = [rows[i].row.id for i in matched]
-            raise DecisionError(f"{table.section} is 'unique' but rows {', '.join(ids)} all match",
-                                account_id, ids)
-        r = rows[matched[0]]
-        return r, r.row.then
-    if hit == "any":
-        outs = {rows[i].row.then for i in matched}
-        if len(outs) > 1:
-            ids = [rows[i].row.id for i in matched]
-            raise DecisionError(f"{table.section} is 'any' but matching rows disagree ({', '.join(ids)})",
-                                account_id, ids)
-        r = rows[matched[0]]
-        return r, r.row.then
-    # priority: the matching row whose output comes first in `values`
-    best = min(matched, key=lambda i: (table.rank.get(rows[i].row.then or "", 1 << 30), i))
-    return rows[best], rows[best].row.then
-
-
 def run(plan: Plan, env: Env, matcher: Matcher, account_id: str, as_of: dt.date,
         portfolio: PortfolioStats | None) -> Raw:
     """Decide one account whose flat ``env`` holds its fields; ``env`` gains every intermediate value."""
@@ -116,16 +87,13 @@ def run(plan: Plan, env: Env, matcher: Matcher, account_id: str, as_of: dt.date,
             if plan.churn_score is not None:
                 raw.churn_score = env["churn.score"] = plan.churn_score(env)
             raw.churn_kind = _table(raw, plan.churn, env, matcher, account_id)
-            decided = raw.fired[-1].row  # the churn row _table just recorded, or None for the default
-            raw.churn_risk = env["churn.risk"] = (
-                decided.row.risk if decided is not None else plan.churn.table.default_risk)
+            # the churn row _table just recorded, or None for the default
+            raw.churn_risk = env["churn.risk"] = churn_risk(plan.churn, raw.fired[-1].row)
         if plan.action_rules:
             current = "actions"
-            for i in matcher.match("actions", plan.action_rules, env, False):
-                r = plan.action_rules[i]
-                raw.fired.append(Fired("actions", r, None))
-                for code in r.row.actions:
-                    raw.actions.setdefault(code, []).append(r.row.id)
+            fired = [plan.action_rules[i] for i in matcher.match("actions", plan.action_rules, env, False)]
+            raw.fired.extend(Fired("actions", r, None) for r in fired)
+            raw.actions = merge_actions(fired)
     except (TypeError, ValueError, ArithmeticError) as e:
         # a value of the wrong type that slipped past validation (e.g. an untyped extra field)
         raise DecisionError(f"cannot evaluate {current}: {e}", account_id) from e
@@ -134,7 +102,7 @@ def run(plan: Plan, env: Env, matcher: Matcher, account_id: str, as_of: dt.date,
 
 def _table(raw: Raw, t: CTable, env: Env, matcher: Matcher, account_id: str) -> str | None:
     matched = matcher.match(t.section, t.rows, env, t.hit == "first")
-    row, out = _resolve(t, matched, account_id)
+    row, out = resolve(t, matched, account_id)
     env[t.output_key] = out
     raw.fired.append(Fired(t.section, row, out, "matched" if row is not None else "default"))
     return out
@@ -144,7 +112,7 @@ def _stage(raw: Raw, plan: Plan, env: Env, matcher: Matcher) -> None:
     st = plan.stages
     assert st is not None
     given = env.get("relationship.stage")
-    current = given if given in st.states else st.start
+    current = stage_current(st, given)
     candidates = st.by_source.get(current, ())
     chosen: CRow | None = None
     if candidates:
@@ -158,7 +126,7 @@ def _stage(raw: Raw, plan: Plan, env: Env, matcher: Matcher) -> None:
         raw.transition = chosen.row.id
         raw.fired.append(Fired("stage", chosen, raw.stage_to))
     else:
-        raw.stage_to = current if st.otherwise == "stay" else st.otherwise
+        raw.stage_to = stage_stay(st, current)
         raw.fired.append(Fired("stage", None, raw.stage_to, "stay"))
     env["stage"] = raw.stage_to
 
@@ -167,6 +135,10 @@ class CompiledMatcher:
     """Evaluates the compiled closures directly (the default evaluator)."""
 
     def match(self, section: str, rows: Sequence[CRow], env: Env, first_only: bool) -> list[int]:
+        if isinstance(rows, IndexedRows) and (first_only or not rows.lookup.first_only):
+            found = rows.lookup.candidates(env)
+            if found is not None:
+                return _match_candidates(rows, found, rows.lookup.exact, env, first_only)
         if first_only:
             for i, r in enumerate(rows):
                 cond = r.cond
@@ -174,6 +146,21 @@ class CompiledMatcher:
                     return [i]
             return []
         return [i for i, r in enumerate(rows) if r.cond is None or r.cond(env) is True]
+
+
+def _match_candidates(rows: Sequence[CRow], found: tuple[int, ...], exact: frozenset[int], env: Env,
+                      first_only: bool) -> list[int]:
+    """The rows among the index's candidates whose condition is true (an exact row was true to be found)."""
+    out: list[int] = []
+    for i in found:
+        if i not in exact:
+            cond = rows[i].cond
+            if cond is not None and cond(env) is not True:
+                continue
+        if first_only:
+            return [i]
+        out.append(i)
+    return out
 
 
 COMPILED = CompiledMatcher()

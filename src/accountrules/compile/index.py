@@ -1,0 +1,259 @@
+"""Look rows up instead of scanning them: an index over the rows of a table that test one value.
+
+Many tables are long lists of ranges or codes over one field (``revenue in 0..100``,
+``revenue in 100..250``, ... or ``region == 'north'``). A row of such a table can only
+fire when its test on that value is true, so for a given value only the rows whose
+range (or code) holds it — and the rows that do not test the value at all — are
+candidates. :class:`RowIndex` finds them by bisection (numbers, dates) or hashing
+(strings), then the caller evaluates the candidates' conditions in table order as it
+would have scanned them, so hit policies and first-hit order are unchanged.
+
+Exactness: a row is indexed on a *top-level conjunct* of its condition (the whole
+condition, or one operand of its outermost ``and``). When the value is unknown
+(``None``) that conjunct is unknown, so the row's condition is never ``True`` and the
+row cannot fire: only the unindexed rows remain. When the value is of an unexpected
+type (or NaN), the index answers ``None`` and the caller scans every row. (A value of the
+wrong type in *another* field, which validation keeps out, could make a scan raise on a row
+the index skips.) Rows whose
+condition is exactly the indexed test are marked :attr:`RowIndex.exact`: finding them
+is the same as evaluating them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from accountrules.parse.expr_ast import Binary, Expr, InList, InRange, Literal, Logic, Ref
+
+__all__ = ["MIN_ROWS", "RowIndex", "Span", "build_index"]
+
+MIN_ROWS = 8
+"""Fewer rows testing one value than this are cheaper to scan than to look up."""
+
+# a bound of None is infinite; (low, low closed, high, high closed)
+Span = tuple[Any, bool, Any, bool]
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "=="}
+_ORDERED = ("number", "date")
+
+
+def _literal(e: Expr, kind: str) -> Any:
+    """The value of a literal usable as a bound for a value of ``kind``, else None."""
+    if not isinstance(e, Literal) or e.value is None:
+        return None
+    v = e.value
+    if kind == "number":
+        return v if type(v) in (int, float) and v == v else None
+    if kind == "date":
+        return v if type(v) is dt.date else None
+    return v if type(v) is str else None
+
+
+def _kind(ref: Ref) -> str | None:
+    name = ref.type.name
+    if name in _ORDERED:
+        return name
+    if name in ("string", "enum"):
+        return "string"
+    return None
+
+
+def _spans(e: Expr) -> tuple[str, str, list[Span]] | None:
+    """(key, kind, spans) when ``e`` is true exactly for values inside ``spans`` (and false outside)."""
+    if isinstance(e, Binary) and e.op in _FLIP:
+        op, ref, lit = e.op, e.left, e.right
+        if isinstance(lit, Ref) and isinstance(ref, Literal):
+            op, ref, lit = _FLIP[op], lit, ref
+        if not isinstance(ref, Ref) or ref.kind == "as_of":
+            return None
+        kind = _kind(ref)
+        c = _literal(lit, kind) if kind is not None else None
+        if kind is None or c is None or (op != "==" and kind not in _ORDERED):
+            return None
+        span: Span = {"==": (c, True, c, True), "<": (None, False, c, False), "<=": (None, False, c, True),
+                      ">": (c, False, None, False), ">=": (c, True, None, False)}[op]
+        return ref.key, kind, [span]
+    if isinstance(e, InRange) and not e.negated and isinstance(e.operand, Ref) and e.operand.kind != "as_of":
+        kind = _kind(e.operand)
+        if kind not in _ORDERED:
+            return None
+        lo, hi = _literal(e.low, kind), _literal(e.high, kind)
+        if lo is None or hi is None:
+            return None
+        return e.operand.key, kind, [(lo, True, hi, True)]
+    if isinstance(e, InList) and not e.negated and isinstance(e.operand, Ref) and e.operand.kind != "as_of":
+        kind = _kind(e.operand)
+        if kind is None or not all(isinstance(i, Literal) for i in e.items):
+            return None
+        values = [_literal(i, kind) for i in e.items if isinstance(i, Literal) and i.value is not None]
+        if any(v is None for v in values):
+            return None
+        return e.operand.key, kind, [(v, True, v, True) for v in values]
+    return None
+
+
+def _intersect(a: list[Span], b: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for alo, alc, ahi, ahc in a:
+        for blo, blc, bhi, bhc in b:
+            if alo is None or (blo is not None and (blo > alo or (blo == alo and not blc))):
+                lo, lc = blo, blc
+            else:
+                lo, lc = alo, alc
+            if ahi is None or (bhi is not None and (bhi < ahi or (bhi == ahi and not bhc))):
+                hi, hc = bhi, bhc
+            else:
+                hi, hc = ahi, ahc
+            if lo is None or hi is None or lo < hi or (lo == hi and lc and hc):
+                out.append((lo, lc, hi, hc))
+    return out
+
+
+def _row_tests(cond: Expr | None) -> dict[tuple[str, str], tuple[list[Span], bool]]:
+    """Per (key, kind): the spans a row's condition requires, and whether that test is the whole condition."""
+    if cond is None:
+        return {}
+    conjuncts = cond.operands if isinstance(cond, Logic) and cond.op == "and" else (cond,)
+    spans_of: dict[tuple[str, str], list[Span]] = {}
+    tests_of: dict[tuple[str, str], int] = {}
+    for c in conjuncts:
+        got = _spans(c)
+        if got is None:
+            continue
+        key, kind, spans = got
+        prev = spans_of.get((key, kind))
+        spans_of[(key, kind)] = spans if prev is None else _intersect(prev, spans)
+        tests_of[(key, kind)] = tests_of.get((key, kind), 0) + 1
+    # exact: every conjunct tests this value (e.g. ``x >= a and x < b``)
+    return {k: (spans, tests_of[k] == len(conjuncts)) for k, spans in spans_of.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class RowIndex:
+    """Candidate rows of a table for a value of ``key`` (see the module docstring)."""
+
+    key: str
+    kind: str  # number | date | string
+    points: tuple[Any, ...]  # ordered kinds: sorted bounds; slot 2i is (points[i-1], points[i]), 2i+1 is points[i]
+    slots: tuple[tuple[int, ...], ...]  # ordered kinds: candidates per slot
+    codes: dict[str, tuple[int, ...]]  # strings: candidates per value
+    unindexed: tuple[int, ...]  # rows that do not test the value: candidates for every value
+    exact: frozenset[int]  # rows whose whole condition is the indexed test
+    first_only: bool = False  # candidates end at each slot's first exact row: for first-hit lookups only
+
+    def candidates(self, env: dict[str, Any]) -> tuple[int, ...] | None:
+        """The rows (ascending) that may fire for ``env``; None when every row must be scanned."""
+        v = env[self.key]
+        if v is None:
+            return self.unindexed
+        if self.kind == "string":
+            if type(v) is not str:
+                return None
+            return self.codes.get(v, self.unindexed)
+        if self.kind == "number":
+            if type(v) not in (int, float) or v != v:
+                return None
+        elif type(v) is not dt.date:
+            return None
+        return self.slots[self.slot(v)]
+
+    def slot(self, v: Any) -> int:
+        points = self.points
+        i = bisect_left(points, v)
+        return 2 * i + 1 if i < len(points) and points[i] == v else 2 * i
+
+
+def _slot_range(points: Sequence[Any], span: Span) -> range:
+    lo, lc, hi, hc = span
+    m = len(points)
+    start = 0 if lo is None else 2 * bisect_left(points, lo) + (1 if lc else 2)
+    end = 2 * m if hi is None else 2 * bisect_left(points, hi) + (1 if hc else 0)
+    return range(start, end + 1)
+
+
+def build_index(conds: Sequence[Expr | None], min_rows: int = MIN_ROWS,
+                max_entries: int = 1 << 16) -> RowIndex | None:
+    """An index over the rows (conditions in table order) testing the most-tested value, or None when
+    fewer than ``min_rows`` rows test one value or the index would hold more than ``max_entries``."""
+    tests = [_row_tests(c) for c in conds]
+    counts: dict[tuple[str, str], int] = {}
+    for t in tests:
+        for k in t:
+            counts[k] = counts.get(k, 0) + 1
+    if not counts:
+        return None
+    best = max(counts, key=lambda k: counts[k])
+    if counts[best] < min_rows:
+        return None
+    key, kind = best
+    indexed = {i: t[best] for i, t in enumerate(tests) if best in t}
+    unindexed = tuple(i for i in range(len(conds)) if i not in indexed)
+    exact = frozenset(i for i, (_, whole) in indexed.items() if whole)
+    if kind == "string":
+        per_code: dict[str, list[int]] = {}
+        for i, (spans, _) in indexed.items():
+            for lo, _, _, _ in spans:
+                per_code.setdefault(lo, []).append(i)
+        codes = {c: tuple(sorted({*rows, *unindexed})) for c, rows in per_code.items()}
+        if sum(map(len, codes.values())) > max_entries:
+            return None
+        return RowIndex(key, kind, (), (), codes, unindexed, exact)
+    points = tuple(sorted({b for spans, _ in indexed.values() for s in spans for b in (s[0], s[2])
+                           if b is not None}))
+    ranges = {i: [_slot_range(points, span) for span in spans] for i, (spans, _) in indexed.items()}
+    if sum(len(r) for rs in ranges.values() for r in rs) <= max_entries:
+        per_slot: list[set[int]] = [set(unindexed) for _ in range(2 * len(points) + 1)]
+        for i, rs in ranges.items():
+            for r in rs:
+                for s in r:
+                    per_slot[s].add(i)
+        return RowIndex(key, kind, points, tuple(tuple(sorted(c)) for c in per_slot), {}, unindexed, exact)
+    slots = _first_hit_slots(len(points), ranges, exact, unindexed, max_entries)
+    if slots is None:
+        return None
+    return RowIndex(key, kind, points, slots, {}, unindexed, exact, first_only=True)
+
+
+def _first_hit_slots(m: int, ranges: dict[int, list[range]], exact: frozenset[int], unindexed: tuple[int, ...],
+                     max_entries: int) -> tuple[tuple[int, ...], ...] | None:
+    """Per slot, the candidates up to the first exact row covering it: all a first-hit lookup needs.
+
+    Overlapping thresholds (``x >= 100``, ``x >= 90``, ...) cover a quadratic number of slots in
+    full; the first exact row of every slot is found in near-linear time by handing each slot
+    out once, in row order (a union-find over the slots not yet taken)."""
+    n_slots = 2 * m + 1
+    first: list[int | None] = [None] * n_slots
+    nxt = list(range(n_slots + 1))  # the next slot not yet taken, at or after each slot
+
+    def free(s: int) -> int:
+        root = s
+        while nxt[root] != root:
+            root = nxt[root]
+        while nxt[s] != root:
+            nxt[s], s = root, nxt[s]
+        return root
+
+    for i in sorted(exact):
+        for r in ranges[i]:
+            s = free(r.start)
+            while s < r.stop:
+                first[s] = i
+                nxt[s] = s + 1
+                s = free(s + 1)
+    others: list[list[int]] = [[u for u in unindexed if f is None or u < f] for f in first]
+    total = sum(map(len, others))
+    for i, rs in ranges.items():
+        if i in exact:
+            continue
+        for r in rs:
+            for s in r:
+                f = first[s]
+                if f is None or i < f:
+                    others[s].append(i)
+                    total += 1
+            if total > max_entries:
+                return None
+    return tuple(tuple(sorted(o)) + ((f,) if f is not None else ()) for o, f in zip(others, first, strict=True))

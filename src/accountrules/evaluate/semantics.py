@@ -1,0 +1,190 @@
+"""What a policy means once rows have matched: hit policies, stage steps, churn risk, action merging.
+
+Every evaluator only answers "which rows of this section match?" — the compiled and
+durable evaluators per account (a list of row indices), the vector evaluator per batch
+(one boolean mask per row). Turning those matches into outcomes, and the
+:class:`DecisionError` a conflict raises, is written here once, in both shapes, so the
+evaluators cannot drift apart:
+
+* per account: :func:`resolve`, :func:`stage_current`, :func:`stage_stay`,
+  :func:`churn_risk`, :func:`merge_actions`;
+* per batch: :func:`first_true`, :func:`resolve_masks`, :func:`stage_masks` (numpy is imported
+  lazily: it is an optional extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from accountrules.compile.plan import CRow, CStages, CTable
+from accountrules.errors import DecisionError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = [
+    "MaskResolution",
+    "churn_risk",
+    "conflict_message",
+    "first_true",
+    "merge_actions",
+    "priority_order",
+    "resolve",
+    "resolve_masks",
+    "stage_current",
+    "stage_masks",
+    "stage_stay",
+]
+
+_NO_RANK = 1 << 30
+
+
+def conflict_message(section: str, hit: str, ids: Sequence[str]) -> str:
+    """The message of the DecisionError a 'unique' or 'any' conflict raises."""
+    if hit == "unique":
+        return f"{section} is 'unique' but rows {', '.join(ids)} all match"
+    return f"{section} is 'any' but matching rows disagree ({', '.join(ids)})"
+
+
+def priority_order(table: CTable) -> list[int]:
+    """Row indices by (position of their output in ``values``, index): the order 'priority' picks in."""
+    rows = table.rows
+    return sorted(range(len(rows)), key=lambda i: (table.rank.get(rows[i].row.then or "", _NO_RANK), i))
+
+
+# -- per account ----------------------------------------------------------------------------------
+
+
+def resolve(table: CTable, matched: Sequence[int], account_id: str) -> tuple[CRow | None, str | None]:
+    """The deciding row (None: the default applies) and the output of a table, from its matched rows."""
+    rows = table.rows
+    if not matched:
+        return None, table.table.default
+    hit = table.hit
+    if hit == "first":
+        r = rows[matched[0]]
+        return r, r.row.then
+    if hit in ("unique", "any"):
+        conflict = len(matched) > 1 if hit == "unique" else len({rows[i].row.then for i in matched}) > 1
+        if conflict:
+            ids = [rows[i].row.id for i in matched]
+            raise DecisionError(conflict_message(table.section, hit, ids), account_id, ids)
+        r = rows[matched[0]]
+        return r, r.row.then
+    best = min(matched, key=lambda i: (table.rank.get(rows[i].row.then or "", _NO_RANK), i))
+    return rows[best], rows[best].row.then
+
+
+def stage_current(stages: CStages, given: Any) -> str:
+    """The state an account is in: the stage it gives when that is a state, else the start state."""
+    return given if given in stages.states else stages.start
+
+
+def stage_stay(stages: CStages, current: str) -> str:
+    """Where an account goes when no transition fires."""
+    return current if stages.otherwise == "stay" else stages.otherwise
+
+
+def churn_risk(table: CTable, row: CRow | None) -> str | None:
+    """The risk of the churn row that decided, or the table's default risk."""
+    return row.row.risk if row is not None else table.table.default_risk
+
+
+def merge_actions(fired: Iterable[CRow]) -> dict[str, list[str]]:
+    """Action code -> ids of the rules that asked for it, codes in first-asked order."""
+    out: dict[str, list[str]] = {}
+    for r in fired:
+        for code in r.row.actions:
+            out.setdefault(code, []).append(r.row.id)
+    return out
+
+
+# -- per batch ------------------------------------------------------------------------------------
+
+
+def first_true(fires: Sequence[NDArray[Any]], n: int) -> NDArray[Any]:
+    """Index of the first true mask per row; -1 when none (first-hit over masks)."""
+    import numpy as np
+
+    idx = np.full(n, -1, dtype=np.int64)
+    for i in range(len(fires) - 1, -1, -1):
+        idx[fires[i]] = i
+    return idx
+
+
+class MaskResolution:
+    """A table resolved over a batch: the deciding row per batch row (-1: default) and the conflicts."""
+
+    __slots__ = ("conflicts", "idx")
+
+    def __init__(self, idx: NDArray[Any], conflicts: dict[int, tuple[str, tuple[str, ...]]]):
+        self.idx = idx
+        self.conflicts = conflicts  # batch row -> (DecisionError message, row ids)
+
+
+def resolve_masks(table: CTable, fires: Sequence[NDArray[Any]], n: int, order: Sequence[int] | None = None,
+                  skip: NDArray[Any] | None = None) -> MaskResolution:
+    """:func:`resolve` for a batch: ``fires[i]`` is the mask of the rows where table row ``i`` matched.
+
+    ``order`` is :func:`priority_order` (computed once by the caller); rows in ``skip`` (already
+    failed) are never reported as conflicts.
+    """
+    import numpy as np
+
+    hit = table.hit
+    if hit == "priority":
+        order = priority_order(table) if order is None else order
+        pos = first_true([fires[i] for i in order], n)
+        lut = np.array([*order, -1], dtype=np.int64)  # pos -1 reads the last slot
+        idx = lut[pos]
+    else:
+        idx = first_true(fires, n)
+    conflicts: dict[int, tuple[str, tuple[str, ...]]] = {}
+    if hit in ("unique", "any") and fires:
+        rows = table.rows
+        if hit == "unique":
+            count = np.zeros(n, dtype=np.int32)
+            for f in fires:
+                count += f
+            bad = count > 1
+        else:
+            distinct = np.zeros(n, dtype=np.int32)
+            by_output: dict[str | None, Any] = {}
+            for i, r in enumerate(rows):
+                acc = by_output.get(r.row.then)
+                by_output[r.row.then] = fires[i] if acc is None else acc | fires[i]
+            for any_o in by_output.values():
+                distinct += any_o
+            bad = distinct > 1
+        if skip is not None:
+            bad &= ~skip
+        for b in np.nonzero(bad)[0].tolist():
+            ids = tuple(rows[i].row.id for i, f in enumerate(fires) if f[b])
+            conflicts[b] = (conflict_message(table.section, hit, ids), ids)
+    return MaskResolution(idx, conflicts)
+
+
+def stage_masks(given: NDArray[Any], states: Sequence[int], start: int, otherwise: int,
+                sources: Sequence[Sequence[int]], then: NDArray[Any], fires: Sequence[NDArray[Any]]) -> tuple[
+                    NDArray[Any], NDArray[Any]]:
+    """The stage step over a batch, states as codes: ``given`` per row (-1 unknown), ``otherwise``
+    -1 for 'stay', per transition its source states, target and match mask. Returns the transition
+    that fired per row (-1: none) and the state each row goes to (:func:`stage_current`,
+    :func:`stage_stay` per row)."""
+    import numpy as np
+
+    n = given.shape[0]
+    current = np.full(n, start, dtype=np.int64)
+    for s in states:
+        current[given == s] = s
+    allowed = []
+    for j, srcs in enumerate(sources):
+        from_ok = np.zeros(n, dtype=np.bool_)
+        for s in srcs:
+            from_ok |= current == s
+        allowed.append(fires[j] & from_ok)
+    idx = first_true(allowed, n)
+    stay = current if otherwise < 0 else np.full(n, otherwise, dtype=np.int64)
+    to = np.where(idx >= 0, then[np.maximum(idx, 0)] if len(then) else -1, stay)
+    return idx, to
