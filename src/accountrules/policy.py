@@ -20,6 +20,7 @@ from accountrules.model.account import Account
 from accountrules.model.decision import Decision, Label, PolicyRef
 
 if TYPE_CHECKING:
+    from accountrules.analysis.lint import LintReport
     from accountrules.batch.errors import RowError
     from accountrules.batch.result import BatchResult
 
@@ -145,6 +146,12 @@ class Policy:
 
         for part in iter_batches(self, source, as_of=as_of, engine=engine, trace=trace):
             yield from part
+
+    def lint(self) -> LintReport:
+        """Static analysis: gaps, overlaps, dead rules, statechart defects, broken hand-offs (docs/lint.md)."""
+        from accountrules.analysis.lint import lint_policy
+
+        return lint_policy(self)
 
 
 def load_policy(path: str | Path, *, engine: str = "compiled") -> Policy:

@@ -337,6 +337,10 @@ class Realizer:
 
     # -- building accounts
     def _accounts(self, st: _State) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+        for _, arg, cell, _ in st.wants:
+            # a ranked value that nothing else fixed: give it one, the portfolio is placed around it
+            if not cell.null and self._determined(arg, st) is _MISSING and not self._realize(arg, point(10), st):
+                raise _Unrealizable(f"cannot give {unparse(arg)} a value")
         account = _nest("W1", st.values)
         if not self.plan.uses_portfolio:
             if st.wants:
