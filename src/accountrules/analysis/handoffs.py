@@ -92,7 +92,14 @@ def _unhandled(ctx: Context, t: CTable) -> Iterator[Finding]:
 
         def check(d: Decision | None, env: Env, err: DecisionError | None, value: str = value) -> dict[str, Any] | None:
             got = env.get(t.output_key)
-            return {"fired": [p.row.id for p in producers][:1]} if d is not None and got == value else None
+            if d is None or got != value:
+                return None
+            out: dict[str, Any] = {"fired": [p.row.id for p in producers][:1]}
+            if t.output_key == "tier":
+                out["tier"] = value
+            else:
+                out["segments"] = {t.output_key[len("segments."):]: value}
+            return out
 
         boxes = [b for p, bs in zip(t.rows, decides, strict=True) if p in producers for b in bs]
         w = ctx.realizer.find(boxes, check)

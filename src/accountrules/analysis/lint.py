@@ -81,7 +81,7 @@ def _reproduces(ctx: Context, w: Witness) -> bool:
         decision, _, error = ctx.realizer.replay(again)
     except AccountRulesError:
         return False
-    return expectation_holds(case["expect"], decision, error)
+    return expectation_holds(w.expect, decision, error)
 
 
 def expectation_holds(expect: dict[str, Any], d: Decision | None, error: DecisionError | None) -> bool:

@@ -54,7 +54,13 @@ class Witness:
         doc: dict[str, Any] = {"as_of": self.as_of.isoformat()}
         if self.portfolio:
             doc["portfolio"] = [dict(p) for p in self.portfolio]
-        doc["cases"] = [{"name": name, "given": self.account, "expect": self.expect}]
+        case: dict[str, Any] = {"name": name, "given": self.account}
+        if self.expect.get("error"):
+            case["description"] = {"zh": "决策此账户会抛出 DecisionError, 指出相互冲突的行",
+                                   "en": "deciding this account raises a DecisionError naming the conflicting rows"}
+        else:
+            case["expect"] = self.expect
+        doc["cases"] = [case]
         return doc
 
 
