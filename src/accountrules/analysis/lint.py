@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-import yaml
 
 from accountrules.analysis.context import Context
 from accountrules.analysis.findings import Finding, at_least
@@ -72,8 +72,11 @@ def _allow(findings: Iterable[Finding], allowances: tuple[LintAllow, ...]) -> li
 
 
 def _reproduces(ctx: Context, w: Witness) -> bool:
-    """Decide the witness again from its YAML text and compare with what the finding expects."""
-    doc = yaml.safe_load(yaml.safe_dump(w.case("recheck"), allow_unicode=True, sort_keys=False))
+    """Decide the witness again from its test-case data alone and compare with what the finding expects.
+
+    The case holds only plain JSON values (dates as ISO text), so a JSON round trip is what its
+    YAML text reads back as, at a fraction of the cost."""
+    doc = json.loads(json.dumps(w.case("recheck")))
     case = doc["cases"][0]
     again = replace(w, account=case["given"], portfolio=tuple(doc.get("portfolio", ())),
                     as_of=dt.date.fromisoformat(str(doc["as_of"])))

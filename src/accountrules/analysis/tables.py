@@ -118,7 +118,7 @@ def _shadowed(ctx: Context, t: CTable) -> Iterator[Finding]:
     for r in t.rows:
         mine = ctx.fires(r.row.when)
         if mine and before and all(sp.covered(b, before) for b in mine):
-            culprits = [e for e in earlier if any(sp.meet(a, b) is not None for a in mine for b in ctx.fires(e.row.when))]
+            culprits = [e for e in earlier if any(sp.intersects(a, b) for a in mine for b in ctx.fires(e.row.when))]
             same = next((e for e in culprits if _same(ctx, e, r)), None)
             w = ctx.realizer.find(mine, _confirm_beaten(t, r))
             if same is not None:
@@ -152,7 +152,7 @@ def _masked(ctx: Context, t: CTable) -> Iterator[Finding]:
             t.rank.get(e.row.then or "", 1 << 30) < rank or (t.rank.get(e.row.then or "", 1 << 30) == rank and i < j))]
         cover = [b for e in better for b in ctx.fires(e.row.when)]
         if mine and cover and all(sp.covered(b, cover) for b in mine):
-            culprits = [e for e in better if any(sp.meet(a, b) is not None for a in mine for b in ctx.fires(e.row.when))]
+            culprits = [e for e in better if any(sp.intersects(a, b) for a in mine for b in ctx.fires(e.row.when))]
             w = ctx.realizer.find(mine, _confirm_beaten(t, r))
             names = ", ".join(e.row.id for e in culprits)
             yield Finding("AR202", Label(
