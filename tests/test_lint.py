@@ -104,7 +104,8 @@ def test_diamond_tier_is_a_broken_hand_off(tmp_path: Path) -> None:
     assert len(broken) == 1
     f = broken[0]
     assert f.rules[0].rule == "diamond-top-contributor"
-    assert f.rules[0].location is not None and f.rules[0].location.line == _line_of(tiers, "id: diamond-top-contributor")
+    loc = f.rules[0].location
+    assert loc is not None and loc.line == _line_of(tiers, "id: diamond-top-contributor")
     readers = {r.rule for r in f.rules[1:]}
     assert {"act-top-tier-manager", "act-top-tier-care", "act-second-tier-care"} <= readers
     assert f.witness is not None and f.witness.expect["tier"] == "diamond"
@@ -185,7 +186,8 @@ def test_allowance_needs_a_reason_and_a_known_shape(tmp_path: Path) -> None:
 def test_gap_claims_agree_with_brute_force(tmp_path_factory: pytest.TempPathFactory,
                                            rows: list[tuple[str, int]]) -> None:
     """A first-hit table over one integer field has a gap exactly when some value in 0..21 (or null) matches no row."""
-    body = "\n".join(f"    - {{id: r{i}, when: transactions.count {op} {c}, then: a}}" for i, (op, c) in enumerate(rows))
+    body = "\n".join(f"    - {{id: r{i}, when: transactions.count {op} {c}, then: a}}"
+                     for i, (op, c) in enumerate(rows))
     path = tmp_path_factory.mktemp("gap") / "p.yaml"
     path.write_text('policy: {name: g, version: "1", label: g}\ntiers:\n  hit: first\n  values: {a: A}\n  rows:\n'
                     + body + "\n", encoding="utf-8")

@@ -231,9 +231,9 @@ class Conditions:
             lo, hi, neg = e.low.value, e.high.value, e.negated
             return self._atom(e.operand, lambda x: (lo <= x <= hi) != neg)
         v = sp.vars[self.key_of(e)]
-        t = v.mask_of(lambda c: c.rep is True)
-        f = v.mask_of(lambda c: c.rep is False)
-        return ([{v.key: t}] if t else []), ([{v.key: f}] if f else [])
+        tm = v.mask_of(lambda c: c.rep is True)
+        fm = v.mask_of(lambda c: c.rep is False)
+        return ([{v.key: tm}] if tm else []), ([{v.key: fm}] if fm else [])
 
     def fires(self, e: Expr | None) -> list[Box]:
         return self.cond(e)[0]

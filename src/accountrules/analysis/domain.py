@@ -160,7 +160,7 @@ def _ordered_cells(p: Proto) -> list[Cell]:
         else:
             text = f"between {_fmt(a)} and {_fmt(b)} (exclusive)"
         feasible = rep is not None
-        cells.append(Cell(val(rep) if feasible else None, text if feasible else text + " (impossible)",
+        cells.append(Cell(val(rep) if rep is not None else None, text if feasible else text + " (impossible)",
                           a, b, False, False, ordered=True))
 
     prev: Any = None

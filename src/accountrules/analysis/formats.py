@@ -71,7 +71,8 @@ def to_sarif(report: LintReport) -> dict[str, Any]:
     for f in report.findings:
         locs = [{"physicalLocation": {"artifactLocation": {"uri": r.location.file},
                                       "region": {"startLine": r.location.line, "startColumn": r.location.column}},
-                 "logicalLocations": [{"name": r.rule, "kind": "member", "fullyQualifiedName": f"{r.section}/{r.rule}"}]}
+                 "logicalLocations": [{"name": r.rule, "kind": "member",
+                                       "fullyQualifiedName": f"{r.section}/{r.rule}"}]}
                 for r in f.rules if r.location is not None]
         result: dict[str, Any] = {
             "ruleId": f.code, "ruleIndex": index[f.code], "level": _LEVEL[f.severity],

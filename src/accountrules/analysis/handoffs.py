@@ -13,7 +13,7 @@ from accountrules.analysis.realize import Env
 from accountrules.analysis.tables import ref
 from accountrules.check.policy_schema import read_policy_partial
 from accountrules.check.spec import PolicySpec, Row
-from accountrules.compile.plan import CTable
+from accountrules.compile.plan import CRow, CTable
 from accountrules.errors import DecisionError, PolicyError
 from accountrules.model.decision import Decision, Label
 from accountrules.parse.expr_ast import Binary, Expr, InList, Literal, Name, Ref, walk
@@ -90,7 +90,8 @@ def _unhandled(ctx: Context, t: CTable) -> Iterator[Finding]:
         if not producers:
             continue
 
-        def check(d: Decision | None, env: Env, err: DecisionError | None, value: str = value) -> dict[str, Any] | None:
+        def check(d: Decision | None, env: Env, err: DecisionError | None, value: str = value,
+                  producers: list[CRow] = producers) -> dict[str, Any] | None:
             got = env.get(t.output_key)
             if d is None or got != value:
                 return None
@@ -106,7 +107,8 @@ def _unhandled(ctx: Context, t: CTable) -> Iterator[Finding]:
         readers = ", ".join(r.id for _, r in consumers)
         label = table_label(t.table)
         yield Finding("AR401", Label(
-            zh=f"{label} 的行 {', '.join(p.row.id for p in producers)} 产出 {value!r}, 但读取 {t.output_key} 的后续规则 "
+            zh=f"{label} 的行 {', '.join(p.row.id for p in producers)} 产出 {value!r}, "
+               f"但读取 {t.output_key} 的后续规则 "
                f"({readers}) 都没有处理 {value!r}",
             en=f"{', '.join(p.row.id for p in producers)} in {label} produce {value!r}, but no later rule reading "
                f"{t.output_key} ({readers}) handles {value!r}"),

@@ -9,13 +9,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-
 from accountrules.analysis.context import Context
 from accountrules.analysis.findings import Finding, at_least
 from accountrules.analysis.handoffs import check_handoffs
+from accountrules.analysis.realize import Witness
 from accountrules.analysis.statechart import check_stages
 from accountrules.analysis.tables import check_tables
-from accountrules.analysis.realize import Witness
 from accountrules.check.spec import LintAllow
 from accountrules.errors import AccountRulesError, DecisionError
 from accountrules.model.decision import Decision

@@ -256,7 +256,8 @@ class Realizer:
             return self._call(e, c, st)
         if isinstance(e, EnumRank):
             r = c.rep
-            return isinstance(r, int) and 1 <= r <= len(e.values) and self._realize(e.operand, point(e.values[r - 1]), st)
+            return (isinstance(r, int) and 1 <= r <= len(e.values)
+                    and self._realize(e.operand, point(e.values[r - 1]), st))
         if isinstance(e, Binary) and isinstance(c.rep, bool):
             return self._compare(e, c.rep, st)
         return False

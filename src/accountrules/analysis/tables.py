@@ -100,7 +100,10 @@ def _gaps(ctx: Context, t: CTable) -> Iterator[Finding]:
         (RuleRef(t.section, label, t.table.location),), w, "confirmed" if w else "unknown", where + more)
 
 
-def _confirm_beaten(t: CTable, r: CRow) -> Callable[[Decision | None, Env, DecisionError | None], dict[str, Any] | None]:
+Check = Callable[[Decision | None, Env, DecisionError | None], dict[str, Any] | None]
+
+
+def _confirm_beaten(t: CTable, r: CRow) -> Check:
     def check(d: Decision | None, env: Env, err: DecisionError | None) -> dict[str, Any] | None:
         if d is None or r.cond is None or r.cond(env) is not True:
             return None
@@ -185,7 +188,8 @@ def _overlaps(ctx: Context, t: CTable) -> Iterator[Finding]:
             if t.hit == "unique":
                 yield Finding("AR102", Label(
                     zh=f"unique 表 {table_label(t.table)} 的 {a.row.id} 与 {b.row.id} 会同时命中同一账户",
-                    en=f"{a.row.id} and {b.row.id} of the 'unique' table {table_label(t.table)} match the same account"),
+                    en=f"{a.row.id} and {b.row.id} of the 'unique' table {table_label(t.table)} "
+                       "match the same account"),
                     (ref(t.section, a), ref(t.section, b)), w, "confirmed" if w else "unknown",
                     "; ".join(sp.describe(x) for x in both[:3]))
             else:
@@ -238,7 +242,8 @@ def _action_redundancy(ctx: Context) -> Iterator[Finding]:
             msg = (Label(zh=f"行动规则 {small.row.id} 与 {big.row.id} 条件和行动都相同",
                          en=f"action rule {small.row.id} has the same condition and actions as {big.row.id}")
                    if same else
-                   Label(zh=f"行动规则 {small.row.id} 命中时 {big.row.id} 必然命中且已包含其全部行动, 它从不增加任何行动",
+                   Label(zh=f"行动规则 {small.row.id} 命中时 {big.row.id} 必然命中且已包含其全部行动, "
+                            "它从不增加任何行动",
                          en=f"whenever action rule {small.row.id} fires, {big.row.id} fires too and opens all its "
                             "actions; it never adds anything"))
             yield Finding(code, msg, (ref("actions", small), ref("actions", big)), w,
