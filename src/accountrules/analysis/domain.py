@@ -275,3 +275,57 @@ class Space:
     def describe(self, box: Box) -> str:
         parts = [f"{v.key} ∈ {{{v.describe(m)}}}" for v, m in self.cells(box)]
         return ", ".join(parts) if parts else "every account"
+
+
+class BoxIndex:
+    """Which of many boxes touch a given box, without testing them one by one.
+
+    For each variable and cell it keeps the set (a bitset over box numbers) of boxes that allow the
+    cell; the boxes touching ``b`` are then an OR over ``b``'s cells and an AND over variables. This
+    is the sweep that keeps pairwise checks of large tables near-linear in practice.
+    """
+
+    def __init__(self, space: Space, boxes: list[Box]):
+        self.space = space
+        self.all = (1 << len(boxes)) - 1
+        keys = {k for b in boxes for k in b}
+        self.cells: dict[str, list[int]] = {k: [0] * len(space.vars[k].cells) for k in keys}
+        self.free: dict[str, int] = {k: 0 for k in keys}
+        for n, b in enumerate(boxes):
+            bit = 1 << n
+            for k in keys:
+                m = b.get(k)
+                if m is None:
+                    self.free[k] |= bit
+                    continue
+                row = self.cells[k]
+                i = 0
+                while m:
+                    if m & 1:
+                        row[i] |= bit
+                    m >>= 1
+                    i += 1
+
+    def touching(self, box: Box) -> int:
+        out = self.all
+        for k, row in self.cells.items():
+            m = box.get(k, self.space.vars[k].universe)
+            s = self.free[k]
+            i = 0
+            while m:
+                if m & 1:
+                    s |= row[i]
+                m >>= 1
+                i += 1
+            out &= s
+            if not out:
+                break
+        return out
+
+
+def bits(n: int) -> Iterator[int]:
+    """Positions of the set bits of ``n``, lowest first."""
+    while n:
+        low = n & -n
+        yield low.bit_length() - 1
+        n ^= low

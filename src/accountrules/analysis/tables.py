@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from accountrules.analysis.context import Context, table_label
-from accountrules.analysis.domain import Box
+from accountrules.analysis.domain import Box, BoxIndex, bits
 from accountrules.analysis.findings import Finding, RuleRef
 from accountrules.analysis.realize import Env
 from accountrules.compile.plan import CRow, CTable
@@ -114,14 +114,37 @@ def _confirm_beaten(t: CTable, r: CRow) -> Check:
     return check
 
 
-def _shadowed(ctx: Context, t: CTable) -> Iterator[Finding]:
-    before: list[Box] = []
-    earlier: list[CRow] = []
-    sp = ctx.space
-    for r in t.rows:
+def _index(ctx: Context, rows: tuple[CRow, ...]) -> tuple[BoxIndex, list[int], list[int]]:
+    """An index over every box of ``rows``, the row of each box, and the first box of each row."""
+    boxes: list[Box] = []
+    owner: list[int] = []
+    start: list[int] = []
+    for i, r in enumerate(rows):
+        start.append(len(boxes))
         mine = ctx.fires(r.row.when)
-        if mine and before and all(sp.covered(b, before) for b in mine):
-            culprits = [e for e in earlier if any(sp.intersects(a, b) for a in mine for b in ctx.fires(e.row.when))]
+        boxes.extend(mine)
+        owner.extend([i] * len(mine))
+    return BoxIndex(ctx.space, boxes), owner, start
+
+
+def _touching_rows(index: BoxIndex, owner: list[int], mine: list[Box], below: int | None = None) -> list[int]:
+    hits = 0
+    for b in mine:
+        hits |= index.touching(b)
+    if below is not None:
+        hits &= (1 << below) - 1
+    return sorted({owner[i] for i in bits(hits)})
+
+
+def _shadowed(ctx: Context, t: CTable) -> Iterator[Finding]:
+    sp = ctx.space
+    index, owner, start = _index(ctx, t.rows)
+    for j, r in enumerate(t.rows):
+        mine = ctx.fires(r.row.when)
+        # only earlier rows that touch this one can cover it
+        culprits = [t.rows[i] for i in _touching_rows(index, owner, mine, start[j])]
+        near = [b for e in culprits for b in ctx.fires(e.row.when)]
+        if mine and near and not sp.subtract(mine, near):
             same = next((e for e in culprits if _same(ctx, e, r)), None)
             w = ctx.realizer.find(mine, _confirm_beaten(t, r))
             if same is not None:
@@ -136,8 +159,6 @@ def _shadowed(ctx: Context, t: CTable) -> Iterator[Finding]:
                     zh=f"{r.row.id} 命中的每个账户都已被前面的行 ({names}) 命中, 它永远不会决定结果",
                     en=f"every account {r.row.id} matches is matched by earlier rows ({names}); it never decides"),
                     (ref(t.section, r), *(ref(t.section, e) for e in culprits)), w, "confirmed" if w else "unknown")
-        before.extend(mine)
-        earlier.append(r)
 
 
 def _same(ctx: Context, a: CRow, b: CRow) -> bool:
@@ -168,8 +189,11 @@ def _overlaps(ctx: Context, t: CTable) -> Iterator[Finding]:
     sp = ctx.space
     rows = t.rows
     fires = [ctx.fires(r.row.when) for r in rows]
+    index, owner, _ = _index(ctx, rows)
     for i in range(len(rows)):
-        for j in range(i + 1, len(rows)):
+        for j in _touching_rows(index, owner, fires[i]):
+            if j <= i:
+                continue
             a, b = rows[i], rows[j]
             if t.hit == "any" and a.row.then == b.row.then:
                 if fires[j] and all(sp.covered(x, fires[i]) for x in fires[j]):
