@@ -139,7 +139,7 @@ def _unused(ctx: Context) -> Iterator[Finding]:
                 zh=f"指标 {m.name} 已定义, 但没有任何规则或其他指标读取它 (只出现在决策的 metrics 中)",
                 en=f"metric {m.name} is defined but no rule or metric reads it (it only shows in Decision.metrics)"),
                 (RuleRef("metrics", m.name, m.prov.location),), status="proven")
-    raw = _unresolved(spec)
+    raw = _unresolved(spec) if spec.params else None
     if raw is None:
         return
     used: set[str] = set()

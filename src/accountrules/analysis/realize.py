@@ -23,7 +23,7 @@ from accountrules.analysis.domain import Box, Cell
 from accountrules.compile.closures import compile_expr
 from accountrules.errors import AccountRulesError, DecisionError
 from accountrules.evaluate.accounts import env_of
-from accountrules.evaluate.driver import COMPILED, run
+from accountrules.evaluate.driver import COMPILED, run, to_decision
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision
 from accountrules.model.fields import FIELDS
@@ -49,6 +49,11 @@ class Witness:
     as_of: dt.date
     expect: dict[str, Any]
     stage_from: str | None = None
+    more: tuple[tuple[dict[str, Any], dict[str, Any]], ...] = ()  # further (account, expect) cases
+
+    def cases(self) -> list[Witness]:
+        """This witness and each further account as a witness of its own."""
+        return [self, *(Witness(a, self.portfolio, self.as_of, e) for a, e in self.more)]
 
     def case(self, name: str) -> dict[str, Any]:
         doc: dict[str, Any] = {"as_of": self.as_of.isoformat()}
@@ -60,7 +65,8 @@ class Witness:
                                    "en": "deciding this account raises a DecisionError naming the conflicting rows"}
         else:
             case["expect"] = self.expect
-        doc["cases"] = [case]
+        doc["cases"] = [case, *({"name": f"{name} ({i})", "given": a, "expect": e}
+                                for i, (a, e) in enumerate(self.more, 2))]
         return doc
 
 
@@ -109,22 +115,31 @@ class Realizer:
                         return w
         return None
 
-    def replay(self, w: Witness) -> tuple[Decision | None, Env, DecisionError | None]:
-        """Decide a witness again from its plain data (as its YAML case would)."""
+    def replay(self, w: Witness, *, public: bool = False) -> tuple[Decision | None, Env, DecisionError | None]:
+        """Decide a witness from its plain data (as its YAML case would).
+
+        While searching, the compiled evaluator's own steps (``run`` then ``to_decision``, which is
+        what ``Policy.decide`` does) are called directly, because checks also read the env.
+        ``public=True`` is the final re-check through ``Policy.decide`` itself; its env is empty.
+        """
         acc = Account.model_validate(w.account)
         members = [Account.model_validate(p) for p in w.portfolio]
         stats = self.policy.portfolio_stats([*members, acc], as_of=w.as_of) if self.plan.uses_portfolio else None
         decision: Decision | None = None
         error: DecisionError | None = None
-        try:
-            decision = self.policy.decide(acc, as_of=w.as_of, portfolio=stats)
-        except DecisionError as e:
-            error = e
+        env: Env = {}
+        if public:
+            try:
+                decision = self.policy.decide(acc, as_of=w.as_of, portfolio=stats)
+            except DecisionError as e:
+                error = e
+            return decision, env, error
         env = env_of(acc, self.plan.extra_fields)
         try:
-            run(self.plan, env, COMPILED, acc.id, w.as_of, stats)
-        except DecisionError:
-            pass  # env holds every value decided before the failing section, which is what checks read
+            raw = run(self.plan, env, COMPILED, acc.id, w.as_of, stats)
+            decision = to_decision(self.plan, raw, acc.id, w.as_of, self.policy.ref)
+        except DecisionError as e:
+            error = e  # env holds every value decided before the failing section, which is what checks read
         return decision, env, error
 
     # -- choosing cells
