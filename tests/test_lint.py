@@ -204,3 +204,17 @@ def test_gap_claims_agree_with_brute_force(tmp_path_factory: pytest.TempPathFact
     cells = [c for box in described.split("; ")
              for c in box.removeprefix("transactions.count ∈ {").removesuffix("}").split(" | ")]
     assert numeric_gap == any(c != "null" for c in cells), described
+
+
+def test_a_stage_no_action_handles_is_a_broken_hand_off(tmp_path: Path) -> None:
+    stages = (CORPUS / "AR304-flapping" / "good.yaml").read_text(encoding="utf-8")
+    p = tmp_path / "p.yaml"
+    p.write_text(stages + "actions:\n  catalog:\n    call: {title: Call, owner: am}\n  rules:\n"
+                 "    - {id: act-nurture, when: stage == 'nurture', do: [call]}\n"
+                 "    - {id: act-initial, when: stage == 'initial', do: [call]}\n", encoding="utf-8")
+    report = accountrules.load_policy(p).lint()
+    (f,) = report.active
+    assert f.code == "AR401" and f.extra["value"] == "stable"
+    assert [r.rule for r in f.rules] == ["i-s", "act-nurture", "act-initial"]
+    assert f.witness is not None and f.witness.expect == {"stage": {"to": "stable"}}
+    assert f.witness.account["relationship"]["stage"] in ("initial", "stable")

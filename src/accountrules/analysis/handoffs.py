@@ -64,27 +64,60 @@ def _named(e: Expr, key: str) -> tuple[set[Any], bool]:
 
 def check_handoffs(ctx: Context) -> Iterator[Finding]:
     for t in ctx.tables():
-        if t.section == "churn":
-            continue
         yield from _unhandled(ctx, t)
-        yield from _never_produced(ctx, t)
+        if t.section != "churn":  # churn kinds are the model's fixed vocabulary, not declared by the policy
+            yield from _never_produced(ctx, t)
+    yield from _unhandled_stages(ctx)
     yield from _unused(ctx)
 
 
-def _unhandled(ctx: Context, t: CTable) -> Iterator[Finding]:
-    consumers = _consumers(ctx, t.output_key)
-    if not consumers:
-        return
+def _named_by_consumers(ctx: Context, key: str) -> tuple[list[tuple[str, Row]], set[Any] | None]:
+    """Later rules reading ``key`` and the values they name; None when one reads every value alike."""
+    consumers = _consumers(ctx, key)
     named: set[Any] = set()
     for _, r in consumers:
         assert r.when is not None
-        n, generic = _named(r.when, t.output_key)
+        n, generic = _named(r.when, key)
         if generic:
-            return
+            return consumers, None
         named |= n
+    return consumers, named
+
+
+def _unhandled_stages(ctx: Context) -> Iterator[Finding]:
+    st = ctx.plan.stages
+    if st is None:
+        return
+    consumers, named = _named_by_consumers(ctx, "stage")
+    if not consumers or named is None:
+        return
+    for value in st.states:
+        if value in named:
+            continue
+        producers = [r for r in st.rows if r.row.then == value and ctx.fires(r.row.when)]
+        boxes = ctx.region("stage", {value})
+
+        def check(d: Decision | None, env: Env, err: DecisionError | None, value: str = value) -> dict[str, Any] | None:
+            return {"stage": {"to": value}} if d is not None and env.get("stage") == value else None
+
+        w = ctx.realizer.find(boxes, check)
+        readers = ", ".join(r.id for _, r in consumers)
+        yield Finding("AR401", Label(
+            zh=f"阶段 {value!r} 可以被决定, 但读取 stage 的后续规则 ({readers}) 都没有处理它",
+            en=f"stage {value!r} can be decided, but no later rule reading stage ({readers}) handles it"),
+            (*(ref("stage", p) for p in producers),
+             *([RuleRef("stage", value, ctx.spec.stages.location)] if not producers and ctx.spec.stages else []),
+             *(RuleRef(sec, r.id, r.prov.location) for sec, r in consumers)),
+            w, "confirmed" if w else "unknown", extra={"value": value})
+
+
+def _unhandled(ctx: Context, t: CTable) -> Iterator[Finding]:
+    consumers, named = _named_by_consumers(ctx, t.output_key)
+    if not consumers or named is None:
+        return
     decides = ctx.decides(t)
     for value in t.table.values:
-        if value in named:
+        if value in named or (t.section == "churn" and value == "none"):  # 'none' is the absence of churn
             continue
         producers = [r for r, boxes in zip(t.rows, decides, strict=True) if r.row.then == value and boxes]
         if not producers:
@@ -98,6 +131,8 @@ def _unhandled(ctx: Context, t: CTable) -> Iterator[Finding]:
             out: dict[str, Any] = {"fired": [p.row.id for p in producers][:1]}
             if t.output_key == "tier":
                 out["tier"] = value
+            elif t.output_key == "churn.kind":
+                out["churn"] = {"kind": value}
             else:
                 out["segments"] = {t.output_key[len("segments."):]: value}
             return out
