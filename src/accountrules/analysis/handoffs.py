@@ -13,7 +13,7 @@ from accountrules.analysis.realize import Env
 from accountrules.analysis.tables import ref
 from accountrules.check.policy_schema import read_policy_partial
 from accountrules.check.spec import PolicySpec, Row
-from accountrules.compile.plan import CRow, CTable
+from accountrules.compile.plan import CTable
 from accountrules.errors import DecisionError, PolicyError
 from accountrules.model.decision import Decision, Label
 from accountrules.parse.expr_ast import Binary, Expr, InList, Literal, Name, Ref, walk
@@ -123,12 +123,12 @@ def _unhandled(ctx: Context, t: CTable) -> Iterator[Finding]:
         if not producers:
             continue
 
-        def check(d: Decision | None, env: Env, err: DecisionError | None, value: str = value,
-                  producers: list[CRow] = producers) -> dict[str, Any] | None:
+        def check(d: Decision | None, env: Env, err: DecisionError | None, value: str = value) -> dict[str, Any] | None:
             got = env.get(t.output_key)
             if d is None or got != value:
                 return None
-            out: dict[str, Any] = {"fired": [p.row.id for p in producers][:1]}
+            by = next((e.rule for e in d.trace if e.section == t.section), None)
+            out: dict[str, Any] = {"fired": [by]} if by and not by.startswith("(") else {}
             if t.output_key == "tier":
                 out["tier"] = value
             elif t.output_key == "churn.kind":
