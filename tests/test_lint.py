@@ -16,7 +16,7 @@ import accountrules
 from accountrules.analysis import KINDS, lint_policy
 from accountrules.analysis.formats import to_json, to_sarif, to_text
 from accountrules.cli import main
-from accountrules.errors import PolicyError
+from accountrules.errors import DecisionError, PolicyError
 from accountrules.testing.cases import load_case_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,6 +69,11 @@ def test_seeded_defect_is_found_at_its_rule(case: str, tmp_path: Path) -> None:
         path.write_text(yaml.safe_dump(case_doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
         loaded = load_case_file(path, policy)
         assert len(loaded.cases) == 1 + len(f.witness.more)
+        if f.witness.expect.get("error"):
+            with pytest.raises(DecisionError, match="match|disagree"):
+                policy.decide(f.witness.account, as_of=f.witness.as_of)
+        else:  # the project's own test command passes the witness case
+            assert main(["test", str(bad), str(path), "--engine", "compiled"]) == 0
     else:
         assert f.status == "proven" and code in {"AR205", "AR301", "AR402", "AR403", "AR404"}
 
@@ -110,6 +115,9 @@ def test_diamond_tier_is_a_broken_hand_off(tmp_path: Path) -> None:
     readers = {r.rule for r in f.rules[1:]}
     assert {"act-top-tier-manager", "act-top-tier-care", "act-second-tier-care"} <= readers
     assert f.witness is not None and f.witness.expect["tier"] == "diamond"
+    case = tmp_path / "witness.yaml"
+    case.write_text(yaml.safe_dump(f.witness_case(), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert main(["test", str(copy), str(case), "--engine", "compiled"]) == 0
     assert main(["lint", str(copy)]) == 1
 
 
