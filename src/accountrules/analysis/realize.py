@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -102,18 +103,45 @@ class Realizer:
         self._term_fns: dict[str, Callable[[Env], Any]] = {}
 
     # -- public
-    def find(self, boxes: list[Box], check: Check, *, stage: str | None = None, limit: int = 12) -> Witness | None:
+    def find(self, boxes: list[Box], check: Check, *, stage: str | None = None, limit: int = 12,
+             samples: int = 8) -> Witness | None:
+        """A witness from the first cells that work; then, when those fail, from randomly sampled cells
+        (seeded, so a report is reproducible)."""
         tried = 0
+        flats: list[Box] = []
         for box in boxes:
             for flat in self.expand(box):
+                flats.append(flat)
                 for choice in self._choices(flat):
                     tried += 1
                     if tried > limit:
-                        return None
+                        break
                     w = self._attempt(flat, choice, check, stage)
                     if w is not None:
                         return w
+                if tried > limit:
+                    break
+            if tried > limit:
+                break
+        rnd = random.Random(len(flats))
+        for _ in range(samples if flats else 0):
+            flat = rnd.choice(flats)
+            sampled = self._sample(flat, rnd)
+            if sampled is not None:
+                w = self._attempt(flat, sampled, check, stage)
+                if w is not None:
+                    return w
         return None
+
+    def _sample(self, box: Box, rnd: random.Random) -> dict[str, Cell] | None:
+        sp = self.conds.space
+        out: dict[str, Cell] = {}
+        for k, m in box.items():
+            cells = [sp.vars[k].cells[i] for i in range(len(sp.vars[k].cells)) if (m >> i) & 1]
+            if not cells:
+                return None
+            out[k] = rnd.choice(cells)
+        return out
 
     def replay(self, w: Witness, *, public: bool = False) -> tuple[Decision | None, Env, DecisionError | None]:
         """Decide a witness from its plain data (as its YAML case would).
