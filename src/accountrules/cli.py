@@ -34,6 +34,7 @@ _SUBCOMMANDS = (
     "accountrules.testing.cli",
     "accountrules.features.cli",
     "accountrules.cli_diff",
+    "accountrules.cli_lint",
 )
 
 

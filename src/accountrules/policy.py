@@ -22,6 +22,7 @@ from accountrules.model.account import Account
 from accountrules.model.decision import Decision, Label, PolicyRef
 
 if TYPE_CHECKING:
+    from accountrules.analysis.lint import LintReport
     from accountrules.batch.errors import RowError
     from accountrules.batch.result import BatchResult
 
@@ -185,6 +186,12 @@ class Policy:
         self._evaluators.prepare(engine, batch=True)  # an unknown or missing engine fails at the call
         parts = iter_batches(self, source, as_of=as_of, engine=engine, trace=trace)
         return (item for part in parts for item in part)
+
+    def lint(self) -> LintReport:
+        """Static analysis: gaps, overlaps, dead rules, statechart defects, broken hand-offs (docs/lint.md)."""
+        from accountrules.analysis.lint import lint_policy
+
+        return lint_policy(self)
 
 
 def load_policy(path: str | Path, *, engine: str = "compiled",

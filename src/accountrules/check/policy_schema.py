@@ -21,6 +21,7 @@ from accountrules.check.policy_files import PolicyFiles
 from accountrules.check.spec import (
     ActionDef,
     Actions,
+    LintAllow,
     Metric,
     Monotonic,
     PolicySpec,
@@ -45,7 +46,7 @@ from accountrules.parse.yaml_source import YNode
 T = TypeVar("T")
 
 SECTIONS = ("segments", "tiers", "stages", "churn", "actions")
-TOP_KEYS = ("policy", "extends", "include", "params", "fields", "metrics", "monotonic", *SECTIONS)
+TOP_KEYS = ("policy", "extends", "include", "params", "fields", "metrics", "monotonic", "lint", *SECTIONS)
 HIT_POLICIES = ("unique", "first", "priority", "any")
 FIELD_TYPES = ("number", "string", "bool", "date")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -361,6 +362,28 @@ def _metrics(r: _Reader, node: YNode | None) -> tuple[Metric, ...]:
     return tuple(out)
 
 
+_LINT_CODE = re.compile(r"^AR[0-9]{3}$")
+
+
+def _lint(r: _Reader, node: YNode | None) -> tuple[LintAllow, ...]:
+    """``lint: {allow: [{code: AR401, reason: ..., rule: optional-id}]}``: accepted findings, each with a reason."""
+    if node is None or not r.mapping(node, "lint", ("allow",)):
+        return ()
+    out = []
+    for item in r.seq(node.get("allow"), "lint.allow"):
+        if not r.mapping(item, "a lint allowance", ("code", "reason", "rule"), ("code", "reason")):
+            continue
+        code = r.ident(item.get("code"), "lint code", _LINT_CODE)
+        reason = r.text(item.get("reason"), "reason")
+        if code is None or not reason or not reason.strip():
+            if reason is not None and not reason.strip():
+                r.err("a lint allowance needs a reason", item.location)
+            continue
+        out.append(LintAllow(code=code, reason=reason.strip(), location=item.location,
+                             rule=r.text(item.get("rule"), "rule")))
+    return tuple(out)
+
+
 def _monotonic(r: _Reader, node: YNode | None) -> tuple[Monotonic, ...]:
     out = []
     for item in r.seq(node, "monotonic"):
@@ -549,6 +572,7 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, _
             location=actions.location,
         )
     monotonic = _monotonic(r, n.get("monotonic")) if "monotonic" in n else (base.monotonic if base else ())
+    lint_allow = (*(base.lint_allow if base else ()), *_lint(r, n.get("lint")))
     if label is None or not name or not version:
         raise_collected(r.errors)  # without metadata there is nothing sensible to check further
 
@@ -561,7 +585,7 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, _
         name=name, version=version, label=label, description=description, params=params, fields=fields,
         metrics=metrics, segments=segments, tiers=tiers, stages=stages, churn=churn, actions=actions,
         monotonic=monotonic, root=str(files.resolve(p if files.is_dir(p) else p.parent)), sources=tuple(sources),
-        content_hash=digest.hexdigest(), locations=locations,
+        content_hash=digest.hexdigest(), locations=locations, lint_allow=lint_allow,
     )
     return spec, r.errors
 

@@ -92,6 +92,16 @@ class Monotonic:
 
 
 @dataclass(frozen=True)
+class LintAllow:
+    """A lint finding the policy owner accepts (``lint: allow:``), with the reason shown in reports."""
+
+    code: str
+    reason: str
+    location: SourceLocation
+    rule: str | None = None  # only findings involving this rule; None = every finding of the code
+
+
+@dataclass(frozen=True)
 class PolicySpec:
     name: str
     version: str
@@ -110,3 +120,4 @@ class PolicySpec:
     sources: tuple[str, ...] = ()  # files read, in order, for the content hash
     content_hash: str = ""
     locations: dict[str, SourceLocation] = field(default_factory=dict)  # 'params.x' -> where
+    lint_allow: tuple[LintAllow, ...] = ()
