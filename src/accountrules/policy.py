@@ -67,6 +67,11 @@ class Policy:
         return self._sources
 
     @property
+    def entry(self) -> str | None:
+        """The path it was loaded from (a directory or a file); None for a policy built from a spec."""
+        return self._entry
+
+    @property
     def name(self) -> str:
         return self.ref.name
 

@@ -4,19 +4,22 @@ and params or metrics nobody reads."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accountrules.analysis.context import Context, table_label
 from accountrules.analysis.findings import Finding, RuleRef
 from accountrules.analysis.realize import Env
 from accountrules.analysis.tables import ref
+from accountrules.check.policy_files import PolicyFiles
 from accountrules.check.policy_schema import read_policy_partial
 from accountrules.check.spec import PolicySpec, Row
 from accountrules.compile.plan import CTable
-from accountrules.errors import DecisionError, PolicyError
+from accountrules.errors import DecisionError
 from accountrules.model.decision import Decision, Label
 from accountrules.parse.expr_ast import Binary, Expr, InList, Literal, Name, Ref, walk
+
+if TYPE_CHECKING:
+    from accountrules.policy import Policy
 
 
 def _consumers(ctx: Context, key: str) -> list[tuple[str, Row]]:
@@ -174,7 +177,7 @@ def _unused(ctx: Context) -> Iterator[Finding]:
                 zh=f"指标 {m.name} 已定义, 但没有任何规则或其他指标读取它 (只出现在决策的 metrics 中)",
                 en=f"metric {m.name} is defined but no rule or metric reads it (it only shows in Decision.metrics)"),
                 (RuleRef("metrics", m.name, m.prov.location),), status="proven")
-    raw = _unresolved(spec) if spec.params else None
+    raw = _unresolved(ctx.policy) if spec.params else None
     if raw is None:
         return
     used: set[str] = set()
@@ -193,17 +196,11 @@ def _raw_expressions(spec: PolicySpec) -> list[Expr]:
     return all_expressions(spec)
 
 
-def _unresolved(spec: PolicySpec) -> PolicySpec | None:
-    """The policy as written (names not yet resolved), read again from its files: params are inlined
-    as constants by the checker, so only the text says which of them an expression names."""
-    root = Path(spec.root)
-    candidates = [root / "policy.yaml"] if (root / "policy.yaml").is_file() else []
-    candidates += [Path(s) for s in spec.sources if Path(s).parent == root]
-    for c in candidates:
-        try:
-            raw, problems = read_policy_partial(c)
-        except (PolicyError, OSError):
-            continue
-        if raw.content_hash == spec.content_hash and not problems:
-            return raw
-    return None
+def _unresolved(policy: Policy) -> PolicySpec | None:
+    """The policy as written (names not yet resolved), read again from the texts it was loaded from
+    (never the disk): params are inlined as constants by the checker, so only the text says which
+    of them an expression names."""
+    if not policy.sources or policy.entry is None:
+        return None
+    raw, problems = read_policy_partial(policy.entry, files=PolicyFiles(policy.sources))
+    return raw if not problems and raw.content_hash == policy.spec.content_hash else None

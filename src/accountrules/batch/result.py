@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from accountrules.batch.errors import RowError, RowErrors
 from accountrules.batch.validate import Chunk
-from accountrules.evaluate.driver import to_decision
+from accountrules.evaluate.driver import run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.record import ACTION_RULES, RecordReader
 from accountrules.io.optional import require
@@ -252,7 +252,10 @@ class BatchResult(Sequence[Item]):
         return cls(parts, policy=last.policy, stats=last.stats, as_of=last.as_of, trace=last.trace)
 
     def _redecide(self, env: dict[str, Any], engine: str) -> Decision:
-        return self.policy._decide_env(env["id"], env, self.as_of, self.stats, engine, self.trace)
+        # only outputs given to from_columns without the record of fired action rules get here
+        matcher = self.policy.evaluators.matcher("compiled" if engine == "vector" else engine)
+        raw = run(self.policy.plan, env, matcher, env["id"], self.as_of, self.stats)
+        return to_decision(self.policy.plan, raw, env["id"], self.as_of, self.policy.ref, self.trace)
 
     def _from_record(self, env: dict[str, Any], out: Mapping[str, Any]) -> Decision:
         if self._reader is None:

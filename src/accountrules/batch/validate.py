@@ -31,7 +31,7 @@ from accountrules.batch.columns import ATTR_KEYS, NO_CONTACTS, env_keys, flat_fi
 from accountrules.batch.errors import RowError, row_error
 from accountrules.compile.plan import Plan
 from accountrules.errors import AccountValidationError
-from accountrules.evaluate.accounts import _coerce_extra, env_of
+from accountrules.evaluate.accounts import coerce_extra, env_of
 from accountrules.model.account import Account
 from accountrules.model.fields import FIELDS, FieldSpec
 
@@ -393,7 +393,7 @@ def _cells(key: str, spec: FieldSpec, cells: Sequence[Any], positions: Sequence[
         if extra is not None:
             if v is not None:
                 try:
-                    value = _coerce_extra(key[6:], extra, v)
+                    value = coerce_extra(key[6:], extra, v)
                 except ValueError as e:
                     bad[i] = str(e)
         elif v is not None or key == "id":

@@ -36,7 +36,7 @@ def to_account(obj: Account | Mapping[str, Any], row: int | None = None) -> Acco
                                      row=row) from None
 
 
-def _coerce_extra(name: str, kind: str, v: Any) -> Any:
+def coerce_extra(name: str, kind: str, v: Any) -> Any:
     if v is None or v == "":
         return None
     if kind == "number" and isinstance(v, int | float) and not isinstance(v, bool):
@@ -70,7 +70,7 @@ def env_of(account: Account, extra_fields: Mapping[str, str], row: int | None = 
     for name, kind in extra_fields.items():
         key = "extra." + name
         try:
-            env[key] = _coerce_extra(name, kind, env[key])
+            env[key] = coerce_extra(name, kind, env[key])
         except ValueError as e:
             problems.append((key, str(e)))
     if problems:
