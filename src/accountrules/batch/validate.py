@@ -262,6 +262,13 @@ def normalise_array(key: str, arr: Any) -> Any:
     return arr
 
 
+def _parse_where(pc: Any, pa: Any, arr: Any, ok: Any, to: Any) -> Any:
+    """Text cells parsed as ``to`` where ``ok``, null elsewhere. The cells not parsed are replaced by
+    "0" first: older pyarrow (< 22) parses the hidden text behind nulls too, and fails on it."""
+    parsed = pc.if_else(ok, arr, pa.scalar("0", pa.string())).cast(to)
+    return pc.if_else(ok, parsed, pa.scalar(None, to))
+
+
 def _fast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
     """``(values, ok)``: values cast to the target type where ``ok``; None = no fast path."""
     pa, pc = _pa()
@@ -281,8 +288,9 @@ def _fast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
                 vals = pc.if_else(ok, a, pa.scalar(None, pa.float64())).cast(pa.int64(), safe=False)
             elif pa.types.is_string(t):
                 # digits only (pydantic reads "007" as 7 too); signs, spaces, "1_000" go cell by cell
-                ok = pc.and_(pc.ascii_is_decimal(arr), pc.less_equal(pc.utf8_length(arr), 18))
-                vals = pc.if_else(ok, arr, pa.scalar(None, pa.string())).cast(pa.int64())
+                # a regex, not ascii_is_decimal: that one calls "  " decimal in pyarrow < 22
+                ok = pc.match_substring_regex(arr, "^[0-9]{1,18}$")
+                vals = _parse_where(pc, pa, arr, ok, pa.int64())
             else:
                 return None
         elif pa.types.is_integer(t) or pa.types.is_floating(t):
@@ -290,7 +298,7 @@ def _fast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
             ok = pc.is_finite(vals)  # inf goes cell by cell: the model decides (it refuses non-finite numbers)
         elif pa.types.is_string(t):
             ok = pc.match_substring_regex(arr, _FLOAT_RE)
-            vals = pc.if_else(ok, arr, pa.scalar(None, pa.string())).cast(pa.float64())
+            vals = _parse_where(pc, pa, arr, ok, pa.float64())
         else:
             return None
         if spec.ge is not None:
