@@ -85,7 +85,10 @@ def test_decide_with_durable_missing_names_the_durable_extra(tmp_path: Path) -> 
                          "--as-of", "2026-06-30"])
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    assert "accountrules[durable]" in done.stderr
+    if sys.version_info >= (3, 13):  # no extra would help: it says so instead of naming one
+        assert "does not support Python 3.13" in done.stderr
+    else:
+        assert "accountrules[durable]" in done.stderr
 
 
 def test_the_message_names_the_extra_of_every_optional_module() -> None:
