@@ -28,7 +28,8 @@ import accountrules  # noqa: E402
 from accountrules import DecisionError, Policy  # noqa: E402
 from accountrules.errors import EngineUnavailableError, PolicyError, PolicyLimitError  # noqa: E402
 from accountrules.evaluate.durable import DurableMatcher  # noqa: E402
-from accountrules.evaluate.durable_compile import SectionRuleset, check_durable_limits  # noqa: E402
+from accountrules.evaluate.durable_compile import SectionRuleset  # noqa: E402
+from accountrules.evaluate.durable_limits import check_durable_limits  # noqa: E402
 from accountrules.testing.strategies import portfolios  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -49,7 +49,7 @@ How durable_rules is driven (each point answers a measured hazard)
   :class:`~accountrules.errors.DecisionError`, as is every non-success return code or
   error of the C engine. Nothing is swallowed.
 * Definitions are deep-copied before durable sees them (it mutates them), and
-  :func:`~accountrules.evaluate.durable_compile.check_durable_limits` refuses rulesets
+  :func:`~accountrules.evaluate.durable_limits.check_durable_limits` refuses rulesets
   past durable's compile-time limits with :class:`~accountrules.errors.PolicyLimitError`
   before they are handed over.
 
@@ -90,11 +90,11 @@ from accountrules.evaluate.durable_compile import (
     TYPE_ATTR,
     TYPE_VALUE,
     SectionRuleset,
-    check_durable_limits,
     compile_plan,
     encode_value,
     fnv1a32,
 )
+from accountrules.evaluate.durable_limits import check_durable_limits
 
 try:
     import durable_rules_engine as _dre  # untyped: pyproject's mypy overrides ignore it
