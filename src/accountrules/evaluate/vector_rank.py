@@ -110,7 +110,7 @@ def _i64(a: NDArray[Any]) -> IntArr:
     return a.astype(np.int64, copy=False)
 
 
-def _portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: PortfolioStats | None,
+def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: PortfolioStats | None,
                        key: str) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
     """Every call site ranking ``key``, over the whole batch at once (None = unknown for all rows).
 

@@ -16,7 +16,7 @@ from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.vector.columns import ColumnBatch, _column_value
 from accountrules.evaluate.vector.program import VectorProgram, _held
 from accountrules.evaluate.vector.values import BoolArr, FloatArr, V, _Ctx, _Site, _slice, _store
-from accountrules.evaluate.vector_rank import _portfolio_results, stats_from_arrays
+from accountrules.evaluate.vector_rank import portfolio_results, stats_from_arrays
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
@@ -60,5 +60,5 @@ def _portfolio_columns(prog: VectorProgram, ctx: _Ctx, cols: Mapping[str, V], n:
     out: dict[_Site, tuple[FloatArr, BoolArr] | None] = {}
     for key, _ in prog.portfolio_args:
         sites = [s for s in prog.sites if s[1] == key]
-        out.update(_portfolio_results(sites, values[key], known[key], stats, key))
+        out.update(portfolio_results(sites, values[key], known[key], stats, key))
     return out
