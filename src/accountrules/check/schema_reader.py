@@ -1,0 +1,162 @@
+"""The typed reader every part of the policy schema uses: it collects located problems instead of
+stopping at the first, so one load reports them all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Iterable
+
+from accountrules.check.spec import (
+    Provenance,
+)
+from accountrules.errors import (
+    PolicyError,
+    PolicySchemaError,
+    SourceLocation,
+)
+from accountrules.model.decision import Label
+from accountrules.parse.expr_ast import BOOL, Expr, Literal
+from accountrules.parse.expr_parser import parse_expression
+from accountrules.parse.yaml_source import YNode
+
+HIT_POLICIES = ("unique", "first", "priority", "any")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
+
+
+class _Reader:
+    """Walks YNodes, checking shapes and collecting errors."""
+
+    def __init__(self) -> None:
+        self.errors: list[PolicyError] = []
+
+    def err(self, message: str, loc: SourceLocation, hint: str | None = None) -> None:
+        self.errors.append(PolicySchemaError(message, loc, hint))
+
+    def mapping(self, node: YNode, what: str, allowed: Iterable[str], required: Iterable[str] = ()) -> bool:
+        if not isinstance(node.value, dict):
+            self.err(f"{what} must be a mapping (key: value)", node.location)
+            return False
+        allowed = list(allowed)
+        for key in node.value:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
+                self.err(f"unknown key {key!r} in {what}", node.loc_of_key(key), hint)
+        ok = True
+        for key in required:
+            if key not in node.value:
+                self.err(f"{what} needs {key!r}", node.location)
+                ok = False
+        return ok
+
+    def text(self, node: YNode | None, what: str, default: str | None = None) -> str | None:
+        if node is None:
+            return default
+        if isinstance(node.value, bool) or node.value is None or isinstance(node.value, list | dict):
+            self.err(f"{what} must be text", node.location)
+            return default
+        return str(node.value)
+
+    def ident(self, node: YNode | None, what: str, pattern: re.Pattern[str] = _ID) -> str | None:
+        value = self.text(node, what)
+        if value is not None and node is not None and not pattern.match(value):
+            self.err(f"{what} {value!r} must be letters, digits, '_' , '-' or '.'", node.location)
+            return None
+        return value
+
+    def label(self, node: YNode | None, what: str) -> Label | None:
+        if node is None:
+            return None
+        if isinstance(node.value, str):  # one text for both languages
+            return Label(zh=node.value, en=node.value)
+        if not self.mapping(node, what, ("zh", "en"), ("zh", "en")):
+            return None
+        zh, en = self.text(node.get("zh"), f"{what}.zh"), self.text(node.get("en"), f"{what}.en")
+        return Label(zh=zh or "", en=en or "") if zh is not None and en is not None else None
+
+    def seeds(self, node: YNode | None) -> tuple[str, ...]:
+        if node is None:
+            return ()
+        items = node.value if isinstance(node.value, list) else [node]
+        out = []
+        for item in items:
+            s = self.text(item, "seed")
+            if s is not None:
+                out.append(s)
+        return tuple(out)
+
+    def prov(self, node: YNode) -> Provenance:
+        return Provenance(
+            description=self.label(node.get("description"), "description"),
+            seed=self.seeds(node.get("seed")),
+            location=node.location,
+        )
+
+    def expr(self, node: YNode | None, what: str) -> Expr | None:
+        if node is None:
+            return None
+        v = node.value
+        if isinstance(v, bool):
+            return Literal(node.location, v, BOOL)
+        if isinstance(v, int | float | dt.date) or v is None or isinstance(v, list | dict):
+            if isinstance(v, list | dict) or v is None:
+                self.err(f"{what} must be an expression (text)", node.location)
+                return None
+            return parse_expression(str(v), node.location)
+        try:
+            return parse_expression(str(v), node.location)
+        except PolicyError as e:
+            self.errors.append(e)
+            return None
+
+    def seq(self, node: YNode | None, what: str) -> list[YNode]:
+        if node is None:
+            return []
+        if not isinstance(node.value, list):
+            self.err(f"{what} must be a list", node.location)
+            return []
+        return node.value
+
+    def names(self, node: YNode | None, what: str) -> tuple[str, ...]:
+        if node is None:
+            return ()
+        items = node.value if isinstance(node.value, list) else [node]
+        return tuple(s for s in (self.text(i, what) for i in items) if s is not None)
+
+    def choice(self, node: YNode | None, what: str, options: Iterable[str], default: str | None) -> str | None:
+        value = self.text(node, what, default)
+        opts = list(options)
+        if node is not None and value is not None and value not in opts:
+            close = difflib.get_close_matches(value, opts, n=1, cutoff=0.5)
+            self.err(f"{what} {value!r} is not one of {', '.join(opts)}", node.location,
+                     f"did you mean {close[0]!r}?" if close else None)
+            return default
+        return value
+
+
+# a due date is as_of + due: past a century it is a typo, and far enough out it overflows the date type
+MAX_DUE_DAYS = 36_500
+
+
+def _duration_days(r: _Reader, node: YNode | None) -> int:
+    if node is None:
+        return 0
+    v = node.value
+    days: int | None = None
+    if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
+        days = v
+    m = re.fullmatch(r"(\d{1,9})([dw])", str(v)) if isinstance(v, str) else None
+    if m:
+        days = int(m.group(1)) * (7 if m.group(2) == "w" else 1)
+    if days is None:
+        r.err(f"due must be a number of days like 7d or 2w, not {v!r}", node.location)
+        return 0
+    if days > MAX_DUE_DAYS:
+        r.err(f"due is {days:,} days; at most {MAX_DUE_DAYS:,} (100 years) is allowed", node.location)
+        return 0
+    return days
+
+

@@ -1,0 +1,237 @@
+"""Readers of the policy's sections (tables, churn, stages, actions, metrics, lint allowances,
+monotonic declarations) into the spec's types."""
+
+from __future__ import annotations
+
+import re
+
+from accountrules.check.schema_reader import _CODE, HIT_POLICIES, _duration_days, _Reader
+from accountrules.check.spec import (
+    ActionDef,
+    Actions,
+    LintAllow,
+    Metric,
+    Monotonic,
+    Provenance,
+    Row,
+    Stages,
+    Table,
+)
+from accountrules.errors import (
+    PolicyReferenceError,
+    SourceLocation,
+)
+from accountrules.model.decision import Label
+from accountrules.model.enums import ChurnKind, Priority, RiskLevel, Stage
+from accountrules.parse.yaml_source import YNode
+
+
+def _values(r: _Reader, node: YNode | None, what: str, at: SourceLocation) -> dict[str, Label]:
+    out: dict[str, Label] = {}
+    if node is None:
+        r.err(f"{what} needs 'values' (the codes it can produce)", at)
+        return out
+    if not r.mapping(node, f"{what}.values", node.value if isinstance(node.value, dict) else ()):
+        return out
+    assert isinstance(node.value, dict)
+    for code, v in node.value.items():
+        if not _CODE.match(code):
+            r.err(f"code {code!r} must start with a letter and hold letters, digits or '_'", node.loc_of_key(code))
+            continue
+        label = r.label(v, f"{what}.values.{code}") if v.value is not None else None
+        out[code] = label or Label(zh=code, en=code)
+    return out
+
+
+def _rows(r: _Reader, node: YNode | None, what: str, extra_keys: tuple[str, ...], *, output: str | None = None,
+          choices: list[str] | None = None, required: tuple[str, ...] = ("id",)) -> tuple[Row, ...]:
+    """Rows with an id, a condition and provenance; ``output`` names the key read into ``Row.then``."""
+    rows: list[Row] = []
+    seen: dict[str, SourceLocation] = {}
+    risks = [x.value for x in RiskLevel]
+    for item in r.seq(node, f"{what}.rows"):
+        if not r.mapping(item, f"a row of {what}", ("id", "when", "description", "seed", *extra_keys), required):
+            continue
+        rid = r.ident(item.get("id"), "row id")
+        if rid is None:
+            continue
+        if rid in seen:
+            id_node = item.get("id")
+            r.errors.append(PolicyReferenceError(
+                f"duplicate id {rid!r} in {what}", id_node.location if id_node else item.location,
+                f"first defined at line {seen[rid].line}"))
+        seen[rid] = item.location
+        then = None
+        if output is not None:
+            then = (r.choice(item.get(output), output, choices, None) if choices is not None
+                    else r.text(item.get(output), output))
+        rows.append(Row(
+            id=rid,
+            when=r.expr(item.get("when"), "when"),
+            prov=r.prov(item),
+            then=then,
+            risk=r.choice(item.get("risk"), "risk", risks, None),
+            actions=r.names(item.get("do"), "do") if "do" in extra_keys else (),
+        ))
+    return tuple(rows)
+
+
+def _table(r: _Reader, node: YNode, name: str, what: str) -> Table | None:
+    if not r.mapping(node, what, ("hit", "values", "default", "rows", "label", "description", "seed")):
+        return None
+    hit = r.choice(node.get("hit"), f"{what}.hit", HIT_POLICIES, "first") or "first"
+    return Table(
+        name=name, hit=hit, values=_values(r, node.get("values"), what, node.location),
+        rows=_rows(r, node.get("rows"), what, ("then",), output="then"), location=node.location,
+        default=r.text(node.get("default"), f"{what}.default"), label=r.label(node.get("label"), "label"),
+    )
+
+
+def _churn(r: _Reader, node: YNode) -> Table | None:
+    if not r.mapping(node, "churn", ("hit", "default", "rows", "score", "description", "seed")):
+        return None
+    kinds = [k.value for k in ChurnKind]
+    # churn rows give kind: and risk: instead of then:
+    rows = _rows(r, node.get("rows"), "churn", ("kind", "risk"), output="kind", choices=kinds,
+                 required=("id", "kind", "risk"))
+    default_kind, default_risk = "none", "low"
+    d = node.get("default")
+    if d is not None and r.mapping(d, "churn.default", ("kind", "risk")):
+        default_kind = r.choice(d.get("kind"), "kind", kinds, "none") or "none"
+        default_risk = r.choice(d.get("risk"), "risk", [x.value for x in RiskLevel], "low") or "low"
+    hit = r.choice(node.get("hit"), "churn.hit", HIT_POLICIES, "first") or "first"
+    return Table(
+        name="churn", hit=hit, values={k: Label(zh=k, en=k) for k in kinds}, rows=rows,
+        location=node.location, default=default_kind, default_risk=default_risk,
+        score=r.expr(node.get("score"), "score"),
+    )
+
+
+def _stages(r: _Reader, node: YNode) -> Stages | None:
+    if not r.mapping(node, "stages", ("states", "start", "otherwise", "transitions", "description", "seed"),
+                     ("states", "start")):
+        return None
+    allowed_states = [s.value for s in Stage]
+    states: dict[str, Label] = {}
+    sn = node.get("states")
+    if sn is not None and r.mapping(sn, "stages.states", allowed_states):
+        assert isinstance(sn.value, dict)
+        for code, v in sn.value.items():
+            states[code] = (r.label(v, f"stages.states.{code}") if v.value is not None else None) or \
+                Label(zh=code, en=code)
+    start = r.text(node.get("start"), "stages.start") or ""
+    otherwise = r.text(node.get("otherwise"), "stages.otherwise", "stay") or "stay"
+    transitions: list[Row] = []
+    seen: dict[str, SourceLocation] = {}
+    for item in r.seq(node.get("transitions"), "stages.transitions"):
+        if not r.mapping(item, "a transition", ("id", "from", "to", "when", "description", "seed"),
+                         ("id", "from", "to")):
+            continue
+        tid = r.ident(item.get("id"), "transition id")
+        if tid is None:
+            continue
+        if tid in seen:
+            r.errors.append(PolicyReferenceError(f"duplicate transition id {tid!r}", item.location,
+                                                 f"first defined at line {seen[tid].line}"))
+        seen[tid] = item.location
+        transitions.append(Row(
+            id=tid, when=r.expr(item.get("when"), "when"), prov=r.prov(item),
+            then=r.text(item.get("to"), "to"), sources=r.names(item.get("from"), "from"),
+        ))
+    start_node, otherwise_node = node.get("start"), node.get("otherwise")
+    return Stages(states=states, start=start, otherwise=otherwise, transitions=tuple(transitions),
+                  location=node.location, start_location=start_node.location if start_node else None,
+                  otherwise_location=otherwise_node.location if otherwise_node else None)
+
+
+def _actions(r: _Reader, node: YNode) -> Actions | None:
+    if not r.mapping(node, "actions", ("catalog", "rules", "description", "seed")):
+        return None
+    catalog: dict[str, ActionDef] = {}
+    cn = node.get("catalog")
+    if cn is not None and r.mapping(cn, "actions.catalog", cn.value if isinstance(cn.value, dict) else ()):
+        assert isinstance(cn.value, dict)
+        for code, item in cn.value.items():
+            if not _CODE.match(code):
+                r.err(f"action code {code!r} must start with a letter and hold letters, digits or '_'",
+                      cn.loc_of_key(code))
+                continue
+            if not r.mapping(item, f"action {code}", ("title", "owner", "priority", "due", "description", "seed"),
+                             ("title", "owner")):
+                continue
+            catalog[code] = ActionDef(
+                code=code,
+                title=r.label(item.get("title"), "title") or Label(zh=code, en=code),
+                owner=r.text(item.get("owner"), "owner") or "",
+                priority=r.choice(item.get("priority"), "priority", [p.value for p in Priority], "medium")
+                or "medium",
+                due_days=_duration_days(r, item.get("due")),
+                prov=r.prov(item),
+            )
+    rules = _rows(r, node.get("rules"), "actions", ("do",))
+    return Actions(catalog=catalog, rules=rules, location=node.location)
+
+
+def _metrics(r: _Reader, node: YNode | None) -> tuple[Metric, ...]:
+    if node is None:
+        return ()
+    if not r.mapping(node, "metrics", node.value if isinstance(node.value, dict) else ()):
+        return ()
+    assert isinstance(node.value, dict)
+    out = []
+    for name, item in node.value.items():
+        if not _CODE.match(name):
+            r.err(f"metric name {name!r} must start with a letter and hold letters, digits or '_'",
+                  node.loc_of_key(name))
+            continue
+        if isinstance(item.value, dict):
+            if not r.mapping(item, f"metric {name}", ("expr", "label", "description", "seed"), ("expr",)):
+                continue
+            e = r.expr(item.get("expr"), f"metric {name}")
+            if e is not None:
+                out.append(Metric(name, e, r.label(item.get("label"), "label"), r.prov(item)))
+        else:
+            e = r.expr(item, f"metric {name}")
+            if e is not None:
+                out.append(Metric(name, e, None, Provenance(location=item.location)))
+    return tuple(out)
+
+
+_LINT_CODE = re.compile(r"^AR[0-9]{3}$")
+
+
+def _lint(r: _Reader, node: YNode | None) -> tuple[LintAllow, ...]:
+    """``lint: {allow: [{code: AR401, reason: ..., rule: optional-id}]}``: accepted findings, each with a reason."""
+    if node is None or not r.mapping(node, "lint", ("allow",)):
+        return ()
+    out = []
+    for item in r.seq(node.get("allow"), "lint.allow"):
+        if not r.mapping(item, "a lint allowance", ("code", "reason", "rule"), ("code", "reason")):
+            continue
+        code = r.ident(item.get("code"), "lint code", _LINT_CODE)
+        reason = r.text(item.get("reason"), "reason")
+        if code is None or not reason or not reason.strip():
+            if reason is not None and not reason.strip():
+                r.err("a lint allowance needs a reason", item.location)
+            continue
+        out.append(LintAllow(code=code, reason=reason.strip(), location=item.location,
+                             rule=r.text(item.get("rule"), "rule")))
+    return tuple(out)
+
+
+def _monotonic(r: _Reader, node: YNode | None) -> tuple[Monotonic, ...]:
+    out = []
+    for item in r.seq(node, "monotonic"):
+        if not r.mapping(item, "a monotonic property", ("field", "direction", "output", "description"),
+                         ("field", "output")):
+            continue
+        out.append(Monotonic(
+            field=r.text(item.get("field"), "field") or "",
+            direction=r.choice(item.get("direction"), "direction", ("increasing", "decreasing"), "increasing")
+            or "increasing",
+            output=r.text(item.get("output"), "output") or "",
+            location=item.location,
+        ))
+    return tuple(out)
+
+
