@@ -20,6 +20,7 @@ from accountrules.errors import (
     PolicyError,
     PolicyErrors,
     PolicyLimitError,
+    PolicyNotFoundError,
     PolicyReferenceError,
     PolicySchemaError,
     PolicySyntaxError,
@@ -59,6 +60,7 @@ from accountrules.model.enums import (
     Stage,
 )
 from accountrules.policy import Policy, load_policy
+from accountrules.policy_text import load_policy_mapping, load_policy_text
 
 __version__ = "0.1.0"
 
@@ -68,8 +70,9 @@ __all__ = [
     "ChurnOutcome", "Company", "Contact", "Credit", "CustomerReason", "Decision", "DecisionError",
     "EngineUnavailableError", "ExpressionSyntaxError", "Label", "Loyalty", "MissingDependencyError", "Outcome",
     "Policy", "PolicyError",
-    "PolicyErrors", "PolicyLimitError", "PolicyRef", "PolicyReferenceError", "PolicySchemaError",
+    "PolicyErrors", "PolicyLimitError", "PolicyNotFoundError", "PolicyRef", "PolicyReferenceError", "PolicySchemaError",
     "PolicySyntaxError", "PolicyTypeError", "PortfolioRequiredError", "PortfolioStats", "Priority",
     "Relationship", "RelationshipLevel", "RiskLevel", "Signals", "SourceLocation", "Stage", "StageOutcome",
-    "TraceEntry", "Transactions", "UnknownEngineError", "load_policy", "__version__",
+    "TraceEntry", "Transactions", "UnknownEngineError", "load_policy", "load_policy_mapping", "load_policy_text",
+    "__version__",
 ]
