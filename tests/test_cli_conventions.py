@@ -117,3 +117,12 @@ def test_a_missing_policy_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.
     code, out, err = run(capsys, "test", tmp_path / "nowhere")
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "no such file or directory" in err and "Traceback" not in err
+
+
+def test_an_installed_policy_by_name_runs_its_own_cases(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no rulesets/ here: "postal" is the installed one
+    code, out, _ = run(capsys, "test", "postal", "--engine", "compiled", "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and report["ok"] and report["passed"] > 50
+    assert report["coverage"]["percent"] == 100.0

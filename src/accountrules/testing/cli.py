@@ -162,8 +162,10 @@ def _json(report: dict[str, Any]) -> None:
 
 def run_test(args: argparse.Namespace) -> int:
     policy, engines, note = load_policy_for(args.policy, args.engine)
-    base = Path(args.policy).parent
-    paths, shown = _case_paths(args.policy, args.cases)
+    # an installed policy given by name ("express"): its cases are in its installed folder
+    where = args.policy if Path(args.policy).exists() or policy.entry is None else policy.entry
+    base = Path(where).parent
+    paths, shown = _case_paths(where, args.cases)
     text = args.format == "text"
     # -q: only failing cases and what failed the run; no header, coverage table or summary
     say = print if text and not _quiet(args) else _silent
