@@ -26,3 +26,9 @@ def test_snippet_runs(code: str, tmp_path: Path) -> None:
     assert done.stdout.strip()
     for expected in re.findall(r"# (crm:\S+)", code):  # a location the page promises in a comment
         assert expected in done.stdout
+
+
+def test_the_library_logs_nothing_an_application_did_not_ask_for() -> None:
+    code = "import logging, accountrules; logging.getLogger('accountrules.batch').warning('not shown')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == ""

@@ -9,6 +9,8 @@ actions for each account, with a trace that explains every decision::
     print(result[0].explain("zh"))
 """
 
+import logging as _logging
+
 from accountrules.batch import BatchInputError, BatchResult, BatchSummary, RowError, RowErrors, UnknownColumnError
 from accountrules.errors import (
     AccountRulesError,
@@ -63,6 +65,9 @@ from accountrules.policy import Policy, load_policy
 from accountrules.policy_text import load_policy_mapping, load_policy_text
 
 __version__ = "0.1.0"
+
+# a library logs and leaves handlers to the application: without one configured, nothing is printed
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 __all__ = [
     "BatchInputError", "BatchResult", "BatchSummary", "RowError", "RowErrors", "UnknownColumnError",
