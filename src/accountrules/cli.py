@@ -57,10 +57,16 @@ def exit_codes(command: str) -> str:
 
 def _add_logging_options(parser: argparse.ArgumentParser, default: object) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("-v", "--verbose", action="count", default=default,
-                       help="log more to stderr (-vv: debug)")
-    group.add_argument("-q", "--quiet", action="store_true", default=default,
-                       help="only errors and results: no progress, headers or summaries")
+    options: list[tuple[tuple[str, str], dict[str, object]]] = [
+        (("-v", "--verbose"), {"action": "count", "help": "log more to stderr (-vv: debug)"}),
+        (("-q", "--quiet"), {"action": "store_true",
+                             "help": "only errors and results: no progress, headers or summaries"}),
+    ]
+    for flags, kwargs in options:
+        try:
+            group.add_argument(*flags, default=default, **kwargs)  # type: ignore[arg-type]
+        except argparse.ArgumentError:
+            pass  # the command defines this flag itself (with the same dest, it feeds the same level)
 
 
 def build_parser() -> argparse.ArgumentParser:
