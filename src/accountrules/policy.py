@@ -69,7 +69,8 @@ class Policy:
 
     @property
     def entry(self) -> str | None:
-        """The path it was loaded from (a directory or a file); None for a policy built from a spec."""
+        """The path it was loaded from (a directory or a file; for :func:`load_policy_text`, a path that
+        exists only among its recorded sources); None for a policy built from a spec."""
         return self._entry
 
     @property
