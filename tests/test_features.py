@@ -694,7 +694,7 @@ def test_cli_writes_csv_jsonl_parquet(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_cli_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     orders = tmp_path / "orders.csv"
     orders.write_text("account_id,date,amount\nA,2024-02-30,1\n")
-    assert _cli([str(orders), "--as-of", "2024-06-30", "-o", str(tmp_path / "x.csv")]) == 1
+    assert _cli([str(orders), "--as-of", "2024-06-30", "-o", str(tmp_path / "x.csv")]) == 2
     err = capsys.readouterr().err
     assert "row 1" in err and "date" in err
     assert _cli([str(orders), "--as-of", "2024-06-30", "-o", str(tmp_path / "x.xlsx")]) == 2

@@ -90,7 +90,7 @@ def test_a_failure_shows_expected_actual_and_the_explanation(policy_dir: Path,
     assert f"{bad}:5:20: tier: expected platinum, got gold" in text
     assert "Tier: Gold (gold)  — rule gold-profitable [T1, T13]; because profit_contribution = 3" in text
     assert f"tier gold-profitable -> gold  ({policy_dir / 'policy.yaml'}:33:7)" in text
-    # passing cases are not explained unless --verbose
+    # passing cases are not explained unless -v / --verbose
     assert text.count("Tier: ") == 1
     code, lines, _ = run(capsys, "test", policy_dir, good, "--verbose")
     assert code == 0 and "\n".join(lines).count("Tier: ") == 2

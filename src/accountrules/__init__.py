@@ -9,6 +9,8 @@ actions for each account, with a trace that explains every decision::
     print(result[0].explain("zh"))
 """
 
+import logging as _logging
+
 from accountrules.batch import BatchInputError, BatchResult, BatchSummary, RowError, RowErrors, UnknownColumnError
 from accountrules.errors import (
     AccountRulesError,
@@ -20,6 +22,7 @@ from accountrules.errors import (
     PolicyError,
     PolicyErrors,
     PolicyLimitError,
+    PolicyNotFoundError,
     PolicyReferenceError,
     PolicySchemaError,
     PolicySyntaxError,
@@ -59,8 +62,12 @@ from accountrules.model.enums import (
     Stage,
 )
 from accountrules.policy import Policy, load_policy
+from accountrules.policy_text import load_policy_mapping, load_policy_text
 
 __version__ = "0.1.0"
+
+# a library logs and leaves handlers to the application: without one configured, nothing is printed
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 __all__ = [
     "BatchInputError", "BatchResult", "BatchSummary", "RowError", "RowErrors", "UnknownColumnError",
@@ -68,8 +75,9 @@ __all__ = [
     "ChurnOutcome", "Company", "Contact", "Credit", "CustomerReason", "Decision", "DecisionError",
     "EngineUnavailableError", "ExpressionSyntaxError", "Label", "Loyalty", "MissingDependencyError", "Outcome",
     "Policy", "PolicyError",
-    "PolicyErrors", "PolicyLimitError", "PolicyRef", "PolicyReferenceError", "PolicySchemaError",
+    "PolicyErrors", "PolicyLimitError", "PolicyNotFoundError", "PolicyRef", "PolicyReferenceError", "PolicySchemaError",
     "PolicySyntaxError", "PolicyTypeError", "PortfolioRequiredError", "PortfolioStats", "Priority",
     "Relationship", "RelationshipLevel", "RiskLevel", "Signals", "SourceLocation", "Stage", "StageOutcome",
-    "TraceEntry", "Transactions", "UnknownEngineError", "load_policy", "__version__",
+    "TraceEntry", "Transactions", "UnknownEngineError", "load_policy", "load_policy_mapping", "load_policy_text",
+    "__version__",
 ]

@@ -38,12 +38,45 @@ _SUBCOMMANDS = (
 )
 
 
+# what exit status 1 means, per command; 0 and 2 mean the same everywhere
+_FINDINGS = {
+    "decide": "some rows were refused (see the errors file)",
+    "test": "a case failed or errored, no case ran, or coverage is below --min-coverage",
+    "check": "a property does not hold",
+    "diff": "decisions changed (with --fail-on-change)",
+    "lint": "findings at or above --fail-on",
+    "features": "not used",
+}
+
+
+def exit_codes(command: str) -> str:
+    """The ``--help`` epilog of ``command``: its exit statuses."""
+    one = _FINDINGS.get(command, "findings")
+    return f"exit status: 0 ok; 1 {one}; 2 could not run (usage, input or policy error, missing extra)"
+
+
+def _add_logging_options(parser: argparse.ArgumentParser, default: object) -> None:
+    group = parser.add_mutually_exclusive_group()
+    options: list[tuple[tuple[str, str], dict[str, object]]] = [
+        (("-v", "--verbose"), {"action": "count", "help": "log more to stderr (-vv: debug)"}),
+        (("-q", "--quiet"), {"action": "store_true",
+                             "help": "only errors and results: no progress, headers or summaries"}),
+    ]
+    for flags, kwargs in options:
+        try:
+            group.add_argument(*flags, default=default, **kwargs)  # type: ignore[arg-type]
+        except argparse.ArgumentError:
+            pass  # the command defines this flag itself (with the same dest, it feeds the same level)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="accountrules",
         description="Policy as code for key-account management: decide, test and check YAML policies.",
+        epilog="exit status: 0 ok; 1 findings, failed cases or refused rows; 2 could not run. "
+               "-v / -q work before or after the command.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    _add_logging_options(parser, None)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _SUBCOMMANDS:
@@ -54,13 +87,28 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.add_parser(sub)
+    for command, p in sub.choices.items():
+        # SUPPRESS: given only before the command, the top-level value is kept
+        _add_logging_options(p, argparse.SUPPRESS)
+        if p.epilog is None:
+            p.epilog = exit_codes(command)
     return parser
+
+
+def log_level(args: argparse.Namespace) -> int:
+    """The logging level -v / -q ask for (WARNING by default)."""
+    if getattr(args, "quiet", False):
+        return logging.ERROR
+    verbose = getattr(args, "verbose", None) or 0
+    return logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    args.verbose = args.verbose or 0
+    args.quiet = bool(args.quiet)
+    logging.basicConfig(level=log_level(args), format="%(message)s", force=True)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

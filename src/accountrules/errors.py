@@ -98,6 +98,13 @@ class PolicyLimitError(PolicyError):
     kind = "limit"
 
 
+class PolicyNotFoundError(PolicyError):
+    """The path given to ``load_policy`` names nothing on disk, and no shipped or installed
+    policy has that name."""
+
+    kind = "file"
+
+
 class PolicyErrors(PolicyError):
     """Several problems found in one load, reported together in source order."""
 

@@ -13,13 +13,14 @@ from accountrules.check.policy_files import PolicyFiles, SourceFile
 from accountrules.check.policy_schema import read_policy_partial
 from accountrules.check.spec import PolicySpec
 from accountrules.compile.plan import Plan, compile_policy
-from accountrules.errors import PortfolioRequiredError
+from accountrules.errors import PolicyNotFoundError, PortfolioRequiredError
 from accountrules.evaluate import registry
 from accountrules.evaluate.accounts import env_of, to_account
 from accountrules.evaluate.driver import Matcher, run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision, Label, PolicyRef
+from accountrules.shipped import find_policy, installed_policies
 
 if TYPE_CHECKING:
     from accountrules.analysis.lint import LintReport
@@ -68,7 +69,8 @@ class Policy:
 
     @property
     def entry(self) -> str | None:
-        """The path it was loaded from (a directory or a file); None for a policy built from a spec."""
+        """The path it was loaded from (a directory or a file; for :func:`load_policy_text`, a path that
+        exists only among its recorded sources); None for a policy built from a spec."""
         return self._entry
 
     @property
@@ -201,22 +203,40 @@ class Policy:
 
 def load_policy(path: str | Path, *, engine: str = "compiled",
                 allow: Sequence[str | os.PathLike[str]] = ()) -> Policy:
-    """Load a policy directory (``policy.yaml`` + includes) or a single YAML file.
+    """Load a policy directory (``policy.yaml`` + includes), a single YAML file, or an installed
+    policy by name (``"express"``, ``"postal"``, or one a policy package registers; see
+    :mod:`accountrules.shipped`) when no file or directory of that name exists.
 
     ``extends:`` may name a policy in the folder that holds this one (its siblings, as
     ``rulesets/postal`` extends ``rulesets/express``) or in a folder listed in ``allow``;
     ``include:`` only files inside the policy's own directory. Only regular files are read.
+    A path that names nothing raises :class:`PolicyNotFoundError`. To load a policy held in
+    memory (e.g. a database), see :func:`load_policy_text`.
 
     ``engine`` names an evaluator to build now rather than at the first decision
     (``compiled``, the default, needs no building): with ``durable`` its limits
     (:class:`PolicyLimitError`), with ``durable`` or ``vector`` a missing extra
     (:class:`EngineUnavailableError`) surface at load time; ``auto`` builds what a batch would use.
     """
+    where = Path(path)
+    if not where.exists():
+        where = _installed(str(path))
     files = PolicyFiles(allow=allow)
-    spec, problems = read_policy_partial(path, files=files)
-    policy = Policy(check_policy(spec, problems), sources=files.files, entry=str(files.resolve(Path(path))))
+    spec, problems = read_policy_partial(where, files=files)
+    policy = Policy(check_policy(spec, problems), sources=files.files, entry=str(files.resolve(where)))
     policy.evaluators.prepare(engine, batch=True)
     return policy
+
+
+def _installed(name: str) -> Path:
+    found = find_policy(name)
+    if found is not None:
+        return found
+    known = installed_policies()
+    same = Path(name).name
+    hint = (f"the installed policy is load_policy({same!r})" if same in known
+            else f"installed policies: {', '.join(known) or 'none'}")
+    raise PolicyNotFoundError(f"no such file or directory: {name!r}", hint=hint)
 
 
 def _from_sources(entry: str, sources: Sequence[SourceFile]) -> Policy:

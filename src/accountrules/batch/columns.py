@@ -10,11 +10,12 @@ dicts.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from accountrules.batch.errors import BatchInputError, UnknownColumnError
 from accountrules.compile.plan import Plan
+from accountrules.evaluate.accounts import unflatten as unflatten  # beside to_account, which decide() uses
 from accountrules.model.fields import FIELDS, FieldSpec
 
 CONTACT_KEYS: tuple[str, ...] = tuple(p for p in FIELDS if p.startswith("contacts."))
@@ -70,30 +71,6 @@ def check_columns(names: Iterable[str], plan: Plan, source: str | None = None) -
     if "id" not in seen:
         raise BatchInputError("no 'id' column: every row needs an account id", source=source)
     return names
-
-
-def unflatten(row: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"transactions.revenue": 5}`` -> ``{"transactions": {"revenue": 5}}``; nested keys kept."""
-    if not any(isinstance(k, str) and "." in k for k in row):
-        return dict(row)
-    out: dict[str, Any] = {}
-    for k, v in row.items():
-        if isinstance(k, str) and "." in k:
-            group, name = k.split(".", 1)
-            sub = out.get(group)
-            if sub is None:
-                sub = out[group] = {}
-            elif isinstance(sub, Mapping) and not isinstance(sub, dict):
-                sub = out[group] = dict(sub)
-            if isinstance(sub, dict):
-                sub[name] = v
-            else:  # "transactions": 5 and "transactions.count": 1 - let validation report the conflict
-                out[k] = v
-        elif k in out and isinstance(out[k], dict) and isinstance(v, Mapping):
-            out[k] = {**v, **out[k]}
-        else:
-            out[k] = v
-    return out
 
 
 def read_keys(plan: Plan) -> frozenset[str]:

@@ -27,11 +27,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from accountrules.batch.columns import ATTR_KEYS, NO_CONTACTS, env_keys, flat_fields, suggest, unflatten
+from accountrules.batch.columns import ATTR_KEYS, NO_CONTACTS, env_keys, flat_fields, suggest
 from accountrules.batch.errors import RowError, row_error
 from accountrules.compile.plan import Plan
 from accountrules.errors import AccountValidationError
-from accountrules.evaluate.accounts import coerce_extra, env_of
+from accountrules.evaluate.accounts import account_data, coerce_extra, env_of
 from accountrules.model.account import Account
 from accountrules.model.fields import FIELDS, FieldSpec
 
@@ -115,17 +115,18 @@ def _pydantic_problems(e: ValidationError) -> Problems:
 
 def validate_row(obj: Any, plan: Plan) -> tuple[dict[str, Any] | None, Problems, str | None]:
     """``(env, problems, account id)`` of one Account / nested or dotted mapping."""
-    if isinstance(obj, Account):
-        acc = obj
-    elif isinstance(obj, Mapping):
-        data = unflatten(obj)
+    try:
+        data = account_data(obj)
+    except AccountValidationError as e:
+        return None, list(e.problems), None
+    if isinstance(data, Account):
+        acc = data
+    else:
         raw_id = data.get("id")
         try:
             acc = Account.model_validate(data)
         except ValidationError as e:
             return None, _pydantic_problems(e), None if raw_id is None else str(raw_id)
-    else:
-        return None, [("(account)", f"expected an Account or a mapping, got {type(obj).__name__}")], None
     try:
         env = env_of(acc, plan.extra_fields)
     except AccountValidationError as e:

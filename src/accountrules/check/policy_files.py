@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from accountrules.errors import PolicySyntaxError, SourceLocation
+from accountrules.errors import PolicyNotFoundError, PolicySyntaxError, SourceLocation
 from accountrules.parse.yaml_source import MAX_BYTES, YNode, load_yaml_text
 
 __all__ = ["PolicyFiles", "SourceFile"]
@@ -105,6 +105,9 @@ class PolicyFiles:
                                     SourceLocation(name, 1, 1))
         try:
             data = _read_regular_file(path)
+        except FileNotFoundError:
+            raise PolicyNotFoundError(f"no such file or directory: {name!r}",
+                                      hint="check the path; a policy directory holds policy.yaml") from None
         except OSError as e:
             raise PolicySyntaxError(
                 f"the file could not be read: {e.strerror or e}",

@@ -1,12 +1,15 @@
-"""Turn what callers pass (Account, dict) into a validated Account and its flat env."""
+"""Turn what callers pass (Account, mapping, dataclass, pydantic model, pandas row) into a validated
+Account and its flat env."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import math
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from accountrules.errors import AccountValidationError
 from accountrules.model.account import Account
@@ -21,19 +24,109 @@ def problems_of(e: ValidationError) -> list[tuple[str, str]]:
     return out
 
 
-def to_account(obj: Account | Mapping[str, Any], row: int | None = None) -> Account:
-    if type(obj) is not dict:  # a plain dict, the usual input, skips two ABC isinstance checks
-        if isinstance(obj, Account):
-            return obj
-        if not isinstance(obj, Mapping):
-            raise AccountValidationError(
-                [("(account)", f"expected an Account or a mapping, got {type(obj).__name__}")], row=row)
+def to_account(obj: Any, row: int | None = None) -> Account:
+    """Validate what a caller passes (see :func:`account_data`) into an Account."""
+    data = account_data(obj, row)
+    if isinstance(data, Account):
+        return data
     try:
-        return Account.model_validate(obj)
+        return Account.model_validate(data)
     except ValidationError as e:
-        aid = obj.get("id")
+        aid = data.get("id")
         raise AccountValidationError(problems_of(e), account_id=str(aid) if aid is not None else None,
                                      row=row) from None
+
+
+ACCEPTED = "an Account, a mapping, a dataclass, a pydantic model or an object with to_dict()"
+
+
+def account_data(obj: Any, row: int | None = None) -> Account | dict[str, Any]:
+    """An Account as is; anything else as the nested dict ``Account.model_validate`` reads.
+
+    Accepted: mappings with nested or dotted keys (``"transactions.revenue"``), dataclasses,
+    pydantic models (``model_dump()``), objects with ``to_dict()`` (a pandas row) or
+    ``_asdict()`` (a named tuple). NaN, NaT and pandas' NA anywhere mean unknown (``None``),
+    as in a flat file or a DataFrame, so a row decides the same in ``decide`` and ``decide_many``.
+    """
+    data: Any
+    if type(obj) is dict:  # the usual input: skip the ABC checks
+        data = obj
+    elif isinstance(obj, Account):
+        return obj
+    elif isinstance(obj, Mapping):
+        data = obj
+    elif isinstance(obj, BaseModel):
+        data = obj.model_dump()
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        data = dataclasses.asdict(obj)
+    elif callable(getattr(obj, "to_dict", None)):
+        data = obj.to_dict()
+    elif callable(getattr(obj, "_asdict", None)):
+        data = obj._asdict()
+    else:
+        data = None
+    if not isinstance(data, Mapping):
+        raise AccountValidationError([("(account)", f"expected {ACCEPTED}, got {type(obj).__name__}")], row=row)
+    if type(data) is not dict or any("." in k for k in data if type(k) is str):
+        data = unflatten(data)
+    known: dict[str, Any] = _known(data)
+    return known
+
+
+def unflatten(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"transactions.revenue": 5}`` -> ``{"transactions": {"revenue": 5}}``; nested keys kept."""
+    if not any(isinstance(k, str) and "." in k for k in row):
+        return dict(row)
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if isinstance(k, str) and "." in k:
+            group, name = k.split(".", 1)
+            sub = out.get(group)
+            if sub is None:
+                sub = out[group] = {}
+            elif isinstance(sub, Mapping) and not isinstance(sub, dict):
+                sub = out[group] = dict(sub)
+            if isinstance(sub, dict):
+                sub[name] = v
+            else:  # "transactions": 5 and "transactions.count": 1 - let validation report the conflict
+                out[k] = v
+        elif k in out and isinstance(out[k], dict) and isinstance(v, Mapping):
+            out[k] = {**v, **out[k]}
+        else:
+            out[k] = v
+    return out
+
+
+# values that are never "unknown": returned untouched without further checks
+_PLAIN = frozenset({str, int, bool, type(None), dt.date, dt.datetime})
+
+
+def _known(v: Any) -> Any:
+    """``v`` with NaN, NaT and pandas' NA replaced by None, at any depth; ``v`` itself when it has none
+    (the common case: a clean dict is neither copied nor rebuilt)."""
+    kind = type(v)
+    if kind in _PLAIN:
+        return v
+    if kind is float or isinstance(v, float):  # numpy's float64 too
+        return None if math.isnan(v) else v
+    if isinstance(v, Mapping):
+        changed: dict[Any, Any] | None = None
+        for k, x in v.items():
+            y = _known(x)
+            if y is not x:
+                if changed is None:
+                    changed = dict(v)
+                changed[k] = y
+        return v if changed is None else changed
+    if isinstance(v, list | tuple):
+        items = [_known(x) for x in v]
+        return v if all(a is b for a, b in zip(items, v, strict=True)) else items
+    try:
+        return None if v != v else v  # numpy's datetime64 NaT, pandas' NaT: not equal to themselves
+    except TypeError:
+        return None  # pandas' NA: its truth value is ambiguous, so comparing it raises
+    except ValueError:
+        return v  # an array: not a field value, validation says so
 
 
 def coerce_extra(name: str, kind: str, v: Any) -> Any:

@@ -111,7 +111,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    """Derive, write, print a one-line summary. 0 = done, 1 = bad input, 2 = bad arguments."""
+    """Derive, write, print a one-line summary (not with -q). 0 = done, 2 = bad arguments or input."""
     out = Path(args.output)
     out_format = OUTPUT.of(out)
     if out_format is None:
@@ -137,14 +137,14 @@ def run(args: argparse.Namespace) -> int:
             args.orders, as_of=args.as_of, window_days=args.window_days, columns=columns, format=fmt
         )
         _write(table, out, out_format)
-    except (ValueError, EngineUnavailableError) as exc:  # usage: bad arguments or a missing extra
+    except (ValueError, EngineUnavailableError, AccountRulesError, OSError) as exc:
+        # bad arguments, a missing extra, unreadable input: could not run, 2 as in every command
         print(f"accountrules features: error: {exc}", file=sys.stderr)
         return 2
-    except (AccountRulesError, OSError) as exc:
-        print(f"accountrules features: error: {exc}", file=sys.stderr)
-        return 1
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
     late = int(meta.get("accountrules.orders_after_as_of", "0"))
+    if getattr(args, "quiet", False):
+        return 0
     print(
         f"features: {table.num_rows} accounts from {meta.get('accountrules.orders', '?')} orders "
         f"({late} after {args.as_of.isoformat()} ignored), window {args.window_days} days "

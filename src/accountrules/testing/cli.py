@@ -1,6 +1,10 @@
 """``accountrules test`` (run a policy's test cases, with rule coverage) and ``accountrules check``
 (property checks over generated accounts).
 
+``--format json`` prints one JSON object instead of the text (``accountrules.testing.reports``);
+``-q`` leaves out headers, passing cases, coverage and summaries; ``-v`` explains passing cases.
+``check`` logs one progress line per property to stderr unless ``-q``.
+
 Exit status: 0 when everything passed; 1 when a case failed or errored, no case ran,
 coverage is below ``--min-coverage``, or a property does not hold; 2 for usage errors
 and policies that do not load (reported by :func:`accountrules.cli.main`).
@@ -9,13 +13,17 @@ and policies that do not load (reported by :func:`accountrules.cli.main`).
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from accountrules.errors import PolicyError, UnknownEngineError
 from accountrules.evaluate.registry import check_engine
 from accountrules.policy import Policy
 from accountrules.testing.cases import CaseFile, default_case_paths, load_case_file
+from accountrules.testing.reports import check_report, test_report
 from accountrules.testing.runner import (
     TEST_ENGINES,
     format_coverage,
@@ -83,10 +91,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         "(compiled and durable)")
     p.add_argument("--min-coverage", type=_percent, default=None, metavar="PCT",
                    help="fail when fewer than PCT percent of the rules decided a case")
-    p.add_argument("--verbose", dest="show_all", action="store_true",
-                   help="explain passing cases too")
     p.add_argument("--lang", choices=("en", "zh"), default="en",
-                   help="language of the decision explanations (default en)")
+                   help="language of the decision explanations (default en); -v explains passing cases too")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text (default) or one JSON object on stdout (cases, coverage, counts, ok)")
     p.set_defaults(func=run)
 
     c = subparsers.add_parser(
@@ -104,6 +112,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     c.add_argument("--examples", type=_positive, default=100, metavar="N",
                    help="generated examples per property (default 100)")
     c.add_argument("--seed", type=_int, default=None, metavar="S", help="random seed, for a reproducible run")
+    c.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text (default) or one JSON object on stdout (properties, counterexamples, counts, ok)")
     c.set_defaults(func=run)
 
 
@@ -142,36 +152,59 @@ def _load(policy: Policy, paths: Sequence[Path]) -> tuple[list[CaseFile], list[s
     return files, errors
 
 
+def _quiet(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "quiet", False))
+
+
+def _json(report: dict[str, Any]) -> None:
+    print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+
+
 def run_test(args: argparse.Namespace) -> int:
     policy, engines, note = load_policy_for(args.policy, args.engine)
-    base = Path(args.policy).parent
-    paths, shown = _case_paths(args.policy, args.cases)
+    # an installed policy given by name ("express"): its cases are in its installed folder
+    where = args.policy if Path(args.policy).exists() or policy.entry is None else policy.entry
+    base = Path(where).parent
+    paths, shown = _case_paths(where, args.cases)
+    text = args.format == "text"
+    # -q: only failing cases and what failed the run; no header, coverage table or summary
+    say = print if text and not _quiet(args) else _silent
+    out = print if text else _silent
     why = f" ({note})" if note else ""
-    print(f"policy {policy.name} {policy.version} ({args.policy}); engine: {', '.join(engines)}{why}")
+    say(f"policy {policy.name} {policy.version} ({args.policy}); engine: {', '.join(engines)}{why}")
     files, load_errors = _load(policy, paths)
     for err in load_errors:
-        print(f"ERROR {err}")
+        out(f"ERROR {err}")
     report = run_cases(policy, files, engines, load_errors=load_errors)
+    details = True if (getattr(args, "verbose", 0) or 0) >= 1 else None
     for result in report.results:
-        for line in format_result(result, base=base, lang=args.lang, details=True if args.show_all else None):
-            print(line)
+        if result.passed and _quiet(args):
+            continue
+        for line in format_result(result, base=base, lang=args.lang, details=details):
+            out(line)
     status = 0
     if not report.results:
-        print(f"no test cases ran (cases: {shown or 'none given'})")
+        out(f"no test cases ran (cases: {shown or 'none given'})")
         status = 1
     else:
-        print()
+        say()
         for line in format_coverage(report.coverage, base=base, by_engine=report.coverage_by_engine):
-            print(line)
+            say(line)
     if args.min_coverage is not None and report.results and report.min_coverage < args.min_coverage:
         low = [e for e, c in report.coverage_by_engine.items() if c.percent < args.min_coverage]
         on = f" on {', '.join(low)}" if low and len(report.engines) > 1 else ""
-        print(f"coverage {report.min_coverage:.1f}%{on} is below the minimum of {args.min_coverage:g}%")
+        out(f"coverage {report.min_coverage:.1f}%{on} is below the minimum of {args.min_coverage:g}%")
         status = 1
     if report.failed or report.errors:
         status = 1
-    print(summary_line(report.passed, report.failed, report.errors))
+    say(summary_line(report.passed, report.failed, report.errors))
+    if not text:
+        _json(test_report(policy, args.policy, report, min_coverage=args.min_coverage, ok=status == 0))
     return status
+
+
+def _silent(*_: object) -> None:
+    """Print nothing (a line that -q or --format json leaves out)."""
 
 
 # -- check ----------------------------------------------------------------------------------------
@@ -182,26 +215,33 @@ def run_check(args: argparse.Namespace) -> int:
 
     policy, engines, note = load_policy_for(args.policy)
     base = Path(args.policy).parent
+    text = args.format == "text"
+    say = print if text and not _quiet(args) else _silent
+    out = print if text else _silent
     why = f" ({note})" if note else ""
     seed = f", seed {args.seed}" if args.seed is not None else ""
-    print(f"policy {policy.name} {policy.version} ({args.policy}); {args.examples} examples per property"
-          f"{seed}; engine: {', '.join(engines)}{why}")
+    say(f"policy {policy.name} {policy.version} ({args.policy}); {args.examples} examples per property"
+        f"{seed}; engine: {', '.join(engines)}{why}")
+    # progress, one line per property on stderr (a full check runs for tens of seconds), unless -q
+    logging.getLogger("accountrules.testing.properties").setLevel(logging.ERROR if _quiet(args) else logging.INFO)
     results = run_properties(policy, examples=args.examples, seed=args.seed, engines=engines)
     passed = failed = 0
     for r in results:
         if r.skipped is not None:
-            print(f"SKIP  {r.name}: {r.skipped}")
+            say(f"SKIP  {r.name}: {r.skipped}")
         elif r.failure is None:
             passed += 1
-            print(f"PASS  {r.name}")
+            say(f"PASS  {r.name}")
         else:
             failed += 1
             f = r.failure
             where = f"  ({format_location(f.location, base)})" if f.location else ""
-            print(f"FAIL  {r.name}{where}")
-            print(f"      {f.message}")
-            print("      counterexample, as a test case (paste into the policy's tests/ directory):")
+            out(f"FAIL  {r.name}{where}")
+            out(f"      {f.message}")
+            out("      counterexample, as a test case (paste into the policy's tests/ directory):")
             for line in f.counterexample.splitlines():
-                print(f"        {line}")
-    print(summary_line(passed, failed, 0))
+                out(f"        {line}")
+    say(summary_line(passed, failed, 0))
+    if not text:
+        _json(check_report(policy, args.policy, results, examples=args.examples, seed=args.seed, engines=engines))
     return 1 if failed else 0

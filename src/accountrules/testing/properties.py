@@ -19,6 +19,7 @@ expectations are what the policy decides now.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ from accountrules.testing.counterexamples import (
 )
 from accountrules.testing.runner import decide_among
 from accountrules.testing.strategies import _CONTACT, _constants, _known
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
@@ -401,11 +404,14 @@ def run_properties(policy: Policy, *, examples: int = 100, seed: int | None = No
         ("determinism", _determinism(policy, engines)),
         ("json round trip", _json_round_trip(policy)),
     ]
-    for name, check in plain:
+    total = len(plain) + len(policy.spec.monotonic)
+    for i, (name, check) in enumerate(plain, 1):
+        log.info("[%d/%d] %s", i, total, name)
         v = _search(accounts, check, examples, seed)
         results.append(PropertyResult(name, _failure_of(policy, name, v) if v else None))
-    for m in policy.spec.monotonic:
+    for i, m in enumerate(policy.spec.monotonic, len(plain) + 1):
         name = _monotonic_name(m)
+        log.info("[%d/%d] %s", i, total, name)
         fs = _field_spec(policy, m.field)
         if fs is None:
             results.append(PropertyResult(name, skipped=f"{m.field} cannot be varied on its own"))
