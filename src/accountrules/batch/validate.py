@@ -124,7 +124,12 @@ def validate_row(obj: Any, plan: Plan) -> tuple[dict[str, Any] | None, Problems,
         try:
             acc = Account.model_validate(data)
         except ValidationError as e:
-            return None, _pydantic_problems(e), None if raw_id is None else shown_id(str(raw_id))
+            problems = _pydantic_problems(e)
+            if isinstance(raw_id, str) and not any(f == "id" for f, _ in problems):
+                refused = normalise_id(raw_id)[1]
+                if refused is not None:  # as the column path reports it: id first, with the rest
+                    problems.insert(0, ("id", refused))
+            return None, problems, None if raw_id is None else shown_id(str(raw_id))
     else:
         return None, [("(account)", f"expected an Account or a mapping, got {type(obj).__name__}")], None
     aid, problem = normalise_id(acc.id)
