@@ -86,6 +86,9 @@ def test_a_staged_file_appears_only_when_published(tmp_path: Path) -> None:
     staged.finish()
     staged.publish()
     assert (tmp_path / "x.csv").read_text(encoding="utf-8") == "data" and not staged.temp.exists()
+    plain = tmp_path / "plain"
+    plain.touch()
+    assert (tmp_path / "x.csv").stat().st_mode == plain.stat().st_mode  # the umask's mode, not 0600
 
 
 def test_output_paths_are_checked(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -89,10 +89,24 @@ def _fsync_dir(folder: Path) -> None:
         return
     try:
         os.fsync(fd)
-    except OSError:
+    except OSError:  # some file systems refuse fsync on a folder (EINVAL): the data itself is synced
         pass
     finally:
         os.close(fd)
+
+
+def _create(folder: Path, name: str) -> Path:
+    """A new empty ``.<name>.<random>.part`` in ``folder``. Not ``tempfile.mkstemp``: its files are
+    0600, and the published output must get the permissions the umask gives any new file."""
+    for _ in range(100):
+        temp = folder / f".{name}.{secrets.token_hex(4)}{PART_SUFFIX}"
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return temp
+    raise FileExistsError(f"no free temporary name for {name!r} in {str(folder)!r}")
 
 
 class StagedFile:
@@ -109,12 +123,10 @@ class StagedFile:
         folder = self.path.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=PART_SUFFIX, dir=folder)
+            self.temp = _create(folder, self.path.name)
         except OSError as e:
             raise OutputPathError(f"cannot write {str(self.path)!r}: cannot create a file in "
                                   f"{str(folder)!r} ({e.strerror or e})") from None
-        os.close(fd)
-        self.temp = Path(tmp)
         self.done = False
 
     def finish(self) -> None:
