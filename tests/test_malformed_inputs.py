@@ -215,3 +215,17 @@ def test_csv_rows_are_never_lost_or_invented(tmp_path: Path, rows: list[list[str
     path = tmp_path / "fuzz.csv"
     path.write_text(text, encoding="utf-8")
     assert sum(c.n for c in iter_csv(path, ["id", "name"], 3)) == _records(text) - 1  # less the header
+
+
+@pytest.mark.parametrize("name", ["lookalike_ids.csv", "formulas.csv"])
+def test_parquet_and_dataframe_inputs_account_like_csv(name: str, tmp_path: Path) -> None:
+    """The id rule and the duplicate check are the same whatever the flat source."""
+    pacsv: Any = pytest.importorskip("pyarrow.csv")
+    pa: Any = pytest.importorskip("pyarrow")
+    table = pacsv.read_csv(CORPUS / name, convert_options=pacsv.ConvertOptions(
+        column_types={"id": pa.string(), "name": pa.string()}))
+    pq.write_table(table, tmp_path / "in.parquet")
+    rows, bad = STATIC[name]
+    _check_accounting(tmp_path / "in.parquet", tmp_path, rows, bad)
+    result = _express().decide_many(table.to_pandas(), as_of=None)
+    assert len(result) == rows and sorted(e.row for e in result.errors) == sorted(bad)
