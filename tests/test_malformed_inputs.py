@@ -142,13 +142,14 @@ def test_formula_cells_are_neutralised_unless_raw(tmp_path: Path) -> None:
     assert [r["account_id"] for r in _read_csv(raw)] == ["=1+2", "@SUM(A1)", "+86", "-3", "plain"]
 
 
-def _express() -> Policy:
+@pytest.fixture(scope="module")
+def express() -> Policy:
     return load_policy(EXPRESS)
 
 
-def test_a_bad_line_past_a_chunk_boundary_loses_no_row(tmp_path: Path) -> None:
+def test_a_bad_line_past_a_chunk_boundary_loses_no_row(tmp_path: Path, express: Policy) -> None:
     """The 20,501 case of issue 10 at a small chunk size: one pass, the bad line in the second chunk."""
-    policy = _express()
+    policy = express
     src = _jsonl(tmp_path / "late.jsonl", 250, {151: '{"id": "X", "transactions": {"annual_revenue": '
                                                      + "1" * 5000 + "}}"})
     items = [it for part in iter_batches(policy, src, chunk_rows=100) for it in part]
@@ -175,12 +176,12 @@ _LINE = st.one_of(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(_LINE, min_size=1, max_size=30))
-def test_any_jsonl_lines_give_one_item_per_line(tmp_path: Path, lines: list[str]) -> None:
+def test_any_jsonl_lines_give_one_item_per_line(tmp_path: Path, express: Policy, lines: list[str]) -> None:
     src = tmp_path / "fuzz.jsonl"
     text = "".join(line.replace("\n", " ").replace("\r", " ") + "\n" for line in lines)
     src.write_text(text, encoding="utf-8", errors="surrogatepass")
     expected = sum(1 for line in text.split("\n") if line.strip())  # the reader splits on LF only
-    result = _express().decide_many(src, as_of=None)
+    result = express.decide_many(src, as_of=None)
     assert len(result) == expected
     assert [it.row for it in result.errors] == sorted(it.row for it in result.errors)
 
@@ -218,7 +219,7 @@ def test_csv_rows_are_never_lost_or_invented(tmp_path: Path, rows: list[list[str
 
 
 @pytest.mark.parametrize("name", ["lookalike_ids.csv", "formulas.csv"])
-def test_parquet_and_dataframe_inputs_account_like_csv(name: str, tmp_path: Path) -> None:
+def test_parquet_and_dataframe_inputs_account_like_csv(name: str, tmp_path: Path, express: Policy) -> None:
     """The id rule and the duplicate check are the same whatever the flat source."""
     pacsv: Any = pytest.importorskip("pyarrow.csv")
     pa: Any = pytest.importorskip("pyarrow")
@@ -227,5 +228,5 @@ def test_parquet_and_dataframe_inputs_account_like_csv(name: str, tmp_path: Path
     pq.write_table(table, tmp_path / "in.parquet")
     rows, bad = STATIC[name]
     _check_accounting(tmp_path / "in.parquet", tmp_path, rows, bad)
-    result = _express().decide_many(table.to_pandas(), as_of=None)
+    result = express.decide_many(table.to_pandas(), as_of=None)
     assert len(result) == rows and sorted(e.row for e in result.errors) == sorted(bad)
