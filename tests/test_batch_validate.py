@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from accountrules.batch.columns import flat_fields, unflatten
+from accountrules.batch.ids import normalise_id
 from accountrules.batch.validate import normalise_cell, validate_table
 from accountrules.errors import AccountValidationError
 from accountrules.evaluate.accounts import env_of
@@ -107,7 +108,9 @@ def text_tables(draw: st.DrawFn) -> dict[str, list[Any]]:
     n = draw(st.integers(1, 6))
     names = draw(st.lists(st.sampled_from([k for k in FIELDS if k != "id"]), max_size=12, unique=True))
     table: dict[str, list[Any]] = {"id": draw(st.lists(
-        st.one_of(st.integers(0, 50).map(lambda i: f"A{i}"), st.none(), st.just("")), min_size=n, max_size=n))}
+        st.one_of(st.integers(0, 50).map(lambda i: f"A{i}"), st.none(), st.just(""),
+                  st.sampled_from([" A1", "A1 ", "Ａ１", "A\u200b1", "A\t1", "  ", "\u00c5", "A\u030a", "客户 1"])),
+        min_size=n, max_size=n))}
     for name in names:
         table[name] = draw(st.lists(_text(FIELDS[name]), min_size=n, max_size=n))
     return table
@@ -128,17 +131,27 @@ def typed_tables(draw: st.DrawFn) -> Any:
 
 
 def reference(row: dict[str, Any]) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
-    """Account.model_validate + env_of on a flat row: blanks normalised, dotted keys nested."""
+    """Account.model_validate + env_of on a flat row: blanks normalised, dotted keys nested; the id
+    under the id rule of accountrules.batch.ids."""
     cells = {k: normalise_cell(k, v) for k, v in row.items()}
     data = unflatten({k: v for k, v in cells.items() if v is not None})
     try:
         acc = Account.model_validate(data)
     except ValidationError as e:
-        return None, [(".".join(str(p) for p in err["loc"]), err["msg"]) for err in e.errors()]
+        problems = [(".".join(str(p) for p in err["loc"]), err["msg"]) for err in e.errors()]
+        refused = normalise_id(data["id"])[1] if isinstance(data.get("id"), str) else None
+        if refused is not None and not any(f == "id" for f, _ in problems):
+            problems.insert(0, ("id", refused))
+        return None, problems
+    aid, problem = normalise_id(acc.id)
+    if aid is None:
+        return None, [("id", problem or "")]
     try:
-        return env_of(acc, POLICY.plan.extra_fields), []
+        env = env_of(acc, POLICY.plan.extra_fields)
     except AccountValidationError as e:
         return None, list(e.problems)
+    env["id"] = aid
+    return env, []
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -18,7 +18,7 @@ from accountrules.cli_decide import errors_path
 from accountrules.io import schema
 from accountrules.io.formats import BATCH_INPUT, ORDER_LOG, OUTPUT, SUFFIXES
 from accountrules.io.readers import RawChunk, iter_csv, iter_jsonl, json_object
-from accountrules.io.writers import PLAIN, SPREADSHEET, CsvTableWriter, JsonlWriter, ParquetTableWriter
+from accountrules.io.writers import PLAIN, SPREADSHEET, CsvTableWriter, JsonlWriter, ParquetTableWriter, neutralise
 from accountrules.model.decision import Decision
 from accountrules.policy import Policy, load_policy
 
@@ -117,11 +117,11 @@ _cells = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categorie
 
 @settings(max_examples=50)
 @given(rows=st.lists(st.tuples(_cells, _cells), max_size=20), style=st.sampled_from([SPREADSHEET, PLAIN]),
-       split=st.integers(0, 20))
+       split=st.integers(0, 20), formulas=st.booleans())
 def test_csv_written_in_chunks_reads_back(tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[Any, Any]],
-                                          style: Any, split: int) -> None:
+                                          style: Any, split: int, formulas: bool) -> None:
     path = tmp_path_factory.mktemp("csv") / "t.csv"
-    with CsvTableWriter(path, ["a", "b"], style) as w:
+    with CsvTableWriter(path, ["a", "b"], style, formulas=formulas) as w:
         w.write_rows(rows[:split])
         w.write_columns([[r[0] for r in rows[split:]], [r[1] for r in rows[split:]]])
     assert w.rows == len(rows)
@@ -130,7 +130,14 @@ def test_csv_written_in_chunks_reads_back(tmp_path_factory: pytest.TempPathFacto
     with path.open(encoding=style.encoding, newline="") as f:
         back = list(csv.reader(f, lineterminator=style.line_end))
     assert back[0] == ["a", "b"]
-    assert back[1:] == [[str(schema.csv_cell(v)) for v in r] for r in rows]
+    shown = (lambda c: c) if formulas else neutralise  # OWASP: a formula-like text cell gets a leading '
+    assert back[1:] == [[str(shown(schema.csv_cell(v))) for v in r] for r in rows]
+
+
+@pytest.mark.parametrize("cell", ["=1+2", "+86", "-3", "@SUM(A1)", "\tx", "\rx"])
+def test_formula_cells_are_neutralised(cell: str) -> None:
+    assert neutralise(cell) == "'" + cell
+    assert neutralise(-3) == -3 and neutralise("a=b") == "a=b" and neutralise("") == ""
 
 
 def test_jsonl_writer_keeps_text_and_dates(tmp_path: Path) -> None:

@@ -1,7 +1,12 @@
 """``accountrules decide POLICY INPUT -o OUTPUT``: decide a portfolio file, write decisions and errors.
 
-Exit status: 0 every row decided, 1 some rows failed (see the errors file), 2 a usage,
-policy or whole-input error (unknown column, unreadable file) — nothing decided.
+Exit status: 0 every row decided, 1 completed with some rows refused (see the errors
+file), 2 could not run: a usage, policy, output-path or whole-input error (unknown column,
+unreadable file), or an unexpected failure — no decisions file is written then.
+
+Both files are written under temporary names and published together at the end: the
+errors file first, then the decisions file, so a decisions file under its name always has
+its complete errors file beside it (see "Interrupted runs" in ``docs/batch.md``).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import traceback
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -19,8 +25,9 @@ from accountrules.batch.writers import FORMATS, ErrorsWriter, format_of, open_wr
 from accountrules.errors import AccountRulesError, UnknownEngineError
 from accountrules.evaluate.registry import ENGINES, check_engine
 from accountrules.io.formats import OUTPUT
+from accountrules.io.writers import check_output
 
-__all__ = ["add_parser", "engine_choice", "run"]
+__all__ = ["RAW_CSV_HELP", "add_parser", "engine_choice", "run"]
 
 
 def _iso_date(text: str) -> date:
@@ -38,6 +45,8 @@ def engine_choice(text: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+RAW_CSV_HELP = ("write CSV cells exactly as they are, for programs; by default a text cell starting with "
+                "= + - @, a tab or a CR gets a leading ' so a spreadsheet shows it instead of running it")
 ENGINE_HELP = ("evaluator: auto (default: vector when numpy is installed, else compiled), compiled, durable or "
                "vector; all give the same decisions")
 
@@ -67,7 +76,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help=ENGINE_HELP)
     p.add_argument("--errors", metavar="PATH", default=None,
                    help="errors CSV (default: OUTPUT with the suffix .errors.csv)")
+    p.add_argument("--raw-csv", action="store_true", help=RAW_CSV_HELP)
     p.set_defaults(func=run)
+
 
 
 def errors_path(output: Path) -> Path:
@@ -109,9 +120,18 @@ class _Bar:
 
 
 def run(args: argparse.Namespace) -> int:
+    prog = "accountrules decide"
+    try:
+        return _run(args, prog)
+    except Exception:  # noqa: BLE001 - a bug must not exit 1, which means "some rows refused"
+        traceback.print_exc()
+        print(f"{prog}: error: unexpected failure (above); no decisions file was written", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, prog: str) -> int:
     from accountrules.policy import load_policy
 
-    prog = "accountrules decide"
     out = Path(args.output)
     fmt = args.format or format_of(out)
     if fmt is None:
@@ -122,10 +142,14 @@ def run(args: argparse.Namespace) -> int:
     if err_path.resolve() == out.resolve():
         print(f"{prog}: error: the errors file must differ from the output", file=sys.stderr)
         return 2
+    raw = bool(getattr(args, "raw_csv", False))
     t0 = time.perf_counter()
     bar = _Bar(sys.stderr)
     summaries: list[BatchSummary] = []
     try:
+        inputs = [args.input, args.policy]
+        check_output(out, inputs=inputs)
+        check_output(err_path, inputs=inputs)
         # the evaluator is built now, so its limits or a missing extra surface before any file is written
         policy = load_policy(args.policy, engine=args.engine)
         # JSONL keeps traces only with --explain; explanations need them
@@ -133,20 +157,23 @@ def run(args: argparse.Namespace) -> int:
         chunks = iter_batches(policy, args.input, as_of=args.as_of, engine=args.engine, trace=trace,
                               progress=bar)
         first = next(chunks, None)  # a bad input (unknown column...) fails here, before files are created
-        out.parent.mkdir(parents=True, exist_ok=True)
-        err_path.parent.mkdir(parents=True, exist_ok=True)
-        with open_writer(out, fmt, policy, explain=args.explain) as writer, ErrorsWriter(err_path) as errors:
+        with open_writer(out, fmt, policy, explain=args.explain, formulas=raw) as writer, \
+                ErrorsWriter(err_path, formulas=raw) as errors:
             part = first
             while part is not None:
                 writer.write(part)
                 errors.write(part)
                 summaries.append(part.summary())
                 part = next(chunks, None)
-    except AccountRulesError as e:
-        bar.close()
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
+            # errors on disk before decisions: a decisions file never stands without its errors
+            errors.finish()
+            writer.finish()
+            # the old decisions go first: a kill between the renames leaves new errors and no
+            # decisions (incomplete), never new errors beside the decisions of an earlier run
+            out.unlink(missing_ok=True)
+            errors.publish()
+            writer.publish()
+    except (AccountRulesError, OSError) as e:
         bar.close()
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2

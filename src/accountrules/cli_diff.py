@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
+import sys
 from pathlib import Path
 
-from accountrules.cli_decide import ENGINE_HELP, engine_choice
+from accountrules.cli_decide import ENGINE_HELP, RAW_CSV_HELP, engine_choice
+from accountrules.errors import AccountRulesError
 from accountrules.evaluate.registry import ENGINES
+from accountrules.io.writers import SPREADSHEET, CsvTableWriter, check_output
 from accountrules.policy import load_policy
 from accountrules.testing.impact import impact
+
+CHANGE_COLUMNS = ["account_id", "what", "old", "new", "old_rule", "new_rule"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,20 +32,25 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--engine", type=engine_choice, default="auto", metavar="{" + ",".join(ENGINES) + "}",
                    help=ENGINE_HELP)
     p.add_argument("--fail-on-change", action="store_true", help="exit 1 when any account changes")
+    p.add_argument("--raw-csv", action="store_true", help=RAW_CSV_HELP)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    old, new = load_policy(args.old, engine=args.engine), load_policy(args.new, engine=args.engine)
-    report = impact(old, new, str(args.accounts), as_of=args.as_of, engine=args.engine)
-    for line in report.summary_lines():
-        print(line)
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        with args.output.open("w", encoding="utf-8-sig", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["account_id", "what", "old", "new", "old_rule", "new_rule"])
-            for c in report.changes:
-                w.writerow([c.account_id, c.what, c.old or "", c.new or "", c.old_rule or "", c.new_rule or ""])
-        print(f"  changes: {args.output}")
+    """0 done (or no change), 1 some account changes with ``--fail-on-change``, 2 could not run."""
+    try:
+        if args.output is not None:  # refused before two portfolios are decided, not after
+            check_output(args.output, inputs=[args.old, args.new, args.accounts])
+        old, new = load_policy(args.old, engine=args.engine), load_policy(args.new, engine=args.engine)
+        report = impact(old, new, str(args.accounts), as_of=args.as_of, engine=args.engine)
+        for line in report.summary_lines():
+            print(line)
+        if args.output is not None:
+            with CsvTableWriter(args.output, CHANGE_COLUMNS, SPREADSHEET,
+                                formulas=bool(getattr(args, "raw_csv", False))) as w:
+                w.write_rows([c.account_id, c.what, c.old, c.new, c.old_rule, c.new_rule] for c in report.changes)
+            print(f"  changes: {args.output}")
+    except (AccountRulesError, OSError) as e:
+        print(f"accountrules diff: error: {e}", file=sys.stderr)
+        return 2
     return 1 if args.fail_on_change and report.changes else 0

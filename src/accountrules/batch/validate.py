@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from accountrules.batch.columns import ATTR_KEYS, NO_CONTACTS, env_keys, flat_fields, suggest
 from accountrules.batch.errors import RowError, row_error
+from accountrules.batch.ids import normalise_id, normalise_id_column, shown_id
 from accountrules.compile.plan import Plan
 from accountrules.errors import AccountValidationError
 from accountrules.evaluate.accounts import account_data, coerce_extra, env_of
@@ -126,12 +127,21 @@ def validate_row(obj: Any, plan: Plan) -> tuple[dict[str, Any] | None, Problems,
         try:
             acc = Account.model_validate(data)
         except ValidationError as e:
-            return None, _pydantic_problems(e), None if raw_id is None else str(raw_id)
+            problems = _pydantic_problems(e)
+            if isinstance(raw_id, str) and not any(f == "id" for f, _ in problems):
+                refused = normalise_id(raw_id)[1]
+                if refused is not None:  # as the column path reports it: id first, with the rest
+                    problems.insert(0, ("id", refused))
+            return None, problems, None if raw_id is None else shown_id(str(raw_id))
+    aid, problem = normalise_id(acc.id)
+    if aid is None:
+        return None, [("id", problem or "account id refused")], shown_id(acc.id)
     try:
         env = env_of(acc, plan.extra_fields)
     except AccountValidationError as e:
-        return None, list(e.problems), acc.id
-    return env, [], acc.id
+        return None, list(e.problems), aid
+    env["id"] = aid
+    return env, [], aid
 
 
 def validate_rows(objs: Sequence[Any], plan: Plan, start: int, unreadable: Mapping[int, str] | None = None) -> Chunk:
@@ -440,6 +450,10 @@ def validate_table(table: Any, plan: Plan, start: int, unreadable: Mapping[int, 
             continue
         extra = spec.type if key.startswith("extra.") else None
         col, bad = _column(key, spec, get(key), extra)
+        if key == "id":
+            col, refused = normalise_id_column(col)
+            for i, msg in refused.items():
+                bad.setdefault(i, msg)
         if key == "id" and not isinstance(col, list) and col.null_count:
             missing = validate_cell("id", None)[1]
             for i in _pc().indices_nonzero(col.is_null()).to_pylist():

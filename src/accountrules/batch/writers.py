@@ -14,6 +14,9 @@ written by :mod:`accountrules.io.writers`; the columns are those of
 * Parquet: the flat columns with ``actions`` as ``list<string>`` (plus explanations
   when asked).
 * Errors: CSV of ``row, account_id, field, message``.
+
+Files are written atomically (see :mod:`accountrules.io.writers`) and CSV text cells
+that a spreadsheet would run as formulas get a leading ``'`` unless ``formulas=True``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from accountrules.batch.result import BatchResult
 from accountrules.io import schema
 from accountrules.io.formats import OUTPUT
 from accountrules.io.optional import pyarrow
-from accountrules.io.writers import SPREADSHEET, CsvTableWriter, ParquetTableWriter
+from accountrules.io.writers import SPREADSHEET, CsvTableWriter, ParquetTableWriter, TableWriter
 from accountrules.io.writers import JsonlWriter as _JsonLines
 from accountrules.model.decision import Decision
 
@@ -55,25 +58,48 @@ def _explanations(result: BatchResult) -> tuple[list[str], list[str]]:
 
 
 class _Writer:
+    """A batch writer over one table writer: ``with`` publishes the file on success and discards
+    it on an exception; ``finish()`` / ``publish()`` / ``abort()`` let a caller order several."""
+
     rows: int
+    _out: TableWriter
 
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
-        self.close()
+        if e is None:
+            self.close()
+        else:
+            self.abort()
+
+    @property
+    def path(self) -> Path:
+        return self._out.staged.path
 
     def write(self, result: BatchResult) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def close(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def finish(self) -> None:
+        self._out.finish()
+
+    def publish(self) -> None:
+        self._out.publish()
+
+    def close(self) -> None:
+        self._out.close()
+
+    def abort(self) -> None:
+        self._out.abort()
 
 
 class CsvWriter(_Writer):
-    def __init__(self, path: str | Path, policy: Policy, *, explain: bool = False):
+    """``formulas=False``: text cells a spreadsheet would run as formulas get a leading ``'``."""
+
+    def __init__(self, path: str | Path, policy: Policy, *, explain: bool = False, formulas: bool = False):
         header = schema.output_columns(policy.plan) + (list(schema.EXPLAIN_COLUMNS) if explain else [])
-        self._out = CsvTableWriter(path, header, SPREADSHEET)
+        self._out = CsvTableWriter(path, header, SPREADSHEET, formulas=formulas)
+        self._csv = self._out
         self._explain = explain
         self.rows = 0
 
@@ -81,33 +107,27 @@ class CsvWriter(_Writer):
         values = list(result.columns().values())
         if self._explain:
             values += list(_explanations(result))
-        self._out.write_columns(values)
+        self._csv.write_columns(values)
         self.rows = self._out.rows
-
-    def close(self) -> None:
-        self._out.close()
 
 
 class JsonlWriter(_Writer):
     def __init__(self, path: str | Path):
-        self._out = _JsonLines(path)
+        self._out = self._lines = _JsonLines(path)
         self.rows = 0
 
     def write(self, result: BatchResult) -> None:
         for d in result:
             if isinstance(d, Decision):
-                self._out.write_line(d.model_dump_json())
+                self._lines.write_line(d.model_dump_json())
         self.rows = self._out.rows
-
-    def close(self) -> None:
-        self._out.close()
 
 
 class ParquetWriter(_Writer):
     def __init__(self, path: str | Path, policy: Policy, *, explain: bool = False):
         self._explain = explain
         names = schema.output_columns(policy.plan) + (list(schema.EXPLAIN_COLUMNS) if explain else [])
-        self._out = ParquetTableWriter(path, schema.arrow_schema(names))
+        self._out = self._pq = ParquetTableWriter(path, schema.arrow_schema(names))
         self.rows = 0
 
     def _table(self, result: BatchResult) -> Any:
@@ -119,36 +139,31 @@ class ParquetWriter(_Writer):
         return table
 
     def write(self, result: BatchResult) -> None:
-        self._out.write_arrow(self._table(result))
+        self._pq.write_arrow(self._table(result))
         self.rows = self._out.rows
-
-    def close(self) -> None:
-        self._out.close()
 
 
 class ErrorsWriter(_Writer):
     """``row, account_id, field, message`` per failed row (UTF-8 with BOM, like the decisions CSV)."""
 
-    def __init__(self, path: str | Path):
-        self._out = CsvTableWriter(path, schema.ERROR_FILE_COLUMNS, SPREADSHEET)
+    def __init__(self, path: str | Path, *, formulas: bool = False):
+        self._out = self._csv = CsvTableWriter(path, schema.ERROR_FILE_COLUMNS, SPREADSHEET, formulas=formulas)
         self.rows = 0
 
     def write(self, result: BatchResult) -> None:
         self.write_errors(result.errors)
 
     def write_errors(self, errors: Iterable[RowError]) -> None:
-        self._out.write_rows((e.row, e.account_id, e.field, e.message) for e in errors)
+        self._csv.write_rows((e.row, e.account_id, e.field, e.message) for e in errors)
         self.rows = self._out.rows
 
-    def close(self) -> None:
-        self._out.close()
 
-
-def open_writer(path: str | Path, fmt: str, policy: Policy, *, explain: bool = False) -> _Writer:
-    """A writer for the chunks of one batch decided with ``policy``."""
+def open_writer(path: str | Path, fmt: str, policy: Policy, *, explain: bool = False,
+                formulas: bool = False) -> _Writer:
+    """A writer for the chunks of one batch decided with ``policy`` (``formulas``: CSV only)."""
     OUTPUT.check(fmt)
     if fmt == "csv":
-        return CsvWriter(path, policy, explain=explain)
+        return CsvWriter(path, policy, explain=explain, formulas=formulas)
     if fmt == "jsonl":
         return JsonlWriter(path)
     return ParquetWriter(path, policy, explain=explain)

@@ -16,7 +16,14 @@ from accountrules.errors import AccountRulesError, EngineUnavailableError
 from accountrules.features.derive import accounts_from_table, derive_features
 from accountrules.features.orders import INPUT_FORMATS, ColumnMap, InputFormat
 from accountrules.io.formats import OUTPUT
-from accountrules.io.writers import PLAIN, CsvTableWriter, JsonlWriter, write_parquet_table
+from accountrules.io.writers import (
+    PLAIN,
+    CsvTableWriter,
+    JsonlWriter,
+    OutputPathError,
+    check_output,
+    write_parquet_table,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -107,6 +114,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="FMT",
         help="strptime format of text/integer dates, e.g. %%Y%%m%%d (default ISO)",
     )
+    p.add_argument(
+        "--raw-csv",
+        action="store_true",
+        help="write CSV cells exactly as they are (for a program, e.g. accountrules decide); by default a text "
+        "cell starting with = + - @, a tab or a CR gets a leading ' so a spreadsheet does not run it",
+    )
     p.set_defaults(func=run)
 
 
@@ -133,12 +146,13 @@ def run(args: argparse.Namespace) -> int:
             payment_paid=args.payment_paid_col,
             date_format=args.date_format,
         )
+        check_output(out, inputs=[args.orders])
         table = derive_features(
             args.orders, as_of=args.as_of, window_days=args.window_days, columns=columns, format=fmt
         )
-        _write(table, out, out_format)
-    except (ValueError, EngineUnavailableError, AccountRulesError, OSError) as exc:
-        # bad arguments, a missing extra, unreadable input: could not run, 2 as in every command
+        _write(table, out, out_format, raw_csv=bool(getattr(args, "raw_csv", False)))
+    except (ValueError, EngineUnavailableError, OutputPathError, AccountRulesError, OSError) as exc:
+        # bad arguments, a missing extra, a bad output path, unreadable input: could not run, 2 as in every command
         print(f"accountrules features: error: {exc}", file=sys.stderr)
         return 2
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
@@ -153,10 +167,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(table: Any, path: Path, fmt: str) -> None:
-    """CSV: flat dotted columns (UTF-8, LF); JSONL: one nested account a line; Parquet: the table."""
+def _write(table: Any, path: Path, fmt: str, *, raw_csv: bool) -> None:
+    """CSV: flat dotted columns (UTF-8, LF), formulas neutralised unless ``raw_csv``; JSONL: one
+    nested account a line; Parquet: the table. Each file appears under its name only when complete."""
     if fmt == "csv":
-        with CsvTableWriter(path, table.column_names, PLAIN) as w:
+        with CsvTableWriter(path, table.column_names, PLAIN, formulas=raw_csv) as w:
             w.write_arrow(table)
     elif fmt == "jsonl":
         with JsonlWriter(path) as j:

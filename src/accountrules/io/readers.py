@@ -18,6 +18,7 @@ import csv
 import gzip
 import io
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -29,6 +30,11 @@ from accountrules.io.formats import COMPRESSIONS
 from accountrules.io.optional import pyarrow, require
 
 CSV_BLOCK_BYTES: Final = 4 << 20
+MAX_CELL_CHARS: Final = 131_072
+"""A CSV cell longer than this is a row error (Python's ``csv`` default field limit, on both CSV paths)."""
+MAX_JSON_DEPTH: Final = 32
+"""A JSONL line nested deeper than this is a row error (an account nests three levels)."""
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 class TableInputError(AccountRulesError):
@@ -79,12 +85,51 @@ def open_text(path: Path, *, newline: str | None = None) -> IO[str]:
     return io.TextIOWrapper(raw, encoding="utf-8-sig", newline=newline)
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in obj:  # json.loads would keep the last value silently
+            raise _DuplicateKey(k)
+        obj[k] = v
+    return obj
+
+
+def _too_deep(line: str) -> bool:
+    # counting brackets is a C loop: the exact scan (strings removed) runs only on suspicious lines
+    if line.count("[") + line.count("{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for ch in _JSON_STRING.sub("", line):
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
 def json_object(line: str) -> tuple[dict[str, Any] | None, str | None]:
-    """``(object, None)`` for a line holding a JSON object, else ``(None, why not)``."""
+    """``(object, None)`` for a line holding a JSON object, else ``(None, why not)``.
+
+    Never raises on the line's content: a key twice in one object, nesting deeper than
+    :data:`MAX_JSON_DEPTH`, an integer beyond Python's digit limit are reasons, like bad syntax.
+    """
+    if _too_deep(line):
+        return None, f"not an account: JSON nested deeper than {MAX_JSON_DEPTH} levels"
     try:
-        obj = json.loads(line)
+        obj = json.loads(line, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as e:
+        return None, f"key {e.key!r} appears twice in one JSON object"
     except json.JSONDecodeError as e:
         return None, f"not a JSON object: {e}"
+    except (ValueError, RecursionError) as e:  # int beyond sys.get_int_max_str_digits(), deep nesting
+        return None, f"not a JSON object: {str(e).split(';')[0]}"
     if not isinstance(obj, dict):
         return None, f"expected a JSON object, got {type(obj).__name__}"
     return obj, None
@@ -131,17 +176,56 @@ def read_csv_header(path: Path) -> list[str]:
     return [h.strip() for h in header]
 
 
-class _Ragged(Exception):
+class _Fallback(Exception):
     pass
+
+
+_LONG = f"cell longer than {MAX_CELL_CHARS:,} characters"
+_JOINED = "cell holds whole CSV rows after a line break: an unclosed quote joined the lines after it into this row"
+
+
+def _joined_rows(width: int) -> str:
+    """A regex finding a cell that holds a line break followed by a line with a row's worth of
+    separators: what an unclosed quote leaves. A multi-line address or note is still a cell."""
+    # commas excluded from the runs: one way to match, no backtracking blow-up in Python's re
+    return f"[\\r\\n][^\\r\\n,]*(?:,[^\\r\\n,]*){{{min(max(width - 1, 1), 500)}}}"
+
+
+def _batch_problems(batch: Any, joined: str) -> dict[int, str]:
+    """Rows of an Arrow batch holding a cell the Python path would refuse (too long, joined rows)."""
+    pc = require("pyarrow.compute", "reading CSV")
+    bad: dict[int, str] = {}
+    for col in batch.columns:
+        if col.null_count == len(col):
+            continue
+        # byte lengths come from the offsets and a line break is a memchr: the exact tests run
+        # only on a column that fails them, so a clean file pays almost nothing
+        if (pc.max(pc.binary_length(col)).as_py() or 0) > MAX_CELL_CHARS:
+            _flag(bad, pc.greater(pc.utf8_length(col), MAX_CELL_CHARS), _LONG)
+        # LF only: rows end in LF or CRLF (a CR-only file is read by the exact regex of the Python path
+        # only after a fallback); one memchr pass instead of two halves the cost on a clean file
+        breaks = pc.match_substring(col, "\n")
+        if pc.any(breaks).as_py():
+            _flag(bad, pc.and_(breaks, pc.match_substring_regex(col, joined)), _JOINED)
+    return bad
+
+
+def _flag(bad: dict[int, str], mask: Any, problem: str) -> None:
+    pc = require("pyarrow.compute", "reading CSV")
+    for i in pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist():
+        bad.setdefault(i, problem)
 
 
 def iter_csv(path: Path, names: Sequence[str], chunk_rows: int) -> Iterator[RawChunk]:
     """Chunks of ``"table"``: every cell as text (blank = null), the header row skipped.
 
     Fast path: ``pyarrow.csv.open_csv`` block by block. A row with too many or too few
-    cells makes pyarrow skip it without saying where it was, so on the first such row the
-    reader continues with Python's ``csv`` module from the first row not yet delivered,
-    and reports each ragged row as an unreadable row in its place.
+    cells makes pyarrow skip it without saying where it was, and a cell longer than a
+    block stops it, so on the first such row the reader continues with Python's ``csv``
+    module from the first row not yet delivered, and reports each bad row as an
+    unreadable row in its place. On both paths a cell longer than :data:`MAX_CELL_CHARS`
+    or holding whole rows after a line break makes its row unreadable (that is what an
+    unclosed quote leaves: it must not swallow the rows after it silently).
     """
     pa = pyarrow("reading CSV")
     pacsv = require("pyarrow.csv", "reading CSV")
@@ -151,6 +235,7 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int) -> Iterator[RawC
         ragged.append(row.text)
         return "skip"
 
+    joined = _joined_rows(len(names))
     done = 0
     try:
         stream = pa.input_stream(str(path), compression=compression_of(path))
@@ -164,43 +249,71 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int) -> Iterator[RawC
                                                      null_values=[""], strings_can_be_null=True,
                                                      quoted_strings_can_be_null=True),
             )
-            for batch in reader:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    break
                 if ragged:
-                    raise _Ragged
+                    raise _Fallback
+                bad = _batch_problems(batch, joined)
                 for off in range(0, batch.num_rows, chunk_rows):
                     part = batch.slice(off, chunk_rows)
-                    yield RawChunk("table", part, part.num_rows)
+                    yield RawChunk("table", part, part.num_rows,
+                                   {i - off: m for i, m in bad.items() if off <= i < off + part.num_rows})
                 done += batch.num_rows
             if ragged:
-                raise _Ragged
-    except _Ragged:
+                raise _Fallback
+    except (_Fallback, pa.ArrowInvalid):  # open_csv reads the first block: it may fail there too
         yield from _python_csv(path, names, chunk_rows, skip=done)
-    except (pa.ArrowInvalid, UnicodeDecodeError) as e:
-        raise TableInputError(f"cannot read CSV ({e}); save the file as UTF-8 CSV", source=str(path)) from None
+
+
+def _records(f: IO[str]) -> Iterator[list[str] | str]:
+    """Non-empty records of a CSV text, or the reason one could not be read (the reader goes on
+    with the next line)."""
+    reader = csv.reader(f)
+    while True:
+        try:
+            rec = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            yield _LONG if "field limit" in str(e) else f"cannot split the row into cells: {e}"
+            continue
+        if rec:
+            yield rec
 
 
 def _python_csv(path: Path, names: Sequence[str], chunk_rows: int, skip: int) -> Iterator[RawChunk]:
     pa = pyarrow("reading CSV")
     width = len(names)
-    with open_text(path, newline="") as f:
-        records = (r for r in csv.reader(f) if r)
-        next(records, None)  # header
-        for _ in islice(records, skip):
-            pass
-        while True:
-            block = list(islice(records, chunk_rows))
-            if not block:
-                return
-            cols: list[list[str | None]] = [[] for _ in names]
-            bad: dict[int, str] = {}
-            for j, rec in enumerate(block):
-                if len(rec) != width:
-                    bad[j] = f"expected {width} cells, found {len(rec)}"
-                    rec = [""] * width
-                for c, v in zip(cols, rec, strict=True):
-                    c.append(v if v != "" else None)
-            data = {n: pa.array(c, type=pa.string()) for n, c in zip(names, cols, strict=True)}
-            yield RawChunk("table", data, len(block), bad)
+    joined = re.compile(_joined_rows(width))
+    try:
+        with open_text(path, newline="") as f:
+            records = _records(f)
+            next(records, None)  # header
+            for _ in islice(records, skip):
+                pass
+            while True:
+                block = list(islice(records, chunk_rows))
+                if not block:
+                    return
+                cols: list[list[str | None]] = [[] for _ in names]
+                bad: dict[int, str] = {}
+                for j, rec in enumerate(block):
+                    if isinstance(rec, str):
+                        bad[j], rec = rec, [""] * width
+                    elif len(rec) != width:
+                        bad[j], rec = f"expected {width} cells, found {len(rec)}", [""] * width
+                    else:
+                        if any(joined.search(c) for c in rec):
+                            bad[j], rec = _JOINED, [""] * width
+                    for c, v in zip(cols, rec, strict=True):
+                        c.append(v if v != "" else None)
+                data = {n: pa.array(c, type=pa.string()) for n, c in zip(names, cols, strict=True)}
+                yield RawChunk("table", data, len(block), bad)
+    except UnicodeDecodeError as e:
+        raise TableInputError(f"cannot read CSV ({e}); save the file as UTF-8 CSV", source=str(path)) from None
 
 
 # -- pandas -------------------------------------------------------------------------------------------
@@ -238,6 +351,7 @@ def iter_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
 
 
 __all__ = [
-    "CSV_BLOCK_BYTES", "RawChunk", "TableInputError", "compression_of", "iter_csv", "iter_jsonl", "iter_parquet",
+    "CSV_BLOCK_BYTES", "MAX_CELL_CHARS", "MAX_JSON_DEPTH",
+    "RawChunk", "TableInputError", "compression_of", "iter_csv", "iter_jsonl", "iter_parquet",
     "json_object", "open_text", "pandas_array", "parquet_layout", "read_csv_header",
 ]

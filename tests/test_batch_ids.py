@@ -1,0 +1,57 @@
+"""The account id rule (accountrules.batch.ids): one spelling per account, or a row error."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accountrules.batch.ids import normalise_id, normalise_id_column, shown_id
+
+pa: Any = pytest.importorskip("pyarrow")
+
+_IDS = st.one_of(
+    st.text(max_size=8),
+    st.text(alphabet=" \u00a0\u3000A1Ａ１\u200b\u030a\t", max_size=6),
+    st.sampled_from(["A1", " A1", "A1 ", "Ａ１", "KA0001", "客户-7", "=1+2"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_IDS)
+def test_the_rule_is_idempotent_and_leaves_nothing_refusable(text: str) -> None:
+    norm, problem = normalise_id(text)
+    if norm is None:
+        assert problem
+        return
+    assert problem is None
+    assert norm == norm.strip() and norm
+    assert normalise_id(norm) == (norm, None)  # a normalised id is its own spelling
+    assert unicodedata.is_normalized("NFKC", norm)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), _IDS), max_size=12))
+def test_the_column_path_is_the_cell_path(cells: list[str | None]) -> None:
+    # Arrow cannot hold a lone surrogate: those reach the rule as Python text (JSONL, lists)
+    cells = [c if c is None or c == shown_id(c) else None for c in cells]
+    expected = [normalise_id(c) if c is not None else (None, None) for c in cells]
+    for col in (pa.array(cells, pa.string()), list(cells)):
+        out, bad = normalise_id_column(col)
+        values = out.to_pylist() if not isinstance(out, list) else out
+        for i, (norm, problem) in enumerate(expected):
+            assert values[i] == norm
+            assert bad.get(i) == problem
+
+
+def test_look_alikes_are_one_account_or_refused() -> None:
+    assert {normalise_id(t)[0] for t in [" A1", "A1 ", "A1", "Ａ１", "\u3000A1"]} == {"A1"}
+    assert normalise_id("A\u030a") == ("Å", None)
+    assert normalise_id("A\u200b1")[0] is None and "U+200B" in (normalise_id("A\u200b1")[1] or "")
+    assert normalise_id("S\ud800")[0] is None and "U+D800" in (normalise_id("S\ud800")[1] or "")
+    assert normalise_id("   ") == (None, "account id is blank")
+    assert normalise_id("A\u0410")[0] == "A\u0410"  # Cyrillic А is another letter, not merged
+    assert shown_id("S\ud800") == "S\\ud800"
