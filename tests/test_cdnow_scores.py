@@ -19,9 +19,8 @@ COLUMNS = ColumnMap(account_id="customer_id", date="date", amount="dollar_value"
 AS_OF = dt.date(1998, 6, 30)
 WINDOW = 546  # (1997-01-01, 1998-06-30]: the whole log but its first day, the same for every customer
 
-pytestmark = [
-    pytest.mark.skipif(not CDNOW.is_file(), reason="the shared CDNOW log ../shared/data/cdnow/CDNOW_master.txt is absent"),
-]
+pytestmark = pytest.mark.skipif(
+    not CDNOW.is_file(), reason="the shared CDNOW log ../shared/data/cdnow/CDNOW_master.txt is absent")
 
 
 @pytest.fixture(scope="module")
