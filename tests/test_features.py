@@ -525,15 +525,15 @@ def test_real_cdnow_customers_window_365() -> None:
         "units": 26.0,  # 2 + 3 + 2 + 4 + 2 + 2 + 2 + 3 + 6 (the 15 CDs of 1997-03-23 are out)
     }
     assert _tx(accounts, "15695") == common | {
-        # window: 12.25 + 26.49 + 12.49 + 12.99 + 5.98 + 12.49 + 12.58 = 95.27 (two orders on
-        # 1997-10-20 count as two)
-        "count": 7,
-        "frequency": 0.575342,  # 7 * 30 / 365 = 0.5753424...
+        # window: 12.25 + 26.49 + 12.49 + (12.99 + 5.98) + 12.49 + 12.58 = 95.27; the two rows of
+        # 1997-10-20 are one purchase occasion (occasion="day", the default) of 18.97
+        "count": 6,
+        "frequency": 0.493151,  # 6 * 30 / 365 = 0.4931506...
         "first_order_date": date(1997, 2, 25),
         "last_order_date": date(1998, 5, 2),
         "tenure_days": 491,  # 1997-02-25 -> 1998-02-25 = 365, + 4 (-> 03-01) + 31 + 30 + 31 + 30
         "recency_days": 60,  # 05-02 -> 07-01 = 29 + 31
-        "avg_order_value": 13.61,  # 95.27 / 7
+        "avg_order_value": 15.878333,  # 95.27 / 6
         "max_order_value": 26.49,
         "revenue": 95.27,
         "annual_revenue": 95.27,
@@ -584,6 +584,30 @@ def test_real_cdnow_customers_window_180() -> None:
     assert t["growth_rate"] == -0.847866  # 12.58 / 82.69 - 1 = -0.847865...7
     t = _tx(accounts, "23129")  # 1997-07-01 is before the previous window: bought nothing in it
     assert (t["revenue"], t["revenue_previous"], t["growth_rate"]) == (0.0, 0.0, None)
+
+
+def test_occasion_order_counts_every_row() -> None:
+    # the two rows of 15695 on 1997-10-20 (12.99 and 5.98) are two purchases with occasion="order"
+    accounts = derive_accounts(SAMPLE, as_of=date(1998, 7, 1), columns=CDNOW_COLUMNS, occasion="order")
+    t = _tx(accounts, "15695")
+    assert (t["count"], t["frequency"], t["avg_order_value"], t["max_order_value"]) == (7, 0.575342, 13.61, 26.49)
+    assert t["revenue"] == 95.27  # sums do not depend on the occasion
+
+
+def test_occasion_day_largest_order_is_a_days_total() -> None:
+    # two rows on one day, 30 + 40, outweigh a single 50 on another day
+    pa = pytest.importorskip("pyarrow")
+    orders = pa.table({"account_id": ["a", "a", "a"], "date": ["2024-01-02", "2024-01-02", "2024-01-05"],
+                       "amount": [30.0, 40.0, 50.0]})
+    day = derive_accounts(orders, as_of=date(2024, 1, 31), window_days=30)[0]["transactions"]
+    row = derive_accounts(orders, as_of=date(2024, 1, 31), window_days=30, occasion="order")[0]["transactions"]
+    assert (day["count"], day["max_order_value"], day["avg_order_value"]) == (2, 70.0, 60.0)
+    assert (row["count"], row["max_order_value"], row["avg_order_value"]) == (3, 50.0, 40.0)
+
+
+def test_occasion_is_checked() -> None:
+    with pytest.raises(ValueError, match="occasion"):
+        derive_features(_table(), as_of=AS_OF, columns=BASIC, occasion="week")  # type: ignore[arg-type]
 
 
 def test_sample_accounts_file_is_current(tmp_path: Path) -> None:

@@ -166,7 +166,12 @@ def test_sarif_against_the_oasis_schema_when_given() -> None:
 def test_text_report_shows_allowances_and_both_languages() -> None:
     report = accountrules.load_policy(ROOT / "rulesets" / "postal").lint()
     en, zh = to_text(report), to_text(report, lang="zh")
-    assert "allowed: the express tier parameters" in en and "17 allowed" in en
+    # 13 (was 17), issue 12: postal's churn now reads gold_max_overdue / gold_max_arrears_ratio
+    # (expulsion on a junk rating confirmed by the record) and the inherited express metric
+    # data_gap_holds_tier reads profit_contribution_pct and the gold / growth parameters, so those
+    # are no longer unused (-6); data_gap_holds_tier itself and revenue_cumshare (kept beside
+    # revenue_cumshare_above) are unused in postal on purpose (+2)
+    assert "allowed: the express tier parameters" in en and "13 allowed" in en
     assert "参数" in zh
     assert json.loads(to_json(report))["findings"][0]["suppressed"]
 

@@ -40,11 +40,13 @@ metrics:
   diff: extra.score - extra.other
   p: percentile(extra.score)
   c: cumshare(extra.score)
+  ca: cumshare_above(extra.score)
   q2: quantile(extra.score, 2)
   q3: quantile(extra.score, 3)
   q7: quantile(extra.score, 7)
   pd: percentile(diff)
   cd: cumshare(diff * 2)
+  cad: cumshare_above(diff * 2)
   q5d: quantile(transactions.revenue - diff, 5)
   ta: percentile(as_of - 2020-01-01)
 segments:
@@ -54,7 +56,7 @@ segments:
     default: b
     rows:
       - {id: s-a, when: p >= 0.5 or c < 0.3 or q2 > 1 or q3 > 1 or q7 > 1, then: a}
-      - {id: s-b, when: pd > 0 or cd > 0 or q5d > 0 or ta > 0, then: a}
+      - {id: s-b, when: pd > 0 or cd > 0 or q5d > 0 or ta > 0 or ca < 0.5 or cad < 0.5, then: a}
 """
 
 # ties (few distinct values), both zeros, negatives, unknowns, and now and then any finite float
@@ -136,8 +138,8 @@ def test_from_sorted_holds_arrays_it_is_given_and_checks_them() -> None:
 # ---- lookups of a whole column (the vector evaluator) ------------------------------------------------
 
 
-_METRICS = {"p": ("percentile", 0), "c": ("cumshare", 0), "q2": ("quantile", 2), "q3": ("quantile", 3),
-            "q7": ("quantile", 7)}
+_METRICS = {"p": ("percentile", 0), "c": ("cumshare", 0), "ca": ("cumshare_above", 0), "q2": ("quantile", 2),
+            "q3": ("quantile", 3), "q7": ("quantile", 7)}
 
 
 def _scalar(stats: PortfolioStats, func: str, k: int, x: float | None) -> float | int | None:
@@ -145,6 +147,8 @@ def _scalar(stats: PortfolioStats, func: str, k: int, x: float | None) -> float 
         return stats.percentile("extra.score", x)
     if func == "cumshare":
         return stats.cumshare("extra.score", x)
+    if func == "cumshare_above":
+        return stats.cumshare_above("extra.score", x)
     return stats.quantile("extra.score", x, k)
 
 
@@ -247,3 +251,26 @@ def test_express_batch_statistics_equal_row_statistics(accounts: list[dict[str, 
     expected = express.portfolio_stats(accounts, as_of=AS_OF)
     for engine in ("compiled", "vector"):
         assert express.decide_many(accounts, as_of=AS_OF, engine=engine).stats == expected
+
+
+@SETTINGS
+@given(values=VALUES, x=st.one_of(st.integers(-3, 3).map(float), st.floats(-1e6, 1e6)))
+def test_cumshare_above_is_the_share_before_the_account(values: list[Any], x: float) -> None:
+    """cumshare_above(x): the positive total of the values strictly above x, over the positive total;
+    with the account's own share it gives cumshare(x) (issue 12: ABC by the class an account completes)."""
+    known = [float(v) for v in values if v is not None and v == v]
+    stats = PortfolioStats({"x": known}, len(known))
+    total = sum(max(v, 0.0) for v in known)
+    got = stats.cumshare_above("x", x)
+    if not known or total <= 0:
+        assert got is None
+        return
+    assert got is not None
+    want = min(1.0, sum(v for v in known if v > x and v > 0) / total)
+    assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12)
+    with_self = stats.cumshare("x", x)
+    assert with_self is not None
+    if x > 0:
+        assert math.isclose(with_self, min(1.0, got + x / total), rel_tol=1e-9, abs_tol=1e-12)
+    if known and x >= max(known):
+        assert got == 0.0  # nothing ranks above the largest: it is always A

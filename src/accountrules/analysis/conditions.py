@@ -55,7 +55,7 @@ def bounds(e: Expr, metrics: Mapping[str, Expr]) -> tuple[float | None, float | 
             return bounds(metrics[e.key], metrics)
         return None, None, False
     if isinstance(e, Call):
-        if e.func in ("percentile", "cumshare"):
+        if e.func in ("percentile", "cumshare", "cumshare_above"):
             return 0.0, 1.0, False
         if e.func == "quantile":
             k = e.args[1].value if len(e.args) > 1 and isinstance(e.args[1], Literal) else 5

@@ -28,7 +28,7 @@ from accountrules.evaluate.driver import COMPILED, run, to_decision
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision
 from accountrules.model.fields import FIELDS
-from accountrules.parse.expr_ast import Binary, Call, EnumRank, Expr, Literal, Ref, Unary, unparse
+from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Binary, Call, EnumRank, Expr, Literal, Ref, Unary, unparse
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
@@ -337,7 +337,7 @@ class Realizer:
         f = e.func
         if f == "ratio":
             return self._arith("/", e.args[0], e.args[1], c, st)
-        if f in ("percentile", "cumshare", "quantile"):
+        if f in PORTFOLIO_FUNCTIONS:
             k = e.args[1].value if f == "quantile" and isinstance(e.args[1], Literal) else 5
             st.wants.append((f, e.args[0], c, int(k) if isinstance(k, int) else 5))
             return True
@@ -375,7 +375,7 @@ class Realizer:
             return m is not None and self._null(m, st)
         if isinstance(e, Call) and e.func == "coalesce":
             return all(self._null(a, st) for a in e.args)
-        if isinstance(e, Call) and e.func in ("percentile", "cumshare", "quantile"):
+        if isinstance(e, Call) and e.func in PORTFOLIO_FUNCTIONS:
             return self._null(e.args[0], st)
         if isinstance(e, Call) and e.func == "ratio" or isinstance(e, Binary) and e.op == "/":
             a, b = (e.left, e.right) if isinstance(e, Binary) else e.args

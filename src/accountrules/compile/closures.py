@@ -433,7 +433,7 @@ def _ratio(a: float, b: float) -> float | None:
 def _call(e: Call) -> Fn:
     args = tuple(compile_expr(a) for a in e.args)
     f = e.func
-    if f in ("percentile", "cumshare", "quantile"):
+    if f in PORTFOLIO_FUNCTIONS:
         key = unparse(e.args[0])
         x = args[0]
         if f == "quantile":
@@ -442,6 +442,8 @@ def _call(e: Call) -> Fn:
             return lambda env: env[PORTFOLIO_KEY].quantile(key, x(env), k)
         if f == "percentile":
             return lambda env: env[PORTFOLIO_KEY].percentile(key, x(env))
+        if f == "cumshare_above":
+            return lambda env: env[PORTFOLIO_KEY].cumshare_above(key, x(env))
         return lambda env: env[PORTFOLIO_KEY].cumshare(key, x(env))
     if f == "coalesce":
 

@@ -28,6 +28,8 @@ from accountrules.model.decision import (
     TraceEntry,
 )
 from accountrules.model.enums import LABELS, ChurnKind, Priority, RiskLevel, Stage
+from accountrules.model.fields import FIELDS
+from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Ref, unparse, walk
 
 
 class FiredRow(Protocol):
@@ -137,13 +139,16 @@ class FiredTrace:
     descriptions, seeds, locations) is the plan's, shared by every decision.
     """
 
-    __slots__ = ("_fired", "_values", "_score_reads")
+    __slots__ = ("_fired", "_values", "_score_reads", "_plan", "_ranked")
 
     def __init__(self, fired: Sequence[FiredRow], values: tuple[Any, ...],
-                 score_reads: tuple[Read, ...] | None) -> None:
+                 score_reads: tuple[Read, ...] | None, plan: Plan | None = None,
+                 ranked: tuple[Any, ...] = ()) -> None:
         self._fired = fired
         self._values = values  # read values of each fired row in order, then the churn score and its reads
         self._score_reads = score_reads
+        self._plan = plan
+        self._ranked = ranked  # the value of each of plan.portfolio_args (what the ranks rank)
 
     @classmethod
     def of(cls, plan: Plan, raw: RawOutcome) -> FiredTrace:
@@ -155,7 +160,41 @@ class FiredTrace:
             score_reads = plan.churn_score_reads
             values.append(raw.churn_score)
             values.extend(r.fn(env) for r in score_reads)
-        return cls(fired, tuple(values), score_reads)
+        # a rank (0.976) says nothing without the value it ranks (20.0): keep those values too
+        ranked = tuple(fn(env) for _, fn in plan.portfolio_args)
+        return cls(fired, tuple(values), score_reads, plan, ranked)
+
+    def _basis_entries(self, read_names: Sequence[str]) -> list[TraceEntry]:
+        """One ``metric`` entry per rank among ``read_names``: the ranked value and its definition."""
+        plan = self._plan
+        if plan is None or not plan.portfolio_args:
+            return []
+        values = {key: v for (key, _), v in zip(plan.portfolio_args, self._ranked, strict=True)}
+        metrics = {m.name: m for m in plan.spec.metrics}
+        out = []
+        for name in read_names:
+            m = metrics.get(name)
+            expr = m.expr if m is not None else None
+            calls = [n for n in walk(expr) if isinstance(n, Call) and n.func in PORTFOLIO_FUNCTIONS] if expr else []
+            for call in calls:
+                key = unparse(call.args[0])
+                if key not in values:
+                    continue
+                arg = call.args[0]
+                basis = metrics.get(key) if isinstance(arg, Ref) else None
+                description: Label | None = None
+                seed: tuple[str, ...] = ()
+                if basis is not None:
+                    description = basis.prov.description or basis.label
+                    seed = basis.prov.seed
+                elif isinstance(arg, Ref) and key in FIELDS and FIELDS[key].description:
+                    text = FIELDS[key].description
+                    description = Label(zh=text, en=text)
+                out.append(_trace_entry({
+                    "section": "metric", "rule": key, "output": name, "note": "computed",
+                    "description": description, "seed": seed, "inputs": {key: json_scalar(values[key])},
+                    "location": None}))
+        return out
 
     def build(self) -> tuple[TraceEntry, ...]:
         values = iter(self._values)
@@ -173,6 +212,7 @@ class FiredTrace:
                 "section": f.section, "rule": row.row.id, "output": f.output, "note": "matched",
                 "description": prov.description, "seed": prov.seed,
                 "inputs": {r.name: json_scalar(next(values)) for r in row.reads}, "location": row.where}))
+            entries.extend(self._basis_entries([r.name for r in row.reads]))
         if self._score_reads is not None:
             inputs = {"churn.score": json_scalar(next(values))}
             inputs.update((r.name, json_scalar(next(values))) for r in self._score_reads)

@@ -1,4 +1,4 @@
-"""Portfolio statistics for percentile, cumulative-share and quantile functions.
+"""Portfolio statistics for percentile, cumulative-share (with or without the account) and quantile functions.
 
 Statistics are keyed by the canonical text of the ranked expression, so the same
 ``PortfolioStats`` can be computed once for a batch, stored by a CRM, and passed
@@ -68,6 +68,17 @@ class _Column:
         above = total - self.positive_prefix[bisect_right(self.values, x)]
         return min(1.0, (above + x) / total)
 
+    def cumshare_above(self, x: float | None) -> float | None:
+        # the share BEFORE this account: what practitioners compare with an ABC cut-off, so the
+        # account that crosses the line belongs to the class it completes
+        if x is None or not self.values or x != x:
+            return None
+        total = self.positive_prefix[-1]
+        if total <= 0:
+            return None
+        above = total - self.positive_prefix[bisect_right(self.values, x)]
+        return min(1.0, above / total)
+
 
 class PortfolioStats:
     """Sorted values of each ranked expression over a portfolio. Immutable and thread-safe.
@@ -120,6 +131,9 @@ class PortfolioStats:
 
     def cumshare(self, key: str, x: float | None) -> float | None:
         return self._col(key).cumshare(x)
+
+    def cumshare_above(self, key: str, x: float | None) -> float | None:
+        return self._col(key).cumshare_above(x)
 
     def quantile(self, key: str, x: float | None, k: int) -> int | None:
         return self._col(key).quantile(x, k)
@@ -201,6 +215,10 @@ class _NoPortfolio:
         return None
 
     def cumshare(self, key: str, x: float | None) -> float | None:
+        self._fail(key)
+        return None
+
+    def cumshare_above(self, key: str, x: float | None) -> float | None:
         self._fail(key)
         return None
 

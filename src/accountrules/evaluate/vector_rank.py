@@ -120,7 +120,7 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
     xi = xv[xk]
     given = held_values(stats, key) if stats is not None else None  # PortfolioRequiredError if absent
     need_left = any(f in ("percentile", "quantile") for f, _, _ in sites)
-    need_right = any(f == "cumshare" for f, _, _ in sites)
+    need_right = any(f in ("cumshare", "cumshare_above") for f, _, _ in sites)
     only_quantiles = all(f == "quantile" for f, _, _ in sites)
     left = right = None
     if only_quantiles:
@@ -156,8 +156,12 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
             if total <= 0:
                 out[site] = None
                 continue
-            y = (total - prefix[right] + xi) / total
-            r = np.where(xi <= 0, 1.0, np.where(y < 1.0, y, 1.0))
+            if func == "cumshare_above":
+                y = (total - prefix[right]) / total
+                r = np.where(y < 1.0, y, 1.0)
+            else:
+                y = (total - prefix[right] + xi) / total
+                r = np.where(xi <= 0, 1.0, np.where(y < 1.0, y, 1.0))
         full = np.zeros(n, dtype=np.float64)
         full[xk] = r
         out[site] = (full, xk)

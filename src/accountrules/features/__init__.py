@@ -5,6 +5,7 @@ from __future__ import annotations
 from accountrules.features.derive import (
     ColumnMap,
     InputFormat,
+    Occasion,
     Orders,
     accounts_from_table,
     derive_accounts,
@@ -14,6 +15,7 @@ from accountrules.features.derive import (
 __all__ = [
     "ColumnMap",
     "InputFormat",
+    "Occasion",
     "Orders",
     "accounts_from_table",
     "derive_accounts",

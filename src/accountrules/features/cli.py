@@ -54,7 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="derive account fields (transactions.*, credit.*) from an order log",
         description=(
             "Derive account fields from an order log (CSV, whitespace text, Parquet, JSONL). "
-            "One row per order; orders after --as-of are ignored. Writes CSV, JSONL or Parquet "
+            "One row per order line; orders after --as-of are ignored. Writes CSV, JSONL or Parquet "
             "by the output suffix."
         ),
     )
@@ -79,6 +79,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=365,
         metavar="N",
         help="observation window in days (default 365)",
+    )
+    p.add_argument(
+        "--occasion",
+        choices=("day", "order"),
+        default="day",
+        help="what one purchase is: 'day' = an account's rows of one day (default; RFM/BTYD practice), "
+        "'order' = every row; count, frequency, average and largest order follow it",
     )
     p.add_argument(
         "--format", choices=INPUT_FORMATS, default=None, help="input format (default: from the suffix)"
@@ -148,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
         )
         check_output(out, inputs=[args.orders])
         table = derive_features(
-            args.orders, as_of=args.as_of, window_days=args.window_days, columns=columns, format=fmt
+            args.orders, as_of=args.as_of, window_days=args.window_days, columns=columns, format=fmt,
+            occasion=args.occasion,
         )
         _write(table, out, out_format, raw_csv=bool(getattr(args, "raw_csv", False)))
     except (ValueError, EngineUnavailableError, OutputPathError, AccountRulesError, OSError) as exc:

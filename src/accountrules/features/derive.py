@@ -5,7 +5,13 @@ group-by kernels (``pyarrow.compute``); pandas is not needed, only accepted as a
 
 Input
 -----
-One row is one order (rows are never merged, even on the same day). ``orders`` is a path, a
+One row is one order line. What counts as one *purchase* is ``occasion``: ``"day"`` (the
+default) merges an account's rows of one calendar day into one purchase occasion, as RFM and
+BTYD practice count frequency (a customer who buys twice on a day made one trip, and CDNOW-style
+logs split one basket over several rows); ``"order"`` counts every row. ``count``,
+``frequency``, ``avg_order_value`` and ``max_order_value`` follow the choice (a day's purchase is
+the sum of its rows); the sums (revenue, profit), returns, overdue payments and units do not
+depend on it. ``orders`` is a path, a
 ``pyarrow.Table`` or a pandas ``DataFrame``. A path's format comes from its suffix (a trailing
 ``.gz``/``.bz2``/``.zst``/``.lz4`` is looked through) unless ``format=`` names it:
 ``.csv`` -> ``"csv"``; ``.txt``/``.dat`` -> ``"whitespace"`` (header row, fields split on runs
@@ -31,13 +37,13 @@ start and closed at the end, ``W = window_days``:
 Derived fields (money in the input's currency; floats rounded to 6 decimals):
 
 * ``transactions.window_days`` -- ``W``.
-* ``transactions.count`` -- orders in the window (0 if none).
-* ``transactions.frequency`` -- orders per 30 days in the window: ``count * 30 / W``.
+* ``transactions.count`` -- purchases (occasions or rows, see ``occasion``) in the window (0 if none).
+* ``transactions.frequency`` -- purchases per 30 days in the window: ``count * 30 / W``.
 * ``transactions.first_order_date`` / ``last_order_date`` -- over all orders up to ``as_of``.
 * ``transactions.tenure_days`` -- ``as_of - first_order_date``; ``recency_days`` --
   ``as_of - last_order_date`` (days).
-* ``transactions.avg_order_value`` / ``max_order_value`` -- mean / largest order amount in the
-  window; None if no order in the window.
+* ``transactions.avg_order_value`` / ``max_order_value`` -- mean / largest purchase amount in the
+  window (a day's total with ``occasion="day"``); None if no order in the window.
 * ``transactions.revenue`` -- sum of amounts in the window (0.0 if none). Amounts are taken
   as given: returns are reported separately, not netted off.
 * ``transactions.revenue_previous`` -- sum in the previous window, known only if the account
@@ -71,7 +77,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from accountrules.features.orders import Arrow, ColumnMap, InputFormat, arrow, load_orders, normalise
 
@@ -82,11 +88,15 @@ if TYPE_CHECKING:
 __all__ = [
     "ColumnMap",
     "InputFormat",
+    "Occasion",
     "Orders",
     "accounts_from_table",
     "derive_accounts",
     "derive_features",
 ]
+
+Occasion: TypeAlias = Literal["day", "order"]
+OCCASIONS: Final[tuple[Occasion, ...]] = ("day", "order")
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +117,12 @@ def derive_features(
     window_days: int = 365,
     columns: ColumnMap | None = None,
     format: InputFormat | None = None,
+    occasion: Occasion = "day",
 ) -> pyarrow.Table:
     """One row per account, sorted by id: ``id`` plus dotted field columns.
+
+    ``occasion``: what one purchase is - ``"day"`` (default; an account's rows of one day are one
+    purchase, as RFM/BTYD count frequency) or ``"order"`` (every row).
 
     The fields, windows and rules (e.g. when ``revenue_previous`` is known) are documented in
     the module docstring of :mod:`accountrules.features.derive`.
@@ -120,6 +134,8 @@ def derive_features(
         raise TypeError(f"as_of must be a datetime.date, got {type(as_of).__name__}")
     if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days < 1:
         raise ValueError(f"window_days must be a positive integer, got {window_days!r}")
+    if occasion not in OCCASIONS:
+        raise ValueError(f"occasion must be 'day' or 'order', got {occasion!r}")
     try:
         win_start = as_of - timedelta(days=window_days)
         prev_start = as_of - timedelta(days=2 * window_days)
@@ -135,10 +151,11 @@ def derive_features(
     table = table.filter(pc.less_equal(table["date"], pa.scalar(as_of, pa.date32())))
     n_late = n_read - table.num_rows
     log.debug("order log: %d rows, %d after as_of %s ignored", n_read, n_late, as_of)
-    out = _aggregate(ar, table, cols, as_of, window_days, win_start, prev_start, year_start)
+    out = _aggregate(ar, table, cols, as_of, window_days, win_start, prev_start, year_start, occasion)
     meta = {
         "accountrules.as_of": as_of.isoformat(),
         "accountrules.window_days": str(window_days),
+        "accountrules.occasion": occasion,
         "accountrules.orders": str(n_read),
         "accountrules.orders_after_as_of": str(n_late),
     }
@@ -152,9 +169,11 @@ def derive_accounts(
     window_days: int = 365,
     columns: ColumnMap | None = None,
     format: InputFormat | None = None,
+    occasion: Occasion = "day",
 ) -> list[dict[str, Any]]:
     """Like :func:`derive_features`, as nested dicts ``Account.model_validate`` accepts."""
-    table = derive_features(orders, as_of=as_of, window_days=window_days, columns=columns, format=format)
+    table = derive_features(orders, as_of=as_of, window_days=window_days, columns=columns, format=format,
+                            occasion=occasion)
     return accounts_from_table(table)
 
 
@@ -186,6 +205,7 @@ def _aggregate(
     win_start: date,
     prev_start: date,
     year_start: date,
+    occasion: Occasion,
 ) -> Any:
     pa, pc = ar.pa, ar.pc
     d32 = pa.date32()
@@ -252,7 +272,9 @@ def _aggregate(
     n = g.num_rows
     as_of_s = pa.scalar(as_of, d32)
 
-    count = g["w_amount_count"]
+    count, mean_buy, max_buy = g["w_amount_count"], g["w_amount_mean"], g["w_amount_max"]
+    if occasion == "day":
+        count, mean_buy, max_buy = _by_day(ar, work["id"], day, work["w_amount"])
     revenue = g["w_amount_sum"]
     first, last = g["date_min"], g["date_max"]
     prev_known = pc.less_equal(first, pa.scalar(prev_start, d32))
@@ -295,8 +317,8 @@ def _aggregate(
         "transactions.last_order_date": last,
         "transactions.tenure_days": pc.days_between(first, as_of_s),
         "transactions.recency_days": pc.days_between(last, as_of_s),
-        "transactions.avg_order_value": money(g["w_amount_mean"]),
-        "transactions.max_order_value": money(g["w_amount_max"]),
+        "transactions.avg_order_value": money(mean_buy),
+        "transactions.max_order_value": money(max_buy),
         "transactions.revenue": money(revenue),
         "transactions.revenue_previous": money(revenue_prev),
         "transactions.annual_revenue": money(annual),
@@ -311,3 +333,15 @@ def _aggregate(
     if cols.quantity is not None:
         columns["extra.units"] = money(only(pc.equal(g["w_nounits_sum"], 0), g["w_units_sum"]))
     return pa.table(columns)
+
+
+def _by_day(ar: Arrow, ids: Any, day: Any, w_amount: Any) -> tuple[Any, Any, Any]:
+    """Purchase occasions in the window per account, sorted by id: (count, mean, max) of the day totals."""
+    pa, pc = ar.pa, ar.pc
+    one = pc.ScalarAggregateOptions(min_count=1)  # a day with no row in the window has no total
+    days = pa.table({"id": ids, "date": day, "amt": w_amount}).group_by(
+        ["id", "date"], use_threads=False).aggregate([("amt", "sum", one)])
+    per = days.group_by("id", use_threads=False).aggregate(
+        [("amt_sum", "count", pc.CountOptions(mode="only_valid")), ("amt_sum", "mean"), ("amt_sum", "max")])
+    per = per.take(pc.sort_indices(per["id"]))
+    return per["amt_sum_count"], per["amt_sum_mean"], per["amt_sum_max"]

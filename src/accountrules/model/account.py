@@ -90,6 +90,8 @@ class Relationship(_Group):
     stage: Stage | None = Field(None, description="current stage; None = never decided")
     level: RelationshipLevel | None = None
     share_of_wallet: Ratio | None = Field(None, description="our share of the customer's category spend")
+    previous_share_of_wallet: Ratio | None = Field(
+        None, description="share of wallet stored from the previous window, so a falling share shows (G4)")
     account_manager: str | None = None
     dedicated_manager: bool | None = Field(None, description="has a dedicated KA manager (T19)")
     contract_active: bool | None = None

@@ -16,6 +16,7 @@ _WORDS = {
         "because": "because", "rule": "rule", "default": "no row matched; default applies",
         "stay": "no transition applies; stays", "none": "none", "risk": "risk", "due": "due",
         "owner": "owner", "score": "score", "from": "from", "reasons": "prescribed by",
+        "ranks": "ranks",
     },
     "zh": {
         "head": "客户 {id} — 政策 {name} {version}（决策日期 {as_of}）",
@@ -23,6 +24,7 @@ _WORDS = {
         "because": "依据", "rule": "规则", "default": "无规则命中，采用默认值",
         "stay": "无阶段转换条件成立，保持", "none": "无", "risk": "风险", "due": "截止",
         "owner": "负责人", "score": "评分", "from": "由", "reasons": "触发规则",
+        "ranks": "的排名依据为",
     },
 }
 
@@ -50,8 +52,24 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
-def _reason(t: TraceEntry | None, w: dict[str, str], lang: str) -> str:
-    """Why a trace entry decided: the rule, its description and seeds, and the values it read."""
+Basis = dict[str, "TraceEntry"]  # rank name -> the trace's ``metric`` entry for what it ranks
+
+
+def _bases(t: TraceEntry, w: dict[str, str], lang: str, basis: Basis) -> str:
+    """Beside each rank the entry read: the value it ranks and that value's definition."""
+    parts = []
+    for name in t.inputs:
+        b = basis.get(name)
+        if b is None:
+            continue
+        desc = f" ({b.description.in_(lang)})" if b.description else ""
+        parts.append(f"{name} {w['ranks']} {_inputs(b)}{desc}")
+    return "".join(f"; {p}" for p in parts)
+
+
+def _reason(t: TraceEntry | None, w: dict[str, str], lang: str, basis: Basis | None = None) -> str:
+    """Why a trace entry decided: the rule, its description and seeds, the values it read, and
+    beside each rank among them the value it ranks with its definition."""
     if t is None:
         return ""
     if t.note == "default":
@@ -61,11 +79,12 @@ def _reason(t: TraceEntry | None, w: dict[str, str], lang: str) -> str:
     desc = f" ({t.description.in_(lang)})" if t.description else ""
     seed = f" [{', '.join(t.seed)}]" if t.seed else ""
     inputs = f"; {w['because']} {_inputs(t)}" if t.inputs else ""
-    return f"{w['rule']} {t.rule}{desc}{seed}{inputs}"
+    ranked = _bases(t, w, lang, basis) if basis else ""
+    return f"{w['rule']} {t.rule}{desc}{seed}{inputs}{ranked}"
 
 
-def _why(t: TraceEntry | None, w: dict[str, str], lang: str) -> str:
-    reason = _reason(t, w, lang)
+def _why(t: TraceEntry | None, w: dict[str, str], lang: str, basis: Basis | None = None) -> str:
+    reason = _reason(t, w, lang, basis)
     return f"  — {reason}" if reason else ""
 
 
@@ -74,8 +93,11 @@ def render(d: Decision, lang: str = "en") -> str:
         raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
     w = _WORDS[lang]
     by_section: dict[str, list[TraceEntry]] = {}
+    basis: Basis = {}
     for t in d.trace:
         by_section.setdefault(t.section, []).append(t)
+        if t.section == "metric" and t.output is not None:
+            basis.setdefault(t.output, t)
 
     def first(section: str) -> TraceEntry | None:
         entries = by_section.get(section)
@@ -84,23 +106,23 @@ def render(d: Decision, lang: str = "en") -> str:
     lines = [w["head"].format(id=d.account_id, name=d.policy.name, version=d.policy.version, as_of=d.as_of)]
     for name, seg in d.segments.items():
         lines.append(f"{w['segment']} {name}: {seg.label.in_(lang)} ({seg.code})"
-                     + _why(first(f"segment:{name}"), w, lang))
+                     + _why(first(f"segment:{name}"), w, lang, basis))
     if d.tier is not None:
-        lines.append(f"{w['tier']}: {d.tier.label.in_(lang)} ({d.tier.code})" + _why(first("tier"), w, lang))
+        lines.append(f"{w['tier']}: {d.tier.label.in_(lang)} ({d.tier.code})" + _why(first("tier"), w, lang, basis))
     if d.stage is not None:
         s = d.stage
         origin = f"{w['from']} {_label(s.from_, lang)} → " if s.from_ and s.from_ != s.to else ""
-        lines.append(f"{w['stage']}: {origin}{s.label.in_(lang)}" + _why(first("stage"), w, lang))
+        lines.append(f"{w['stage']}: {origin}{s.label.in_(lang)}" + _why(first("stage"), w, lang, basis))
     if d.churn is not None:
         c = d.churn
         score = f", {w['score']} {_fmt(c.score)}" if c.score is not None else ""
         lines.append(f"{w['churn']}: {c.label.in_(lang)}, {w['risk']} {_label(c.risk, lang)}{score}"
-                     + _why(first("churn"), w, lang))
+                     + _why(first("churn"), w, lang, basis))
     lines.append(f"{w['actions']}: {w['none'] if not d.actions else ''}".rstrip())
     rules = {t.rule: t for t in by_section.get("actions", [])}
     for a in d.actions:
         lines.append(f"  - {a.title.in_(lang)} ({a.code}); {w['owner']} {a.owner}, "
                      f"{_label(a.priority, lang)}, {w['due']} {a.due}")
         for r in a.reasons:
-            lines.append(f"    {w['reasons']}: {_reason(rules.get(r), w, lang)}")
+            lines.append(f"    {w['reasons']}: {_reason(rules.get(r), w, lang, basis)}")
     return "\n".join(lines)

@@ -117,7 +117,7 @@ class EnumRank(Expr):
 
 COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 ARITHMETIC = frozenset({"+", "-", "*", "/"})
-PORTFOLIO_FUNCTIONS = frozenset({"percentile", "cumshare", "quantile"})
+PORTFOLIO_FUNCTIONS = frozenset({"percentile", "cumshare", "cumshare_above", "quantile"})
 
 
 def unparse(e: Expr) -> str:
