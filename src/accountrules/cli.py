@@ -35,6 +35,7 @@ _SUBCOMMANDS = (
     "accountrules.features.cli",
     "accountrules.cli_diff",
     "accountrules.cli_lint",
+    "accountrules.cli_report",
 )
 
 
