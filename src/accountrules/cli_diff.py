@@ -28,6 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--engine", type=engine_choice, default="auto", metavar="{" + ",".join(ENGINES) + "}",
                    help=ENGINE_HELP)
     p.add_argument("--fail-on-change", action="store_true", help="exit 1 when any account changes")
+    p.add_argument("--report", type=Path, default=None, metavar="HTML", help="also write an HTML diff report "
+                   "(tier and stage migration, actions per owner, who moves); --lang zh|en (default en)")
+    p.add_argument("--lang", choices=("zh", "en"), default="en", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -44,4 +47,8 @@ def run(args: argparse.Namespace) -> int:
             for c in report.changes:
                 w.writerow([c.account_id, c.what, c.old or "", c.new or "", c.old_rule or "", c.new_rule or ""])
         print(f"  changes: {args.output}")
+    if args.report is not None:
+        from accountrules.report.diff import write_diff_report  # only this option needs the report package
+
+        write_diff_report(old, new, args.accounts, args.report, as_of=args.as_of, lang=args.lang, engine=args.engine)
     return 1 if args.fail_on_change and report.changes else 0

@@ -12,7 +12,8 @@ from html import escape
 PALETTE = ("#3b6ea5", "#e07b39", "#5a9e6f", "#c4474d", "#8a6bb8", "#8c6d4f", "#d47fb3", "#7f7f7f",
            "#b5b83b", "#3bb5c4")
 ROW_H = 22
-LABEL_W = 190
+LABEL_W = 250
+MAX_LABEL = 34
 
 
 def _svg(width: int, height: int, title: str, body: str) -> str:
@@ -36,7 +37,8 @@ def bars(title: str, labels: Sequence[str], values: Sequence[float], *, width: i
         y = 6 + i * ROW_H
         w = max(1.0, span * abs(v) / top) if v else 0.0
         color = (colors[i] if colors else PALETTE[0])
-        parts.append(f'<text x="{LABEL_W - 6}" y="{y + 15}" text-anchor="end">{escape(lab)}</text>'
+        short = lab if len(lab) <= MAX_LABEL else lab[: MAX_LABEL - 1] + "…"
+        parts.append(f'<text x="{LABEL_W - 6}" y="{y + 15}" text-anchor="end">{escape(short)}</text>'
                      f'<rect class="mark" x="{LABEL_W}" y="{y + 3}" width="{w:.1f}" height="{ROW_H - 6}" '
                      f'fill="{color}"><title>{escape(lab)}: {_fmt(v)}</title></rect>'
                      f'<text x="{LABEL_W + w + 4:.1f}" y="{y + 15}">{_fmt(v)}</text>')
@@ -44,11 +46,12 @@ def bars(title: str, labels: Sequence[str], values: Sequence[float], *, width: i
 
 
 def pyramid(title: str, labels: Sequence[str], values: Sequence[float], *, width: int = 420) -> str:
-    """Centred bars, top tier first: the customer pyramid."""
-    top = max(values, default=0.0) or 1.0
+    """The customer pyramid: top tier first, each layer wider than the one above (the shape is the
+    ranking; the count is written on the layer and in the table)."""
     parts = []
+    n = max(1, len(labels))
     for i, (lab, v) in enumerate(zip(labels, values, strict=True)):
-        w = max(2.0, (width - 20) * v / top) if v else 0.0
+        w = (width - 20) * (0.35 + 0.65 * (i + 1) / n)
         y = 6 + i * 30
         parts.append(f'<rect class="mark" x="{(width - w) / 2:.1f}" y="{y}" width="{w:.1f}" height="26" '
                      f'fill="{PALETTE[i % len(PALETTE)]}"><title>{escape(lab)}: {_fmt(v)}</title></rect>'

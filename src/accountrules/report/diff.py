@@ -128,3 +128,11 @@ def diff_report(old: Policy, new: Policy, accounts: str | Path, *, as_of: dt.dat
     a = old.decide_many(str(accounts), as_of=day, engine=engine)
     b = new.decide_many(str(accounts), as_of=day, engine=engine)
     return render_diff(a, b, lang=lang)[0]
+
+
+def write_diff_report(old: Policy, new: Policy, accounts: str | Path, path: str | Path, *,
+                      as_of: dt.date | None = None, lang: str = "en", engine: str = "auto") -> None:
+    """:func:`diff_report` written to ``path`` (UTF-8); what ``accountrules diff --report`` calls."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(diff_report(old, new, accounts, as_of=as_of, lang=lang, engine=engine), encoding="utf-8")

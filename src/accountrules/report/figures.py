@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ class Figures:
     transitions: dict[tuple[str, str], int]  # (from, to) -> accounts, moves only
     levels: dict[str, int]
     churn_matrix: dict[tuple[str, str], int]  # (kind, risk) -> accounts
-    churn_scores: list[tuple[float, float, int]]  # (low, high, accounts) per bucket of width 0.1
+    churn_scores: list[tuple[float, float, int]]  # (low, high, accounts), ten buckets
     at_risk: list[dict[str, Any]]  # top accounts by revenue at stake
     actions: dict[str, int]
     owners: dict[str, int]
@@ -105,6 +106,17 @@ def lorenz(values: Sequence[float], points: int = 100) -> tuple[list[tuple[float
     top = sum(ordered[: math.ceil(0.2 * n)]) / total
     idx = sorted({round(i * n / points) for i in range(points + 1)})
     return [(i / n, cum[i] / total) for i in idx], top
+
+
+def score_buckets(values: Sequence[float]) -> list[tuple[float, float, int]]:
+    """Ten equal buckets ``(low, high, accounts)`` over 0-1 or 0-100 (whichever holds the scores, else
+    0-max); the last bucket includes its upper edge."""
+    top = max(values, default=0.0)
+    hi = 1.0 if top <= 1 else 100.0 if top <= 100 else top
+    width = hi / 10
+    edges = [b * width for b in range(1, 10)]
+    c = Counter(bisect_right(edges, v) for v in values)
+    return [(b * width, hi if b == 9 else (b + 1) * width, c.get(b, 0)) for b in range(10)]
 
 
 def _rule_universe(spec: PolicySpec) -> dict[str, list[str]]:
@@ -221,8 +233,7 @@ def portfolio_figures(spec: PolicySpec, frame: Frame) -> Figures:
     if "churn_kind" in cols:
         churn_matrix = dict(Counter((k, r) for k, r in zip(cols["churn_kind"], cols["churn_risk"], strict=True)
                                     if k is not None))
-        buckets = Counter(min(9, max(0, int(_num(s) * 10))) for s in cols["churn_score"] if s not in (None, ""))
-        scores = [(b / 10, (b + 1) / 10, buckets.get(b, 0)) for b in range(10)]
+        scores = score_buckets([_num(s) for s in cols["churn_score"] if s not in (None, "")])
         risky = [i for i, r in enumerate(cols["churn_risk"]) if r == "high"
                  or (r == "medium" and cols["churn_kind"][i] not in (None, "none"))]
         risky.sort(key=lambda i: (-(revenue[i] if revenue is not None else 0.0), str(cols["account_id"][i])))

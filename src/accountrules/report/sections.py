@@ -128,7 +128,7 @@ def churn_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
                           Table(w("figures"), [w("kind"), w("risk"), w("accounts")],
                                 [[label(spec, k, lang), label(spec, r, lang), v]
                                  for (k, r), v in sorted(f.churn_matrix.items())]), "kind_risk"))
-    names = [f"{lo:.1f}–{hi:.1f}" for lo, hi, _ in f.churn_scores]
+    names = [f"{lo:g}–{hi:g}" for lo, hi, _ in f.churn_scores]
     counts = [k for _, _, k in f.churn_scores]
     s.blocks.append(Block(w("score_dist"), charts.bars(w("score_dist"), names, counts),
                           Table(w("figures"), [w("score"), w("accounts")],
