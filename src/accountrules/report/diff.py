@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from accountrules.report import charts
-from accountrules.report.i18n import help_text, label, word
+from accountrules.report.i18n import Words, help_text, label
 from accountrules.report.page import Block, Raw, Section, Table, details, render
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def diff_figures(old: BatchResult, new: BatchResult) -> DiffFigures:
 
 def _matrix_block(old: Policy, new: Policy, cells: dict[tuple[str, str], int], heading: str, section: str,
                   lang: str, key: str) -> Block:
-    w = lambda k: word(k, lang)  # noqa: E731
+    w = Words(lang)
     rows = sorted({r for r, _ in cells})
     cols = sorted({c for _, c in cells})
     vals = [[cells.get((r, c), 0) for c in cols] for r in rows]
@@ -79,7 +79,7 @@ def _matrix_block(old: Policy, new: Policy, cells: dict[tuple[str, str], int], h
 
 
 def render_diff(old: BatchResult, new: BatchResult, *, lang: str = "en") -> tuple[str, DiffFigures]:
-    w = lambda k: word(k, lang)  # noqa: E731
+    w = Words(lang)
     f = diff_figures(old, new)
     s = Section("diff", w("diff_title"), help_text("diff", lang))
     if f.tiers:
@@ -95,14 +95,15 @@ def render_diff(old: BatchResult, new: BatchResult, *, lang: str = "en") -> tupl
                                 [[o, f.gained.get(o, 0), f.lost.get(o, 0)] for o in owners]
                                 or [[w("none_found"), 0, 0]]), "owners"))
     s.extra.append(_moves_table(old, new, f.moved[:MAX_MOVES], lang))
-    meta = [(w("old"), f"{old.policy.name} {old.policy.version}"), (w("new"), f"{new.policy.name} {new.policy.version}"),
+    meta = [(w("old"), f"{old.policy.name} {old.policy.version}"),
+            (w("new"), f"{new.policy.name} {new.policy.version}"),
             (w("as_of"), old.as_of.isoformat()), (w("accounts"), f"{f.accounts:,}"),
             (w("d_moves"), f"{len(f.moved):,}")]
     return render(w("diff_title"), lang, meta, [s]), f
 
 
 def _moves_table(old: BatchResult, new: BatchResult, ids: list[str], lang: str) -> str:
-    w = lambda k: word(k, lang)  # noqa: E731
+    w = Words(lang)
     a_cols, b_cols = old.columns(), new.columns()
     a_idx = {str(x): i for i, x in enumerate(a_cols["account_id"])}
     b_idx = {str(x): i for i, x in enumerate(b_cols["account_id"])}

@@ -13,7 +13,7 @@ import datetime as dt
 import math
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ class Frame:
     unknown: dict[str, int] = field(default_factory=dict)  # field path -> rows where it was not given
     errors: list[tuple[str, str]] = field(default_factory=list)  # (field, message) of each refused row
     explanations: dict[str, dict[str, str]] = field(default_factory=dict)  # account id -> lang -> text
+    explainer: Callable[[int], dict[str, str]] | None = None  # row position -> lang -> text, on demand
     has_explanations: bool = True
     source: str = "batch"  # "batch" or "decisions"
 
@@ -242,7 +243,8 @@ def portfolio_figures(spec: PolicySpec, frame: Frame) -> Figures:
             at_risk.append({"account_id": aid, "revenue": revenue[i] if revenue is not None else None,
                             "kind": cols["churn_kind"][i], "risk": cols["churn_risk"][i],
                             "score": cols["churn_score"][i], "tier": cols.get("tier", [None] * n)[i],
-                            "explain": frame.explanations.get(aid, {})})
+                            "explain": frame.explanations.get(aid)
+                            or (frame.explainer(i) if frame.explainer is not None else {})})
 
     actions: Counter[str] = Counter()
     for acts in cols.get("actions", ()):
@@ -251,11 +253,11 @@ def portfolio_figures(spec: PolicySpec, frame: Frame) -> Figures:
     owners: Counter[str] = Counter()
     timeline: Counter[int] = Counter()
     for code, k in actions.items():
-        d = catalog.get(code)
-        if d is None:
+        act = catalog.get(code)
+        if act is None:
             continue
-        owners[d.owner] += k
-        due = frame.as_of + dt.timedelta(days=d.due_days)
+        owners[act.owner] += k
+        due = frame.as_of + dt.timedelta(days=act.due_days)
         timeline[(due - frame.today).days] += k
     overdue = sum(k for day, k in timeline.items() if day < 0)
     window = {d: k for d, k in sorted(timeline.items()) if d <= TIMELINE_DAYS}

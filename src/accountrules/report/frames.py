@@ -10,14 +10,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from accountrules.batch.columns import read_keys
 from accountrules.io.formats import OUTPUT
 from accountrules.io.optional import pyarrow
-from accountrules.report.figures import LEVEL, PROFIT, REVENUE, TOP_AT_RISK, Frame
+from accountrules.model.decision import Decision
+from accountrules.model.fields import FIELDS
+from accountrules.report.figures import LEVEL, PROFIT, REVENUE, Frame
 
 if TYPE_CHECKING:
     from accountrules.batch.result import BatchResult
@@ -51,20 +52,58 @@ def _unknown(table: Any, keys: Iterable[str]) -> dict[str, int]:
     return {k: table.column(k).null_count for k in keys if k in table.column_names and k != "id"}
 
 
+def _metric_fields(policy: Policy, names: Iterable[str]) -> set[str]:
+    """The input fields metrics ``names`` read, through the metrics they read."""
+    from accountrules.parse.expr_ast import Ref, walk
+
+    exprs = {m.name: m.expr for m in policy.spec.metrics}
+    todo, seen, fields = list(names), set(), {"id"}
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in exprs:
+            continue
+        seen.add(name)
+        for node in walk(exprs[name]):
+            if isinstance(node, Ref) and node.kind == "field":
+                fields.add(node.key)
+            elif isinstance(node, Ref) and node.kind == "metric":
+                todo.append(node.key)
+    return fields
+
+
 def _rfm_metrics(policy: Policy, table: Any, rows: list[int], stats: Any, as_of: dt.date) -> dict[str, list[Any]]:
+    """The policy's own R and F scores per decided row, against the batch's portfolio statistics.
+
+    Only the fields these two metrics read are handed to the vector evaluator: its other outputs
+    are not used, and a metric depends on nothing else.
+    """
     names = {m.name for m in policy.spec.metrics}
     if not set(RFM_METRICS) <= names:
         return {}
     try:
-        from accountrules.evaluate.vector import decide_columns
+        from accountrules.evaluate.vector import ColumnBatch, decide_columns
     except ImportError:
         log.info("numpy is not installed: the RFM grid is left out")
         return {}
-    keys = [k for k in read_keys(policy.plan) if k in table.column_names]
-    sub = table.select(keys).take(rows) if len(rows) != table.num_rows else table.select(keys)
-    out = decide_columns(policy, {k: sub.column(k).to_pylist() for k in keys}, as_of=as_of, stats=stats,
-                         metrics=True)
+    keys = [k for k in _metric_fields(policy, RFM_METRICS) if k in table.column_names]
+    sub = table.select(keys)
+    if len(rows) != table.num_rows:
+        sub = sub.take(rows)
+    out = decide_columns(policy, ColumnBatch.from_arrow(_as_numbers(sub)), as_of=as_of, stats=stats, metrics=True)
     return {f"metric.{m}": out[f"metric.{m}"] for m in RFM_METRICS}
+
+
+def _as_numbers(table: Any) -> Any:
+    """Number fields read as text (a CSV where a refused row held a word) cast back to numbers: the
+    rows kept are the decided ones, whose cells parsed."""
+    pa = pyarrow("the report")
+    import pyarrow.compute as pc
+
+    for i, name in enumerate(table.column_names):
+        spec = FIELDS.get(name)
+        if spec is not None and spec.type == "number" and pa.types.is_string(table.column(i).type):
+            table = table.set_column(i, name, pc.cast(table.column(i), pa.float64()))
+    return table
 
 
 def _input_columns(table: Any, rows: list[int]) -> dict[str, list[Any]]:
@@ -78,7 +117,7 @@ def _input_columns(table: Any, rows: list[int]) -> dict[str, list[Any]]:
 
 
 def frame_from_result(result: BatchResult, accounts: str | Path | None = None, *,
-                      today: dt.date | None = None, explain_top: int = TOP_AT_RISK) -> Frame:
+                      today: dt.date | None = None) -> Frame:
     """The frame of a decided batch; ``accounts`` is the file it was decided from (for revenue,
     profit, relationship level, RFM scores and unknown fields)."""
     cols = result.columns(errors=True)
@@ -94,22 +133,19 @@ def frame_from_result(result: BatchResult, accounts: str | Path | None = None, *
         frame.inputs = _input_columns(table, rows)
         frame.inputs.update(_rfm_metrics(result.policy, table, rows, result.stats, result.as_of))
         frame.unknown = _unknown(table, table.column_names)
-    frame.explanations = _explain_risky(result, frame, explain_top)
+    frame.explainer = _explainer(result, flat["row"])
     return frame
 
 
-def _explain_risky(result: BatchResult, frame: Frame, top: int) -> dict[str, dict[str, str]]:
-    """Explanations of the accounts the churn section lists (only those: a Decision is built per row)."""
-    from accountrules.report.figures import portfolio_figures
+def _explainer(result: BatchResult, rows: list[int]) -> Callable[[int], dict[str, str]]:
+    """Explanations on demand, by position in the frame: only the accounts a page lists are explained
+    (each builds its Decision from the batch's record)."""
 
-    picked = portfolio_figures(result.policy.spec, frame).at_risk[:top]
-    by_id = {str(a): r - 1 for a, r in zip(frame.columns["account_id"], frame.columns["row"], strict=True)}
-    out: dict[str, dict[str, str]] = {}
-    for item in picked:
-        d = result[by_id[item["account_id"]]]
-        if hasattr(d, "explain"):
-            out[item["account_id"]] = {"en": d.explain("en"), "zh": d.explain("zh")}
-    return out
+    def explain(i: int) -> dict[str, str]:
+        d = result[rows[i] - 1]
+        return {"en": d.explain("en"), "zh": d.explain("zh")} if isinstance(d, Decision) else {}
+
+    return explain
 
 
 def _split_actions(v: Any) -> tuple[str, ...]:

@@ -54,7 +54,8 @@ WORDS: dict[str, dict[str, str]] = {
     "s7": {"zh": "7 规则", "en": "7 Rules"},
     "rule": {"zh": "规则", "en": "Rule"},
     "section": {"zh": "部分", "en": "Section"},
-    "unused": {"zh": "本组合中未决定任何客户的规则(可用 lint 检查)", "en": "Rules that decided no account here (a cue for lint)"},
+    "unused": {"zh": "本组合中未决定任何客户的规则(可用 lint 检查)",
+               "en": "Rules that decided no account here (a cue for lint)"},
     "s8": {"zh": "8 数据质量", "en": "8 Data quality"},
     "row_errors": {"zh": "按原因统计的拒绝行", "en": "Refused rows by reason"},
     "field": {"zh": "字段", "en": "Field"},
@@ -90,10 +91,12 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 HELP: dict[str, dict[str, str]] = {
-    "s1": {"zh": "每个等级的客户数、年销售额与年利润。曲线按销售额从高到低累计: 若前20%客户贡献约80%, 曲线在横轴0.2处接近0.8。",
+    "s1": {"zh": "每个等级的客户数、年销售额与年利润。曲线按销售额从高到低累计: "
+                 "若前20%客户贡献约80%, 曲线在横轴0.2处接近0.8。",
            "en": "Accounts, annual revenue and annual profit per tier. The curve adds revenue up from the largest "
                  "account: if the top 20% carry about 80%, it passes near 0.8 at 0.2."},
-    "s2": {"zh": "每个ABC类别与价值矩阵象限的客户数与年销售额。", "en": "Accounts and annual revenue per ABC class and value-matrix quadrant."},
+    "s2": {"zh": "每个ABC类别与价值矩阵象限的客户数与年销售额。",
+           "en": "Accounts and annual revenue per ABC class and value-matrix quadrant."},
     "s3": {"zh": "行是R得分, 列是F得分(1-5, 5最好); 每格标出客户数与最多的RFM细分。",
            "en": "Rows are the R score, columns the F score (1-5, 5 best); each cell shows its accounts and its "
                  "most common RFM segment."},
@@ -109,8 +112,19 @@ HELP: dict[str, dict[str, str]] = {
                  "rule is listed as deciding none when none of its actions appears."},
     "s8": {"zh": "被拒绝的行按出错字段统计; 未知字段 = 输入中为空的单元格数。",
            "en": "Refused rows per failing field; unknown = empty cells of the input per field."},
-    "diff": {"zh": "同一批客户分别用旧政策与新政策决策后的差异。", "en": "The same accounts decided by the old and the new policy."},
+    "diff": {"zh": "同一批客户分别用旧政策与新政策决策后的差异。",
+             "en": "The same accounts decided by the old and the new policy."},
 }
+
+
+class Words:
+    """``Words(lang)(key)``: the words of one language."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def __call__(self, key: str) -> str:
+        return word(key, self.lang)
 
 
 def word(key: str, lang: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from accountrules.check.spec import PolicySpec
 from accountrules.report import charts
 from accountrules.report.figures import KIND_ORDER, RISK_ORDER, Figures
-from accountrules.report.i18n import help_text, label, word
+from accountrules.report.i18n import Words, help_text, label, word
 from accountrules.report.page import Block, Raw, Section, Table, details
 
 
@@ -14,7 +14,7 @@ def _pct(x: float) -> str:
 
 
 def pyramid_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
-    w = lambda k: word(k, lang)  # noqa: E731
+    w = Words(lang)
     s = Section("pyramid", w("s1"), help_text("s1", lang))
     if not f.pyramid:
         s.notes.append(w("no_data"))
@@ -42,7 +42,7 @@ def pyramid_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
 
 
 def segments_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
-    w = lambda k: word(k, lang)  # noqa: E731
+    w = Words(lang)
     s = Section("segments", w("s2"), help_text("s2", lang))
     for name in ("abc", "value_matrix"):
         seg = f.segments.get(name)
@@ -60,7 +60,7 @@ def segments_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
 
 
 def rfm_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
-    w = lambda k: word(k, lang)  # noqa: E731
+    w = Words(lang)
     s = Section("rfm", w("s3"), help_text("s3", lang))
     if f.rfm_grid is None:
         s.notes.append(w("no_data"))
@@ -86,7 +86,7 @@ def _top_segment(spec: PolicySpec, cell: dict[str, int], lang: str) -> str:
 
 
 def stage_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
-    w = lambda k: word(k, lang)  # noqa: E731
+    w = Words(lang)
     s = Section("stages", w("s4"), help_text("s4", lang))
     if f.funnel:
         names = [label(spec, k, lang) for k in f.funnel]
@@ -115,7 +115,7 @@ def stage_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
 
 
 def churn_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
-    w = lambda k: word(k, lang)  # noqa: E731
+    w = Words(lang)
     s = Section("churn", w("s5"), help_text("s5", lang))
     if not f.churn_matrix:
         s.notes.append(w("no_data"))
@@ -152,7 +152,7 @@ def churn_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
 
 
 def actions_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
-    w = lambda k: word(k, lang)  # noqa: E731
+    w = Words(lang)
     s = Section("actions", w("s6"), help_text("s6", lang))
     if not f.actions:
         s.notes.append(w("none_found"))
@@ -174,7 +174,7 @@ def actions_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
 
 
 def rules_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
-    w = lambda k: word(k, lang)  # noqa: E731
+    w = Words(lang)
     s = Section("rules", w("s7"), help_text("s7", lang))
     names: list[str] = []
     values: list[int] = []
@@ -192,7 +192,7 @@ def rules_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
 
 
 def quality_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
-    w = lambda k: word(k, lang)  # noqa: E731
+    w = Words(lang)
     s = Section("quality", w("s8"), help_text("s8", lang))
     errs = f.row_errors or {}
     s.blocks.append(Block(w("row_errors"), charts.bars(w("row_errors"), list(errs), list(errs.values())),
