@@ -47,6 +47,7 @@ _FINDINGS = {
     "diff": "decisions changed (with --fail-on-change)",
     "lint": "findings at or above --fail-on",
     "features": "not used",
+    "report": "not used",
 }
 
 
