@@ -30,8 +30,8 @@ RFM_METRICS = ("r_score", "f_score")
 
 
 def read_table(path: str | Path) -> Any:
-    """A CSV or Parquet file as a pyarrow Table (empty cells are null)."""
-    pa = pyarrow("the report")
+    """A CSV, JSONL or Parquet file as a pyarrow Table with field-path columns (empty cells are null)."""
+    pyarrow("the report")  # says which extra to install when pyarrow is missing
     name = str(path).lower()
     if name.endswith(".parquet"):
         import pyarrow.parquet as pq
@@ -43,7 +43,6 @@ def read_table(path: str | Path) -> Any:
         return pj.read_json(path).flatten()
     import pyarrow.csv as pc
 
-    del pa
     return pc.read_csv(path, convert_options=pc.ConvertOptions(strings_can_be_null=True))
 
 
