@@ -246,9 +246,7 @@ def portfolio_figures(spec: PolicySpec, frame: Frame) -> Figures:
                             "explain": frame.explanations.get(aid)
                             or (frame.explainer(i) if frame.explainer is not None else {})})
 
-    actions: Counter[str] = Counter()
-    for acts in cols.get("actions", ()):
-        actions.update(acts or ())
+    actions: Counter[str] = Counter(a for acts in cols.get("actions", ()) if acts for a in acts)
     catalog = spec.actions.catalog if spec.actions else {}
     owners: Counter[str] = Counter()
     timeline: Counter[int] = Counter()
