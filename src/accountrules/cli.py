@@ -35,6 +35,7 @@ _SUBCOMMANDS = (
     "accountrules.features.cli",
     "accountrules.cli_diff",
     "accountrules.cli_lint",
+    "accountrules.cli_report",
 )
 
 
@@ -46,6 +47,7 @@ _FINDINGS = {
     "diff": "decisions changed (with --fail-on-change)",
     "lint": "findings at or above --fail-on",
     "features": "not used",
+    "report": "not used",
 }
 
 

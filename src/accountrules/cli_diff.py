@@ -33,6 +33,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help=ENGINE_HELP)
     p.add_argument("--fail-on-change", action="store_true", help="exit 1 when any account changes")
     p.add_argument("--raw-csv", action="store_true", help=RAW_CSV_HELP)
+    p.add_argument("--report", type=Path, default=None, metavar="HTML", help="also write an HTML diff report "
+                   "(tier and stage migration, actions per owner, who moves); --lang zh|en (default en)")
+    p.add_argument("--lang", choices=("zh", "en"), default="en", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -41,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.output is not None:  # refused before two portfolios are decided, not after
             check_output(args.output, inputs=[args.old, args.new, args.accounts])
+        if args.report is not None:
+            check_output(args.report, inputs=[args.old, args.new, args.accounts])
         old, new = load_policy(args.old, engine=args.engine), load_policy(args.new, engine=args.engine)
         report = impact(old, new, str(args.accounts), as_of=args.as_of, engine=args.engine)
         for line in report.summary_lines():
@@ -50,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
                                 formulas=bool(getattr(args, "raw_csv", False))) as w:
                 w.write_rows([c.account_id, c.what, c.old, c.new, c.old_rule, c.new_rule] for c in report.changes)
             print(f"  changes: {args.output}")
+        if args.report is not None:
+            from accountrules.report.diff import write_diff_report  # only this option needs the report package
+
+            write_diff_report(old, new, args.accounts, args.report, as_of=args.as_of, lang=args.lang,
+                              engine=args.engine)
     except (AccountRulesError, OSError) as e:
         print(f"accountrules diff: error: {e}", file=sys.stderr)
         return 2

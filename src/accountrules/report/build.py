@@ -1,0 +1,63 @@
+"""Public entry points: a portfolio report from accounts or from a decisions file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from accountrules.report.figures import Figures, Frame, portfolio_figures
+from accountrules.report.frames import frame_from_decisions, frame_from_result
+from accountrules.report.i18n import LANGS, word
+from accountrules.report.page import render
+from accountrules.report.sections import SECTIONS
+
+if TYPE_CHECKING:
+    from accountrules.batch.result import BatchResult
+    from accountrules.policy import Policy
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGS)}")
+
+
+def render_report(policy: Policy, frame: Frame, *, lang: str = "en") -> tuple[str, Figures]:
+    """The HTML page of a frame, and the figures it shows."""
+    _check_lang(lang)
+    spec = policy.spec
+    figs = portfolio_figures(spec, frame)
+    meta = [(word("policy", lang), f"{policy.label.in_(lang)} ({spec.name} {spec.version})"),
+            (word("as_of", lang), frame.as_of.isoformat()), (word("today", lang), frame.today.isoformat()),
+            (word("accounts", lang), f"{figs.accounts:,}"), (word("decided", lang), f"{frame.n:,}"),
+            (word("errors", lang), f"{figs.errors:,}")]
+    notes = [word("no_explanations", lang)] if not frame.has_explanations else []
+    sections = [make(spec, figs, lang) for make in SECTIONS]
+    return render(f"{word('title', lang)} · {policy.label.in_(lang)}", lang, meta, sections, notes), figs
+
+
+def report_from_result(result: BatchResult, accounts: str | Path | None = None, *, lang: str = "en",
+                       today: dt.date | None = None) -> str:
+    """The report of a decided batch; ``accounts`` (the file it was decided from) adds amounts,
+    relationship levels, the RFM grid and unknown fields."""
+    frame = frame_from_result(result, accounts, today=today)
+    return render_report(result.policy, frame, lang=lang)[0]
+
+
+def report_from_accounts(policy: Policy, accounts: str | Path, *, as_of: dt.date | None = None,
+                         today: dt.date | None = None, lang: str = "en", engine: str = "auto") -> str:
+    """Decide ``accounts`` with ``policy`` and return the report page (one HTML string)."""
+    _check_lang(lang)
+    result = policy.decide_many(str(accounts), as_of=as_of or dt.date.today(), engine=engine)
+    return report_from_result(result, accounts, lang=lang, today=today)
+
+
+def report_from_decisions(policy: Policy, decisions: str | Path, *, as_of: dt.date | None = None,
+                          today: dt.date | None = None, lang: str = "en", errors: str | Path | None = None,
+                          accounts: str | Path | None = None) -> str:
+    """The report of a decisions file written by ``accountrules decide`` (CSV or Parquet).
+    ``as_of`` is the date it was decided on (action due dates count from it)."""
+    _check_lang(lang)
+    day = as_of or dt.date.today()
+    frame = frame_from_decisions(decisions, as_of=day, today=today, errors=errors, accounts=accounts)
+    return render_report(policy, frame, lang=lang)[0]

@@ -1,0 +1,273 @@
+"""The numbers of a portfolio report, computed from flat columns (never from HTML or Decision objects).
+
+A :class:`Frame` holds the flat decision columns of the decided rows (``account_id``, ``tier``,
+``segment.<name>``, ``stage_from``, ``stage``, ``churn_*``, ``actions``, the ``*_rule`` columns),
+optionally the input fields the figures need (revenue, profit, relationship level, RFM scores),
+the row errors and, for a few accounts, their explanations. :func:`portfolio_figures` turns it
+into :class:`Figures`: plain dicts and lists that the page draws and the tests recompute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from accountrules.check.spec import PolicySpec
+
+REVENUE = "transactions.annual_revenue"
+PROFIT = "transactions.annual_profit"
+LEVEL = "relationship.level"
+STAGE_ORDER = ("nurture", "initial", "stable", "strategic", "interrupted")
+LEVEL_ORDER = ("outsider", "supplier", "friend", "partner")
+KIND_ORDER = ("none", "voluntary", "competitor", "expelled", "value_decline")
+RISK_ORDER = ("low", "medium", "high")
+TIMELINE_DAYS = 90
+TOP_AT_RISK = 20
+NONE = "(none)"
+DEFAULT = "(default)"
+
+
+@dataclass
+class Frame:
+    """Flat columns of the decided rows, all of one length."""
+
+    columns: dict[str, list[Any]]
+    as_of: dt.date
+    today: dt.date
+    inputs: dict[str, list[Any]] = field(default_factory=dict)  # field path -> values, aligned with columns
+    unknown: dict[str, int] = field(default_factory=dict)  # field path -> rows where it was not given
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (field, message) of each refused row
+    explanations: dict[str, dict[str, str]] = field(default_factory=dict)  # account id -> lang -> text
+    explainer: Callable[[int], dict[str, str]] | None = None  # row position -> lang -> text, on demand
+    has_explanations: bool = True
+    source: str = "batch"  # "batch" or "decisions"
+
+    @property
+    def n(self) -> int:
+        return len(self.columns.get("account_id", ()))
+
+
+@dataclass
+class Figures:
+    accounts: int
+    errors: int
+    pyramid: dict[str, dict[str, float]]  # tier -> accounts, revenue, profit
+    lorenz: list[tuple[float, float]]  # (share of accounts, share of revenue), accounts by revenue desc
+    top20_share: float | None
+    segments: dict[str, dict[str, dict[str, float]]]  # segmentation -> value -> accounts, revenue
+    rfm_grid: dict[tuple[int, int], dict[str, int]] | None  # (r, f) -> segment -> accounts
+    funnel: dict[str, int]
+    transitions: dict[tuple[str, str], int]  # (from, to) -> accounts, moves only
+    levels: dict[str, int]
+    churn_matrix: dict[tuple[str, str], int]  # (kind, risk) -> accounts
+    churn_scores: list[tuple[float, float, int]]  # (low, high, accounts), ten buckets
+    at_risk: list[dict[str, Any]]  # top accounts by revenue at stake
+    actions: dict[str, int]
+    owners: dict[str, int]
+    timeline: dict[int, int]  # days from today (negative = overdue) -> open actions
+    overdue: int
+    rules: dict[str, dict[str, int]]  # section -> rule id -> accounts
+    unused_rules: dict[str, list[str]]  # section -> rule ids that decided no account
+    row_errors: dict[str, int]  # field -> refused rows
+    unknown_fields: dict[str, int]
+    notes: list[str] = field(default_factory=list)
+
+
+def _ordered(counter: Mapping[str, Any], order: Sequence[str]) -> list[str]:
+    first = [k for k in order if k in counter]
+    return [*first, *sorted(set(counter) - set(first), key=str)]
+
+
+def _num(v: Any) -> float:
+    if v is None or v == "":
+        return 0.0
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return 0.0
+    return x if math.isfinite(x) else 0.0
+
+
+def lorenz(values: Sequence[float], points: int = 100) -> tuple[list[tuple[float, float]], float | None]:
+    """The cumulative revenue share against the share of accounts (largest first), and the share
+    of the top 20% (``ceil(0.2 n)`` accounts); ``None`` when the total is not positive."""
+    n = len(values)
+    ordered = sorted(values, reverse=True)
+    total = sum(ordered)
+    if n == 0 or total <= 0:
+        return [(0.0, 0.0), (1.0, 1.0)], None
+    cum = [0.0]
+    for v in ordered:
+        cum.append(cum[-1] + v)
+    top = sum(ordered[: math.ceil(0.2 * n)]) / total
+    idx = sorted({round(i * n / points) for i in range(points + 1)})
+    return [(i / n, cum[i] / total) for i in idx], top
+
+
+def score_buckets(values: Sequence[float]) -> list[tuple[float, float, int]]:
+    """Ten equal buckets ``(low, high, accounts)`` over 0-1 or 0-100 (whichever holds the scores, else
+    0-max); the last bucket includes its upper edge."""
+    top = max(values, default=0.0)
+    hi = 1.0 if top <= 1 else 100.0 if top <= 100 else top
+    width = hi / 10
+    edges = [b * width for b in range(1, 10)]
+    c = Counter(bisect_right(edges, v) for v in values)
+    return [(b * width, hi if b == 9 else (b + 1) * width, c.get(b, 0)) for b in range(10)]
+
+
+def _rule_universe(spec: PolicySpec) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, t in spec.segments.items():
+        out[f"segment.{name}"] = [r.id for r in t.rows]
+    if spec.tiers is not None:
+        out["tier"] = [r.id for r in spec.tiers.rows]
+    if spec.stages is not None:
+        out["stage"] = [r.id for r in spec.stages.transitions]
+    if spec.churn is not None:
+        out["churn"] = [r.id for r in spec.churn.rows]
+    if spec.actions is not None:
+        out["actions"] = [r.id for r in spec.actions.rules]
+    return out
+
+
+_RULE_COLUMNS = {"tier": "tier_rule", "stage": "stage_transition", "churn": "churn_rule"}
+
+
+def rule_counts(spec: PolicySpec, cols: Mapping[str, Sequence[Any]]) -> tuple[dict[str, dict[str, int]],
+                                                                             dict[str, list[str]]]:
+    """Accounts decided per rule, per section, and the rules that decided none.
+
+    The flat columns do not name the action rules that fired, but a rule that fired put its
+    actions on the account: an action rule none of whose actions appear decided no account.
+    """
+    universe = _rule_universe(spec)
+    counts: dict[str, dict[str, int]] = {}
+    unused: dict[str, list[str]] = {}
+    for section, ids in universe.items():
+        if section == "actions":
+            seen = {a for acts in cols.get("actions", ()) for a in (acts or ())}
+            assert spec.actions is not None
+            unused[section] = [r.id for r in spec.actions.rules if not set(r.actions) & seen]
+            continue
+        col = cols.get(_RULE_COLUMNS.get(section, section + "_rule"))
+        if col is None:
+            continue
+        c = Counter(DEFAULT if v is None else v for v in col)
+        if section == "stage":
+            c.pop(DEFAULT, None)  # no transition = the stage stayed; not a rule's decision
+        counts[section] = {k: c[k] for k in _ordered(c, [*ids, DEFAULT])}
+        unused[section] = [i for i in ids if i not in c]
+    return counts, unused
+
+
+def portfolio_figures(spec: PolicySpec, frame: Frame) -> Figures:
+    cols = frame.columns
+    n = frame.n
+    revenue = [_num(v) for v in frame.inputs[REVENUE]] if REVENUE in frame.inputs else None
+    profit = [_num(v) for v in frame.inputs[PROFIT]] if PROFIT in frame.inputs else None
+    notes: list[str] = []
+    if revenue is None:
+        notes.append("no_revenue")
+    if not frame.has_explanations:
+        notes.append("no_explanations")
+
+    pyramid: dict[str, dict[str, float]] = {}
+    if "tier" in cols:
+        acc: dict[str, dict[str, float]] = {}
+        for i, t in enumerate(cols["tier"]):
+            d = acc.setdefault(NONE if t is None else t, {"accounts": 0, "revenue": 0.0, "profit": 0.0})
+            d["accounts"] += 1
+            if revenue is not None:
+                d["revenue"] += revenue[i]
+            if profit is not None:
+                d["profit"] += profit[i]
+        order = list(spec.tiers.values) if spec.tiers else []
+        pyramid = {k: acc[k] for k in _ordered(acc, order)}
+    curve, top20 = lorenz(revenue) if revenue is not None else ([], None)
+
+    segments: dict[str, dict[str, dict[str, float]]] = {}
+    for name, table in spec.segments.items():
+        col = cols.get(f"segment.{name}")
+        if col is None:
+            continue
+        seg: dict[str, dict[str, float]] = {}
+        for i, v in enumerate(col):
+            d = seg.setdefault(NONE if v is None else v, {"accounts": 0, "revenue": 0.0})
+            d["accounts"] += 1
+            if revenue is not None:
+                d["revenue"] += revenue[i]
+        segments[name] = {k: seg[k] for k in _ordered(seg, list(table.values))}
+
+    rfm_grid: dict[tuple[int, int], dict[str, int]] | None = None
+    if "metric.r_score" in frame.inputs and "metric.f_score" in frame.inputs:
+        rfm_grid = {}
+        rfm = cols.get("segment.rfm", [None] * n)
+        for r, f, s in zip(frame.inputs["metric.r_score"], frame.inputs["metric.f_score"], rfm, strict=True):
+            if r is None or f is None:
+                continue
+            cell = rfm_grid.setdefault((int(r), int(f)), {})
+            key = NONE if s is None else s
+            cell[key] = cell.get(key, 0) + 1
+
+    funnel: dict[str, int] = {}
+    transitions: dict[tuple[str, str], int] = {}
+    if "stage" in cols:
+        c = Counter(NONE if s is None else s for s in cols["stage"])
+        funnel = {k: c[k] for k in _ordered(c, STAGE_ORDER)}
+        moves = Counter((NONE if a is None else a, b) for a, b, t in
+                        zip(cols["stage_from"], cols["stage"], cols["stage_transition"], strict=True)
+                        if t is not None and a != b)
+        transitions = dict(sorted(moves.items()))
+    levels: dict[str, int] = {}
+    if LEVEL in frame.inputs:
+        c = Counter(NONE if v in (None, "") else str(v) for v in frame.inputs[LEVEL])
+        levels = {k: c[k] for k in _ordered(c, LEVEL_ORDER)}
+
+    churn_matrix: dict[tuple[str, str], int] = {}
+    scores: list[tuple[float, float, int]] = []
+    at_risk: list[dict[str, Any]] = []
+    if "churn_kind" in cols:
+        churn_matrix = dict(Counter((k, r) for k, r in zip(cols["churn_kind"], cols["churn_risk"], strict=True)
+                                    if k is not None))
+        scores = score_buckets([_num(s) for s in cols["churn_score"] if s not in (None, "")])
+        risky = [i for i, r in enumerate(cols["churn_risk"]) if r == "high"
+                 or (r == "medium" and cols["churn_kind"][i] not in (None, "none"))]
+        risky.sort(key=lambda i: (-(revenue[i] if revenue is not None else 0.0), str(cols["account_id"][i])))
+        for i in risky[:TOP_AT_RISK]:
+            aid = str(cols["account_id"][i])
+            at_risk.append({"account_id": aid, "revenue": revenue[i] if revenue is not None else None,
+                            "kind": cols["churn_kind"][i], "risk": cols["churn_risk"][i],
+                            "score": cols["churn_score"][i], "tier": cols.get("tier", [None] * n)[i],
+                            "explain": frame.explanations.get(aid)
+                            or (frame.explainer(i) if frame.explainer is not None else {})})
+
+    actions: Counter[str] = Counter(a for acts in cols.get("actions", ()) if acts for a in acts)
+    catalog = spec.actions.catalog if spec.actions else {}
+    owners: Counter[str] = Counter()
+    timeline: Counter[int] = Counter()
+    for code, k in actions.items():
+        act = catalog.get(code)
+        if act is None:
+            continue
+        owners[act.owner] += k
+        due = frame.as_of + dt.timedelta(days=act.due_days)
+        timeline[(due - frame.today).days] += k
+    overdue = sum(k for day, k in timeline.items() if day < 0)
+    window = {d: k for d, k in sorted(timeline.items()) if d <= TIMELINE_DAYS}
+
+    rules, unused = rule_counts(spec, cols)
+    row_errors = dict(Counter(f or NONE for f, _ in frame.errors).most_common())
+    unknown = {k: v for k, v in sorted(frame.unknown.items(), key=lambda kv: (-kv[1], kv[0])) if v}
+    return Figures(
+        accounts=n + len(frame.errors), errors=len(frame.errors), pyramid=pyramid, lorenz=curve,
+        top20_share=top20, segments=segments, rfm_grid=rfm_grid, funnel=funnel, transitions=transitions,
+        levels=levels, churn_matrix=churn_matrix, churn_scores=scores, at_risk=at_risk,
+        actions={k: actions[k] for k in _ordered(actions, list(catalog))},
+        owners=dict(owners.most_common()), timeline=window, overdue=overdue, rules=rules, unused_rules=unused,
+        row_errors=row_errors, unknown_fields=unknown, notes=notes,
+    )

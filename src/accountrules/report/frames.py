@@ -1,0 +1,195 @@
+"""Build a :class:`~accountrules.report.figures.Frame` from a batch result or a decisions file.
+
+The input fields the figures need (revenue, profit, relationship level) are read from the
+accounts file once more as Arrow columns; the RFM scores are the policy's own ``r_score`` and
+``f_score`` metrics, computed by the vector evaluator against the batch's portfolio statistics.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from accountrules.io.formats import OUTPUT
+from accountrules.io.optional import pyarrow
+from accountrules.model.decision import Decision
+from accountrules.model.fields import FIELDS
+from accountrules.report.figures import LEVEL, PROFIT, REVENUE, Frame
+
+if TYPE_CHECKING:
+    from accountrules.batch.result import BatchResult
+    from accountrules.policy import Policy
+
+log = logging.getLogger(__name__)
+
+RFM_METRICS = ("r_score", "f_score")
+
+
+def read_table(path: str | Path) -> Any:
+    """A CSV, JSONL or Parquet file as a pyarrow Table with field-path columns (empty cells are null)."""
+    pyarrow("the report")  # says which extra to install when pyarrow is missing
+    name = str(path).lower()
+    if name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path)
+    if name.endswith((".jsonl", ".ndjson")):
+        import pyarrow.json as pj
+
+        return pj.read_json(path).flatten()
+    import pyarrow.csv as pc
+
+    return pc.read_csv(path, convert_options=pc.ConvertOptions(strings_can_be_null=True))
+
+
+
+def _unknown(table: Any, keys: Iterable[str]) -> dict[str, int]:
+    return {k: table.column(k).null_count for k in keys if k in table.column_names and k != "id"}
+
+
+def _metric_fields(policy: Policy, names: Iterable[str]) -> set[str]:
+    """The input fields metrics ``names`` read, through the metrics they read."""
+    from accountrules.parse.expr_ast import Ref, walk
+
+    exprs = {m.name: m.expr for m in policy.spec.metrics}
+    todo, seen, fields = list(names), set(), {"id"}
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in exprs:
+            continue
+        seen.add(name)
+        for node in walk(exprs[name]):
+            if isinstance(node, Ref) and node.kind == "field":
+                fields.add(node.key)
+            elif isinstance(node, Ref) and node.kind == "metric":
+                todo.append(node.key)
+    return fields
+
+
+def _rfm_metrics(policy: Policy, table: Any, rows: list[int], stats: Any, as_of: dt.date) -> dict[str, list[Any]]:
+    """The policy's own R and F scores per decided row, against the batch's portfolio statistics.
+
+    Only the fields these two metrics read are handed to the vector evaluator: its other outputs
+    are not used, and a metric depends on nothing else.
+    """
+    names = {m.name for m in policy.spec.metrics}
+    if not set(RFM_METRICS) <= names:
+        return {}
+    try:
+        from accountrules.evaluate.vector import ColumnBatch, decide_columns
+    except ImportError:
+        log.info("numpy is not installed: the RFM grid is left out")
+        return {}
+    keys = [k for k in _metric_fields(policy, RFM_METRICS) if k in table.column_names]
+    sub = table.select(keys)
+    if len(rows) != table.num_rows:
+        sub = sub.take(rows)
+    out = decide_columns(policy, ColumnBatch.from_arrow(_as_numbers(sub)), as_of=as_of, stats=stats, metrics=True)
+    return {f"metric.{m}": out[f"metric.{m}"] for m in RFM_METRICS}
+
+
+def _as_numbers(table: Any) -> Any:
+    """Number fields read as text (a CSV where a refused row held a word) cast back to numbers: the
+    rows kept are the decided ones, whose cells parsed."""
+    pa = pyarrow("the report")
+    import pyarrow.compute as pc
+
+    for i, name in enumerate(table.column_names):
+        spec = FIELDS.get(name)
+        if spec is not None and spec.type == "number" and pa.types.is_string(table.column(i).type):
+            table = table.set_column(i, name, pc.cast(table.column(i), pa.float64()))
+    return table
+
+
+def _input_columns(table: Any, rows: list[int]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    whole = len(rows) == table.num_rows
+    for key in (REVENUE, PROFIT, LEVEL):
+        if key in table.column_names:
+            col = table.column(key)
+            out[key] = (col if whole else col.take(rows)).to_pylist()
+    return out
+
+
+def frame_from_result(result: BatchResult, accounts: str | Path | None = None, *,
+                      today: dt.date | None = None) -> Frame:
+    """The frame of a decided batch; ``accounts`` is the file it was decided from (for revenue,
+    profit, relationship level, RFM scores and unknown fields)."""
+    cols = result.columns(errors=True)
+    ok = [i for i, e in enumerate(cols["error"]) if e is None]
+    errors = [(f or "", m) for f, m in zip(cols["error_field"], cols["error"], strict=True) if m is not None]
+    del cols["error"], cols["error_field"]
+    whole = len(ok) == len(cols["row"])
+    flat = {k: (v if whole else [v[i] for i in ok]) for k, v in cols.items()}
+    frame = Frame(flat, as_of=result.as_of, today=today or result.as_of, errors=errors)
+    if accounts is not None:
+        table = read_table(accounts)
+        rows = [r - 1 for r in flat["row"]]
+        frame.inputs = _input_columns(table, rows)
+        frame.inputs.update(_rfm_metrics(result.policy, table, rows, result.stats, result.as_of))
+        frame.unknown = _unknown(table, table.column_names)
+    frame.explainer = _explainer(result, flat["row"])
+    return frame
+
+
+def _explainer(result: BatchResult, rows: list[int]) -> Callable[[int], dict[str, str]]:
+    """Explanations on demand, by position in the frame: only the accounts a page lists are explained
+    (each builds its Decision from the batch's record)."""
+
+    def explain(i: int) -> dict[str, str]:
+        d = result[rows[i] - 1]
+        return {"en": d.explain("en"), "zh": d.explain("zh")} if isinstance(d, Decision) else {}
+
+    return explain
+
+
+def _split_actions(v: Any) -> tuple[str, ...]:
+    if v is None or v == "":
+        return ()
+    if isinstance(v, list | tuple):
+        return tuple(v)
+    return tuple(a for a in str(v).split(";") if a)
+
+
+def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | None = None,
+                         errors: str | Path | None = None, accounts: str | Path | None = None) -> Frame:
+    """The frame of a decisions file written by ``accountrules decide`` (CSV or Parquet), with its
+    errors file when there is one. ``as_of`` is the date it was decided on."""
+    table = read_table(path)
+    cols: dict[str, list[Any]] = {k: table.column(k).to_pylist() for k in table.column_names}
+    cols["account_id"] = [None if a is None else str(a) for a in cols["account_id"]]
+    cols["actions"] = [_split_actions(v) for v in cols.get("actions", [])]
+    if "churn_score" in cols:
+        cols["churn_score"] = [None if v in (None, "") else float(v) for v in cols["churn_score"]]
+    if "row" not in cols:
+        cols["row"] = list(range(1, len(cols["account_id"]) + 1))
+    has_explain = "explain_en" in cols and "explain_zh" in cols
+    explanations: dict[str, dict[str, str]] = {}
+    if has_explain:
+        explanations = {str(a): {"en": e or "", "zh": z or ""}
+                        for a, e, z in zip(cols["account_id"], cols.pop("explain_en"), cols.pop("explain_zh"),
+                                           strict=True)}
+    frame = Frame(cols, as_of=as_of, today=today or as_of, explanations=explanations,
+                  has_explanations=has_explain, source="decisions")
+    err_path = Path(errors) if errors is not None else _errors_path(Path(path))
+    if err_path.exists():
+        with err_path.open(encoding="utf-8-sig", newline="") as f:
+            frame.errors = [(r.get("field") or "", r.get("message") or "") for r in csv.DictReader(f)]
+    if accounts is not None:
+        acc = read_table(accounts)
+        ids = [None if a is None else str(a) for a in acc.column("id").to_pylist()]
+        where = {a: i for i, a in enumerate(ids)}
+        rows = [where[a] for a in cols["account_id"] if a in where]
+        if len(rows) == len(cols["account_id"]):
+            frame.inputs = _input_columns(acc, rows)
+        frame.unknown = _unknown(acc, acc.column_names)
+    return frame
+
+
+def _errors_path(output: Path) -> Path:
+    # where ``decide`` writes the errors file beside OUTPUT
+    return output.with_name(OUTPUT.split(output)[0] + ".errors.csv")

@@ -1,0 +1,259 @@
+"""The portfolio report: its figures equal independent counts from the decisions file, and the page
+is one well-formed, offline, bilingual HTML document with a table beside every chart."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import random
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accountrules.cli import main
+from accountrules.policy import load_policy
+from accountrules.report import report_from_accounts, report_from_decisions
+from accountrules.report.figures import lorenz, score_buckets
+from accountrules.report.i18n import label
+from report_html import parse
+
+pytest.importorskip("pyarrow")
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPRESS = ROOT / "rulesets" / "express"
+ACCOUNTS = ROOT / "examples" / "portfolio" / "accounts.csv"
+AS_OF = dt.date(2026, 6, 30)
+CHART_KEYS = {"pyramid", "lorenz", "segment.abc", "segment.value_matrix", "rfm", "funnel", "transitions", "levels",
+              "kind_risk", "scores", "at_risk", "per_action", "per_owner", "timeline", "rules", "row_errors",
+              "unknown"}
+
+
+@pytest.fixture(scope="module")
+def policy():  # type: ignore[no-untyped-def]
+    return load_policy(EXPRESS)
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _num(s: str) -> float:
+    return float(s) if s else 0.0
+
+
+def _decide(tmp: Path, accounts: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    out = tmp / "decisions.csv"
+    assert main(["decide", str(EXPRESS), str(accounts), "-o", str(out), "--as-of", AS_OF.isoformat(), "-q"]) in (0, 1)
+    return _read(out), _read(tmp / "decisions.errors.csv")
+
+
+def _tables(html: str) -> dict[str, list[list[str]]]:
+    p = parse(html)
+    return {c.key: c.rows[1:] for c in p.charts}  # less the header row
+
+
+def _check_figures(policy, html: str, decisions: list[dict[str, str]], errors: list[dict[str, str]],  # type: ignore[no-untyped-def]
+                   accounts: list[dict[str, str]], lang: str) -> None:
+    """Every table of the page against counts made here from the decisions and accounts files."""
+    spec = policy.spec
+    t = _tables(html)
+    by_id = {a["id"]: a for a in accounts}
+    rev = {d["account_id"]: _num(by_id[d["account_id"]]["transactions.annual_revenue"]) for d in decisions}
+    prof = {d["account_id"]: _num(by_id[d["account_id"]]["transactions.annual_profit"]) for d in decisions}
+
+    tiers = Counter(d["tier"] for d in decisions)
+    got = {r[0]: (int(r[1].replace(",", "")), r[2], r[3]) for r in t["pyramid"]}
+    for code, k in tiers.items():
+        revenue = sum(rev[d["account_id"]] for d in decisions if d["tier"] == code)
+        profit = sum(prof[d["account_id"]] for d in decisions if d["tier"] == code)
+        row = got[label(spec, code, lang, "tier")]
+        assert row[0] == k
+        assert float(row[1].replace(",", "")) == pytest.approx(revenue, abs=0.02)
+        assert float(row[2].replace(",", "")) == pytest.approx(profit, abs=0.02)
+
+    values = sorted(rev.values(), reverse=True)
+    top = sum(values[: math.ceil(0.2 * len(values))]) / sum(values)
+    assert float(parse(html).attrs_seen["data-top20"]) == pytest.approx(top, abs=1e-6)
+
+    for seg in ("abc", "value_matrix"):
+        counts = Counter(d[f"segment.{seg}"] or None for d in decisions)
+        got_seg = {r[0]: int(r[1].replace(",", "")) for r in t[f"segment.{seg}"]}
+        assert got_seg == {label(spec, c, lang, f"segment.{seg}"): k for c, k in counts.items()}
+
+    assert {r[0]: int(r[1]) for r in t["funnel"]} == {label(spec, s, lang): k
+                                                      for s, k in Counter(d["stage"] for d in decisions).items()}
+    moves = Counter((d["stage_from"] or "(none)", d["stage"]) for d in decisions
+                    if d["stage_transition"] and d["stage_from"] != d["stage"])
+    assert {(r[0], r[1]): int(r[2]) for r in t["transitions"] if r[2] != "0"} == {
+        (label(spec, a, lang), label(spec, b, lang)): k for (a, b), k in moves.items()}
+    levels = Counter(by_id[d["account_id"]]["relationship.level"] or "(none)" for d in decisions)
+    assert {r[0]: int(r[1]) for r in t["levels"]} == {label(spec, k, lang): v for k, v in levels.items()}
+
+    churn = Counter((d["churn_kind"], d["churn_risk"]) for d in decisions)
+    assert {(r[0], r[1]): int(r[2]) for r in t["kind_risk"]} == {
+        (label(spec, k, lang), label(spec, r, lang)): v for (k, r), v in churn.items()}
+    assert sum(int(r[1]) for r in t["scores"]) == sum(1 for d in decisions if d["churn_score"])
+
+    actions = Counter(a for d in decisions for a in d["actions"].split(";") if a)
+    assert {r[0]: int(r[1]) for r in t["per_action"]} == {label(spec, a, lang, "action"): k
+                                                          for a, k in actions.items()}
+    assert spec.actions is not None
+    owners: Counter[str] = Counter()
+    for a, k in actions.items():
+        owners[spec.actions.catalog[a].owner] += k
+    assert {r[0]: int(r[1]) for r in t["per_owner"]} == dict(owners)
+    assert sum(int(r[1]) for r in t["timeline"]) == sum(
+        k for a, k in actions.items() if spec.actions.catalog[a].due_days <= 90)
+
+    rule_rows = {(r[0], r[1]): int(r[2]) for r in t["rules"]}
+    tier_rules = Counter(d["tier_rule"] or "(default)" for d in decisions)
+    for rule, k in tier_rules.items():
+        assert rule_rows[("tier", label(spec, rule, lang))] == k
+    stage_rules = Counter(d["stage_transition"] for d in decisions if d["stage_transition"])
+    assert {r: k for (s, r), k in rule_rows.items() if s == "stage"} == dict(stage_rules)
+
+    errs = Counter(e["field"] or "(none)" for e in errors)
+    assert {r[0]: int(r[1]) for r in t["row_errors"] if r[1] != "0"} == dict(errs)
+    unknown = Counter(k for a in accounts for k, v in a.items() if v == "" and k != "id")
+    for field, k in ((r[0], int(r[1])) for r in t["unknown"] if r[1] != "0"):
+        assert unknown[field] == k
+
+
+def _check_page(html: str, lang: str, keys: set[str] = CHART_KEYS) -> None:
+    p = parse(html)
+    assert not p.problems, p.problems[:5]
+    assert not p.stack, p.stack
+    assert all(not re.match(r"^\s*(https?:|//)", u, re.I) for u in p.links), p.links
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:|//)""", html, re.I)
+    assert "<script" not in html.lower()
+    found = {c.key for c in p.charts}
+    assert keys <= found, keys - found
+    for c in p.charts:
+        assert c.svgs == 1 and len(c.rows) >= 2, c.key  # a chart and its table (header and a row at least)
+    assert ('lang="zh-CN"' in html) == (lang == "zh")
+    if lang == "zh":
+        assert "客户金字塔" in html and "流失" in html
+    else:
+        assert "Customer pyramid" in html and "Churn" in html
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_example_portfolio_end_to_end(policy, tmp_path: Path, lang: str) -> None:  # type: ignore[no-untyped-def]
+    decisions, errors = _decide(tmp_path, ACCOUNTS)
+    html = report_from_accounts(policy, ACCOUNTS, as_of=AS_OF, lang=lang)
+    _check_page(html, lang)
+    _check_figures(policy, html, decisions, errors, _read(ACCOUNTS), lang)
+    assert "<details><summary>" in html and html.count("<details>") > 10  # explanations of at-risk accounts
+
+
+def _generated(path: Path, seed: int, blanks: float) -> None:
+    """A portfolio drawn from the example's rows: scaled amounts, some blank cells, some broken rows."""
+    rng = random.Random(seed)
+    rows = _read(ACCOUNTS)
+    fields = list(rows[0])
+    out = []
+    for i in range(rng.randint(40, 160)):
+        r = dict(rng.choice(rows))
+        r["id"] = f"G{i:04d}"
+        scale = rng.lognormvariate(0, 1.2)
+        for k in ("transactions.annual_revenue", "transactions.annual_profit", "transactions.revenue"):
+            if r[k]:
+                r[k] = f"{float(r[k]) * scale:.2f}"
+        for k in fields[2:]:
+            if rng.random() < blanks:
+                r[k] = ""
+        if rng.random() < 0.05:
+            r["transactions.count"] = "many"  # a row the batch refuses
+        out.append(r)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(out)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), blanks=st.sampled_from([0.0, 0.02]))
+def test_generated_portfolio_figures(policy, tmp_path_factory: pytest.TempPathFactory, seed: int,  # type: ignore[no-untyped-def]
+                                     blanks: float) -> None:
+    tmp = tmp_path_factory.mktemp("gen")
+    accounts = tmp / "accounts.csv"
+    _generated(accounts, seed, blanks)
+    decisions, errors = _decide(tmp, accounts)
+    html = report_from_accounts(policy, accounts, as_of=AS_OF, lang="en")
+    _check_page(html, "en")
+    _check_figures(policy, html, decisions, errors, _read(accounts), "en")
+
+
+def test_report_from_decisions_file(policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decisions, errors = _decide(tmp_path, ACCOUNTS)
+    html = report_from_decisions(policy, tmp_path / "decisions.csv", as_of=AS_OF, lang="en",
+                                 accounts=ACCOUNTS)
+    _check_page(html, "en", CHART_KEYS - {"rfm"})  # the R and F scores are not in a decisions file
+    assert "holds no explanations" in html
+    _check_figures(policy, html, decisions, errors, _read(ACCOUNTS), "en")
+    bare = report_from_decisions(policy, tmp_path / "decisions.csv", as_of=AS_OF, lang="zh")
+    assert "决策文件" in bare and "没有决策说明" in bare
+    _check_page(bare, "zh", CHART_KEYS - {"rfm", "lorenz", "levels"})
+    t = _tables(bare)
+    assert {r[0]: int(r[1]) for r in t["funnel"]} == {label(policy.spec, s, "zh"): k for s, k in
+                                                      Counter(d["stage"] for d in decisions).items()}
+
+
+def test_overdue_actions_are_marked(policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decisions, _ = _decide(tmp_path, ACCOUNTS)
+    later = AS_OF + dt.timedelta(days=20)
+    html = report_from_decisions(policy, tmp_path / "decisions.csv", as_of=AS_OF, today=later, lang="en")
+    spec = policy.spec
+    assert spec.actions is not None
+    overdue = sum(1 for d in decisions for a in d["actions"].split(";")
+                  if a and spec.actions.catalog[a].due_days < 20)
+    rows = {r[0]: int(r[1].replace(",", "")) for r in _tables(html)["timeline"]}
+    assert overdue > 0 and rows["Overdue"] == overdue
+    assert 'class="mark overdue"' in html
+
+
+def test_cli_report_and_diff_report(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    assert main(["report", str(EXPRESS), str(ACCOUNTS), "-o", str(out), "--lang", "zh", "--as-of", "2026-06-30",
+                 "-q"]) == 0
+    _check_page(out.read_text(encoding="utf-8"), "zh")
+    diff = tmp_path / "diff.html"
+    assert main(["diff", str(EXPRESS), str(EXPRESS), str(ACCOUNTS), "--as-of", "2026-06-30", "--report",
+                 str(diff)]) == 0
+    page = diff.read_text(encoding="utf-8")
+    p = parse(page)
+    assert not p.problems and not p.stack
+    assert {c.key for c in p.charts} == {"tiers", "stages", "owners"}
+    tiers = next(c for c in p.charts if c.key == "tiers")
+    assert sum(int(r[2].replace(",", "")) for r in tiers.rows[1:]) == 300  # the same policy: all on the diagonal
+    assert all(r[0] == r[1] for r in tiers.rows[1:])
+
+
+@given(st.lists(st.floats(0, 1e9, allow_nan=False), min_size=1, max_size=300))
+def test_lorenz_properties(values: list[float]) -> None:
+    curve, top = lorenz(values)
+    xs = [x for x, _ in curve]
+    ys = [y for _, y in curve]
+    assert xs == sorted(xs) and ys == sorted(ys)
+    if sum(values) > 0:
+        assert curve[0] == (0.0, 0.0) and curve[-1][0] == 1.0 and curve[-1][1] == pytest.approx(1.0)
+        k = math.ceil(0.2 * len(values))
+        assert top == pytest.approx(sum(sorted(values, reverse=True)[:k]) / sum(values))
+        assert top >= k / len(values) - 1e-9  # the largest fifth holds at least its share
+    else:
+        assert top is None
+
+
+@given(st.lists(st.floats(0, 250, allow_nan=False), max_size=200))
+def test_score_buckets_count_every_score(values: list[float]) -> None:
+    buckets = score_buckets(values)
+    assert len(buckets) == 10 and sum(k for _, _, k in buckets) == len(values)
+    for lo, hi, k in buckets:
+        inside = sum(1 for v in values if lo <= v < hi or (hi == buckets[-1][1] and v == hi))
+        assert k == inside
