@@ -127,3 +127,14 @@ def test_an_installed_policy_by_name_runs_its_own_cases(tmp_path: Path, capsys: 
     report = json.loads(out)
     assert code == 0 and report["ok"] and report["passed"] > 50
     assert report["coverage"]["percent"] == 100.0
+
+
+def test_check_leaves_no_files_in_the_working_directory(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "accountrules", "check", str(root / "examples" / "small"),
+                           "--examples", "5"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert list(tmp_path.iterdir()) == []

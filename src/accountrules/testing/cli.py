@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -211,6 +212,22 @@ def _silent(*_: object) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    # hypothesis keeps a cache of constants in ./.hypothesis; a command run by a business owner must
+    # not leave files in their folder, so it goes to a temporary directory removed at exit
+    from hypothesis import configuration
+
+    # restored afterwards: main() also runs inside other programs (and our tests) that use hypothesis;
+    # if hypothesis renames this global, None restores its default lookup, which is what it was
+    previous = getattr(configuration, "__hypothesis_home_directory", None)
+    with tempfile.TemporaryDirectory(prefix="accountrules-check-") as home:
+        configuration.set_hypothesis_home_dir(home)
+        try:
+            return _run_check(args)
+        finally:
+            configuration.set_hypothesis_home_dir(previous)
+
+
+def _run_check(args: argparse.Namespace) -> int:
     from accountrules.testing.properties import run_properties
 
     policy, engines, note = load_policy_for(args.policy)
