@@ -105,13 +105,15 @@ def _as_numbers(table: Any) -> Any:
     return table
 
 
-def _input_columns(table: Any, rows: list[int]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
-    whole = len(rows) == table.num_rows
+def _input_columns(table: Any, rows: list[int]) -> dict[str, Any]:
+    """The input fields the figures read, as Arrow columns of the decided rows (never Python lists:
+    the figures aggregate them in Arrow)."""
+    out: dict[str, Any] = {}
+    whole = rows == list(range(table.num_rows))
     for key in (REVENUE, PROFIT, LEVEL):
         if key in table.column_names:
             col = table.column(key)
-            out[key] = (col if whole else col.take(rows)).to_pylist()
+            out[key] = col if whole else col.take(rows)
     return out
 
 
