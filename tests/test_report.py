@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from accountrules.cli import main
 from accountrules.model.enums import OWNER_ROLES
 from accountrules.policy import load_policy
+from accountrules.report import aggregate as agg
 from accountrules.report import report_from_accounts, report_from_decisions
 from accountrules.report.diff import render_diff
 from accountrules.report.figures import lorenz, score_buckets
@@ -330,3 +331,23 @@ def test_score_buckets_count_every_score(values: list[float]) -> None:
     for lo, hi, k in buckets:
         inside = sum(1 for v in values if lo <= v < hi or (hi == buckets[-1][1] and v == hi))
         assert k == inside
+
+
+_AMOUNT = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, width=64), st.integers(-10**9, 10**9))
+
+
+@given(st.lists(_AMOUNT, max_size=300))
+def test_arrow_aggregates_equal_the_per_value_rules(values: list[float | int | None]) -> None:
+    """What the page draws is aggregated in Arrow; it must be what the plain per-value rules give."""
+    numbers = [0.0 if v is None or not math.isfinite(v) else float(v) for v in values]
+    arrow_numbers = agg.amounts(agg.array([None if v is None else float(v) for v in values]))
+    assert arrow_numbers.to_pylist() == numbers
+    assert agg.lorenz(arrow_numbers) == lorenz(numbers)
+    scores = [abs(v) % 300 for v in numbers]
+    assert agg.score_buckets(agg.array(scores)) == score_buckets(scores)
+    keys = [None if v is None else str(int(v) % 7) for v in numbers]
+    assert agg.counts(agg.keys(keys)) == Counter("(none)" if k is None else k for k in keys)
+    sums = agg.group_sums(agg.keys(keys), {"revenue": arrow_numbers})
+    for k, d in sums.items():
+        mine = [x for x, key in zip(numbers, keys, strict=True) if (key or "(none)") == k]
+        assert d["accounts"] == len(mine) and d["revenue"] == pytest.approx(sum(mine), rel=1e-12, abs=1e-6)

@@ -126,6 +126,15 @@ def bucket_counts(values: Any, edges: Sequence[float]) -> list[int]:
     return [at_least[b] - at_least[b + 1] for b in range(len(edges) + 1)]
 
 
+def score_buckets(scores: Any) -> list[tuple[float, float, int]]:
+    """:func:`accountrules.report.figures.score_buckets` over an Arrow array of scores."""
+    top = maximum(scores) if len(scores) else 0.0
+    hi = 1.0 if top <= 1 else 100.0 if top <= 100 else top
+    width = hi / 10
+    c = bucket_counts(scores, [b * width for b in range(1, 10)])
+    return [(b * width, hi if b == 9 else (b + 1) * width, c[b]) for b in range(10)]
+
+
 def finite_scores(values: Any) -> Any:
     """The given scores (a missing one left out) as float64, a non-finite one as 0."""
     pc = _pc()

@@ -169,15 +169,6 @@ def rule_counts(spec: PolicySpec, cols: Mapping[str, Sequence[Any]]) -> tuple[di
     return counts, unused
 
 
-def _buckets(scores: Any) -> list[tuple[float, float, int]]:
-    """:func:`score_buckets` over an Arrow array of scores."""
-    top = agg.maximum(scores) if len(scores) else 0.0
-    hi = 1.0 if top <= 1 else 100.0 if top <= 100 else top
-    width = hi / 10
-    c = agg.bucket_counts(scores, [b * width for b in range(1, 10)])
-    return [(b * width, hi if b == 9 else (b + 1) * width, c[b]) for b in range(10)]
-
-
 def _at_risk(frame: Frame, revenue: Any) -> list[dict[str, Any]]:
     """The accounts at high risk, or at medium risk with a churn kind, largest revenue first."""
     import pyarrow.compute as pc
@@ -272,7 +263,7 @@ def portfolio_figures(spec: PolicySpec, frame: Frame) -> Figures:
     if "churn_kind" in cols:
         kind = agg.array(cols["churn_kind"])
         churn_matrix = agg.pair_counts(kind, agg.array(cols["churn_risk"]), pc.is_valid(kind))
-        scores = _buckets(agg.finite_scores(cols["churn_score"]))
+        scores = agg.score_buckets(agg.finite_scores(cols["churn_score"]))
         at_risk = _at_risk(frame, revenue)
 
     actions: Counter[str] = Counter(chain.from_iterable(acts for acts in cols.get("actions", ()) if acts))
