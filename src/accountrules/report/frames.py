@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,7 +138,9 @@ def frame_from_result(result: BatchResult, accounts: str | Path | None = None, *
     errors = [(f or "", m) for f, m in zip(cols["error_field"], cols["error"], strict=True) if m is not None]
     del cols["error"], cols["error_field"]
     whole = len(ok) == len(cols["row"])
-    flat = {k: (v if whole else [v[i] for i in ok]) for k, v in cols.items()}
+    # itemgetter gathers the decided rows in C; a list comprehension per column costs seconds at 1M rows
+    pick = itemgetter(*ok) if len(ok) > 1 else (lambda v: [v[i] for i in ok])
+    flat = {k: (v if whole else list(pick(v))) for k, v in cols.items()}
     frame = Frame(flat, as_of=result.as_of, today=today or result.as_of, errors=errors)
     if accounts is not None:
         table = read_table(accounts, _typed(result.policy))
