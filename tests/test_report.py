@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import math
 import random
 import re
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -16,8 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accountrules.cli import main
+from accountrules.model.enums import OWNER_ROLES
 from accountrules.policy import load_policy
+from accountrules.report import aggregate as agg
 from accountrules.report import report_from_accounts, report_from_decisions
+from accountrules.report.diff import render_diff
 from accountrules.report.figures import lorenz, score_buckets
 from accountrules.report.i18n import label
 from report_html import parse
@@ -107,7 +112,7 @@ def _check_figures(policy, html: str, decisions: list[dict[str, str]], errors: l
     owners: Counter[str] = Counter()
     for a, k in actions.items():
         owners[spec.actions.catalog[a].owner] += k
-    assert {r[0]: int(r[1]) for r in t["per_owner"]} == dict(owners)
+    assert {r[0]: int(r[1]) for r in t["per_owner"]} == {OWNER_ROLES[o][lang]: k for o, k in owners.items()}
     assert sum(int(r[1]) for r in t["timeline"]) == sum(
         k for a, k in actions.items() if spec.actions.catalog[a].due_days <= 90)
 
@@ -175,6 +180,75 @@ def _generated(path: Path, seed: int, blanks: float) -> None:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         w.writerows(out)
+
+
+def test_every_shipped_owner_role_has_both_labels() -> None:
+    for ruleset in sorted(p for p in (ROOT / "rulesets").iterdir() if p.is_dir()):
+        acts = load_policy(ruleset).spec.actions
+        assert acts is not None
+        for a in acts.catalog.values():
+            assert a.owner in OWNER_ROLES, (ruleset.name, a.owner)
+            assert OWNER_ROLES[a.owner]["zh"] and OWNER_ROLES[a.owner]["en"]
+            assert label(None, a.owner, "zh") == OWNER_ROLES[a.owner]["zh"] != a.owner
+
+
+def _changed_express(tmp: Path) -> Path:
+    """The express policy with a narrower platinum tier and a stricter gold credit limit."""
+    dst = tmp / "express2"
+    shutil.copytree(EXPRESS, dst)
+    text = (dst / "policy.yaml").read_text(encoding="utf-8")
+    for old, new in (("platinum_min_percentile: 0.80", "platinum_min_percentile: 0.90"),
+                     ("gold_max_overdue: 2 ", "gold_max_overdue: 0 "), ('version: "1.0.0"', 'version: "1.1.0"')):
+        assert old in text
+        text = text.replace(old, new)
+    (dst / "policy.yaml").write_text(text, encoding="utf-8")
+    return dst
+
+
+_DETAILS = re.compile(r"<details><summary>([^<]*)</summary><pre>(.*?)</pre></details>", re.S)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_diff_report_shows_who_moves_with_both_explanations(policy, tmp_path: Path, lang: str) -> None:  # type: ignore[no-untyped-def]
+    new_policy = load_policy(_changed_express(tmp_path))
+    old = policy.decide_many(str(ACCOUNTS), as_of=AS_OF)
+    new = new_policy.decide_many(str(ACCOUNTS), as_of=AS_OF)
+    page, figs = render_diff(old, new, lang=lang)
+    p = parse(page)
+    assert not p.problems and not p.stack
+    charts = {c.key: c.rows[1:] for c in p.charts}
+    assert set(charts) == {"tiers", "stages", "owners"}
+
+    a = {d.account_id: d for d in old if not isinstance(d, Exception) and hasattr(d, "tier")}
+    b = {d.account_id: d for d in new if not isinstance(d, Exception) and hasattr(d, "tier")}
+    assert a.keys() == b.keys()
+    tiers = Counter((a[k].tier.code, b[k].tier.code) for k in a)  # type: ignore[union-attr]
+    assert any(x != y for x, y in tiers)  # the change moves someone
+    got = {(r[0], r[1]): int(r[2].replace(",", "")) for r in charts["tiers"]}
+    assert got == {(label(policy.spec, x, lang, "tier"), label(new_policy.spec, y, lang, "tier")): k
+                   for (x, y), k in tiers.items()}
+    stages = Counter((a[k].stage.to, b[k].stage.to) for k in a)  # type: ignore[union-attr]
+    assert {(r[0], r[1]): int(r[2].replace(",", "")) for r in charts["stages"]} == {
+        (label(policy.spec, x, lang), label(new_policy.spec, y, lang)): k for (x, y), k in stages.items()}
+
+    gained: Counter[str] = Counter()
+    lost: Counter[str] = Counter()
+    for k in a:
+        x = {act.code: act.owner for act in a[k].actions}
+        y = {act.code: act.owner for act in b[k].actions}
+        gained.update(y[c] for c in y.keys() - x.keys())
+        lost.update(x[c] for c in x.keys() - y.keys())
+    rows = {r[0]: (int(r[1]), int(r[2])) for r in charts["owners"]}
+    assert rows == {OWNER_ROLES[o][lang]: (gained[o], lost[o]) for o in gained.keys() | lost.keys()}
+
+    moved = [k for k in a if a[k].tier.code != b[k].tier.code]  # type: ignore[union-attr]
+    assert set(moved) <= set(figs.moved)
+    explained = [html.unescape(body) for _, body in _DETAILS.findall(page)]
+    for k in moved[:20]:
+        assert a[k].explain(lang) in explained and b[k].explain(lang) in explained
+    summaries = Counter(html.unescape(s) for s, _ in _DETAILS.findall(page))
+    w = {"en": ("Old explanation", "New explanation"), "zh": ("旧政策说明", "新政策说明")}[lang]
+    assert summaries[w[0]] == summaries[w[1]] == min(len(figs.moved), 200)
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -257,3 +331,23 @@ def test_score_buckets_count_every_score(values: list[float]) -> None:
     for lo, hi, k in buckets:
         inside = sum(1 for v in values if lo <= v < hi or (hi == buckets[-1][1] and v == hi))
         assert k == inside
+
+
+_AMOUNT = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, width=64), st.integers(-10**9, 10**9))
+
+
+@given(st.lists(_AMOUNT, max_size=300))
+def test_arrow_aggregates_equal_the_per_value_rules(values: list[float | int | None]) -> None:
+    """What the page draws is aggregated in Arrow; it must be what the plain per-value rules give."""
+    numbers = [0.0 if v is None or not math.isfinite(v) else float(v) for v in values]
+    arrow_numbers = agg.amounts(agg.array([None if v is None else float(v) for v in values]))
+    assert arrow_numbers.to_pylist() == numbers
+    assert agg.lorenz(arrow_numbers) == lorenz(numbers)
+    scores = [abs(v) % 300 for v in numbers]
+    assert agg.score_buckets(agg.array(scores)) == score_buckets(scores)
+    keys = [None if v is None else str(int(v) % 7) for v in numbers]
+    assert agg.counts(agg.keys(keys)) == Counter("(none)" if k is None else k for k in keys)
+    sums = agg.group_sums(agg.keys(keys), {"revenue": arrow_numbers})
+    for k, d in sums.items():
+        mine = [x for x, key in zip(numbers, keys, strict=True) if (key or "(none)") == k]
+        assert d["accounts"] == len(mine) and d["revenue"] == pytest.approx(sum(mine), rel=1e-12, abs=1e-6)

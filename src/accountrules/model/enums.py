@@ -69,6 +69,21 @@ class Priority(StrEnum):
     URGENT = "urgent"
 
 
+# zh/en labels of the owner roles the shipped policies assign actions to (an action's ``owner:``);
+# a role not listed here is shown as its code.
+OWNER_ROLES: dict[str, dict[str, str]] = {
+    "account_manager": {"zh": "客户经理", "en": "Account manager"},
+    "customer_service_manager": {"zh": "客服经理", "en": "Customer service manager"},
+    "finance_manager": {"zh": "财务经理", "en": "Finance manager"},
+    "general_manager": {"zh": "总经理", "en": "General manager"},
+    "ka_director": {"zh": "大客户总监", "en": "KA director"},
+    "marketing_manager": {"zh": "市场经理", "en": "Marketing manager"},
+    "operations_manager": {"zh": "运营经理", "en": "Operations manager"},
+    "pricing_manager": {"zh": "定价经理", "en": "Pricing manager"},
+    "product_manager": {"zh": "产品经理", "en": "Product manager"},
+    "solution_manager": {"zh": "解决方案经理", "en": "Solution manager"},
+}
+
 # zh/en labels used by explanations and by the checker's messages.
 LABELS: dict[str, dict[str, str]] = {
     "nurture": {"zh": "孕育期", "en": "Nurture"},
@@ -89,4 +104,5 @@ LABELS: dict[str, dict[str, str]] = {
     "medium": {"zh": "中", "en": "medium"},
     "high": {"zh": "高", "en": "high"},
     "urgent": {"zh": "紧急", "en": "urgent"},
+    **OWNER_ROLES,
 }

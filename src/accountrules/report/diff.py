@@ -87,12 +87,13 @@ def render_diff(old: BatchResult, new: BatchResult, *, lang: str = "en") -> tupl
     if f.stages:
         s.blocks.append(_matrix_block(old.policy, new.policy, f.stages, w("d_stages"), "stage", lang, "stages"))
     owners = sorted(set(f.gained) | set(f.lost))
-    names = [f"{o} +" for o in owners] + [f"{o} −" for o in owners]
+    shown = {o: label(new.policy.spec, o, lang, "owner") for o in owners}
+    names = [f"{shown[o]} +" for o in owners] + [f"{shown[o]} −" for o in owners]
     values = [f.gained.get(o, 0) for o in owners] + [f.lost.get(o, 0) for o in owners]
     colors = [charts.PALETTE[2]] * len(owners) + [charts.PALETTE[3]] * len(owners)
     s.blocks.append(Block(w("d_actions"), charts.bars(w("d_actions"), names, values, colors=colors),
                           Table(w("figures"), [w("owner"), w("gained"), w("lost")],
-                                [[o, f.gained.get(o, 0), f.lost.get(o, 0)] for o in owners]
+                                [[shown[o], f.gained.get(o, 0), f.lost.get(o, 0)] for o in owners]
                                 or [[w("none_found"), 0, 0]]), "owners"))
     s.extra.append(_moves_table(old, new, f.moved[:MAX_MOVES], lang))
     meta = [(w("old"), f"{old.policy.name} {old.policy.version}"),

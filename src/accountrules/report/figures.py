@@ -15,9 +15,11 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from accountrules.check.spec import PolicySpec
+from accountrules.report import aggregate as agg
 
 REVENUE = "transactions.annual_revenue"
 PROFIT = "transactions.annual_profit"
@@ -39,7 +41,7 @@ class Frame:
     columns: dict[str, list[Any]]
     as_of: dt.date
     today: dt.date
-    inputs: dict[str, list[Any]] = field(default_factory=dict)  # field path -> values, aligned with columns
+    inputs: dict[str, Any] = field(default_factory=dict)  # field path -> values (list or Arrow), aligned with columns
     unknown: dict[str, int] = field(default_factory=dict)  # field path -> rows where it was not given
     errors: list[tuple[str, str]] = field(default_factory=list)  # (field, message) of each refused row
     explanations: dict[str, dict[str, str]] = field(default_factory=dict)  # account id -> lang -> text
@@ -150,14 +152,16 @@ def rule_counts(spec: PolicySpec, cols: Mapping[str, Sequence[Any]]) -> tuple[di
     unused: dict[str, list[str]] = {}
     for section, ids in universe.items():
         if section == "actions":
-            seen = {a for acts in cols.get("actions", ()) for a in (acts or ())}
+            seen = set(chain.from_iterable(acts for acts in cols.get("actions", ()) if acts))
             assert spec.actions is not None
             unused[section] = [r.id for r in spec.actions.rules if not set(r.actions) & seen]
             continue
         col = cols.get(_RULE_COLUMNS.get(section, section + "_rule"))
         if col is None:
             continue
-        c = Counter(DEFAULT if v is None else v for v in col)
+        c = Counter(col)  # counted in C; the rows no rule decided are renamed after
+        if None in c:
+            c[DEFAULT] += c.pop(None)
         if section == "stage":
             c.pop(DEFAULT, None)  # no transition = the stage stayed; not a rule's decision
         counts[section] = {k: c[k] for k in _ordered(c, [*ids, DEFAULT])}
@@ -165,88 +169,104 @@ def rule_counts(spec: PolicySpec, cols: Mapping[str, Sequence[Any]]) -> tuple[di
     return counts, unused
 
 
+def _at_risk(frame: Frame, revenue: Any) -> list[dict[str, Any]]:
+    """The accounts at high risk, or at medium risk with a churn kind, largest revenue first."""
+    import pyarrow.compute as pc
+
+    cols = frame.columns
+    risk, kind = agg.keys(cols["churn_risk"]), agg.keys(cols["churn_kind"])
+    mask = pc.or_(pc.equal(risk, "high"),
+                  pc.and_(pc.equal(risk, "medium"), pc.invert(pc.is_in(kind, agg.array([NONE, "none"])))))
+    risky = agg.positions(mask)
+    rev = agg.array(revenue).take(risky).to_pylist() if revenue is not None else [0.0] * len(risky)
+    ids = cols["account_id"]
+    order = sorted(range(len(risky)), key=lambda j: (-rev[j], str(ids[risky[j]])))
+    tiers = cols.get("tier")
+    out = []
+    for j in order[:TOP_AT_RISK]:
+        i = risky[j]
+        aid = str(ids[i])
+        out.append({"account_id": aid, "revenue": rev[j] if revenue is not None else None,
+                    "kind": cols["churn_kind"][i], "risk": cols["churn_risk"][i],
+                    "score": cols["churn_score"][i], "tier": tiers[i] if tiers is not None else None,
+                    "explain": frame.explanations.get(aid)
+                    or (frame.explainer(i) if frame.explainer is not None else {})})
+    return out
+
+
 def portfolio_figures(spec: PolicySpec, frame: Frame) -> Figures:
+    """Every figure of the page; the per-row work runs in Arrow kernels (:mod:`.aggregate`)."""
+    import pyarrow.compute as pc
+
     cols = frame.columns
     n = frame.n
-    revenue = [_num(v) for v in frame.inputs[REVENUE]] if REVENUE in frame.inputs else None
-    profit = [_num(v) for v in frame.inputs[PROFIT]] if PROFIT in frame.inputs else None
+    revenue = agg.amounts(frame.inputs[REVENUE]) if REVENUE in frame.inputs else None
+    profit = agg.amounts(frame.inputs[PROFIT]) if PROFIT in frame.inputs else None
     notes: list[str] = []
     if revenue is None:
         notes.append("no_revenue")
     if not frame.has_explanations:
         notes.append("no_explanations")
+    amounts = {k: v for k, v in (("revenue", revenue), ("profit", profit)) if v is not None}
 
     pyramid: dict[str, dict[str, float]] = {}
     if "tier" in cols:
-        acc: dict[str, dict[str, float]] = {}
-        for i, t in enumerate(cols["tier"]):
-            d = acc.setdefault(NONE if t is None else t, {"accounts": 0, "revenue": 0.0, "profit": 0.0})
-            d["accounts"] += 1
-            if revenue is not None:
-                d["revenue"] += revenue[i]
-            if profit is not None:
-                d["profit"] += profit[i]
+        acc = agg.group_sums(agg.keys(cols["tier"]), amounts)
+        for d in acc.values():
+            d.setdefault("revenue", 0.0)
+            d.setdefault("profit", 0.0)
         order = list(spec.tiers.values) if spec.tiers else []
         pyramid = {k: acc[k] for k in _ordered(acc, order)}
-    curve, top20 = lorenz(revenue) if revenue is not None else ([], None)
+    curve, top20 = agg.lorenz(revenue) if revenue is not None else ([], None)
 
     segments: dict[str, dict[str, dict[str, float]]] = {}
     for name, table in spec.segments.items():
         col = cols.get(f"segment.{name}")
         if col is None:
             continue
-        seg: dict[str, dict[str, float]] = {}
-        for i, v in enumerate(col):
-            d = seg.setdefault(NONE if v is None else v, {"accounts": 0, "revenue": 0.0})
-            d["accounts"] += 1
-            if revenue is not None:
-                d["revenue"] += revenue[i]
+        seg = agg.group_sums(agg.keys(col), {"revenue": revenue} if revenue is not None else {})
+        for d in seg.values():
+            d.setdefault("revenue", 0.0)
         segments[name] = {k: seg[k] for k in _ordered(seg, list(table.values))}
 
     rfm_grid: dict[tuple[int, int], dict[str, int]] | None = None
     if "metric.r_score" in frame.inputs and "metric.f_score" in frame.inputs:
+        r, f = agg.array(frame.inputs["metric.r_score"]), agg.array(frame.inputs["metric.f_score"])
+        rfm = agg.keys(cols.get("segment.rfm", [None] * n))
+        import pyarrow as pa
+
+        given = pc.and_(pc.is_valid(r), pc.is_valid(f))
+        rf = pa.table({"r": pc.cast(r, pa.int64(), safe=False), "f": pc.cast(f, pa.int64(), safe=False),
+                       "s": rfm}).filter(given)
+        by = rf.group_by(["r", "f", "s"]).aggregate([([], "count_all")])
         rfm_grid = {}
-        rfm = cols.get("segment.rfm", [None] * n)
-        for r, f, s in zip(frame.inputs["metric.r_score"], frame.inputs["metric.f_score"], rfm, strict=True):
-            if r is None or f is None:
-                continue
-            cell = rfm_grid.setdefault((int(r), int(f)), {})
-            key = NONE if s is None else s
-            cell[key] = cell.get(key, 0) + 1
+        for rr, ff, ss, k in zip(*(by.column(c).to_pylist() for c in ("r", "f", "s", "count_all")), strict=True):
+            rfm_grid.setdefault((rr, ff), {})[ss] = k
 
     funnel: dict[str, int] = {}
     transitions: dict[tuple[str, str], int] = {}
     if "stage" in cols:
-        c = Counter(NONE if s is None else s for s in cols["stage"])
+        stage = agg.keys(cols["stage"])
+        c = agg.counts(stage)
         funnel = {k: c[k] for k in _ordered(c, STAGE_ORDER)}
-        moves = Counter((NONE if a is None else a, b) for a, b, t in
-                        zip(cols["stage_from"], cols["stage"], cols["stage_transition"], strict=True)
-                        if t is not None and a != b)
-        transitions = dict(sorted(moves.items()))
+        origin = agg.keys(cols["stage_from"])
+        moved = pc.and_(pc.is_valid(agg.array(cols["stage_transition"])), pc.not_equal(origin, stage))
+        transitions = dict(sorted(agg.pair_counts(origin, stage, moved).items()))
     levels: dict[str, int] = {}
     if LEVEL in frame.inputs:
-        c = Counter(NONE if v in (None, "") else str(v) for v in frame.inputs[LEVEL])
+        c = agg.counts(agg.keys(frame.inputs[LEVEL], blank_is_none=True))
         levels = {k: c[k] for k in _ordered(c, LEVEL_ORDER)}
 
     churn_matrix: dict[tuple[str, str], int] = {}
     scores: list[tuple[float, float, int]] = []
     at_risk: list[dict[str, Any]] = []
     if "churn_kind" in cols:
-        churn_matrix = dict(Counter((k, r) for k, r in zip(cols["churn_kind"], cols["churn_risk"], strict=True)
-                                    if k is not None))
-        scores = score_buckets([_num(s) for s in cols["churn_score"] if s not in (None, "")])
-        risky = [i for i, r in enumerate(cols["churn_risk"]) if r == "high"
-                 or (r == "medium" and cols["churn_kind"][i] not in (None, "none"))]
-        risky.sort(key=lambda i: (-(revenue[i] if revenue is not None else 0.0), str(cols["account_id"][i])))
-        for i in risky[:TOP_AT_RISK]:
-            aid = str(cols["account_id"][i])
-            at_risk.append({"account_id": aid, "revenue": revenue[i] if revenue is not None else None,
-                            "kind": cols["churn_kind"][i], "risk": cols["churn_risk"][i],
-                            "score": cols["churn_score"][i], "tier": cols.get("tier", [None] * n)[i],
-                            "explain": frame.explanations.get(aid)
-                            or (frame.explainer(i) if frame.explainer is not None else {})})
+        kind = agg.array(cols["churn_kind"])
+        churn_matrix = agg.pair_counts(kind, agg.array(cols["churn_risk"]), pc.is_valid(kind))
+        scores = agg.score_buckets(agg.finite_scores(cols["churn_score"]))
+        at_risk = _at_risk(frame, revenue)
 
-    actions: Counter[str] = Counter(a for acts in cols.get("actions", ()) if acts for a in acts)
+    actions: Counter[str] = Counter(chain.from_iterable(acts for acts in cols.get("actions", ()) if acts))
     catalog = spec.actions.catalog if spec.actions else {}
     owners: Counter[str] = Counter()
     timeline: Counter[int] = Counter()

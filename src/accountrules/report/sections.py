@@ -161,8 +161,10 @@ def actions_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
     s.blocks.append(Block(w("per_action"), charts.bars(w("per_action"), names, list(f.actions.values()), width=640),
                           Table(w("figures"), [w("value"), w("count")],
                                 [[n, v] for n, v in zip(names, f.actions.values(), strict=True)]), "per_action"))
-    s.blocks.append(Block(w("per_owner"), charts.bars(w("per_owner"), list(f.owners), list(f.owners.values())),
-                          Table(w("figures"), [w("owner"), w("count")], [[o, v] for o, v in f.owners.items()]),
+    owners = [label(spec, o, lang, "owner") for o in f.owners]
+    s.blocks.append(Block(w("per_owner"), charts.bars(w("per_owner"), owners, list(f.owners.values())),
+                          Table(w("figures"), [w("owner"), w("count")],
+                                [[o, v] for o, v in zip(owners, f.owners.values(), strict=True)]),
                           "per_owner"))
     days = list(f.timeline)
     rows: list[list[object]] = [[w("overdue"), f.overdue]] if f.overdue else []
