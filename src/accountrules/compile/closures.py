@@ -172,11 +172,11 @@ def _binary(e: Binary) -> Fn:
     elif e.op == "+":
         return _arith(e, operator.add)
     elif e.op == "-":
-        return _minus(e)
+        return _arith(e, _subtract)
     elif e.op == "*":
         return _arith(e, operator.mul)
     else:
-        return _divide(e)
+        return _arith(e, _divide)
     lf, rf = compile_expr(e.left), compile_expr(e.right)
 
     def binary(env: Env) -> Any:
@@ -208,38 +208,13 @@ def _arith(e: Binary, op: Callable[[Any, Any], Any]) -> Fn:
     return arith
 
 
-def _minus(e: Binary) -> Fn:
-    lf, rf = compile_expr(e.left), compile_expr(e.right)
-
-    def minus(env: Env) -> Any:
-        a = lf(env)
-        if a is None:
-            return None
-        b = rf(env)
-        if b is None:
-            return None
-        r = a - b
-        if isinstance(r, float):
-            return r if isfinite(r) else None
-        return r.days if hasattr(r, "days") else r  # date - date is a number of days
-
-    return minus
+def _subtract(a: Any, b: Any) -> Any:
+    r = a - b
+    return r.days if hasattr(r, "days") else r  # date - date is a number of days
 
 
-def _divide(e: Binary) -> Fn:
-    lf, rf = compile_expr(e.left), compile_expr(e.right)
-
-    def divide(env: Env) -> Any:
-        a = lf(env)
-        if a is None:
-            return None
-        b = rf(env)
-        if b is None or b == 0:
-            return None
-        r = a / b
-        return None if isinstance(r, float) and not isfinite(r) else r
-
-    return divide
+def _divide(a: Any, b: Any) -> Any:
+    return None if b == 0 else a / b  # division by zero is unknown, not an error
 
 
 def _logic(e: Logic) -> Fn:
