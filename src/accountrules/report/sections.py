@@ -13,6 +13,16 @@ def _pct(x: float) -> str:
     return f"{x:.1%}"
 
 
+def _count_bars(w: Words, title: str, names: list[str], counts: list[int], kind: str, *, name_col: str = "value",
+                count_col: str = "accounts", width: int = 560, none_row: bool = False) -> Block:
+    """Bars of one count per name, with the two-column table of the same figures beside them."""
+    rows: list[list[object]] = [[n, k] for n, k in zip(names, counts, strict=True)]
+    if not rows and none_row:
+        rows = [[w("none_found"), 0]]
+    return Block(w(title), charts.bars(w(title), names, counts, width=width),
+                 Table(w("figures"), [w(name_col), w(count_col)], rows), kind)
+
+
 def pyramid_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
     w = Words(lang)
     s = Section("pyramid", w("s1"), help_text("s1", lang))
@@ -106,9 +116,7 @@ def stage_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
                               "transitions"))
     if f.levels:
         names = [label(spec, k, lang) for k in f.levels]
-        s.blocks.append(Block(w("levels"), charts.bars(w("levels"), names, list(f.levels.values())),
-                              Table(w("figures"), [w("value"), w("accounts")],
-                                    [[n, v] for n, v in zip(names, f.levels.values(), strict=True)]), "levels"))
+        s.blocks.append(_count_bars(w, "levels", names, list(f.levels.values()), "levels"))
     if not s.blocks:
         s.notes.append(w("no_data"))
     return s
@@ -130,9 +138,7 @@ def churn_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
                                  for (k, r), v in sorted(f.churn_matrix.items())]), "kind_risk"))
     names = [f"{lo:g}–{hi:g}" for lo, hi, _ in f.churn_scores]
     counts = [k for _, _, k in f.churn_scores]
-    s.blocks.append(Block(w("score_dist"), charts.bars(w("score_dist"), names, counts),
-                          Table(w("figures"), [w("score"), w("accounts")],
-                                [[n, k] for n, k in zip(names, counts, strict=True)]), "scores"))
+    s.blocks.append(_count_bars(w, "score_dist", names, counts, "scores", name_col="score"))
     if "no_explanations" in f.notes:
         s.notes.append(w("no_explanations"))
     rows = []
@@ -158,14 +164,11 @@ def actions_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
         s.notes.append(w("none_found"))
         return s
     names = [label(spec, a, lang, "action") for a in f.actions]
-    s.blocks.append(Block(w("per_action"), charts.bars(w("per_action"), names, list(f.actions.values()), width=640),
-                          Table(w("figures"), [w("value"), w("count")],
-                                [[n, v] for n, v in zip(names, f.actions.values(), strict=True)]), "per_action"))
+    s.blocks.append(_count_bars(w, "per_action", names, list(f.actions.values()), "per_action", count_col="count",
+                                width=640))
     owners = [label(spec, o, lang, "owner") for o in f.owners]
-    s.blocks.append(Block(w("per_owner"), charts.bars(w("per_owner"), owners, list(f.owners.values())),
-                          Table(w("figures"), [w("owner"), w("count")],
-                                [[o, v] for o, v in zip(owners, f.owners.values(), strict=True)]),
-                          "per_owner"))
+    s.blocks.append(_count_bars(w, "per_owner", owners, list(f.owners.values()), "per_owner", name_col="owner",
+                                count_col="count"))
     days = list(f.timeline)
     rows: list[list[object]] = [[w("overdue"), f.overdue]] if f.overdue else []
     rows += [[f"+{d}", v] for d, v in f.timeline.items() if d >= 0]
@@ -197,13 +200,11 @@ def quality_section(spec: PolicySpec, f: Figures, lang: str) -> Section:
     w = Words(lang)
     s = Section("quality", w("s8"), help_text("s8", lang))
     errs = f.row_errors or {}
-    s.blocks.append(Block(w("row_errors"), charts.bars(w("row_errors"), list(errs), list(errs.values())),
-                          Table(w("figures"), [w("field"), w("errors")],
-                                [[k, v] for k, v in errs.items()] or [[w("none_found"), 0]]), "row_errors"))
+    s.blocks.append(_count_bars(w, "row_errors", list(errs), list(errs.values()), "row_errors", name_col="field",
+                                count_col="errors", none_row=True))
     top = dict(list(f.unknown_fields.items())[:15])
-    s.blocks.append(Block(w("unknown"), charts.bars(w("unknown"), list(top), list(top.values()), width=640),
-                          Table(w("figures"), [w("field"), w("count")],
-                                [[k, v] for k, v in top.items()] or [[w("none_found"), 0]]), "unknown"))
+    s.blocks.append(_count_bars(w, "unknown", list(top), list(top.values()), "unknown", name_col="field",
+                                count_col="count", width=640, none_row=True))
     return s
 
 
