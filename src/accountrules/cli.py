@@ -17,16 +17,8 @@ from collections.abc import Sequence
 
 from accountrules.errors import AccountRulesError
 
-# Optional modules and the extra that installs each: a command that reaches one that is missing
-# says which extra to install and exits 2, like any other usage error, instead of a traceback.
-OPTIONAL_MODULES = {
-    "pyarrow": "arrow",
-    "numpy": "vector",
-    "pandas": "pandas",
-    "hypothesis": "check",
-    "durable": "durable",
-    "durable_rules_engine": "durable",
-}
+# a command that reaches a missing optional module says which extra to install and exits 2
+from accountrules.io.optional import OPTIONAL_MODULES
 
 # module paths of subcommands, imported lazily so a missing optional extra only breaks its own command
 _SUBCOMMANDS = (

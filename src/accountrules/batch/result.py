@@ -419,7 +419,7 @@ class BatchResult(Sequence[Item]):
 
     def to_pandas(self, *, errors: bool = False) -> Any:
         """The flat result as a ``pandas.DataFrame`` (actions as lists of codes)."""
-        pd = require("pandas", "BatchResult.to_pandas", "pandas")
+        pd = require("pandas", "BatchResult.to_pandas")
         cols = self.columns(errors=errors)
         cols["actions"] = [list(v) for v in cols["actions"]]
         return pd.DataFrame(cols)

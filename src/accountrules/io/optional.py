@@ -8,11 +8,22 @@ from types import ModuleType
 from accountrules.errors import MissingDependencyError
 
 ARROW_EXTRA = "arrow"
+# every optional module and the extra that installs it: the library's errors and the CLI's messages
+OPTIONAL_MODULES = {
+    "pyarrow": ARROW_EXTRA,
+    "numpy": "vector",
+    "pandas": "pandas",
+    "hypothesis": "check",
+    "durable": "durable",
+    "durable_rules_engine": "durable",
+}
 
 
-def require(module: str, purpose: str, extra: str = ARROW_EXTRA) -> ModuleType:
-    """``module`` imported; a missing one (or its parent package) raises :class:`MissingDependencyError`."""
+def require(module: str, purpose: str, extra: str | None = None) -> ModuleType:
+    """``module`` imported; a missing one (or its parent package) raises :class:`MissingDependencyError`
+    naming ``extra`` (by default the one :data:`OPTIONAL_MODULES` gives)."""
     top = module.partition(".")[0]
+    extra = extra or OPTIONAL_MODULES.get(top, ARROW_EXTRA)
     try:
         # the top-level package first: a submodule left in sys.modules would hide a missing parent
         importlib.import_module(top)
@@ -26,4 +37,4 @@ def pyarrow(purpose: str) -> ModuleType:
     return require("pyarrow", purpose)
 
 
-__all__ = ["ARROW_EXTRA", "pyarrow", "require"]
+__all__ = ["ARROW_EXTRA", "OPTIONAL_MODULES", "pyarrow", "require"]
