@@ -122,7 +122,8 @@ def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.
                  trace: bool, program: VectorProgram | None = None) -> BatchResult:
     """Decide the valid rows of one validated chunk; a row the policy cannot decide becomes a RowError.
 
-    ``program``: for ``engine="vector"``, the policy compiled once (:func:`vector_program`)."""
+    ``program``: for ``engine="vector"``, the compiled column program; by default the one the policy's
+    registry holds (built once per policy, so nothing is compiled per chunk)."""
     plan = policy.plan
     cols = value_columns(plan)
     n = chunk.n
@@ -219,8 +220,7 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     stored: list[Chunk] | None = None
     stats = PortfolioStats({}, 0)
     if two_pass or keep or not src.restartable:
-        program = policy.evaluators.vector_program() if registry.available("vector") else None
-        collector = StatsCollector(plan, day, program)
+        collector = StatsCollector(plan, day, vector_program(policy) if registry.available("vector") else None)
         stored = [] if (keep or not src.restartable) else None
         done = 0
         for chunk in _validated(src, plan):
@@ -241,9 +241,8 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
         chunks = _validated(src, plan)
     done = 0
     valid = 0
-    program = vector_program(policy) if engine == "vector" else None
     for chunk in chunks:
-        part = decide_chunk(policy, chunk, stats, day, engine, trace, program)
+        part = decide_chunk(policy, chunk, stats, day, engine, trace)
         done += chunk.n
         valid += chunk.n - len(chunk.errors)
         if progress is not None:
