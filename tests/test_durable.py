@@ -38,7 +38,7 @@ SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too
 
 
 def matcher_of(p: Policy) -> DurableMatcher:
-    m = p._matcher("durable")
+    m = p.evaluators.matcher("durable")
     assert isinstance(m, DurableMatcher)
     return m
 

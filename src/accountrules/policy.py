@@ -16,7 +16,7 @@ from accountrules.compile.plan import Plan, compile_policy
 from accountrules.errors import PolicyNotFoundError, PortfolioRequiredError
 from accountrules.evaluate import registry
 from accountrules.evaluate.accounts import env_of, to_account
-from accountrules.evaluate.driver import Matcher, run, to_decision
+from accountrules.evaluate.driver import run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision, Label, PolicyRef
@@ -111,9 +111,6 @@ class Policy:
         return (Policy, (self.spec,))
 
     # -- evaluation
-    def _matcher(self, engine: str) -> Matcher:
-        return self._evaluators.matcher(engine)
-
     def portfolio_stats(self, accounts: Iterable[AccountLike], *, as_of: dt.date | None = None) -> PortfolioStats:
         """Statistics for portfolio functions, from the accounts a decision should be ranked among.
 
