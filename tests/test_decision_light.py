@@ -1,7 +1,7 @@
-"""A Decision whose trace is built on first access is the same Decision as a fully built one.
+"""A Decision whose trace and actions are built on first access is the same Decision as a fully built one.
 
-Same JSON, same equality, same explanations, same pickles, before and after the trace is
-read, for accounts generated against the shipped policies.
+Same JSON, same equality, same explanations, same pickles, before and after the trace and
+the actions are read, for accounts generated against the shipped policies.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 import accountrules
 from accountrules import Decision
 from accountrules.model.account import Account
-from accountrules.model.decision import Trace, TraceEntry
+from accountrules.model.decision import ActionItem, Actions, Trace, TraceEntry
 from accountrules.testing.strategies import portfolios
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +37,7 @@ def _decisions(policy: accountrules.Policy, accounts: list[dict[str, Any]]) -> l
 def _check(policy: accountrules.Policy, accounts: list[dict[str, Any]]) -> None:
     for lazy, other in zip(_decisions(policy, accounts), _decisions(policy, accounts), strict=True):
         # ``lazy`` is compared before anything reads its trace; ``other`` is read first
+        codes = lazy.action_codes()  # from the fired rules, before the action models exist
         text = other.model_dump_json()
         built = Decision.model_validate_json(text)  # every model validated, the trace a plain tuple
         assert built == lazy
@@ -47,7 +48,9 @@ def _check(policy: accountrules.Policy, accounts: list[dict[str, Any]]) -> None:
         assert [type(t) for t in lazy.trace] == [TraceEntry] * len(built.trace)
         for lang in ("en", "zh"):
             assert lazy.explain(lang) == built.explain(lang)
-        assert lazy.action_codes() == built.action_codes()
+        assert codes == lazy.action_codes() == built.action_codes()
+        assert lazy.actions == tuple(built.actions) and isinstance(lazy.actions, Actions)
+        assert [type(a) for a in lazy.actions] == [ActionItem] * len(built.actions)
         assert repr(lazy) == repr(built)
 
 
@@ -120,6 +123,16 @@ def test_a_trace_behaves_like_the_tuple_of_its_entries() -> None:
     assert list(reversed(d.trace)) == list(reversed(entries))
     assert Trace(entries) == d.trace and Trace() == () and Trace() != d.trace
     assert d.trace != list(entries)  # like a tuple: not equal to a list
+
+
+def test_actions_behave_like_the_tuple_of_their_items() -> None:
+    d = _fresh()
+    items = tuple(d.actions)
+    assert items and d.actions == items and d.actions.codes == [a.code for a in items]
+    assert d.actions[0] == items[0] and d.actions[-1:] == items[-1:]
+    assert Actions(items) == d.actions and Actions() == () and _fresh(trace=False).actions == items
+    assert hash(d.actions) == hash(items)
+    assert pickle.loads(pickle.dumps(d.actions)) == items
 
 
 def test_a_missing_group_is_the_shared_empty_group() -> None:

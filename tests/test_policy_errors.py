@@ -155,16 +155,16 @@ def test_alias_bomb_is_refused_fast(tmp_path: Path) -> None:
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
         for p, c in zip("abcdefgh", "bcdefghi", strict=True))
-    start = time.perf_counter()
+    start = time.process_time()
     e = load_error(write(tmp_path, bomb))
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert isinstance(e, PolicySyntaxError) and "alias" in str(e)
 
 
 def test_deep_nesting_is_refused_fast(tmp_path: Path) -> None:
-    start = time.perf_counter()
+    start = time.process_time()
     e = load_error(write(tmp_path, "policy: " + "[" * 100_000 + "\n"))
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert isinstance(e, PolicySyntaxError)
     assert "deep" in str(e) or "nest" in str(e)
 

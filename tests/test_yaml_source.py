@@ -188,9 +188,9 @@ def test_alias_and_anchor() -> None:
 def test_alias_bomb_is_refused_quickly() -> None:
     lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
     lines += [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
-    start = time.perf_counter()
+    start = time.process_time()
     assert where("\n".join(lines)) == (1, 4)
-    assert time.perf_counter() - start < 1
+    assert time.process_time() - start < 1
 
 
 def test_merge_key() -> None:

@@ -15,8 +15,10 @@ from pydantic import BaseModel
 from accountrules.compile.closures import Env
 from accountrules.compile.plan import CRow, Plan, Read
 from accountrules.model.decision import (
+    NO_ACTIONS,
     NO_TRACE,
     ActionItem,
+    Actions,
     ChurnOutcome,
     Decision,
     JsonScalar,
@@ -222,6 +224,39 @@ class FiredTrace:
         return tuple(entries)
 
 
+class _ActionSource:
+    """A decision's actions kept as the codes and reasons that fired, built into models on demand."""
+
+    __slots__ = ("_plan", "_fired", "_account_id", "_as_of")
+
+    def __init__(self, plan: Plan, fired: dict[str, list[str]], account_id: str, as_of: dt.date) -> None:
+        self._plan = plan
+        self._fired = fired  # code -> ids of the rules that prescribed it, in prescription order
+        self._account_id = account_id
+        self._as_of = as_of
+
+    def codes(self) -> list[str]:
+        return list(self._fired)
+
+    def build(self) -> tuple[ActionItem, ...]:
+        catalog = self._plan.catalog
+        as_of = self._as_of
+        prefix = self._account_id + ":"
+        suffix = ":" + self._plan.spec.version
+        dues: dict[int, dt.date] = {}  # actions due the same day share one date
+        out = []
+        for code, reasons in self._fired.items():
+            a = catalog[code]
+            days = a.due_days
+            due = dues.get(days)
+            if due is None:
+                due = dues[days] = as_of + dt.timedelta(days=days)
+            out.append(_action_item({
+                "code": code, "title": a.title, "owner": a.owner, "priority": _PRIORITY[a.priority], "due": due,
+                "key": f"{prefix}{code}{suffix}", "reasons": tuple(reasons)}))
+        return tuple(out)
+
+
 def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, policy: PolicyRef,
                 trace: bool = True) -> Decision:
     # Every value here comes from a checked policy and a validated account, so the models are
@@ -248,24 +283,11 @@ def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, po
         churn = _churn_outcome({"kind": _KIND[raw.churn_kind], "risk": _RISK[raw.churn_risk],
                                 "label": _label(raw.churn_kind), "score": None if score is None else float(score),
                                 "rule": rules.get("churn")})
-    actions = []
-    if raw.actions:
-        catalog = plan.catalog
-        suffix = ":" + spec.version
-        dues: dict[int, dt.date] = {}  # actions due the same day share one date
-        for code, reasons in raw.actions.items():
-            a = catalog[code]
-            days = a.due_days
-            due = dues.get(days)
-            if due is None:
-                due = dues[days] = as_of + dt.timedelta(days=days)
-            actions.append(_action_item({
-                "code": code, "title": a.title, "owner": a.owner, "priority": _PRIORITY[a.priority], "due": due,
-                "key": f"{account_id}:{code}{suffix}", "reasons": tuple(reasons)}))
+    actions = Actions(source=_ActionSource(plan, raw.actions, account_id, as_of)) if raw.actions else NO_ACTIONS
     metrics = {}
     for m in plan.metrics:
         v = env[m.name]
         metrics[m.name] = v if type(v) in _PLAIN else json_scalar(v)
     return _decision({"account_id": account_id, "as_of": as_of, "policy": policy, "tier": tier,
-                      "segments": segments, "stage": stage, "churn": churn, "actions": tuple(actions),
+                      "segments": segments, "stage": stage, "churn": churn, "actions": actions,
                       "metrics": metrics, "trace": Trace(source=FiredTrace.of(plan, raw)) if trace else NO_TRACE})

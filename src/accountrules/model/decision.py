@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Protocol, overload
+from typing import Any, ClassVar, Protocol, TypeVar, overload
 from typing import Literal as Lit
 
 from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler
@@ -13,6 +13,7 @@ from pydantic_core import CoreSchema, core_schema
 from accountrules.model.enums import ChurnKind, Priority, RiskLevel, Stage
 
 JsonScalar = bool | int | float | str | None
+_T_co = TypeVar("_T_co", covariant=True)
 
 
 class Label(BaseModel):
@@ -86,31 +87,35 @@ class TraceEntry(_Out):
     location: str | None = None
 
 
-class TraceSource(Protocol):
-    """Builds a trace's entries when they are first read (see :class:`Trace`)."""
-
-    def build(self) -> tuple[TraceEntry, ...]: ...
+_T = TypeVar("_T", bound=BaseModel)
 
 
-class Trace(Sequence[TraceEntry]):
-    """The trace of a Decision: an immutable sequence of :class:`TraceEntry`.
+class LazySource(Protocol[_T_co]):
+    """Builds a lazy sequence's items when they are first read (see :class:`Trace`, :class:`Actions`)."""
 
-    It equals (and pickles, hashes and prints as) the tuple of its entries. An evaluator may
-    give a :class:`TraceSource` instead of the entries: most decisions are never explained,
-    and a trace is most of a Decision's weight, so its models are built on first access.
+    def build(self) -> tuple[_T_co, ...]: ...
+
+
+class _Lazy(Sequence[_T]):
+    """An immutable sequence of models that may be built on first access.
+
+    It equals (and pickles, hashes and prints as) the tuple of its items. An evaluator may give
+    a :class:`LazySource` instead of the items: most decisions are never explained nor read
+    item by item, and the items are most of a Decision's weight, so their models wait.
     """
 
     __slots__ = ("_entries", "_source")
+    _item: ClassVar[type[BaseModel]]
 
-    _entries: tuple[TraceEntry, ...] | None
-    _source: TraceSource | None
+    _entries: tuple[_T, ...] | None
+    _source: LazySource[_T] | None
 
-    def __init__(self, entries: Iterable[TraceEntry] = (), *, source: TraceSource | None = None) -> None:
+    def __init__(self, entries: Iterable[_T] = (), *, source: LazySource[_T] | None = None) -> None:
         self._entries = None if source is not None else tuple(entries)
         self._source = source
 
     @property
-    def entries(self) -> tuple[TraceEntry, ...]:
+    def entries(self) -> tuple[_T, ...]:
         # read the source before the entries: a thread that built them meanwhile stored the
         # entries before it dropped the source, so one of the two is always there
         source = self._source
@@ -122,20 +127,20 @@ class Trace(Sequence[TraceEntry]):
         return entries
 
     @overload
-    def __getitem__(self, i: int) -> TraceEntry: ...
+    def __getitem__(self, i: int) -> _T: ...
     @overload
-    def __getitem__(self, i: slice) -> tuple[TraceEntry, ...]: ...
-    def __getitem__(self, i: int | slice) -> TraceEntry | tuple[TraceEntry, ...]:
+    def __getitem__(self, i: slice) -> tuple[_T, ...]: ...
+    def __getitem__(self, i: int | slice) -> _T | tuple[_T, ...]:
         return self.entries[i]
 
     def __len__(self) -> int:
         return len(self.entries)
 
-    def __iter__(self) -> Iterator[TraceEntry]:
+    def __iter__(self) -> Iterator[_T]:
         return iter(self.entries)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, Trace):
+        if isinstance(other, _Lazy):
             return self is other or self.entries == other.entries
         if isinstance(other, tuple):
             return self.entries == other
@@ -148,24 +153,47 @@ class Trace(Sequence[TraceEntry]):
         return repr(self.entries)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Trace, (self.entries,))
+        return (type(self), (self.entries,))
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        entries = handler.generate_schema(tuple[TraceEntry, ...])
+        entries = handler.generate_schema(tuple[cls._item, ...])  # type: ignore[name-defined]
 
-        def validate(value: Any, inner: core_schema.ValidatorFunctionWrapHandler) -> Trace:
-            return value if isinstance(value, Trace) else Trace(inner(value))
+        def validate(value: Any, inner: core_schema.ValidatorFunctionWrapHandler) -> _Lazy[_T]:
+            return value if isinstance(value, cls) else cls(inner(value))
 
         def serialize(value: Any) -> Any:
-            return value.entries if isinstance(value, Trace) else value
+            return value.entries if isinstance(value, _Lazy) else value
 
         return core_schema.no_info_wrap_validator_function(
             validate, entries,
             serialization=core_schema.plain_serializer_function_ser_schema(serialize, return_schema=entries))
 
 
+class Trace(_Lazy[TraceEntry]):
+    """The trace of a Decision: an immutable sequence of :class:`TraceEntry`, built on first access."""
+
+    __slots__ = ()
+    _item = TraceEntry
+
+
+class Actions(_Lazy[ActionItem]):
+    """The actions of a Decision: an immutable sequence of :class:`ActionItem`, built on first access.
+
+    ``codes`` reads the action codes without building the items.
+    """
+
+    __slots__ = ()
+    _item = ActionItem
+
+    @property
+    def codes(self) -> list[str]:
+        codes = getattr(self._source, "codes", None)  # a source may know them without building
+        return list(codes()) if codes is not None else [a.code for a in self.entries]
+
+
 NO_TRACE = Trace()
+NO_ACTIONS = Actions()
 
 
 class Decision(_Out):
@@ -176,12 +204,12 @@ class Decision(_Out):
     segments: dict[str, Outcome] = Field(default_factory=dict)
     stage: StageOutcome | None = None
     churn: ChurnOutcome | None = None
-    actions: tuple[ActionItem, ...] = ()
+    actions: Actions = NO_ACTIONS
     metrics: dict[str, JsonScalar] = Field(default_factory=dict)
     trace: Trace = NO_TRACE
 
     def action_codes(self) -> list[str]:
-        return [a.code for a in self.actions]
+        return self.actions.codes
 
     def explain(self, lang: str = "en") -> str:
         from accountrules.model.explain import render
