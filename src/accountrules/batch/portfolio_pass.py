@@ -78,9 +78,13 @@ class StatsCollector:
         self._np = _optional("numpy")
         self._vector = _optional("accountrules.evaluate.vector") if self._np is not None else None
         exprs = ranked_exprs(plan)
-        self._fields = {k: e.key for k, e in exprs.items() if isinstance(e, Ref) and e.kind == "field"}
-        self._others = [k for k in exprs if k not in self._fields]
-        self._needs = fields_read(plan, [exprs[k] for k in self._others])
+        # keys ranked with ties broken by account id keep their rows' order (unknowns included) and ids
+        self._by_id = [k for k in exprs if k in plan.id_ranked]
+        self._id_parts: list[Any] = []
+        self._fields = {k: e.key for k, e in exprs.items()
+                        if isinstance(e, Ref) and e.kind == "field" and k not in plan.id_ranked}
+        self._others = [k for k in exprs if k not in self._fields and k not in plan.id_ranked]
+        self._needs = fields_read(plan, [exprs[k] for k in [*self._others, *self._by_id]])
         self._parts: dict[str, list[Any]] = {k: [] for k in exprs}
 
     def add(self, chunk: Chunk) -> None:
@@ -99,6 +103,26 @@ class StatsCollector:
                 self._parts[key].append(got)
         if others:
             self._expressions(chunk, others, rows)
+        if self._by_id:
+            self._in_row_order(chunk, rows)
+
+    def _in_row_order(self, chunk: Chunk, rows: list[int] | None) -> None:
+        """The keys ranked by id: every valid row's value (unknown as None / NaN) and its id."""
+        ids = chunk.ids()
+        ids = ids if rows is None else [ids[j] for j in rows] if isinstance(ids, list) else ids.take(rows)
+        if self._vector is not None:
+            got = self._vector.ranked_columns(self._plan, self._batch(chunk, rows), as_of=self._as_of,
+                                              keys=self._by_id, program=self._program)
+            self._id_parts.append(ids if isinstance(ids, list) else ids.to_numpy(zero_copy_only=False))
+            for key in self._by_id:
+                self._parts[key].append(got[key])
+            return
+        builder = StatsBuilder(self._plan, self._as_of, self._by_id)
+        for _, env in chunk.envs(read_keys(self._plan)):
+            builder.add(env)
+        for key, values in builder.values().items():
+            self._parts[key].append(values)
+        self._id_parts.append(builder.ids()[self._by_id[0]])
 
     def _field(self, chunk: Chunk, field: str, rows: list[int] | None, valid: int) -> Any:
         np = self._np
@@ -164,16 +188,22 @@ class StatsCollector:
         return self._vector.ColumnBatch.from_arrow(pa.table(columns or {_LENGTH: pa.nulls(n, pa.float64())}))
 
     def stats(self) -> PortfolioStats:
-        """The statistics of every row added: each column sorted once."""
+        """The statistics of every row added: each column sorted once (the ids of all keys ranked by id, once)."""
         if self._np is None:
-            return PortfolioStats({k: chain.from_iterable(parts) for k, parts in self._parts.items()}, self.size)
-        from accountrules.evaluate.vector_rank import stats_from_arrays  # numpy is installed
+            ids = list(chain.from_iterable(self._id_parts))
+            return PortfolioStats({k: chain.from_iterable(parts) for k, parts in self._parts.items()}, self.size,
+                                  dict.fromkeys(self._by_id, ids))
+        from accountrules.evaluate.vector_rank import id_array, stats_from_arrays  # numpy is installed
 
         np = self._np
         columns = {k: np.concatenate([np.asarray(p, dtype=np.float64) if not isinstance(p, list) else
                                       _floats(np, p) for p in parts]) if parts else np.empty(0)
                    for k, parts in self._parts.items()}
-        return stats_from_arrays(columns, self.size)
+        if not self._by_id:
+            return stats_from_arrays(columns, self.size)
+        text = id_array(np.concatenate([np.asarray(p, dtype=object) for p in self._id_parts])
+                        if self._id_parts else [])
+        return stats_from_arrays(columns, self.size, dict.fromkeys(self._by_id, text))
 
 
 def _floats(np: ModuleType, values: list[Any]) -> Any:
