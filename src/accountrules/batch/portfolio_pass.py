@@ -101,28 +101,8 @@ class StatsCollector:
                 others.append(key)
             else:
                 self._parts[key].append(got)
-        if others:
+        if others or self._by_id:
             self._expressions(chunk, others, rows)
-        if self._by_id:
-            self._in_row_order(chunk, rows)
-
-    def _in_row_order(self, chunk: Chunk, rows: list[int] | None) -> None:
-        """The keys ranked by id: every valid row's value (unknown as None / NaN) and its id."""
-        ids = chunk.ids()
-        ids = ids if rows is None else [ids[j] for j in rows] if isinstance(ids, list) else ids.take(rows)
-        if self._vector is not None:
-            got = self._vector.ranked_columns(self._plan, self._batch(chunk, rows), as_of=self._as_of,
-                                              keys=self._by_id, program=self._program)
-            self._id_parts.append(ids if isinstance(ids, list) else ids.to_numpy(zero_copy_only=False))
-            for key in self._by_id:
-                self._parts[key].append(got[key])
-            return
-        builder = StatsBuilder(self._plan, self._as_of, self._by_id)
-        for _, env in chunk.envs(read_keys(self._plan)):
-            builder.add(env)
-        for key, values in builder.values().items():
-            self._parts[key].append(values)
-        self._id_parts.append(builder.ids()[self._by_id[0]])
 
     def _field(self, chunk: Chunk, field: str, rows: list[int] | None, valid: int) -> Any:
         np = self._np
@@ -146,19 +126,32 @@ class StatsCollector:
         return None
 
     def _expressions(self, chunk: Chunk, keys: list[str], rows: list[int] | None) -> None:
+        """``keys``: their known values, in any order; the keys ranked by id: every valid row's value
+        (unknown as None / NaN) in row order, and the rows' ids once."""
+        by_id = self._by_id
+        if by_id:
+            ids = chunk.ids()
+            ids = ids if rows is None else [ids[j] for j in rows] if isinstance(ids, list) else ids.take(rows)
         if self._vector is not None:
-            stats = self._vector.portfolio_stats(self._plan, self._batch(chunk, rows), as_of=self._as_of,
-                                                 program=self._program)
-            from accountrules.evaluate.vector_rank import held_values  # numpy is there: vector imported
-
+            got = self._vector.ranked_columns(self._plan, self._batch(chunk, rows), as_of=self._as_of,
+                                              keys=[*keys, *by_id], program=self._program)
+            np = self._np
+            assert np is not None  # the vector evaluator is only there with numpy
             for key in keys:
-                self._parts[key].append(held_values(stats, key).copy())
+                v = got[key]
+                self._parts[key].append(v[~np.isnan(v)])
+            for key in by_id:
+                self._parts[key].append(got[key])
+            if by_id:
+                self._id_parts.append(ids if isinstance(ids, list) else ids.to_numpy(zero_copy_only=False))
             return
-        builder = StatsBuilder(self._plan, self._as_of, keys)
+        builder = StatsBuilder(self._plan, self._as_of, [*keys, *by_id])
         for _, env in chunk.envs(read_keys(self._plan)):
             builder.add(env)
         for key, values in builder.values().items():
-            self._parts[key].append(values)
+            self._parts[key].append(values if key in by_id else [v for v in values if v is not None])
+        if by_id:
+            self._id_parts.append(builder.ids()[by_id[0]])
 
     def _batch(self, chunk: Chunk, rows: list[int] | None) -> Any:
         """The chunk's valid rows of the fields the ranked expressions read, as the vector evaluator's input."""
