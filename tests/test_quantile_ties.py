@@ -288,3 +288,31 @@ def test_batch_statistics_hold_the_ids_row_statistics_hold(policy: accountrules.
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(portfolio_pass, "_optional", lambda name: None)  # as if numpy were not installed
         assert policy.decide_many(accounts, as_of=AS_OF, engine="compiled").stats == expected
+
+
+# ---- the lint --------------------------------------------------------------------------------------------
+
+LINT_TEXT = """
+policy: {name: lintties, version: "1", label: {zh: x, en: x}}
+fields: {score: number}
+metrics:
+  q: quantile(extra.score, 5, 'first')
+tiers:
+  hit: first
+  values: {platinum: {zh: a, en: a}, gold: {zh: b, en: b}, lead: {zh: d, en: d}}
+  default: lead
+  rows:
+    - {id: t-p, when: q == 2, then: platinum}
+    - {id: t-g, when: q == 2 and extra.score > 100, then: gold}
+"""
+
+
+def test_lint_witnesses_of_rank_first_reproduce(tmp_path: Any) -> None:
+    """The lint builds a portfolio around a witness account; with ties ranked by id, equal members
+    would move it by their ids, so they are placed strictly above it and the witness reproduces."""
+    path = tmp_path / "policy.yaml"
+    path.write_text(LINT_TEXT)
+    report = accountrules.load_policy(path).lint()
+    assert report.dropped == ()
+    shadowed = [f for f in report.findings if f.code == "AR201"]  # t-g is shadowed by t-p
+    assert [(f.status, f.witness is not None) for f in shadowed] == [("confirmed", True)]
