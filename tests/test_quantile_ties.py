@@ -258,6 +258,16 @@ def test_column_lookups_equal_scalar_lookups(policy: accountrules.Policy, batch:
 def test_a_batch_without_ids_cannot_rank_ties_by_id(policy: accountrules.Policy) -> None:
     with pytest.raises(ValueError, match="needs an id"):
         decide_columns(policy, {"extra.score": [1.0, 1.0]}, as_of=AS_OF)
+    with pytest.raises(ValueError, match="needs an id"):
+        decide_columns(policy, {"id": ["A", None], "extra.score": [1.0, 1.0]}, as_of=AS_OF)
+    # nothing to rank: no id needed, every rank unknown
+    out = decide_columns(policy, {"id": ["A", None], "extra.score": [None, None]}, as_of=AS_OF, metrics=True)
+    assert out["metric.q5f"] == [None, None]
+    out = decide_columns(policy, {"extra.score": [None, None]}, as_of=AS_OF, metrics=True)
+    assert out["metric.q5f"] == [None, None]
+    with pytest.raises(TypeError):
+        stats_from_arrays({"x": _nan([1.0])}, 1, {"x": [None]})
+    assert stats_from_arrays({"x": _nan([None])}, 1, {"x": [None]}) == PortfolioStats({"x": [None]}, 1, {"x": ["A"]})
 
 
 def _nested(pairs: list[tuple[Any, str]], recency: bool = False) -> list[dict[str, Any]]:
