@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from accountrules.cli import main
-from accountrules.cli_decide import errors_path
+from accountrules.cli.decide import errors_path
 
 pq: Any = pytest.importorskip("pyarrow.parquet")
 
@@ -105,7 +105,7 @@ def test_errors_path() -> None:
 def test_progress_bar_only_on_a_terminal() -> None:
     import io
 
-    from accountrules.cli_decide import _Bar
+    from accountrules.cli.decide import _Bar
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:

@@ -22,12 +22,12 @@ from accountrules.io.optional import OPTIONAL_MODULES
 
 # module paths of subcommands, imported lazily so a missing optional extra only breaks its own command
 _SUBCOMMANDS = (
-    "accountrules.cli_decide",
-    "accountrules.testing.cli",
-    "accountrules.features.cli",
-    "accountrules.cli_diff",
-    "accountrules.cli_lint",
-    "accountrules.cli_report",
+    "accountrules.cli.decide",
+    "accountrules.cli.test",
+    "accountrules.cli.features",
+    "accountrules.cli.diff",
+    "accountrules.cli.lint",
+    "accountrules.cli.report",
 )
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from accountrules.cli_decide import ENGINE_HELP, RAW_CSV_HELP, engine_choice
+from accountrules.cli.decide import ENGINE_HELP, RAW_CSV_HELP, engine_choice
 from accountrules.errors import AccountRulesError
 from accountrules.evaluate.registry import ENGINES
 from accountrules.io.writers import SPREADSHEET, CsvTableWriter, check_output

@@ -10,7 +10,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from accountrules.cli_decide import ENGINE_HELP, engine_choice
+from accountrules.cli.decide import ENGINE_HELP, engine_choice
 from accountrules.evaluate.registry import ENGINES
 from accountrules.policy import load_policy
 from accountrules.report import report_from_accounts, report_from_decisions
