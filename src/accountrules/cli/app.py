@@ -110,7 +110,8 @@ class Parser(argparse.ArgumentParser):
                 message = _(msgid).format(*m.groups())
                 break
         # one line, as for every bad input; the usage is one --help away
-        self.exit(2, f"{self.prog}: {_('error')}: {message} ({_('see {prog} --help').format(prog=self.prog)})\n")
+        line = _("error: {message}").format(message=message)
+        self.exit(2, f"{self.prog}: {line} " + _("(see {prog} --help)").format(prog=self.prog) + "\n")
 
 
 def _add_common_options(parser: argparse.ArgumentParser, default: object, _: Gettext) -> None:
@@ -212,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = missing_module_message(e, _)
         if message is None:
             raise
-        print(f"{_('error')}: {message}", file=sys.stderr)
+        print(_("error: {message}").format(message=message), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from accountrules.cli.args import gettext_of, positive, whole_number
 from accountrules.cli.output import is_quiet, print_json, silent
+from accountrules.cli.progress import Progress, progress_on
+from accountrules.i18n import Gettext
 from accountrules.testing.reports import check_report
 from accountrules.testing.runner import format_location, load_policy_for, summary_line
 
@@ -73,35 +75,41 @@ def run_check(args: argparse.Namespace) -> int:
 def _run_check(args: argparse.Namespace) -> int:
     from accountrules.testing.properties import run_properties
 
+    _: Gettext = getattr(args, "gettext", str)
     policy, engines, note = load_policy_for(args.policy)
     base = Path(args.policy).parent
     text = args.format == "text"
     say = print if text and not is_quiet(args) else silent
     out = print if text else silent
     why = f" ({note})" if note else ""
-    seed = f", seed {args.seed}" if args.seed is not None else ""
-    say(f"policy {policy.name} {policy.version} ({args.policy}); {args.examples} examples per property"
-        f"{seed}; engine: {', '.join(engines)}{why}")
-    # progress, one line per property on stderr (a full check runs for tens of seconds), unless -q
-    logging.getLogger("accountrules.testing.properties").setLevel(logging.ERROR if is_quiet(args) else logging.INFO)
-    results = run_properties(policy, examples=args.examples, seed=args.seed, engines=engines)
+    seed = _(", seed {seed}").format(seed=args.seed) if args.seed is not None else ""
+    say(_("policy {name} {version} ({path}); {examples} examples per property").format(
+        name=policy.name, version=policy.version, path=args.policy, examples=args.examples)
+        + seed + "; " + _("engine: {engines}").format(engines=", ".join(engines)) + why)
+    # a full check runs for tens of seconds: a bar over the examples on a terminal; elsewhere one
+    # log line per property on stderr; neither with -q
+    bar_on = progress_on(args)
+    lines_on = not is_quiet(args) and not bar_on
+    logging.getLogger("accountrules.testing.properties").setLevel(logging.INFO if lines_on else logging.ERROR)
+    with Progress(bar_on, _, unit="examples") as bar:
+        results = run_properties(policy, examples=args.examples, seed=args.seed, engines=engines, progress=bar)
     passed = failed = 0
     for r in results:
         if r.skipped is not None:
-            say(f"SKIP  {r.name}: {r.skipped}")
+            say(_("SKIP").ljust(5) + f" {r.name}: {r.skipped}")
         elif r.failure is None:
             passed += 1
-            say(f"PASS  {r.name}")
+            say(_("PASS").ljust(5) + f" {r.name}")
         else:
             failed += 1
             f = r.failure
             where = f"  ({format_location(f.location, base)})" if f.location else ""
-            out(f"FAIL  {r.name}{where}")
+            out(_("FAIL").ljust(5) + f" {r.name}{where}")
             out(f"      {f.message}")
-            out("      counterexample, as a test case (paste into the policy's tests/ directory):")
+            out("      " + _("counterexample, as a test case (paste into the policy's tests/ directory):"))
             for line in f.counterexample.splitlines():
                 out(f"        {line}")
-    say(summary_line(passed, failed, 0))
+    say(summary_line(passed, failed, 0, _))
     if not text:
         print_json(check_report(policy, args.policy, results, examples=args.examples, seed=args.seed, engines=engines))
     return 1 if failed else 0

@@ -27,7 +27,7 @@ class CommandError(Exception):
 
 def error_line(e: BaseException, _: Gettext) -> str:
     """``error: ...``, one line (a multi-line library message keeps its first line and a count)."""
-    return f"{_('error')}: {_message(e, _)}"
+    return _("error: {message}").format(message=_message(e, _))
 
 
 def _message(e: BaseException, _: Gettext) -> str:

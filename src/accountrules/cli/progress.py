@@ -16,9 +16,12 @@ from typing import IO, Any, Self
 
 from tqdm import tqdm
 
-from accountrules.i18n import Gettext
+from accountrules.i18n import N_, Gettext
 
 __all__ = ["Progress", "progress_on"]
+
+# the phases, units and labels the library and the commands report, for the catalogue
+_WORDS = (N_("reading"), N_("deciding"), N_("cases"), N_("examples"), N_("rows"), N_("old"), N_("new"))
 
 
 def progress_on(args: Any, stream: IO[str] | None = None) -> bool:
@@ -58,7 +61,7 @@ class Progress:
         if key != self._phase or (self._bar is not None and total is not None and self._bar.total != total):
             self.close()
             # the phase's rate starts with the phase: reading does not slow the deciding rate down
-            desc = f"{label} {self._(phase)}" if label else self._(phase)
+            desc = f"{self._(label)} {self._(phase)}" if label else self._(phase)
             self._bar = tqdm(total=total, desc=desc, unit=" " + self._(self._unit),
                              file=self._stream, leave=False, dynamic_ncols=True,
                              mininterval=self._mininterval)

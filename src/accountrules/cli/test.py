@@ -16,7 +16,9 @@ from pathlib import Path
 
 from accountrules.cli.args import engine_choice, gettext_of, percent
 from accountrules.cli.output import is_quiet, print_json, silent
+from accountrules.cli.progress import Progress, progress_on
 from accountrules.errors import PolicyError
+from accountrules.i18n import Gettext
 from accountrules.policy import Policy
 from accountrules.testing.cases import CaseFile, default_case_paths, load_case_file
 from accountrules.testing.reports import test_report
@@ -93,6 +95,8 @@ def _load(policy: Policy, paths: Sequence[Path]) -> tuple[list[CaseFile], list[s
 
 
 def run_test(args: argparse.Namespace) -> int:
+    _: Gettext = getattr(args, "gettext", str)
+    lang: str = getattr(args, "lang", None) or "en"
     policy, engines, note = load_policy_for(args.policy, args.engine)
     # an installed policy given by name ("express"): its cases are in its installed folder
     where = args.policy if Path(args.policy).exists() or policy.entry is None else policy.entry
@@ -103,33 +107,36 @@ def run_test(args: argparse.Namespace) -> int:
     say = print if text and not is_quiet(args) else silent
     out = print if text else silent
     why = f" ({note})" if note else ""
-    say(f"policy {policy.name} {policy.version} ({args.policy}); engine: {', '.join(engines)}{why}")
+    say(_("policy {name} {version} ({path}); engine: {engines}").format(
+        name=policy.name, version=policy.version, path=args.policy, engines=", ".join(engines)) + why)
     files, load_errors = _load(policy, paths)
     for err in load_errors:
-        out(f"ERROR {err}")
-    report = run_cases(policy, files, engines, load_errors=load_errors)
+        out(_("ERROR") + f" {err}")
+    with Progress(progress_on(args), _, unit="cases") as bar:
+        report = run_cases(policy, files, engines, load_errors=load_errors, progress=bar)
     details = True if (getattr(args, "verbose", 0) or 0) >= 1 else None
     for result in report.results:
         if result.passed and is_quiet(args):
             continue
-        for line in format_result(result, base=base, lang=args.lang, details=details):
+        for line in format_result(result, base=base, lang=lang, details=details):
             out(line)
     status = 0
     if not report.results:
-        out(f"no test cases ran (cases: {shown or 'none given'})")
+        out(_("no test cases ran (cases: {cases})").format(cases=shown or _("none given")))
         status = 1
     else:
         say()
-        for line in format_coverage(report.coverage, base=base, by_engine=report.coverage_by_engine):
+        for line in format_coverage(report.coverage, base=base, by_engine=report.coverage_by_engine, lang=lang):
             say(line)
     if args.min_coverage is not None and report.results and report.min_coverage < args.min_coverage:
         low = [e for e, c in report.coverage_by_engine.items() if c.percent < args.min_coverage]
-        on = f" on {', '.join(low)}" if low and len(report.engines) > 1 else ""
-        out(f"coverage {report.min_coverage:.1f}%{on} is below the minimum of {args.min_coverage:g}%")
+        on = _(" on {engines}").format(engines=", ".join(low)) if low and len(report.engines) > 1 else ""
+        out(_("coverage {percent:.1f}%{on} is below the minimum of {minimum:g}%").format(
+            percent=report.min_coverage, on=on, minimum=args.min_coverage))
         status = 1
     if report.failed or report.errors:
         status = 1
-    say(summary_line(report.passed, report.failed, report.errors))
+    say(summary_line(report.passed, report.failed, report.errors, _))
     if not text:
         print_json(test_report(policy, args.policy, report, min_coverage=args.min_coverage, ok=status == 0))
     return status
