@@ -210,3 +210,14 @@ def test_the_locale_chooses_the_language(export: Path, tmp_path: Path) -> None:
                               env=env, timeout=120)
         assert done.returncode == 2
         assert ("没有" in done.stderr) == expect_zh, (env_lang, done.stderr)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_decisions_to_a_closed_pipe_exit_141(fmt: str) -> None:
+    # `accountrules decide ... -o - | head -1`: the reader goes away after one line
+    portfolio = ROOT / "examples" / "portfolio" / "accounts.csv"
+    command = (f"{sys.executable} -m accountrules decide {ROOT / 'rulesets' / 'express'} {portfolio} -o - "
+               f"--format {fmt} --as-of {AS_OF} | head -1; exit ${{PIPESTATUS[0]}}")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 141, done.stderr
+    assert done.stdout.count("\n") == 1 and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr

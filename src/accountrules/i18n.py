@@ -3,12 +3,13 @@
 The English text is the message id; ``locale/zh/LC_MESSAGES/accountrules.po`` gives the
 Chinese, compiled to the ``.mo`` beside it, which is shipped as package data and read
 with the standard library's :mod:`gettext` (no runtime dependency). Babel, a dev/test
-dependency, extracts and compiles the catalogue: ``python -m accountrules.i18n_build``
-(see ``docs/translating.md``). A message without a translation is shown in English.
+dependency, extracts and compiles the catalogue: ``python tools/i18n.py extract`` then
+``compile`` (see ``docs/command-line.md``). A message without a translation is shown in English.
 """
 
 from __future__ import annotations
 
+import functools
 import gettext
 import os
 from collections.abc import Callable, Mapping
@@ -70,10 +71,15 @@ def lang_from_env(environ: Mapping[str, str] | None = None) -> Lang:
 
 def translations(lang: str) -> gettext.NullTranslations:
     """The catalogue of ``lang`` (``zh``, ``en`` or a locale tag); English is the message ids themselves."""
-    code = normalise_lang(lang)
+    return _catalogue(normalise_lang(lang))
+
+
+@functools.cache
+def _catalogue(code: Lang) -> gettext.NullTranslations:
+    # two keys over read-only package data: gettext already keeps every parsed catalogue, and this
+    # only spares its path search (~0.1 ms), which Decision.explain would otherwise pay per decision
     if code == "en":
         return gettext.NullTranslations()
-    # gettext keeps every catalogue it has read, so asking again is a dictionary lookup
     return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[code], fallback=True)
 
 

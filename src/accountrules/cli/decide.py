@@ -93,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     _: Gettext = getattr(args, "gettext", str)
     try:
         return _run(args, _)
+    except BrokenPipeError:
+        raise  # the reader went away (| head): main() exits 141, as a shell expects
     except Exception:  # noqa: BLE001 - a bug must not exit 1, which means "some rows refused"
         traceback.print_exc()
         print(_("accountrules decide: error: unexpected failure (above); no decisions file was written"),

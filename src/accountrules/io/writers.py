@@ -193,10 +193,19 @@ class StdoutFile:
 class _Unclosed(io.TextIOWrapper):
     """A text layer over stdout's bytes that flushes but leaves stdout open when closed."""
 
+    _released = False
+
     def close(self) -> None:
-        if not self.closed:
+        if self._released:
+            return
+        self._released = True
+        try:
             self.flush()
-            self.detach()
+        finally:
+            try:
+                self.detach()
+            except (OSError, ValueError):
+                pass  # the reader went away (a broken pipe): the caller already has that error
 
 
 def staged(path: str | Path) -> StagedFile | StdoutFile:
