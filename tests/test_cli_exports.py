@@ -221,3 +221,15 @@ def test_decisions_to_a_closed_pipe_exit_141(fmt: str) -> None:
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
     assert done.returncode == 141, done.stderr
     assert done.stdout.count("\n") == 1 and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+def test_the_python_snippet_of_the_command_line_page_runs(tmp_path: Path) -> None:
+    import re
+
+    (code,) = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "command-line.md").read_text(encoding="utf-8"),
+                         re.S)
+    script = tmp_path / "snippet.py"
+    script.write_text(code, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "KA-9"
