@@ -23,7 +23,7 @@ import traceback
 from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from accountrules.batch.engine import iter_batches
 from accountrules.batch.errors import RowError
@@ -47,6 +47,9 @@ from accountrules.errors import AccountRulesError
 from accountrules.i18n import Gettext
 from accountrules.io.formats import OUTPUT
 from accountrules.io.writers import check_output
+
+if TYPE_CHECKING:
+    from accountrules.policy import Policy
 
 __all__ = ["ENGINE_HELP", "RAW_CSV_HELP", "add_parser", "engine_choice", "run"]
 
@@ -102,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
-def _fail(message: str, _: Gettext) -> int:
+def _fail(message: str) -> int:
     print(f"accountrules decide: {message}", file=sys.stderr)
     return 2
 
@@ -115,12 +118,12 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
     fmt = args.format or ("csv" if to_stdout else format_of(out))
     if fmt is None:
         return _fail(_("error: cannot tell the output format of {path!r}: use .csv, .jsonl or .parquet, or --format"
-                       ).format(path=str(out)), _)
+                       ).format(path=str(out)))
     if to_stdout and fmt == "parquet" and sys.stdout.isatty():
-        return _fail(_("error: Parquet is binary: redirect standard output to a file or a program"), _)
+        return _fail(_("error: Parquet is binary: redirect standard output to a file or a program"))
     err_path: Path | None = Path(args.errors) if args.errors else None if to_stdout else errors_path(out)
     if err_path is not None and not to_stdout and err_path.resolve() == out.resolve():
-        return _fail(_("error: the errors file must differ from the output"), _)
+        return _fail(_("error: the errors file must differ from the output"))
     raw = bool(getattr(args, "raw_csv", False))
     # with the data on stdout, everything said to a person goes to stderr
     say: TextIO = sys.stderr if to_stdout else sys.stdout
@@ -173,8 +176,20 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
             return 2
     elapsed = time.perf_counter() - t0
     total = BatchSummary.combine(summaries) if summaries else BatchSummary(0, 0, 0)
-    if args.quiet:
-        return 1 if total.errors else 0
+    if not args.quiet:
+        _summary(args, total, policy, elapsed, err_path, say, _)
+    if err_path is None and total.errors:  # no errors file: the refused rows are said here, even with -q
+        print("  " + _("refused rows: {count} (--errors FILE keeps them all)").format(count=total.errors), file=say)
+        for row in shown:
+            print(f"    {row}", file=say)
+        if total.errors > len(shown):
+            print("    " + _("... and {count} more").format(count=total.errors - len(shown)), file=say)
+    return 1 if total.errors else 0
+
+
+def _summary(args: argparse.Namespace, total: BatchSummary, policy: Policy, elapsed: float, err_path: Path | None,
+             say: TextIO, _: Gettext) -> None:
+    to_stdout = is_stdout(args.output)
     print(_("decided {decided} of {accounts} accounts with {policy} {version} as of {as_of}").format(
         decided=total.decided, accounts=total.accounts, policy=policy.name, version=policy.version,
         as_of=(args.as_of or date.today()).isoformat()), file=say)
@@ -182,14 +197,7 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
         print("  " + line, file=say)
     rate = total.accounts / elapsed if elapsed > 0 else 0.0
     print("  " + _("elapsed: {seconds:.2f} s ({rate:,.0f} accounts/s)").format(seconds=elapsed, rate=rate), file=say)
-    print("  " + _("decisions: {path}").format(path=_("standard output") if to_stdout else out), file=say)
+    print("  " + _("decisions: {path}").format(path=_("standard output") if to_stdout else args.output), file=say)
     if err_path is not None:
         rows = _("({count} rows)").format(count=total.errors) if total.errors else _("(none)")
         print("  " + _("errors: {path}").format(path=err_path) + f" {rows}", file=say)
-    elif total.errors:
-        print("  " + _("refused rows: {count} (--errors FILE keeps them all)").format(count=total.errors), file=say)
-        for row in shown:
-            print(f"    {row}", file=say)
-        if total.errors > len(shown):
-            print("    " + _("... and {count} more").format(count=total.errors - len(shown)), file=say)
-    return 1 if total.errors else 0
