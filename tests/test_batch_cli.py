@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from accountrules.cli import main
-from accountrules.cli_decide import errors_path
+from accountrules.cli.decide import errors_path
 
 pq: Any = pytest.importorskip("pyarrow.parquet")
 
@@ -103,22 +103,26 @@ def test_errors_path() -> None:
 
 
 def test_progress_bar_only_on_a_terminal() -> None:
+    import argparse
     import io
 
-    from accountrules.cli_decide import _Bar
+    from accountrules.cli.progress import Progress, progress_on
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     quiet = io.StringIO()
-    bar = _Bar(quiet)
-    bar("deciding", 10, 10)
-    bar.close()
+    with Progress(progress_on(argparse.Namespace(), quiet), str, stream=quiet) as bar:
+        bar("deciding", 10, 10)
     assert quiet.getvalue() == ""
     tty = Tty()
-    bar = _Bar(tty)
-    bar("reading", 5, None)
-    bar("deciding", 10, 10)
-    bar.close()
-    assert "100%" in tty.getvalue() and "10/10" in tty.getvalue() and tty.getvalue().endswith("\r")
+    assert not progress_on(argparse.Namespace(quiet=True), tty)  # -q turns it off on a terminal too
+    assert progress_on(argparse.Namespace(progress=True), quiet)  # --progress forces it anywhere
+    with Progress(progress_on(argparse.Namespace(), tty), str, stream=tty, mininterval=0) as bar:
+        bar("reading", 5, None)
+        bar("deciding", 4, 10)
+        bar("deciding", 10, 10)
+    drawn = tty.getvalue()
+    # tqdm's bar: count of total, elapsed<remaining (the ETA), and a rate
+    assert "deciding" in drawn and "10/10" in drawn and "<" in drawn and "/s" in drawn

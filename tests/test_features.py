@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from accountrules.cli.features import add_parser
 from accountrules.errors import AccountValidationError, EngineUnavailableError
 from accountrules.features import ColumnMap, derive_accounts, derive_features
-from accountrules.features.cli import add_parser
 from accountrules.model.account import Account
 
 pa: Any = pytest.importorskip("pyarrow")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from accountrules.batch import decide_batch
 from accountrules.batch.result import decision_outputs
-from accountrules.cli_decide import errors_path
+from accountrules.cli.decide import errors_path
 from accountrules.io import schema
 from accountrules.io.formats import BATCH_INPUT, ORDER_LOG, OUTPUT, SUFFIXES
 from accountrules.io.readers import RawChunk, iter_csv, iter_jsonl, json_object

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from accountrules.analysis.lint import LintReport
     from accountrules.batch.errors import RowError
     from accountrules.batch.result import BatchResult
+    from accountrules.io.columns import ColumnMapping
 
 AccountLike = Account | Mapping[str, Any]
 ENGINES = registry.ENGINES
@@ -161,6 +162,8 @@ class Policy:
         as_of: dt.date | None = None,
         engine: str = "auto",
         trace: bool = True,
+        columns: ColumnMapping | None = None,
+        progress: Callable[[str, int, int | None], None] | None = None,
     ) -> BatchResult:
         """Decide a portfolio: statistics are computed once from its valid accounts, results keep input order.
 
@@ -175,20 +178,26 @@ class Policy:
         ``compiled``, ``durable``, ``vector``. An unknown name raises
         :class:`~accountrules.errors.UnknownEngineError`; a missing extra
         :class:`~accountrules.errors.EngineUnavailableError`.
+
+        ``columns`` (:class:`~accountrules.io.columns.ColumnMapping`) reads an export as it comes:
+        its columns renamed to field paths (``{"客户编号": "id"}``), columns that are no field
+        refused (default) or ignored, and the text encoding of a CSV or JSONL file. ``progress(phase,
+        rows done, rows in total or None)`` is called as chunks are read and decided.
         """
         from accountrules.batch.engine import decide_batch
 
-        return decide_batch(self, source, as_of=as_of, engine=engine, trace=trace)
+        return decide_batch(self, source, as_of=as_of, engine=engine, trace=trace, columns=columns,
+                            progress=progress)
 
-    def iter_decide(self, source: Any, *, as_of: dt.date | None = None,
-                    engine: str = "auto", trace: bool = True) -> Iterator[Decision | RowError]:
+    def iter_decide(self, source: Any, *, as_of: dt.date | None = None, engine: str = "auto",
+                    trace: bool = True, columns: ColumnMapping | None = None) -> Iterator[Decision | RowError]:
         """Like :meth:`decide_many` (same engines, same default ``auto``), streamed: a file is read
         twice (statistics, then decisions) and only one chunk of rows is held at a time. Yields one
         Decision or RowError per input row."""
         from accountrules.batch.engine import iter_batches
 
         self._evaluators.prepare(engine, batch=True)  # an unknown or missing engine fails at the call
-        parts = iter_batches(self, source, as_of=as_of, engine=engine, trace=trace)
+        parts = iter_batches(self, source, as_of=as_of, engine=engine, trace=trace, columns=columns)
         return (item for part in parts for item in part)
 
     def lint(self) -> LintReport:

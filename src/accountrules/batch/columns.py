@@ -16,6 +16,7 @@ from typing import Any
 from accountrules.batch.errors import BatchInputError, UnknownColumnError
 from accountrules.compile.plan import Plan
 from accountrules.evaluate.accounts import unflatten as unflatten  # beside to_account, which decide() uses
+from accountrules.io.columns import ColumnMapping, is_ignored
 from accountrules.model.fields import FIELDS, FieldSpec
 
 CONTACT_KEYS: tuple[str, ...] = tuple(p for p in FIELDS if p.startswith("contacts."))
@@ -48,17 +49,30 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
-def check_columns(names: Iterable[str], plan: Plan, source: str | None = None) -> list[str]:
-    """Raise for the first column that is no field; return the names. ``id`` is required."""
+_MAP_HINT = "map it to a field path (columns=ColumnMapping({...})) or leave it out (unknown='ignore')"
+
+
+def check_columns(names: Iterable[str], plan: Plan, source: str | None = None,
+                  mapping: ColumnMapping | None = None) -> list[str]:
+    """Raise for the first column that is no field; return the names (renamed by ``mapping``, an
+    ignored column under a name :func:`~accountrules.io.columns.is_ignored` knows). ``id`` is required."""
     allowed = flat_fields(plan)
     seen: set[str] = set()
-    names = list(names)
-    for col in names:
+    header = list(names)
+    names = mapping.names(header, allowed) if mapping is not None else header
+    for original, col in zip(header, names, strict=True):
+        if is_ignored(col):
+            continue
         if col in seen:
-            raise BatchInputError(f"column {col!r} appears twice", source=source)
+            twice = f"column {col!r} appears twice" if col == original else \
+                f"column {original!r} is mapped to {col!r}, which another column already gives"
+            raise BatchInputError(twice, source=source)
         seen.add(col)
         if col in allowed:
             continue
+        if col != original:
+            raise UnknownColumnError(original, suggest(col, allowed), source=source,
+                                     hint=f"it is mapped to {col!r}, which is no field of this policy")
         if col.startswith("contacts.") or col == "contacts":
             raise UnknownColumnError(col, source=source,
                                      hint="contacts cannot be flat columns; give them as nested lists in JSONL "
@@ -67,7 +81,7 @@ def check_columns(names: Iterable[str], plan: Plan, source: str | None = None) -
             declared = ", ".join(sorted(plan.extra_fields)) or "none"
             raise UnknownColumnError(col, suggest(col, allowed), source=source,
                                      hint=f"the policy declares no such field under fields: (declared: {declared})")
-        raise UnknownColumnError(col, suggest(col, allowed), source=source)
+        raise UnknownColumnError(col, suggest(col, allowed), source=source, hint=_MAP_HINT)
     if "id" not in seen:
         raise BatchInputError("no 'id' column: every row needs an account id", source=source)
     return names

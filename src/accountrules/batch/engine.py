@@ -32,6 +32,7 @@ from accountrules.evaluate import registry
 from accountrules.evaluate.driver import Matcher, Raw, run
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.record import ACTION_RULES
+from accountrules.io.columns import ColumnMapping
 
 if TYPE_CHECKING:
     from accountrules.evaluate.vector import VectorProgram
@@ -204,17 +205,18 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
 
 def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, engine: str = "auto",
                  trace: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS, keep: bool = False,
-                 progress: Progress | None = None) -> Iterator[BatchResult]:
+                 progress: Progress | None = None, columns: ColumnMapping | None = None) -> Iterator[BatchResult]:
     """Decide ``source`` and yield one :class:`BatchResult` per chunk, in input order.
 
     Statistics are computed once, from every valid row, before the first chunk is
     decided. With ``keep=False`` a re-readable source is read twice and nothing but the
-    statistics (and the ids seen, to catch duplicates) outlives a chunk.
+    statistics (and the ids seen, to catch duplicates) outlives a chunk. ``columns`` renames
+    the columns of a flat input to field paths, ignores unknown ones or gives a file's encoding.
     """
     day = as_of or dt.date.today()
     engine = policy.evaluators.prepare(engine, batch=True)  # fail early on an unknown / unavailable engine
     plan = policy.plan
-    src = open_source(source, plan, chunk_rows)
+    src = open_source(source, plan, chunk_rows, columns)
     total = src.total
     two_pass = bool(plan.portfolio_args)
     stored: list[Chunk] | None = None
@@ -263,10 +265,10 @@ def _drain(stored: list[Chunk], keep: bool) -> Iterator[Chunk]:
 
 def decide_batch(policy: Policy, source: Any, *, as_of: dt.date | None = None, engine: str = "auto",
                  trace: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                 progress: Progress | None = None) -> BatchResult:
+                 progress: Progress | None = None, columns: ColumnMapping | None = None) -> BatchResult:
     """Decide a whole portfolio into one :class:`BatchResult` (what :meth:`Policy.decide_many` does)."""
     parts = list(iter_batches(policy, source, as_of=as_of, engine=engine, trace=trace, chunk_rows=chunk_rows,
-                              keep=True, progress=progress))
+                              keep=True, progress=progress, columns=columns))
     day = as_of or dt.date.today()
     if not parts:
         # an empty portfolio still has its (empty) columns: a later lookup is unknown, not "no column"

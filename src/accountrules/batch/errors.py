@@ -53,6 +53,14 @@ class BatchInputError(AccountRulesError):
         super().__init__(f"{source}: {message}" if source else message)
 
 
+class NotUtf8InputError(BatchInputError):
+    """A CSV or JSONL input that is not UTF-8 (nor the encoding given); ``guess`` is what it looks like."""
+
+    def __init__(self, message: str, *, source: str | None = None, guess: str | None = None):
+        self.guess = guess
+        super().__init__(message, source=source)
+
+
 class UnknownColumnError(BatchInputError):
     """A flat input (CSV, Parquet, DataFrame, Arrow) has a column that is no field of the account."""
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
@@ -144,23 +144,26 @@ class BatchSummary:
             "churn_kinds": self.churn_kinds, "churn_risks": self.churn_risks, "actions": self.actions,
         }
 
-    def lines(self) -> list[str]:
+    def lines(self, _: Callable[[str], str] = str) -> list[str]:
+        """The summary, a line per count; ``_`` translates its words (a catalogue's ``gettext``)."""
         def fmt(counts: Mapping[str, int]) -> str:
             return ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
 
-        out = [f"accounts: {self.accounts} ({self.decided} decided, {self.errors} errors)"]
+        out = [_("accounts: {accounts} ({decided} decided, {errors} errors)").format(
+            accounts=self.accounts, decided=self.decided, errors=self.errors)]
         if self.tiers:
-            out.append(f"tiers: {fmt(self.tiers)}")
+            out.append(_("tiers: {counts}").format(counts=fmt(self.tiers)))
         for name, counts in self.segments.items():
-            out.append(f"segment {name}: {fmt(counts)}")
+            out.append(_("segment {name}: {counts}").format(name=name, counts=fmt(counts)))
         if self.stages:
-            out.append(f"stages: {fmt(self.stages)}")
+            out.append(_("stages: {counts}").format(counts=fmt(self.stages)))
             total = sum(self.stage_changes.values())
-            out.append(f"stage changes: {total}" + (f" ({fmt(self.stage_changes)})" if total else ""))
+            out.append(_("stage changes: {total}").format(total=total)
+                       + (f" ({fmt(self.stage_changes)})" if total else ""))
         if self.churn_kinds:
-            out.append(f"churn kinds: {fmt(self.churn_kinds)}")
-            out.append(f"churn risk: {fmt(self.churn_risks)}")
-        out.append(f"actions: {fmt(self.actions)}")
+            out.append(_("churn kinds: {counts}").format(counts=fmt(self.churn_kinds)))
+            out.append(_("churn risk: {counts}").format(counts=fmt(self.churn_risks)))
+        out.append(_("actions: {counts}").format(counts=fmt(self.actions)))
         return out
 
     def __str__(self) -> str:

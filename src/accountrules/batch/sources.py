@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from accountrules.batch.columns import check_columns
-from accountrules.batch.errors import BatchInputError
+from accountrules.batch.errors import BatchInputError, NotUtf8InputError
 from accountrules.compile.plan import Plan
+from accountrules.io.columns import ColumnMapping, is_ignored
 from accountrules.io.formats import BATCH_INPUT
 from accountrules.io.readers import (
+    NotUtf8Error,
     RawChunk,
     TableInputError,
     iter_csv,
@@ -46,13 +48,18 @@ class Source:
 
 
 def _as_batch_error(e: TableInputError) -> BatchInputError:
+    if isinstance(e, NotUtf8Error):
+        return NotUtf8InputError(e.message, source=e.source, guess=e.guess)
     return BatchInputError(e.message, source=e.source)
 
 
-def open_source(source: Any, plan: Plan, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> Source:
-    """Recognise ``source`` and check a flat one's columns (an unknown column fails the whole input)."""
+def open_source(source: Any, plan: Plan, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                columns: ColumnMapping | None = None) -> Source:
+    """Recognise ``source`` and check a flat one's columns (an unknown column fails the whole input,
+    unless ``columns`` maps it to a field or ignores it; ``columns`` also gives the text encoding)."""
     if isinstance(source, Source):
         return source
+    mapping = columns if columns is not None and not columns.is_plain else None
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         fmt = BATCH_INPUT.of(path)
@@ -60,11 +67,11 @@ def open_source(source: Any, plan: Plan, chunk_rows: int = DEFAULT_CHUNK_ROWS) -
             raise BatchInputError("no such file", source=str(path))
         try:
             if fmt == "csv":
-                return _CsvSource(path, plan, chunk_rows)
+                return _CsvSource(path, plan, chunk_rows, mapping)
             if fmt == "jsonl":
-                return _JsonlSource(path, chunk_rows)
+                return _JsonlSource(path, chunk_rows, mapping)
             if fmt == "parquet":
-                return _ParquetSource(path, plan, chunk_rows)
+                return _ParquetSource(path, plan, chunk_rows, mapping)
         except TableInputError as e:
             raise _as_batch_error(e) from None
         raise BatchInputError(
@@ -74,13 +81,13 @@ def open_source(source: Any, plan: Plan, chunk_rows: int = DEFAULT_CHUNK_ROWS) -
         )
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(source, pd.DataFrame):
-        return _PandasSource(source, plan, chunk_rows)
+        return _PandasSource(source, plan, chunk_rows, mapping)
     pa = sys.modules.get("pyarrow")
     if pa is not None:
         if isinstance(source, pa.Table | pa.RecordBatch):
-            return _ArrowSource(source, plan, chunk_rows)
+            return _ArrowSource(source, plan, chunk_rows, mapping)
         if isinstance(source, pa.RecordBatchReader):
-            return _ArrowReaderSource(source, plan)
+            return _ArrowReaderSource(source, plan, mapping)
     if isinstance(source, bytes | str) or not isinstance(source, Iterable):
         raise BatchInputError(
             f"cannot decide a {type(source).__name__}: pass accounts (Account objects or dicts), a pandas "
@@ -88,16 +95,32 @@ def open_source(source: Any, plan: Plan, chunk_rows: int = DEFAULT_CHUNK_ROWS) -
         )
     if hasattr(source, "keys") and hasattr(source, "__getitem__"):
         raise BatchInputError("got one mapping: pass a list of accounts (decide() decides one account)")
-    return _RowsSource(source, chunk_rows)
+    return _RowsSource(source, chunk_rows, mapping)
+
+
+def _select(raw: RawChunk, names: Sequence[str]) -> RawChunk:
+    """``raw`` with its columns named ``names`` (in order), ignored ones left out."""
+    keep = [i for i, n in enumerate(names) if not is_ignored(n)]
+    data = raw.data
+    if isinstance(data, dict):
+        cols = list(data.values())
+        out: Any = {names[i]: cols[i] for i in keep}
+    else:  # a pyarrow RecordBatch
+        pa = sys.modules["pyarrow"]
+        out = pa.RecordBatch.from_arrays([data.column(i) for i in keep], names=[names[i] for i in keep])
+    return RawChunk(raw.kind, out, raw.n, raw.unreadable)
 
 
 # -- rows ---------------------------------------------------------------------------------------------
 
 
 class _RowsSource(Source):
-    def __init__(self, rows: Iterable[Any], chunk_rows: int):
+    """Accounts, or dicts whose top-level keys ``mapping`` renames (nested dicts keep their keys)."""
+
+    def __init__(self, rows: Iterable[Any], chunk_rows: int, mapping: ColumnMapping | None = None):
         self._rows = rows
         self._chunk = chunk_rows
+        self._rename = dict(mapping.rename) if mapping is not None else {}
         self.restartable = isinstance(rows, Sequence)
         self.total = len(rows) if isinstance(rows, Sequence) else None
 
@@ -107,16 +130,20 @@ class _RowsSource(Source):
             part = list(islice(it, self._chunk))
             if not part:
                 return
+            if self._rename:
+                part = [{self._rename.get(k, k): v for k, v in r.items()} if isinstance(r, dict) else r
+                        for r in part]
             yield RawChunk("rows", part, len(part))
 
 
 class _FileSource(Source):
     """A file read again on every pass; a whole-file failure surfaces as a :class:`BatchInputError`."""
 
-    def __init__(self, path: Path, chunk_rows: int):
+    def __init__(self, path: Path, chunk_rows: int, mapping: ColumnMapping | None = None):
         self.name = str(path)
         self._path = path
         self._chunk = chunk_rows
+        self._encoding = mapping.python_encoding if mapping is not None else "utf-8-sig"
 
     def _read(self) -> Iterator[RawChunk]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -130,36 +157,43 @@ class _FileSource(Source):
 
 class _JsonlSource(_FileSource):
     def _read(self) -> Iterator[RawChunk]:
-        return iter_jsonl(self._path, self._chunk)
+        return iter_jsonl(self._path, self._chunk, self._encoding)
 
 
 class _CsvSource(_FileSource):
-    """CSV with a header of field paths; every cell is read as text and validated like JSON input."""
+    """CSV with a header of field paths (or of columns a mapping renames to them); every cell is
+    read as text and validated like JSON input."""
 
-    def __init__(self, path: Path, plan: Plan, chunk_rows: int):
-        super().__init__(path, chunk_rows)
-        self.columns = check_columns(read_csv_header(path), plan, self.name)
+    def __init__(self, path: Path, plan: Plan, chunk_rows: int, mapping: ColumnMapping | None = None):
+        super().__init__(path, chunk_rows, mapping)
+        self.columns = check_columns(read_csv_header(path, self._encoding), plan, self.name, mapping)
+        self._drop = any(is_ignored(n) for n in self.columns)
 
     def _read(self) -> Iterator[RawChunk]:
-        return iter_csv(self._path, self.columns, self._chunk)
+        chunks = iter_csv(self._path, self.columns, self._chunk, self._encoding)
+        return (_select(c, self.columns) for c in chunks) if self._drop else chunks
 
 
 # -- Parquet, Arrow, pandas -------------------------------------------------------------------------
 
 
 class _ParquetSource(_FileSource):
-    def __init__(self, path: Path, plan: Plan, chunk_rows: int):
-        super().__init__(path, chunk_rows)
+    def __init__(self, path: Path, plan: Plan, chunk_rows: int, mapping: ColumnMapping | None = None):
+        super().__init__(path, chunk_rows, mapping)
         names, self.total = parquet_layout(path)
-        self.columns = check_columns(names, plan, self.name)
+        self.columns = check_columns(names, plan, self.name, mapping)
+        self._mapped = self.columns != names
 
     def _read(self) -> Iterator[RawChunk]:
-        return iter_parquet(self._path, self._chunk)
+        chunks = iter_parquet(self._path, self._chunk)
+        return (_select(c, self.columns) for c in chunks) if self._mapped else chunks
 
 
 class _ArrowSource(Source):
-    def __init__(self, table: Any, plan: Plan, chunk_rows: int):
-        check_columns([str(n) for n in table.schema.names], plan)
+    def __init__(self, table: Any, plan: Plan, chunk_rows: int, mapping: ColumnMapping | None = None):
+        names = [str(n) for n in table.schema.names]
+        self._names = check_columns(names, plan, mapping=mapping)
+        self._mapped = self._names != names
         self._table = table
         self._chunk = chunk_rows
         self.total = table.num_rows
@@ -170,24 +204,28 @@ class _ArrowSource(Source):
         for b in batches:
             for off in range(0, b.num_rows, self._chunk):
                 part = b.slice(off, self._chunk)
-                yield RawChunk("table", part, part.num_rows)
+                raw = RawChunk("table", part, part.num_rows)
+                yield _select(raw, self._names) if self._mapped else raw
 
 
 class _ArrowReaderSource(Source):
     restartable = False
 
-    def __init__(self, reader: Any, plan: Plan):
-        check_columns([str(n) for n in reader.schema.names], plan)
+    def __init__(self, reader: Any, plan: Plan, mapping: ColumnMapping | None = None):
+        names = [str(n) for n in reader.schema.names]
+        self._names = check_columns(names, plan, mapping=mapping)
+        self._mapped = self._names != names
         self._reader = reader
 
     def chunks(self) -> Iterator[RawChunk]:
         for b in self._reader:
-            yield RawChunk("table", b, b.num_rows)
+            raw = RawChunk("table", b, b.num_rows)
+            yield _select(raw, self._names) if self._mapped else raw
 
 
 class _PandasSource(Source):
-    def __init__(self, df: Any, plan: Plan, chunk_rows: int):
-        self._names = check_columns([str(c) for c in df.columns], plan)
+    def __init__(self, df: Any, plan: Plan, chunk_rows: int, mapping: ColumnMapping | None = None):
+        self._names = check_columns([str(c) for c in df.columns], plan, mapping=mapping)
         self._df = df
         self._chunk = chunk_rows
         self.total = len(df)
@@ -198,6 +236,8 @@ class _PandasSource(Source):
             part = df.iloc[off: off + self._chunk]
             data: dict[str, Any] = {}
             for name, (_, series) in zip(self._names, part.items(), strict=True):
+                if is_ignored(name):
+                    continue
                 arr = pandas_array(series)
                 data[name] = arr if arr is not None else series.tolist()  # mixed objects: validated cell by cell
             yield RawChunk("table", data, len(part))

@@ -14,6 +14,7 @@ be read at all raises :class:`TableInputError`.
 from __future__ import annotations
 
 import bz2
+import codecs
 import csv
 import gzip
 import io
@@ -67,14 +68,14 @@ def compression_of(path: Path) -> str | None:
     return COMPRESSIONS.get(path.suffix.lower())
 
 
-def open_text(path: Path, *, newline: str | None = None) -> IO[str]:
-    """``path`` as UTF-8 text (a byte-order mark skipped), decompressed by its suffix.
+def open_text(path: Path, *, newline: str | None = None, encoding: str = "utf-8-sig") -> IO[str]:
+    """``path`` as text (default UTF-8, a byte-order mark skipped), decompressed by its suffix.
 
     gzip and bz2 need nothing but the standard library; zstd and lz4 are read through pyarrow.
     """
     codec = compression_of(path)
     if codec is None:
-        return path.open(encoding="utf-8-sig", newline=newline)
+        return path.open(encoding=encoding, newline=newline)
     raw: Any
     if codec == "gzip":
         raw = gzip.open(path, "rb")
@@ -82,7 +83,41 @@ def open_text(path: Path, *, newline: str | None = None) -> IO[str]:
         raw = bz2.open(path, "rb")
     else:
         raw = pyarrow(f"reading {codec} files").input_stream(str(path), compression=codec)
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline=newline)
+    return io.TextIOWrapper(raw, encoding=encoding, newline=newline)
+
+
+class NotUtf8Error(TableInputError):
+    """A text file that is not UTF-8; ``guess`` names the encoding it looks like (``"GBK"``) or is None."""
+
+    def __init__(self, source: str, guess: str | None):
+        self.guess = guess
+        how = f"it looks like {guess}: re-save it as UTF-8 or read it with encoding={guess.lower()!r}" if guess \
+            else "re-save it as UTF-8 or give its encoding"
+        super().__init__(f"file is not UTF-8; {how}", source=source)
+
+
+_PROBE_BYTES: Final = 1 << 16
+
+
+def not_utf8(path: Path, encoding: str, error: UnicodeDecodeError) -> TableInputError:
+    """The error for a file that ``encoding`` cannot decode: for UTF-8 with a guess at GBK, the
+    encoding of Chinese Windows exports, when its first bytes decode as GB18030 (GBK's superset)."""
+    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
+        return TableInputError(f"cannot decode the file as {encoding} ({error.reason} at byte {error.start})",
+                               source=str(path))
+    try:
+        with open_text(path, encoding="latin-1") as f:  # decompressed bytes, one char a byte
+            head = f.read(_PROBE_BYTES).encode("latin-1")
+    except OSError:
+        head = b""
+    guess: str | None = None
+    try:
+        # a multi-byte character cut at the end of the probe is not evidence against GBK
+        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
+        guess = "GBK"
+    except UnicodeDecodeError:
+        pass
+    return NotUtf8Error(str(path), guess)
 
 
 class _DuplicateKey(Exception):
@@ -138,12 +173,12 @@ def json_object(line: str) -> tuple[dict[str, Any] | None, str | None]:
 # -- JSONL --------------------------------------------------------------------------------------------
 
 
-def iter_jsonl(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
+def iter_jsonl(path: Path, chunk_rows: int, encoding: str = "utf-8-sig") -> Iterator[RawChunk]:
     """Chunks of ``"rows"``: one parsed object per non-blank line (``None`` where it is not one)."""
     rows: list[Any] = []
     bad: dict[int, str] = {}
     try:
-        with open_text(path) as f:
+        with open_text(path, encoding=encoding) as f:
             for line in f:
                 if not line.strip():
                     continue
@@ -155,7 +190,7 @@ def iter_jsonl(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
                     yield RawChunk("rows", rows, len(rows), bad)
                     rows, bad = [], {}
     except UnicodeDecodeError as e:
-        raise TableInputError(f"not UTF-8 text ({e}); save the file as UTF-8", source=str(path)) from None
+        raise not_utf8(path, encoding, e) from None
     if rows:
         yield RawChunk("rows", rows, len(rows), bad)
 
@@ -163,12 +198,14 @@ def iter_jsonl(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
 # -- CSV ----------------------------------------------------------------------------------------------
 
 
-def read_csv_header(path: Path) -> list[str]:
+def read_csv_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
     """The cells of the first row, stripped (``TableInputError`` for an empty or unreadable file)."""
-    with open_text(path, newline="") as f:
+    with open_text(path, newline="", encoding=encoding) as f:
         try:
             header = next(csv.reader(f), None)
-        except (UnicodeDecodeError, csv.Error) as e:
+        except UnicodeDecodeError as e:
+            raise not_utf8(path, encoding, e) from None
+        except csv.Error as e:
             raise TableInputError(f"cannot read the header ({e}); save the file as UTF-8 CSV",
                                   source=str(path)) from None
     if not header:
@@ -216,7 +253,7 @@ def _flag(bad: dict[int, str], mask: Any, problem: str) -> None:
         bad.setdefault(i, problem)
 
 
-def iter_csv(path: Path, names: Sequence[str], chunk_rows: int) -> Iterator[RawChunk]:
+def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = "utf-8-sig") -> Iterator[RawChunk]:
     """Chunks of ``"table"``: every cell as text (blank = null), the header row skipped.
 
     Fast path: ``pyarrow.csv.open_csv`` block by block. A row with too many or too few
@@ -243,7 +280,7 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int) -> Iterator[RawC
             reader = pacsv.open_csv(
                 stream,
                 read_options=pacsv.ReadOptions(column_names=list(names), skip_rows=1, block_size=CSV_BLOCK_BYTES,
-                                               use_threads=False),
+                                               use_threads=False, encoding=_arrow_encoding(encoding)),
                 parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=handler),
                 convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                      null_values=[""], strings_can_be_null=True,
@@ -265,7 +302,13 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int) -> Iterator[RawC
             if ragged:
                 raise _Fallback
     except (_Fallback, pa.ArrowInvalid):  # open_csv reads the first block: it may fail there too
-        yield from _python_csv(path, names, chunk_rows, skip=done)
+        yield from _python_csv(path, names, chunk_rows, skip=done, encoding=encoding)
+
+
+def _arrow_encoding(encoding: str) -> str:
+    # pyarrow reads UTF-8 natively (a byte-order mark included); any other codec goes through Python's
+    name = codecs.lookup(encoding).name
+    return "utf8" if name in ("utf-8", "utf-8-sig") else name
 
 
 def _records(f: IO[str]) -> Iterator[list[str] | str]:
@@ -284,12 +327,13 @@ def _records(f: IO[str]) -> Iterator[list[str] | str]:
             yield rec
 
 
-def _python_csv(path: Path, names: Sequence[str], chunk_rows: int, skip: int) -> Iterator[RawChunk]:
+def _python_csv(path: Path, names: Sequence[str], chunk_rows: int, skip: int,
+                encoding: str = "utf-8-sig") -> Iterator[RawChunk]:
     pa = pyarrow("reading CSV")
     width = len(names)
     joined = re.compile(_joined_rows(width))
     try:
-        with open_text(path, newline="") as f:
+        with open_text(path, newline="", encoding=encoding) as f:
             records = _records(f)
             next(records, None)  # header
             for _ in islice(records, skip):
@@ -313,7 +357,7 @@ def _python_csv(path: Path, names: Sequence[str], chunk_rows: int, skip: int) ->
                 data = {n: pa.array(c, type=pa.string()) for n, c in zip(names, cols, strict=True)}
                 yield RawChunk("table", data, len(block), bad)
     except UnicodeDecodeError as e:
-        raise TableInputError(f"cannot read CSV ({e}); save the file as UTF-8 CSV", source=str(path)) from None
+        raise not_utf8(path, encoding, e) from None
 
 
 # -- pandas -------------------------------------------------------------------------------------------

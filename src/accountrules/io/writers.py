@@ -19,9 +19,11 @@ neutralised unless ``formulas=True`` (:func:`neutralise`).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import secrets
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -68,6 +70,8 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path
     before any work, so a run does not fail at its end for a path it could have refused.
     """
     out = Path(path)
+    if is_stdout(path):
+        return out
     if out.is_dir():
         raise OutputPathError(f"{str(out)!r} is a folder: name a file")
     for parent in out.parents:
@@ -129,6 +133,13 @@ class StagedFile:
                                   f"{str(folder)!r} ({e.strerror or e})") from None
         self.done = False
 
+    def open_text(self, encoding: str, errors: str, newline: str) -> IO[str]:
+        return self.temp.open("w", encoding=encoding, errors=errors, newline=newline)
+
+    def sink(self) -> str:
+        """What a binary writer (Parquet) opens."""
+        return str(self.temp)
+
     def finish(self) -> None:
         """Put the written bytes on disk (the file must be closed by its writer first)."""
         with self.temp.open("rb+") as f:
@@ -145,6 +156,63 @@ class StagedFile:
             self.done = True
 
 
+STDOUT: Final = "-"
+"""The output path that means standard output (as in most command-line tools)."""
+
+
+def is_stdout(path: str | Path) -> bool:
+    """``-`` (or ``/dev/stdout``): the data goes to standard output, not to a file."""
+    return str(path) in (STDOUT, "/dev/stdout")
+
+
+class StdoutFile:
+    """Standard output in the place of a :class:`StagedFile`: written as it comes (a pipe cannot be
+    renamed into place), flushed by :meth:`finish`, never closed. Text has no byte-order mark:
+    the reader is a program."""
+
+    path = Path(STDOUT)
+    done = False
+
+    def open_text(self, encoding: str, errors: str, newline: str) -> IO[str]:
+        text = "utf-8" if encoding.lower().replace("_", "-") == "utf-8-sig" else encoding
+        return _Unclosed(sys.stdout.buffer, encoding=text, errors=errors, newline=newline)
+
+    def sink(self) -> Any:
+        return sys.stdout.buffer
+
+    def finish(self) -> None:
+        sys.stdout.buffer.flush()
+
+    def publish(self) -> None:
+        self.done = True
+
+    def discard(self) -> None:
+        self.done = True
+
+
+class _Unclosed(io.TextIOWrapper):
+    """A text layer over stdout's bytes that flushes but leaves stdout open when closed."""
+
+    _released = False
+
+    def close(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        try:
+            self.flush()
+        finally:
+            try:
+                self.detach()
+            except (OSError, ValueError):
+                pass  # the reader went away (a broken pipe): the caller already has that error
+
+
+def staged(path: str | Path) -> StagedFile | StdoutFile:
+    """Where a writer writes ``path``: standard output for ``-``, else a :class:`StagedFile`."""
+    return StdoutFile() if is_stdout(path) else StagedFile(path)
+
+
 class TableWriter:
     """Base of the writers: a context manager counting the rows written, writing to a
     :class:`StagedFile`. Leaving the ``with`` block normally publishes the file; leaving it
@@ -152,7 +220,7 @@ class TableWriter:
     an order the caller chooses."""
 
     rows: int = 0
-    staged: StagedFile
+    staged: StagedFile | StdoutFile
 
     def __enter__(self) -> Self:
         return self
@@ -203,10 +271,9 @@ class CsvTableWriter(TableWriter):
 
     def __init__(self, path: str | Path, header: Sequence[str], style: CsvStyle = SPREADSHEET, *,
                  formulas: bool = False):
-        self.staged = StagedFile(path)
+        self.staged = staged(path)
         # a lone surrogate cannot be UTF-8: written as \udXXX rather than failing the whole file
-        self._f: IO[str] = self.staged.temp.open("w", encoding=style.encoding, errors="backslashreplace",
-                                                 newline="")
+        self._f: IO[str] = self.staged.open_text(style.encoding, "backslashreplace", "")
         self._csv = csv.writer(self._f, lineterminator=style.line_end)
         # the csv module quotes a cell holding a line break only if the break is in the line
         # terminator: with LF lines a bare CR would be written as is and split the row on reading
@@ -256,8 +323,8 @@ class JsonlWriter(TableWriter):
     """One JSON text a line (UTF-8, LF)."""
 
     def __init__(self, path: str | Path):
-        self.staged = StagedFile(path)
-        self._f: IO[str] = self.staged.temp.open("w", encoding="utf-8", errors="backslashreplace", newline="\n")
+        self.staged = staged(path)
+        self._f: IO[str] = self.staged.open_text("utf-8", "backslashreplace", "\n")
         self.rows = 0
 
     def write_line(self, text: str) -> None:
@@ -278,9 +345,9 @@ class ParquetTableWriter(TableWriter):
 
     def __init__(self, path: str | Path, schema: Any):
         pq = require("pyarrow.parquet", "writing Parquet")
-        self.staged = StagedFile(path)
+        self.staged = staged(path)
         try:
-            self._writer: Any = pq.ParquetWriter(str(self.staged.temp), schema)
+            self._writer: Any = pq.ParquetWriter(self.staged.sink(), schema)
         except BaseException:
             self.staged.discard()
             raise
@@ -302,6 +369,6 @@ def write_parquet_table(table: Any, path: str | Path) -> None:
 
 __all__ = [
     "FORMULA_TRIGGERS", "PART_SUFFIX", "PLAIN", "SPREADSHEET", "CsvStyle", "CsvTableWriter", "JsonlWriter",
-    "OutputPathError", "ParquetTableWriter", "StagedFile", "TableWriter", "check_output", "neutralise",
-    "write_parquet_table",
+    "STDOUT", "OutputPathError", "ParquetTableWriter", "StagedFile", "StdoutFile", "TableWriter", "check_output",
+    "is_stdout", "neutralise", "staged", "write_parquet_table",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from accountrules.i18n import N_, translations
+
 
 class Stage(StrEnum):
     """Relationship stage of the express KA development model (seed S0 G1, S2 G4)."""
@@ -69,40 +71,51 @@ class Priority(StrEnum):
     URGENT = "urgent"
 
 
-# zh/en labels of the owner roles the shipped policies assign actions to (an action's ``owner:``);
-# a role not listed here is shown as its code.
-OWNER_ROLES: dict[str, dict[str, str]] = {
-    "account_manager": {"zh": "客户经理", "en": "Account manager"},
-    "customer_service_manager": {"zh": "客服经理", "en": "Customer service manager"},
-    "finance_manager": {"zh": "财务经理", "en": "Finance manager"},
-    "general_manager": {"zh": "总经理", "en": "General manager"},
-    "ka_director": {"zh": "大客户总监", "en": "KA director"},
-    "marketing_manager": {"zh": "市场经理", "en": "Marketing manager"},
-    "operations_manager": {"zh": "运营经理", "en": "Operations manager"},
-    "pricing_manager": {"zh": "定价经理", "en": "Pricing manager"},
-    "product_manager": {"zh": "产品经理", "en": "Product manager"},
-    "solution_manager": {"zh": "解决方案经理", "en": "Solution manager"},
+# English labels of the owner roles the shipped policies assign actions to (an action's ``owner:``);
+# a role not listed here is shown as its code. The English label is the gettext message id: the
+# Chinese is in the catalogue (locale/zh/LC_MESSAGES/accountrules.po), as for every other message.
+_OWNER_ROLES_EN: dict[str, str] = {
+    "account_manager": N_("Account manager"),
+    "customer_service_manager": N_("Customer service manager"),
+    "finance_manager": N_("Finance manager"),
+    "general_manager": N_("General manager"),
+    "ka_director": N_("KA director"),
+    "marketing_manager": N_("Marketing manager"),
+    "operations_manager": N_("Operations manager"),
+    "pricing_manager": N_("Pricing manager"),
+    "product_manager": N_("Product manager"),
+    "solution_manager": N_("Solution manager"),
 }
 
-# zh/en labels used by explanations and by the checker's messages.
-LABELS: dict[str, dict[str, str]] = {
-    "nurture": {"zh": "孕育期", "en": "Nurture"},
-    "initial": {"zh": "初期合作", "en": "Initial cooperation"},
-    "stable": {"zh": "稳定合作", "en": "Stable cooperation"},
-    "strategic": {"zh": "战略合作", "en": "Strategic cooperation"},
-    "interrupted": {"zh": "间断", "en": "Interrupted"},
-    "outsider": {"zh": "局外人", "en": "Outsider"},
-    "supplier": {"zh": "供应商", "en": "Supplier"},
-    "friend": {"zh": "朋友", "en": "Friend"},
-    "partner": {"zh": "合作伙伴", "en": "Partner"},
-    "none": {"zh": "无流失", "en": "No churn"},
-    "voluntary": {"zh": "客户自身原因流失", "en": "Leaves for its own reasons"},
-    "competitor": {"zh": "被竞争对手吸引流失", "en": "Lured by a competitor"},
-    "expelled": {"zh": "企业主动放弃", "en": "Expelled by us"},
-    "value_decline": {"zh": "价值下降", "en": "Value decline"},
-    "low": {"zh": "低", "en": "low"},
-    "medium": {"zh": "中", "en": "medium"},
-    "high": {"zh": "高", "en": "high"},
-    "urgent": {"zh": "紧急", "en": "urgent"},
-    **OWNER_ROLES,
+# English labels used by explanations and by the checker's messages (message ids, as above).
+_LABELS_EN: dict[str, str] = {
+    "nurture": N_("Nurture"),
+    "initial": N_("Initial cooperation"),
+    "stable": N_("Stable cooperation"),
+    "strategic": N_("Strategic cooperation"),
+    "interrupted": N_("Interrupted"),
+    "outsider": N_("Outsider"),
+    "supplier": N_("Supplier"),
+    "friend": N_("Friend"),
+    "partner": N_("Partner"),
+    "none": N_("No churn"),
+    "voluntary": N_("Leaves for its own reasons"),
+    "competitor": N_("Lured by a competitor"),
+    "expelled": N_("Expelled by us"),
+    "value_decline": N_("Value decline"),
+    "low": N_("low"),
+    "medium": N_("medium"),
+    "high": N_("high"),
+    "urgent": N_("urgent"),
+    **_OWNER_ROLES_EN,
 }
+
+
+def _bilingual(english: dict[str, str]) -> dict[str, dict[str, str]]:
+    zh = translations("zh").gettext
+    return {code: {"zh": zh(text), "en": text} for code, text in english.items()}
+
+
+# {code: {"zh": ..., "en": ...}}: built once from the catalogue, read-only afterwards
+OWNER_ROLES: dict[str, dict[str, str]] = _bilingual(_OWNER_ROLES_EN)
+LABELS: dict[str, dict[str, str]] = _bilingual(_LABELS_EN)

@@ -4,29 +4,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from accountrules.i18n import Gettext, normalise_lang, translations
 from accountrules.model.enums import LABELS
 
 if TYPE_CHECKING:
     from accountrules.model.decision import Decision, TraceEntry
 
-_WORDS = {
-    "en": {
-        "head": "Account {id} — policy {name} {version} (as of {as_of})",
-        "tier": "Tier", "segment": "Segment", "stage": "Stage", "churn": "Churn", "actions": "Actions",
-        "because": "because", "rule": "rule", "default": "no row matched; default applies",
-        "stay": "no transition applies; stays", "none": "none", "risk": "risk", "due": "due",
-        "owner": "owner", "score": "score", "from": "from", "reasons": "prescribed by",
-        "ranks": "ranks",
-    },
-    "zh": {
-        "head": "客户 {id} — 政策 {name} {version}（决策日期 {as_of}）",
-        "tier": "客户等级", "segment": "客户分类", "stage": "关系阶段", "churn": "流失判断", "actions": "维系行动",
-        "because": "依据", "rule": "规则", "default": "无规则命中，采用默认值",
-        "stay": "无阶段转换条件成立，保持", "none": "无", "risk": "风险", "due": "截止",
-        "owner": "负责人", "score": "评分", "from": "由", "reasons": "触发规则",
-        "ranks": "的排名依据为",
-    },
-}
+def _words(_: Gettext) -> dict[str, str]:
+    """The fixed words of an explanation, from the gettext catalogue (accountrules.i18n)."""
+    return {
+        "head": _("Account {id} — policy {name} {version} (as of {as_of})"),
+        "tier": _("Tier"), "segment": _("Segment"), "stage": _("Stage"), "churn": _("Churn"),
+        "actions": _("Actions"), "because": _("because"), "rule": _("rule"),
+        "default": _("no row matched; default applies"), "stay": _("no transition applies; stays"),
+        "none": _("none"), "risk": _("risk"), "due": _("due"), "owner": _("owner"), "score": _("score"),
+        "from": _("from"), "reasons": _("prescribed by"), "ranks": _("ranks"),
+    }
 
 
 def _label(code: str, lang: str) -> str:
@@ -89,9 +82,9 @@ def _why(t: TraceEntry | None, w: dict[str, str], lang: str, basis: Basis | None
 
 
 def render(d: Decision, lang: str = "en") -> str:
-    if lang not in _WORDS:
-        raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
-    w = _WORDS[lang]
+    """``d`` explained in ``lang``: ``zh`` or ``en``, or a locale naming one (``zh-CN``, ``zh_CN.UTF-8``)."""
+    lang = normalise_lang(lang)  # ValueError for another language
+    w = _words(translations(lang).gettext)
     by_section: dict[str, list[TraceEntry]] = {}
     basis: Basis = {}
     for t in d.trace:
@@ -121,7 +114,7 @@ def render(d: Decision, lang: str = "en") -> str:
     lines.append(f"{w['actions']}: {w['none'] if not d.actions else ''}".rstrip())
     rules = {t.rule: t for t in by_section.get("actions", [])}
     for a in d.actions:
-        lines.append(f"  - {a.title.in_(lang)} ({a.code}); {w['owner']} {a.owner}, "
+        lines.append(f"  - {a.title.in_(lang)} ({a.code}); {w['owner']} {_label(a.owner, lang)}, "
                      f"{_label(a.priority, lang)}, {w['due']} {a.due}")
         for r in a.reasons:
             lines.append(f"    {w['reasons']}: {_reason(rules.get(r), w, lang, basis)}")

@@ -14,6 +14,7 @@ from accountrules.report.sections import SECTIONS
 
 if TYPE_CHECKING:
     from accountrules.batch.result import BatchResult
+    from accountrules.io.columns import ColumnMapping
     from accountrules.policy import Policy
 
 
@@ -37,19 +38,21 @@ def render_report(policy: Policy, frame: Frame, *, lang: str = "en") -> tuple[st
 
 
 def report_from_result(result: BatchResult, accounts: str | Path | None = None, *, lang: str = "en",
-                       today: dt.date | None = None) -> str:
-    """The report of a decided batch; ``accounts`` (the file it was decided from) adds amounts,
-    relationship levels, the RFM grid and unknown fields."""
-    frame = frame_from_result(result, accounts, today=today)
+                       today: dt.date | None = None, columns: ColumnMapping | None = None) -> str:
+    """The report of a decided batch; ``accounts`` (the file it was decided from, read with
+    ``columns``) adds amounts, relationship levels, the RFM grid and unknown fields."""
+    frame = frame_from_result(result, accounts, today=today, columns=columns)
     return render_report(result.policy, frame, lang=lang)[0]
 
 
 def report_from_accounts(policy: Policy, accounts: str | Path, *, as_of: dt.date | None = None,
-                         today: dt.date | None = None, lang: str = "en", engine: str = "auto") -> str:
-    """Decide ``accounts`` with ``policy`` and return the report page (one HTML string)."""
+                         today: dt.date | None = None, lang: str = "en", engine: str = "auto",
+                         columns: ColumnMapping | None = None) -> str:
+    """Decide ``accounts`` with ``policy`` and return the report page (one HTML string); ``columns``
+    maps an export's columns to field paths (see :meth:`Policy.decide_many`)."""
     _check_lang(lang)
-    result = policy.decide_many(str(accounts), as_of=as_of or dt.date.today(), engine=engine)
-    return report_from_result(result, accounts, lang=lang, today=today)
+    result = policy.decide_many(str(accounts), as_of=as_of or dt.date.today(), engine=engine, columns=columns)
+    return report_from_result(result, accounts, lang=lang, today=today, columns=columns)
 
 
 def report_from_decisions(policy: Policy, decisions: str | Path, *, as_of: dt.date | None = None,

@@ -14,6 +14,7 @@ from accountrules.report.page import Block, Raw, Section, Table, details, render
 
 if TYPE_CHECKING:
     from accountrules.batch.result import BatchResult
+    from accountrules.io.columns import ColumnMapping
     from accountrules.policy import Policy
 
 MAX_MOVES = 200
@@ -124,17 +125,19 @@ def _moves_table(old: BatchResult, new: BatchResult, ids: list[str], lang: str) 
 
 
 def diff_report(old: Policy, new: Policy, accounts: str | Path, *, as_of: dt.date | None = None,
-                lang: str = "en", engine: str = "auto") -> str:
-    """Decide ``accounts`` with both policies; the HTML page of who moves where."""
+                lang: str = "en", engine: str = "auto", columns: ColumnMapping | None = None) -> str:
+    """Decide ``accounts`` (read with ``columns``) with both policies; the HTML page of who moves where."""
     day = as_of or dt.date.today()
-    a = old.decide_many(str(accounts), as_of=day, engine=engine)
-    b = new.decide_many(str(accounts), as_of=day, engine=engine)
+    a = old.decide_many(str(accounts), as_of=day, engine=engine, columns=columns)
+    b = new.decide_many(str(accounts), as_of=day, engine=engine, columns=columns)
     return render_diff(a, b, lang=lang)[0]
 
 
 def write_diff_report(old: Policy, new: Policy, accounts: str | Path, path: str | Path, *,
-                      as_of: dt.date | None = None, lang: str = "en", engine: str = "auto") -> None:
+                      as_of: dt.date | None = None, lang: str = "en", engine: str = "auto",
+                      columns: ColumnMapping | None = None) -> None:
     """:func:`diff_report` written to ``path`` (UTF-8); what ``accountrules diff --report`` calls."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(diff_report(old, new, accounts, as_of=as_of, lang=lang, engine=engine), encoding="utf-8")
+    page = diff_report(old, new, accounts, as_of=as_of, lang=lang, engine=engine, columns=columns)
+    out.write_text(page, encoding="utf-8")

@@ -15,6 +15,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from accountrules.io.columns import ColumnMapping
 from accountrules.io.formats import OUTPUT
 from accountrules.io.optional import pyarrow
 from accountrules.model.decision import Decision
@@ -30,13 +31,21 @@ log = logging.getLogger(__name__)
 RFM_METRICS = ("r_score", "f_score")
 
 
-def read_table(path: str | Path, typed: Iterable[str] | None = None) -> Any:
+def read_table(path: str | Path, typed: Iterable[str] | None = None, columns: ColumnMapping | None = None) -> Any:
     """A CSV, JSONL or Parquet file as a pyarrow Table with field-path columns (empty cells are null).
 
     ``typed``: when given, only these CSV columns get their types inferred; the others are read
     as text. The report reads every column only for how often it is missing, and inferring the
-    type of every column (dates, numbers) is most of the reading time.
+    type of every column (dates, numbers) is most of the reading time. ``columns`` renames an
+    export's columns to field paths and gives a CSV's encoding.
     """
+    table = _read_table(path, typed, columns)
+    if columns is not None and columns.rename:
+        table = table.rename_columns([columns.rename.get(n, n) for n in table.column_names])
+    return table
+
+
+def _read_table(path: str | Path, typed: Iterable[str] | None, columns: ColumnMapping | None) -> Any:
     pa = pyarrow("the report")  # says which extra to install when pyarrow is missing
     name = str(path).lower()
     if name.endswith(".parquet"):
@@ -50,12 +59,16 @@ def read_table(path: str | Path, typed: Iterable[str] | None = None) -> Any:
     import pyarrow.csv as pc
 
     types: dict[str, Any] = {}
+    encoding = columns.python_encoding if columns is not None else "utf-8-sig"
     if typed is not None:
         keep = {"id", *typed}
-        with open(path, encoding="utf-8-sig", newline="") as f:
+        rename = columns.rename if columns is not None else {}
+        with open(path, encoding=encoding, newline="") as f:
             header = next(csv.reader(f), [])
-        types = {name: pa.string() for name in header if name not in keep}
-    return pc.read_csv(path, convert_options=pc.ConvertOptions(strings_can_be_null=True, column_types=types))
+        types = {name: pa.string() for name in header if rename.get(name, name) not in keep}
+    arrow_encoding = "utf8" if encoding == "utf-8-sig" else encoding
+    return pc.read_csv(path, read_options=pc.ReadOptions(encoding=arrow_encoding),
+                       convert_options=pc.ConvertOptions(strings_can_be_null=True, column_types=types))
 
 
 
@@ -130,7 +143,7 @@ def _input_columns(table: Any, rows: list[int]) -> dict[str, Any]:
 
 
 def frame_from_result(result: BatchResult, accounts: str | Path | None = None, *,
-                      today: dt.date | None = None) -> Frame:
+                      today: dt.date | None = None, columns: ColumnMapping | None = None) -> Frame:
     """The frame of a decided batch; ``accounts`` is the file it was decided from (for revenue,
     profit, relationship level, RFM scores and unknown fields)."""
     cols = result.columns(errors=True)
@@ -143,7 +156,7 @@ def frame_from_result(result: BatchResult, accounts: str | Path | None = None, *
     flat = {k: (v if whole else list(pick(v))) for k, v in cols.items()}
     frame = Frame(flat, as_of=result.as_of, today=today or result.as_of, errors=errors)
     if accounts is not None:
-        table = read_table(accounts, _typed(result.policy))
+        table = read_table(accounts, _typed(result.policy), columns)
         rows = [r - 1 for r in flat["row"]]
         frame.inputs = _input_columns(table, rows)
         frame.inputs.update(_rfm_metrics(result.policy, table, rows, result.stats, result.as_of))

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from accountrules.batch.errors import RowError
+from accountrules.io.columns import ColumnMapping
 from accountrules.model.decision import Decision
 from accountrules.policy import Policy
 
@@ -44,17 +45,38 @@ class ImpactReport:
         """How many accounts make each (what, old, new) move."""
         return Counter((c.what, c.old, c.new) for c in self.changes)
 
-    def summary_lines(self) -> list[str]:
-        lines = [f"{self.changed_accounts} of {self.accounts} accounts change from {self.old} to {self.new}"]
+    def summary_lines(self, _: Callable[[str], str] = str) -> list[str]:
+        """The counts of each move; ``_`` translates the words (a catalogue's ``gettext``)."""
+        lines = [_("{changed} of {accounts} accounts change from {old} to {new}").format(
+            changed=self.changed_accounts, accounts=self.accounts, old=self.old, new=self.new)]
         for (what, old, new), n in sorted(self.moves().items(), key=lambda kv: (kv[0][0], -kv[1])):
             if what.startswith("action"):
-                sign = "gains" if what == "action+" else "loses"
-                lines.append(f"  {n:>6}  {sign} action {new or old}")
+                sign = _("gains action {code}") if what == "action+" else _("loses action {code}")
+                lines.append(f"  {n:>6}  " + sign.format(code=new or old))
             else:
                 lines.append(f"  {n:>6}  {what}: {old} -> {new}")
         if self.errors:
-            lines.append(f"  {len(self.errors)} rows could not be decided (see errors)")
+            lines.append("  " + _("{count} rows could not be decided (see errors)").format(count=len(self.errors)))
         return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (what ``accountrules diff --format json`` prints)."""
+        return {
+            "old": self.old, "new": self.new, "accounts": self.accounts,
+            "changed_accounts": self.changed_accounts,
+            "moves": [{"what": w, "old": o, "new": n, "accounts": c}
+                      for (w, o, n), c in sorted(self.moves().items(), key=lambda kv: (kv[0][0], -kv[1]))],
+            "changes": [{"account_id": c.account_id, "what": c.what, "old": c.old, "new": c.new,
+                         "old_rule": c.old_rule, "new_rule": c.new_rule} for c in self.changes],
+            "errors": [e.to_dict() for e in self.errors],
+        }
+
+
+def _tagged(progress: Callable[[str, str, int, int | None], None] | None,
+            which: str) -> Callable[[str, int, int | None], None] | None:
+    if progress is None:
+        return None
+    return lambda phase, done, total: progress(which, phase, done, total)
 
 
 def _outputs(d: Decision) -> dict[str, tuple[str | None, str | None]]:
@@ -89,12 +111,18 @@ def compare(old: Decision, new: Decision) -> list[Change]:
 
 
 def impact(old: Policy, new: Policy, accounts: Iterable[Any] | str, *, as_of: dt.date | None = None,
-           engine: str = "compiled") -> ImpactReport:
-    """Decide ``accounts`` (anything ``decide_many`` takes) with both policies and compare."""
+           engine: str = "compiled", columns: ColumnMapping | None = None,
+           progress: Callable[[str, str, int, int | None], None] | None = None) -> ImpactReport:
+    """Decide ``accounts`` (anything ``decide_many`` takes, read with ``columns``) with both policies and
+    compare. ``progress(which, phase, done, total)``: ``which`` is ``"old"`` or ``"new"``."""
+    from accountrules.batch.engine import decide_batch
+
     day = as_of or dt.date.today()
     source = accounts if isinstance(accounts, str) else list(accounts)
-    before = old.decide_many(source, as_of=day, engine=engine, trace=False)
-    after = new.decide_many(source, as_of=day, engine=engine, trace=False)
+    before = decide_batch(old, source, as_of=day, engine=engine, trace=False, columns=columns,
+                          progress=_tagged(progress, "old"))
+    after = decide_batch(new, source, as_of=day, engine=engine, trace=False, columns=columns,
+                         progress=_tagged(progress, "new"))
     report = ImpactReport(f"{old.name} {old.version}", f"{new.name} {new.version}", len(before))
     for x, y in zip(before, after, strict=True):
         if isinstance(x, RowError) or isinstance(y, RowError):

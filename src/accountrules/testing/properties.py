@@ -384,6 +384,7 @@ def _monotonic_name(m: Monotonic) -> str:
 
 def run_properties(policy: Policy, *, examples: int = 100, seed: int | None = None,
                    max_portfolio: int | None = None, engines: Sequence[str] | None = None,
+                   progress: Callable[[str, int, int | None], None] | None = None,
                    ) -> list[PropertyResult]:
     """Check every property of ``policy``; one result per property, in a fixed order.
 
@@ -391,6 +392,8 @@ def run_properties(policy: Policy, *, examples: int = 100, seed: int | None = No
     (default 6 when the policy uses portfolio functions, else 2). ``engines`` defaults to the
     compiled engine plus the durable one when it is available (determinism then also compares
     them). A failing example is shrunk by hypothesis before it is reported.
+    ``progress("examples", done, total)`` counts the examples tried (shrinking a failure tries
+    more, so ``done`` may pass ``total`` near the end; it is capped there).
     """
     if engines is None:
         from accountrules.testing.runner import default_engines
@@ -405,9 +408,10 @@ def run_properties(policy: Policy, *, examples: int = 100, seed: int | None = No
         ("json round trip", _json_round_trip(policy)),
     ]
     total = len(plain) + len(policy.spec.monotonic)
+    counted = _counter(progress, total * examples)
     for i, (name, check) in enumerate(plain, 1):
         log.info("[%d/%d] %s", i, total, name)
-        v = _search(accounts, check, examples, seed)
+        v = _search(accounts, counted(check), examples, seed)
         results.append(PropertyResult(name, _failure_of(policy, name, v) if v else None))
     for i, m in enumerate(policy.spec.monotonic, len(plain) + 1):
         name = _monotonic_name(m)
@@ -424,13 +428,33 @@ def run_properties(policy: Policy, *, examples: int = 100, seed: int | None = No
                 continue
         strategy = st.tuples(policy_portfolios(policy, size), _AS_OF, st.integers(0, size - 1),
                              _pairs(policy, fs))
-        v = _search(strategy, _monotonic(policy, m, fs), examples, seed)
+        v = _search(strategy, counted(_monotonic(policy, m, fs)), examples, seed)
         notes = []
         if v is not None and policy.uses_portfolio:
             notes.append("The property ranks both accounts against the same portfolio statistics; in this "
                          "file each case is ranked among the portfolio plus itself.")
         results.append(PropertyResult(name, _failure_of(policy, name, v, m.location, notes) if v else None))
     return results
+
+
+def _counter(progress: Callable[[str, int, int | None], None] | None,
+             total: int) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
+    """Wrap each check so that every example it is called with advances ``progress``."""
+    done = 0
+
+    def wrap(check: Callable[[Any], None]) -> Callable[[Any], None]:
+        if progress is None:
+            return check
+
+        def counted(example: Any) -> None:
+            nonlocal done
+            done += 1
+            progress("examples", min(done, total), total)
+            check(example)
+
+        return counted
+
+    return wrap
 
 
 def check_policy_properties(policy: Policy, *, examples: int = 100, seed: int | None = None,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from accountrules.check.policy_check import all_rows
 from accountrules.errors import DecisionError, PolicyLimitError, SourceLocation
 from accountrules.evaluate import registry
+from accountrules.i18n import N_, gettext_for
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision
 from accountrules.testing.cases import CaseFile, Expectation, ExpectedValue, PolicyCase
@@ -363,24 +364,28 @@ class RunReport:
         return bool(self.results) and self.failed == 0 and self.errors == 0
 
 
-def summary_line(passed: int, failed: int, errors: int) -> str:
-    """``N passed, N failed`` and ``, N errors`` only when there are any."""
-    line = f"{passed} passed, {failed} failed"
-    return f"{line}, {errors} errors" if errors else line
+def summary_line(passed: int, failed: int, errors: int, _: Callable[[str], str] = str) -> str:
+    """``N passed, N failed`` and ``, N errors`` only when there are any (``_`` translates)."""
+    line = _("{passed} passed, {failed} failed").format(passed=passed, failed=failed)
+    return line + _(", {errors} errors").format(errors=errors) if errors else line
 
 
 def run_cases(policy: Policy, cases: Iterable[PolicyCase | CaseFile], engines: Sequence[str] = ("compiled",),
-              *, load_errors: Sequence[str] = ()) -> RunReport:
+              *, load_errors: Sequence[str] = (),
+              progress: Callable[[str, int, int | None], None] | None = None) -> RunReport:
     """Run every case on every engine (in that order); coverage is counted per engine and over all.
 
     When several engines run, a decision of a later engine that differs from the first
     engine's decision is a failure (key ``engines``): the evaluators must agree.
+    ``progress("cases", done, total)`` is called after each case.
     """
     flat: list[PolicyCase] = []
     for c in cases:
         flat.extend(c.cases if isinstance(c, CaseFile) else (c,))
     results: list[CaseResult] = []
-    for case in flat:
+    for done, case in enumerate(flat, 1):
+        if progress is not None:
+            progress("cases", done - 1, len(flat))
         first: Decision | None = None
         for i, engine in enumerate(engines):
             r = run_case(policy, case, engine)
@@ -391,6 +396,8 @@ def run_cases(policy: Policy, cases: Iterable[PolicyCase | CaseFile], engines: S
                     "engines", f"the same decision as {engines[0]}", _difference(first, r.decision))),
                     r.decision)
             results.append(r)
+    if progress is not None:
+        progress("cases", len(flat), len(flat))
     coverage = coverage_of(policy, (r.decision for r in results if r.decision is not None))
     by_engine = {e: coverage_of(policy, (r.decision for r in results if r.engine == e and r.decision is not None))
                  for e in engines}
@@ -421,26 +428,34 @@ def _indent(text: str, prefix: str) -> list[str]:
     return [prefix + line for line in text.splitlines()]
 
 
+# the status words of a case (its JSON report keeps PASS/FAIL/ERROR)
+_STATUS = {"PASS": N_("PASS"), "FAIL": N_("FAIL"), "ERROR": N_("ERROR")}
+
+
 def format_result(result: CaseResult, *, base: Path | None = None, lang: str = "en",
                   details: bool | None = None) -> list[str]:
     """Lines describing a result: the status line, then (for failures, or when ``details``)
-    the mismatches, the decision explained, and where the deciding rules are."""
+    the mismatches, the decision explained, and where the deciding rules are; in ``lang``."""
+    _ = gettext_for(lang)
     case = result.case
-    lines = [f"{result.status:<5} [{result.engine}] {case.node_id}"]
+    status = _(_STATUS[result.status]) if result.status in _STATUS else result.status
+    lines = [f"{status:<5} [{result.engine}] {case.node_id}"]
     show = details if details is not None else result.status != "PASS"
     if not show:
         return lines
     if result.error:
-        lines.append(f"      at {case.location}: {result.error}")
+        lines.append("      " + _("at {location}: {error}").format(location=case.location, error=result.error))
     for m in result.mismatches:
-        lines.append(f"      {m}")
+        where = f"{m.location}: " if m.location else ""
+        lines.append("      " + where + _("{key}: expected {expected}, got {actual}").format(
+            key=m.key, expected=m.expected, actual=m.actual))
     d = result.decision
     if d is not None:
-        lines.append("      decision:")
+        lines.append("      " + _("decision:"))
         lines.extend(_indent(d.explain(lang), "        "))
         located = [t for t in d.trace if t.note == "matched" and t.location]
         if located:
-            lines.append("      rules that decided:")
+            lines.append("      " + _("rules that decided:"))
             for t in located:
                 loc = t.location
                 assert loc is not None
@@ -453,20 +468,21 @@ def format_result(result: CaseResult, *, base: Path | None = None, lang: str = "
 
 
 def format_coverage(coverage: Coverage, *, base: Path | None = None,
-                    by_engine: Mapping[str, Coverage] | None = None) -> list[str]:
+                    by_engine: Mapping[str, Coverage] | None = None, lang: str = "en") -> list[str]:
     """Coverage over all evaluators by section, what no case reached, and (with ``by_engine``
-    naming more than one evaluator) each evaluator's own coverage."""
-    lines = [f"coverage: {coverage.covered} of {coverage.total} rules decided a case "
-             f"({coverage.percent:.1f}%)"]
+    naming more than one evaluator) each evaluator's own coverage; in ``lang``."""
+    _ = gettext_for(lang)
+    lines = [_("coverage: {covered} of {total} rules decided a case ({percent:.1f}%)").format(
+        covered=coverage.covered, total=coverage.total, percent=coverage.percent)]
     width = max((len(s.section) for s in coverage.sections), default=8)
     for s in coverage.sections:
         lines.append(f"  {s.section:<{width}}  {s.covered:>3}/{s.total:<3} {s.percent:5.1f}%")
     if coverage.uncovered:
-        lines.append("uncovered:")
+        lines.append(_("uncovered:"))
         idw = max(len(i.id) for i in coverage.uncovered)
         for i in coverage.uncovered:
             lines.append(f"  {i.section:<{width}}  {i.id:<{idw}}  {format_location(i.location, base)}")
     if by_engine and len(by_engine) > 1:
-        lines.append("coverage per engine: " + ", ".join(
+        lines.append(_("coverage per engine: ") + ", ".join(
             f"{e} {c.covered}/{c.total} ({c.percent:.1f}%)" for e, c in by_engine.items()))
     return lines

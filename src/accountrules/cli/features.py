@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
+from accountrules.cli.args import gettext_of, is_stdout, iso_date, output_help, positive
+from accountrules.cli.messages import CommandError, check_input_file, error_line
 from accountrules.errors import AccountRulesError, EngineUnavailableError
 from accountrules.features.derive import accounts_from_table, derive_features
 from accountrules.features.orders import INPUT_FORMATS, ColumnMap, InputFormat
+from accountrules.i18n import Gettext
 from accountrules.io.formats import OUTPUT
 from accountrules.io.writers import (
     PLAIN,
@@ -30,115 +32,101 @@ __all__ = ["add_parser", "run"]
 _DEFAULTS: Final = ColumnMap()
 
 
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number of days: {text!r}")
-    return value
-
-
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``features ORDERS --as-of DATE -o ACCOUNTS ...``; sets ``func=run``."""
+    _ = gettext_of(subparsers)
     p = subparsers.add_parser(
         "features",
-        help="derive account fields (transactions.*, credit.*) from an order log",
-        description=(
+        help=_("derive account fields (transactions.*, credit.*) from an order log"),
+        description=_(
             "Derive account fields from an order log (CSV, whitespace text, Parquet, JSONL). "
             "One row per order line; orders after --as-of are ignored. Writes CSV, JSONL or Parquet "
             "by the output suffix."
         ),
     )
-    p.add_argument("orders", metavar="ORDERS", help="order log file")
+    p.add_argument("orders", metavar="ORDERS", help=_("order log file"))
     p.add_argument(
         "--as-of",
         required=True,
-        type=_iso_date,
+        type=iso_date(_),
         metavar="DATE",
-        help="decision date, YYYY-MM-DD; the window ends on it",
+        help=_("decision date, YYYY-MM-DD; the window ends on it"),
     )
     p.add_argument(
         "-o",
         "--output",
         required=True,
         metavar="ACCOUNTS",
-        help="output file: .csv, .jsonl/.ndjson or .parquet/.pq",
+        help=output_help(_, _("output file: .csv, .jsonl/.ndjson or .parquet/.pq")),
     )
     p.add_argument(
         "--window-days",
-        type=_positive,
+        type=positive(_, "days"),
         default=365,
         metavar="N",
-        help="observation window in days (default 365)",
+        help=_("observation window in days (default 365)"),
     )
     p.add_argument(
         "--occasion",
         choices=("day", "order"),
         default="day",
-        help="what one purchase is: 'day' = an account's rows of one day (default; RFM/BTYD practice), "
-        "'order' = every row; count, frequency, average and largest order follow it",
+        help=_("what one purchase is: 'day' = an account's rows of one day (default; RFM/BTYD practice), "
+               "'order' = every row; count, frequency, average and largest order follow it"),
     )
     p.add_argument(
-        "--format", choices=INPUT_FORMATS, default=None, help="input format (default: from the suffix)"
+        "--format", choices=INPUT_FORMATS, default=None, help=_("input format (default: from the suffix)")
     )
-    cols = p.add_argument_group("input columns")
+    cols = p.add_argument_group(_("input columns"))
     cols.add_argument(
         "--id-col",
         default=_DEFAULTS.account_id,
         metavar="NAME",
-        help=f"account id column (default {_DEFAULTS.account_id})",
+        help=_("account id column (default {default})").format(default=_DEFAULTS.account_id),
     )
     cols.add_argument(
         "--date-col",
         default=_DEFAULTS.date,
         metavar="NAME",
-        help=f"order date column (default {_DEFAULTS.date})",
+        help=_("order date column (default {default})").format(default=_DEFAULTS.date),
     )
     cols.add_argument(
         "--amount-col",
         default=_DEFAULTS.amount,
         metavar="NAME",
-        help=f"order amount column (default {_DEFAULTS.amount})",
+        help=_("order amount column (default {default})").format(default=_DEFAULTS.amount),
     )
-    cols.add_argument("--cost-col", metavar="NAME", help="order cost column (enables profit)")
-    cols.add_argument("--quantity-col", metavar="NAME", help="quantity column (adds extra.units)")
+    cols.add_argument("--cost-col", metavar="NAME", help=_("order cost column (enables profit)"))
+    cols.add_argument("--quantity-col", metavar="NAME", help=_("quantity column (adds extra.units)"))
     cols.add_argument(
-        "--returned-col", metavar="NAME", help="returned flag (bool) or returned amount (number) column"
+        "--returned-col", metavar="NAME", help=_("returned flag (bool) or returned amount (number) column")
     )
-    cols.add_argument("--payment-due-col", metavar="NAME", help="payment due date column")
-    cols.add_argument("--payment-paid-col", metavar="NAME", help="payment date column")
+    cols.add_argument("--payment-due-col", metavar="NAME", help=_("payment due date column"))
+    cols.add_argument("--payment-paid-col", metavar="NAME", help=_("payment date column"))
     cols.add_argument(
         "--date-format",
         metavar="FMT",
-        help="strptime format of text/integer dates, e.g. %%Y%%m%%d (default ISO)",
+        help=_("strptime format of text/integer dates, e.g. %%Y%%m%%d (default ISO)"),
     )
     p.add_argument(
         "--raw-csv",
         action="store_true",
-        help="write CSV cells exactly as they are (for a program, e.g. accountrules decide); by default a text "
-        "cell starting with = + - @, a tab or a CR gets a leading ' so a spreadsheet does not run it",
+        help=_("write CSV cells exactly as they are (for a program, e.g. accountrules decide); by default a text "
+               "cell starting with = + - @, a tab or a CR gets a leading ' so a spreadsheet does not run it"),
     )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Derive, write, print a one-line summary (not with -q). 0 = done, 2 = bad arguments or input."""
+    """Derive, write, print a one-line summary (not with -q). 0 = done, 2 = bad arguments or input.
+
+    ``-o -`` writes CSV to standard output and the summary to standard error."""
+    _: Gettext = getattr(args, "gettext", str)
+    to_stdout = is_stdout(args.output)
     out = Path(args.output)
-    out_format = OUTPUT.of(out)
+    out_format = "csv" if to_stdout else OUTPUT.of(out)
     if out_format is None:
-        print(
-            f"accountrules features: error: output must end in {', '.join(OUTPUT.suffixes)}: {str(out)!r}",
-            file=sys.stderr,
-        )
+        print("accountrules features: " + _("error: output must end in {suffixes}: {path!r}").format(
+            suffixes=", ".join(OUTPUT.suffixes), path=str(out)), file=sys.stderr)
         return 2
     fmt: InputFormat | None = args.format
     try:
@@ -153,25 +141,28 @@ def run(args: argparse.Namespace) -> int:
             payment_paid=args.payment_paid_col,
             date_format=args.date_format,
         )
+        check_input_file(args.orders, _)
         check_output(out, inputs=[args.orders])
         table = derive_features(
             args.orders, as_of=args.as_of, window_days=args.window_days, columns=columns, format=fmt,
             occasion=args.occasion,
         )
         _write(table, out, out_format, raw_csv=bool(getattr(args, "raw_csv", False)))
-    except (ValueError, EngineUnavailableError, OutputPathError, AccountRulesError, OSError) as exc:
+    except (ValueError, EngineUnavailableError, OutputPathError, AccountRulesError, OSError, CommandError) as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
         # bad arguments, a missing extra, a bad output path, unreadable input: could not run, 2 as in every command
-        print(f"accountrules features: error: {exc}", file=sys.stderr)
+        print(f"accountrules features: {error_line(exc, _)}", file=sys.stderr)
         return 2
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
     late = int(meta.get("accountrules.orders_after_as_of", "0"))
     if getattr(args, "quiet", False):
         return 0
-    print(
-        f"features: {table.num_rows} accounts from {meta.get('accountrules.orders', '?')} orders "
-        f"({late} after {args.as_of.isoformat()} ignored), window {args.window_days} days "
-        f"-> {out}"
-    )
+    print(_("features: {accounts} accounts from {orders} orders ({late} after {as_of} ignored), window {days} "
+            "days -> {path}").format(accounts=table.num_rows, orders=meta.get("accountrules.orders", "?"), late=late,
+                                     as_of=args.as_of.isoformat(), days=args.window_days,
+                                     path=_("standard output") if to_stdout else out),
+          file=sys.stderr if to_stdout else sys.stdout)
     return 0
 
 

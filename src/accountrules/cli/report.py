@@ -1,0 +1,81 @@
+"""``accountrules report POLICY ACCOUNTS -o report.html``: the portfolio report, one self-contained HTML file.
+
+Also from a decisions file written by ``decide``: ``accountrules report POLICY --decisions FILE -o ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from accountrules.cli.args import add_columns, add_engine, column_mapping, gettext_of, is_stdout, iso_date
+from accountrules.cli.messages import check_input_file
+from accountrules.cli.progress import Progress, progress_on
+from accountrules.i18n import Gettext
+from accountrules.policy import load_policy
+from accountrules.report import report_from_decisions, report_from_result
+
+__all__ = ["add_parser", "run", "write_html"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``report POLICY [ACCOUNTS] [--decisions FILE] -o OUTPUT``; sets ``func=run``."""
+    _ = gettext_of(subparsers)
+    p = subparsers.add_parser(
+        "report",
+        help=_("draw a portfolio as one self-contained HTML report (pyramid, segments, stages, churn, actions)"),
+        description=_("Decide ACCOUNTS with POLICY (or read a decisions file written by decide) and write one "
+                      "HTML file that opens offline: charts with a table of their figures beside each, in zh or en."),
+    )
+    p.add_argument("policy", metavar="POLICY", help=_("policy directory or YAML file"))
+    p.add_argument("accounts", metavar="ACCOUNTS", nargs="?", default=None,
+                   help=_("accounts file (CSV, JSONL or Parquet); with --decisions it only adds amounts"))
+    p.add_argument("--decisions", metavar="FILE", default=None,
+                   help=_("a decisions file written by decide (CSV or Parquet) instead of deciding ACCOUNTS"))
+    p.add_argument("--errors", metavar="PATH", default=None,
+                   help=_("the errors file of --decisions (default: beside it, as decide names it)"))
+    p.add_argument("-o", "--output", required=True, type=Path, metavar="OUTPUT",
+                   help=_("the HTML file to write; - writes it to standard output"))
+    p.add_argument("--as-of", type=iso_date(_), default=None, metavar="DATE",
+                   help=_("decision date, YYYY-MM-DD (default today); with --decisions: the date it was decided on"))
+    p.add_argument("--today", type=iso_date(_), default=None, metavar="DATE",
+                   help=_("report date: actions due before it are overdue (default: the decision date)"))
+    add_engine(p, _)
+    add_columns(p, _)
+    p.set_defaults(func=run)
+
+
+def write_html(path: Path, html: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+
+
+def run(args: argparse.Namespace) -> int:
+    _: Gettext = getattr(args, "gettext", str)
+    columns = column_mapping(args)
+    for given in (args.accounts, args.decisions):
+        if given is not None:
+            check_input_file(given, _)
+    policy = load_policy(args.policy, engine=args.engine)
+    as_of: dt.date = args.as_of or dt.date.today()
+    if args.decisions is not None:
+        html = report_from_decisions(policy, args.decisions, as_of=as_of, today=args.today, lang=args.lang,
+                                     errors=args.errors, accounts=args.accounts)
+    elif args.accounts is not None:
+        with Progress(progress_on(args), _) as bar:
+            result = policy.decide_many(str(args.accounts), as_of=as_of, engine=args.engine, columns=columns,
+                                        progress=bar)
+        html = report_from_result(result, args.accounts, lang=args.lang, today=args.today, columns=columns)
+    else:
+        print(_("error: give ACCOUNTS or --decisions FILE"), file=sys.stderr)
+        return 2
+    if is_stdout(args.output):
+        sys.stdout.write(html)
+        sys.stdout.flush()
+        return 0
+    write_html(args.output, html)
+    if not args.quiet:
+        print(_("report: {path} ({size:,} bytes)").format(path=args.output, size=args.output.stat().st_size))
+    return 0

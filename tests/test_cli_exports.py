@@ -1,0 +1,235 @@
+"""A CRM export decided as it comes: Chinese headers mapped to field paths, unknown columns refused
+or ignored, GBK files named as such; data on stdout with ``-o -``; bad input as one line, exit 2."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from accountrules import load_policy
+from accountrules.cli import main
+from accountrules.io.columns import ColumnMapping, ColumnMappingError
+
+pytest.importorskip("pyarrow")
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ROOT / "examples" / "small" / "policy.yaml"
+AS_OF = "2026-06-30"
+
+# a CRM export: its own headers, one column (备注) that is no field at all
+EXPORT = """\
+客户编号,客户名称,年利润,营销成本,关系阶段,备注
+A1,北京一号,900000,100000,stable,老客户
+A2,上海二号,-5,100000,initial,
+A3,广州三号,300000,100000,nurture,新签
+"""
+MAPPING = {"客户编号": "id", "客户名称": "name", "年利润": "transactions.annual_profit",
+           "营销成本": "transactions.marketing_cost", "关系阶段": "relationship.stage"}
+MAP_ARGS = [a for col, field in MAPPING.items() for a in ("--map", f"{col}={field}")]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture()
+def export(tmp_path: Path) -> Path:
+    path = tmp_path / "export.csv"
+    path.write_text(EXPORT, encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def mapping_file(tmp_path: Path) -> Path:
+    path = tmp_path / "columns.yaml"
+    path.write_text("".join(f"{c}: {f}\n" for c, f in MAPPING.items()), encoding="utf-8")
+    return path
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_an_unmapped_export_is_refused_naming_the_options(export: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--lang", "en", "decide", SMALL, export, "-o", tmp_path / "d.csv", "--as-of", AS_OF)
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "unknown column '客户编号'" in err and "--map" in err and "--unknown-columns ignore" in err
+    assert not (tmp_path / "d.csv").exists()
+
+
+def test_mapped_export_still_refuses_a_column_no_field_reads(export: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--lang", "en", "decide", SMALL, export, "-o", tmp_path / "d.csv", "--as-of", AS_OF,
+                       *MAP_ARGS)
+    assert code == 2 and "'备注'" in err and "--unknown-columns ignore" in err
+
+
+@pytest.mark.parametrize("how", ["options", "file"])
+def test_mapped_export_with_ignored_columns_decides_to_stdout(how: str, export: Path, mapping_file: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    given = MAP_ARGS if how == "options" else ["--columns", str(mapping_file)]
+    code, out, err = run(capsys, "--lang", "en", "decide", SMALL, export, "-o", "-", "--as-of", AS_OF, *given,
+                         "--unknown-columns", "ignore")
+    assert code == 0, err
+    rows = _rows(out)  # stdout is the decisions CSV and nothing else: no byte-order mark, no summary
+    assert not out.startswith("\ufeff")
+    assert [r["account_id"] for r in rows] == ["A1", "A2", "A3"]
+    assert rows[1]["tier"] == "lead"
+    assert "decided 3 of 3 accounts" in err and "standard output" in err
+
+
+def test_the_python_api_takes_the_same_mapping(export: Path) -> None:
+    policy = load_policy(SMALL)
+    mapping = ColumnMapping(MAPPING, unknown="ignore")
+    import datetime as dt
+
+    result = policy.decide_many(str(export), as_of=dt.date(2026, 6, 30), columns=mapping)
+    assert [d.account_id for d in result] == ["A1", "A2", "A3"]
+    # the same accounts as dicts with the export's keys: renamed alike
+    rows = [{"客户编号": "A2", "年利润": -5, "营销成本": 100000}]
+    (one,) = policy.decide_many(rows, as_of=dt.date(2026, 6, 30), columns=ColumnMapping(MAPPING))
+    assert one.tier is not None and one.tier.code == "lead"
+
+
+def test_a_mapping_must_be_usable() -> None:
+    with pytest.raises(ColumnMappingError, match="both map to 'id'"):
+        ColumnMapping({"a": "id", "b": "id"})
+    with pytest.raises(ColumnMappingError, match="COLUMN=field.path"):
+        ColumnMapping.parse(["客户编号"])
+    with pytest.raises(ColumnMappingError, match="unknown text encoding"):
+        ColumnMapping(encoding="klingon")
+
+
+def test_a_gbk_export_gets_one_line_naming_the_fix(export: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(EXPORT.encode("gbk"))
+    code, out, err = run(capsys, "--lang", "en", "decide", SMALL, gbk, "-o", tmp_path / "d.csv", "--as-of", AS_OF,
+                         *MAP_ARGS, "--unknown-columns", "ignore")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert "file is not UTF-8; it looks like GBK: re-save it as UTF-8 or pass --encoding gbk" in err
+    code, out, err = run(capsys, "--lang", "zh", "decide", SMALL, gbk, "-o", tmp_path / "d.csv", "--as-of", AS_OF,
+                         *MAP_ARGS, "--unknown-columns", "ignore")
+    assert code == 2 and err.count("\n") == 1 and "GBK" in err and "--encoding gbk" in err and "UTF-8" in err
+    # and with the encoding given, it is decided
+    code, out, err = run(capsys, "decide", SMALL, gbk, "-o", "-", "--as-of", AS_OF, *MAP_ARGS,
+                         "--unknown-columns", "ignore", "--encoding", "gbk")
+    assert code == 0, err
+    assert [r["account_id"] for r in _rows(out)] == ["A1", "A2", "A3"]
+
+
+def test_report_and_diff_read_the_export_too(export: Path, mapping_file: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    given = ["--columns", str(mapping_file), "--unknown-columns", "ignore", "--as-of", AS_OF]
+    code, out, err = run(capsys, "report", SMALL, export, "-o", "-", *given)
+    assert code == 0, err
+    assert out.lstrip().lower().startswith("<!doctype html")
+    code, out, err = run(capsys, "diff", SMALL, SMALL, export, "--format", "json", *given)
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["accounts"] == 3 and report["changed_accounts"] == 0 and report["errors"] == []
+
+
+def test_diff_changes_to_stdout_and_summary_to_stderr(export: Path, mapping_file: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "diff", SMALL, SMALL, export, "-o", "-", "--columns", mapping_file,
+                         "--unknown-columns", "ignore", "--as-of", AS_OF)
+    assert code == 0, err
+    assert out.splitlines()[0].lstrip("\ufeff") == "account_id,what,old,new,old_rule,new_rule"
+    assert "0 of 3 accounts change" in err
+
+
+def test_features_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    orders = tmp_path / "orders.csv"
+    orders.write_text("account_id,date,amount\nA1,2026-01-05,100\nA1,2026-02-05,50\nA2,2026-03-01,70\n",
+                      encoding="utf-8")
+    code, out, err = run(capsys, "features", orders, "--as-of", AS_OF, "-o", "-")
+    assert code == 0, err
+    assert sorted(r["id"] for r in _rows(out)) == ["A1", "A2"]
+    assert "2 accounts from 3 orders" in err
+
+
+# -- bad input: one line, exit 2, no traceback, in both languages -------------------------------------
+
+def _bad_inputs(tmp_path: Path, export: Path) -> dict[str, list[str]]:
+    locked = tmp_path / "locked.csv"
+    locked.write_text(EXPORT, encoding="utf-8")
+    locked.chmod(0)
+    bad_map = tmp_path / "bad.yaml"
+    bad_map.write_text("- just\n- a list\n", encoding="utf-8")
+    base = [str(SMALL)]
+    out = ["-o", str(tmp_path / "d.csv")]
+    return {
+        "path": ["decide", *base, str(tmp_path / "missing.csv"), *out],
+        "directory": ["decide", *base, str(tmp_path), *out],
+        "permission": ["decide", *base, str(locked), *out],
+        "date": ["decide", *base, str(export), *out, "--as-of", "2026-13-01"],
+        "format": ["decide", *base, str(export), "-o", str(tmp_path / "d.xlsx")],
+        "mapping": ["decide", *base, str(export), *out, "--columns", str(bad_map)],
+        "mapping option": ["decide", *base, str(export), *out, "--map", "客户编号"],
+        "policy": ["test", str(tmp_path / "nowhere")],
+    }
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("kind", ["path", "directory", "permission", "date", "format", "mapping", "mapping option",
+                                  "policy"])
+def test_bad_input_is_one_line_and_exit_2(kind: str, lang: str, export: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    if kind == "permission" and os.geteuid() == 0:
+        pytest.skip("root reads any file")
+    argv = _bad_inputs(tmp_path, export)[kind]
+    try:
+        code = main(["--lang", lang, *argv])
+    except SystemExit as e:  # argparse refuses usage errors (the date) itself, with its usage line first
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and "Traceback" not in err
+    lines = [line for line in err.splitlines() if not line.startswith("usage:") and not line.startswith("用法")]
+    assert len(lines) == 1, err
+    has_chinese = any("\u4e00" <= ch <= "\u9fff" for ch in lines[0].replace("客户编号", ""))
+    assert has_chinese == (lang == "zh"), lines[0]
+
+
+def test_the_locale_chooses_the_language(export: Path, tmp_path: Path) -> None:
+    argv = ["decide", str(SMALL), str(tmp_path / "missing.csv"), "-o", str(tmp_path / "d.csv")]
+    for env_lang, expect_zh in (("zh_CN.UTF-8", True), ("en_US.UTF-8", False), ("C", False)):
+        env = {"PATH": "/usr/bin:/bin", "LANG": env_lang}
+        done = subprocess.run([sys.executable, "-m", "accountrules", *argv], capture_output=True, text=True,
+                              env=env, timeout=120)
+        assert done.returncode == 2
+        assert ("没有" in done.stderr) == expect_zh, (env_lang, done.stderr)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_decisions_to_a_closed_pipe_exit_141(fmt: str) -> None:
+    # `accountrules decide ... -o - | head -1`: the reader goes away after one line
+    portfolio = ROOT / "examples" / "portfolio" / "accounts.csv"
+    command = (f"{sys.executable} -m accountrules decide {ROOT / 'rulesets' / 'express'} {portfolio} -o - "
+               f"--format {fmt} --as-of {AS_OF} | head -1; exit ${{PIPESTATUS[0]}}")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 141, done.stderr
+    assert done.stdout.count("\n") == 1 and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+def test_the_python_snippet_of_the_command_line_page_runs(tmp_path: Path) -> None:
+    import re
+
+    (code,) = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "command-line.md").read_text(encoding="utf-8"),
+                         re.S)
+    script = tmp_path / "snippet.py"
+    script.write_text(code, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "KA-9"

@@ -1,0 +1,106 @@
+"""Keep the gettext catalogue of accountrules up to date (a development tool: needs Babel).
+
+    python tools/i18n.py extract   # add every _("...") / N_("...") of src/accountrules to the .po files
+    python tools/i18n.py compile   # .po -> .mo (the .mo files are shipped as package data)
+    python tools/i18n.py check     # exit 1 when a message has no translation or a .mo is stale
+
+The English text is the message id; only Chinese needs a catalogue. At run time the
+standard library's gettext reads the .mo files: Babel is not a runtime dependency.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "accountrules"
+LOCALES = PACKAGE / "locale"
+DOMAIN = "accountrules"
+LANGS = ("zh",)
+KEYWORDS = {"_": None, "N_": None}
+
+
+def po_path(lang: str) -> Path:
+    return LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def mo_path(lang: str) -> Path:
+    return po_path(lang).with_suffix(".mo")
+
+
+def source_messages() -> dict[str, list[tuple[str, int]]]:
+    """Every message id in the package's sources, with where it is used."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+            str(PACKAGE), method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=()):
+        if isinstance(message, str) and message:
+            found.setdefault(message, []).append((f"src/accountrules/{filename}", lineno))
+    return found
+
+
+def read(lang: str) -> Catalog:
+    path = po_path(lang)
+    if not path.exists():
+        return Catalog(locale=lang, domain=DOMAIN, project="accountrules")
+    with path.open("rb") as f:
+        return read_po(f, locale=lang, domain=DOMAIN)
+
+
+def extract() -> None:
+    messages = source_messages()
+    for lang in LANGS:
+        old = read(lang)
+        new = Catalog(locale=lang, domain=DOMAIN, project="accountrules", charset="utf-8")
+        for msgid, where in sorted(messages.items()):
+            known = old.get(msgid)
+            new.add(msgid, known.string if known is not None else "", locations=where)
+        po_path(lang).parent.mkdir(parents=True, exist_ok=True)
+        with po_path(lang).open("wb") as f:
+            write_po(f, new, width=120, sort_output=True, omit_header=False)
+        missing = [m.id for m in new if m.id and not m.string]
+        print(f"{po_path(lang).relative_to(ROOT)}: {len(messages)} messages, {len(missing)} untranslated")
+
+
+def compile_mo() -> None:
+    for lang in LANGS:
+        catalog = read(lang)
+        with mo_path(lang).open("wb") as f:
+            write_mo(f, catalog)
+        print(f"{mo_path(lang).relative_to(ROOT)}: written")
+
+
+def check() -> int:
+    import gettext
+
+    status = 0
+    messages = source_messages()
+    for lang in LANGS:
+        catalog = read(lang)
+        missing = [m for m in messages if catalog.get(m) is None or not catalog.get(m).string]
+        with mo_path(lang).open("rb") as f:
+            shipped = gettext.GNUTranslations(f)
+        stale = [m.id for m in catalog if m.id and shipped.gettext(m.id) != m.string]
+        for m in missing:
+            print(f"{lang}: no translation: {m!r}")
+        for m in stale:
+            print(f"{lang}: the .mo is stale for {m!r}: python tools/i18n.py compile")
+        status |= bool(missing or stale)
+    return int(status)
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "extract":
+        extract()
+    elif command == "compile":
+        compile_mo()
+    elif command == "check":
+        sys.exit(check())
+    else:
+        sys.exit(__doc__)
