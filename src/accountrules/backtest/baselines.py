@@ -1,0 +1,89 @@
+"""The two baselines every backtest is run against, from data up to T only.
+
+* Hiatus (Wübben & von Wangenheim 2008): an account is inactive when its last purchase is more
+  than ``k`` days ago. ``k`` is chosen before T: at ``T0 = T - h'`` the rule is scored against who
+  then bought nothing in ``(T0, T0 + h']``, where ``h'`` is the horizon, shortened to half the
+  time between the log's first day and T when the log is too short for a whole horizon before T
+  (the 39-week CDNOW split). The score for ROC is the recency at T itself.
+* BG/NBD (Fader, Hardie & Lee 2005) fitted on the purchases up to T, in weeks: frequency = repeat
+  purchase days, recency = weeks from the first to the last purchase, T = weeks from the first
+  purchase to T. The churn score is 1 - P(alive).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from accountrules.backtest.bgnbd import BGNBDParams, fit_bgnbd, p_alive
+from accountrules.backtest.hiatus import HiatusChoice, choose_hiatus_days, hiatus_score
+from accountrules.backtest.history import Bools, Floats, History
+
+__all__ = ["BGNBDBaseline", "HiatusBaseline", "bgnbd_baseline", "hiatus_baseline"]
+
+# hiatus lengths tried, in days: weekly steps up to a year
+HIATUS_CANDIDATES: Final = tuple(range(7, 365, 7))
+
+
+@dataclass(frozen=True)
+class HiatusBaseline:
+    choice: HiatusChoice
+    days: int  # the chosen k
+    chosen_at: int  # T0 as a day number
+    validation_days: int  # h'
+    accounts_used: int  # accounts with a purchase by T0
+    score: Floats  # recency at T, per account in the backtest
+    flagged: Bools  # recency at T > k
+
+
+@dataclass(frozen=True)
+class BGNBDBaseline:
+    params: BGNBDParams
+    frequency: Floats
+    recency_weeks: Floats
+    age_weeks: Floats
+    p_alive: Floats
+    score: Floats  # 1 - P(alive)
+
+
+def hiatus_baseline(history: History, accounts: Bools, as_of_day: int, horizon_days: int,
+                    candidates: Sequence[int] = HIATUS_CANDIDATES) -> HiatusBaseline:
+    """Choose ``k`` on data before T; score and flag the ``accounts`` at T."""
+    first = history.first_day()
+    start = int(first.min())
+    span = max(1, min(horizon_days, (as_of_day - start) // 2))
+    t0 = as_of_day - span
+    known = first <= t0
+    if not known.any():
+        raise ValueError("no account bought before the hiatus validation date")
+    last0 = history.last_day(history.between(None, t0))
+    inactive = history.count(history.between(t0, t0 + span)) == 0
+    choice = choose_hiatus_days((t0 - last0)[known], inactive[known], list(candidates))
+    k = int(_days_of(choice))
+    recency = (as_of_day - history.last_day(history.between(None, as_of_day)))[accounts]
+    score = np.asarray(hiatus_score(recency), dtype=np.float64)
+    return HiatusBaseline(choice=choice, days=k, chosen_at=t0, validation_days=span,
+                          accounts_used=int(known.sum()), score=score, flagged=np.asarray(recency > k))
+
+
+def bgnbd_baseline(history: History, accounts: Bools, as_of_day: int) -> BGNBDBaseline:
+    """Fit BG/NBD on every purchase up to T of the ``accounts``; P(alive) at T for each."""
+    upto = history.between(None, as_of_day)
+    first = history.first_day()[accounts]
+    x = (history.count(upto)[accounts] - 1).astype(np.float64)
+    t_x = (history.last_day(upto)[accounts] - first) / 7.0
+    age = (as_of_day - first) / 7.0
+    params = fit_bgnbd(x, t_x, age)
+    alive = np.asarray(p_alive(params, x, t_x, age), dtype=np.float64)
+    return BGNBDBaseline(params=params, frequency=x, recency_weeks=np.asarray(t_x, dtype=np.float64),
+                         age_weeks=np.asarray(age, dtype=np.float64), p_alive=alive, score=1.0 - alive)
+
+
+def _days_of(choice: Any) -> int:
+    for name in ("days", "k", "hiatus_days"):
+        if hasattr(choice, name):
+            return int(getattr(choice, name))
+    raise TypeError(f"cannot read the chosen hiatus length from {choice!r}")
