@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from datetime import date, timedelta
+from typing import Final
 
 import numpy as np
 
 from accountrules.backtest.bgnbd import BGNBDParams, fit_bgnbd, p_alive
 from accountrules.backtest.hiatus import HiatusChoice, choose_hiatus_days, hiatus_score
 from accountrules.backtest.history import Bools, Floats, History
+from accountrules.backtest.log import BacktestInputError
 
 __all__ = ["BGNBDBaseline", "HiatusBaseline", "bgnbd_baseline", "hiatus_baseline"]
 
@@ -30,13 +32,14 @@ HIATUS_CANDIDATES: Final = tuple(range(7, 365, 7))
 
 @dataclass(frozen=True)
 class HiatusBaseline:
-    choice: HiatusChoice
-    days: int  # the chosen k
+    choice: HiatusChoice | None  # None: k could not be chosen (``problem`` says why); the score stands
+    problem: str | None
+    days: int | None  # the chosen k
     chosen_at: int  # T0 as a day number
     validation_days: int  # h'
     accounts_used: int  # accounts with a purchase by T0
     score: Floats  # recency at T, per account in the backtest
-    flagged: Bools  # recency at T > k
+    flagged: Bools | None  # recency at T > k
 
 
 @dataclass(frozen=True)
@@ -51,22 +54,30 @@ class BGNBDBaseline:
 
 def hiatus_baseline(history: History, accounts: Bools, as_of_day: int, horizon_days: int,
                     candidates: Sequence[int] = HIATUS_CANDIDATES) -> HiatusBaseline:
-    """Choose ``k`` on data before T; score and flag the ``accounts`` at T."""
+    """Choose ``k`` on data before T; score and flag the ``accounts`` at T. When no ``k`` can be chosen
+    (nobody bought by T0, or everyone lapsed, or no one did) the score stands and the flag is None."""
     first = history.first_day()
     start = int(first.min())
     span = max(1, min(horizon_days, (as_of_day - start) // 2))
     t0 = as_of_day - span
     known = first <= t0
-    if not known.any():
-        raise ValueError("no account bought before the hiatus validation date")
     last0 = history.last_day(history.between(None, t0))
     inactive = history.count(history.between(t0, t0 + span)) == 0
-    choice = choose_hiatus_days((t0 - last0)[known], inactive[known], list(candidates))
-    k = int(_days_of(choice))
     recency = (as_of_day - history.last_day(history.between(None, as_of_day)))[accounts]
     score = np.asarray(hiatus_score(recency), dtype=np.float64)
-    return HiatusBaseline(choice=choice, days=k, chosen_at=t0, validation_days=span,
-                          accounts_used=int(known.sum()), score=score, flagged=np.asarray(recency > k))
+    choice: HiatusChoice | None = None
+    problem: str | None = None
+    if known.any():
+        try:
+            choice = choose_hiatus_days((t0 - last0)[known], inactive[known], list(candidates))
+        except ValueError as e:
+            problem = str(e)
+    else:
+        problem = f"no account bought by {_iso(t0)}"
+    k = None if choice is None else int(choice.days)
+    return HiatusBaseline(choice=choice, problem=problem, days=k, chosen_at=t0, validation_days=span,
+                          accounts_used=int(known.sum()), score=score,
+                          flagged=None if k is None else np.asarray(recency > k))
 
 
 def bgnbd_baseline(history: History, accounts: Bools, as_of_day: int) -> BGNBDBaseline:
@@ -76,14 +87,14 @@ def bgnbd_baseline(history: History, accounts: Bools, as_of_day: int) -> BGNBDBa
     x = (history.count(upto)[accounts] - 1).astype(np.float64)
     t_x = (history.last_day(upto)[accounts] - first) / 7.0
     age = (as_of_day - first) / 7.0
-    params = fit_bgnbd(x, t_x, age)
+    try:
+        params = fit_bgnbd(x, t_x, age)
+    except ValueError as e:  # e.g. no repeat purchase at all: nothing to fit
+        raise BacktestInputError(f"the BG/NBD baseline cannot be fitted on the orders up to T: {e}") from None
     alive = np.asarray(p_alive(params, x, t_x, age), dtype=np.float64)
     return BGNBDBaseline(params=params, frequency=x, recency_weeks=np.asarray(t_x, dtype=np.float64),
                          age_weeks=np.asarray(age, dtype=np.float64), p_alive=alive, score=1.0 - alive)
 
 
-def _days_of(choice: Any) -> int:
-    for name in ("days", "k", "hiatus_days"):
-        if hasattr(choice, name):
-            return int(getattr(choice, name))
-    raise TypeError(f"cannot read the chosen hiatus length from {choice!r}")
+def _iso(day: int) -> str:
+    return (date(1970, 1, 1) + timedelta(days=day)).isoformat()

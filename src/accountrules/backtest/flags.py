@@ -28,12 +28,8 @@ _RULE_COLUMNS: Final = (("churn", "churn_rule"), ("tier", "tier_rule"), ("stage"
 def measure(y_true: Bools, flagged: Bools) -> Measure:
     """:func:`~accountrules.backtest.measures.flag_measures` as a plain record."""
     m = flag_measures(y_true, flagged)
-    flagged_n = int(np.count_nonzero(flagged))
-    positives = int(np.count_nonzero(y_true))
-    tp = int(np.count_nonzero(y_true & flagged))
-    return Measure(flagged=flagged_n, positives=positives, true_positives=tp,
-                   precision=_opt(getattr(m, "precision", None)), recall=_opt(getattr(m, "recall", None)),
-                   lift=_opt(getattr(m, "lift", None)), base_rate=_opt(getattr(m, "base_rate", None)))
+    return Measure(flagged=m.flagged, positives=m.positives, true_positives=m.flagged_positives,
+                   precision=m.precision, recall=m.recall, lift=m.lift, base_rate=m.base_rate)
 
 
 def flag_row(name: str, flagged: Bools, out: Outcomes) -> FlagRow:
@@ -97,13 +93,6 @@ def revenue_at_stake(name: str, flagged: Bools, out: Outcomes) -> RevenueAtStake
 def _rate(y: Bools, mask: Bools) -> float | None:
     n = int(np.count_nonzero(mask))
     return float(np.count_nonzero(y & mask) / n) if n else None
-
-
-def _opt(v: Any) -> float | None:
-    if v is None:
-        return None
-    f = float(v)
-    return None if f != f else f  # NaN = undefined
 
 
 def _money(v: Any) -> float:

@@ -9,7 +9,7 @@ from html import escape
 from typing import Final
 
 from accountrules.backtest.result import BacktestResult, SweepRow
-from accountrules.backtest.text import Words, label
+from accountrules.backtest.text import Words, hiatus_line, label
 from accountrules.report.charts import bars, curve, heatmap
 from accountrules.report.page import Block, Section, Table, render
 
@@ -140,9 +140,8 @@ def _scores(r: BacktestResult, lang: str) -> Section:
         verdict = L(c.verdict) if c.verdict else "-"
         diff = "-" if c.difference is None else f"{c.difference:+.3f}"
         sec.notes.append(f"{_name(c.score, lang)} {verdict} {_name(c.baseline, lang)}: {diff} {_ci(c.ci)}")
-    sec.extra.append("<p>" + escape(L("hiatus").format(
-        k=r.hiatus_days, at=r.hiatus_validation["as_of"], acc=f"{r.hiatus_validation['accounts']:,}",
-        h=r.hiatus_validation["horizon_days"])) + "</p><p>" + escape(L("bgnbd").format(**r.bgnbd_params)) + "</p>")
+    sec.extra.append("<p>" + escape(hiatus_line(r, lang)) + "</p><p>" + escape(L("bgnbd").format(**r.bgnbd_params))
+                     + "</p>")
     return sec
 
 
@@ -209,7 +208,7 @@ def _opt(v: float | int | None) -> float | None:
 
 
 def _band(row: dict[str, float | int | None]) -> str:
-    lo, hi = row.get("lo"), row.get("hi")
+    lo, hi = row.get("lower"), row.get("upper")
     return "-" if lo is None or hi is None else f"{float(lo):g}-{float(hi):g}"
 
 

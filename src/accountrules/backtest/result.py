@@ -153,7 +153,7 @@ class BacktestResult:
     comparisons: list[Comparison]
     revenue: list[RevenueAtStake]
     stability: list[Stability]
-    hiatus_days: int
+    hiatus_days: int | None  # None: k could not be chosen before T (hiatus_validation['problem'])
     hiatus_validation: dict[str, Any]
     bgnbd_params: dict[str, float]
     n_resamples: int

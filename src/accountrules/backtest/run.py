@@ -93,10 +93,13 @@ def backtest(
                               level=level)
     masks = flag_masks(cols, [k.value for k in ChurnKind])
     flags: list[FlagRow] = [flag_row(name, m, out) for name, m in masks.items()]
-    flags.append(flag_row(f"{HIATUS}:recency>{hiatus.days}d", hiatus.flagged, out))
+    hiatus_flag = f"{HIATUS}:recency>{hiatus.days}d"
+    if hiatus.flagged is not None:
+        flags.append(flag_row(hiatus_flag, hiatus.flagged, out))
     flags.append(flag_row(f"{BGNBD}:p_alive<0.5", bg.p_alive < 0.5, out))
     revenue = [revenue_at_stake(name, masks[name], out) for name in (AT_RISK, "kind:any") if name in masks]
-    revenue.append(revenue_at_stake(f"{HIATUS}:recency>{hiatus.days}d", hiatus.flagged, out))
+    if hiatus.flagged is not None:
+        revenue.append(revenue_at_stake(hiatus_flag, hiatus.flagged, out))
     stop = prep.as_of + timedelta(days=prep.horizon_days)
     at_t: dict[str, list[Any]] = {k: cols[k] for k in ("tier", "stage") if k in cols}
     later = decide_again(pol, prep.log.table, prep.log.columns, ids, at_t, as_of=stop,
@@ -111,7 +114,8 @@ def backtest(
         flags=flags, rules=rule_rows(cols, out), scores=scores, comparisons=comparisons, revenue=revenue,
         stability=stab, hiatus_days=hiatus.days,
         hiatus_validation={"as_of": _iso(hiatus.chosen_at), "horizon_days": hiatus.validation_days,
-                           "accounts": hiatus.accounts_used},
+                           "accounts": hiatus.accounts_used, "problem": hiatus.problem,
+                           "balanced_accuracy": None if hiatus.choice is None else hiatus.choice.balanced_accuracy},
         bgnbd_params={k: float(getattr(bg.params, k)) for k in ("r", "alpha", "a", "b")},
         n_resamples=n_resamples, level=level, outcomes=table,
     )
@@ -140,7 +144,8 @@ def _outcome_table(ids: list[str], cols: dict[str, list[Any]], out: Any, recency
         if name in cols:
             data[name] = pa.array(cols[name])
     data["recency_days"] = pa.array(np.asarray(recency, dtype=np.int64))
-    data["hiatus_flag"] = pa.array(np.asarray(hiatus_flag, dtype=np.bool_))
+    if hiatus_flag is not None:
+        data["hiatus_flag"] = pa.array(np.asarray(hiatus_flag, dtype=np.bool_))
     data["p_alive"] = pa.array(np.round(np.asarray(alive, dtype=np.float64), 6))
     data["prior_revenue"] = pa.array(np.round(out.prior_revenue, 2))
     data["horizon_purchases"] = pa.array(out.horizon_purchases)

@@ -8,15 +8,14 @@ pairing, and costs one sort instead of a thousand resamples of both scores.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from statistics import NormalDist
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 
 from accountrules.backtest.history import Bools, Floats
-from accountrules.backtest.measures import bootstrap_ci, calibration_table, pr_auc, roc_auc
+from accountrules.backtest.measures import CalibrationBin, bootstrap_ci, calibration_table, pr_auc, roc_auc
 from accountrules.backtest.result import Comparison, ScoreMeasures, Verdict
 
 __all__ = ["compare", "score_measures"]
@@ -111,18 +110,10 @@ def _thin(points: tuple[Floats, Floats]) -> list[tuple[float, float]]:
     return [(0.0, 0.0)] + [(round(float(a), 4), round(float(b), 4)) for a, b in zip(x, yv, strict=True)]
 
 
-def _interval(ci: Any) -> tuple[float, float]:
-    if hasattr(ci, "low") and hasattr(ci, "high"):
-        return float(ci.low), float(ci.high)
+def _interval(ci: tuple[float, float]) -> tuple[float, float]:
     lo, hi = ci
     return float(lo), float(hi)
 
 
-def _row(row: Any) -> dict[str, float | int | None]:
-    if dataclasses.is_dataclass(row) and not isinstance(row, type):
-        items = dataclasses.asdict(row)
-    elif isinstance(row, dict):
-        items = dict(row)
-    else:
-        items = dict(row._asdict())
-    return {str(k): (None if v is None else v if isinstance(v, int) else float(v)) for k, v in items.items()}
+def _row(row: CalibrationBin) -> dict[str, float | int | None]:
+    return {str(k): v if isinstance(v, int) else float(v) for k, v in row.to_dict().items()}

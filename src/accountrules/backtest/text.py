@@ -7,7 +7,7 @@ from typing import Final
 
 from accountrules.backtest.result import BacktestResult, FlagRow, Measure, SweepRow
 
-__all__ = ["LANGS", "Words", "label", "render_sweep", "render_text"]
+__all__ = ["LANGS", "Words", "hiatus_line", "label", "render_sweep", "render_text"]
 
 LANGS: Final = ("en", "zh")
 
@@ -68,6 +68,8 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "hiatus": ("hiatus rule: inactive after {k} days without an order (chosen at {at} on {acc} accounts, "
                "{h}-day validation)",
                "间断规则: 超过 {k} 天未下单即视为不活跃(于 {at} 以 {acc} 个客户、{h} 天验证期选定)"),
+    "hiatus_none": ("hiatus rule: no k could be chosen at {at} ({why}); its score (recency) is still ranked",
+                    "间断规则: 无法于 {at} 选定 k ({why}); 仍按其评分(最近一次消费)排序"),
     "bgnbd": ("BG/NBD fitted on orders up to T (weeks): r={r:.3f} alpha={alpha:.3f} a={a:.3f} b={b:.3f}",
               "BG/NBD 以 T 之前的订单拟合(周): r={r:.3f} alpha={alpha:.3f} a={a:.3f} b={b:.3f}"),
     "sweep": ("threshold sweep against churned (nothing is applied: choose a value yourself)",
@@ -178,9 +180,7 @@ def render_text(r: BacktestResult, lang: str = "en") -> str:
             verdict = L(c.verdict) if c.verdict else "-"
             out.append(f"  {L('name.' + c.score)} {verdict} {L('name.' + c.baseline)}: "
                        f"{_signed(c.difference)} {_ci(c.ci)}")
-    out.append("  " + L("hiatus").format(k=r.hiatus_days, at=r.hiatus_validation["as_of"],
-                                         acc=f"{r.hiatus_validation['accounts']:,}",
-                                         h=r.hiatus_validation["horizon_days"]))
+    out.append("  " + hiatus_line(r, lang))
     out.append("  " + L("bgnbd").format(**r.bgnbd_params))
     policy = [s for s in r.scores if s.name == "policy"]
     if policy and policy[0].calibration:
@@ -204,6 +204,14 @@ def render_text(r: BacktestResult, lang: str = "en") -> str:
             moves = ", ".join(f"{k} {v:,}" for k, v in after.items())
             out.append(f"    {before} -> {moves}")
     return "\n".join(out) + "\n"
+
+
+def hiatus_line(r: BacktestResult, lang: str) -> str:
+    """How the hiatus k was chosen, or why it could not be."""
+    v = r.hiatus_validation
+    if r.hiatus_days is None:
+        return label("hiatus_none", lang).format(at=v["as_of"], why=v.get("problem"))
+    return label("hiatus", lang).format(k=r.hiatus_days, at=v["as_of"], acc=f"{v['accounts']:,}", h=v["horizon_days"])
 
 
 def render_sweep(rows: Sequence[SweepRow], lang: str = "en") -> str:
@@ -236,7 +244,7 @@ def _f(row: dict[str, float | int | None], key: str) -> float | None:
 
 
 def _band(row: dict[str, float | int | None]) -> str:
-    lo, hi = _f(row, "lo"), _f(row, "hi")
+    lo, hi = _f(row, "lower"), _f(row, "upper")
     if lo is None or hi is None:
         return "-"
     return f"{lo:g}-{hi:g}"
