@@ -1,6 +1,6 @@
 """Runtime of the full CDNOW backtest on one core (docs/backtest.md quotes what this prints).
 
-    python benchmarks/backtest_runtime.py [--reps 3]
+    python benchmarks/backtest_runtime.py [--reps 3] [--write docs/backtest.md]
 
 Pinned to one CPU (``sched_setaffinity``, inherited by the child process) with numeric libraries
 limited to one thread. Two measurements of the same work (express policy, CDNOW_master.txt,
@@ -23,6 +23,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
 from datetime import date  # noqa: E402
@@ -34,6 +35,7 @@ from timing import measure, run_child  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
 TARGET_S = 10.0
+START, END = "<!-- backtest-runtime:start -->", "<!-- backtest-runtime:end -->"
 ARGS = ["--as-of", "1997-12-31", "--horizon", "26w", "--clip-horizon", "--log-end", "1998-06-30",
         "--id-col", "customer_id", "--amount-col", "dollar_value", "--date-format", "%Y%m%d", "--format", "json"]
 
@@ -41,6 +43,7 @@ ARGS = ["--as-of", "1997-12-31", "--horizon", "26w", "--clip-horizon", "--log-en
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="time the full CDNOW backtest on one core")
     p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--write", type=Path, metavar="DOC", help="replace the runtime block of DOC with the output")
     args = p.parse_args(argv)
     if not LOG.is_file():
         print(f"missing: {LOG}", file=sys.stderr)
@@ -64,14 +67,26 @@ def main(argv: list[str] | None = None) -> int:
     warm = measure(call, 1, args.reps)
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
-    print(f"full CDNOW backtest (69,659 orders, 23,570 accounts; 1,000 resamples; no sweep), {cores} core, "
-          f"Python {platform.python_version()}, load average {load[0]:.1f}")
-    print("| run | wall s | CPU s | target |")
-    print("|---|---|---|---|")
-    print(f"| `accountrules backtest` (fresh process, 1 run) | {cold.wall_s:.2f} | {cold.cpu_s:.2f} | "
-          f"{_met(cold.cpu_s, cold.wall_s)} |")
-    print(f"| `backtest()` warm (median of {args.reps}) | {warm.wall_s:.2f} | {warm.cpu_s:.2f} | "
-          f"{_met(warm.cpu_s, warm.wall_s)} |")
+    lines = [
+        f"{date.today()}: full CDNOW backtest (69,659 orders, 23,570 accounts; 1,000 resamples; no sweep), "
+        f"pinned to {cores} core, Python {platform.python_version()}, load average {load[0]:.1f}",
+        "",
+        "| run | wall s | CPU s | target |",
+        "|---|---|---|---|",
+        f"| `accountrules backtest` (fresh process, 1 run) | {cold.wall_s:.2f} | {cold.cpu_s:.2f} | "
+        f"{_met(cold.cpu_s, cold.wall_s)} |",
+        f"| `backtest()` warm (median of {args.reps}) | {warm.wall_s:.2f} | {warm.cpu_s:.2f} | "
+        f"{_met(warm.cpu_s, warm.wall_s)} |",
+    ]
+    text = "\n".join(lines)
+    if args.write:
+        doc = args.write.read_text(encoding="utf-8")
+        pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+        if not pattern.search(doc):
+            print(f"no {START} ... {END} block in {args.write}", file=sys.stderr)
+            return 2
+        args.write.write_text(pattern.sub(lambda _: f"{START}\n{text}\n{END}", doc), encoding="utf-8")
+    print(text)
     return 0
 
 
