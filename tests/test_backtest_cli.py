@@ -143,3 +143,15 @@ def test_a_missing_column_or_file_is_one_line(tmp_path: Path, capsys: pytest.Cap
     code, _, err = run(capsys, "backtest", "express", path, "--as-of", "2024-01-01", "--horizon", "1d",
                        "--outcomes", path)
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_sweep_with_files_writes_them_and_still_prints_only_the_sweep(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    html, out_csv = tmp_path / "r.html", tmp_path / "o.csv"
+    code, out, err = run(capsys, *BASE, "--sweep", "params.risk_high_recency_days=30:60:30", "--report", html,
+                         "--outcomes", out_csv)
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("threshold sweep") and "ROC AUC" not in out
+    page = html.read_text(encoding="utf-8")
+    assert 'data-chart="sweep"' in page and 'data-chart="roc-policy"' in page
+    assert out_csv.stat().st_size > 0

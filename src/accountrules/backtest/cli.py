@@ -10,6 +10,7 @@ import sys
 from datetime import date
 from typing import Any
 
+from accountrules.backtest.result import SweepRow
 from accountrules.errors import AccountRulesError, EngineUnavailableError
 from accountrules.features import ColumnMap
 
@@ -106,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
     from accountrules.backtest.prepare import as_policy, prepare
     from accountrules.backtest.run import backtest
     from accountrules.backtest.sweep import parse_sweep, sweep
-    from accountrules.backtest.text import render_sweep, render_text
+    from accountrules.backtest.text import render_text
     from accountrules.io.writers import CsvTableWriter, check_output
 
     if len(args.sweep) > 2:
@@ -123,14 +124,14 @@ def _run(args: argparse.Namespace) -> int:
                               "format": args.input_format, "log_end": args.log_end,
                               "window_days": args.window_days, "clip_horizon": args.clip_horizon}
     policy = as_policy(args.policy)
+    rows: list[SweepRow] = []
     if grid:
         prep = prepare(args.orders, decline_share=args.decline_share, **common)
         rows = sweep(policy, args.orders, grid, engine=args.engine, prepared=prep, **common)
-        if args.format == "json":
-            print(json.dumps({"sweep": [_plain(r) for r in rows], "applied": None}, ensure_ascii=False, indent=1))
-        else:
-            print(render_sweep(rows, args.lang), end="")
-        return 0
+        if outcomes_path is None and report_path is None:
+            _print_sweep(rows, args)
+            return 0
+    # the full backtest: always without --sweep; with it, only for the files asked for
     result = backtest(policy, args.orders, decline_share=args.decline_share, n_resamples=args.resamples,
                       seed=args.seed, engine=args.engine, **common)
     if outcomes_path is not None:
@@ -138,12 +139,23 @@ def _run(args: argparse.Namespace) -> int:
         with CsvTableWriter(outcomes_path, table.column_names) as w:
             w.write_arrow(table)
     if report_path is not None:
-        report_path.write_text(render_html(result, args.lang), encoding="utf-8")
-    if args.format == "json":
+        report_path.write_text(render_html(result, args.lang, rows), encoding="utf-8")
+    if grid:
+        _print_sweep(rows, args)
+    elif args.format == "json":
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     else:
         print(render_text(result, args.lang), end="")
     return 0
+
+
+def _print_sweep(rows: list[SweepRow], args: argparse.Namespace) -> None:
+    from accountrules.backtest.text import render_sweep
+
+    if args.format == "json":
+        print(json.dumps({"sweep": [_plain(r) for r in rows], "applied": None}, ensure_ascii=False, indent=1))
+    else:
+        print(render_sweep(rows, args.lang), end="")
 
 
 def _plain(row: Any) -> Any:

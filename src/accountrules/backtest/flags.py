@@ -17,12 +17,13 @@ from accountrules.backtest.measures import flag_measures
 from accountrules.backtest.outcomes import Outcomes
 from accountrules.backtest.result import FlagRow, Measure, RevenueAtStake, RuleRow
 
-__all__ = ["AT_RISK", "DEFAULT_RULE", "flag_masks", "flag_row", "measure", "revenue_at_stake", "rule_rows"]
+__all__ = ["AT_RISK", "DEFAULT_RULE", "NO_MOVE", "flag_masks", "flag_row", "measure", "revenue_at_stake", "rule_rows"]
 
 DEFAULT_RULE: Final = "(default)"
 AT_RISK: Final = "risk:high+medium"
 _RISKS: Final = ("high", "medium", "low")
 _RULE_COLUMNS: Final = (("churn", "churn_rule"), ("tier", "tier_rule"), ("stage", "stage_transition"))
+NO_MOVE: Final = "(no move)"  # no stage transition fired: the account stayed
 
 
 def measure(y_true: Bools, flagged: Bools) -> Measure:
@@ -59,13 +60,14 @@ def flag_masks(columns: Mapping[str, Sequence[Any]], kinds: Iterable[str]) -> di
 
 def rule_rows(columns: Mapping[str, Sequence[Any]], out: Outcomes) -> list[RuleRow]:
     """Per rule that decided the churn kind, the tier or the stage move: accounts and outcome rates,
-    largest first within each section."""
+    largest first within each section (``(default)``: no row matched; ``(no move)``: no transition)."""
     base = float(out.churned.mean()) if out.n else None
     rows: list[RuleRow] = []
     for section, column in _RULE_COLUMNS:
         if column not in columns:
             continue
-        rule = np.asarray([DEFAULT_RULE if r is None else str(r) for r in columns[column]], dtype=object)
+        none = NO_MOVE if section == "stage" else DEFAULT_RULE
+        rule = np.asarray([none if r is None else str(r) for r in columns[column]], dtype=object)
         names, inverse, counts = np.unique(rule, return_inverse=True, return_counts=True)
         churned = np.bincount(inverse, weights=out.churned.astype(np.float64), minlength=len(names))
         declined = np.bincount(inverse, weights=out.value_decline.astype(np.float64), minlength=len(names))
