@@ -85,7 +85,7 @@ def _outcomes(r: BacktestResult, lang: str) -> Section:
     rows += [[f"{L('rows_excluded')}: {L('reason.' + k)}", v] for k, v in ex.rows_excluded.items()]
     rows += [[L("rows"), ex.rows_read], [L("churned"), _pct(r.churn_rate)],
              [L("decline").format(share=r.decline_share), _pct(r.decline_rate)]]
-    table = Table(L("accounts"), [L("accounts"), L("accounts")], rows)
+    table = Table(L("accounts"), [L("item"), L("value")], rows)
     block = Block(L("accounts_in_log"), bars(L("accounts_in_log"), labels, values), table, "accounts")
     return Section("outcomes", L("outcomes"), _about("outcomes", lang), [block])
 
@@ -114,7 +114,7 @@ def _scores(r: BacktestResult, lang: str) -> Section:
         if not s.roc_points:
             continue
         title = f"ROC · {_name(s.name, lang)} · AUC {_num(s.roc_auc)}"
-        svg = curve(title, s.roc_points, x_label="1 - specificity (FPR)", y_label=f"{L('recall')} (TPR)")
+        svg = curve(title, s.roc_points, x_label=L("fpr"), y_label=L("tpr"))
         blocks.append(Block(title, svg, summary, f"roc-{s.name}"))
     for s in r.scores:
         if not s.gains:
