@@ -240,3 +240,13 @@ def test_flag_measures_are_consistent(rows: list[tuple[bool, bool]]) -> None:
     everyone = flag_measures(y, np.ones_like(f))
     assert everyone.precision == everyone.base_rate
     assert everyone.lift in (None, pytest.approx(1.0))
+
+
+def test_matches_scikit_learn_where_installed() -> None:
+    """A cross-check when scikit-learn happens to be installed (it is not a test dependency)."""
+    metrics = pytest.importorskip("sklearn.metrics")
+    for decimals in (0, 1, 3):
+        y, s = noisy_sample(3000, seed=decimals)
+        s = np.round(s, decimals)
+        assert roc_auc(y, s) == pytest.approx(metrics.roc_auc_score(y, s), abs=1e-12)
+        assert pr_auc(y, s) == pytest.approx(metrics.average_precision_score(y, s), abs=1e-12)

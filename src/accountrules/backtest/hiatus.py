@@ -113,8 +113,11 @@ def choose_hiatus_days(recency_days: ArrayLike, became_inactive: ArrayLike,
                         balanced_accuracy=float(ba))
         for k, h, f, se, sp, ba in zip(ks, hit, false_alarm, sensitivity, specificity, balanced, strict=True)
     )
-    # the best balanced accuracy, and among equals the smallest k (lexsort: last key first)
-    best = int(np.lexsort((ks, -balanced))[0])
+    # the best balanced accuracy, and among equals the smallest k (lexsort: last key first). Ranked by
+    # its numerator over the common denominator 2·inactive·active, a whole number, so that equal
+    # accuracies compare equal (in floating point 1/3 + 1/3 need not equal 2/3 + 0)
+    exact = hit.astype(np.int64) * n_active + (n_active - false_alarm).astype(np.int64) * n_inactive
+    best = int(np.lexsort((ks, -exact))[0])
     return HiatusChoice(days=float(ks[best]), balanced_accuracy=float(balanced[best]), accounts=int(days.size),
                         inactive=n_inactive, candidates=table)
 
