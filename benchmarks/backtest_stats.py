@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from accountrules.backtest.bgnbd import expected_purchases, fit_bgnbd, p_alive
+from accountrules.backtest.bgnbd import expected_purchases, fit_bgnbd, p_alive, p_no_purchase
 from accountrules.backtest.hiatus import choose_hiatus_days, hiatus_score
 from accountrules.backtest.measures import bootstrap_ci, calibration_table, pr_auc, roc_auc
 
@@ -69,8 +69,10 @@ def main() -> None:
     at_t = summarise(customer, day, end)
     after = np.isin(at_t["id"], customer[(day > end) & (day <= end + args.horizon_days)])
     lapsed = ~after
-    calibration = summarise(customer, day, end - args.horizon_days)
-    came_back = np.isin(calibration["id"], customer[(day > end - args.horizon_days) & (day <= end)])
+    # the hiatus k is chosen on (T' , T], T' = T − the horizon, or half the log before T if shorter
+    lookback = min(args.horizon_days, (end - int(day.min())) // 2)
+    calibration = summarise(customer, day, end - lookback)
+    came_back = np.isin(calibration["id"], customer[(day > end - lookback) & (day <= end)])
 
     sample = np.genfromtxt(CDNOW / "cdnow_customers_summary.csv", delimiter=",", names=True)
     rows: list[tuple[str, float, float, str]] = []
@@ -88,11 +90,14 @@ def main() -> None:
     alive = run("p_alive", lambda: p_alive(params, at_t["x"], at_t["t_x"], at_t["T"]))
     run(f"expected_purchases over {args.horizon_days} days",
         lambda: expected_purchases(params, args.horizon_days / 7, at_t["x"], at_t["t_x"], at_t["T"]))
-    churn = 1 - alive
-    run("roc_auc (1 - P(alive))", lambda: roc_auc(lapsed, churn), lambda v: f"{v:.4f}")
-    run("bootstrap_ci(roc_auc), 1000 resamples", lambda: bootstrap_ci(roc_auc, lapsed, churn),
+    run("roc_auc (1 - P(alive))", lambda: roc_auc(lapsed, 1 - alive), lambda v: f"{v:.4f}")
+    churn = run(f"p_no_purchase over {args.horizon_days} days",
+                lambda: p_no_purchase(params, args.horizon_days / 7, at_t["x"], at_t["t_x"], at_t["T"]),
+                lambda q: f"mean {q.mean():.4f}, observed {lapsed.mean():.4f}")
+    run("roc_auc (p_no_purchase)", lambda: roc_auc(lapsed, churn), lambda v: f"{v:.4f}")
+    run("bootstrap_ci(roc_auc, p_no_purchase), 1000 resamples", lambda: bootstrap_ci(roc_auc, lapsed, churn),
         lambda ci: f"[{ci[0]:.4f}, {ci[1]:.4f}]")
-    run("bootstrap_ci(pr_auc), 1000 resamples", lambda: bootstrap_ci(pr_auc, lapsed, churn),
+    run("bootstrap_ci(pr_auc, p_no_purchase), 1000 resamples", lambda: bootstrap_ci(pr_auc, lapsed, churn),
         lambda ci: f"[{ci[0]:.4f}, {ci[1]:.4f}]")
     run("calibration_table, deciles", lambda: calibration_table(lapsed, churn), lambda t: f"{len(t)} bins")
     choice = run("choose_hiatus_days, 30..360 step 15",
@@ -105,7 +110,8 @@ def main() -> None:
     print(f"{'call':<{width}}  {'cpu s':>7}  {'wall s':>7}  result")
     for name, cpu, wall, note in rows:
         print(f"{name:<{width}}  {cpu:7.3f}  {wall:7.3f}  {note}")
-    print(f"lapsed in ({args.as_of}, +{args.horizon_days} d]: {int(lapsed.sum()):,} of {n:,}; median of {args.reps}")
+    print(f"lapsed in ({args.as_of}, +{args.horizon_days} d]: {int(lapsed.sum()):,} of {n:,}; hiatus calibrated "
+          f"on the {lookback} days before; median of {args.reps}")
 
 
 if __name__ == "__main__":

@@ -125,12 +125,18 @@ def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNBDPa
     """Maximum-likelihood BG/NBD parameters for customers summarised by (x, t_x, T).
 
     Identical summaries are counted once with a weight (in weeks or days most customers share a
-    few values), and L-BFGS-B searches log-parameters, so each stays positive. Raises ``ValueError``
-    on malformed summaries, on an empty input and when the optimiser does not converge.
+    few values), and BFGS with the exact gradient searches log-parameters, so each stays positive.
+    Raises ``ValueError`` on malformed summaries, on an empty input, when no customer bought again or
+    none was observed for any time, and when the likelihood has no maximum to find.
     """
     x, t_x, age = _customers(frequency, recency, T)
     if x.size == 0:
         raise ValueError("no customers to fit")
+    # without these the likelihood has no maximum: it keeps rising as a parameter runs off to 0 or ∞
+    if not np.any(x > 0):
+        raise ValueError("no customer has a repeat purchase: BG/NBD cannot estimate dropout")
+    if not np.any(age > 0):
+        raise ValueError("every customer has T = 0: no time observed to estimate purchase rates from")
     # t_x does not enter the likelihood when x = 0: zero it so those rows collapse together
     t_x = np.where(x > 0, t_x, 0.0)
     rows, weight = np.unique(np.column_stack([x.ravel(), t_x.ravel(), age.ravel()]), axis=0, return_counts=True)
@@ -155,8 +161,10 @@ def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNBDPa
     # BFGS also stops on "precision loss" when the last digits of the likelihood are noise: a maximum
     # all the same if the gradient has vanished
     converged = result.success or float(np.max(np.abs(result.jac))) < _GRADIENT_TOLERANCE
-    if not converged or not np.all(np.isfinite(result.x)):
-        raise ValueError(f"BG/NBD fit did not converge: {result.message}")
+    inside = np.all(np.isfinite(result.x)) and np.all(np.abs(result.x) < _LOG_BOUND - 1)
+    if not (converged and inside):
+        raise ValueError("BG/NBD fit found no maximum of the likelihood (too few customers, or too alike, "
+                         f"to estimate four parameters): {result.message}")
     r, alpha, a, b = (float(v) for v in np.exp(result.x))
     return BGNBDParams(r=r, alpha=alpha, a=a, b=b)
 

@@ -96,6 +96,8 @@ def choose_hiatus_days(recency_days: ArrayLike, became_inactive: ArrayLike,
     ks = np.asarray(candidates, dtype=np.float64)
     if ks.ndim != 1 or ks.size == 0 or not np.all(np.isfinite(ks) & (ks >= 0)):
         raise ValueError("candidates must be a non-empty list of day counts ≥ 0")
+    if days.size == 0:
+        raise ValueError("no accounts in the calibration split (were any customers active by T − horizon?)")
     n_inactive = int(inactive.sum())
     n_active = int(inactive.size - n_inactive)
     if n_inactive == 0 or n_active == 0:
