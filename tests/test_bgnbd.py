@@ -23,6 +23,7 @@ from accountrules.backtest.bgnbd import (
     fit_bgnbd,
     log_likelihood,
     p_alive,
+    p_no_purchase,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,28 +79,48 @@ def test_fit_is_unit_free(summary: tuple[np.ndarray, np.ndarray, np.ndarray], fi
         assert getattr(in_days, name) == pytest.approx(getattr(fitted, name), rel=1e-4)
 
 
-def test_fit_recovers_simulated_parameters() -> None:
-    """Customers drawn from the model itself (independent of the CDNOW data): the fit finds the truth."""
-    rng = np.random.default_rng(7)
-    truth = BGNBDParams(r=0.5, alpha=6.0, a=0.8, b=3.0)
-    n, horizon = 20_000, 52.0
+def simulate(truth: BGNBDParams, n: int, horizon: float, holdout: float,
+             seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Customers drawn from the model itself, all first buying at 0: repeat purchases x and the time
+    of the last t_x up to ``horizon``, and the purchases in (horizon, horizon + holdout]."""
+    rng = np.random.default_rng(seed)
     rate = rng.gamma(truth.r, 1 / truth.alpha, n)
     drop = rng.beta(truth.a, truth.b, n)
-    x, t_x = np.zeros(n), np.zeros(n)
+    x, t_x, later = np.zeros(n), np.zeros(n), np.zeros(n)
     clock = np.zeros(n)
     active = np.ones(n, dtype=bool)
     while active.any():
         clock[active] += rng.exponential(1 / rate[active])
-        bought = active & (clock <= horizon)
-        x[bought] += 1
-        t_x[bought] = clock[bought]
+        before = active & (clock <= horizon)
+        x[before] += 1
+        t_x[before] = clock[before]
+        later[active & (clock > horizon) & (clock <= horizon + holdout)] += 1
+        bought = active & (clock <= horizon + holdout)
         # each purchase is followed by dropout with probability p
         active = bought & (rng.random(n) >= drop)
-    got = fit_bgnbd(x, t_x, np.full(n, horizon))
+    return x, t_x, later
+
+
+def test_fit_recovers_simulated_parameters() -> None:
+    """Independent of the CDNOW data: on customers drawn from the model the fit finds the truth, and
+    the predictions for the holdout match what the simulated customers did."""
+    truth = BGNBDParams(r=0.5, alpha=6.0, a=0.8, b=3.0)
+    horizon, holdout = 52.0, 26.0
+    x, t_x, later = simulate(truth, 20_000, horizon, holdout, seed=7)
+    got = fit_bgnbd(x, t_x, np.full(x.size, horizon))
     assert got.r == pytest.approx(truth.r, rel=0.1)
     assert got.alpha == pytest.approx(truth.alpha, rel=0.15)
     assert got.a == pytest.approx(truth.a, rel=0.15)
     assert got.b == pytest.approx(truth.b, rel=0.2)
+    # the holdout, in aggregate and among customers without a repeat purchase (P(alive) = 1 for them)
+    age = np.full(x.size, horizon)
+    quiet = p_no_purchase(truth, holdout, x, t_x, age)
+    expected = expected_purchases(truth, holdout, x, t_x, age)
+    for group in (np.ones(x.size, dtype=bool), x == 0, x >= 3):
+        observed = later[group] == 0
+        # a binomial standard error or two either side
+        assert quiet[group].mean() == pytest.approx(observed.mean(), abs=3 * observed.std() / group.sum() ** 0.5)
+        assert expected[group].mean() == pytest.approx(later[group].mean(), rel=0.08)
 
 
 def test_unconditional_expectation_matches_the_conditional_one_for_a_new_customer() -> None:
@@ -127,9 +148,18 @@ def test_malformed_summaries_are_refused(frequency: list[float], recency: list[f
         fit_bgnbd(frequency, recency, age)
 
 
-def test_an_empty_base_is_refused() -> None:
-    with pytest.raises(ValueError, match="no customers"):
-        fit_bgnbd([], [], [])
+@pytest.mark.parametrize(("frequency", "recency", "age", "message"), [
+    ([], [], [], "no customers"),
+    ([0, 0, 0], [0, 0, 0], [10, 20, 30], "no customer has a repeat purchase"),
+    ([1, 0], [0, 0], [0, 0], "T = 0"),
+    # one customer, or customers all alike: the likelihood climbs without end
+    ([3], [5], [10], "no maximum"),
+    ([5, 5, 5], [10, 10, 10], [10, 10, 10], "no maximum"),
+])
+def test_bases_without_a_maximum_are_refused(frequency: list[float], recency: list[float], age: list[float],
+                                             message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        fit_bgnbd(frequency, recency, age)
 
 
 params_st = st.builds(
@@ -148,7 +178,7 @@ def customers(draw: st.DrawFn) -> tuple[int, float, float]:
     return x, t_x, age
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(params_st, customers())
 def test_p_alive_is_a_probability_and_one_without_repeat_purchases(params: BGNBDParams,
                                                                    customer: tuple[int, float, float]) -> None:
@@ -161,7 +191,7 @@ def test_p_alive_is_a_probability_and_one_without_repeat_purchases(params: BGNBD
     assert float(p_alive(params, 0, age / 2, age)) == 1.0
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(params_st, age_st, st.integers(1, 40), st.floats(0.0, 1.0), st.floats(0.0, 1.0))
 def test_p_alive_grows_with_recency(params: BGNBDParams, age: float, x: int, u: float, v: float) -> None:
     """For fixed x and T, a later last purchase means a customer more likely still alive."""
@@ -170,7 +200,7 @@ def test_p_alive_grows_with_recency(params: BGNBDParams, age: float, x: int, u: 
     assert alive[0] <= alive[1] + 1e-12
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(params_st, customers(), st.floats(0.0, 100.0), st.floats(0.0, 100.0))
 def test_expected_purchases_are_non_negative_and_grow_with_the_horizon(
         params: BGNBDParams, customer: tuple[int, float, float], s: float, t: float) -> None:
@@ -183,6 +213,31 @@ def test_expected_purchases_are_non_negative_and_grow_with_the_horizon(
     new = expected_purchases_unconditional(params, np.array([short, long]))
     assert isinstance(new, np.ndarray)
     assert new[0] >= -1e-9 and new[0] <= new[1] * (1 + 1e-9) + 1e-9
+
+
+@settings(max_examples=100, deadline=None)
+@given(params_st, customers(), st.floats(0.0, 100.0), st.floats(0.0, 100.0))
+def test_p_no_purchase_is_bounded_and_falls_with_the_horizon(
+        params: BGNBDParams, customer: tuple[int, float, float], s: float, t: float) -> None:
+    x, t_x, age = customer
+    short, long = sorted((s, t))
+    quiet = p_no_purchase(params, np.array([short, long]), x, t_x, age)
+    dead = 1 - float(p_alive(params, x, t_x, age))
+    # dead customers stay silent, and the silent are a subset as the window grows
+    assert dead - 1e-12 <= quiet[1] <= quiet[0] + 1e-12 <= 1 + 2e-12
+    # Markov's inequality: P(at least one purchase) ≤ E[purchases]
+    expected = expected_purchases(params, long, x, t_x, age)
+    assert 1 - quiet[1] <= float(expected) * (1 + 1e-7) + 1e-9
+
+
+def test_p_no_purchase_limits() -> None:
+    params = BGNBDParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    assert float(p_no_purchase(params, 0.0, 2, 30.43, 38.86)) == pytest.approx(1.0)
+    # a new customer: the NBD zero class, (α/(α+t))^r (FHL eq. 8 at x = 0)
+    assert float(p_no_purchase(params, 39.0, 0, 0.0, 0.0)) == pytest.approx((4.414 / 43.414) ** 0.243)
+    # over a very long window only the dead stay silent
+    far = float(p_no_purchase(params, 1e12, 2, 30.43, 38.86))
+    assert far == pytest.approx(1 - float(p_alive(params, 2, 30.43, 38.86)), abs=1e-3)
 
 
 def test_nothing_is_expected_over_no_time() -> None:

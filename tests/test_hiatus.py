@@ -56,6 +56,7 @@ def test_ties_go_to_the_smallest_k() -> None:
 
 
 @pytest.mark.parametrize(("recency", "lapsed", "candidates", "message"), [
+    ([], [], [30], "no accounts in the calibration split"),
     ([10, 20], [0, 0], [30], "both accounts that lapsed"),
     ([10, 20], [1, 1], [30], "both accounts that lapsed"),
     ([10, 20], [0, 1], [], "non-empty"),
@@ -78,7 +79,7 @@ def splits(draw: st.DrawFn) -> tuple[list[int], list[bool], list[int]]:
     return recency, lapsed, candidates
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(splits())
 def test_choice_is_the_best_candidate_by_brute_force(case: tuple[list[int], list[bool], list[int]]) -> None:
     recency, lapsed, candidates = case

@@ -80,7 +80,7 @@ labelled = st.integers(2, 60).flatmap(lambda n: st.tuples(
 ))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(labelled)
 def test_auc_and_ap_match_their_definitions(case: tuple[list[bool], list[int]]) -> None:
     y, s = np.array(case[0]), np.array(case[1], dtype=float)
@@ -88,7 +88,7 @@ def test_auc_and_ap_match_their_definitions(case: tuple[list[bool], list[int]]) 
     assert pr_auc(y, s) == pytest.approx(threshold_ap(y, s), abs=1e-12)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(labelled)
 def test_auc_flips_with_the_score_and_ignores_monotone_transforms(case: tuple[list[bool], list[int]]) -> None:
     y, s = np.array(case[0]), np.array(case[1], dtype=float)
@@ -102,7 +102,7 @@ def test_auc_flips_with_the_score_and_ignores_monotone_transforms(case: tuple[li
     assert roc_auc(y[order], s[order]) == pytest.approx(auc, abs=1e-12)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(labelled)
 def test_a_perfect_score_has_both_areas_one(case: tuple[list[bool], list[int]]) -> None:
     y = np.array(case[0])
@@ -187,7 +187,7 @@ def test_calibration_keeps_ties_in_one_bin() -> None:
         calibration_table(y, s, bins=0)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(labelled, st.integers(1, 12))
 def test_calibration_partitions_the_accounts_in_score_order(case: tuple[list[bool], list[int]], bins: int) -> None:
     y, s = np.array(case[0]), np.array(case[1], dtype=float)
@@ -225,7 +225,7 @@ def test_flag_measures_zero_denominators_give_none() -> None:
         flag_measures([0, 1], [True])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=50))
 def test_flag_measures_are_consistent(rows: list[tuple[bool, bool]]) -> None:
     y, f = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
@@ -240,3 +240,13 @@ def test_flag_measures_are_consistent(rows: list[tuple[bool, bool]]) -> None:
     everyone = flag_measures(y, np.ones_like(f))
     assert everyone.precision == everyone.base_rate
     assert everyone.lift in (None, pytest.approx(1.0))
+
+
+def test_matches_scikit_learn_where_installed() -> None:
+    """A cross-check when scikit-learn happens to be installed (it is not a test dependency)."""
+    metrics = pytest.importorskip("sklearn.metrics")
+    for decimals in (0, 1, 3):
+        y, s = noisy_sample(3000, seed=decimals)
+        s = np.round(s, decimals)
+        assert roc_auc(y, s) == pytest.approx(metrics.roc_auc_score(y, s), abs=1e-12)
+        assert pr_auc(y, s) == pytest.approx(metrics.average_precision_score(y, s), abs=1e-12)

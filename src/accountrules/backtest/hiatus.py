@@ -96,6 +96,8 @@ def choose_hiatus_days(recency_days: ArrayLike, became_inactive: ArrayLike,
     ks = np.asarray(candidates, dtype=np.float64)
     if ks.ndim != 1 or ks.size == 0 or not np.all(np.isfinite(ks) & (ks >= 0)):
         raise ValueError("candidates must be a non-empty list of day counts ≥ 0")
+    if days.size == 0:
+        raise ValueError("no accounts in the calibration split (were any customers active by T − horizon?)")
     n_inactive = int(inactive.sum())
     n_active = int(inactive.size - n_inactive)
     if n_inactive == 0 or n_active == 0:
@@ -113,8 +115,11 @@ def choose_hiatus_days(recency_days: ArrayLike, became_inactive: ArrayLike,
                         balanced_accuracy=float(ba))
         for k, h, f, se, sp, ba in zip(ks, hit, false_alarm, sensitivity, specificity, balanced, strict=True)
     )
-    # the best balanced accuracy, and among equals the smallest k (lexsort: last key first)
-    best = int(np.lexsort((ks, -balanced))[0])
+    # the best balanced accuracy, and among equals the smallest k (lexsort: last key first). Ranked by
+    # its numerator over the common denominator 2·inactive·active, a whole number, so that equal
+    # accuracies compare equal (in floating point 1/3 + 1/3 need not equal 2/3 + 0)
+    exact = hit.astype(np.int64) * n_active + (n_active - false_alarm).astype(np.int64) * n_inactive
+    best = int(np.lexsort((ks, -exact))[0])
     return HiatusChoice(days=float(ks[best]), balanced_accuracy=float(balanced[best]), accounts=int(days.size),
                         inactive=n_inactive, candidates=table)
 
