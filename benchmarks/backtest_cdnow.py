@@ -119,7 +119,8 @@ def section(doc: str, split: Split) -> str:
 
 
 def _name(baseline: str) -> str:
-    return {"hiatus": "the hiatus rule", "bgnbd": "BG/NBD 1 - P(alive)"}.get(baseline, baseline)
+    return {"hiatus": "the hiatus rule", "bgnbd": "BG/NBD 1 - P(alive)",
+            "bgnbd_quiet": "BG/NBD P(no order in the horizon)"}.get(baseline, baseline)
 
 
 def _auc(v: float | None, ci: tuple[float, float] | None) -> str:

@@ -46,8 +46,8 @@ def test_json_has_every_measure(capsys: pytest.CaptureFixture[str]) -> None:
     assert doc["as_of"] == "1997-09-30" and doc["horizon_days"] == 182
     ex = doc["exclusions"]
     assert ex["accounts_included"] + sum(ex["accounts_excluded"].values()) == ex["accounts_in_log"] == 200
-    assert {s["name"] for s in doc["scores"]} == {"policy", "hiatus", "bgnbd"}
-    assert {c["baseline"] for c in doc["comparisons"]} == {"hiatus", "bgnbd"}
+    assert {s["name"] for s in doc["scores"]} == {"policy", "hiatus", "bgnbd", "bgnbd_quiet"}
+    assert {c["baseline"] for c in doc["comparisons"]} == {"hiatus", "bgnbd", "bgnbd_quiet"}
     assert all(0.0 <= s["roc_auc"] <= 1.0 and s["roc_ci"][0] <= s["roc_auc"] <= s["roc_ci"][1]
                for s in doc["scores"])
     flags = {f["flag"] for f in doc["flags"]}
@@ -65,8 +65,8 @@ def test_outcomes_csv_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[s
         rows = list(csv.DictReader(f))
     included = int(out.split("参与回测的客户 ")[1].split(" ")[0].replace(",", ""))
     assert len(rows) == included
-    assert {"account_id", "churn_risk", "churn_score", "p_alive", "churned", "value_decline", "tier_after",
-            "stage_after"} <= set(rows[0])
+    assert {"account_id", "churn_risk", "churn_score", "p_alive", "p_no_purchase", "churned", "value_decline",
+            "tier_after", "stage_after"} <= set(rows[0])
     page = html.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page
     assert page.count("<svg") >= 6 and 'data-chart="roc-policy"' in page and 'data-chart="calibration"' in page
@@ -126,10 +126,14 @@ def test_bad_rows_are_counted_not_dropped(tmp_path: Path, capsys: pytest.Capture
     code, out, err = run(capsys, "backtest", "express", path, "--as-of", "2024-02-15", "--horizon", "30d",
                          "--log-end", "2024-06-30", "--format", "json", "--resamples", "20")
     assert code == 0, err
-    ex: dict[str, Any] = json.loads(out)["exclusions"]
+    doc = json.loads(out)
+    ex: dict[str, Any] = doc["exclusions"]
     assert ex["rows_excluded"] == {"bad_date": 1, "bad_amount": 1, "negative_amount": 1, "after_log_end": 1}
     assert ex["accounts_excluded"]["bad_rows"] == 4
     assert ex["accounts_included"] == 30 and ex["accounts_in_log"] == 34
+    # one order each before T: BG/NBD has nothing to fit, and the run says so instead of failing
+    assert doc["bgnbd_params"] == {} and "repeat purchase" in doc["bgnbd_problem"]
+    assert {s["name"] for s in doc["scores"]} == {"policy", "hiatus"}
 
 
 def test_a_missing_column_or_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

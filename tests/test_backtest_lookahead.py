@@ -29,7 +29,7 @@ COLUMNS = ColumnMap(account_id="customer_id", date="date", amount="dollar_value"
 T = date(1997, 9, 30)
 HORIZON = "26w"
 DECISION_COLUMNS = ("account_id", "tier", "stage", "churn_kind", "churn_risk", "churn_score", "churn_rule",
-                    "recency_days", "hiatus_flag", "p_alive")
+                    "recency_days", "hiatus_flag", "p_alive", "p_no_purchase")
 
 
 def _table() -> Any:

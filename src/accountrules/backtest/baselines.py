@@ -7,7 +7,8 @@
   (the 39-week CDNOW split). The score for ROC is the recency at T itself.
 * BG/NBD (Fader, Hardie & Lee 2005) fitted on the purchases up to T, in weeks: frequency = repeat
   purchase days, recency = weeks from the first to the last purchase, T = weeks from the first
-  purchase to T. The churn score is 1 - P(alive).
+  purchase to T. The churn score is 1 - P(alive); beside it, the model's own probability of no
+  purchase in the horizon.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from typing import Final
 
 import numpy as np
 
-from accountrules.backtest.bgnbd import BGNBDParams, fit_bgnbd, p_alive
+from accountrules.backtest.bgnbd import BGNBDParams, fit_bgnbd, p_alive, p_no_purchase
 from accountrules.backtest.hiatus import HiatusChoice, choose_hiatus_days, hiatus_score
 from accountrules.backtest.history import Bools, Floats, History
-from accountrules.backtest.log import BacktestInputError
 
 __all__ = ["BGNBDBaseline", "HiatusBaseline", "bgnbd_baseline", "hiatus_baseline"]
 
@@ -50,6 +50,7 @@ class BGNBDBaseline:
     age_weeks: Floats
     p_alive: Floats
     score: Floats  # 1 - P(alive)
+    quiet: Floats  # P(no purchase in (T, T + horizon]): the model's own answer to "churned"
 
 
 def hiatus_baseline(history: History, accounts: Bools, as_of_day: int, horizon_days: int,
@@ -80,8 +81,12 @@ def hiatus_baseline(history: History, accounts: Bools, as_of_day: int, horizon_d
                           flagged=None if k is None else np.asarray(recency > k))
 
 
-def bgnbd_baseline(history: History, accounts: Bools, as_of_day: int) -> BGNBDBaseline:
-    """Fit BG/NBD on every purchase up to T of the ``accounts``; P(alive) at T for each."""
+def bgnbd_baseline(history: History, accounts: Bools, as_of_day: int,
+                   horizon_days: int) -> BGNBDBaseline | str:
+    """Fit BG/NBD on every purchase up to T of the ``accounts``; P(alive) at T for each, and P(no
+    purchase in the horizon) (its length is known at T; nothing after T is read). When the orders
+    up to T cannot be fitted (no repeat purchase yet, say), why, as text: the backtest goes on
+    without this baseline and says so."""
     upto = history.between(None, as_of_day)
     first = history.first_day()[accounts]
     x = (history.count(upto)[accounts] - 1).astype(np.float64)
@@ -89,11 +94,12 @@ def bgnbd_baseline(history: History, accounts: Bools, as_of_day: int) -> BGNBDBa
     age = (as_of_day - first) / 7.0
     try:
         params = fit_bgnbd(x, t_x, age)
-    except ValueError as e:  # e.g. no repeat purchase at all: nothing to fit
-        raise BacktestInputError(f"the BG/NBD baseline cannot be fitted on the orders up to T: {e}") from None
+    except ValueError as e:
+        return f"BG/NBD cannot be fitted on the orders up to T: {e}"
     alive = np.asarray(p_alive(params, x, t_x, age), dtype=np.float64)
+    quiet = np.asarray(p_no_purchase(params, horizon_days / 7.0, x, t_x, age), dtype=np.float64)
     return BGNBDBaseline(params=params, frequency=x, recency_weeks=np.asarray(t_x, dtype=np.float64),
-                         age_weeks=np.asarray(age, dtype=np.float64), p_alive=alive, score=1.0 - alive)
+                         age_weeks=np.asarray(age, dtype=np.float64), p_alive=alive, score=1.0 - alive, quiet=quiet)
 
 
 def _iso(day: int) -> str:

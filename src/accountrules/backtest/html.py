@@ -9,7 +9,7 @@ from html import escape
 from typing import Final
 
 from accountrules.backtest.result import BacktestResult, SweepRow
-from accountrules.backtest.text import Words, hiatus_line, label
+from accountrules.backtest.text import Words, bgnbd_line, hiatus_line, label
 from accountrules.report.charts import bars, curve, heatmap
 from accountrules.report.page import Block, Section, Table, render
 
@@ -140,7 +140,7 @@ def _scores(r: BacktestResult, lang: str) -> Section:
         verdict = L(c.verdict) if c.verdict else "-"
         diff = "-" if c.difference is None else f"{c.difference:+.3f}"
         sec.notes.append(f"{_name(c.score, lang)} {verdict} {_name(c.baseline, lang)}: {diff} {_ci(c.ci)}")
-    sec.extra.append("<p>" + escape(hiatus_line(r, lang)) + "</p><p>" + escape(L("bgnbd").format(**r.bgnbd_params))
+    sec.extra.append("<p>" + escape(hiatus_line(r, lang)) + "</p><p>" + escape(bgnbd_line(r, lang))
                      + "</p>")
     return sec
 

@@ -155,9 +155,10 @@ class BacktestResult:
     stability: list[Stability]
     hiatus_days: int | None  # None: k could not be chosen before T (hiatus_validation['problem'])
     hiatus_validation: dict[str, Any]
-    bgnbd_params: dict[str, float]
+    bgnbd_params: dict[str, float]  # empty when BG/NBD could not be fitted (bgnbd_problem says why)
     n_resamples: int
     level: float
+    bgnbd_problem: str | None = None
     outcomes: Any = field(default=None, repr=False, compare=False)  # per-account pyarrow Table
 
     def score(self, name: str) -> ScoreMeasures:

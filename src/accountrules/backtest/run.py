@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from accountrules.backtest.baselines import bgnbd_baseline, hiatus_baseline
+from accountrules.backtest.baselines import BGNBDBaseline, bgnbd_baseline, hiatus_baseline
 from accountrules.backtest.flags import AT_RISK, flag_masks, flag_row, revenue_at_stake, rule_rows
 from accountrules.backtest.history import Bools
 from accountrules.backtest.log import BacktestInputError
@@ -26,6 +26,7 @@ __all__ = ["backtest", "decide_at"]
 POLICY_SCORE = "policy"
 HIATUS = "hiatus"
 BGNBD = "bgnbd"
+BGNBD_QUIET = "bgnbd_quiet"
 
 
 def decide_at(policy: Policy, prepared: Prepared, *, engine: str = "auto") -> tuple[dict[str, list[Any]], Bools]:
@@ -79,7 +80,7 @@ def backtest(
     ids = [a for a, d in zip(prep.ids, decided, strict=True) if d]
     t = prep.as_of_day
     hiatus = hiatus_baseline(prep.history, keep, t, prep.horizon_days)
-    bg = bgnbd_baseline(prep.history, keep, t)
+    bg = bgnbd_baseline(prep.history, keep, t, prep.horizon_days)
     scores: list[ScoreMeasures] = []
     comparisons = []
     y = out.churned
@@ -87,16 +88,23 @@ def backtest(
     if policy_score is not None:
         scores.append(score_measures(POLICY_SCORE, y, policy_score, n_resamples=n_resamples, level=level, seed=seed))
     scores.append(score_measures(HIATUS, y, hiatus.score, n_resamples=n_resamples, level=level, seed=seed))
-    scores.append(score_measures(BGNBD, y, bg.score, n_resamples=n_resamples, level=level, seed=seed))
+    fitted = bg if isinstance(bg, BGNBDBaseline) else None
+    if fitted is not None:
+        scores.append(score_measures(BGNBD, y, fitted.score, n_resamples=n_resamples, level=level, seed=seed))
+        scores.append(score_measures(BGNBD_QUIET, y, fitted.quiet, n_resamples=n_resamples, level=level, seed=seed))
     if policy_score is not None:
-        comparisons = compare(POLICY_SCORE, y, policy_score, {HIATUS: hiatus.score, BGNBD: bg.score},
-                              level=level)
+        baselines = {HIATUS: hiatus.score}
+        if fitted is not None:
+            baselines.update({BGNBD: fitted.score, BGNBD_QUIET: fitted.quiet})
+        comparisons = compare(POLICY_SCORE, y, policy_score, baselines, level=level)
     masks = flag_masks(cols, [k.value for k in ChurnKind])
     flags: list[FlagRow] = [flag_row(name, m, out) for name, m in masks.items()]
     hiatus_flag = f"{HIATUS}:recency>{hiatus.days}d"
     if hiatus.flagged is not None:
         flags.append(flag_row(hiatus_flag, hiatus.flagged, out))
-    flags.append(flag_row(f"{BGNBD}:p_alive<0.5", bg.p_alive < 0.5, out))
+    if fitted is not None:
+        flags.append(flag_row(f"{BGNBD}:p_alive<0.5", fitted.p_alive < 0.5, out))
+        flags.append(flag_row(f"{BGNBD}:p_no_purchase>0.5", fitted.quiet > 0.5, out))
     revenue = [revenue_at_stake(name, masks[name], out) for name in (AT_RISK, "kind:any") if name in masks]
     if hiatus.flagged is not None:
         revenue.append(revenue_at_stake(hiatus_flag, hiatus.flagged, out))
@@ -105,7 +113,7 @@ def backtest(
     later = decide_again(pol, prep.log.table, prep.log.columns, ids, at_t, as_of=stop,
                          window_days=prep.window_days, engine=engine) if at_t else {}
     stab = [stability(k, at_t[k], later[k]) for k in ("tier", "stage") if k in at_t and k in later]
-    table = _outcome_table(ids, cols, out, hiatus.score, hiatus.flagged, bg.p_alive, later)
+    table = _outcome_table(ids, cols, out, hiatus.score, hiatus.flagged, fitted, later)
     return BacktestResult(
         policy=f"{pol.name} {pol.version}", as_of=prep.as_of, horizon_days=prep.horizon_days,
         horizon_requested_days=prep.horizon_requested,
@@ -116,7 +124,8 @@ def backtest(
         hiatus_validation={"as_of": _iso(hiatus.chosen_at), "horizon_days": hiatus.validation_days,
                            "accounts": hiatus.accounts_used, "problem": hiatus.problem,
                            "balanced_accuracy": None if hiatus.choice is None else hiatus.choice.balanced_accuracy},
-        bgnbd_params={k: float(getattr(bg.params, k)) for k in ("r", "alpha", "a", "b")},
+        bgnbd_params={} if fitted is None else {k: float(getattr(fitted.params, k)) for k in ("r", "alpha", "a", "b")},
+        bgnbd_problem=bg if isinstance(bg, str) else None,
         n_resamples=n_resamples, level=level, outcomes=table,
     )
 
@@ -136,7 +145,7 @@ def _iso(day: int) -> str:
 
 
 def _outcome_table(ids: list[str], cols: dict[str, list[Any]], out: Any, recency: Any, hiatus_flag: Any,
-                   alive: Any, later: dict[str, list[Any]]) -> Any:
+                   bg: BGNBDBaseline | None, later: dict[str, list[Any]]) -> Any:
     """One row per account of the backtest: the decision at T, the baselines, the outcome."""
     pa = arrow().pa
     data: dict[str, Any] = {"account_id": pa.array(ids, pa.string())}
@@ -146,7 +155,9 @@ def _outcome_table(ids: list[str], cols: dict[str, list[Any]], out: Any, recency
     data["recency_days"] = pa.array(np.asarray(recency, dtype=np.int64))
     if hiatus_flag is not None:
         data["hiatus_flag"] = pa.array(np.asarray(hiatus_flag, dtype=np.bool_))
-    data["p_alive"] = pa.array(np.round(np.asarray(alive, dtype=np.float64), 6))
+    if bg is not None:
+        data["p_alive"] = pa.array(np.round(bg.p_alive, 6))
+        data["p_no_purchase"] = pa.array(np.round(bg.quiet, 6))
     data["prior_revenue"] = pa.array(np.round(out.prior_revenue, 2))
     data["horizon_purchases"] = pa.array(out.horizon_purchases)
     data["horizon_revenue"] = pa.array(np.round(out.horizon_revenue, 2))

@@ -7,7 +7,7 @@ from typing import Final
 
 from accountrules.backtest.result import BacktestResult, FlagRow, Measure, SweepRow
 
-__all__ = ["LANGS", "Words", "hiatus_line", "label", "render_sweep", "render_text"]
+__all__ = ["LANGS", "Words", "bgnbd_line", "hiatus_line", "label", "render_sweep", "render_text"]
 
 LANGS: Final = ("en", "zh")
 
@@ -72,6 +72,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
                     "间断规则: 无法于 {at} 选定 k ({why}); 仍按其评分(最近一次消费)排序"),
     "bgnbd": ("BG/NBD fitted on orders up to T (weeks): r={r:.3f} alpha={alpha:.3f} a={a:.3f} b={b:.3f}",
               "BG/NBD 以 T 之前的订单拟合(周): r={r:.3f} alpha={alpha:.3f} a={a:.3f} b={b:.3f}"),
+    "bgnbd_none": ("BG/NBD: not in this run ({why})", "BG/NBD: 本次未参与({why})"),
     "sweep": ("threshold sweep against churned (nothing is applied: choose a value yourself)",
               "阈值扫描与实际流失(不会自动应用: 请自行选择数值)"),
     "fpr": ("1 - specificity (false positive rate)", "1 - 特异度(误报率)"),
@@ -89,6 +90,7 @@ _LABELS: Final[dict[str, tuple[str, str]]] = {
     "name.policy": ("policy churn score", "政策流失评分"),
     "name.hiatus": ("hiatus (recency)", "间断规则(最近一次消费)"),
     "name.bgnbd": ("BG/NBD 1 - P(alive)", "BG/NBD 1 - P(存活)"),
+    "name.bgnbd_quiet": ("BG/NBD P(no order in the horizon)", "BG/NBD P(观察期内无订单)"),
 }
 
 
@@ -185,7 +187,7 @@ def render_text(r: BacktestResult, lang: str = "en") -> str:
             out.append(f"  {L('name.' + c.score)} {verdict} {L('name.' + c.baseline)}: "
                        f"{_signed(c.difference)} {_ci(c.ci)}")
     out.append("  " + hiatus_line(r, lang))
-    out.append("  " + L("bgnbd").format(**r.bgnbd_params))
+    out.append("  " + bgnbd_line(r, lang))
     policy = [s for s in r.scores if s.name == "policy"]
     if policy and policy[0].calibration:
         out += ["", f"{L('calibration')}:"]
@@ -216,6 +218,13 @@ def hiatus_line(r: BacktestResult, lang: str) -> str:
     if r.hiatus_days is None:
         return label("hiatus_none", lang).format(at=v["as_of"], why=v.get("problem"))
     return label("hiatus", lang).format(k=r.hiatus_days, at=v["as_of"], acc=f"{v['accounts']:,}", h=v["horizon_days"])
+
+
+def bgnbd_line(r: BacktestResult, lang: str) -> str:
+    """The fitted BG/NBD parameters, or why there are none."""
+    if not r.bgnbd_params:
+        return label("bgnbd_none", lang).format(why=r.bgnbd_problem)
+    return label("bgnbd", lang).format(**r.bgnbd_params)
 
 
 def render_sweep(rows: Sequence[SweepRow], lang: str = "en") -> str:
