@@ -22,7 +22,7 @@ import numpy as np
 
 from accountrules.backtest.bgnbd import expected_purchases, fit_bgnbd, p_alive, p_no_purchase
 from accountrules.backtest.hiatus import choose_hiatus_days, hiatus_score
-from accountrules.backtest.measures import bootstrap_ci, calibration_table, pr_auc, roc_auc
+from accountrules.backtest.measures import bootstrap_ci, bootstrap_cis, calibration_table, pr_auc, roc_auc
 
 CDNOW = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cdnow"
 
@@ -95,10 +95,13 @@ def main() -> None:
                 lambda: p_no_purchase(params, args.horizon_days / 7, at_t["x"], at_t["t_x"], at_t["T"]),
                 lambda q: f"mean {q.mean():.4f}, observed {lapsed.mean():.4f}")
     run("roc_auc (p_no_purchase)", lambda: roc_auc(lapsed, churn), lambda v: f"{v:.4f}")
-    run("bootstrap_ci(roc_auc, p_no_purchase), 1000 resamples", lambda: bootstrap_ci(roc_auc, lapsed, churn),
-        lambda ci: f"[{ci[0]:.4f}, {ci[1]:.4f}]")
-    run("bootstrap_ci(pr_auc, p_no_purchase), 1000 resamples", lambda: bootstrap_ci(pr_auc, lapsed, churn),
-        lambda ci: f"[{ci[0]:.4f}, {ci[1]:.4f}]")
+    roc_ci = run("bootstrap_ci(roc_auc, p_no_purchase), 1000 resamples", lambda: bootstrap_ci(roc_auc, lapsed, churn),
+                 lambda ci: f"[{ci[0]:.4f}, {ci[1]:.4f}]")
+    pr_ci = run("bootstrap_ci(pr_auc, p_no_purchase), 1000 resamples", lambda: bootstrap_ci(pr_auc, lapsed, churn),
+                lambda ci: f"[{ci[0]:.4f}, {ci[1]:.4f}]")
+    run("bootstrap_cis([roc_auc, pr_auc], p_no_purchase), 1000",
+        lambda: bootstrap_cis([roc_auc, pr_auc], lapsed, churn),
+        lambda cis: "the same two intervals" if cis == (roc_ci, pr_ci) else f"DIFFERENT: {cis}")
     run("calibration_table, deciles", lambda: calibration_table(lapsed, churn), lambda t: f"{len(t)} bins")
     choice = run("choose_hiatus_days, 30..360 step 15",
                  lambda: choose_hiatus_days(calibration["silent_days"], ~came_back, range(30, 361, 15)),

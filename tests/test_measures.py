@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike
 from accountrules.backtest.measures import (
     CalibrationBin,
     bootstrap_ci,
+    bootstrap_cis,
     calibration_table,
     flag_measures,
     pr_auc,
@@ -138,6 +139,15 @@ def test_batched_bootstrap_equals_one_call_per_resample(metric: object) -> None:
     batched = bootstrap_ci(metric, y, s, n_resamples=200)  # type: ignore[arg-type]
     one_by_one = bootstrap_ci(lambda a, b: metric(a, b), y, s, n_resamples=200)  # type: ignore[operator]
     assert batched == pytest.approx(one_by_one, abs=1e-12)
+
+
+def test_several_metrics_share_the_resamples() -> None:
+    y, s = noisy_sample(800)
+    both = bootstrap_cis([roc_auc, pr_auc, lambda a, b: roc_auc(a, b)], y, s, n_resamples=150, seed=4)
+    assert both[0] == bootstrap_ci(roc_auc, y, s, n_resamples=150, seed=4)
+    assert both[1] == bootstrap_ci(pr_auc, y, s, n_resamples=150, seed=4)
+    assert both[2] == pytest.approx(both[0], abs=1e-12)
+    assert bootstrap_cis([], y, s) == ()
 
 
 def test_bootstrap_drops_resamples_where_the_metric_is_undefined() -> None:

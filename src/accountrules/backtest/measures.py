@@ -9,7 +9,7 @@ distinct score.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -144,6 +144,14 @@ def bootstrap_ci(metric: Metric, y_true: ArrayLike, score: ArrayLike, *, n_resam
     undefined (one class only: it raises ``ValueError`` or returns NaN) are left out; if none remains,
     ``ValueError``.
     """
+    return bootstrap_cis((metric,), y_true, score, n_resamples=n_resamples, level=level, seed=seed)[0]
+
+
+def bootstrap_cis(metrics: Sequence[Metric], y_true: ArrayLike, score: ArrayLike, *, n_resamples: int = 1000,
+                  level: float = 0.95, seed: int = 0) -> tuple[tuple[float, float], ...]:
+    """:func:`bootstrap_ci` of several metrics over one set of resamples, in the order given: each
+    interval is the one :func:`bootstrap_ci` gives with the same seed, and drawing and counting the
+    resamples (most of the work) is done once."""
     if n_resamples < 1:
         raise ValueError("n_resamples must be at least 1")
     if not 0 < level < 1:
@@ -151,20 +159,29 @@ def bootstrap_ci(metric: Metric, y_true: ArrayLike, score: ArrayLike, *, n_resam
     y, s = _pair(y_true, score)
     if y.size == 0:
         raise ValueError("no accounts to resample")
-    draws = _resamples(y.size, n_resamples, np.random.default_rng(seed))
-    batched = _FROM_TALLIES.get(metric)
-    if batched is not None:
-        group, negatives, _ = _tallies(y, s)
-        code = group * 2 + y.astype(np.int64)
-        values = np.concatenate([batched(*_tallies_of(rows, code, negatives.size)) for rows in draws])
-    else:
-        values = np.array([_defined_or_nan(metric, y[rows], s[rows]) for chunk in draws for rows in chunk])
-    values = values[~np.isnan(values)]
-    if values.size == 0:
-        raise ValueError("the metric is undefined on every resample")
+    if not metrics:
+        return ()
+    batched = [_FROM_TALLIES.get(metric) for metric in metrics]
+    group, negatives, _ = _tallies(y, s)
+    code = group * 2 + y.astype(np.int64)
+    parts: list[list[FloatArray]] = [[] for _ in metrics]
+    for rows in _resamples(y.size, n_resamples, np.random.default_rng(seed)):
+        tallies = _tallies_of(rows, code, negatives.size) if any(f is not None for f in batched) else None
+        for metric, from_tallies, part in zip(metrics, batched, parts, strict=True):
+            if from_tallies is not None and tallies is not None:
+                part.append(from_tallies(*tallies))
+            else:
+                part.append(np.array([_defined_or_nan(metric, y[one], s[one]) for one in rows]))
     tail = (1 - level) / 2
-    low, high = np.quantile(values, [tail, 1 - tail])
-    return float(low), float(high)
+    intervals = []
+    for part in parts:
+        values = np.concatenate(part)
+        values = values[~np.isnan(values)]
+        if values.size == 0:
+            raise ValueError("the metric is undefined on every resample")
+        low, high = np.quantile(values, [tail, 1 - tail])
+        intervals.append((float(low), float(high)))
+    return tuple(intervals)
 
 
 def _defined_or_nan(metric: Metric, y: BoolArray, s: FloatArray) -> float:
@@ -262,6 +279,7 @@ __all__ = [
     "CalibrationBin",
     "FlagMeasures",
     "bootstrap_ci",
+    "bootstrap_cis",
     "calibration_table",
     "flag_measures",
     "pr_auc",
