@@ -15,7 +15,7 @@ from typing import Final
 import numpy as np
 
 from accountrules.backtest.history import Bools, Floats
-from accountrules.backtest.measures import CalibrationBin, bootstrap_ci, calibration_table, pr_auc, roc_auc
+from accountrules.backtest.measures import CalibrationBin, bootstrap_cis, calibration_table, pr_auc, roc_auc
 from accountrules.backtest.result import Comparison, ScoreMeasures, Verdict
 
 __all__ = ["compare", "score_measures"]
@@ -31,8 +31,8 @@ def score_measures(name: str, y_true: Bools, score: Floats, *, n_resamples: int,
     if not both:
         return ScoreMeasures(name=name, accounts=n, roc_auc=None, roc_ci=None, pr_auc=None, pr_ci=None,
                              calibration=[], roc_points=[], gains=[])
-    roc_ci = bootstrap_ci(roc_auc, y_true, score, n_resamples=n_resamples, level=level, seed=seed)
-    pr_ci = bootstrap_ci(pr_auc, y_true, score, n_resamples=n_resamples, level=level, seed=seed)
+    roc_ci, pr_ci = bootstrap_cis((roc_auc, pr_auc), y_true, score, n_resamples=n_resamples, level=level,
+                                  seed=seed)
     return ScoreMeasures(
         name=name, accounts=n,
         roc_auc=float(roc_auc(y_true, score)), roc_ci=_interval(roc_ci),
