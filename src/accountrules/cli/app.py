@@ -46,6 +46,7 @@ _SUBCOMMANDS = (
     "accountrules.cli.diff",
     "accountrules.cli.lint",
     "accountrules.cli.report",
+    "accountrules.backtest.cli",
 )
 
 
@@ -58,6 +59,7 @@ _FINDINGS = {
     "lint": N_("findings at or above --fail-on"),
     "features": N_("not used"),
     "report": N_("not used"),
+    "backtest": N_("not used"),
 }
 
 

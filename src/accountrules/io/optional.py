@@ -13,6 +13,7 @@ OPTIONAL_MODULES = {
     "pyarrow": ARROW_EXTRA,
     "numpy": "vector",
     "pandas": "pandas",
+    "scipy": "backtest",
     "hypothesis": "check",
     "durable": "durable",
     "durable_rules_engine": "durable",
