@@ -18,6 +18,7 @@ from array import array
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -292,9 +293,15 @@ def test_batch_statistics_hold_the_ids_row_statistics_hold(policy: accountrules.
     expected = policy.portfolio_stats(accounts, as_of=AS_OF)
     assert expected.sorted_ids("extra.score") is not None
     assert expected.sorted_ids("transactions.recency_days") is not None
+    # the same rows as an Arrow table, with a refused row (a repeated id) that must not count
+    flat = [{"id": a["id"], "extra.score": a.get("extra", {}).get("score"),
+             "transactions.recency_days": a["transactions"]["recency_days"]} for a in accounts]
+    table = pa.Table.from_pylist(flat + flat[:1], schema=pa.schema([
+        ("id", pa.string()), ("extra.score", pa.float64()), ("transactions.recency_days", pa.int64())]))
     for engine in ("compiled", "vector"):
-        got = decide_batch(policy, accounts, as_of=AS_OF, engine=engine, chunk_rows=chunk_rows).stats
-        assert got == expected
+        for source in (accounts, table):
+            got = decide_batch(policy, source, as_of=AS_OF, engine=engine, chunk_rows=chunk_rows).stats
+            assert got == expected
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(portfolio_pass, "_optional", lambda name: None)  # as if numpy were not installed
         assert policy.decide_many(accounts, as_of=AS_OF, engine="compiled").stats == expected

@@ -86,7 +86,7 @@ class StatsCollector:
         self._id_others = [k for k in self._by_id if k not in self._id_fields]
         self._id_parts: list[Any] = []
         self._fields = {k: f for k, f in fields.items() if k not in plan.id_ranked}
-        self._others = [k for k in exprs if k not in fields]
+        self._others = [k for k in exprs if k not in fields and k not in plan.id_ranked]
         self._needs = fields_read(plan, [exprs[k] for k in exprs if k not in fields or k in plan.id_ranked])
         self._parts: dict[str, list[Any]] = {k: [] for k in exprs}
 
@@ -97,7 +97,7 @@ class StatsCollector:
         if not self._parts or not valid:
             return
         rows = None if not chunk.errors else [j for j in range(chunk.n) if j not in chunk.errors]
-        others = [k for k in self._others if k not in self._plan.id_ranked]
+        others = list(self._others)
         for key, field in self._fields.items():
             got = self._field(chunk, field, rows, valid)
             if got is None:  # not a stored key: the closures decide what reading it means
