@@ -56,7 +56,7 @@ def test_every_help_states_the_exit_codes(command: str, capsys: pytest.CaptureFi
 # the smallest argument list each command parses
 MINIMAL = {"decide": ["p", "in.csv", "-o", "out.csv"], "test": ["p"], "check": ["p"], "diff": ["a", "b", "c.csv"],
            "lint": ["p"], "features": ["o.csv", "--as-of", "2026-06-30", "-o", "a.csv"],
-           "report": ["p", "-o", "r.html"]}
+           "report": ["p", "-o", "r.html"], "schema": ["policy"]}
 
 
 @pytest.mark.parametrize("command", COMMANDS)

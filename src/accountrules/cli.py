@@ -28,6 +28,7 @@ _SUBCOMMANDS = (
     "accountrules.cli_diff",
     "accountrules.cli_lint",
     "accountrules.cli_report",
+    "accountrules.cli_schema",
 )
 
 
@@ -40,6 +41,7 @@ _FINDINGS = {
     "lint": "findings at or above --fail-on",
     "features": "not used",
     "report": "not used",
+    "schema": "not used",
 }
 
 

@@ -165,7 +165,6 @@ def run_test(args: argparse.Namespace) -> int:
     policy, engines, note = load_policy_for(args.policy, args.engine)
     # an installed policy given by name ("express"): its cases are in its installed folder
     where = args.policy if Path(args.policy).exists() or policy.entry is None else policy.entry
-    base = Path(where).parent
     paths, shown = _case_paths(where, args.cases)
     text = args.format == "text"
     # -q: only failing cases and what failed the run; no header, coverage table or summary
@@ -181,7 +180,7 @@ def run_test(args: argparse.Namespace) -> int:
     for result in report.results:
         if result.passed and _quiet(args):
             continue
-        for line in format_result(result, base=base, lang=args.lang, details=details):
+        for line in format_result(result, lang=args.lang, details=details):
             out(line)
     status = 0
     if not report.results:
@@ -189,7 +188,7 @@ def run_test(args: argparse.Namespace) -> int:
         status = 1
     else:
         say()
-        for line in format_coverage(report.coverage, base=base, by_engine=report.coverage_by_engine):
+        for line in format_coverage(report.coverage, by_engine=report.coverage_by_engine):
             say(line)
     if args.min_coverage is not None and report.results and report.min_coverage < args.min_coverage:
         low = [e for e, c in report.coverage_by_engine.items() if c.percent < args.min_coverage]
@@ -231,7 +230,6 @@ def _run_check(args: argparse.Namespace) -> int:
     from accountrules.testing.properties import run_properties
 
     policy, engines, note = load_policy_for(args.policy)
-    base = Path(args.policy).parent
     text = args.format == "text"
     say = print if text and not _quiet(args) else _silent
     out = print if text else _silent
@@ -252,7 +250,7 @@ def _run_check(args: argparse.Namespace) -> int:
         else:
             failed += 1
             f = r.failure
-            where = f"  ({format_location(f.location, base)})" if f.location else ""
+            where = f"  ({format_location(f.location)})" if f.location else ""
             out(f"FAIL  {r.name}{where}")
             out(f"      {f.message}")
             out("      counterexample, as a test case (paste into the policy's tests/ directory):")

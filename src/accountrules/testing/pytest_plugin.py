@@ -186,9 +186,7 @@ class PolicyCaseItem(pytest.Item):
         if isinstance(excinfo.value, PolicyCaseFailed):
             from accountrules.testing.runner import format_result
 
-            policy_dir = self.path.parent.parent
-            base = Path(_display(self.config, policy_dir.parent))
-            return "\n".join(format_result(excinfo.value.result, base=base))
+            return "\n".join(format_result(excinfo.value.result))
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
