@@ -32,18 +32,19 @@ _DRAFT = "http://json-schema.org/draft-07/schema#"
 
 def schema(kind: SchemaKind) -> dict[str, Any]:
     """The JSON Schema of a policy file (``policy``) or of a test-case file (``case``)."""
+    definitions: dict[str, Any] = {}
     if kind == "policy":
-        out = {"$schema": _DRAFT, "title": "accountrules policy", **to_json_schema(POLICY_FILE)}
-        return out
+        body = to_json_schema(POLICY_FILE, definitions)
+        return {"$schema": _DRAFT, "title": "accountrules policy", **body, "definitions": definitions}
     if kind == "case":
+        body = to_json_schema(CASE_FILE, definitions)
         account = Account.model_json_schema(ref_template="#/definitions/{model}")
-        definitions = account.pop("$defs", {})
-        return {
-            "$schema": _DRAFT,
-            "title": "accountrules test cases",
-            **to_json_schema(CASE_FILE),
-            "definitions": {**definitions, "Account": account},
-        }
+        models = account.pop("$defs", {})
+        if set(models) & set(definitions):  # the model's names are CamelCase, ours lower case
+            raise ValueError(f"schema definitions named twice: {sorted(set(models) & set(definitions))}")
+        definitions.update(models)
+        definitions["Account"] = account
+        return {"$schema": _DRAFT, "title": "accountrules test cases", **body, "definitions": definitions}
     raise ValueError(f"unknown schema {kind!r}: choose one of {', '.join(KINDS)}")
 
 

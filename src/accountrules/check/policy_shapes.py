@@ -20,6 +20,7 @@ from accountrules.check.shapes import (
     Keys,
     ListOf,
     MapOf,
+    Named,
     Nullable,
     Pattern,
     Raw,
@@ -38,7 +39,7 @@ FIELD_TYPES = ("number", "string", "bool", "date")
 LINT_CODE = re.compile(r"^AR[0-9]{3}$")
 
 _ID_TEXT = Pattern(_ID, "letters, digits, '_', '-' or '.'")
-_SEEDS = TextOrList(TEXT, "concept ids of docs/seed-coverage.md")
+_SEEDS = Named("seeds", TextOrList(TEXT, "concept ids of docs/seed-coverage.md"))
 _HIT = Choice(HIT_POLICIES, "hit policy: which matching rows count (default first)")
 # what every rule-like item may carry besides its own keys
 _ABOUT: dict[str, Shape] = {"description": LABEL, "seed": _SEEDS}
@@ -120,8 +121,8 @@ POLICY_FILE = Keys({
     "metrics": MapOf(METRIC, _CODE),
     "monotonic": ListOf(MONOTONIC),
     "lint": LINT,
-    "segments": MapOf(TABLE, _CODE),
-    "tiers": TABLE,
+    "segments": MapOf(Named("table", TABLE), _CODE),
+    "tiers": Named("table", TABLE),
     "stages": STAGES,
     "churn": CHURN,
     "actions": ACTIONS,

@@ -19,7 +19,7 @@ from typing import Any, TypeAlias
 
 __all__ = [
     "BOOL", "DATE", "EXPR", "LABEL", "NUMBER", "SCALAR", "TEXT", "AnyOf", "Choice", "Keys", "ListOf", "MapOf",
-    "Nullable", "Pattern", "Raw", "Shape", "TextOrList", "to_json_schema",
+    "Named", "Nullable", "Pattern", "Raw", "Shape", "TextOrList", "to_json_schema",
 ]
 
 
@@ -85,6 +85,14 @@ class Nullable:
 
 
 @dataclass(frozen=True)
+class Named:
+    """A shape used in many places, written once under the schema's ``definitions`` and referred to."""
+
+    name: str
+    shape: Shape
+
+
+@dataclass(frozen=True)
 class Keys:
     """A mapping with fixed keys: what each key holds, and which keys must be there."""
 
@@ -102,7 +110,7 @@ class Keys:
             raise ValueError(f"required keys not declared: {missing}")
 
 
-Shape: TypeAlias = Raw | Pattern | Choice | ListOf | TextOrList | MapOf | AnyOf | Nullable | Keys
+Shape: TypeAlias = Raw | Pattern | Choice | ListOf | TextOrList | MapOf | AnyOf | Nullable | Named | Keys
 
 # the scalars YAML gives and the readers accept
 TEXT = Raw({"type": ["string", "number"]}, "text")  # the reader takes numbers as text (version: 1.0)
@@ -110,11 +118,12 @@ NUMBER = Raw({"type": "number"})
 BOOL = Raw({"type": "boolean"})
 DATE = Raw({"type": "string", "format": "date"}, "a date, YYYY-MM-DD")
 SCALAR = Raw({"type": ["string", "number", "boolean"]}, "a number, text, true/false or a date")
-EXPR = Raw({"type": ["string", "number", "boolean"]}, "an expression (see docs/policy-language.md)")
-LABEL = AnyOf((
+EXPR = Named("expression", Raw({"type": ["string", "number", "boolean"]},
+                                "an expression (see docs/policy-language.md)"))
+LABEL = Named("label", AnyOf((
     Raw({"type": "string"}, "one text for both languages"),
     Keys({"zh": TEXT, "en": TEXT}, ("zh", "en")),
-), "a label: one text, or {zh: ..., en: ...}")
+), "a label: one text, or {zh: ..., en: ...}"))
 
 
 def _described(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -123,8 +132,19 @@ def _described(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return schema
 
 
-def to_json_schema(shape: Shape) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12 vocabulary) of ``shape``."""
+def to_json_schema(shape: Shape, definitions: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON Schema (draft-07) of ``shape``. :class:`Named` shapes are written into ``definitions``
+    (which the caller places at the schema's top level) and referred to; without it, inline."""
+    def sub(s: Shape) -> dict[str, Any]:
+        return to_json_schema(s, definitions)
+
+    if isinstance(shape, Named):
+        if definitions is None:
+            return sub(shape.shape)
+        if shape.name not in definitions:
+            definitions[shape.name] = {}  # claimed first: a shape that refers to itself stops here
+            definitions[shape.name] = sub(shape.shape)
+        return {"$ref": f"#/definitions/{shape.name}"}
     if isinstance(shape, Raw):
         return _described(dict(shape.schema), shape.description)
     if isinstance(shape, Pattern):
@@ -134,22 +154,22 @@ def to_json_schema(shape: Shape) -> dict[str, Any]:
     if isinstance(shape, Choice):
         return _described({"enum": list(shape.options)}, shape.description)
     if isinstance(shape, ListOf):
-        return _described({"type": "array", "items": to_json_schema(shape.item)}, shape.description)
+        return _described({"type": "array", "items": sub(shape.item)}, shape.description)
     if isinstance(shape, TextOrList):
-        one = to_json_schema(shape.item)
+        one = sub(shape.item)
         return _described({"anyOf": [one, {"type": "array", "items": one}]}, shape.description)
     if isinstance(shape, MapOf):
-        out: dict[str, Any] = {"type": "object", "additionalProperties": to_json_schema(shape.value)}
+        out: dict[str, Any] = {"type": "object", "additionalProperties": sub(shape.value)}
         if shape.names is not None:
             out["propertyNames"] = {"pattern": shape.names.pattern}
         return _described(out, shape.description)
     if isinstance(shape, AnyOf):
-        return _described({"anyOf": [to_json_schema(o) for o in shape.options]}, shape.description)
+        return _described({"anyOf": [sub(o) for o in shape.options]}, shape.description)
     if isinstance(shape, Nullable):
-        return _described({"anyOf": [to_json_schema(shape.value), {"type": "null"}]}, shape.description)
+        return _described({"anyOf": [sub(shape.value), {"type": "null"}]}, shape.description)
     obj: dict[str, Any] = {
         "type": "object",
-        "properties": {k: to_json_schema(v) for k, v in shape.keys.items()},
+        "properties": {k: sub(v) for k, v in shape.keys.items()},
         "additionalProperties": False,
     }
     if shape.required:
