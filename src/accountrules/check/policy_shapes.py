@@ -43,11 +43,15 @@ _SEEDS = Named("seeds", TextOrList(TEXT, "concept ids of docs/seed-coverage.md")
 _HIT = Choice(HIT_POLICIES, "hit policy: which matching rows count (default first)")
 # what every rule-like item may carry besides its own keys
 _ABOUT: dict[str, Shape] = {"description": LABEL, "seed": _SEEDS}
+# the same keys where the loader allows but does not read them (a section's or a field's own notes):
+# the schema takes whatever the loader takes
+_NOTE = Raw({}, "a note for readers (any text; not read by the loader)")
+_NOTES: dict[str, Shape] = {"description": _NOTE, "seed": _NOTE}
 
-POLICY_META = Keys({"name": _ID_TEXT, "version": TEXT, "label": LABEL, "description": LABEL, "currency": TEXT},
+POLICY_META = Keys({"name": _ID_TEXT, "version": TEXT, "label": LABEL, "description": LABEL, "currency": _NOTE},
                    ("name", "version", "label"), "the policy's name, version and label")
 
-FIELD_SPEC = Keys({"type": Choice(FIELD_TYPES), "description": LABEL}, ("type",))
+FIELD_SPEC = Keys({"type": Choice(FIELD_TYPES), "description": _NOTE}, ("type",))
 FIELD = AnyOf((Choice(FIELD_TYPES), FIELD_SPEC), "a CRM field outside the account model: its type")
 
 METRIC_SPEC = Keys({"expr": EXPR, "label": LABEL, **_ABOUT}, ("expr",))
@@ -62,7 +66,7 @@ TABLE = Keys({
     "default": TEXT,
     "rows": ListOf(TABLE_ROW),
     "label": LABEL,
-    **_ABOUT,
+    **_NOTES,
 }, ("values",), "a decision table")
 
 CHURN_ROW = Keys({"id": _ID_TEXT, "when": EXPR, **_ABOUT,
@@ -73,7 +77,7 @@ CHURN_ROW = Keys({"id": _ID_TEXT, "when": EXPR, **_ABOUT,
 CHURN_DEFAULT = Keys({"kind": Choice(tuple(k.value for k in ChurnKind)),
                       "risk": Choice(tuple(x.value for x in RiskLevel))})
 
-CHURN = Keys({"hit": _HIT, "default": CHURN_DEFAULT, "rows": ListOf(CHURN_ROW), "score": EXPR, **_ABOUT},
+CHURN = Keys({"hit": _HIT, "default": CHURN_DEFAULT, "rows": ListOf(CHURN_ROW), "score": EXPR, **_NOTES},
              description="churn kind, risk and score")
 
 TRANSITION = Keys({"id": _ID_TEXT, "from": TextOrList(TEXT, "a state, a list of states, or '*'"), "to": TEXT,
@@ -84,7 +88,7 @@ STAGES = Keys({
     "start": TEXT,
     "otherwise": TEXT,
     "transitions": ListOf(TRANSITION),
-    **_ABOUT,
+    **_NOTES,
 }, ("states", "start"), "relationship stages and their transitions")
 
 ACTION = Keys({
@@ -99,11 +103,11 @@ ACTION = Keys({
 ACTION_RULE = Keys({"id": _ID_TEXT, "when": EXPR, **_ABOUT, "do": TextOrList(TEXT, "action codes")}, ("id",),
                    "a rule that opens actions")
 
-ACTIONS = Keys({"catalog": MapOf(ACTION, _CODE), "rules": ListOf(ACTION_RULE), **_ABOUT},
+ACTIONS = Keys({"catalog": MapOf(ACTION, _CODE), "rules": ListOf(ACTION_RULE), **_NOTES},
                description="retention actions: the catalog and the rules that open them")
 
 MONOTONIC = Keys({"field": TEXT, "direction": Choice(("increasing", "decreasing")), "output": TEXT,
-                  "description": LABEL}, ("field", "output"), "a monotonic property `accountrules check` verifies")
+                  "description": _NOTE}, ("field", "output"), "a monotonic property `accountrules check` verifies")
 
 LINT_ALLOW = Keys({"code": Pattern(LINT_CODE), "reason": TEXT, "rule": TEXT}, ("code", "reason"),
                   "a lint finding accepted, with the reason")
