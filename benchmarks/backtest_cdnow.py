@@ -92,7 +92,7 @@ def block(results: dict[str, BacktestResult], commands: dict[str, str]) -> str:
     parts = [START, ""]
     for name, r in results.items():
         split = SPLITS[name]
-        parts += [f"### {split.what}", "", "```sh", commands[name], "```", "", *verdicts(r), "", "```",
+        parts += [f"### {split.what}", "", "```console", "$ " + commands[name], "```", "", *verdicts(r), "", "```text",
                   render_text(r, "en").rstrip(), "```", ""]
     parts.append(END)
     return "\n".join(parts)

@@ -56,7 +56,8 @@ def test_every_help_states_the_exit_codes(command: str, capsys: pytest.CaptureFi
 # the smallest argument list each command parses
 MINIMAL = {"decide": ["p", "in.csv", "-o", "out.csv"], "test": ["p"], "check": ["p"], "diff": ["a", "b", "c.csv"],
            "lint": ["p"], "features": ["o.csv", "--as-of", "2026-06-30", "-o", "a.csv"],
-           "report": ["p", "-o", "r.html"], "backtest": ["p", "o.csv", "--as-of", "2026-06-30", "--horizon", "26w"]}
+           "report": ["p", "-o", "r.html"], "backtest": ["p", "o.csv", "--as-of", "2026-06-30", "--horizon", "26w"],
+           "schema": ["policy"]}
 
 
 @pytest.mark.parametrize("command", COMMANDS)

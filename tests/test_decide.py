@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import accountrules
-from accountrules import Decision, DecisionError, Policy, PortfolioRequiredError
+from accountrules import Decision, DecisionError, Policy
+from accountrules.errors import PortfolioRequiredError
 
 AS_OF = dt.date(2026, 6, 30)
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "small"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import accountrules
-from accountrules import (
+from accountrules.errors import (
+    ExpressionSyntaxError,
     PolicyError,
     PolicyErrors,
     PolicyReferenceError,
@@ -16,7 +17,6 @@ from accountrules import (
     PolicySyntaxError,
     PolicyTypeError,
 )
-from accountrules.errors import ExpressionSyntaxError
 
 # A valid policy; each test breaks one line of it. Line numbers are 1-based.
 BASE = """\

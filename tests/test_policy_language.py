@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import accountrules
-from accountrules import AccountValidationError, PolicyError, PolicyTypeError
+from accountrules import AccountValidationError, PolicyError
+from accountrules.errors import PolicyTypeError
 
 AS_OF = dt.date(2026, 6, 30)
 

@@ -55,7 +55,7 @@ def test_hostile_expressions_are_refused_at_load(tmp_path: Path, when: str) -> N
 def test_yaml_tags_cannot_construct_objects(tmp_path: Path) -> None:
     p = tmp_path / "p.yaml"
     p.write_text(HEAD.replace("WHEN", "!!python/object/apply:os.system ['echo pwned']"), encoding="utf-8")
-    with pytest.raises(accountrules.PolicySyntaxError, match="tag"):
+    with pytest.raises(accountrules.errors.PolicySyntaxError, match="tag"):
         accountrules.load_policy(p)
 
 

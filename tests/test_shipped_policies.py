@@ -99,6 +99,8 @@ def test_the_wheel_holds_the_policies_and_their_cases(wheel: Path) -> None:
     for rel in _yaml_files(ROOT / "rulesets"):
         assert f"accountrules/rulesets/{rel}" in names
     assert "accountrules/rulesets/express/tests/tiers.yaml" in names
+    # the JSON Schemas the shipped files' modelines name (../../schemas/ from a policy folder)
+    assert {"accountrules/schemas/policy.schema.json", "accountrules/schemas/case.schema.json"} <= names
 
 
 def test_an_installed_wheel_loads_the_shipped_policies_by_name(wheel: Path, tmp_path: Path) -> None:

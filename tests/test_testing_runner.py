@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from accountrules.check.policy_files import clickable
 from accountrules.errors import (
     EngineUnavailableError,
     PolicyError,
@@ -152,10 +153,11 @@ cases:
     assert "stage" not in got and "stage.from" not in got  # those held
     tier = next(m for m in fail.mismatches if m.key == "tier")
     assert tier.location is not None and (tier.location.line, tier.location.column) == (21, 13)
-    text = "\n".join(format_result(fail, base=SMALL.parent))  # locations are relative to the policy's parent
+    text = "\n".join(format_result(fail))
     assert "tier: expected platinum, got gold" in text
     assert "Tier: Gold (gold)  — rule gold-profitable" in text  # the explanation
-    assert f"tier gold-profitable -> gold  ({SMALL}:33:7)" in text
+    # the policy's location as the loader named it: relative to the working directory (or absolute)
+    assert f"tier gold-profitable -> gold  ({clickable(SMALL)}:33:7)" in text
     assert format_result(report.results[0]) == [f"PASS  [compiled] {path}::top profit with clean credit is platinum"]
 
 
@@ -306,9 +308,9 @@ cases:
     assert uncovered == {("tier", "lead-loss"): 23, ("tier", "gold-profitable"): 33, ("stage", "to-interrupted"): 46,
                          ("stage", "nurture-to-initial"): 51, ("churn", "expelled-fraud"): 64,
                          ("churn", "declining"): 69}
-    text = "\n".join(format_coverage(cov, base=Path("examples/small")))
+    text = "\n".join(format_coverage(cov))
     assert "coverage: 3 of 9 rules decided a case (33.3%)" in text
-    assert "lead-loss" in text and "examples/small/policy.yaml:23:7" in text
+    assert "lead-loss" in text and f"{clickable(SMALL)}:23:7" in text
 
 
 def test_default_case_paths(tmp_path: Path) -> None:

@@ -11,6 +11,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = [
+    "AccountRulesError",
+    "AccountValidationError",
+    "DecisionError",
+    "EngineUnavailableError",
+    "ExpressionSyntaxError",
+    "MissingDependencyError",
+    "PolicyError",
+    "PolicyErrors",
+    "PolicyLimitError",
+    "PolicyNotFoundError",
+    "PolicyReferenceError",
+    "PolicySchemaError",
+    "PolicySyntaxError",
+    "PolicyTypeError",
+    "PortfolioRequiredError",
+    "SourceLocation",
+    "UnknownEngineError",
+    "raise_collected",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class SourceLocation:
@@ -31,20 +52,24 @@ class AccountRulesError(Exception):
 
 
 class PolicyError(AccountRulesError):
-    """A policy could not be loaded. ``location`` points at the offending text."""
+    """A policy could not be loaded. ``location`` points at the offending text; ``related`` at other text
+    the problem involves (e.g. where a parameter whose definition is at fault is used)."""
 
     kind = "policy"
 
-    def __init__(self, message: str, location: SourceLocation | None = None, hint: str | None = None):
+    def __init__(self, message: str, location: SourceLocation | None = None, hint: str | None = None, *,
+                 related: Sequence[SourceLocation] = ()):
         self.message = message
         self.location = location
         self.hint = hint
+        self.related = tuple(related)
         super().__init__(self._render())
 
     def _render(self) -> str:
         where = f"{self.location}: " if self.location else ""
         tail = f" ({self.hint})" if self.hint else ""
-        return f"{where}{self.kind} error: {self.message}{tail}"
+        also = "".join(f"\n    used at {loc}" for loc in self.related)
+        return f"{where}{self.kind} error: {self.message}{tail}{also}"
 
     @property
     def errors(self) -> Sequence[PolicyError]:
@@ -59,6 +84,7 @@ class PolicyError(AccountRulesError):
             "file": loc.file if loc else None,
             "line": loc.line if loc else None,
             "column": loc.column if loc else None,
+            "related": [{"file": r.file, "line": r.line, "column": r.column} for r in self.related],
         }
 
 

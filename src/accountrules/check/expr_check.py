@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from accountrules.errors import PolicyTypeError
+from accountrules.errors import PolicyTypeError, SourceLocation
 from accountrules.parse.expr_ast import (
     BOOL,
     DATE,
@@ -51,6 +51,7 @@ class Scope:
     portfolio_metrics: frozenset[str] = frozenset()  # metrics that use portfolio functions
     outputs: Mapping[str, Type] = field(default_factory=dict)
     later_outputs: Mapping[str, str] = field(default_factory=dict)  # name -> why it is not readable here
+    param_locations: Mapping[str, SourceLocation] = field(default_factory=dict)  # where each param is set
 
 
 def type_of_value(v: Scalar) -> Type:
@@ -73,12 +74,28 @@ def _did_you_mean(word: str, candidates: Sequence[str]) -> str | None:
 class ExprChecker:
     def __init__(self, scope: Scope):
         self.scope = scope
+        # where a parameter was read -> its name: a type error there is the parameter's value at fault
+        self._param_uses: dict[SourceLocation, str] = {}
 
     def check(self, e: Expr, expect: Type | None = None, what: str = "expression") -> tuple[Expr, Type]:
-        resolved, t = self._check(e)
-        if expect is not None and t != NULL and not _assignable(t, expect):
-            raise PolicyTypeError(f"{what} must be {expect}, but this is {t}", e.loc)
+        try:
+            resolved, t = self._check(e)
+            if expect is not None and t != NULL and not _assignable(t, expect):
+                raise PolicyTypeError(f"{what} must be {expect}, but this is {t}", e.loc)
+        except PolicyTypeError as err:
+            raise self._at_parameter(err) from None
         return resolved, t
+
+    def _at_parameter(self, err: PolicyTypeError) -> PolicyTypeError:
+        """An error at a parameter's use, moved to where its value is set (what the owner changes), with the
+        use as a second location; any other error as it is."""
+        name = self._param_uses.get(err.location) if err.location is not None else None
+        defined = self.scope.param_locations.get(name) if name is not None else None
+        if name is None or defined is None or err.location is None:
+            return err
+        value = self.scope.params[name]
+        return PolicyTypeError(f"parameter {name!r} is {type_of_value(value)} ({value!r}), which does not fit "
+                               f"where it is used: {err.message}", defined, err.hint, related=(err.location,))
 
     # -- names
     def _resolve(self, n: Name) -> tuple[Expr, Type]:
@@ -92,6 +109,7 @@ class ExprChecker:
                     "declare it under params:"
                 )
             v = s.params[key]
+            self._param_uses[n.loc] = key
             return Literal(n.loc, v, type_of_value(v)), type_of_value(v)
         if path == "as_of":
             return Ref(n.loc, "as_of", "as_of", DATE), DATE
@@ -200,7 +218,9 @@ class ExprChecker:
                 raise PolicyTypeError(f"cannot compare {lt} with {rt}", at.loc)
             return
         if _base(lt) != _base(rt):
-            raise PolicyTypeError(f"cannot compare {lt} with {rt} using '{op}'", at.loc)
+            # when one side is a parameter, its value is what is wrong (a field's type is fixed)
+            blame = next((x.loc for x in (right, left) if x.loc in self._param_uses), at.loc)
+            raise PolicyTypeError(f"cannot compare {lt} with {rt} using '{op}'", blame)
 
     def _call(self, e: Call) -> tuple[Expr, Type]:
         f = e.func

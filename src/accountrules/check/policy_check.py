@@ -53,6 +53,7 @@ class _Checker:
         for name, t in spec.fields.items():
             fields["extra." + name] = _SIMPLE[t]
         self.fields = fields
+        self.param_locations = {k[len("params."):]: loc for k, loc in spec.locations.items() if k.startswith("params.")}
 
     def tier_type(self) -> Type:
         assert self.spec.tiers is not None
@@ -79,7 +80,7 @@ class _Checker:
                 self.errors.append(PolicySchemaError(f"metric name {m.name!r} is reserved", loc))
                 continue
             scope = Scope(self.fields, self.spec.params, dict(types), frozenset(portfolio),
-                          later_outputs=self.later("metrics"))
+                          later_outputs=self.later("metrics"), param_locations=self.param_locations)
             try:
                 resolved, t = ExprChecker(scope).check(m.expr, None, f"metric {m.name}")
             except PolicyError as err:
@@ -177,7 +178,8 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
     outputs: dict[str, Type] = {}
 
     def scope(section: str) -> Scope:
-        return Scope(c.fields, spec.params, metric_types, portfolio_metrics, dict(outputs), c.later(section))
+        return Scope(c.fields, spec.params, metric_types, portfolio_metrics, dict(outputs), c.later(section),
+                     c.param_locations)
 
     segments: dict[str, Table] = {}
     for name, table in spec.segments.items():

@@ -18,7 +18,18 @@ from pathlib import Path
 from accountrules.errors import PolicyNotFoundError, PolicySyntaxError, SourceLocation
 from accountrules.parse.yaml_source import MAX_BYTES, YNode, load_yaml_text
 
-__all__ = ["PolicyFiles", "SourceFile"]
+__all__ = ["PolicyFiles", "SourceFile", "clickable"]
+
+
+def clickable(path: Path) -> str:
+    """How a location names ``path``: relative to the working directory when it lies below it, else
+    absolute, so ``file:line:col`` opens from a terminal or an editor started where the command ran.
+    Symbolic links are kept as given: the name is the one the caller used."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +39,7 @@ class SourceFile:
     path: str
     """resolved absolute path, as in ``PolicySpec.sources``"""
     display: str
-    """the file name its locations show (relative to the directory above the policy)"""
+    """the file name its locations show (relative to the working directory of the read, or absolute)"""
     data: bytes
 
 
@@ -79,15 +90,12 @@ class PolicyFiles:
     def exists(self, path: Path) -> bool:
         return self.is_file(path) or self.is_dir(path) if self._memory else path.exists()
 
-    def display(self, path: Path, display_root: Path) -> str:
-        """The name ``path``'s locations show: as recorded, or relative to ``display_root``."""
+    def display(self, path: Path) -> str:
+        """The name ``path``'s locations show: as recorded, or :func:`clickable`."""
         known = self._files.get(str(self.resolve(path)))
         if known is not None:
             return known.display
-        try:
-            return str(path.resolve().relative_to(display_root.resolve()))
-        except ValueError:
-            return str(path)
+        return clickable(path)
 
     def load(self, path: Path, display: str) -> YNode:
         """Parse the YAML of ``path`` (recording its bytes when read from disk)."""
@@ -99,7 +107,7 @@ class PolicyFiles:
         known = self._files.get(key)
         if known is not None:
             return known.data
-        name = display if display is not None else str(path)
+        name = display if display is not None else clickable(path)
         if self._memory:
             raise PolicySyntaxError("the file is not among the policy's recorded sources",
                                     SourceLocation(name, 1, 1))

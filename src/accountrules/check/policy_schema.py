@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from accountrules.check.policy_files import PolicyFiles
+from accountrules.check.policy_shapes import FIELD_SPEC, FIELD_TYPES, POLICY_FILE, POLICY_META
 from accountrules.check.schema_reader import _CODE, _Reader  # noqa: E402
 from accountrules.check.schema_sections import (  # noqa: E402
     _actions,
@@ -43,8 +44,7 @@ from accountrules.parse.yaml_source import YNode
 T = TypeVar("T")
 
 SECTIONS = ("segments", "tiers", "stages", "churn", "actions")
-TOP_KEYS = ("policy", "extends", "include", "params", "fields", "metrics", "monotonic", "lint", *SECTIONS)
-FIELD_TYPES = ("number", "string", "bool", "date")
+TOP_KEYS = POLICY_FILE.allowed
 MAX_EXTENDS_DEPTH = 8
 
 
@@ -59,13 +59,13 @@ class _Parts:
     files: list[Path] = dataclasses.field(default_factory=list)
 
 
-def _gather(r: _Reader, path: Path, display_root: Path, files: PolicyFiles) -> _Parts:
+def _gather(r: _Reader, path: Path, files: PolicyFiles) -> _Parts:
     parts = _Parts()
     main = path / "policy.yaml" if files.is_dir(path) else path
     root = main.parent
 
     def take(file: Path) -> YNode | None:
-        node = files.load(file, files.display(file, display_root))
+        node = files.load(file, files.display(file))
         parts.files.append(file)
         if not r.mapping(node, f"{file.name} (top level)", TOP_KEYS):
             return None
@@ -129,7 +129,7 @@ def read_policy(path: str | Path, *, files: PolicyFiles | None = None) -> Policy
 
 
 def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, _depth: int = 0,
-                        _display_root: Path | None = None) -> tuple[PolicySpec, list[PolicyError]]:
+                        _root: Path | None = None) -> tuple[PolicySpec, list[PolicyError]]:
     """Read a policy, skipping the parts with structural problems and returning those problems.
 
     The checker then runs over what was readable, so one load reports schema, reference
@@ -138,10 +138,10 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, _
     """
     files = files if files is not None else PolicyFiles()
     p = Path(path)
-    display_root = _display_root or p.parent
-    files.confine(display_root)
+    root = _root or p.parent
+    files.confine(root)
     r = _Reader()
-    parts = _gather(r, p, display_root, files)
+    parts = _gather(r, p, files)
     raise_collected(r.errors)
     n = parts.nodes
 
@@ -166,7 +166,7 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, _
             raise PolicySchemaError("extends chain is too long (a cycle?)", ext.location)
         if not files.exists(target):
             raise PolicySchemaError(f"extends {target_text!r}: no such policy", ext.location)
-        base, base_errors = read_policy_partial(target, files=files, _depth=_depth + 1, _display_root=display_root)
+        base, base_errors = read_policy_partial(target, files=files, _depth=_depth + 1, _root=root)
         r.errors.extend(base_errors)
 
     meta = n.get("policy")
@@ -176,8 +176,7 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, _
     if meta is None:
         r.err("the policy needs a 'policy:' block with name, version and label",
               SourceLocation(str(parts.files[0]) if parts.files else str(p), 1, 1))
-    elif r.mapping(meta, "policy", ("name", "version", "label", "description", "currency"),
-                   ("name", "version", "label")):
+    elif r.keys(meta, "policy", POLICY_META):
         name = r.ident(meta.get("name"), "policy name") or ""
         version = r.text(meta.get("version"), "policy version") or ""
         label = r.label(meta.get("label"), "policy label")
@@ -191,7 +190,7 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, _
         for fname, fnode in fn.value.items():
             ftype = fnode.get("type") if isinstance(fnode.value, dict) else fnode
             if isinstance(fnode.value, dict):
-                r.mapping(fnode, f"field {fname}", ("type", "description"), ("type",))
+                r.keys(fnode, f"field {fname}", FIELD_SPEC)
             t = r.choice(ftype, f"type of field {fname}", FIELD_TYPES, None)
             if t is not None:
                 fields[fname] = t

@@ -8,6 +8,7 @@ import difflib
 import re
 from collections.abc import Iterable
 
+from accountrules.check.shapes import Keys
 from accountrules.check.spec import (
     Provenance,
 )
@@ -24,6 +25,7 @@ from accountrules.parse.yaml_source import YNode
 HIT_POLICIES = ("unique", "first", "priority", "any")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
+DUE = re.compile(r"^(\d{1,9})([dw])$")  # 7d, 2w
 
 
 class _Reader:
@@ -51,6 +53,10 @@ class _Reader:
                 self.err(f"{what} needs {key!r}", node.location)
                 ok = False
         return ok
+
+    def keys(self, node: YNode, what: str, shape: Keys) -> bool:
+        """:meth:`mapping` with the keys ``shape`` declares (see :mod:`accountrules.check.policy_shapes`)."""
+        return self.mapping(node, what, shape.allowed, shape.required)
 
     def text(self, node: YNode | None, what: str, default: str | None = None) -> str | None:
         if node is None:
@@ -148,7 +154,7 @@ def _duration_days(r: _Reader, node: YNode | None) -> int:
     days: int | None = None
     if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
         days = v
-    m = re.fullmatch(r"(\d{1,9})([dw])", str(v)) if isinstance(v, str) else None
+    m = DUE.fullmatch(v) if isinstance(v, str) else None
     if m:
         days = int(m.group(1)) * (7 if m.group(2) == "w" else 1)
     if days is None:

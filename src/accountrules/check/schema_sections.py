@@ -3,9 +3,25 @@ monotonic declarations) into the spec's types."""
 
 from __future__ import annotations
 
-import re
-
+from accountrules.check.policy_shapes import (
+    ACTION,
+    ACTION_RULE,
+    ACTIONS,
+    CHURN,
+    CHURN_DEFAULT,
+    CHURN_ROW,
+    LINT,
+    LINT_ALLOW,
+    LINT_CODE,
+    METRIC_SPEC,
+    MONOTONIC,
+    STAGES,
+    TABLE,
+    TABLE_ROW,
+    TRANSITION,
+)
 from accountrules.check.schema_reader import _CODE, HIT_POLICIES, _duration_days, _Reader
+from accountrules.check.shapes import Keys
 from accountrules.check.spec import (
     ActionDef,
     Actions,
@@ -43,14 +59,14 @@ def _values(r: _Reader, node: YNode | None, what: str, at: SourceLocation) -> di
     return out
 
 
-def _rows(r: _Reader, node: YNode | None, what: str, extra_keys: tuple[str, ...], *, output: str | None = None,
-          choices: list[str] | None = None, required: tuple[str, ...] = ("id",)) -> tuple[Row, ...]:
+def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str | None = None,
+          choices: list[str] | None = None) -> tuple[Row, ...]:
     """Rows with an id, a condition and provenance; ``output`` names the key read into ``Row.then``."""
     rows: list[Row] = []
     seen: dict[str, SourceLocation] = {}
     risks = [x.value for x in RiskLevel]
     for item in r.seq(node, f"{what}.rows"):
-        if not r.mapping(item, f"a row of {what}", ("id", "when", "description", "seed", *extra_keys), required):
+        if not r.keys(item, f"a row of {what}", shape):
             continue
         rid = r.ident(item.get("id"), "row id")
         if rid is None:
@@ -71,32 +87,32 @@ def _rows(r: _Reader, node: YNode | None, what: str, extra_keys: tuple[str, ...]
             prov=r.prov(item),
             then=then,
             risk=r.choice(item.get("risk"), "risk", risks, None),
-            actions=r.names(item.get("do"), "do") if "do" in extra_keys else (),
+            actions=r.names(item.get("do"), "do") if "do" in shape.keys else (),
         ))
     return tuple(rows)
 
 
 def _table(r: _Reader, node: YNode, name: str, what: str) -> Table | None:
-    if not r.mapping(node, what, ("hit", "values", "default", "rows", "label", "description", "seed")):
+    # 'values' is required (TABLE.required), with its own message in _values
+    if not r.mapping(node, what, TABLE.allowed):
         return None
     hit = r.choice(node.get("hit"), f"{what}.hit", HIT_POLICIES, "first") or "first"
     return Table(
         name=name, hit=hit, values=_values(r, node.get("values"), what, node.location),
-        rows=_rows(r, node.get("rows"), what, ("then",), output="then"), location=node.location,
+        rows=_rows(r, node.get("rows"), what, TABLE_ROW, output="then"), location=node.location,
         default=r.text(node.get("default"), f"{what}.default"), label=r.label(node.get("label"), "label"),
     )
 
 
 def _churn(r: _Reader, node: YNode) -> Table | None:
-    if not r.mapping(node, "churn", ("hit", "default", "rows", "score", "description", "seed")):
+    if not r.keys(node, "churn", CHURN):
         return None
     kinds = [k.value for k in ChurnKind]
     # churn rows give kind: and risk: instead of then:
-    rows = _rows(r, node.get("rows"), "churn", ("kind", "risk"), output="kind", choices=kinds,
-                 required=("id", "kind", "risk"))
+    rows = _rows(r, node.get("rows"), "churn", CHURN_ROW, output="kind", choices=kinds)
     default_kind, default_risk = "none", "low"
     d = node.get("default")
-    if d is not None and r.mapping(d, "churn.default", ("kind", "risk")):
+    if d is not None and r.keys(d, "churn.default", CHURN_DEFAULT):
         default_kind = r.choice(d.get("kind"), "kind", kinds, "none") or "none"
         default_risk = r.choice(d.get("risk"), "risk", [x.value for x in RiskLevel], "low") or "low"
     hit = r.choice(node.get("hit"), "churn.hit", HIT_POLICIES, "first") or "first"
@@ -108,8 +124,7 @@ def _churn(r: _Reader, node: YNode) -> Table | None:
 
 
 def _stages(r: _Reader, node: YNode) -> Stages | None:
-    if not r.mapping(node, "stages", ("states", "start", "otherwise", "transitions", "description", "seed"),
-                     ("states", "start")):
+    if not r.keys(node, "stages", STAGES):
         return None
     allowed_states = [s.value for s in Stage]
     states: dict[str, Label] = {}
@@ -124,8 +139,7 @@ def _stages(r: _Reader, node: YNode) -> Stages | None:
     transitions: list[Row] = []
     seen: dict[str, SourceLocation] = {}
     for item in r.seq(node.get("transitions"), "stages.transitions"):
-        if not r.mapping(item, "a transition", ("id", "from", "to", "when", "description", "seed"),
-                         ("id", "from", "to")):
+        if not r.keys(item, "a transition", TRANSITION):
             continue
         tid = r.ident(item.get("id"), "transition id")
         if tid is None:
@@ -145,7 +159,7 @@ def _stages(r: _Reader, node: YNode) -> Stages | None:
 
 
 def _actions(r: _Reader, node: YNode) -> Actions | None:
-    if not r.mapping(node, "actions", ("catalog", "rules", "description", "seed")):
+    if not r.keys(node, "actions", ACTIONS):
         return None
     catalog: dict[str, ActionDef] = {}
     cn = node.get("catalog")
@@ -156,8 +170,7 @@ def _actions(r: _Reader, node: YNode) -> Actions | None:
                 r.err(f"action code {code!r} must start with a letter and hold letters, digits or '_'",
                       cn.loc_of_key(code))
                 continue
-            if not r.mapping(item, f"action {code}", ("title", "owner", "priority", "due", "description", "seed"),
-                             ("title", "owner")):
+            if not r.keys(item, f"action {code}", ACTION):
                 continue
             catalog[code] = ActionDef(
                 code=code,
@@ -168,7 +181,7 @@ def _actions(r: _Reader, node: YNode) -> Actions | None:
                 due_days=_duration_days(r, item.get("due")),
                 prov=r.prov(item),
             )
-    rules = _rows(r, node.get("rules"), "actions", ("do",))
+    rules = _rows(r, node.get("rules"), "actions", ACTION_RULE)
     return Actions(catalog=catalog, rules=rules, location=node.location)
 
 
@@ -185,7 +198,7 @@ def _metrics(r: _Reader, node: YNode | None) -> tuple[Metric, ...]:
                   node.loc_of_key(name))
             continue
         if isinstance(item.value, dict):
-            if not r.mapping(item, f"metric {name}", ("expr", "label", "description", "seed"), ("expr",)):
+            if not r.keys(item, f"metric {name}", METRIC_SPEC):
                 continue
             e = r.expr(item.get("expr"), f"metric {name}")
             if e is not None:
@@ -197,18 +210,15 @@ def _metrics(r: _Reader, node: YNode | None) -> tuple[Metric, ...]:
     return tuple(out)
 
 
-_LINT_CODE = re.compile(r"^AR[0-9]{3}$")
-
-
 def _lint(r: _Reader, node: YNode | None) -> tuple[LintAllow, ...]:
     """``lint: {allow: [{code: AR401, reason: ..., rule: optional-id}]}``: accepted findings, each with a reason."""
-    if node is None or not r.mapping(node, "lint", ("allow",)):
+    if node is None or not r.keys(node, "lint", LINT):
         return ()
     out = []
     for item in r.seq(node.get("allow"), "lint.allow"):
-        if not r.mapping(item, "a lint allowance", ("code", "reason", "rule"), ("code", "reason")):
+        if not r.keys(item, "a lint allowance", LINT_ALLOW):
             continue
-        code = r.ident(item.get("code"), "lint code", _LINT_CODE)
+        code = r.ident(item.get("code"), "lint code", LINT_CODE)
         reason = r.text(item.get("reason"), "reason")
         if code is None or not reason or not reason.strip():
             if reason is not None and not reason.strip():
@@ -222,8 +232,7 @@ def _lint(r: _Reader, node: YNode | None) -> tuple[LintAllow, ...]:
 def _monotonic(r: _Reader, node: YNode | None) -> tuple[Monotonic, ...]:
     out = []
     for item in r.seq(node, "monotonic"):
-        if not r.mapping(item, "a monotonic property", ("field", "direction", "output", "description"),
-                         ("field", "output")):
+        if not r.keys(item, "a monotonic property", MONOTONIC):
             continue
         out.append(Monotonic(
             field=r.text(item.get("field"), "field") or "",

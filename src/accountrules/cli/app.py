@@ -47,6 +47,7 @@ _SUBCOMMANDS = (
     "accountrules.cli.lint",
     "accountrules.cli.report",
     "accountrules.backtest.cli",
+    "accountrules.cli.schema",
 )
 
 
@@ -60,6 +61,7 @@ _FINDINGS = {
     "features": N_("not used"),
     "report": N_("not used"),
     "backtest": N_("not used"),
+    "schema": N_("not used"),
 }
 
 

@@ -77,7 +77,6 @@ def _run_check(args: argparse.Namespace) -> int:
 
     _: Gettext = getattr(args, "gettext", str)
     policy, engines, note = load_policy_for(args.policy)
-    base = Path(args.policy).parent
     text = args.format == "text"
     say = print if text and not is_quiet(args) else silent
     out = print if text else silent
@@ -103,7 +102,7 @@ def _run_check(args: argparse.Namespace) -> int:
         else:
             failed += 1
             f = r.failure
-            where = f"  ({format_location(f.location, base)})" if f.location else ""
+            where = f"  ({format_location(f.location)})" if f.location else ""
             out(_("FAIL").ljust(5) + f" {r.name}{where}")
             out(f"      {f.message}")
             out("      " + _("counterexample, as a test case (paste into the policy's tests/ directory):"))

@@ -100,7 +100,6 @@ def run_test(args: argparse.Namespace) -> int:
     policy, engines, note = load_policy_for(args.policy, args.engine)
     # an installed policy given by name ("express"): its cases are in its installed folder
     where = args.policy if Path(args.policy).exists() or policy.entry is None else policy.entry
-    base = Path(where).parent
     paths, shown = _case_paths(where, args.cases)
     text = args.format == "text"
     # -q: only failing cases and what failed the run; no header, coverage table or summary
@@ -118,7 +117,7 @@ def run_test(args: argparse.Namespace) -> int:
     for result in report.results:
         if result.passed and is_quiet(args):
             continue
-        for line in format_result(result, base=base, lang=lang, details=details):
+        for line in format_result(result, lang=lang, details=details):
             out(line)
     status = 0
     if not report.results:
@@ -126,7 +125,7 @@ def run_test(args: argparse.Namespace) -> int:
         status = 1
     else:
         say()
-        for line in format_coverage(report.coverage, base=base, by_engine=report.coverage_by_engine, lang=lang):
+        for line in format_coverage(report.coverage, by_engine=report.coverage_by_engine, lang=lang):
             say(line)
     if args.min_coverage is not None and report.results and report.min_coverage < args.min_coverage:
         low = [e for e, c in report.coverage_by_engine.items() if c.percent < args.min_coverage]

@@ -43,6 +43,7 @@ from accountrules.model.account import Account
 from accountrules.model.decision import Label
 from accountrules.model.enums import ChurnKind, RiskLevel
 from accountrules.parse.yaml_source import YNode, load_yaml_file
+from accountrules.testing.case_shapes import CASE, CASE_FILE, EXPECT, EXPECT_ACTIONS, EXPECT_CHURN, EXPECT_STAGE
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
@@ -62,12 +63,13 @@ __all__ = [
     "parse_case_file",
 ]
 
-CASE_FILE_KEYS = ("portfolio", "as_of", "cases")
-CASE_KEYS = ("name", "seed", "description", "as_of", "given", "expect")
-EXPECT_KEYS = ("tier", "segments", "stage", "churn", "actions", "fired")
-_STAGE_KEYS = ("from", "to", "transition")
-_CHURN_KEYS = ("kind", "risk", "score")
-_ACTION_KEYS = ("include", "exclude")
+# the keys come from the declared shapes, which the JSON Schema of case files is generated from
+CASE_FILE_KEYS = CASE_FILE.allowed
+CASE_KEYS = CASE.allowed
+EXPECT_KEYS = EXPECT.allowed
+_STAGE_KEYS = EXPECT_STAGE.allowed
+_CHURN_KEYS = EXPECT_CHURN.allowed
+_ACTION_KEYS = EXPECT_ACTIONS.allowed
 
 ExpectedValue: TypeAlias = str | float | tuple[str, ...] | None
 
@@ -306,7 +308,7 @@ class _CaseReader:
         portfolio: list[Account] = []
         as_of: dt.date | None = None
         cases: list[PolicyCase] = []
-        if self.mapping(node, "a test-case file", CASE_FILE_KEYS, ("cases",)):
+        if self.mapping(node, "a test-case file", CASE_FILE_KEYS, CASE_FILE.required):
             ids: dict[str, SourceLocation] = {}
             pnode = node.get("portfolio")
             if pnode is not None and not isinstance(pnode.value, list):
@@ -345,7 +347,7 @@ class _CaseReader:
 
     def case(self, node: YNode, path: str, portfolio: tuple[Account, ...], file_as_of: dt.date | None,
              portfolio_ids: Mapping[str, SourceLocation]) -> PolicyCase | None:
-        if not self.mapping(node, "a case", CASE_KEYS, ("name", "given")):
+        if not self.mapping(node, "a case", CASE_KEYS, CASE.required):
             return None
         before = len(self.errors)
         name = self.text(node.get("name"), "case name")

@@ -89,12 +89,12 @@ def _policy_dir(path: Path) -> Path | None:
 
 
 def _display(config: pytest.Config, path: Path) -> str:
-    for base in (config.invocation_params.dir, config.rootpath):
-        try:
-            return str(path.resolve().relative_to(base.resolve()))
-        except ValueError:
-            continue
-    return str(path)
+    """Relative to where pytest was started (so ``file:line:col`` opens from there), else absolute;
+    the policy's own locations are named the same way by the loader."""
+    try:
+        return str(path.resolve().relative_to(config.invocation_params.dir.resolve()))
+    except ValueError:
+        return str(path.resolve())
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -186,9 +186,7 @@ class PolicyCaseItem(pytest.Item):
         if isinstance(excinfo.value, PolicyCaseFailed):
             from accountrules.testing.runner import format_result
 
-            policy_dir = self.path.parent.parent
-            base = Path(_display(self.config, policy_dir.parent))
-            return "\n".join(format_result(excinfo.value.result, base=base))
+            return "\n".join(format_result(excinfo.value.result))
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:

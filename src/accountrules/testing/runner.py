@@ -413,15 +413,11 @@ def _difference(a: Decision, b: Decision) -> str:
 # -- text -----------------------------------------------------------------------------------------
 
 
-def format_location(loc: SourceLocation | str | None, base: Path | None = None) -> str:
-    """``file:line:col``; a policy location (relative to the policy's parent) is joined to ``base``."""
+def format_location(loc: SourceLocation | str | None) -> str:
+    """``file:line:col`` (policy locations name files relative to the working directory, or absolute)."""
     if loc is None:
         return "?"
-    if isinstance(loc, str):
-        return loc
-    if base is None or Path(loc.file).is_absolute():
-        return str(loc)
-    return str(SourceLocation(str(base / loc.file), loc.line, loc.column))
+    return loc if isinstance(loc, str) else str(loc)
 
 
 def _indent(text: str, prefix: str) -> list[str]:
@@ -432,7 +428,7 @@ def _indent(text: str, prefix: str) -> list[str]:
 _STATUS = {"PASS": N_("PASS"), "FAIL": N_("FAIL"), "ERROR": N_("ERROR")}
 
 
-def format_result(result: CaseResult, *, base: Path | None = None, lang: str = "en",
+def format_result(result: CaseResult, *, lang: str = "en",
                   details: bool | None = None) -> list[str]:
     """Lines describing a result: the status line, then (for failures, or when ``details``)
     the mismatches, the decision explained, and where the deciding rules are; in ``lang``."""
@@ -459,15 +455,12 @@ def format_result(result: CaseResult, *, base: Path | None = None, lang: str = "
             for t in located:
                 loc = t.location
                 assert loc is not None
-                shown = loc
-                if base is not None and not Path(loc.rsplit(":", 2)[0]).is_absolute():
-                    shown = str(base / loc)
                 out = f" -> {t.output}" if t.output is not None else ""
-                lines.append(f"        {t.section} {t.rule}{out}  ({shown})")
+                lines.append(f"        {t.section} {t.rule}{out}  ({loc})")
     return lines
 
 
-def format_coverage(coverage: Coverage, *, base: Path | None = None,
+def format_coverage(coverage: Coverage, *,
                     by_engine: Mapping[str, Coverage] | None = None, lang: str = "en") -> list[str]:
     """Coverage over all evaluators by section, what no case reached, and (with ``by_engine``
     naming more than one evaluator) each evaluator's own coverage; in ``lang``."""
@@ -481,7 +474,7 @@ def format_coverage(coverage: Coverage, *, base: Path | None = None,
         lines.append(_("uncovered:"))
         idw = max(len(i.id) for i in coverage.uncovered)
         for i in coverage.uncovered:
-            lines.append(f"  {i.section:<{width}}  {i.id:<{idw}}  {format_location(i.location, base)}")
+            lines.append(f"  {i.section:<{width}}  {i.id:<{idw}}  {format_location(i.location)}")
     if by_engine and len(by_engine) > 1:
         lines.append(_("coverage per engine: ") + ", ".join(
             f"{e} {c.covered}/{c.total} ({c.percent:.1f}%)" for e, c in by_engine.items()))
