@@ -9,6 +9,8 @@ x = 2, t_x = 30.43, T = 38.86 (their worked example; ../shared/data/cdnow/README
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -320,3 +322,22 @@ def test_dropout_probabilities_all_alike_still_give_expectations(params: BGNBDPa
     u, k = t / (params.alpha + age), params.r + x
     at_mean = -np.expm1(-k * np.log1p(m * u)) / m * p_alive(params, x, t_x, age)
     np.testing.assert_allclose(got, at_mean, rtol=3e-3)
+
+
+def test_scipy_is_imported_only_when_the_model_is_used() -> None:
+    """Importing the building blocks (as the command line does, registering ``backtest``) costs no
+    scipy; without scipy, the model's first use names the extra to install."""
+    code = (
+        "import sys\n"
+        "import accountrules.backtest.bgnbd as m, accountrules.backtest.measures, accountrules.backtest.hiatus\n"
+        "assert 'scipy' not in sys.modules, 'scipy imported early'\n"
+        "sys.modules['scipy'] = None\n"
+        "try:\n"
+        "    m.fit_bgnbd([1, 0], [2.0, 0.0], [10.0, 10.0])\n"
+        "except Exception as e:\n"
+        "    print(type(e).__name__, e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("MissingDependencyError")
+    assert "accountrules[backtest]" in done.stdout

@@ -22,12 +22,22 @@ customers drop out only after a purchase).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special
+
+from accountrules.io.optional import require
 
 FloatArray = NDArray[np.float64]
+
+
+def _scipy(module: str) -> Any:
+    """``scipy.<module>``, imported when first needed: importing this module (and the command line,
+    which registers ``backtest`` among its commands) costs no scipy, and a missing scipy names the
+    ``backtest`` extra."""
+    return require(f"scipy.{module}", "the BG/NBD model")
+
 
 # the optimiser works on log-parameters, clipped so exp() neither overflows nor reaches 0
 _LOG_BOUND = 30.0
@@ -78,6 +88,7 @@ def _log_likelihood_terms(log_params: FloatArray, x: FloatArray, t_x: FloatArray
     ℓ = C + log(e^S + δ(x>0) e^D): C is common to both ways of having bought x times, S is
     "still alive at T", D "dropped out right after the last purchase" (impossible when x = 0).
     """
+    special = _scipy("special")
     r, alpha, a, b = np.exp(log_params)
     repeat = x > 0
     xr = x[repeat]
@@ -162,8 +173,8 @@ def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNBDPa
 
     # BFGS rather than L-BFGS-B: same few iterations with the exact gradient, and no BLAS calls whose
     # thread pool, on a busy machine, cost more than the whole likelihood
-    result = optimize.minimize(objective, _starting_point(x, age), jac=True, method="BFGS",
-                               options={"gtol": 1e-9, "maxiter": 1000})
+    result = _scipy("optimize").minimize(objective, _starting_point(x, age), jac=True, method="BFGS",
+                                         options={"gtol": 1e-9, "maxiter": 1000})
     # BFGS also stops on "precision loss" when the last digits of the likelihood are noise: a maximum
     # all the same if the gradient has vanished
     converged = result.success or float(np.max(np.abs(result.jac))) < _GRADIENT_TOLERANCE
@@ -221,7 +232,7 @@ def _purchases_if_alive(r: float, alpha: float, a: FloatArray, b: FloatArray, sp
     c = a + b + x - 1
     z = span / (alpha + age + span)
     power = np.exp((a - 1) * (np.log(alpha + age) - np.log(alpha + age + span)))
-    hyper = special.hyp2f1(a + b - 1 - r, a - 1, c, z)
+    hyper = _scipy("special").hyp2f1(a + b - 1 - r, a - 1, c, z)
     result: FloatArray = c / (a - 1) * (1 - power * hyper)
     return result
 
@@ -245,7 +256,7 @@ def _expected_if_alive_by_quadrature(params: BGNBDParams, span: FloatArray, x: F
     nodes, weights = np.polynomial.legendre.leggauss(_NODES)
     v, w = (nodes + 1) / 2, weights / 2
     levels, level = np.unique(x, return_inverse=True)
-    p = special.betaincinv(params.a, params.b + levels[:, None], v[None, :])[level.ravel()]
+    p = _scipy("special").betaincinv(params.a, params.b + levels[:, None], v[None, :])[level.ravel()]
     u = (span / (params.alpha + age))[:, None]
     k = (params.r + x)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
