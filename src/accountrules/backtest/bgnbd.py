@@ -22,17 +22,29 @@ customers drop out only after a purchase).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import optimize, special
+
+from accountrules.io.optional import require
 
 FloatArray = NDArray[np.float64]
 
+
+def _scipy(module: str) -> Any:
+    """``scipy.<module>``, imported when first needed: importing this module (and the command line,
+    which registers ``backtest`` among its commands) costs no scipy, and a missing scipy names the
+    ``backtest`` extra."""
+    return require(f"scipy.{module}", "the BG/NBD model")
+
+
 # the optimiser works on log-parameters, clipped so exp() neither overflows nor reaches 0
 _LOG_BOUND = 30.0
-# largest gradient component (of the mean log-likelihood in log-parameters) accepted as a maximum
-_GRADIENT_TOLERANCE = 1e-6
+# largest gradient component (of the mean log-likelihood in log-parameters) accepted as a maximum:
+# loose enough for a maximum approached along a ridge to infinity (e.g. a, b → ∞ with a/(a+b) fixed:
+# every customer with the same dropout probability), where BFGS stops on precision loss
+_GRADIENT_TOLERANCE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,7 @@ def _log_likelihood_terms(log_params: FloatArray, x: FloatArray, t_x: FloatArray
     ℓ = C + log(e^S + δ(x>0) e^D): C is common to both ways of having bought x times, S is
     "still alive at T", D "dropped out right after the last purchase" (impossible when x = 0).
     """
+    special = _scipy("special")
     r, alpha, a, b = np.exp(log_params)
     repeat = x > 0
     xr = x[repeat]
@@ -127,7 +140,11 @@ def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNBDPa
     Identical summaries are counted once with a weight (in weeks or days most customers share a
     few values), and BFGS with the exact gradient searches log-parameters, so each stays positive.
     Raises ``ValueError`` on malformed summaries, on an empty input, when no customer bought again or
-    none was observed for any time, and when the likelihood has no maximum to find.
+    none was observed for any time, and when the search ends where the likelihood is not flat.
+
+    When the likelihood keeps rising towards a limit of the model (customers so alike that rates do
+    not vary, or no one drops out), the parameters returned lie far along it, e.g. r and α both in
+    the hundred thousands with r/α the common rate: the predictions are the limit's.
     """
     x, t_x, age = _customers(frequency, recency, T)
     if x.size == 0:
@@ -156,8 +173,8 @@ def fit_bgnbd(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BGNBDPa
 
     # BFGS rather than L-BFGS-B: same few iterations with the exact gradient, and no BLAS calls whose
     # thread pool, on a busy machine, cost more than the whole likelihood
-    result = optimize.minimize(objective, _starting_point(x, age), jac=True, method="BFGS",
-                               options={"gtol": 1e-9, "maxiter": 1000})
+    result = _scipy("optimize").minimize(objective, _starting_point(x, age), jac=True, method="BFGS",
+                                         options={"gtol": 1e-9, "maxiter": 1000})
     # BFGS also stops on "precision loss" when the last digits of the likelihood are noise: a maximum
     # all the same if the gradient has vanished
     converged = result.success or float(np.max(np.abs(result.jac))) < _GRADIENT_TOLERANCE
@@ -215,34 +232,62 @@ def _purchases_if_alive(r: float, alpha: float, a: FloatArray, b: FloatArray, sp
     c = a + b + x - 1
     z = span / (alpha + age + span)
     power = np.exp((a - 1) * (np.log(alpha + age) - np.log(alpha + age + span)))
-    hyper = special.hyp2f1(a + b - 1 - r, a - 1, c, z)
+    hyper = _scipy("special").hyp2f1(a + b - 1 - r, a - 1, c, z)
     result: FloatArray = c / (a - 1) * (1 - power * hyper)
     return result
 
 
 # half-width of the symmetric step around a singular point: an O(h²) error, far below the model's
 _STEP = 1e-6
+# Gauss–Legendre nodes of the quadrature fallback: within ~2e-4 (relative) of the closed form
+_NODES = 128
+
+
+def _expected_if_alive_by_quadrature(params: BGNBDParams, span: FloatArray, x: FloatArray,
+                                     age: FloatArray) -> FloatArray:
+    """:func:`_purchases_if_alive` by quadrature, for parameters where ₂F₁ fails (a + b in the
+    thousands, as fits along a ridge to infinity give).
+
+    Given alive, λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x); a customer with (λ, p) buys on average
+    (1 − e^(−λpt))/p times in t (FHL eq. 7 at that customer). The mean over λ is
+    g(p) = (1 − (1 + p·t/(α+T))^−(r+x))/p, bounded and smooth on [0, 1], and the mean over p is
+    taken as ∫₀¹ g(Q(v)) dv, Q the Beta(a, b+x) quantile function, on Gauss–Legendre nodes.
+    """
+    nodes, weights = np.polynomial.legendre.leggauss(_NODES)
+    v, w = (nodes + 1) / 2, weights / 2
+    levels, level = np.unique(x, return_inverse=True)
+    p = _scipy("special").betaincinv(params.a, params.b + levels[:, None], v[None, :])[level.ravel()]
+    u = (span / (params.alpha + age))[:, None]
+    k = (params.r + x)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(p > 0, -np.expm1(-k * np.log1p(p * u)) / p, k * u)
+    result: FloatArray = g @ w
+    return result
 
 
 def _expected_if_alive(params: BGNBDParams, span: FloatArray, x: FloatArray, age: FloatArray) -> FloatArray:
     """:func:`_purchases_if_alive`, also where its formula cannot be evaluated as written.
 
-    Three such places, all in a set of measure zero but reachable with round parameters: a = 1 (0/0),
-    a+b+x−1 = 0 (a pole of ₂F₁ cancelled by the factor in front) and x+r−a+1 a whole number with z
-    near 1 (where scipy's ₂F₁ returns NaN). The expectation is smooth in a through all three, so
-    there it is the mean of its values a small step below and above a.
+    Three such places lie in a set of measure zero but are reachable with round parameters: a = 1
+    (0/0), a+b+x−1 = 0 (a pole of ₂F₁ cancelled by the factor in front) and x+r−a+1 a whole number
+    with z near 1 (where scipy's ₂F₁ returns NaN). The expectation is smooth in a through all three,
+    so there it is the mean of its values a small step below and above a. Whatever is still not
+    finite (₂F₁ with parameters in the thousands) comes from the quadrature.
     """
     a = np.full_like(x, params.a)
     b = np.full_like(x, params.b)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         result = _purchases_if_alive(params.r, params.alpha, a, b, span, x, age)
-    singular = ~np.isfinite(result) | (np.abs(a - 1) < _STEP) | (np.abs(a + b + x - 1) < _STEP)
-    if singular.any():
-        step = min(_STEP, params.a / 2)
-        an, bn, sn, xn, tn = a[singular], b[singular], span[singular], x[singular], age[singular]
-        below = _purchases_if_alive(params.r, params.alpha, an - step, bn, sn, xn, tn)
-        above = _purchases_if_alive(params.r, params.alpha, an + step, bn, sn, xn, tn)
-        result[singular] = (below + above) / 2
+        singular = ~np.isfinite(result) | (np.abs(a - 1) < _STEP) | (np.abs(a + b + x - 1) < _STEP)
+        if singular.any():
+            step = min(_STEP, params.a / 2)
+            an, bn, sn, xn, tn = a[singular], b[singular], span[singular], x[singular], age[singular]
+            below = _purchases_if_alive(params.r, params.alpha, an - step, bn, sn, xn, tn)
+            above = _purchases_if_alive(params.r, params.alpha, an + step, bn, sn, xn, tn)
+            result[singular] = (below + above) / 2
+    failed = ~np.isfinite(result)
+    if failed.any():
+        result[failed] = _expected_if_alive_by_quadrature(params, span[failed], x[failed], age[failed])
     return result
 
 
