@@ -26,13 +26,54 @@ class Read:
     fn: Fn
 
 
-@dataclass(frozen=True, slots=True)
+_LAZY: Any = object()
+
+
 class CRow:
-    index: int
-    row: Row
-    cond: Fn | None  # None = always
-    reads: tuple[Read, ...]
-    where: str | None = None  # "file:line:col", rendered once for every trace entry
+    """A row of a compiled section: its position, the checked row, and what evaluating it needs.
+
+    ``cond`` (the row's closure, None = always), ``reads`` (the values its trace shows) and
+    ``where`` (its ``file:line:col``) are built on first use unless given: a decision reaches few
+    rows of a large indexed table, so a 70,000-row table does not compile 70,000 closures at load.
+    The row's expression was checked at load; building its closure cannot fail. Two threads that
+    build the same closure at once build equal ones, and either may be kept.
+    """
+
+    __slots__ = ("index", "row", "_cond", "_reads", "_where")
+
+    def __init__(self, index: int, row: Row, cond: Fn | None = _LAZY, reads: tuple[Read, ...] = _LAZY,
+                 where: str | None = _LAZY) -> None:
+        self.index = index
+        self.row = row
+        self._cond = cond
+        self._reads = reads
+        self._where = where
+
+    @property
+    def cond(self) -> Fn | None:
+        c = self._cond
+        if c is _LAZY:
+            when = self.row.when
+            c = self._cond = compile_expr(when) if when is not None else None
+        return c
+
+    @property
+    def reads(self) -> tuple[Read, ...]:
+        r = self._reads
+        if r is _LAZY:
+            r = self._reads = reads_of(self.row.when)
+        return r
+
+    @property
+    def where(self) -> str | None:
+        w = self._where
+        if w is _LAZY:
+            loc = self.row.prov.location
+            w = self._where = str(loc) if loc else None
+        return w
+
+    def __repr__(self) -> str:
+        return f"CRow({self.index}, {self.row.id!r})"
 
 
 class IndexedRows(tuple[CRow, ...]):
@@ -120,11 +161,7 @@ def reads_of(e: Expr | None) -> tuple[Read, ...]:
 
 
 def _rows(rows: tuple[Row, ...]) -> tuple[CRow, ...]:
-    return tuple(
-        CRow(i, r, compile_expr(r.when) if r.when is not None else None, reads_of(r.when),
-             str(r.prov.location) if r.prov.location else None)
-        for i, r in enumerate(rows)
-    )
+    return tuple(CRow(i, r) for i, r in enumerate(rows))
 
 
 def _table(section: str, key: str, t: Table) -> CTable:
