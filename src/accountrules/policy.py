@@ -18,6 +18,7 @@ from accountrules.evaluate import registry
 from accountrules.evaluate.accounts import env_of, to_account
 from accountrules.evaluate.driver import run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
+from accountrules.gc_pause import paused_gc
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision, Label, PolicyRef
 from accountrules.shipped import find_policy, installed_policies
@@ -219,8 +220,9 @@ def load_policy(path: str | Path, *, engine: str = "compiled",
     if not where.exists():
         where = _installed(str(path))
     files = PolicyFiles(allow=allow)
-    spec, problems = read_policy_partial(where, files=files)
-    policy = Policy(check_policy(spec, problems), sources=files.files, entry=str(files.resolve(where)))
+    with paused_gc():
+        spec, problems = read_policy_partial(where, files=files)
+        policy = Policy(check_policy(spec, problems), sources=files.files, entry=str(files.resolve(where)))
     policy.evaluators.prepare(engine, batch=True)
     return policy
 
@@ -239,5 +241,6 @@ def _installed(name: str) -> Path:
 def _from_sources(entry: str, sources: Sequence[SourceFile]) -> Policy:
     """Read a policy again from the texts it was read from (how a pickled Policy is restored)."""
     files = PolicyFiles(sources)
-    spec, problems = read_policy_partial(entry, files=files)
-    return Policy(check_policy(spec, problems), sources=files.files, entry=entry)
+    with paused_gc():
+        spec, problems = read_policy_partial(entry, files=files)
+        return Policy(check_policy(spec, problems), sources=files.files, entry=entry)

@@ -20,6 +20,7 @@ from accountrules.check.policy_check import check_policy
 from accountrules.check.policy_files import PolicyFiles, SourceFile
 from accountrules.check.policy_schema import path_problem, read_policy_partial
 from accountrules.errors import PolicySchemaError, SourceLocation
+from accountrules.gc_pause import paused_gc
 from accountrules.parse.yaml_source import load_yaml_text
 from accountrules.policy import Policy
 
@@ -50,8 +51,9 @@ def load_policy_text(text: str | bytes, *, name: str = "<policy>", files: Mappin
         sources.append(SourceFile(os.path.normpath(_ROOT / rel), rel, _bytes(data)))
     reader = PolicyFiles(sources)
     entry = str(_ROOT / _MAIN)
-    spec, problems = read_policy_partial(entry, files=reader)
-    policy = Policy(check_policy(spec, problems), sources=reader.files, entry=entry)
+    with paused_gc():
+        spec, problems = read_policy_partial(entry, files=reader)
+        policy = Policy(check_policy(spec, problems), sources=reader.files, entry=entry)
     policy.evaluators.prepare(engine, batch=True)
     return policy
 
