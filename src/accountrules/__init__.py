@@ -12,6 +12,7 @@ actions for each account, with a trace that explains every decision::
 import logging as _logging
 
 from accountrules.batch import BatchInputError, BatchResult, BatchSummary, RowError, RowErrors, UnknownColumnError
+from accountrules.check.limits import LoadLimits
 from accountrules.errors import (
     AccountRulesError,
     AccountValidationError,
@@ -74,7 +75,7 @@ __all__ = [
     "Account", "AccountRulesError", "AccountValidationError", "ActionItem", "BuyingRole", "ChurnKind",
     "ChurnOutcome", "Company", "Contact", "Credit", "CustomerReason", "Decision", "DecisionError",
     "EngineUnavailableError", "ExpressionSyntaxError", "Label", "Loyalty", "MissingDependencyError", "Outcome",
-    "Policy", "PolicyError",
+    "LoadLimits", "Policy", "PolicyError",
     "PolicyErrors", "PolicyLimitError", "PolicyNotFoundError", "PolicyRef", "PolicyReferenceError", "PolicySchemaError",
     "PolicySyntaxError", "PolicyTypeError", "PortfolioRequiredError", "PortfolioStats", "Priority",
     "Relationship", "RelationshipLevel", "RiskLevel", "Signals", "SourceLocation", "Stage", "StageOutcome",

@@ -49,7 +49,8 @@ def _rows(r: _Reader, node: YNode | None, what: str, extra_keys: tuple[str, ...]
     rows: list[Row] = []
     seen: dict[str, SourceLocation] = {}
     risks = [x.value for x in RiskLevel]
-    for item in r.seq(node, f"{what}.rows"):
+    items = _bounded_rows(r, r.seq(node, f"{what}.rows"), what)
+    for item in items:
         if not r.mapping(item, f"a row of {what}", ("id", "when", "description", "seed", *extra_keys), required):
             continue
         rid = r.ident(item.get("id"), "row id")
@@ -74,6 +75,15 @@ def _rows(r: _Reader, node: YNode | None, what: str, extra_keys: tuple[str, ...]
             actions=r.names(item.get("do"), "do") if "do" in extra_keys else (),
         ))
     return tuple(rows)
+
+
+def _bounded_rows(r: _Reader, items: list[YNode], what: str) -> list[YNode]:
+    """``items``, or none (and a located error) when there are more than a table may hold."""
+    limit = r.budget.limits.max_table_rows
+    if len(items) <= limit:
+        return items
+    r.errors.append(r.budget.rows_error(len(items), what, items[limit].location))
+    return []
 
 
 def _table(r: _Reader, node: YNode, name: str, what: str) -> Table | None:
@@ -123,7 +133,7 @@ def _stages(r: _Reader, node: YNode) -> Stages | None:
     otherwise = r.text(node.get("otherwise"), "stages.otherwise", "stay") or "stay"
     transitions: list[Row] = []
     seen: dict[str, SourceLocation] = {}
-    for item in r.seq(node.get("transitions"), "stages.transitions"):
+    for item in _bounded_rows(r, r.seq(node.get("transitions"), "stages.transitions"), "stages.transitions"):
         if not r.mapping(item, "a transition", ("id", "from", "to", "when", "description", "seed"),
                          ("id", "from", "to")):
             continue

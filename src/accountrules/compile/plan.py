@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from accountrules.check.expr_check import uses_portfolio
+from accountrules.check.limits import DEFAULT_LIMITS, LoadLimits
 from accountrules.check.policy_check import all_expressions
 from accountrules.check.spec import ActionDef, PolicySpec, Row, Table
 from accountrules.compile.closures import Fn, compile_expr
 from accountrules.compile.index import MIN_ROWS, RowIndex, build_index
+from accountrules.errors import PolicyLimitError, SourceLocation
 from accountrules.model.decision import Label
 from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Ref, unparse, walk
 
@@ -187,7 +189,46 @@ def _local_metrics(spec: PolicySpec, metrics: tuple[CMetric, ...]) -> tuple[CMet
     return tuple(m for m in metrics if m.name not in portfolio)
 
 
-def compile_policy(spec: PolicySpec) -> Plan:
+def _tests_per_decision(rows: tuple[CRow, ...]) -> int:
+    """The most row conditions one decision may test in a section: its largest candidate list when its
+    rows are found by lookup, else every row."""
+    if not isinstance(rows, IndexedRows):
+        return len(rows)
+    lookup = rows.lookup
+    lists = lookup.codes.values() if lookup.kind == "string" else lookup.slots
+    # a value of an unexpected type makes the lookup answer "scan every row"; validation keeps such
+    # values out of fields, so the bound is the largest candidate list
+    return max([len(lookup.unindexed), *map(len, lists)])
+
+
+def check_decision_cost(plan: Plan, limits: LoadLimits) -> None:
+    """Refuse a plan whose decisions may test more rows than ``limits.max_rows_per_decision``."""
+    sections: list[tuple[str, tuple[CRow, ...], SourceLocation]] = [
+        (t.section, t.rows, t.table.location) for t in (*plan.segments, plan.tiers, plan.churn) if t is not None]
+    if plan.spec.actions is not None:
+        sections.append(("actions", plan.action_rules, plan.spec.actions.location))
+    costs = [(_tests_per_decision(rows), name, loc) for name, rows, loc in sections]
+    if plan.stages is not None and plan.spec.stages is not None:  # a step tests the transitions out of one stage
+        most = max(map(len, plan.stages.by_source.values()), default=0)
+        costs.append((most, "stages", plan.spec.stages.location))
+    total = sum(c for c, _, _ in costs)
+    if total > limits.max_rows_per_decision:
+        cost, name, loc = max(costs, key=lambda c: c[0])
+        raise PolicyLimitError(
+            f"a decision may test {total:,} row conditions ({name}: {cost:,}); at most "
+            f"{limits.max_rows_per_decision:,} are allowed (LoadLimits.max_rows_per_decision)", loc,
+            "make the long table's rows test one field with constants (ranges, codes) so its rows are looked "
+            "up, split it, or raise the limit: load_policy(..., limits=LoadLimits(max_rows_per_decision=...))")
+
+
+def compile_policy(spec: PolicySpec, limits: LoadLimits | None = None) -> Plan:
+    """The plan of a checked spec; raises :class:`PolicyLimitError` past ``limits`` (default: the defaults)."""
+    plan = _compile(spec)
+    check_decision_cost(plan, limits if limits is not None else DEFAULT_LIMITS)
+    return plan
+
+
+def _compile(spec: PolicySpec) -> Plan:
     stages = None
     if spec.stages is not None:
         rows = _rows(spec.stages.transitions)
