@@ -17,7 +17,7 @@ from accountrules.compile.closures import Fn, compile_expr
 from accountrules.compile.index import MIN_ROWS, RowIndex, build_index
 from accountrules.errors import PolicyLimitError, SourceLocation
 from accountrules.model.decision import Label
-from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Ref, unparse, walk
+from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Binary, Call, Expr, Literal, Ref, unparse, walk
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +170,19 @@ def _table(section: str, key: str, t: Table) -> CTable:
     return CTable(section, key, t, indexed(_rows(t.rows)), {v: i for i, v in enumerate(t.values)})
 
 
+def _plain_comparison(e: Expr) -> bool:
+    """True for ``name <op> name-or-constant``, most rows of a long table: it holds no call."""
+    return type(e) is Binary and type(e.left) in _LEAVES and type(e.right) in _LEAVES
+
+
+_LEAVES = (Ref, Literal)
+
+
 def _portfolio_args(spec: PolicySpec) -> tuple[tuple[str, Fn], ...]:
     args: dict[str, Fn] = {}
     for e in all_expressions(spec):
+        if _plain_comparison(e):
+            continue
         for node in walk(e):
             if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
                 key = unparse(node.args[0])

@@ -178,7 +178,12 @@ def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafe
             if event.anchor:
                 raise _anchor_error(loc)
             raw = event.value
-            node = YNode(_scalar(event, loc, kinds), loc, _NO_KEYS)
+            value = _scalar(event, loc, kinds)
+            parent = stack[-1] if stack else None
+            if parent is not None and parent.key is None and isinstance(parent.items, dict):
+                _key(parent, value, loc, raw)  # a key needs no node of its own: only its text and place
+                continue
+            node = YNode(value, loc, _NO_KEYS)
         elif isinstance(event, yaml.CollectionEndEvent):
             done = stack.pop()
             node = YNode(done.items, done.location, done.key_locations)
@@ -228,23 +233,28 @@ def _attach(parent: _Open, node: YNode, raw: str | None) -> None:
     elif parent.key is not None:
         parent.items[parent.key] = node
         parent.key = None
-    elif not isinstance(node.value, str):
+    else:
+        _key(parent, node.value, node.location, raw)
+
+
+def _key(parent: _Open, value: Any, loc: SourceLocation, raw: str | None) -> None:
+    """Take ``value`` as the next key of the mapping ``parent`` (``raw``: its text when a scalar)."""
+    if not isinstance(value, str):
         shown = f"{raw!r} is read as" if raw is not None else "this key is"
         raise PolicySyntaxError(
-            f"mapping keys must be text, but {shown} {_describe(node.value)}",
-            node.location,
+            f"mapping keys must be text, but {shown} {_describe(value)}",
+            loc,
             "put the key in quotes" if raw is not None else "use a plain word as the key",
         )
-    elif node.value in parent.key_locations:
-        first = parent.key_locations[node.value]
+    if value in parent.key_locations:
+        first = parent.key_locations[value]
         raise PolicySyntaxError(
-            f"the key {node.value!r} appears twice in the same mapping (first on line {first.line})",
-            node.location,
+            f"the key {value!r} appears twice in the same mapping (first on line {first.line})",
+            loc,
             "remove or rename one of them",
         )
-    else:
-        parent.key_locations[node.value] = node.location
-        parent.key = node.value
+    parent.key_locations[value] = loc
+    parent.key = value
 
 
 def _scalar(event: yaml.ScalarEvent, loc: SourceLocation, kinds: dict[str, str | None]) -> Scalar:
