@@ -8,6 +8,7 @@ import gc
 import os
 import sys
 import threading
+import uuid
 import weakref
 from pathlib import Path
 
@@ -47,9 +48,19 @@ def test_loads_of_the_same_policy_share_one_set_of_rulesets() -> None:
     assert decided(a) == decided(b) == decided(a, "compiled")
 
 
+def fresh_policy_text() -> str:
+    """examples/small with a threshold no other test uses: rules no live network holds yet."""
+    text = (ROOT / "examples" / "small" / "policy.yaml").read_text(encoding="utf-8")
+    unique = f"2.{uuid.uuid4().int % 10**9}"
+    changed = text.replace("when: profit_contribution >= 2", f"when: profit_contribution >= {unique}")
+    assert changed != text
+    return changed
+
+
 def test_rulesets_that_never_decided_are_deleted_when_the_last_policy_is_dropped() -> None:
-    a = accountrules.load_policy("express", engine="durable")
-    b = accountrules.load_policy("express", engine="durable")
+    text = fresh_policy_text()
+    a = accountrules.load_policy_text(text, engine="durable")
+    b = accountrules.load_policy_text(text, engine="durable")
     net = weakref.ref(network_of(a))
     assert not network_of(a).used
     live, _ = live_networks()
@@ -62,14 +73,15 @@ def test_rulesets_that_never_decided_are_deleted_when_the_last_policy_is_dropped
 
 
 def test_rulesets_that_decided_are_kept_and_reused_by_the_next_load() -> None:
-    a = accountrules.load_policy(ROOT / "examples" / "small", engine="durable")
+    text = fresh_policy_text()
+    a = accountrules.load_policy_text(text, engine="durable")
     expected = decided(a)
     net = network_of(a)
     assert net.used
     handles = dict(net.sections)
     del a, net
     gc.collect()
-    again = accountrules.load_policy(ROOT / "examples" / "small", engine="durable")
+    again = accountrules.load_policy_text(text, engine="durable")
     assert dict(network_of(again).sections) == handles  # nothing registered anew
     assert decided(again) == expected == decided(again, "compiled")
 
