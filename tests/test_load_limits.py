@@ -15,8 +15,9 @@ HEAD = ['policy: {name: big, version: "1", label: {zh: 大, en: Big}}', "fields:
 FIRST_ROW_LINE = len(HEAD) + 1
 
 
-def table(rows: int, when: str = "extra.x >= {i}") -> str:
-    lines = [*HEAD, *(f'    - {{id: r{i}, when: "{when.format(i=i)}", then: gold}}' for i in range(rows))]
+def table(rows: int, when: str = "extra.x >= {i}", hit: str = "first") -> str:
+    head = [line.replace("hit: first", f"hit: {hit}") for line in HEAD]
+    lines = [*head, *(f'    - {{id: r{i}, when: "{when.format(i=i)}", then: gold}}' for i in range(rows))]
     return "\n".join(lines) + "\n"
 
 
@@ -72,3 +73,12 @@ def test_the_limits_travel_with_a_pickled_policy() -> None:
 def test_nonsense_limits_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="LoadLimits"):
         LoadLimits(**bad)  # type: ignore[arg-type]
+
+
+def test_an_index_for_first_hit_lookups_does_not_bound_a_table_that_collects_every_hit() -> None:
+    # overlapping thresholds: the index keeps, per value, the rows up to the first that fires
+    limits = LoadLimits(max_rows_per_decision=20)
+    policy = accountrules.load_policy_text(table(500), name="big.yaml", limits=limits)
+    assert policy.decide({"id": "A", "extra": {"x": 42}}).tier.code == "gold"
+    e = refused(table(500, hit="any"), limits)  # every matching row is collected: all 500 are tested
+    assert "500" in e.message and e.location is not None and e.location.file == "big.yaml"

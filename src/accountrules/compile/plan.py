@@ -199,10 +199,10 @@ def _local_metrics(spec: PolicySpec, metrics: tuple[CMetric, ...]) -> tuple[CMet
     return tuple(m for m in metrics if m.name not in portfolio)
 
 
-def _tests_per_decision(rows: tuple[CRow, ...]) -> int:
+def _tests_per_decision(rows: tuple[CRow, ...], first_only: bool) -> int:
     """The most row conditions one decision may test in a section: its largest candidate list when its
-    rows are found by lookup, else every row."""
-    if not isinstance(rows, IndexedRows):
+    rows are found by lookup (a first-hit-only index serves first-hit lookups only), else every row."""
+    if not isinstance(rows, IndexedRows) or (rows.lookup.first_only and not first_only):
         return len(rows)
     lookup = rows.lookup
     lists = lookup.codes.values() if lookup.kind == "string" else lookup.slots
@@ -213,11 +213,13 @@ def _tests_per_decision(rows: tuple[CRow, ...]) -> int:
 
 def check_decision_cost(plan: Plan, limits: LoadLimits) -> None:
     """Refuse a plan whose decisions may test more rows than ``limits.max_rows_per_decision``."""
-    sections: list[tuple[str, tuple[CRow, ...], SourceLocation]] = [
-        (t.section, t.rows, t.table.location) for t in (*plan.segments, plan.tiers, plan.churn) if t is not None]
+    # as the driver matches them: tables first-hit when their hit policy is, every action rule
+    sections: list[tuple[str, tuple[CRow, ...], bool, SourceLocation]] = [
+        (t.section, t.rows, t.hit == "first", t.table.location)
+        for t in (*plan.segments, plan.tiers, plan.churn) if t is not None]
     if plan.spec.actions is not None:
-        sections.append(("actions", plan.action_rules, plan.spec.actions.location))
-    costs = [(_tests_per_decision(rows), name, loc) for name, rows, loc in sections]
+        sections.append(("actions", plan.action_rules, False, plan.spec.actions.location))
+    costs = [(_tests_per_decision(rows, first), name, loc) for name, rows, first, loc in sections]
     if plan.stages is not None and plan.spec.stages is not None:  # a step tests the transitions out of one stage
         most = max(map(len, plan.stages.by_source.values()), default=0)
         costs.append((most, "stages", plan.spec.stages.location))
