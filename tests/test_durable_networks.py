@@ -128,3 +128,11 @@ def test_resident_memory_stays_flat_over_load_and_drop_cycles() -> None:
         cycle()
         gc.collect()
     assert _rss_mb() - start < 20  # without reuse: about 65 MB
+
+
+def test_a_load_for_another_engine_registers_nothing_with_durable() -> None:
+    before = live_networks()
+    policy = accountrules.load_policy_text(fresh_policy_text())  # engine="compiled": durable is built on demand
+    assert policy.decide_many(ACCOUNTS, as_of=AS_OF).ok
+    assert live_networks() == before
+    assert decided(policy) == decided(policy, "compiled") and live_networks()[0] == before[0] + 1
