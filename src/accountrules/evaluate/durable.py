@@ -67,7 +67,7 @@ Such fallbacks are logged at DEBUG level.
 Cost: durable's per-action Python work (JSON round trips of the state, one closure
 per fired row) dominates; on ``examples/small`` the durable evaluator is 3-4x slower
 than the compiled one (about 2.5k against 7-12k accounts/s on two cores).
-Rulesets take C memory (about 1.5 MB a policy for ``rulesets/express``) and one of durable's
+Rulesets take C memory (megabytes for a policy like ``rulesets/express``) and one of durable's
 131072 handles per section, until the last policy using them is dropped.
 """
 

@@ -1,7 +1,7 @@
 """durable_rules rulesets shared by the policies that translate to the same rules, released with the last one.
 
-durable_rules keeps every ruleset in one process-wide table of its C core (131,072 handles; about
-1.5 MB each for ``rulesets/express``), under a name unique in the process, and frees one only
+durable_rules keeps every ruleset in one process-wide table of its C core (131,072 handles;
+megabytes for a policy like ``rulesets/express``), under a name unique in the process, and frees one only
 when ``delete_ruleset`` is called. So the evaluator must decide, process-wide, when a ruleset is
 registered and when it is deleted. This module is the one place that does, and the only
 process-wide state of the durable evaluator:
@@ -14,8 +14,8 @@ process-wide state of the durable evaluator:
 * **Release, or reuse for good.** A network that has not decided yet is held weakly: when the
   last matcher using it is dropped (its Policy is dropped), its finalizer deletes its rulesets
   from durable's C core, which frees them. Once a network has decided, durable has allocated
-  session state for its rulesets that ``delete_ruleset`` does not free (measured: about 1.6 MB
-  per load/decide/drop cycle of ``rulesets/express`` kept growing with deletion). Such a network
+  session state for its rulesets that ``delete_ruleset`` does not free (a probe that deleted
+  them after deciding saw the resident memory grow by about a policy's rulesets every cycle). Such a network
   is therefore kept for the life of the process and reused by every later load of the same
   rules: loading, using and dropping one policy any number of times costs its memory once, and a
   process's durable memory is bounded by the number of distinct policies it decided with.
