@@ -14,7 +14,7 @@ SNIPPETS = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "embedding.md").r
 
 
 def test_the_page_has_its_snippets() -> None:
-    assert len(SNIPPETS) == 4
+    assert len(SNIPPETS) == 5
 
 
 @pytest.mark.parametrize("code", SNIPPETS, ids=[f"snippet{i}" for i in range(len(SNIPPETS))])

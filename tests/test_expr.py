@@ -220,3 +220,35 @@ def test_date_ranges_without_spaces() -> None:
     e = parse("d in 2024-01-01..2024-12-31")
     assert isinstance(e, InRange)
     assert run("d in 2024-01-01..2024-12-31", {"d": dt.date(2024, 5, 1)}) is True
+
+
+# -- the one-comparison shortcut builds what the parser builds ---------------------------------------
+
+_NAMES = st.sampled_from(["a", "extra.x", "transactions.annual_revenue", "true", "null", "and", "x.and", "_b1"])
+_RIGHT = st.one_of(st.integers(0, 2**60).map(str), st.sampled_from(["1.5", "0.25", "1e5", "2E-3", "1e400", "007",
+                                                                   "9" * 41, "'gold'", '"gold"', "''", "'a\\'b'",
+                                                                   "2024-01-02", "30d", "-1", "x"]))
+
+
+def _with_locations(e: Any) -> list[tuple[Any, ...]]:
+    """Every node with its location (locations do not take part in node equality)."""
+    from accountrules.parse.expr_ast import walk
+
+    return [(type(n).__name__, n, n.loc) for n in walk(e)]
+
+
+def _outcome(text: str, shortcut: bool) -> Any:
+    # a leading space defeats the shortcut; the base one column to the left keeps every location
+    padded, at = (text, BASE) if shortcut else (" " + text, BASE.shifted(-1))
+    try:
+        return _with_locations(parse_expression(padded, at))
+    except ExpressionSyntaxError as e:
+        return ("error", e.message, e.location)
+
+
+@given(_NAMES, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), st.sampled_from(["", " ", "  "]),
+       st.sampled_from(["", " ", "  "]), _RIGHT)
+def test_a_single_comparison_parses_the_same_through_the_shortcut(name: str, op: str, before: str, after: str,
+                                                                   right: str) -> None:
+    text = f"{name}{before}{op}{after}{right}"
+    assert _outcome(text, shortcut=True) == _outcome(text, shortcut=False)

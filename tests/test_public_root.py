@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 ROOT_NAMES = {
     "Account", "AccountRulesError", "AccountValidationError", "BatchResult", "Decision", "DecisionError",
-    "EngineUnavailableError", "Policy", "PolicyError", "PortfolioStats", "RowError",
+    "EngineUnavailableError", "LoadLimits", "Policy", "PolicyError", "PortfolioStats", "RowError",
     "__version__", "load_policy", "load_policy_mapping", "load_policy_text",
 }
 

@@ -17,6 +17,7 @@ Everything else lives in its subpackage: the account's parts and the enumeration
 import logging as _logging
 
 from accountrules.batch import BatchResult, RowError
+from accountrules.check.limits import LoadLimits
 from accountrules.errors import (
     AccountRulesError,
     AccountValidationError,
@@ -37,7 +38,7 @@ _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 __all__ = [
     "Account", "AccountRulesError", "AccountValidationError", "BatchResult", "Decision", "DecisionError",
-    "EngineUnavailableError", "Policy", "PolicyError", "PortfolioStats", "RowError",
+    "EngineUnavailableError", "LoadLimits", "Policy", "PolicyError", "PortfolioStats", "RowError",
     "__version__", "load_policy", "load_policy_mapping", "load_policy_text",
 ]
 

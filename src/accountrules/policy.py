@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from accountrules.check.limits import DEFAULT_LIMITS, Budget, LoadLimits
 from accountrules.check.policy_check import check_policy
 from accountrules.check.policy_files import PolicyFiles, SourceFile
 from accountrules.check.policy_schema import read_policy_partial
@@ -18,6 +19,7 @@ from accountrules.evaluate import registry
 from accountrules.evaluate.accounts import env_of, to_account
 from accountrules.evaluate.driver import run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
+from accountrules.gc_pause import paused_gc
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision, Label, PolicyRef
 from accountrules.shipped import find_policy, installed_policies
@@ -42,8 +44,10 @@ class Policy:
     equal when they were read from the same texts (same :attr:`ref`, files and names).
     """
 
-    def __init__(self, spec: PolicySpec, *, sources: Sequence[SourceFile] = (), entry: str | None = None):
-        self._plan: Plan = compile_policy(spec)
+    def __init__(self, spec: PolicySpec, *, sources: Sequence[SourceFile] = (), entry: str | None = None,
+                 limits: LoadLimits | None = None):
+        self._limits = limits if limits is not None else DEFAULT_LIMITS
+        self._plan: Plan = compile_policy(spec, self._limits)
         self.ref = PolicyRef(name=spec.name, version=spec.version, hash=spec.content_hash)
         self._sources = tuple(sources)
         self._entry = entry
@@ -105,11 +109,16 @@ class Policy:
     def __hash__(self) -> int:
         return hash((self.ref.name, self.ref.version, self.ref.hash))
 
+    @property
+    def limits(self) -> LoadLimits:
+        """The :class:`~accountrules.LoadLimits` it was loaded under (a copy is read again under them)."""
+        return self._limits
+
     def __reduce__(self) -> tuple[Any, ...]:
         if self._sources and self._entry is not None:
-            return (_from_sources, (self._entry, self._sources))
+            return (_from_sources, (self._entry, self._sources, self._limits))
         # a policy built from a spec in memory has no texts: the spec itself is plain data
-        return (Policy, (self.spec,))
+        return (_from_spec, (self.spec, self._limits))
 
     # -- evaluation
     def portfolio_stats(self, accounts: Iterable[AccountLike], *, as_of: dt.date | None = None) -> PortfolioStats:
@@ -208,7 +217,7 @@ class Policy:
 
 
 def load_policy(path: str | Path, *, engine: str = "compiled",
-                allow: Sequence[str | os.PathLike[str]] = ()) -> Policy:
+                allow: Sequence[str | os.PathLike[str]] = (), limits: LoadLimits | None = None) -> Policy:
     """Load a policy directory (``policy.yaml`` + includes), a single YAML file, or an installed
     policy by name (``"express"``, ``"postal"``, or one a policy package registers; see
     :mod:`accountrules.shipped`) when no file or directory of that name exists.
@@ -223,15 +232,29 @@ def load_policy(path: str | Path, *, engine: str = "compiled",
     (``compiled``, the default, needs no building): with ``durable`` its limits
     (:class:`PolicyLimitError`), with ``durable`` or ``vector`` a missing extra
     (:class:`EngineUnavailableError`) surface at load time; ``auto`` builds what a batch would use.
+
+    ``limits`` bounds the policy's size and the cost of loading and deciding (rows per table,
+    expression nodes, rows tested per decision, an optional CPU-time budget); past one, a
+    :class:`PolicyLimitError` names the file, line and limit. See :class:`~accountrules.LoadLimits`.
     """
     where = Path(path)
     if not where.exists():
         where = _installed(str(path))
     files = PolicyFiles(allow=allow)
-    spec, problems = read_policy_partial(where, files=files)
-    policy = Policy(check_policy(spec, problems), sources=files.files, entry=str(files.resolve(where)))
+    policy = build_policy(where, files, str(files.resolve(where)), limits)
     policy.evaluators.prepare(engine, batch=True)
     return policy
+
+
+def build_policy(path: str | Path, files: PolicyFiles, entry: str, limits: LoadLimits | None) -> Policy:
+    """Read, check and compile the policy at ``path`` from ``files`` under ``limits``: every loader's last step."""
+    budget = Budget(limits if limits is not None else DEFAULT_LIMITS)
+    with paused_gc():
+        spec, problems = read_policy_partial(path, files=files, budget=budget)
+        checked = check_policy(spec, problems)
+        tables = [t for t in (*checked.segments.values(), checked.tiers, checked.churn) if t is not None]
+        budget.check_time(max(tables, key=lambda t: len(t.rows)).location if tables else None)
+        return Policy(checked, sources=files.files, entry=entry, limits=budget.limits)
 
 
 def _installed(name: str) -> Path:
@@ -245,8 +268,10 @@ def _installed(name: str) -> Path:
     raise PolicyNotFoundError(f"no such file or directory: {name!r}", hint=hint)
 
 
-def _from_sources(entry: str, sources: Sequence[SourceFile]) -> Policy:
+def _from_sources(entry: str, sources: Sequence[SourceFile], limits: LoadLimits | None = None) -> Policy:
     """Read a policy again from the texts it was read from (how a pickled Policy is restored)."""
-    files = PolicyFiles(sources)
-    spec, problems = read_policy_partial(entry, files=files)
-    return Policy(check_policy(spec, problems), sources=files.files, entry=entry)
+    return build_policy(entry, PolicyFiles(sources), entry, limits)
+
+
+def _from_spec(spec: PolicySpec, limits: LoadLimits) -> Policy:
+    return Policy(spec, limits=limits)

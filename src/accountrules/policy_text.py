@@ -16,12 +16,12 @@ from typing import Any
 
 import yaml
 
-from accountrules.check.policy_check import check_policy
+from accountrules.check.limits import LoadLimits
 from accountrules.check.policy_files import PolicyFiles, SourceFile
-from accountrules.check.policy_schema import path_problem, read_policy_partial
+from accountrules.check.policy_schema import path_problem
 from accountrules.errors import PolicySchemaError, SourceLocation
 from accountrules.parse.yaml_source import load_yaml_text
-from accountrules.policy import Policy
+from accountrules.policy import Policy, build_policy
 
 __all__ = ["load_policy_mapping", "load_policy_text"]
 
@@ -31,12 +31,12 @@ _MAIN = "policy.yaml"
 
 
 def load_policy_text(text: str | bytes, *, name: str = "<policy>", files: Mapping[str, str | bytes] | None = None,
-                     engine: str = "compiled") -> Policy:
+                     engine: str = "compiled", limits: LoadLimits | None = None) -> Policy:
     """Load a policy from its YAML text. ``name`` is the file name error locations show.
 
     ``files`` holds the other texts the policy may name in ``include:`` or ``extends:``, by
     relative name (``{"tiers.yaml": ..., "base.yaml": ...}``); without it those keys are refused.
-    ``engine`` as for :func:`~accountrules.load_policy`.
+    ``engine`` and ``limits`` as for :func:`~accountrules.load_policy`.
     """
     others = dict(files or {})
     if files is None:
@@ -50,14 +50,14 @@ def load_policy_text(text: str | bytes, *, name: str = "<policy>", files: Mappin
         sources.append(SourceFile(os.path.normpath(_ROOT / rel), rel, _bytes(data)))
     reader = PolicyFiles(sources)
     entry = str(_ROOT / _MAIN)
-    spec, problems = read_policy_partial(entry, files=reader)
-    policy = Policy(check_policy(spec, problems), sources=reader.files, entry=entry)
+    policy = build_policy(entry, reader, entry, limits)
     policy.evaluators.prepare(engine, batch=True)
     return policy
 
 
 def load_policy_mapping(mapping: Mapping[str, Any], *, name: str = "<policy>",
-                        files: Mapping[str, str | bytes] | None = None, engine: str = "compiled") -> Policy:
+                        files: Mapping[str, str | bytes] | None = None, engine: str = "compiled",
+                        limits: LoadLimits | None = None) -> Policy:
     """Load a policy from a mapping shaped like its YAML (e.g. parsed JSON from a database).
 
     The mapping is written out as YAML and loaded as :func:`load_policy_text`; error locations
@@ -70,7 +70,7 @@ def load_policy_mapping(mapping: Mapping[str, Any], *, name: str = "<policy>",
     except yaml.YAMLError as e:
         raise PolicySchemaError(f"the mapping holds a value YAML cannot write: {e}", SourceLocation(name, 1, 1),
                                 "use text, numbers, booleans, dates, lists and mappings only") from None
-    return load_policy_text(text, name=name, files=files, engine=engine)
+    return load_policy_text(text, name=name, files=files, engine=engine, limits=limits)
 
 
 class _Dumper(yaml.SafeDumper):

@@ -121,7 +121,7 @@ class _Checker:
                 self.errors.append(PolicyReferenceError(
                     f"row {row.id!r} of {what} gives {row.then!r}, which is not one of its values", loc,
                     _hint(row.then, t.values)))
-            rows.append(dataclasses.replace(row, when=self.run_expr(scope, row.when, BOOL, "a condition")))
+            rows.append(row.with_when(self.run_expr(scope, row.when, BOOL, "a condition")))
         if t.default is not None and t.default not in t.values:
             self.errors.append(PolicyReferenceError(f"default {t.default!r} of {what} is not one of its values",
                                                     t.location, _hint(t.default, t.values)))
@@ -166,7 +166,7 @@ class _Checker:
                 if code not in a.catalog:
                     self.errors.append(PolicyReferenceError(
                         f"action rule {rule.id!r} names unknown action {code!r}", loc, _hint(code, a.catalog)))
-            out.append(dataclasses.replace(rule, when=self.run_expr(scope, rule.when, BOOL, "a condition")))
+            out.append(rule.with_when(self.run_expr(scope, rule.when, BOOL, "a condition")))
         return dataclasses.replace(a, rules=tuple(out))
 
 

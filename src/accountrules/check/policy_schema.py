@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from accountrules.check.limits import Budget
 from accountrules.check.policy_files import PolicyFiles
 from accountrules.check.policy_shapes import FIELD_SPEC, FIELD_TYPES, POLICY_FILE, POLICY_META
 from accountrules.check.schema_reader import _CODE, _Reader  # noqa: E402
@@ -128,19 +129,22 @@ def read_policy(path: str | Path, *, files: PolicyFiles | None = None) -> Policy
     return spec
 
 
-def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, _depth: int = 0,
-                        _root: Path | None = None) -> tuple[PolicySpec, list[PolicyError]]:
+def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, budget: Budget | None = None,
+                        _depth: int = 0, _root: Path | None = None) -> tuple[PolicySpec, list[PolicyError]]:
     """Read a policy, skipping the parts with structural problems and returning those problems.
 
     The checker then runs over what was readable, so one load reports schema, reference
     and type errors together. ``files`` is where the YAML comes from (default: the disk);
     pass a :class:`PolicyFiles` to record the texts read, or to read recorded texts again.
+    ``budget`` counts what is read against :class:`~accountrules.check.limits.LoadLimits`
+    (default: the default limits), over the whole ``extends:`` chain.
     """
     files = files if files is not None else PolicyFiles()
+    budget = budget if budget is not None else Budget()
     p = Path(path)
     root = _root or p.parent
     files.confine(root)
-    r = _Reader()
+    r = _Reader(budget)
     parts = _gather(r, p, files)
     raise_collected(r.errors)
     n = parts.nodes
@@ -166,7 +170,8 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, _
             raise PolicySchemaError("extends chain is too long (a cycle?)", ext.location)
         if not files.exists(target):
             raise PolicySchemaError(f"extends {target_text!r}: no such policy", ext.location)
-        base, base_errors = read_policy_partial(target, files=files, _depth=_depth + 1, _root=root)
+        base, base_errors = read_policy_partial(target, files=files, budget=budget, _depth=_depth + 1,
+                                                 _root=root)
         r.errors.extend(base_errors)
 
     meta = n.get("policy")

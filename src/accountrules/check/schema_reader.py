@@ -3,22 +3,23 @@ stopping at the first, so one load reports them all."""
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import re
 from collections.abc import Iterable
 
+from accountrules.check.limits import Budget
 from accountrules.check.shapes import Keys
 from accountrules.check.spec import (
     Provenance,
 )
 from accountrules.errors import (
     PolicyError,
+    PolicyLimitError,
     PolicySchemaError,
     SourceLocation,
 )
 from accountrules.model.decision import Label
-from accountrules.parse.expr_ast import BOOL, Expr, Literal
+from accountrules.parse.expr_ast import BOOL, Binary, Expr, Literal, Name, walk
 from accountrules.parse.expr_parser import parse_expression
 from accountrules.parse.yaml_source import YNode
 
@@ -29,10 +30,12 @@ DUE = re.compile(r"^(\d{1,9})([dw])$")  # 7d, 2w
 
 
 class _Reader:
-    """Walks YNodes, checking shapes and collecting errors."""
+    """Walks YNodes, checking shapes and collecting errors; counts what it reads against ``budget``."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: Budget | None = None) -> None:
         self.errors: list[PolicyError] = []
+        self.budget = budget if budget is not None else Budget()
+        self.over_budget = False  # a limit was hit: read no further expressions
 
     def err(self, message: str, loc: SourceLocation, hint: str | None = None) -> None:
         self.errors.append(PolicySchemaError(message, loc, hint))
@@ -102,21 +105,27 @@ class _Reader:
         )
 
     def expr(self, node: YNode | None, what: str) -> Expr | None:
-        if node is None:
+        if node is None or self.over_budget:
             return None
         v = node.value
         if isinstance(v, bool):
             return Literal(node.location, v, BOOL)
-        if isinstance(v, int | float | dt.date) or v is None or isinstance(v, list | dict):
-            if isinstance(v, list | dict) or v is None:
-                self.err(f"{what} must be an expression (text)", node.location)
-                return None
-            return parse_expression(str(v), node.location)
+        if isinstance(v, list | dict) or v is None:
+            self.err(f"{what} must be an expression (text)", node.location)
+            return None
         try:
-            return parse_expression(str(v), node.location)
+            e = parse_expression(str(v), node.location)
+            # one comparison (most rows of a long table) is three nodes: no walk needed to count it
+            simple = type(e) is Binary and type(e.left) is Name and type(e.right) is Literal
+            self.budget.add_nodes(3 if simple else len(walk(e)), node.location)
+        except PolicyLimitError as e:
+            self.errors.append(e)
+            self.over_budget = True
+            return None
         except PolicyError as e:
             self.errors.append(e)
             return None
+        return e
 
     def seq(self, node: YNode | None, what: str) -> list[YNode]:
         if node is None:

@@ -65,7 +65,7 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
     rows: list[Row] = []
     seen: dict[str, SourceLocation] = {}
     risks = [x.value for x in RiskLevel]
-    for item in r.seq(node, f"{what}.rows"):
+    for item in _bounded_rows(r, r.seq(node, f"{what}.rows"), what):
         if not r.keys(item, f"a row of {what}", shape):
             continue
         rid = r.ident(item.get("id"), "row id")
@@ -90,6 +90,15 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
             actions=r.names(item.get("do"), "do") if "do" in shape.keys else (),
         ))
     return tuple(rows)
+
+
+def _bounded_rows(r: _Reader, items: list[YNode], what: str) -> list[YNode]:
+    """``items``, or none (and a located error) when there are more than a table may hold."""
+    limit = r.budget.limits.max_table_rows
+    if len(items) <= limit:
+        return items
+    r.errors.append(r.budget.rows_error(len(items), what, items[limit].location))
+    return []
 
 
 def _table(r: _Reader, node: YNode, name: str, what: str) -> Table | None:
@@ -138,7 +147,7 @@ def _stages(r: _Reader, node: YNode) -> Stages | None:
     otherwise = r.text(node.get("otherwise"), "stages.otherwise", "stay") or "stay"
     transitions: list[Row] = []
     seen: dict[str, SourceLocation] = {}
-    for item in r.seq(node.get("transitions"), "stages.transitions"):
+    for item in _bounded_rows(r, r.seq(node.get("transitions"), "stages.transitions"), "stages.transitions"):
         if not r.keys(item, "a transition", TRANSITION):
             continue
         tid = r.ident(item.get("id"), "transition id")

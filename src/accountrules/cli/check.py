@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import tempfile
-from pathlib import Path
 
 from accountrules.cli.args import gettext_of, positive, whole_number
 from accountrules.cli.output import is_quiet, print_json, silent

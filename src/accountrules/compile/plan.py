@@ -10,12 +10,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from accountrules.check.expr_check import uses_portfolio
+from accountrules.check.limits import DEFAULT_LIMITS, LoadLimits
 from accountrules.check.policy_check import all_expressions
 from accountrules.check.spec import ActionDef, PolicySpec, Row, Table
 from accountrules.compile.closures import Fn, compile_expr
 from accountrules.compile.index import MIN_ROWS, RowIndex, build_index
+from accountrules.errors import PolicyLimitError, SourceLocation
 from accountrules.model.decision import Label
-from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Ref, ranks_by_id, unparse, walk
+from accountrules.parse.expr_ast import (
+    PORTFOLIO_FUNCTIONS,
+    Binary,
+    Call,
+    Expr,
+    Literal,
+    Ref,
+    ranks_by_id,
+    unparse,
+    walk,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,13 +38,54 @@ class Read:
     fn: Fn
 
 
-@dataclass(frozen=True, slots=True)
+_LAZY: Any = object()
+
+
 class CRow:
-    index: int
-    row: Row
-    cond: Fn | None  # None = always
-    reads: tuple[Read, ...]
-    where: str | None = None  # "file:line:col", rendered once for every trace entry
+    """A row of a compiled section: its position, the checked row, and what evaluating it needs.
+
+    ``cond`` (the row's closure, None = always), ``reads`` (the values its trace shows) and
+    ``where`` (its ``file:line:col``) are built on first use unless given: a decision reaches few
+    rows of a large indexed table, so a 70,000-row table does not compile 70,000 closures at load.
+    The row's expression was checked at load; building its closure cannot fail. Two threads that
+    build the same closure at once build equal ones, and either may be kept.
+    """
+
+    __slots__ = ("index", "row", "_cond", "_reads", "_where")
+
+    def __init__(self, index: int, row: Row, cond: Fn | None = _LAZY, reads: tuple[Read, ...] = _LAZY,
+                 where: str | None = _LAZY) -> None:
+        self.index = index
+        self.row = row
+        self._cond = cond
+        self._reads = reads
+        self._where = where
+
+    @property
+    def cond(self) -> Fn | None:
+        c = self._cond
+        if c is _LAZY:
+            when = self.row.when
+            c = self._cond = compile_expr(when) if when is not None else None
+        return c
+
+    @property
+    def reads(self) -> tuple[Read, ...]:
+        r = self._reads
+        if r is _LAZY:
+            r = self._reads = reads_of(self.row.when)
+        return r
+
+    @property
+    def where(self) -> str | None:
+        w = self._where
+        if w is _LAZY:
+            loc = self.row.prov.location
+            w = self._where = str(loc) if loc else None
+        return w
+
+    def __repr__(self) -> str:
+        return f"CRow({self.index}, {self.row.id!r})"
 
 
 class IndexedRows(tuple[CRow, ...]):
@@ -121,20 +174,26 @@ def reads_of(e: Expr | None) -> tuple[Read, ...]:
 
 
 def _rows(rows: tuple[Row, ...]) -> tuple[CRow, ...]:
-    return tuple(
-        CRow(i, r, compile_expr(r.when) if r.when is not None else None, reads_of(r.when),
-             str(r.prov.location) if r.prov.location else None)
-        for i, r in enumerate(rows)
-    )
+    return tuple(CRow(i, r) for i, r in enumerate(rows))
 
 
 def _table(section: str, key: str, t: Table) -> CTable:
     return CTable(section, key, t, indexed(_rows(t.rows)), {v: i for i, v in enumerate(t.values)})
 
 
+def _plain_comparison(e: Expr) -> bool:
+    """True for ``name <op> name-or-constant``, most rows of a long table: it holds no call."""
+    return type(e) is Binary and type(e.left) in _LEAVES and type(e.right) in _LEAVES
+
+
+_LEAVES = (Ref, Literal)
+
+
 def _portfolio_args(spec: PolicySpec) -> tuple[tuple[str, Fn], ...]:
     args: dict[str, Fn] = {}
     for e in all_expressions(spec):
+        if _plain_comparison(e):
+            continue
         for node in walk(e):
             if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
                 key = unparse(node.args[0])
@@ -156,7 +215,48 @@ def _local_metrics(spec: PolicySpec, metrics: tuple[CMetric, ...]) -> tuple[CMet
     return tuple(m for m in metrics if m.name not in portfolio)
 
 
-def compile_policy(spec: PolicySpec) -> Plan:
+def _tests_per_decision(rows: tuple[CRow, ...], first_only: bool) -> int:
+    """The most row conditions one decision may test in a section: its largest candidate list when its
+    rows are found by lookup (a first-hit-only index serves first-hit lookups only), else every row."""
+    if not isinstance(rows, IndexedRows) or (rows.lookup.first_only and not first_only):
+        return len(rows)
+    lookup = rows.lookup
+    lists = lookup.codes.values() if lookup.kind == "string" else lookup.slots
+    # a value of an unexpected type makes the lookup answer "scan every row"; validation keeps such
+    # values out of fields, so the bound is the largest candidate list
+    return max([len(lookup.unindexed), *map(len, lists)])
+
+
+def check_decision_cost(plan: Plan, limits: LoadLimits) -> None:
+    """Refuse a plan whose decisions may test more rows than ``limits.max_rows_per_decision``."""
+    # as the driver matches them: tables first-hit when their hit policy is, every action rule
+    sections: list[tuple[str, tuple[CRow, ...], bool, SourceLocation]] = [
+        (t.section, t.rows, t.hit == "first", t.table.location)
+        for t in (*plan.segments, plan.tiers, plan.churn) if t is not None]
+    if plan.spec.actions is not None:
+        sections.append(("actions", plan.action_rules, False, plan.spec.actions.location))
+    costs = [(_tests_per_decision(rows, first), name, loc) for name, rows, first, loc in sections]
+    if plan.stages is not None and plan.spec.stages is not None:  # a step tests the transitions out of one stage
+        most = max(map(len, plan.stages.by_source.values()), default=0)
+        costs.append((most, "stages", plan.spec.stages.location))
+    total = sum(c for c, _, _ in costs)
+    if total > limits.max_rows_per_decision:
+        cost, name, loc = max(costs, key=lambda c: c[0])
+        raise PolicyLimitError(
+            f"a decision may test {total:,} row conditions ({name}: {cost:,}); at most "
+            f"{limits.max_rows_per_decision:,} are allowed (LoadLimits.max_rows_per_decision)", loc,
+            "make the long table's rows test one field with constants (ranges, codes) so its rows are looked "
+            "up, split it, or raise the limit: load_policy(..., limits=LoadLimits(max_rows_per_decision=...))")
+
+
+def compile_policy(spec: PolicySpec, limits: LoadLimits | None = None) -> Plan:
+    """The plan of a checked spec; raises :class:`PolicyLimitError` past ``limits`` (default: the defaults)."""
+    plan = _compile(spec)
+    check_decision_cost(plan, limits if limits is not None else DEFAULT_LIMITS)
+    return plan
+
+
+def _compile(spec: PolicySpec) -> Plan:
     stages = None
     if spec.stages is not None:
         rows = _rows(spec.stages.transitions)

@@ -27,10 +27,12 @@ carries the earlier outputs it reads (``tier``, ``segments.abc``, ``stage``,
 
 How durable_rules is driven (each point answers a measured hazard)
 ------------------------------------------------------------------
-* One :class:`_SyncHost` per matcher, with durable's two perpetual timer threads
-  disabled (we use neither timers nor asynchronous actions).
+* One durable ``Host`` per set of registered rulesets, with durable's two perpetual timer
+  threads disabled (we use neither timers nor asynchronous actions).
 * One ruleset per section with a generated unique name (a uuid), so several policies,
-  or two versions of one policy, live side by side in one process.
+  or two versions of one policy, live side by side in one process. Policies that translate
+  to the same rules share them, and they are deleted from durable when the last such
+  policy is dropped (:mod:`accountrules.evaluate.durable_networks`).
 * ONE fixed session id (``"0"``) for every decision: durable caps sessions at 1024 per
   ruleset and confuses session ids whose 32-bit hashes collide. ``delete_state`` is never
   called (it segfaults on some patterns).
@@ -40,9 +42,9 @@ How durable_rules is driven (each point answers a measured hazard)
   the state object's id). The fact is retracted as soon as its actions ran, so at most
   one fact is ever live: the 32-bit id-hash collision and the content de-duplication
   hazards cannot occur.
-* A :class:`threading.Lock` per matcher around assert, actions and retract: threads
-  sharing a session silently lose actions otherwise.
-* Rule actions append ``(fact id, row index)`` to a list this matcher owns; results are
+* A :class:`threading.Lock` per set of rulesets around assert, actions and retract:
+  threads sharing a session silently lose actions otherwise.
+* Rule actions append ``(fact id, row index)`` to a list the rulesets own; results are
   filtered by the fact id and de-duplicated (``$or`` fires once per true branch).
 * durable swallows exceptions raised in actions into the session state
   (``c.s.exception``); it is checked after every fact, cleared, and raised as
@@ -65,25 +67,22 @@ Such fallbacks are logged at DEBUG level.
 Cost: durable's per-action Python work (JSON round trips of the state, one closure
 per fired row) dominates; on ``examples/small`` the durable evaluator is 3-4x slower
 than the compiled one (about 2.5k against 7-12k accounts/s on two cores).
-Each matcher keeps its rulesets (C memory, one of durable's 131072 handles per
-section) for the life of the process: durable cannot unregister a ruleset.
+Rulesets take C memory (megabytes for a policy like ``rulesets/express``) and one of durable's
+131072 handles per section, until the last policy using them is dropped.
 """
 
 from __future__ import annotations
 
-import copy
-import itertools
 import json
 import logging
-import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from accountrules.compile.closures import Env
 from accountrules.compile.plan import CRow, Plan
-from accountrules.errors import DecisionError, PolicyLimitError
+from accountrules.errors import DecisionError
 from accountrules.evaluate.durable_compile import (
     SECTION_ATTR,
     SID,
@@ -98,9 +97,9 @@ from accountrules.evaluate.durable_limits import check_durable_limits
 
 try:
     import durable_rules_engine as _dre  # untyped: pyproject's mypy overrides ignore it
-    from durable import engine as _engine
 except Exception as _e:  # Python 3.13 builds it but cannot import it; or it is not installed
     raise ImportError(f"durable_rules cannot be imported: {_e}") from _e
+from accountrules.evaluate.durable_networks import Network, keep_used, network_for
 
 __all__ = ["DurableMatcher"]
 
@@ -108,13 +107,6 @@ _log = logging.getLogger(__name__)
 
 _OK, _NOT_HANDLED = 0, 1  # durable result codes (rules.h)
 _STATE_ID_HASH = fnv1a32(f"sid-{SID}")  # the id durable gives the session's state object
-
-
-class _SyncHost(_engine.Host):  # type: ignore[misc]
-    """A Host without durable's two perpetual timer threads (no timers, no async actions)."""
-
-    def _run(self) -> None:
-        pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,16 +123,20 @@ def _account(env: Env) -> str | None:
 
 
 class DurableMatcher:
-    """A :class:`~accountrules.evaluate.driver.Matcher` whose rows are matched by durable_rules."""
+    """A :class:`~accountrules.evaluate.driver.Matcher` whose rows are matched by durable_rules.
+
+    Its rulesets live in a :class:`~accountrules.evaluate.durable_networks.Network`, shared with
+    every other matcher whose policy translates to the same rules and deleted from durable when
+    the last of them is dropped.
+    """
 
     def __init__(self, plan: Plan) -> None:
         rulesets = compile_plan(plan, f"accountrules_{plan.spec.name}_{uuid.uuid4().hex}")
         check_durable_limits(rulesets)
-        self._host = _SyncHost()
-        self._lock = threading.Lock()
-        self._fact_ids = itertools.count(1)
-        self._hits: list[tuple[Any, int]] = []  # (fact id, CRow.index), written by the actions
-        self._sections = {rs.section: self._register(rs) for rs in rulesets}
+        self._network = network_for(rulesets)
+        self._lock = self._network.lock
+        self._hits = self._network.hits
+        self._sections = {rs.section: self._section(rs) for rs in rulesets}
         _log.debug("durable evaluator for %s %s: %s", plan.spec.name, plan.spec.version,
                    ", ".join(f"{rs.section} ({len(rs.rules)} rules, {sum(a.lifted for a in rs.attrs.values())}"
                              f" lifted of {len(rs.attrs)} attributes)" for rs in rulesets))
@@ -150,29 +146,19 @@ class DurableMatcher:
         """The translated sections (their ``definition()`` is what durable was given)."""
         return [s.rs for s in self._sections.values()]
 
-    def _action(self, index: int) -> Callable[[Any], None]:
-        hits = self._hits
+    @property
+    def network(self) -> Network:
+        """The registered rulesets this matcher decides with (shared; see :mod:`.durable_networks`)."""
+        return self._network
 
-        def action(c: Any) -> None:  # exactly one parameter: durable treats two as asynchronous
-            hits.append((c.m.id, index))
-
-        return action
-
-    def _register(self, rs: SectionRuleset) -> _Section:
+    def _section(self, rs: SectionRuleset) -> _Section:
         prefix = (f'{{"sid":{json.dumps(SID)},"{TYPE_ATTR}":{json.dumps(TYPE_VALUE)},'
                   f'"{SECTION_ATTR}":{json.dumps(rs.section, ensure_ascii=False)},"id":')
-        if not rs.rules:
+        registered = self._network.sections.get(rs.section)
+        if registered is None:
             return _Section(rs, None, None, prefix)
-        definition: dict[str, dict[str, Any]] = copy.deepcopy(rs.definition())
-        for spec in rs.rules:
-            definition[spec.name]["run"] = self._action(spec.index)
-        try:
-            self._host.set_rulesets({rs.name: definition})
-            ruleset = self._host.get_ruleset(rs.name)
-        except Exception as e:
-            raise PolicyLimitError(f"{rs.section}: durable_rules refused the translated rules: {e}",
-                                   rs.location, "split the table or simplify its conditions") from e
-        return _Section(rs, ruleset, int(ruleset._handle), prefix)
+        ruleset, handle = registered
+        return _Section(rs, ruleset, handle, prefix)
 
     # -- matching
 
@@ -218,8 +204,11 @@ class DurableMatcher:
         return out
 
     def _next_id(self) -> int:
+        """The next fact id of the network (under its lock)."""
+        net = self._network
         while True:
-            n = next(self._fact_ids)
+            n = net.next_fact
+            net.next_fact = n + 1
             if fnv1a32(str(n)) != _STATE_ID_HASH:
                 return n
 
@@ -227,6 +216,7 @@ class DurableMatcher:
         """Assert one fact, run the actions it triggers, retract it; the row indices that fired."""
         section = sec.rs.section
         with self._lock:
+            keep_used(self._network)
             fid = self._next_id()
             fact = sec.prefix + str(fid) + "".join("," + p for p in parts) + "}"
             self._hits.clear()

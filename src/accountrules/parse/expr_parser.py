@@ -99,10 +99,41 @@ def parse_expression(text: str, base: SourceLocation) -> Expr:
         raise ExpressionSyntaxError(f"expression is longer than {MAX_LENGTH} characters", base)
     if not text.strip():
         raise ExpressionSyntaxError("empty expression", base)
+    simple = _parse_comparison(text, base)
+    if simple is not None:
+        return simple
     parser = _Parser(text, base)
     tree = parser.parse()
     _check_tree_depth(tree)
     return tree
+
+
+# The shape of almost every row of a long table: a name compared with a number or a plain string.
+# Read by one regular expression into exactly the tree the parser builds (tests/test_expr.py holds
+# the two to each other); anything else, including every error, goes through the parser.
+_COMPARISON = re.compile(
+    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)( *)(?P<op>==|!=|<=|>=|<|>)( *)"
+    r"(?:(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?P<string>'[^'\\\n]*'|\"[^\"\\\n]*\"))"
+)
+
+
+def _parse_comparison(text: str, base: SourceLocation) -> Expr | None:
+    m = _COMPARISON.fullmatch(text)
+    if m is None or m["name"] in KEYWORDS:
+        return None
+    number = m["number"]
+    right_at = m.start("number") if number is not None else m.start("string")
+    right = base.shifted(right_at)
+    if number is not None:
+        if len(number) > 40:
+            return None  # the parser's check and message
+        value: float | int = float(number) if any(c in number for c in ".eE") else int(number)
+        if value > MAX_NUMBER or not math.isfinite(value):
+            return None  # the parser's range errors
+        literal = Literal(right, value, NUMBER)
+    else:
+        literal = Literal(right, m["string"][1:-1], STRING)
+    return Binary(base, m["op"], Name(base, m["name"]), literal)
 
 
 def _check_tree_depth(tree: Expr) -> None:

@@ -22,6 +22,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, TypeAlias
 
 import yaml
@@ -43,6 +44,8 @@ _YAML_TAG = "tag:yaml.org,2002:"
 # YAML's own set of characters; the same test PyYAML's reader makes, done here to get a line and column.
 _NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_DECIMAL = re.compile("[-+]?(?:0|[1-9][0-9]{0,17})")  # int() of these equals YAML 1.1's reading
+_NO_KEYS: Mapping[str, SourceLocation] = MappingProxyType({})  # a scalar's key locations: shared, read-only
 
 
 def _null(node: yaml.ScalarNode) -> None:
@@ -161,31 +164,33 @@ class _Open:
 
 
 def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader]) -> YNode | None:
+    # The hot loop of loading a large policy (8 events a table row): the common events are tested
+    # first, end events need no location, and plain scalars resolve through a per-text memo of their type.
     root: YNode | None = None
     stack: list[_Open] = []
     documents = 0
+    kinds: dict[str, str | None] = {}  # plain scalar text -> its resolved kind, for this text only
     for event in yaml.parse(text, Loader=loader):
-        loc = _loc(event, file)
         raw: str | None = None
-        if isinstance(event, yaml.DocumentStartEvent):
-            documents += 1
-            if documents > 1:
-                raise PolicySyntaxError(
-                    "the file holds more than one YAML document",
-                    loc,
-                    "keep one document per file: remove this '---' line or move what follows to another file",
-                )
-            continue
-        if isinstance(event, yaml.AliasEvent) or (isinstance(event, yaml.NodeEvent) and event.anchor):
-            raise PolicySyntaxError(
-                "anchors and aliases (&, *) are not supported in policy files",
-                loc,
-                "write the value out in full",
-            )
         if isinstance(event, yaml.ScalarEvent):
-            node = YNode(_scalar(event, loc), loc)
+            mark = event.start_mark
+            loc = SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file, 1, 1)
+            if event.anchor:
+                raise _anchor_error(loc)
             raw = event.value
+            value = _scalar(event, loc, kinds)
+            parent = stack[-1] if stack else None
+            if parent is not None and parent.key is None and isinstance(parent.items, dict):
+                _key(parent, value, loc, raw)  # a key needs no node of its own: only its text and place
+                continue
+            node = YNode(value, loc, _NO_KEYS)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            done = stack.pop()
+            node = YNode(done.items, done.location, done.key_locations)
         elif isinstance(event, yaml.CollectionStartEvent):
+            loc = _loc(event, file)
+            if event.anchor:
+                raise _anchor_error(loc)
             is_seq = isinstance(event, yaml.SequenceStartEvent)
             if event.tag not in (None, "!", _YAML_TAG + ("seq" if is_seq else "map")):
                 raise _tag_error(event.tag, loc)
@@ -197,9 +202,17 @@ def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafe
                 )
             stack.append(_Open(loc, [] if is_seq else {}))
             continue
-        elif isinstance(event, yaml.CollectionEndEvent):
-            done = stack.pop()
-            node = YNode(done.items, done.location, done.key_locations)
+        elif isinstance(event, yaml.AliasEvent):
+            raise _anchor_error(_loc(event, file))
+        elif isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise PolicySyntaxError(
+                    "the file holds more than one YAML document",
+                    _loc(event, file),
+                    "keep one document per file: remove this '---' line or move what follows to another file",
+                )
+            continue
         else:
             continue
         if stack:
@@ -209,38 +222,59 @@ def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafe
     return root
 
 
+def _anchor_error(loc: SourceLocation) -> PolicySyntaxError:
+    return PolicySyntaxError("anchors and aliases (&, *) are not supported in policy files", loc,
+                             "write the value out in full")
+
+
 def _attach(parent: _Open, node: YNode, raw: str | None) -> None:
     if isinstance(parent.items, list):
         parent.items.append(node)
     elif parent.key is not None:
         parent.items[parent.key] = node
         parent.key = None
-    elif not isinstance(node.value, str):
+    else:
+        _key(parent, node.value, node.location, raw)
+
+
+def _key(parent: _Open, value: Any, loc: SourceLocation, raw: str | None) -> None:
+    """Take ``value`` as the next key of the mapping ``parent`` (``raw``: its text when a scalar)."""
+    if not isinstance(value, str):
         shown = f"{raw!r} is read as" if raw is not None else "this key is"
         raise PolicySyntaxError(
-            f"mapping keys must be text, but {shown} {_describe(node.value)}",
-            node.location,
+            f"mapping keys must be text, but {shown} {_describe(value)}",
+            loc,
             "put the key in quotes" if raw is not None else "use a plain word as the key",
         )
-    elif node.value in parent.key_locations:
-        first = parent.key_locations[node.value]
+    if value in parent.key_locations:
+        first = parent.key_locations[value]
         raise PolicySyntaxError(
-            f"the key {node.value!r} appears twice in the same mapping (first on line {first.line})",
-            node.location,
+            f"the key {value!r} appears twice in the same mapping (first on line {first.line})",
+            loc,
             "remove or rename one of them",
         )
-    else:
-        parent.key_locations[node.value] = node.location
-        parent.key = node.value
+    parent.key_locations[value] = loc
+    parent.key = value
 
 
-def _scalar(event: yaml.ScalarEvent, loc: SourceLocation) -> Scalar:
+def _scalar(event: yaml.ScalarEvent, loc: SourceLocation, kinds: dict[str, str | None]) -> Scalar:
     tag = event.tag
+    value = event.value
     if tag is None or tag == "!":
-        tag = _resolve(yaml.ScalarNode, event.value, event.implicit)
-    kind = tag.removeprefix(_YAML_TAG) if tag.startswith(_YAML_TAG) else None
+        if not event.implicit[0]:
+            return value  # quoted or '!'-tagged: text, whatever it looks like
+        if value in kinds:
+            kind = kinds[value]
+        else:
+            resolved = _resolve(yaml.ScalarNode, value, event.implicit)
+            kind = kinds[value] = resolved.removeprefix(_YAML_TAG) if resolved.startswith(_YAML_TAG) else None
+        tag = _YAML_TAG + kind if kind is not None else ""
+    else:
+        kind = tag.removeprefix(_YAML_TAG) if tag.startswith(_YAML_TAG) else None
     if kind in ("str", "value"):  # "value" is a bare '=': text, as anyone would read it
-        return event.value
+        return value
+    if kind == "int" and _DECIMAL.fullmatch(value):
+        return int(value)  # the common case of YAML 1.1's int forms (no base prefix, '_', ':' or leading 0)
     if kind == "merge":
         raise PolicySyntaxError(
             "merge keys (<<) are not supported in policy files", loc, "write the keys out in full"
@@ -249,18 +283,18 @@ def _scalar(event: yaml.ScalarEvent, loc: SourceLocation) -> Scalar:
         raise _tag_error(tag, loc)
     name, construct = _SCALARS[kind]
     try:
-        value = construct(yaml.ScalarNode(tag, event.value))
+        constructed = construct(yaml.ScalarNode(tag, value))
     except (ValueError, KeyError, IndexError, AttributeError, OverflowError):
-        raise PolicySyntaxError(f"{event.value!r} is not a valid {name}", loc, _hint_for(name)) from None
-    if isinstance(value, datetime.datetime):
-        if value.time() != datetime.time():
+        raise PolicySyntaxError(f"{value!r} is not a valid {name}", loc, _hint_for(name)) from None
+    if isinstance(constructed, datetime.datetime):
+        if constructed.time() != datetime.time():
             raise PolicySyntaxError(
-                f"{event.value!r} has a time of day, but only dates are supported",
+                f"{value!r} has a time of day, but only dates are supported",
                 loc,
-                f"write just the date: {value.date().isoformat()}",
+                f"write just the date: {constructed.date().isoformat()}",
             )
-        return value.date()
-    return value
+        return constructed.date()
+    return constructed
 
 
 def _hint_for(name: str) -> str:
