@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
 from accountrules.batch.errors import RowError, RowErrors
+from accountrules.batch.flat import arrow_changes, arrow_counts, as_array, part_table, valid_mask
 from accountrules.batch.validate import Chunk
 from accountrules.evaluate.driver import run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats
@@ -45,14 +46,22 @@ class _Part:
 
     __slots__ = ("errors", "n", "outputs", "start")
 
-    def __init__(self, start: int, n: int, outputs: dict[str, list[Any]], errors: dict[int, RowError]):
+    def __init__(self, start: int, n: int, outputs: dict[str, Any], errors: dict[int, RowError]):
         self.start = start
         self.n = n
-        self.outputs = outputs
+        self.outputs = outputs  # column -> list, or pyarrow Array (the vector evaluator's), of length n
         self.errors = errors
 
     def ids(self) -> list[Any]:
         raise NotImplementedError
+
+    def id_column(self) -> Any:
+        """The account ids as a list or a pyarrow Array."""
+        return self.ids()
+
+    def lists(self) -> dict[str, list[Any]]:
+        """The outputs as Python lists (list columns as tuples)."""
+        return {c: _as_list(c, col) for c, col in self.outputs.items()}
 
     def item(self, j: int, res: BatchResult) -> Item:
         raise NotImplementedError
@@ -99,14 +108,18 @@ class _ColumnsPart(_Part):
     def ids(self) -> list[Any]:
         return self.chunk.ids()
 
+    def id_column(self) -> Any:
+        return self.chunk.cols[self.chunk.keys.index("id")]
+
     def item(self, j: int, res: BatchResult) -> Item:
         err = self.errors.get(j)
         if err is not None:
             return err
-        return self._decision(j, self.chunk.env(j), res)
+        return self._decision(self.chunk.env(j), res, {c: _value_at(c, col, j) for c, col in self.outputs.items()})
 
     def items(self, res: BatchResult) -> Iterator[Item]:
         envs = self.chunk.envs()
+        outs = self.lists()  # once per pass, not one Arrow scalar per cell
         for j in range(self.n):
             err = self.errors.get(j)
             if err is not None:
@@ -114,12 +127,31 @@ class _ColumnsPart(_Part):
                 continue
             k, env = next(envs)
             assert k == j
-            yield self._decision(j, env, res)
+            yield self._decision(env, res, {c: col[j] for c, col in outs.items()})
 
-    def _decision(self, j: int, env: dict[str, Any], res: BatchResult) -> Decision:
-        if ACTION_RULES in self.outputs:  # recorded by the evaluator that decided: nothing is matched again
-            return res._from_record(env, {c: col[j] for c, col in self.outputs.items()})
+    def _decision(self, env: dict[str, Any], res: BatchResult, out: dict[str, Any]) -> Decision:
+        if ACTION_RULES in out:  # recorded by the evaluator that decided: nothing is matched again
+            return res._from_record(env, out)
         return res._redecide(env, self.engine)
+
+
+_TUPLES = frozenset({ACTION_RULES, "actions"})
+
+
+def _as_list(name: str, col: Any) -> list[Any]:
+    if isinstance(col, list):
+        return col
+    values: list[Any] = col.to_pylist()
+    if name in _TUPLES:
+        return [tuple(v) if v is not None else () for v in values]
+    return values
+
+
+def _value_at(name: str, col: Any, j: int) -> Any:
+    if isinstance(col, list):
+        return col[j]
+    v = col[j].as_py()
+    return (tuple(v) if v is not None else ()) if name in _TUPLES else v
 
 
 @dataclass(frozen=True)
@@ -341,6 +373,9 @@ class BatchResult(Sequence[Item]):
         risks: Counter[str] = Counter()
         actions: Counter[str] = Counter()
         for p in self._parts:
+            if any(not isinstance(col, list) for col in p.outputs.values()):
+                _count_arrow(plan, p, tiers, segs, stages, changes, kinds, risks, actions)
+                continue
             o = p.outputs
             rows = [j for j in range(p.n) if j not in p.errors]
             if plan.tiers is not None:
@@ -386,13 +421,21 @@ class BatchResult(Sequence[Item]):
             out["error_field"] = []
             out["error"] = []
         for p in self._parts:
-            ids = p.ids()
+            ids = _as_list("account_id", p.id_column())
+            outs = p.lists()
             rows = range(p.n) if errors else [j for j in range(p.n) if j not in p.errors]
+            whole = not p.errors
             out["row"].extend(p.start + j + 1 for j in rows)
-            out["account_id"].extend(ids[j] if j not in p.errors else p.errors[j].account_id for j in rows)
+            if whole:
+                out["account_id"].extend(ids)
+            else:
+                out["account_id"].extend(ids[j] if j not in p.errors else p.errors[j].account_id for j in rows)
             for c in names[2:]:
-                col = p.outputs[c]
-                out[c].extend(col[j] if j not in p.errors else (() if c == "actions" else None) for j in rows)
+                col = outs[c]
+                if whole:
+                    out[c].extend(col)
+                else:
+                    out[c].extend(col[j] if j not in p.errors else (() if c == "actions" else None) for j in rows)
             if errors:
                 out["error_field"].extend(p.errors[j].field if j in p.errors else None for j in rows)
                 out["error"].extend(p.errors[j].message if j in p.errors else None for j in rows)
@@ -414,8 +457,15 @@ class BatchResult(Sequence[Item]):
         return out
 
     def to_arrow(self, *, errors: bool = False) -> Any:
-        """The flat result as a ``pyarrow.Table`` (actions as ``list<string>``)."""
-        return arrow_table(self.columns(errors=errors))
+        """The flat result as a ``pyarrow.Table`` (actions as ``list<string>``); the vector evaluator's
+        Arrow columns are used as they are, with no Python object per row."""
+        names = output_columns(self.policy.plan)
+        tables = [part_table(p.start, p.id_column(), p.outputs, p.errors, names, with_errors=errors)
+                  for p in self._parts]
+        if not tables:
+            return arrow_table(self.columns(errors=errors))
+        pa = require("pyarrow", "BatchResult.to_arrow")
+        return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
     def to_pandas(self, *, errors: bool = False) -> Any:
         """The flat result as a ``pandas.DataFrame`` (actions as lists of codes)."""
@@ -423,6 +473,24 @@ class BatchResult(Sequence[Item]):
         cols = self.columns(errors=errors)
         cols["actions"] = [list(v) for v in cols["actions"]]
         return pd.DataFrame(cols)
+
+
+def _count_arrow(plan: Plan, p: _Part, tiers: Counter[str], segs: dict[str, Counter[str]], stages: Counter[str],
+                 changes: Counter[str], kinds: Counter[str], risks: Counter[str], actions: Counter[str]) -> None:
+    """:meth:`BatchResult.summary` of one part of Arrow columns, counted in Arrow."""
+    o = {c: as_array(c, col) for c, col in p.outputs.items() if c != ACTION_RULES}
+    keep = valid_mask(p.n, p.errors) if p.errors else None
+    if plan.tiers is not None:
+        tiers.update(arrow_counts(o["tier"], keep))
+    for name, counter in segs.items():
+        counter.update(arrow_counts(o[f"segment.{name}"], keep))
+    if plan.stages is not None:
+        stages.update(arrow_counts(o["stage"], keep))
+        changes.update(arrow_changes(o["stage_from"], o["stage"], o["stage_transition"], keep))
+    if plan.churn is not None:
+        kinds.update(arrow_counts(o["churn_kind"], keep))
+        risks.update(arrow_counts(o["churn_risk"], keep))
+    actions.update(arrow_counts(o["actions"], keep))
 
 
 __all__ = ["BatchResult", "BatchSummary", "decision_outputs", "value_columns"]
