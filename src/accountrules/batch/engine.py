@@ -176,10 +176,10 @@ def _has_arrow() -> bool:
     return True
 
 
-def _vector_input(policy: Policy, chunk: Chunk, rows: list[int]) -> Any:
-    """The valid rows of ``chunk``, the fields the policy reads, as the vector evaluator's input."""
+def _vector_input(program: VectorProgram, chunk: Chunk, rows: list[int]) -> Any:
+    """The valid rows of ``chunk``, the fields the program reads, as the vector evaluator's input."""
     vector = _vector()
-    wanted = read_keys(policy.plan)
+    wanted = program.field_refs  # not the id nor what only a trace shows: nothing to encode for them
     columns: dict[str, Any] = {}
     if all(not isinstance(c, list) for c in chunk.cols):
         import pyarrow as pa
@@ -210,7 +210,7 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
     if not rows:
         return _empty_outputs(policy.plan, chunk.n)
     vector = _vector()
-    got = vector.run_program(policy, _vector_input(policy, chunk, rows), as_of=as_of, stats=stats,
+    got = vector.run_program(policy, _vector_input(program, chunk, rows), as_of=as_of, stats=stats,
                              program=program)
     ids = chunk.ids
     if _has_arrow():

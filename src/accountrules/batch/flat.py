@@ -31,6 +31,8 @@ def as_array(name: str, values: Any) -> Any:
         values = values.combine_chunks()
     if isinstance(values, pa.Array):
         want = arrow_type(name)
+        if pa.types.is_dictionary(values.type) and not pa.types.is_dictionary(want):
+            values = values.dictionary_decode()
         return values if values.type == want else values.cast(want)
     if name in LIST_COLUMNS:
         values = [list(v) if v is not None else [] for v in values]
@@ -85,6 +87,17 @@ def arrow_counts(values: Any, keep: Any = None) -> Counter[str]:
     pa = _pa()
     if keep is not None:
         values = values.filter(keep)
+    if pa.types.is_dictionary(values.type) and pa.types.is_list(values.type.value_type):
+        # a list per distinct set (the vector evaluator's actions): count the sets, then weigh their elements
+        import numpy as np
+
+        dictionary = values.dictionary
+        per_set = np.bincount(values.indices.to_numpy(zero_copy_only=False), minlength=len(dictionary))
+        lengths = pc.list_value_length(dictionary).fill_null(0).to_numpy(zero_copy_only=False)
+        weighed = pa.table({"v": pc.list_flatten(dictionary), "w": np.repeat(per_set, lengths)})
+        got = weighed.group_by("v").aggregate([("w", "sum")])
+        return Counter({v: k for v, k in zip(got.column("v").to_pylist(), got.column("w_sum").to_pylist(),
+                                             strict=True) if k})
     if pa.types.is_list(values.type):
         values = pc.list_flatten(values)
     got = pc.value_counts(values.drop_null())

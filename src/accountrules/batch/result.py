@@ -478,7 +478,9 @@ class BatchResult(Sequence[Item]):
 def _count_arrow(plan: Plan, p: _Part, tiers: Counter[str], segs: dict[str, Counter[str]], stages: Counter[str],
                  changes: Counter[str], kinds: Counter[str], risks: Counter[str], actions: Counter[str]) -> None:
     """:meth:`BatchResult.summary` of one part of Arrow columns, counted in Arrow."""
-    o = {c: as_array(c, col) for c, col in p.outputs.items() if c != ACTION_RULES}
+    # actions stay a dictionary of distinct sets (counted per set), the rest are plain string arrays
+    o = {c: col if c == "actions" and not isinstance(col, list) else as_array(c, col)
+         for c, col in p.outputs.items() if c != ACTION_RULES}
     keep = valid_mask(p.n, p.errors) if p.errors else None
     if plan.tiers is not None:
         tiers.update(arrow_counts(o["tier"], keep))

@@ -66,11 +66,14 @@ def arrow_columns(got: Decided, rows: IntArr | None, size: int, *, memo: Pattern
         full[rows] = mask
         return full
 
-    def pick(values: list[str], codes: NDArray[Any]) -> Any:
+    def pick(values: Any, codes: NDArray[Any]) -> Any:
         c = spread(codes)
-        return pa.array(values, pa.string()).take(pa.array(c, pa.int64(), mask=c < 0))
+        if not isinstance(values, pa.Array):
+            values = pa.array(values, pa.string())
+        return values.take(pa.array(c, pa.int64(), mask=c < 0))
 
-    vocab = got.names()
+    # every string the run met (codes, and the values of the string fields it read): built once
+    vocab = pa.array(got.names(), pa.string())
     res: dict[str, Any] = {}
     for name, t in prog.segments:
         seg, idx = out.seg[name]
@@ -91,10 +94,12 @@ def arrow_columns(got: Decided, rows: IntArr | None, size: int, *, memo: Pattern
     values = got.pattern_values(memo) if prog.action_conds else []
     empty = len(values)  # the id of "no rule fired" for refused rows
     pattern = spread(out.pattern, empty) if prog.action_conds else np.full(size, empty, dtype=np.int64)
-    take = pa.array(pattern, pa.int64())
+    # dictionary arrays over the distinct fired-rule sets: 4 bytes a row; a reader decodes them
+    # (``dictionary_decode``) only when it needs list<string> (to_arrow, a file)
+    ids = pa.array(pattern.astype(np.int32, copy=False), pa.int32())
     lists = pa.list_(pa.string())
-    res["actions"] = pa.array([list(c) for c, _ in values] + [[]], lists).take(take)
-    res[ACTION_RULES] = pa.array([list(r) for _, r in values] + [[]], lists).take(take)
+    res["actions"] = pa.DictionaryArray.from_arrays(ids, pa.array([list(c) for c, _ in values] + [[]], lists))
+    res[ACTION_RULES] = pa.DictionaryArray.from_arrays(ids, pa.array([list(r) for _, r in values] + [[]], lists))
     for name, _, kind in prog.metrics:
         if name in out.metrics:
             vals, known = out.metrics[name]
@@ -111,10 +116,10 @@ def _spread_values(vals: NDArray[Any], rows: IntArr | None, size: int, dead: Int
     return full
 
 
-def _metric(pa: Any, kind: str, vocab: list[str], vals: NDArray[Any], known: NDArray[np.bool_]) -> Any:
+def _metric(pa: Any, kind: str, vocab: Any, vals: NDArray[Any], known: NDArray[np.bool_]) -> Any:
     if kind == "string":
         codes = np.where(known, vals, -1)
-        return pa.array(vocab, pa.string()).take(pa.array(codes, pa.int64(), mask=codes < 0))
+        return vocab.take(pa.array(codes, pa.int64(), mask=codes < 0))
     if kind == "bool":
         return pa.array(vals, pa.bool_(), mask=~known)
     if kind == "date":
