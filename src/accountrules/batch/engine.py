@@ -32,6 +32,7 @@ from accountrules.evaluate import registry
 from accountrules.evaluate.driver import Matcher, Raw, run
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.record import ACTION_RULES
+from accountrules.io.schema import metric_columns, metric_value
 
 if TYPE_CHECKING:
     from accountrules.evaluate.vector import VectorProgram
@@ -113,6 +114,8 @@ def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> 
         outputs["churn_risk"][j] = raw.churn_risk
         outputs["churn_score"][j] = raw.churn_score
         outputs["churn_rule"][j] = rules.get("churn")
+    for col in metric_columns(plan):
+        outputs[col][j] = metric_value(raw.env.get(col[len("metric."):]))
     if raw.actions:
         outputs["actions"][j] = tuple(raw.actions)
     if ACTION_RULES in outputs:
@@ -225,9 +228,10 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
     else:
         lists = vector.finish_lists(got)
         outputs = _empty_outputs(policy.plan, chunk.n)
+        metrics = set(metric_columns(policy.plan))
         for c, col in outputs.items():
             for j, v in zip(rows, lists[c], strict=True):
-                col[j] = (tuple(v) if v is not None else ()) if c in _TUPLES else v
+                col[j] = (tuple(v) if v is not None else ()) if c in _TUPLES else metric_value(v) if c in metrics else v
         failed = {j: m for j, m in zip(rows, lists["error"], strict=True) if m is not None}
         for j in failed:
             for c in outputs:

@@ -10,7 +10,7 @@ are dropped with one filter. :func:`arrow_counts` counts the codes of Arrow colu
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from accountrules.io.optional import pyarrow
@@ -119,4 +119,38 @@ def arrow_changes(origin: Any, stage: Any, transition: Any, keep: Any = None) ->
                                                         out.column("count_all").to_pylist(), strict=True)})
 
 
-__all__ = ["ACTIONS", "arrow_changes", "arrow_counts", "as_array", "part_table", "valid_mask"]
+def held_inputs(parts: Sequence[Any], keys: Iterable[str]) -> dict[str, Any] | None:
+    """The validated input fields ``keys`` of every row of ``parts`` as Arrow arrays (a field no part
+    holds is left out); ``None`` when a part does not hold its input (built from Decisions)."""
+    pa = _pa()
+    if any(getattr(p, "chunk", None) is None for p in parts):
+        return None
+    chunks: list[Any] = [p.chunk for p in parts]
+    out: dict[str, Any] = {}
+    for key in keys:
+        if not any(key in c.keys or c.base.get(key) is not None for c in chunks):
+            continue
+        pieces = []
+        for c in chunks:
+            if key in c.keys:
+                col = c.cols[c.keys.index(key)]
+                pieces.append(col if isinstance(col, pa.Array) else pa.array(col))
+            else:
+                pieces.append(pa.array([c.base.get(key)] * c.n))
+        out[key] = _concat(pa, pieces)
+    return out
+
+
+def _concat(pa: Any, pieces: list[Any]) -> Any:
+    """One array of ``pieces``; a piece of another type (all null, or inferred from Python values) is
+    cast to the type of the first typed piece."""
+    typed = [p.type for p in pieces if not pa.types.is_null(p.type)]
+    if not typed:
+        return pa.concat_arrays(pieces) if pieces else pa.nulls(0)
+    want = typed[0]
+    if any(t != want for t in typed) and (pa.types.is_integer(want) or pa.types.is_floating(want)):
+        want = pa.float64()
+    return pa.concat_arrays([p if p.type == want else p.cast(want) for p in pieces])
+
+
+__all__ = ["ACTIONS", "arrow_changes", "arrow_counts", "as_array", "held_inputs", "part_table", "valid_mask"]

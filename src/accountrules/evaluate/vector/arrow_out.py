@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from accountrules.evaluate.record import ACTION_RULES
 from accountrules.evaluate.vector.run import Decided, PatternMemo
+from accountrules.io.schema import SCORE_METRICS
 
 IntArr = NDArray[np.int64]
 Errors = dict[int, tuple[str, tuple[str, ...]]]
@@ -103,6 +104,9 @@ def arrow_columns(got: Decided, rows: IntArr | None, size: int, *, memo: Pattern
     for name, _, kind in prog.metrics:
         if name in out.metrics:
             vals, known = out.metrics[name]
+            if name in SCORE_METRICS and kind != "number":  # not a score: blank, as metric_value shows it
+                res[f"metric.{name}"] = pa.nulls(size, pa.float64())
+                continue
             res[f"metric.{name}"] = _metric(pa, kind, vocab, spread(vals) if kind == "string" else
                                              _spread_values(vals, rows, size, dead), known_mask(known))
     return res, errors

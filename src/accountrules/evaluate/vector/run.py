@@ -32,6 +32,7 @@ from accountrules.evaluate.vector.values import (
     _store,
     _Str,
 )
+from accountrules.io.schema import SCORE_METRICS
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
@@ -66,8 +67,8 @@ class _Out:
         self.patterns: dict[Any, int] = {}  # pattern key -> pattern id
         self.errors: dict[int, tuple[str, tuple[str, ...]]] = {}
         self.metrics: dict[str, tuple[NDArray[Any], BoolArr]] = {}
-        if with_metrics:
-            for name, _, kind in prog.metrics:
+        for name, _, kind in prog.metrics:
+            if with_metrics or name in SCORE_METRICS:  # the score metrics are flat output columns
                 dtype = np.bool_ if kind == "bool" else np.int64 if kind == "string" else np.float64
                 self.metrics[name] = (np.zeros(n, dtype=dtype), np.zeros(n, dtype=np.bool_))
 
