@@ -56,18 +56,31 @@ def _validated(src: Source, plan: Plan) -> Iterator[Chunk]:
     for raw in src.chunks():
         chunk = _validate(raw, plan, start)
         start += chunk.n
-        errors = chunk.errors
-        for j, aid in enumerate(chunk.ids()):
-            if j in errors or aid is None:
-                continue
-            first = seen.get(aid)
-            row = chunk.start + j + 1
-            if first is None:
-                seen[aid] = row
-            else:
-                errors[j] = RowError(row, aid, "id", f"duplicate account id {aid!r}: already in row {first}",
-                                     (("id", f"duplicate account id {aid!r}: already in row {first}"),))
+        _mark_duplicates(chunk, seen)
         yield chunk
+
+
+def _mark_duplicates(chunk: Chunk, seen: dict[str, int]) -> None:
+    """Mark the valid rows whose id an earlier valid row holds; ``seen`` maps each id to its first row."""
+    ids = chunk.ids()
+    errors = chunk.errors
+    rows = range(chunk.start + 1, chunk.start + chunk.n + 1)
+    pairs = zip(ids, rows, strict=True)
+    fresh = dict(pairs if not errors else (p for j, p in enumerate(pairs) if j not in errors))
+    # the usual chunk repeats no id: checked and added with set operations in C, not row by row
+    if len(fresh) == chunk.n - len(errors) and None not in fresh and seen.keys().isdisjoint(fresh):
+        seen.update(fresh)
+        return
+    for j, aid in enumerate(ids):
+        if j in errors or aid is None:
+            continue
+        first = seen.get(aid)
+        row = chunk.start + j + 1
+        if first is None:
+            seen[aid] = row
+        else:
+            errors[j] = RowError(row, aid, "id", f"duplicate account id {aid!r}: already in row {first}",
+                                 (("id", f"duplicate account id {aid!r}: already in row {first}"),))
 
 
 def _validate(raw: RawChunk, plan: Plan, start: int) -> Chunk:
