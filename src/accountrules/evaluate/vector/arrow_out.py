@@ -108,11 +108,12 @@ def arrow_columns(got: Decided, rows: IntArr | None, size: int, *, memo: Pattern
                 res[f"metric.{name}"] = pa.nulls(size, pa.float64())
                 continue
             res[f"metric.{name}"] = _metric(pa, kind, vocab, spread(vals) if kind == "string" else
-                                             _spread_values(vals, rows, size, dead), known_mask(known))
+                                             _spread_values(vals, rows, size), known_mask(known))
     return res, errors
 
 
-def _spread_values(vals: NDArray[Any], rows: IntArr | None, size: int, dead: IntArr | None) -> NDArray[Any]:
+def _spread_values(vals: NDArray[Any], rows: IntArr | None, size: int) -> NDArray[Any]:
+    # the rows the policy could not decide are masked by ``known_mask``: their values need no reset
     if rows is None:
         return vals
     full = np.zeros(size, dtype=vals.dtype)
