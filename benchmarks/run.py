@@ -369,6 +369,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--policy", type=Path, default=ROOT / "rulesets" / "express")
     ap.add_argument("--seed", type=int, default=20260630)
     ap.add_argument("--sections", default="batch,linearity,single,peers,memory,cli")
+    ap.add_argument("--engines", default=None,
+                    help="comma-separated engine names to time (default: every one discovery finds working)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     ap.add_argument("--md", type=Path, default=None, help="also write the Markdown tables to this file")
     args = ap.parse_args(argv)
@@ -376,6 +378,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="accountrules-bench-") as tmp:
         b = Bench(args, Path(tmp))
         engines = b.engines()
+        if args.engines:
+            engines = [e for e in engines if e in args.engines.split(",")]
         for name in ("batch", "linearity", "single", "peers", "memory", "cli"):
             if name in sections:
                 b.say(f"-- {name}")

@@ -13,6 +13,7 @@ from accountrules.batch.columns import env_keys
 from accountrules.batch.result import value_columns
 from accountrules.evaluate import driver
 from accountrules.evaluate.accounts import env_of, to_account
+from accountrules.io.schema import metric_columns
 from accountrules.model.decision import Decision
 from accountrules.policy import Policy, load_policy
 
@@ -69,6 +70,8 @@ def test_from_columns_with_action_rules_needs_no_evaluator(express: Policy, monk
         outputs["churn_risk"].append(d.churn.risk.value if d.churn else None)
         outputs["churn_score"].append(d.churn.score if d.churn else None)
         outputs["churn_rule"].append(d.churn.rule if d.churn else None)
+        for col in metric_columns(express.plan):  # the score metrics are flat columns too
+            outputs[col].append(d.metrics.get(col[len("metric."):]))
         outputs["actions"].append(d.action_codes())
         outputs["action_rules"].append([e.rule for e in d.trace if e.section == "actions"])
     monkeypatch.setattr(driver.CompiledMatcher, "match", _no_matching)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -33,9 +33,11 @@ from accountrules.evaluate.driver import Matcher, Raw, run
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.record import ACTION_RULES
 from accountrules.io.columns import ColumnMapping
+from accountrules.io.schema import metric_columns, metric_value
 
 if TYPE_CHECKING:
     from accountrules.evaluate.vector import VectorProgram
+    from accountrules.evaluate.vector.run import PatternMemo
     from accountrules.model.account import Account
     from accountrules.model.decision import Decision
     from accountrules.policy import Policy
@@ -55,18 +57,31 @@ def _validated(src: Source, plan: Plan) -> Iterator[Chunk]:
     for raw in src.chunks():
         chunk = _validate(raw, plan, start)
         start += chunk.n
-        errors = chunk.errors
-        for j, aid in enumerate(chunk.ids()):
-            if j in errors or aid is None:
-                continue
-            first = seen.get(aid)
-            row = chunk.start + j + 1
-            if first is None:
-                seen[aid] = row
-            else:
-                errors[j] = RowError(row, aid, "id", f"duplicate account id {aid!r}: already in row {first}",
-                                     (("id", f"duplicate account id {aid!r}: already in row {first}"),))
+        _mark_duplicates(chunk, seen)
         yield chunk
+
+
+def _mark_duplicates(chunk: Chunk, seen: dict[str, int]) -> None:
+    """Mark the valid rows whose id an earlier valid row holds; ``seen`` maps each id to its first row."""
+    ids = chunk.ids()
+    errors = chunk.errors
+    rows = range(chunk.start + 1, chunk.start + chunk.n + 1)
+    pairs = zip(ids, rows, strict=True)
+    fresh = dict(pairs if not errors else (p for j, p in enumerate(pairs) if j not in errors))
+    # the usual chunk repeats no id: checked and added with set operations in C, not row by row
+    if len(fresh) == chunk.n - len(errors) and None not in fresh and seen.keys().isdisjoint(fresh):
+        seen.update(fresh)
+        return
+    for j, aid in enumerate(ids):
+        if j in errors or aid is None:
+            continue
+        first = seen.get(aid)
+        row = chunk.start + j + 1
+        if first is None:
+            seen[aid] = row
+        else:
+            errors[j] = RowError(row, aid, "id", f"duplicate account id {aid!r}: already in row {first}",
+                                 (("id", f"duplicate account id {aid!r}: already in row {first}"),))
 
 
 def _validate(raw: RawChunk, plan: Plan, start: int) -> Chunk:
@@ -113,6 +128,8 @@ def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> 
         outputs["churn_risk"][j] = raw.churn_risk
         outputs["churn_score"][j] = raw.churn_score
         outputs["churn_rule"][j] = rules.get("churn")
+    for col in metric_columns(plan):
+        outputs[col][j] = metric_value(raw.env.get(col[len("metric."):]))
     if raw.actions:
         outputs["actions"][j] = tuple(raw.actions)
     if ACTION_RULES in outputs:
@@ -120,87 +137,129 @@ def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> 
 
 
 def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date, engine: str,
-                 trace: bool, program: VectorProgram | None = None) -> BatchResult:
+                 trace: bool, program: VectorProgram | None = None, memo: PatternMemo | None = None) -> BatchResult:
     """Decide the valid rows of one validated chunk; a row the policy cannot decide becomes a RowError.
 
     ``program``: for ``engine="vector"``, the compiled column program; by default the one the policy's
-    registry holds (built once per policy, so nothing is compiled per chunk)."""
-    plan = policy.plan
-    cols = value_columns(plan)
-    n = chunk.n
-    outputs: dict[str, list[Any]] = {c: [None] * n for c in cols}
-    outputs["actions"] = [()] * n
-    # which action rules fired: with the rule ids of the sections, what a Decision is built from
-    outputs[ACTION_RULES] = [()] * n
+    registry holds (built once per policy, so nothing is compiled per chunk). ``memo``: one dict for
+    every chunk of a batch, so each set of fired action rules is merged once per batch."""
     matcher = _matcher(policy, engine)
+    outputs: dict[str, Any]
     if matcher is None:
-        _decide_vector(policy, chunk, stats, as_of, outputs, program or vector_program(policy))
+        outputs = _decide_vector(policy, chunk, stats, as_of, program or vector_program(policy), memo)
     else:
-        actions_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
-        # the compiled evaluator reads only what the policy names; other evaluators get whole envs
-        only = read_keys(plan) if engine == "compiled" else None
-        for j, env in chunk.envs(only):
-            aid = env["id"]
-            try:
-                raw = run(plan, env, matcher, aid, as_of, stats)
-            except DecisionError as e:
-                chunk.errors[j] = RowError(chunk.start + j + 1, aid, None, str(e), (("(account)", str(e)),))
-                continue
-            raw_outputs(plan, raw, outputs, j)
-            acts = outputs["actions"][j]
-            if acts:
-                outputs["actions"][j] = actions_cache.setdefault(acts, acts)
-                fired = outputs[ACTION_RULES][j]
-                outputs[ACTION_RULES][j] = actions_cache.setdefault(fired, fired)
+        outputs = _decide_rows(policy, chunk, stats, as_of, engine, matcher)
     part = _ColumnsPart(chunk, outputs, engine)
     return BatchResult([part], policy=policy, stats=stats, as_of=as_of, trace=trace)
 
 
-def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date,
-                   outputs: dict[str, list[Any]], program: VectorProgram) -> None:
-    """Decide the valid rows of ``chunk`` at once with ``accountrules.evaluate.vector.decide_columns``."""
+def _empty_outputs(plan: Plan, n: int) -> dict[str, list[Any]]:
+    outputs: dict[str, list[Any]] = {c: [None] * n for c in value_columns(plan)}
+    outputs["actions"] = [()] * n
+    # which action rules fired: with the rule ids of the sections, what a Decision is built from
+    outputs[ACTION_RULES] = [()] * n
+    return outputs
+
+
+def _decide_rows(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date, engine: str,
+                 matcher: Matcher) -> dict[str, list[Any]]:
+    """Decide account by account with a per-account evaluator."""
+    plan = policy.plan
+    outputs = _empty_outputs(plan, chunk.n)
+    actions_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+    # the compiled evaluator reads only what the policy names; other evaluators get whole envs
+    only = read_keys(plan) if engine == "compiled" else None
+    for j, env in chunk.envs(only):
+        aid = env["id"]
+        try:
+            raw = run(plan, env, matcher, aid, as_of, stats)
+        except DecisionError as e:
+            chunk.errors[j] = RowError(chunk.start + j + 1, aid, None, str(e), (("(account)", str(e)),))
+            continue
+        raw_outputs(plan, raw, outputs, j)
+        acts = outputs["actions"][j]
+        if acts:
+            outputs["actions"][j] = actions_cache.setdefault(acts, acts)
+            fired = outputs[ACTION_RULES][j]
+            outputs[ACTION_RULES][j] = actions_cache.setdefault(fired, fired)
+    return outputs
+
+
+def _has_arrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:  # the vector extra needs only numpy: then the outputs are Python lists
+        return False
+    return True
+
+
+def _vector_input(program: VectorProgram, chunk: Chunk, rows: list[int]) -> Any:
+    """The valid rows of ``chunk``, the fields the program reads, as the vector evaluator's input."""
     vector = _vector()
-    rows = [j for j in range(chunk.n) if j not in chunk.errors]
-    if not rows:
-        return
-    wanted = read_keys(policy.plan)
+    # not what only a trace shows (nothing to encode for it); the id only when ties are ranked by it
+    wanted: Collection[str] = program.field_refs
+    if vector.id_ranked(program):
+        wanted = {*wanted, "id"}
     columns: dict[str, Any] = {}
-    arrow = all(not isinstance(c, list) for c in chunk.cols)
-    if arrow:
+    if all(not isinstance(c, list) for c in chunk.cols):
         import pyarrow as pa
 
-        take = pa.array(rows, pa.int64())
+        take = None if len(rows) == chunk.n else pa.array(rows, pa.int64())
         for k, c in zip(chunk.keys, chunk.cols, strict=True):
             if k in wanted:
-                columns[k] = c.take(take)
+                columns[k] = c if take is None else c.take(take)
         for k, v in chunk.base.items():
             if k in wanted and v is not None:
                 columns[k] = pa.array([v] * len(rows))
-        batch: Any = vector.ColumnBatch.from_arrow(pa.table(columns)) if columns else {}
+        return vector.ColumnBatch.from_arrow(pa.table(columns)) if columns else {}
+    lists = dict(zip(chunk.keys, chunk.column_lists(), strict=True))
+    for k in wanted:
+        if k in lists:
+            col = lists[k]
+            columns[k] = col if len(rows) == chunk.n else [col[j] for j in rows]
+        elif chunk.base.get(k) is not None:
+            columns[k] = [chunk.base[k]] * len(rows)
+    return columns
+
+
+def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date,
+                   program: VectorProgram, memo: PatternMemo | None) -> dict[str, Any]:
+    """Decide the valid rows of ``chunk`` at once with the vector evaluator: Arrow output columns when
+    pyarrow is installed (no Python object per row), else lists."""
+    rows = [j for j in range(chunk.n) if j not in chunk.errors]
+    if not rows:
+        return _empty_outputs(policy.plan, chunk.n)
+    vector = _vector()
+    got = vector.run_program(policy, _vector_input(program, chunk, rows), as_of=as_of, stats=stats,
+                             program=program)
+    ids = chunk.ids
+    if _has_arrow():
+        import numpy as np
+
+        from accountrules.evaluate.vector.arrow_out import arrow_columns
+
+        at = None if len(rows) == chunk.n else np.asarray(rows, dtype=np.int64)
+        cols, errs = arrow_columns(got, at, chunk.n, memo=memo)
+        outputs: dict[str, Any] = {c: cols[c] for c in [*value_columns(policy.plan), ACTION_RULES]}
+        failed = {j: msg for j, (msg, _) in errs.items()}
     else:
-        lists = dict(zip(chunk.keys, chunk.column_lists(), strict=True))
-        for k in wanted:
-            if k in lists:
-                col = lists[k]
-                columns[k] = [col[j] for j in rows]
-            elif chunk.base.get(k) is not None:
-                columns[k] = [chunk.base[k]] * len(rows)
-        batch = columns
-    got = vector.decide_columns(policy, batch, as_of=as_of, stats=stats, program=program)
-    ids = chunk.ids()
-    errors = got.get("error") or [None] * len(rows)
-    for c in outputs:
-        values = got[c]
-        col = outputs[c]
-        for j, v in zip(rows, values, strict=True):
-            col[j] = (tuple(v) if v is not None else ()) if c in _TUPLES else v
-    for j, message in zip(rows, errors, strict=True):
-        if message is not None:
-            aid = ids[j]
-            text = f"account {aid!r}: {message}" if not str(message).startswith("account ") else str(message)
-            chunk.errors[j] = RowError(chunk.start + j + 1, aid, None, text, (("(account)", text),))
+        lists = vector.finish_lists(got)
+        outputs = _empty_outputs(policy.plan, chunk.n)
+        metrics = set(metric_columns(policy.plan))
+        for c, col in outputs.items():
+            for j, v in zip(rows, lists[c], strict=True):
+                col[j] = (tuple(v) if v is not None else ()) if c in _TUPLES else metric_value(v) if c in metrics else v
+        failed = {j: m for j, m in zip(rows, lists["error"], strict=True) if m is not None}
+        for j in failed:
             for c in outputs:
                 outputs[c][j] = () if c in _TUPLES else None
+    if failed:
+        aids = ids()
+        for j, message in failed.items():
+            aid = aids[j]
+            text = f"account {aid!r}: {message}" if not str(message).startswith("account ") else str(message)
+            chunk.errors[j] = RowError(chunk.start + j + 1, aid, None, text, (("(account)", text),))
+    return outputs
 
 
 def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, engine: str = "auto",
@@ -243,8 +302,9 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
         chunks = _validated(src, plan)
     done = 0
     valid = 0
+    memo: PatternMemo = {}
     for chunk in chunks:
-        part = decide_chunk(policy, chunk, stats, day, engine, trace)
+        part = decide_chunk(policy, chunk, stats, day, engine, trace, memo=memo)
         done += chunk.n
         valid += chunk.n - len(chunk.errors)
         if progress is not None:

@@ -20,11 +20,12 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 from accountrules.batch.errors import RowError, RowErrors
+from accountrules.batch.flat import held_inputs, part_table
+from accountrules.batch.summary import BatchSummary, summarise
 from accountrules.batch.validate import Chunk
 from accountrules.evaluate.driver import run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats
@@ -45,14 +46,22 @@ class _Part:
 
     __slots__ = ("errors", "n", "outputs", "start")
 
-    def __init__(self, start: int, n: int, outputs: dict[str, list[Any]], errors: dict[int, RowError]):
+    def __init__(self, start: int, n: int, outputs: dict[str, Any], errors: dict[int, RowError]):
         self.start = start
         self.n = n
-        self.outputs = outputs
+        self.outputs = outputs  # column -> list, or pyarrow Array (the vector evaluator's), of length n
         self.errors = errors
 
     def ids(self) -> list[Any]:
         raise NotImplementedError
+
+    def id_column(self) -> Any:
+        """The account ids as a list or a pyarrow Array."""
+        return self.ids()
+
+    def lists(self) -> dict[str, list[Any]]:
+        """The outputs as Python lists (list columns as tuples)."""
+        return {c: _as_list(c, col) for c, col in self.outputs.items()}
 
     def item(self, j: int, res: BatchResult) -> Item:
         raise NotImplementedError
@@ -99,14 +108,18 @@ class _ColumnsPart(_Part):
     def ids(self) -> list[Any]:
         return self.chunk.ids()
 
+    def id_column(self) -> Any:
+        return self.chunk.cols[self.chunk.keys.index("id")]
+
     def item(self, j: int, res: BatchResult) -> Item:
         err = self.errors.get(j)
         if err is not None:
             return err
-        return self._decision(j, self.chunk.env(j), res)
+        return self._decision(self.chunk.env(j), res, {c: _value_at(c, col, j) for c, col in self.outputs.items()})
 
     def items(self, res: BatchResult) -> Iterator[Item]:
         envs = self.chunk.envs()
+        outs = self.lists()  # once per pass, not one Arrow scalar per cell
         for j in range(self.n):
             err = self.errors.get(j)
             if err is not None:
@@ -114,85 +127,31 @@ class _ColumnsPart(_Part):
                 continue
             k, env = next(envs)
             assert k == j
-            yield self._decision(j, env, res)
+            yield self._decision(env, res, {c: col[j] for c, col in outs.items()})
 
-    def _decision(self, j: int, env: dict[str, Any], res: BatchResult) -> Decision:
-        if ACTION_RULES in self.outputs:  # recorded by the evaluator that decided: nothing is matched again
-            return res._from_record(env, {c: col[j] for c, col in self.outputs.items()})
+    def _decision(self, env: dict[str, Any], res: BatchResult, out: dict[str, Any]) -> Decision:
+        if ACTION_RULES in out:  # recorded by the evaluator that decided: nothing is matched again
+            return res._from_record(env, out)
         return res._redecide(env, self.engine)
 
 
-@dataclass(frozen=True)
-class BatchSummary:
-    """Counts over a batch. ``stage_changes`` keys read ``from -> to`` (``(none)`` = no stage given)."""
+_TUPLES = frozenset({ACTION_RULES, "actions"})
 
-    accounts: int
-    decided: int
-    errors: int
-    tiers: dict[str, int] = field(default_factory=dict)
-    segments: dict[str, dict[str, int]] = field(default_factory=dict)
-    stages: dict[str, int] = field(default_factory=dict)
-    stage_changes: dict[str, int] = field(default_factory=dict)
-    churn_kinds: dict[str, int] = field(default_factory=dict)
-    churn_risks: dict[str, int] = field(default_factory=dict)
-    actions: dict[str, int] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "accounts": self.accounts, "decided": self.decided, "errors": self.errors, "tiers": self.tiers,
-            "segments": self.segments, "stages": self.stages, "stage_changes": self.stage_changes,
-            "churn_kinds": self.churn_kinds, "churn_risks": self.churn_risks, "actions": self.actions,
-        }
+def _as_list(name: str, col: Any) -> list[Any]:
+    if isinstance(col, list):
+        return col
+    values: list[Any] = col.to_pylist()
+    if name in _TUPLES:
+        return [tuple(v) if v is not None else () for v in values]
+    return values
 
-    def lines(self, _: Callable[[str], str] = str) -> list[str]:
-        """The summary, a line per count; ``_`` translates its words (a catalogue's ``gettext``)."""
-        def fmt(counts: Mapping[str, int]) -> str:
-            return ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
 
-        out = [_("accounts: {accounts} ({decided} decided, {errors} errors)").format(
-            accounts=self.accounts, decided=self.decided, errors=self.errors)]
-        if self.tiers:
-            out.append(_("tiers: {counts}").format(counts=fmt(self.tiers)))
-        for name, counts in self.segments.items():
-            out.append(_("segment {name}: {counts}").format(name=name, counts=fmt(counts)))
-        if self.stages:
-            out.append(_("stages: {counts}").format(counts=fmt(self.stages)))
-            total = sum(self.stage_changes.values())
-            out.append(_("stage changes: {total}").format(total=total)
-                       + (f" ({fmt(self.stage_changes)})" if total else ""))
-        if self.churn_kinds:
-            out.append(_("churn kinds: {counts}").format(counts=fmt(self.churn_kinds)))
-            out.append(_("churn risk: {counts}").format(counts=fmt(self.churn_risks)))
-        out.append(_("actions: {counts}").format(counts=fmt(self.actions)))
-        return out
-
-    def __str__(self) -> str:
-        return "\n".join(self.lines())
-
-    @classmethod
-    def combine(cls, parts: Iterable[BatchSummary]) -> BatchSummary:
-        """Add up the summaries of the chunks of one batch."""
-        parts = list(parts)
-
-        def add(name: str) -> dict[str, int]:
-            total: Counter[str] = Counter()
-            for p in parts:
-                total.update(getattr(p, name))
-            first: dict[str, int] = next((getattr(p, name) for p in parts if getattr(p, name)), {})
-            return {k: total[k] for k in [*first, *sorted(set(total) - set(first))]}
-
-        segs: dict[str, dict[str, int]] = {}
-        for p in parts:
-            for name, counts in p.segments.items():
-                acc = segs.setdefault(name, {})
-                for k, v in counts.items():
-                    acc[k] = acc.get(k, 0) + v
-        return cls(
-            accounts=sum(p.accounts for p in parts), decided=sum(p.decided for p in parts),
-            errors=sum(p.errors for p in parts), tiers=add("tiers"), segments=segs, stages=add("stages"),
-            stage_changes=add("stage_changes"), churn_kinds=add("churn_kinds"), churn_risks=add("churn_risks"),
-            actions=add("actions"),
-        )
+def _value_at(name: str, col: Any, j: int) -> Any:
+    if isinstance(col, list):
+        return col[j]
+    v = col[j].as_py()
+    return (tuple(v) if v is not None else ()) if name in _TUPLES else v
 
 
 class BatchResult(Sequence[Item]):
@@ -235,10 +194,10 @@ class BatchResult(Sequence[Item]):
         chunk = Chunk(0, n, keys, [list(v) if not hasattr(v, "to_pylist") else v for v in inputs.values()], {},
                       dict(errors or {}))
         cols = value_columns(policy.plan)
-        missing = [c for c in cols if c not in outputs]
+        missing = [c for c in cols if c not in outputs and not c.startswith("metric.")]
         if missing:
             raise ValueError(f"outputs lack the columns {missing}")
-        outs = {c: list(outputs[c]) for c in cols}
+        outs = {c: list(outputs[c]) if c in outputs else [None] * n for c in cols}
         outs["actions"] = [tuple(a) if a is not None else () for a in outs["actions"]]
         if ACTION_RULES in outputs:
             outs[ACTION_RULES] = [tuple(a) if a is not None else () for a in outputs[ACTION_RULES]]
@@ -335,50 +294,23 @@ class BatchResult(Sequence[Item]):
         return self
 
     def summary(self) -> BatchSummary:
-        plan = self.policy.plan
-        tiers: Counter[str] = Counter()
-        segs: dict[str, Counter[str]] = {t.section[len("segment:"):]: Counter() for t in plan.segments}
-        stages: Counter[str] = Counter()
-        changes: Counter[str] = Counter()
-        kinds: Counter[str] = Counter()
-        risks: Counter[str] = Counter()
-        actions: Counter[str] = Counter()
+        return summarise(self.policy.plan, self._parts, self._len)
+
+    # -- the validated input
+    def input_columns(self, keys: Iterable[str]) -> dict[str, Any] | None:
+        """The validated input fields ``keys`` of every row (refused rows hold what validation kept), as
+        Arrow arrays; a field the input did not hold is left out. ``None`` when the batch does not hold
+        its input (a result built from Decisions)."""
+        return held_inputs(self._parts, keys)
+
+    def unknown_counts(self) -> dict[str, int]:
+        """Per input column (less ``id``): the rows where it was blank, over every row of the input."""
+        total: Counter[str] = Counter()
         for p in self._parts:
-            o = p.outputs
-            rows = [j for j in range(p.n) if j not in p.errors]
-            if plan.tiers is not None:
-                tiers.update(o["tier"][j] for j in rows if o["tier"][j] is not None)
-            for name, counter in segs.items():
-                col = o[f"segment.{name}"]
-                counter.update(col[j] for j in rows if col[j] is not None)
-            if plan.stages is not None:
-                stages.update(o["stage"][j] for j in rows if o["stage"][j] is not None)
-                for j in rows:
-                    src, dst = o["stage_from"][j], o["stage"][j]
-                    if o["stage_transition"][j] is not None and src != dst:
-                        changes[f"{src or '(none)'} -> {dst}"] += 1
-            if plan.churn is not None:
-                kinds.update(o["churn_kind"][j] for j in rows if o["churn_kind"][j] is not None)
-                risks.update(o["churn_risk"][j] for j in rows if o["churn_risk"][j] is not None)
-            for j in rows:
-                actions.update(o["actions"][j])
-
-        def ordered(c: Counter[str], order: Iterable[str] = ()) -> dict[str, int]:
-            first = [k for k in order if k in c]
-            return {k: c[k] for k in [*first, *sorted(set(c) - set(first))]}
-
-        spec = plan.spec
-        n_err = self.error_count
-        return BatchSummary(
-            accounts=self._len, decided=self._len - n_err, errors=n_err,
-            tiers=ordered(tiers, spec.tiers.values if spec.tiers else ()),
-            segments={n: ordered(c, spec.segments[n].values) for n, c in segs.items()},
-            stages=ordered(stages, plan.stages.states if plan.stages else ()),
-            stage_changes=ordered(changes),
-            churn_kinds=ordered(kinds, ("none", "voluntary", "competitor", "expelled", "value_decline")),
-            churn_risks=ordered(risks, ("low", "medium", "high")),
-            actions=ordered(actions, plan.catalog),
-        )
+            if isinstance(p, _ColumnsPart):
+                total.update(p.chunk.blanks)
+        total.pop("id", None)
+        return dict(total)
 
     # -- flat tables
     def columns(self, *, errors: bool = False) -> dict[str, list[Any]]:
@@ -389,13 +321,21 @@ class BatchResult(Sequence[Item]):
             out["error_field"] = []
             out["error"] = []
         for p in self._parts:
-            ids = p.ids()
+            ids = _as_list("account_id", p.id_column())
+            outs = p.lists()
             rows = range(p.n) if errors else [j for j in range(p.n) if j not in p.errors]
+            whole = not p.errors
             out["row"].extend(p.start + j + 1 for j in rows)
-            out["account_id"].extend(ids[j] if j not in p.errors else p.errors[j].account_id for j in rows)
+            if whole:
+                out["account_id"].extend(ids)
+            else:
+                out["account_id"].extend(ids[j] if j not in p.errors else p.errors[j].account_id for j in rows)
             for c in names[2:]:
-                col = p.outputs[c]
-                out[c].extend(col[j] if j not in p.errors else (() if c == "actions" else None) for j in rows)
+                col = outs[c]
+                if whole:
+                    out[c].extend(col)
+                else:
+                    out[c].extend(col[j] if j not in p.errors else (() if c == "actions" else None) for j in rows)
             if errors:
                 out["error_field"].extend(p.errors[j].field if j in p.errors else None for j in rows)
                 out["error"].extend(p.errors[j].message if j in p.errors else None for j in rows)
@@ -417,8 +357,15 @@ class BatchResult(Sequence[Item]):
         return out
 
     def to_arrow(self, *, errors: bool = False) -> Any:
-        """The flat result as a ``pyarrow.Table`` (actions as ``list<string>``)."""
-        return arrow_table(self.columns(errors=errors))
+        """The flat result as a ``pyarrow.Table`` (actions as ``list<string>``); the vector evaluator's
+        Arrow columns are used as they are, with no Python object per row."""
+        names = output_columns(self.policy.plan)
+        tables = [part_table(p.start, p.id_column(), p.outputs, p.errors, names, with_errors=errors)
+                  for p in self._parts]
+        if not tables:
+            return arrow_table(self.columns(errors=errors))
+        pa = require("pyarrow", "BatchResult.to_arrow")
+        return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
     def to_pandas(self, *, errors: bool = False) -> Any:
         """The flat result as a ``pandas.DataFrame`` (actions as lists of codes)."""

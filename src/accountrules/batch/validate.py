@@ -56,6 +56,8 @@ class Chunk:
     cols: list[Any]
     base: dict[str, Any]
     errors: dict[int, RowError] = field(default_factory=dict)
+    blanks: dict[str, int] = field(default_factory=dict)
+    """Per input column: the rows where it was blank, before validation (what a report calls unknown)."""
 
     def column_lists(self, only: frozenset[str] | None = None) -> list[list[Any]]:
         return [c if isinstance(c, list) else c.to_pylist()
@@ -166,7 +168,9 @@ def validate_rows(objs: Sequence[Any], plan: Plan, start: int, unreadable: Mappi
                 values = map(env.__getitem__, keys)
         for c, v in zip(cols, values, strict=True):
             c.append(v)
-    return Chunk(start, len(objs), keys, list(cols), {}, errors)
+    # a field no row gives is not a column of this input; one some rows give is blank in the others
+    blanks = {k: c.count(None) for k, c in zip(keys, cols, strict=True) if c.count(None) < len(c)}
+    return Chunk(start, len(objs), keys, list(cols), {}, errors, blanks)
 
 
 # -- the flat path: one cell through pydantic --------------------------------------------------------
@@ -359,13 +363,19 @@ def _fast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
     return pc.if_else(ok, vals, pa.scalar(None, vals.type)), ok
 
 
-def _column(key: str, spec: FieldSpec, col: Any, extra: str | None) -> tuple[Any, dict[int, str]]:
-    """Validate one column: ``(stored column, {local index: message})``."""
+def _column(key: str, spec: FieldSpec, col: Any, extra: str | None) -> tuple[Any, dict[int, str], int]:
+    """Validate one column: ``(stored column, {local index: message}, blank cells)``."""
     pa, pc = _pa()
     if isinstance(col, list):  # a column Arrow could not type (mixed Python objects)
         cells = [normalise_cell(key, v) for v in col]
-        return _cells(key, spec, cells, range(len(cells)), [None] * len(cells), extra)
+        return (*_cells(key, spec, cells, range(len(cells)), [None] * len(cells), extra), cells.count(None))
     arr = normalise_array(key, col)
+    got, bad = _typed_column(key, spec, arr, extra)
+    return got, bad, arr.null_count
+
+
+def _typed_column(key: str, spec: FieldSpec, arr: Any, extra: str | None) -> tuple[Any, dict[int, str]]:
+    pa, pc = _pa()
     if extra is not None:
         cells = arr.to_pylist()
         return _cells(key, spec, cells, range(len(cells)), [None] * len(cells), extra)
@@ -444,12 +454,14 @@ def validate_table(table: Any, plan: Plan, start: int, unreadable: Mapping[int, 
     keys: list[str] = []
     cols: list[Any] = []
     per_row: dict[int, tuple[Problems, Problems]] = {}  # row -> (model problems, extra problems)
+    blanks: dict[str, int] = {}
     present = set(names)
     for key, spec in fields.items():
         if key not in present:
             continue
         extra = spec.type if key.startswith("extra.") else None
-        col, bad = _column(key, spec, get(key), extra)
+        col, bad, blank = _column(key, spec, get(key), extra)
+        blanks[key] = blank
         if key == "id":
             col, refused = normalise_id_column(col)
             for i, msg in refused.items():
@@ -467,7 +479,7 @@ def validate_table(table: Any, plan: Plan, start: int, unreadable: Mapping[int, 
     base.update(("extra." + name, None) for name in plan.extra_fields)
     for k in keys:
         del base[k]
-    chunk = Chunk(start, n, tuple(keys), cols, base)
+    chunk = Chunk(start, n, tuple(keys), cols, base, blanks=blanks)
     ids: list[Any] | None = None
     for i, (model, extras) in sorted(per_row.items()):
         if ids is None:

@@ -32,6 +32,11 @@ EXPLAIN_COLUMNS: Final = ("explain_en", "explain_zh")
 EVALUATOR_EXTRA_COLUMNS: Final = ("action_rules", "error", "error_rules")
 """What a columnar evaluator returns beyond the decision columns (see :func:`evaluator_columns`)."""
 
+SCORE_METRICS: Final = ("r_score", "f_score", "m_score")
+"""The policy metrics the flat output carries, as ``metric.<name>`` number columns, when the policy
+defines them: the RFM scores a portfolio report draws its R x F grid from, so a decisions file
+holds them too. A value that is not a finite number shows as blank."""
+
 INT_COLUMNS: Final = frozenset({"row"})
 FLOAT_COLUMNS: Final = frozenset({"churn_score"})
 LIST_COLUMNS: Final = frozenset({ACTIONS})
@@ -52,6 +57,19 @@ def _segment_names(plan: Plan) -> list[str]:
     return [t.section[len("segment:"):] for t in plan.segments]
 
 
+def metric_columns(plan: Plan) -> list[str]:
+    """The ``metric.<name>`` columns of the :data:`SCORE_METRICS` this policy defines, in policy order."""
+    return [f"metric.{m.name}" for m in plan.metrics if m.name in SCORE_METRICS]
+
+
+def metric_value(value: Any) -> float | None:
+    """A score metric's flat value: a finite number as float, anything else blank."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    x = float(value)
+    return x if x == x and x not in (float("inf"), float("-inf")) else None
+
+
 def value_columns(plan: Plan) -> list[str]:
     """The decision columns of this policy, in order (:func:`output_columns` less row and id)."""
     cols: list[str] = []
@@ -63,6 +81,7 @@ def value_columns(plan: Plan) -> list[str]:
         cols += STAGE_COLUMNS
     if plan.churn is not None:
         cols += CHURN_COLUMNS
+    cols += metric_columns(plan)
     cols.append(ACTIONS)
     return cols
 
@@ -89,20 +108,23 @@ def decision_outputs(plan: Plan, d: Decision) -> dict[str, Any]:
         c = d.churn
         churn = (c.kind.value, c.risk.value, c.score, c.rule) if c else (None, None, None, None)
         out.update(zip(CHURN_COLUMNS, churn, strict=True))
+    for col in metric_columns(plan):
+        out[col] = metric_value(d.metrics.get(col[len("metric."):]))
     out[ACTIONS] = tuple(a.code for a in d.actions)
     return out
 
 
 def evaluator_columns(source: Plan | _HasPlan, metrics: bool = False) -> list[str]:
     """The keys a columnar evaluator returns: every decision column whatever sections the policy
-    has, plus :data:`EVALUATOR_EXTRA_COLUMNS` and, with ``metrics``, ``metric.<name>``."""
+    has, plus :data:`EVALUATOR_EXTRA_COLUMNS`, the score metric columns and, with ``metrics``,
+    ``metric.<name>`` of every other metric."""
     plan = source if isinstance(source, Plan) else source.plan
     keys: list[str] = [*TIER_COLUMNS]
     for name in _segment_names(plan):
         keys += segment_columns(name)
-    keys += [*STAGE_COLUMNS, *CHURN_COLUMNS, ACTIONS, *EVALUATOR_EXTRA_COLUMNS]
+    keys += [*STAGE_COLUMNS, *CHURN_COLUMNS, ACTIONS, *EVALUATOR_EXTRA_COLUMNS, *metric_columns(plan)]
     if metrics:
-        keys += [f"metric.{m.name}" for m in plan.metrics]
+        keys += [f"metric.{m.name}" for m in plan.metrics if m.name not in SCORE_METRICS]
     return keys
 
 
@@ -111,7 +133,7 @@ def arrow_type(name: str) -> Any:
     pa = pyarrow("Arrow and Parquet output")
     if name in INT_COLUMNS:
         return pa.int64()
-    if name in FLOAT_COLUMNS:
+    if name in FLOAT_COLUMNS or name.startswith("metric."):
         return pa.float64()
     if name in LIST_COLUMNS:
         return pa.list_(pa.string())
@@ -151,7 +173,7 @@ def csv_cell(value: Any) -> Any:
 
 __all__ = [
     "ACTIONS", "CHURN_COLUMNS", "ERROR_COLUMNS", "ERROR_FILE_COLUMNS", "EVALUATOR_EXTRA_COLUMNS", "EXPLAIN_COLUMNS",
-    "KEY_COLUMNS", "STAGE_COLUMNS", "TIER_COLUMNS", "arrow_schema", "arrow_table", "arrow_type", "csv_cell",
-    "decision_outputs",
-    "evaluator_columns", "output_columns", "segment_columns", "value_columns",
+    "KEY_COLUMNS", "SCORE_METRICS", "STAGE_COLUMNS", "TIER_COLUMNS", "arrow_schema", "arrow_table", "arrow_type",
+    "csv_cell", "decision_outputs",
+    "evaluator_columns", "metric_columns", "metric_value", "output_columns", "segment_columns", "value_columns",
 ]

@@ -147,6 +147,27 @@ def maximum(values: Any) -> float:
     return 0.0 if got is None else float(got)
 
 
+def list_counts(values: Any) -> dict[str, int]:
+    """How often each element of a list<string> column occurs (a null list holds none)."""
+    pc = _pc()
+    arr = array(values)
+    if _pa().types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    flat = pc.list_flatten(arr)
+    return counts(flat.drop_null()) if len(flat) else {}
+
+
+def top_order(revenue: Any, ids: Any, k: int) -> list[int]:
+    """The positions of the ``k`` first rows by revenue (largest first, a missing one as 0), then by id."""
+    pa = _pa()
+    if len(ids) == 0:
+        return []
+    rev = amounts(revenue) if revenue is not None else pa.array([0.0] * len(ids), pa.float64())
+    table = pa.table({"r": rev, "i": keys(ids)})
+    order = _pc().sort_indices(table, sort_keys=[("r", "descending"), ("i", "ascending")])
+    return order.slice(0, k).to_pylist()  # type: ignore[no-any-return]
+
+
 def positions(mask: Any) -> list[int]:
     """The positions where ``mask`` is true."""
     return _pc().indices_nonzero(_pc().fill_null(mask, False)).to_pylist()  # type: ignore[no-any-return]

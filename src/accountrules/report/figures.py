@@ -38,7 +38,7 @@ DEFAULT = "(default)"
 class Frame:
     """Flat columns of the decided rows, all of one length."""
 
-    columns: dict[str, list[Any]]
+    columns: dict[str, Any]  # column -> Arrow array (or list), one value per decided row
     as_of: dt.date
     today: dt.date
     inputs: dict[str, Any] = field(default_factory=dict)  # field path -> values (list or Arrow), aligned with columns
@@ -152,21 +152,30 @@ def rule_counts(spec: PolicySpec, cols: Mapping[str, Sequence[Any]]) -> tuple[di
     unused: dict[str, list[str]] = {}
     for section, ids in universe.items():
         if section == "actions":
-            seen = set(chain.from_iterable(acts for acts in cols.get("actions", ()) if acts))
+            seen = set(action_counts(cols.get("actions")))
             assert spec.actions is not None
             unused[section] = [r.id for r in spec.actions.rules if not set(r.actions) & seen]
             continue
         col = cols.get(_RULE_COLUMNS.get(section, section + "_rule"))
         if col is None:
             continue
-        c = Counter(col)  # counted in C; the rows no rule decided are renamed after
-        if None in c:
-            c[DEFAULT] += c.pop(None)
+        c = Counter(agg.counts(agg.keys(col)))  # counted in Arrow; the rows no rule decided are renamed after
+        if NONE in c:
+            c[DEFAULT] += c.pop(NONE)
         if section == "stage":
             c.pop(DEFAULT, None)  # no transition = the stage stayed; not a rule's decision
         counts[section] = {k: c[k] for k in _ordered(c, [*ids, DEFAULT])}
         unused[section] = [i for i in ids if i not in c]
     return counts, unused
+
+
+def action_counts(actions: Any) -> Counter[str]:
+    """How many accounts got each action code (``actions``: a list<string> column, Arrow or Python)."""
+    if actions is None:
+        return Counter()
+    if isinstance(actions, list):
+        return Counter(chain.from_iterable(acts for acts in actions if acts))
+    return Counter(agg.list_counts(actions))
 
 
 def _at_risk(frame: Frame, revenue: Any) -> list[dict[str, Any]]:
@@ -178,17 +187,23 @@ def _at_risk(frame: Frame, revenue: Any) -> list[dict[str, Any]]:
     mask = pc.or_(pc.equal(risk, "high"),
                   pc.and_(pc.equal(risk, "medium"), pc.invert(pc.is_in(kind, agg.array([NONE, "none"])))))
     risky = agg.positions(mask)
-    rev = agg.array(revenue).take(risky).to_pylist() if revenue is not None else [0.0] * len(risky)
-    ids = cols["account_id"]
-    order = sorted(range(len(risky)), key=lambda j: (-rev[j], str(ids[risky[j]])))
+    if len(risky) == 0:  # none at risk (Arrow cannot take an empty, null-typed list of positions)
+        return []
+    ids = agg.array(cols["account_id"]).take(risky)
+    rev = agg.array(revenue).take(risky) if revenue is not None else None
+    # largest revenue first, then by account id: sorted in Arrow over the risky rows, the top kept
+    order = agg.top_order(rev, ids, TOP_AT_RISK)
+    picked = [risky[j] for j in order]
     tiers = cols.get("tier")
+    got = {name: agg.array(cols[name]).take(picked).to_pylist()
+           for name in ("account_id", "churn_kind", "churn_risk", "churn_score")}
+    tier_of = agg.array(tiers).take(picked).to_pylist() if tiers is not None else [None] * len(picked)
+    revs = rev.take(order).to_pylist() if rev is not None else [None] * len(picked)
     out = []
-    for j in order[:TOP_AT_RISK]:
-        i = risky[j]
-        aid = str(ids[i])
-        out.append({"account_id": aid, "revenue": rev[j] if revenue is not None else None,
-                    "kind": cols["churn_kind"][i], "risk": cols["churn_risk"][i],
-                    "score": cols["churn_score"][i], "tier": tiers[i] if tiers is not None else None,
+    for k, i in enumerate(picked):
+        aid = str(got["account_id"][k])
+        out.append({"account_id": aid, "revenue": revs[k], "kind": got["churn_kind"][k],
+                    "risk": got["churn_risk"][k], "score": got["churn_score"][k], "tier": tier_of[k],
                     "explain": frame.explanations.get(aid)
                     or (frame.explainer(i) if frame.explainer is not None else {})})
     return out
@@ -266,7 +281,7 @@ def portfolio_figures(spec: PolicySpec, frame: Frame) -> Figures:
         scores = agg.score_buckets(agg.finite_scores(cols["churn_score"]))
         at_risk = _at_risk(frame, revenue)
 
-    actions: Counter[str] = Counter(chain.from_iterable(acts for acts in cols.get("actions", ()) if acts))
+    actions = action_counts(cols.get("actions"))
     catalog = spec.actions.catalog if spec.actions else {}
     owners: Counter[str] = Counter()
     timeline: Counter[int] = Counter()

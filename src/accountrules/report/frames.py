@@ -11,7 +11,6 @@ import csv
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
-from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from accountrules.io.formats import OUTPUT
 from accountrules.io.optional import pyarrow
 from accountrules.model.decision import Decision
 from accountrules.model.fields import FIELDS
+from accountrules.report import aggregate as agg
 from accountrules.report.figures import LEVEL, PROFIT, REVENUE, Frame
 
 if TYPE_CHECKING:
@@ -95,12 +95,9 @@ def _metric_fields(policy: Policy, names: Iterable[str]) -> set[str]:
     return fields
 
 
-def _rfm_metrics(policy: Policy, table: Any, rows: list[int], stats: Any, as_of: dt.date) -> dict[str, list[Any]]:
-    """The policy's own R and F scores per decided row, against the batch's portfolio statistics.
-
-    Only the fields these two metrics read are handed to the vector evaluator: its other outputs
-    are not used, and a metric depends on nothing else.
-    """
+def _rfm_of(policy: Policy, table: Any, stats: Any, as_of: dt.date) -> dict[str, Any]:
+    """The policy's own R and F scores per row of ``table`` (the fields they read), against the
+    batch's portfolio statistics."""
     names = {m.name for m in policy.spec.metrics}
     if not set(RFM_METRICS) <= names:
         return {}
@@ -109,11 +106,7 @@ def _rfm_metrics(policy: Policy, table: Any, rows: list[int], stats: Any, as_of:
     except ImportError:
         log.info("numpy is not installed: the RFM grid is left out")
         return {}
-    keys = [k for k in _metric_fields(policy, RFM_METRICS) if k in table.column_names]
-    sub = table.select(keys)
-    if len(rows) != table.num_rows:
-        sub = sub.take(rows)
-    out = decide_columns(policy, ColumnBatch.from_arrow(_as_numbers(sub)), as_of=as_of, stats=stats, metrics=True)
+    out = decide_columns(policy, ColumnBatch.from_arrow(_as_numbers(table)), as_of=as_of, stats=stats, metrics=True)
     return {f"metric.{m}": out[f"metric.{m}"] for m in RFM_METRICS}
 
 
@@ -144,23 +137,41 @@ def _input_columns(table: Any, rows: list[int]) -> dict[str, Any]:
 
 def frame_from_result(result: BatchResult, accounts: str | Path | None = None, *,
                       today: dt.date | None = None, columns: ColumnMapping | None = None) -> Frame:
-    """The frame of a decided batch; ``accounts`` is the file it was decided from (for revenue,
-    profit, relationship level, RFM scores and unknown fields)."""
-    cols = result.columns(errors=True)
-    ok = [i for i, e in enumerate(cols["error"]) if e is None]
-    errors = [(f or "", m) for f, m in zip(cols["error_field"], cols["error"], strict=True) if m is not None]
-    del cols["error"], cols["error_field"]
-    whole = len(ok) == len(cols["row"])
-    # itemgetter gathers the decided rows in C; a list comprehension per column costs seconds at 1M rows
-    pick = itemgetter(*ok) if len(ok) > 1 else (lambda v: [v[i] for i in ok])
-    flat = {k: (v if whole else list(pick(v))) for k, v in cols.items()}
+    """The frame of a decided batch, from its Arrow columns. The input fields the figures read
+    (revenue, profit, relationship level) and the unknown-field counts come from the batch's own
+    validated input; ``accounts`` (the file it was decided from) is read only for a batch that
+    does not hold its input (decided from Decisions)."""
+    import pyarrow.compute as pc
+
+    table = result.to_arrow(errors=True)
+    message = table.column("error")
+    errors: list[tuple[str, str]] = []
+    if message.null_count < len(message):
+        bad = table.filter(pc.is_valid(message))
+        errors = [(f or "", m) for f, m in zip(bad.column("error_field").to_pylist(),
+                                               bad.column("error").to_pylist(), strict=True)]
+        table = table.filter(pc.is_null(message))
+    table = table.drop_columns(["error", "error_field"])
+    flat = {k: agg.array(table.column(k)) for k in table.column_names}
     frame = Frame(flat, as_of=result.as_of, today=today or result.as_of, errors=errors)
-    if accounts is not None:
-        table = read_table(accounts, _typed(result.policy), columns)
-        rows = [r - 1 for r in flat["row"]]
-        frame.inputs = _input_columns(table, rows)
-        frame.inputs.update(_rfm_metrics(result.policy, table, rows, result.stats, result.as_of))
-        frame.unknown = _unknown(table, table.column_names)
+    keep = None if len(flat["row"]) == len(result) else pc.subtract(flat["row"], 1)
+    rfm_fields = _metric_fields(result.policy, RFM_METRICS)
+    held = result.input_columns([REVENUE, PROFIT, LEVEL, *sorted(rfm_fields)])
+    source: Any = None  # the input fields of every row of the batch, as one Arrow table
+    if held is not None:
+        source = pyarrow("the report").table(held)
+        frame.unknown = result.unknown_counts()
+    elif accounts is not None:
+        source = read_table(accounts, _typed(result.policy), columns)
+        frame.unknown = _unknown(source, source.column_names)
+    if source is not None:
+        decided = source if keep is None else source.take(keep)
+        frame.inputs = {k: decided.column(k) for k in (REVENUE, PROFIT, LEVEL) if k in decided.column_names}
+        if not all(f"metric.{m}" in flat for m in RFM_METRICS):
+            keys = [k for k in decided.column_names if k in rfm_fields]
+            frame.inputs.update(_rfm_of(result.policy, decided.select(keys), result.stats, result.as_of))
+    # the batch's own metric columns, when the flat output carries them
+    frame.inputs.update({f"metric.{m}": flat[f"metric.{m}"] for m in RFM_METRICS if f"metric.{m}" in flat})
     frame.explainer = _explainer(result, flat["row"])
     return frame
 
@@ -173,56 +184,82 @@ def _typed(policy: Policy | None) -> set[str]:
     return names
 
 
-def _explainer(result: BatchResult, rows: list[int]) -> Callable[[int], dict[str, str]]:
+def _explainer(result: BatchResult, rows: Any) -> Callable[[int], dict[str, str]]:
     """Explanations on demand, by position in the frame: only the accounts a page lists are explained
     (each builds its Decision from the batch's record)."""
 
     def explain(i: int) -> dict[str, str]:
-        d = result[rows[i] - 1]
+        d = result[rows[i].as_py() - 1]
         return {"en": d.explain("en"), "zh": d.explain("zh")} if isinstance(d, Decision) else {}
 
     return explain
 
 
-def _split_actions(v: Any) -> tuple[str, ...]:
+def _split_actions(v: Any) -> list[str]:
     if v is None or v == "":
-        return ()
+        return []
     if isinstance(v, list | tuple):
-        return tuple(v)
-    return tuple(a for a in str(v).split(";") if a)
+        return list(v)
+    return [a for a in str(v).split(";") if a]
+
+
+def _action_lists(col: Any, n: int) -> Any:
+    """The ``actions`` column of a decisions file as list<string>: a CSV cell joins codes with ``;``."""
+    pa = pyarrow("the report")
+    import pyarrow.compute as pc
+
+    lists = pa.list_(pa.string())
+    if col is None:
+        return pa.array([[]] * n, lists)
+    if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+        return col.cast(lists)
+    text = pc.cast(col, pa.string())
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    split = pc.split_pattern(text, ";")
+    if pc.any(pc.equal(pc.list_flatten(split), "")).as_py():  # a stray ";": the exact rule, cell by cell
+        return pa.array([_split_actions(v) for v in col.to_pylist()], lists)
+    return split
 
 
 def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | None = None,
                          errors: str | Path | None = None, accounts: str | Path | None = None) -> Frame:
     """The frame of a decisions file written by ``accountrules decide`` (CSV or Parquet), with its
     errors file when there is one. ``as_of`` is the date it was decided on."""
+    pa = pyarrow("the report")
+    import pyarrow.compute as pc
+
     table = read_table(path)
-    cols: dict[str, list[Any]] = {k: table.column(k).to_pylist() for k in table.column_names}
-    cols["account_id"] = [None if a is None else str(a) for a in cols["account_id"]]
-    cols["actions"] = [_split_actions(v) for v in cols.get("actions", [])]
+    cols: dict[str, Any] = {k: agg.array(table.column(k)) for k in table.column_names}
+    if not pa.types.is_string(cols["account_id"].type):
+        cols["account_id"] = pc.cast(cols["account_id"], pa.string())
+    cols["actions"] = _action_lists(cols.get("actions"), table.num_rows)
     if "churn_score" in cols:
-        cols["churn_score"] = [None if v in (None, "") else float(v) for v in cols["churn_score"]]
+        cols["churn_score"] = pc.cast(cols["churn_score"], pa.float64())
     if "row" not in cols:
-        cols["row"] = list(range(1, len(cols["account_id"]) + 1))
+        cols["row"] = pa.array(range(1, table.num_rows + 1), pa.int64())
     has_explain = "explain_en" in cols and "explain_zh" in cols
     explanations: dict[str, dict[str, str]] = {}
     if has_explain:
         explanations = {str(a): {"en": e or "", "zh": z or ""}
-                        for a, e, z in zip(cols["account_id"], cols.pop("explain_en"), cols.pop("explain_zh"),
-                                           strict=True)}
+                        for a, e, z in zip(cols["account_id"].to_pylist(), cols.pop("explain_en").to_pylist(),
+                                           cols.pop("explain_zh").to_pylist(), strict=True)}
     frame = Frame(cols, as_of=as_of, today=today or as_of, explanations=explanations,
                   has_explanations=has_explain, source="decisions")
+    # the RFM scores: a decisions file carries the policy's score metrics as flat columns
+    frame.inputs.update({f"metric.{m}": pc.cast(cols[f"metric.{m}"], pa.float64()) for m in RFM_METRICS
+                         if f"metric.{m}" in cols})
     err_path = Path(errors) if errors is not None else _errors_path(Path(path))
     if err_path.exists():
         with err_path.open(encoding="utf-8-sig", newline="") as f:
             frame.errors = [(r.get("field") or "", r.get("message") or "") for r in csv.DictReader(f)]
     if accounts is not None:
         acc = read_table(accounts, _typed(None))
+        scores = {k: v for k, v in frame.inputs.items() if k.startswith("metric.")}
         ids = [None if a is None else str(a) for a in acc.column("id").to_pylist()]
         where = {a: i for i, a in enumerate(ids)}
-        rows = [where[a] for a in cols["account_id"] if a in where]
+        rows = [where[a] for a in cols["account_id"].to_pylist() if a in where]
         if len(rows) == len(cols["account_id"]):
-            frame.inputs = _input_columns(acc, rows)
+            frame.inputs = {**_input_columns(acc, rows), **scores}
         frame.unknown = _unknown(acc, acc.column_names)
     return frame
 

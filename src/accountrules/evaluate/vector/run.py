@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from accountrules.evaluate.vector.values import (
     _store,
     _Str,
 )
+from accountrules.io.schema import SCORE_METRICS
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
@@ -65,8 +67,8 @@ class _Out:
         self.patterns: dict[Any, int] = {}  # pattern key -> pattern id
         self.errors: dict[int, tuple[str, tuple[str, ...]]] = {}
         self.metrics: dict[str, tuple[NDArray[Any], BoolArr]] = {}
-        if with_metrics:
-            for name, _, kind in prog.metrics:
+        for name, _, kind in prog.metrics:
+            if with_metrics or name in SCORE_METRICS:  # the score metrics are flat output columns
                 dtype = np.bool_ if kind == "bool" else np.int64 if kind == "string" else np.float64
                 self.metrics[name] = (np.zeros(n, dtype=dtype), np.zeros(n, dtype=np.bool_))
 
@@ -184,6 +186,69 @@ def _pattern_rules(key: Any) -> list[int]:
     return [int(i) for i in np.nonzero(bits)[0]]
 
 
+PatternMemo = dict[Any, tuple[tuple[str, ...], tuple[str, ...]]]
+"""Per set of fired action rules (a pattern key): its merged action codes and the rule ids. A caller
+deciding a batch chunk by chunk passes one memo to every chunk, so each set is merged once."""
+
+
+@dataclass
+class Decided:
+    """The outcome of a program over a batch, as code arrays (see :func:`run_program`)."""
+
+    prog: VectorProgram
+    out: _Out
+    vocab: dict[str, int]
+    n: int
+
+    def names(self) -> list[str]:
+        """The string of each vocabulary code, in code order."""
+        return sorted(self.vocab, key=self.vocab.__getitem__)
+
+    def pattern_values(self, memo: PatternMemo | None = None) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Per pattern id: the merged action codes and the ids of the action rules that fired."""
+        prog = self.prog
+        memo = {} if memo is None else memo
+        got = []
+        for key in self.out.patterns:  # in id order
+            hit = memo.get(key)
+            if hit is None:
+                rules = _pattern_rules(key)
+                hit = memo[key] = (tuple(merge_actions(prog.plan.action_rules[i] for i in rules)),
+                                   tuple(prog.action_ids[i] for i in rules))
+            got.append(hit)
+        return got
+
+
+def run_program(
+    policy: Policy | Plan,
+    columns: ColumnBatch | Mapping[str, Any],
+    *,
+    as_of: dt.date,
+    stats: PortfolioStats | None = None,
+    chunk_size: int = 1 << 15,
+    metrics: bool = False,
+    program: VectorProgram | None = None,
+) -> Decided:
+    """Run the policy's program over every row of ``columns``: the outcome as code arrays, which
+    :func:`decide_columns` turns into Python lists and :mod:`.arrow_out` into Arrow arrays."""
+    prog = _held(policy, program)
+    batch = columns if isinstance(columns, ColumnBatch) else ColumnBatch.from_mapping(columns)
+    n = batch.size
+    vocab = dict(prog.vocab)
+    ctx = _Ctx(float(as_of.toordinal()), vocab)
+    cols: dict[str, V] = {
+        key: _column_value(batch.columns.get(key), kind, key, n, vocab) for key, kind in prog.field_refs.items()
+    }
+    step = max(1, chunk_size)
+    with np.errstate(all="ignore"):
+        if prog.portfolio_args:
+            ctx.pre = _portfolio_columns(prog, ctx, cols, n, stats, step, batch)
+        out = _Out(prog, n, metrics)
+        for lo in range(0, n, step):
+            _run_chunk(prog, ctx, cols, lo, min(n, lo + step), out)
+    return Decided(prog, out, vocab, n)
+
+
 def decide_columns(
     policy: Policy | Plan,
     columns: ColumnBatch | Mapping[str, Any],
@@ -205,22 +270,9 @@ def decide_columns(
     (``error_rules`` names the rows) — such a row's other outputs are all ``None``.
     ``program``: the policy compiled once (:func:`compile_program`), for callers deciding many batches.
     """
-    prog = _held(policy, program)
-    batch = columns if isinstance(columns, ColumnBatch) else ColumnBatch.from_mapping(columns)
-    n = batch.size
-    vocab = dict(prog.vocab)
-    ctx = _Ctx(float(as_of.toordinal()), vocab)
-    cols: dict[str, V] = {
-        key: _column_value(batch.columns.get(key), kind, key, n, vocab) for key, kind in prog.field_refs.items()
-    }
-    step = max(1, chunk_size)
-    with np.errstate(all="ignore"):
-        if prog.portfolio_args:
-            ctx.pre = _portfolio_columns(prog, ctx, cols, n, stats, step, batch)
-        out = _Out(prog, n, metrics)
-        for lo in range(0, n, step):
-            _run_chunk(prog, ctx, cols, lo, min(n, lo + step), out)
-    return _finish(prog, out, vocab, n)
+    got = run_program(policy, columns, as_of=as_of, stats=stats, chunk_size=chunk_size, metrics=metrics,
+                      program=program)
+    return finish_lists(got)
 
 
 def _nullable(obj: NDArray[Any], known: BoolArr) -> list[Any]:
@@ -230,8 +282,9 @@ def _nullable(obj: NDArray[Any], known: BoolArr) -> list[Any]:
     return out
 
 
-def _finish(prog: VectorProgram, out: _Out, vocab: dict[str, int], n: int) -> dict[str, list[Any]]:
-    names = np.array([*sorted(vocab, key=vocab.__getitem__), None], dtype=object)  # code -1 -> None
+def finish_lists(got: Decided) -> dict[str, list[Any]]:
+    prog, out, n = got.prog, got.out, got.n
+    names = np.array([*got.names(), None], dtype=object)  # code -1 -> None
 
     def strings(codes: IntArr) -> list[Any]:
         res: list[Any] = names[codes].tolist()
@@ -267,12 +320,9 @@ def _finish(prog: VectorProgram, out: _Out, vocab: dict[str, int], n: int) -> di
         for k in ("churn_kind", "churn_risk", "churn_score", "churn_rule"):
             res[k] = list(none)
     if prog.action_conds:
-        codes_of: list[tuple[str, ...]] = []
-        rules_of: list[tuple[str, ...]] = []
-        for key in out.patterns:  # in id order
-            rules = _pattern_rules(key)
-            codes_of.append(tuple(merge_actions(prog.plan.action_rules[i] for i in rules)))
-            rules_of.append(tuple(prog.action_ids[i] for i in rules))
+        values = got.pattern_values()
+        codes_of = [c for c, _ in values]
+        rules_of = [r for _, r in values]
         lut_codes = np.empty(len(codes_of), dtype=object)
         lut_codes[:] = codes_of
         lut_rules = np.empty(len(rules_of), dtype=object)
