@@ -7,7 +7,8 @@ import pickle
 import pytest
 
 import accountrules
-from accountrules import LoadLimits, PolicyLimitError
+from accountrules import LoadLimits
+from accountrules.errors import PolicyLimitError
 
 HEAD = ['policy: {name: big, version: "1", label: {zh: 大, en: Big}}', "fields:", "  x: {type: number}",
         "tiers:", "  hit: first", "  values: {gold: {zh: G, en: G}, iron: {zh: I, en: I}}", "  default: iron",
