@@ -77,6 +77,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--errors", metavar="PATH", default=None,
                    help="errors CSV (default: OUTPUT with the suffix .errors.csv)")
     p.add_argument("--raw-csv", action="store_true", help=RAW_CSV_HELP)
+    p.add_argument("--spark", metavar="MASTER", default=None, help="run on Apache Spark with this master "
+                   "(local[4], spark://host:7077, yarn): see accountrules.spark.cli")
     p.set_defaults(func=run)
 
 
@@ -121,6 +123,10 @@ class _Bar:
 
 def run(args: argparse.Namespace) -> int:
     prog = "accountrules decide"
+    if getattr(args, "spark", None):
+        from accountrules.spark.cli import run_decide
+
+        return run_decide(args)
     try:
         return _run(args, prog)
     except Exception:  # noqa: BLE001 - a bug must not exit 1, which means "some rows refused"

@@ -127,11 +127,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="write CSV cells exactly as they are (for a program, e.g. accountrules decide); by default a text "
         "cell starting with = + - @, a tab or a CR gets a leading ' so a spreadsheet does not run it",
     )
+    p.add_argument("--spark", metavar="MASTER", default=None, help="run on Apache Spark with this master "
+                   "(local[4], spark://host:7077, yarn): see accountrules.spark.cli")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Derive, write, print a one-line summary (not with -q). 0 = done, 2 = bad arguments or input."""
+    if getattr(args, "spark", None):
+        from accountrules.spark.cli import run_features
+
+        return run_features(args)
     out = Path(args.output)
     out_format = OUTPUT.of(out)
     if out_format is None:

@@ -37,6 +37,21 @@ def portfolio_stats(policy: Policy | Plan, columns: ColumnBatch | Mapping[str, A
     return stats_from_arrays({k: values[k][known[k]] for k in values}, batch.size)
 
 
+def ranked_values(policy: Policy | Plan, columns: ColumnBatch | Mapping[str, Any], *, as_of: dt.date,
+                  program: VectorProgram | None = None) -> dict[str, FloatArr]:
+    """Each ranked expression's value on every row of a batch, aligned with the rows (NaN = unknown):
+    what :func:`portfolio_stats` sorts, for a caller that must drop rows (duplicates) before sorting."""
+    prog = _held(policy, program)
+    batch = columns if isinstance(columns, ColumnBatch) else ColumnBatch.from_mapping(columns)
+    vocab = dict(prog.vocab)
+    ctx = _Ctx(float(as_of.toordinal()), vocab)
+    cols = {key: _column_value(batch.columns.get(key), kind, key, batch.size, vocab)
+            for key, kind in prog.field_refs.items()}
+    with np.errstate(all="ignore"):
+        values, known = _ranked_values(prog, ctx, cols, batch.size, 1 << 15)
+    return {k: np.where(known[k], values[k], np.nan) for k in values}
+
+
 def _ranked_values(prog: VectorProgram, ctx: _Ctx, cols: Mapping[str, V], n: int, step: int) -> tuple[
         dict[str, FloatArr], dict[str, BoolArr]]:
     """Every ranked expression (and the local metrics it reads) over the whole batch."""
