@@ -1,12 +1,17 @@
 """CDNOW (the shared real log): purchase counts and the F quintile against an independent pandas computation.
 
-Documented in docs/features-occasion.md. Skipped when the shared log is absent.
+Documented in docs/features-occasion.md, whose table examples/cdnow/f_scores.py generates (checked
+here). Both tie rules of ``quantile``: same bucket, and rank first (the shipped express f_score).
+Skipped when the shared log is absent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -21,6 +26,26 @@ WINDOW = 546  # (1997-01-01, 1998-06-30]: the whole log but its first day, the s
 
 pytestmark = pytest.mark.skipif(
     not CDNOW.is_file(), reason="the shared CDNOW log ../shared/data/cdnow/CDNOW_master.txt is absent")
+
+
+def _script() -> ModuleType:
+    path = ROOT / "examples" / "cdnow" / "f_scores.py"
+    spec = importlib.util.spec_from_file_location("cdnow_f_scores", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def script() -> ModuleType:
+    return _script()
+
+
+@pytest.fixture(scope="module")
+def scores(script: ModuleType) -> dict[str, dict[str, list[Any]]]:
+    """The shipped express f_score (rank first) and the same-bucket F of every customer, per occasion."""
+    return {occasion: script.f_scores(occasion, CDNOW) for occasion in ("day", "order")}
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +89,34 @@ def test_f_quintile_same_bucket_matches_pandas(log: object) -> None:
     pd.testing.assert_series_equal(got.astype("int64"), expected, check_names=False)
     # the distribution the docs show
     assert got.value_counts().sort_index().to_dict() == {1: 12054, 3: 4040, 4: 3641, 5: 3835}
+
+
+@pytest.mark.parametrize("occasion", ["day", "order"])
+def test_f_scores_match_pandas_under_both_tie_rules(log: object, scores: dict[str, dict[str, list[Any]]],
+                                                    occasion: str) -> None:
+    """The rules of docs/policy-language.md, computed by pandas from the raw log:
+    same bucket = 1 + min(4, 5 * (counts strictly below) // n); rank first = rank(method="first")
+    over the customers sorted by id (code-point order), then 1 + (rank - 1) * 5 // n."""
+    pd = pytest.importorskip("pandas")
+    window = log  # type: ignore[assignment]
+    by = window.groupby("customer_id")  # type: ignore[attr-defined]
+    count = (by["day"].nunique() if occasion == "day" else by.size()).sort_index()
+    assert count.index.is_monotonic_increasing  # ids as text: pandas sorts them as Python does
+    n = len(count)
+    first = 1 + (count.rank(method="first").astype("int64") - 1) * 5 // n
+    same = 1 + ((count.rank(method="min").astype("int64") - 1) * 5 // n).clip(upper=4)
+    got = scores[occasion]
+    assert got["id"] == count.index.tolist()
+    assert got["count"] == count.tolist()
+    pd.testing.assert_series_equal(pd.Series(got["first"], index=count.index), first, check_names=False)
+    pd.testing.assert_series_equal(pd.Series(got["same"], index=count.index), same.astype("int64"), check_names=False)
+    assert first.value_counts().sort_index().to_dict() == dict.fromkeys(range(1, 6), 4714)
+    # 5 divides n: the conventional qcut of the ranks gives the same buckets
+    qcut = pd.qcut(count.rank(method="first"), 5, labels=False) + 1
+    assert (qcut.astype("int64") == first).all()
+
+
+def test_docs_table_is_what_the_script_prints(script: ModuleType, scores: dict[str, dict[str, list[Any]]]) -> None:
+    doc = (ROOT / "docs" / "features-occasion.md").read_text(encoding="utf-8")
+    block = script.table_text(CDNOW, scores)
+    assert block in doc, "docs/features-occasion.md is stale: run python examples/cdnow/f_scores.py --write"

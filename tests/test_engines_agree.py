@@ -187,6 +187,49 @@ def test_generated_policies_agree_deep(engine: str, text: str, accounts: list[di
     _generated_agree(engine, text, accounts)
 
 
+# -- heavy ties: quantile with ties ranked first by account id --------------------------------------
+
+_TIES = """
+policy: {name: ties, version: '1', label: {zh: x, en: x}}
+metrics:
+  f: quantile(transactions.count, 5, 'first')
+  f_same: quantile(transactions.count, 5)
+  r: 6 - quantile(transactions.recency_days, 3, 'first')
+  m: quantile(transactions.revenue - transactions.count, 4, 'first')
+segments:
+  band:
+    hit: first
+    values: {a: {zh: a, en: a}, b: {zh: b, en: b}, c: {zh: c, en: c}}
+    default: c
+    rows:
+      - {id: s-a, when: "f >= 4 and r >= 2", then: a}
+      - {id: s-b, when: "f == 2 or m == 3 or f_same == 1", then: b}
+actions:
+  catalog:
+    x: {title: {zh: x, en: x}, owner: o}
+  rules:
+    - {id: a-x, when: "f == 1 and segments.band != 'a'", do: [x]}
+"""
+
+# a few values, most accounts on one of them (as CDNOW's one-time buyers); ids whose code-point
+# order is neither their length nor their case
+_tied_accounts = st.lists(
+    st.builds(lambda i, cnt, rec, rev: {"id": i, "transactions": {k: v for k, v in (
+        ("count", cnt), ("recency_days", rec), ("revenue", rev)) if v is not None}},
+              st.text(alphabet="aAbZ9_é", min_size=1, max_size=3),
+              st.one_of(st.just(1), st.just(1), st.sampled_from([2, 3]), st.none()),
+              st.one_of(st.sampled_from([5, 5, 30]), st.none()),
+              st.one_of(st.sampled_from([10, 10, 50]), st.none())),
+    min_size=1, max_size=25, unique_by=lambda a: a["id"])
+
+
+@pytest.mark.parametrize("engine", ["compiled", "vector", "durable"])
+@settings(SETTINGS, max_examples=25)
+@given(accounts=_tied_accounts)
+def test_heavy_ties_ranked_first_agree(engine: str, accounts: list[dict[str, Any]]) -> None:
+    _generated_agree(engine, _TIES, accounts)
+
+
 def _generated_agree(engine: str, text: str, accounts: list[dict[str, Any]]) -> None:
     if engine == "durable" and not DURABLE:
         pytest.skip("engine durable needs durable_rules (pip install 'accountrules[durable]'), not importable here")

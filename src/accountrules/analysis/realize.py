@@ -28,7 +28,18 @@ from accountrules.evaluate.driver import COMPILED, run, to_decision
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision
 from accountrules.model.fields import FIELDS
-from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Binary, Call, EnumRank, Expr, Literal, Ref, Unary, unparse
+from accountrules.parse.expr_ast import (
+    PORTFOLIO_FUNCTIONS,
+    Binary,
+    Call,
+    EnumRank,
+    Expr,
+    Literal,
+    Ref,
+    Unary,
+    ranks_by_id,
+    unparse,
+)
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
@@ -339,7 +350,8 @@ class Realizer:
             return self._arith("/", e.args[0], e.args[1], c, st)
         if f in PORTFOLIO_FUNCTIONS:
             k = e.args[1].value if f == "quantile" and isinstance(e.args[1], Literal) else 5
-            st.wants.append((f, e.args[0], c, int(k) if isinstance(k, int) else 5))
+            func = "quantile_first" if ranks_by_id(e) else f
+            st.wants.append((func, e.args[0], c, int(k) if isinstance(k, int) else 5))
             return True
         if f == "coalesce":
             return self._realize(e.args[0], c, st)
@@ -413,10 +425,13 @@ class Realizer:
                 if below is None:
                     raise _Unrealizable(f"{func}({key}) cannot reach {cell.text}")
                 low = xv - 1 if isinstance(xv, int) else xv - max(1.0, abs(xv)) if xv is not None else None
+                # ties ranked by id would count equal members by their ids: place the rest strictly above
+                rest = xv if func != "quantile_first" or xv is None else (
+                    xv + 1 if isinstance(xv, int) else xv + max(1.0, abs(xv)))
                 for i, mst in enumerate(members):
                     if xv is None:
                         continue
-                    if not self._realize(arg, point(low if i < below else xv), mst):
+                    if not self._realize(arg, point(low if i < below else rest), mst):
                         raise _Unrealizable(f"portfolio account cannot hold {key}")
         portfolio = tuple(_nest(f"P{i + 1}", m.values) for i, m in enumerate(members))
         return account, portfolio
@@ -437,7 +452,7 @@ def _below_count(func: str, cell: Cell, xv: Any, size: int, k: int) -> int | Non
     for b in range(size):
         if func == "percentile":
             val: Any = b / size
-        elif func == "quantile":
+        elif func in ("quantile", "quantile_first"):
             val = 1 + min(k - 1, (b * k) // size)
         else:
             return None

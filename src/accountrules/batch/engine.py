@@ -270,7 +270,8 @@ def decide_batch(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     day = as_of or dt.date.today()
     if not parts:
         # an empty portfolio still has its (empty) columns: a later lookup is unknown, not "no column"
-        empty = PortfolioStats({k: [] for k, _ in policy.plan.portfolio_args}, 0)
+        empty = PortfolioStats({k: [] for k, _ in policy.plan.portfolio_args}, 0,
+                               {k: [] for k in policy.plan.id_ranked})
         return BatchResult([], policy=policy, stats=empty, as_of=day, trace=trace)
     return BatchResult.concat(parts)
 

@@ -78,9 +78,13 @@ class StatsCollector:
         self._np = _optional("numpy")
         self._vector = _optional("accountrules.evaluate.vector") if self._np is not None else None
         exprs = ranked_exprs(plan)
-        self._fields = {k: e.key for k, e in exprs.items() if isinstance(e, Ref) and e.kind == "field"}
-        self._others = [k for k in exprs if k not in self._fields]
-        self._needs = fields_read(plan, [exprs[k] for k in self._others])
+        # keys ranked with ties broken by account id keep their rows' order (unknowns included) and ids
+        self._by_id = [k for k in exprs if k in plan.id_ranked]
+        self._id_parts: list[Any] = []
+        self._fields = {k: e.key for k, e in exprs.items()
+                        if isinstance(e, Ref) and e.kind == "field" and k not in plan.id_ranked}
+        self._others = [k for k in exprs if k not in self._fields and k not in plan.id_ranked]
+        self._needs = fields_read(plan, [exprs[k] for k in [*self._others, *self._by_id]])
         self._parts: dict[str, list[Any]] = {k: [] for k in exprs}
 
     def add(self, chunk: Chunk) -> None:
@@ -97,7 +101,7 @@ class StatsCollector:
                 others.append(key)
             else:
                 self._parts[key].append(got)
-        if others:
+        if others or self._by_id:
             self._expressions(chunk, others, rows)
 
     def _field(self, chunk: Chunk, field: str, rows: list[int] | None, valid: int) -> Any:
@@ -122,19 +126,32 @@ class StatsCollector:
         return None
 
     def _expressions(self, chunk: Chunk, keys: list[str], rows: list[int] | None) -> None:
+        """``keys``: their known values, in any order; the keys ranked by id: every valid row's value
+        (unknown as None / NaN) in row order, and the rows' ids once."""
+        by_id = self._by_id
+        if by_id:
+            ids = chunk.ids()
+            ids = ids if rows is None else [ids[j] for j in rows] if isinstance(ids, list) else ids.take(rows)
         if self._vector is not None:
-            stats = self._vector.portfolio_stats(self._plan, self._batch(chunk, rows), as_of=self._as_of,
-                                                 program=self._program)
-            from accountrules.evaluate.vector_rank import held_values  # numpy is there: vector imported
-
+            got = self._vector.ranked_columns(self._plan, self._batch(chunk, rows), as_of=self._as_of,
+                                              keys=[*keys, *by_id], program=self._program)
+            np = self._np
+            assert np is not None  # the vector evaluator is only there with numpy
             for key in keys:
-                self._parts[key].append(held_values(stats, key).copy())
+                v = got[key]
+                self._parts[key].append(v[~np.isnan(v)])
+            for key in by_id:
+                self._parts[key].append(got[key])
+            if by_id:
+                self._id_parts.append(ids if isinstance(ids, list) else ids.to_numpy(zero_copy_only=False))
             return
-        builder = StatsBuilder(self._plan, self._as_of, keys)
+        builder = StatsBuilder(self._plan, self._as_of, [*keys, *by_id])
         for _, env in chunk.envs(read_keys(self._plan)):
             builder.add(env)
         for key, values in builder.values().items():
-            self._parts[key].append(values)
+            self._parts[key].append(values if key in by_id else [v for v in values if v is not None])
+        if by_id:
+            self._id_parts.append(builder.ids()[by_id[0]])
 
     def _batch(self, chunk: Chunk, rows: list[int] | None) -> Any:
         """The chunk's valid rows of the fields the ranked expressions read, as the vector evaluator's input."""
@@ -164,16 +181,22 @@ class StatsCollector:
         return self._vector.ColumnBatch.from_arrow(pa.table(columns or {_LENGTH: pa.nulls(n, pa.float64())}))
 
     def stats(self) -> PortfolioStats:
-        """The statistics of every row added: each column sorted once."""
+        """The statistics of every row added: each column sorted once (the ids of all keys ranked by id, once)."""
         if self._np is None:
-            return PortfolioStats({k: chain.from_iterable(parts) for k, parts in self._parts.items()}, self.size)
-        from accountrules.evaluate.vector_rank import stats_from_arrays  # numpy is installed
+            ids = list(chain.from_iterable(self._id_parts))
+            return PortfolioStats({k: chain.from_iterable(parts) for k, parts in self._parts.items()}, self.size,
+                                  dict.fromkeys(self._by_id, ids))
+        from accountrules.evaluate.vector_rank import id_array, stats_from_arrays  # numpy is installed
 
         np = self._np
         columns = {k: np.concatenate([np.asarray(p, dtype=np.float64) if not isinstance(p, list) else
                                       _floats(np, p) for p in parts]) if parts else np.empty(0)
                    for k, parts in self._parts.items()}
-        return stats_from_arrays(columns, self.size)
+        if not self._by_id:
+            return stats_from_arrays(columns, self.size)
+        text = id_array(np.concatenate([np.asarray(p, dtype=object) for p in self._id_parts])
+                        if self._id_parts else [])
+        return stats_from_arrays(columns, self.size, dict.fromkeys(self._by_id, text))
 
 
 def _floats(np: ModuleType, values: list[Any]) -> Any:

@@ -18,6 +18,7 @@ from accountrules.parse.expr_ast import (
     NULL,
     NUMBER,
     PORTFOLIO_FUNCTIONS,
+    QUANTILE_TIES,
     STRING,
     Binary,
     Call,
@@ -205,9 +206,12 @@ class ExprChecker:
         f = e.func
         n = len(e.args)
         if f in PORTFOLIO_FUNCTIONS:
-            want = 2 if f == "quantile" else 1
-            if n != want:
-                raise PolicyTypeError(f"{f}() takes {want} argument{'s' if want > 1 else ''}", e.loc)
+            if f == "quantile":
+                if n not in (2, 3):
+                    raise PolicyTypeError(
+                        "quantile() takes 2 or 3 arguments: quantile(x, k) or quantile(x, k, 'first')", e.loc)
+            elif n != 1:
+                raise PolicyTypeError(f"{f}() takes 1 argument", e.loc)
             arg, t = self._check(e.args[0])
             self._need(t, NUMBER, e.args[0], f"{f}()")
             self._local(arg, f)
@@ -217,6 +221,8 @@ class ExprChecker:
                 if not (isinstance(k, Literal) and isinstance(k.value, int) and 2 <= k.value <= 100):
                     raise PolicyTypeError("quantile(x, k) needs a whole number k from 2 to 100", k.loc)
                 args = (arg, k)
+                if n == 3:
+                    args = (arg, k, self._ties(e.args[2]))
             return Call(e.loc, f, args), NUMBER
         if f == "rank":
             if n != 1:
@@ -245,6 +251,21 @@ class ExprChecker:
                 self._need(t, arg_t, a, f"{f}()")
         assert ret is not None
         return Call(e.loc, f, tuple(r for r, _ in checked)), ret
+
+    def _ties(self, e: Expr) -> Literal:
+        """The tie rule of ``quantile(x, k, ties)``: a string constant, one of :data:`QUANTILE_TIES`."""
+        if isinstance(e, Name) and e.path in QUANTILE_TIES:
+            raise PolicyTypeError(f"quantile(x, k, ties): write the tie rule as text, '{e.path}'", e.loc)
+        checked, _ = self._check(e)
+        if not (isinstance(checked, Literal) and isinstance(checked.value, str)
+                and checked.value in QUANTILE_TIES):
+            shown = repr(checked.value) if isinstance(checked, Literal) else "an expression"
+            hint = _did_you_mean(checked.value, list(QUANTILE_TIES)) if (
+                isinstance(checked, Literal) and isinstance(checked.value, str)) else None
+            raise PolicyTypeError(
+                f"quantile(x, k, ties): ties is 'same' (equal values share a bucket) or 'first' (ties ranked "
+                f"by account id), not {shown}", e.loc, hint)
+        return checked
 
     def _local(self, arg: Expr, f: str) -> None:
         """Portfolio statistics are computed from single accounts, so their argument must be local."""

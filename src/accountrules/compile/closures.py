@@ -31,6 +31,7 @@ from accountrules.parse.expr_ast import (
     Not,
     Ref,
     Unary,
+    quantile_ties,
     unparse,
     walk,
 )
@@ -414,6 +415,8 @@ def _call(e: Call) -> Fn:
         if f == "quantile":
             k = e.args[1].value if isinstance(e.args[1], Literal) else 5
             assert isinstance(k, int)
+            if quantile_ties(e) == "first":
+                return lambda env: env[PORTFOLIO_KEY].quantile_first(key, x(env), env["id"], k)
             return lambda env: env[PORTFOLIO_KEY].quantile(key, x(env), k)
         if f == "percentile":
             return lambda env: env[PORTFOLIO_KEY].percentile(key, x(env))

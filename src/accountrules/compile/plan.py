@@ -15,7 +15,7 @@ from accountrules.check.spec import ActionDef, PolicySpec, Row, Table
 from accountrules.compile.closures import Fn, compile_expr
 from accountrules.compile.index import MIN_ROWS, RowIndex, build_index
 from accountrules.model.decision import Label
-from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Ref, unparse, walk
+from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Ref, ranks_by_id, unparse, walk
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +97,7 @@ class Plan:
     action_rules: tuple[CRow, ...]
     catalog: dict[str, ActionDef]
     portfolio_args: tuple[tuple[str, Fn], ...]  # canonical key -> per-account value
+    id_ranked: frozenset[str]  # the keys of portfolio_args ranked with ties broken by account id
     local_metrics: tuple[CMetric, ...]  # metrics that need no portfolio (portfolio arguments may read them)
     extra_fields: dict[str, str]
 
@@ -142,6 +143,11 @@ def _portfolio_args(spec: PolicySpec) -> tuple[tuple[str, Fn], ...]:
     return tuple(args.items())
 
 
+def _id_ranked(spec: PolicySpec) -> frozenset[str]:
+    return frozenset(unparse(node.args[0]) for e in all_expressions(spec) for node in walk(e)
+                     if isinstance(node, Call) and ranks_by_id(node))
+
+
 def _local_metrics(spec: PolicySpec, metrics: tuple[CMetric, ...]) -> tuple[CMetric, ...]:
     portfolio: set[str] = set()
     for m in spec.metrics:
@@ -175,6 +181,7 @@ def compile_policy(spec: PolicySpec) -> Plan:
         action_rules=indexed(_rows(spec.actions.rules)) if spec.actions else (),
         catalog=dict(spec.actions.catalog) if spec.actions else {},
         portfolio_args=_portfolio_args(spec),
+        id_ranked=_id_ranked(spec),
         local_metrics=_local_metrics(spec, metrics),
         extra_fields=dict(spec.fields),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
@@ -28,21 +28,31 @@ class _Column:
     # reads them without a copy (``numpy.frombuffer``), so a batch never rebuilds them per chunk
     values: array[float]  # sorted ascending, unknowns left out
     positive_prefix: array[float]  # prefix sums of max(v, 0), len = n + 1
+    # for a key ranked with ties broken by account id: ids[i] is the account holding values[i], the
+    # pairs sorted by (value, id); a tuple, or a read-only numpy str array when numpy built the column
+    ids: Sequence[str] | None = None
 
     @classmethod
-    def of(cls, values: Iterable[float | int | None]) -> _Column:
-        # NaN is no value a rank could be taken against (bisect cannot place it): unknown, as None
-        vs = array("d", sorted(f for f in (float(v) for v in values if v is not None) if f == f))
-        return cls.from_sorted(vs)
+    def of(cls, values: Iterable[float | int | None], ids: Iterable[Any] | None = None) -> _Column:
+        if ids is None:
+            # NaN is no value a rank could be taken against (bisect cannot place it): unknown, as None
+            vs = array("d", sorted(f for f in (float(v) for v in values if v is not None) if f == f))
+            return cls.from_sorted(vs)
+        pairs = sorted((f, _id_text(i)) for v, i in zip(values, ids, strict=True) if v is not None
+                       for f in (float(v),) if f == f)
+        return cls.from_sorted(array("d", (v for v, _ in pairs)), ids=tuple(i for _, i in pairs))
 
     @classmethod
-    def from_sorted(cls, values: array[float], positive_prefix: array[float] | None = None) -> _Column:
+    def from_sorted(cls, values: array[float], positive_prefix: array[float] | None = None,
+                    ids: Sequence[str] | None = None) -> _Column:
         if positive_prefix is None:
             # sequential sums, in this order: the numpy builder's cumsum gives the same floats
             positive_prefix = array("d", (0.0, *accumulate(max(v, 0.0) for v in values)))
         if len(positive_prefix) != len(values) + 1:
             raise ValueError("positive_prefix must hold one sum more than there are values")
-        return cls(values, positive_prefix)
+        if ids is not None and len(ids) != len(values):
+            raise ValueError("ids must hold one account id per value")
+        return cls(values, positive_prefix, ids)
 
     def percentile(self, x: float | None) -> float | None:
         n = len(self.values)
@@ -56,6 +66,19 @@ class _Column:
             return None
         # integer arithmetic: a float product like 0.6 * 5 must not fall into the wrong bucket
         return 1 + min(k - 1, (bisect_left(self.values, x) * k) // n)
+
+    def quantile_first(self, x: float | None, account_id: str, k: int) -> int | None:
+        # the rule of docs/policy-language.md: the position of (x, account_id) among the portfolio's
+        # (value, id) pairs sorted ascending, as pandas' rank(method="first") over rows sorted by id
+        n = len(self.values)
+        if x is None or n == 0 or x != x:
+            return None
+        ids = self.ids
+        assert ids is not None  # PortfolioStats.quantile_first checks
+        lo = bisect_left(self.values, x)
+        hi = bisect_right(self.values, x, lo)
+        p = bisect_left(ids, account_id, lo, hi) if hi > lo else lo
+        return 1 + min(k - 1, (p * k) // n)
 
     def cumshare(self, x: float | None) -> float | None:
         if x is None or not self.values or x != x:
@@ -85,25 +108,32 @@ class PortfolioStats:
 
     Unknown values (``None``, NaN) are left out of a column; ranking an unknown value gives
     unknown. Each column is held as a sorted ``array('d')`` plus the prefix sums cumshare
-    needs, built once: single lookups bisect them, a batch searches them with numpy.
+    needs, built once: single lookups bisect them, a batch searches them with numpy. A column
+    ranked by ``quantile(x, k, 'first')`` also holds the account id of each value, the pairs
+    sorted by (value, id), so an account finds its position among equal values.
     """
 
     __slots__ = ("_columns", "size")
 
-    def __init__(self, columns: Mapping[str, Iterable[float | int | None]], size: int):
-        self._columns = {k: _Column.of(v) for k, v in columns.items()}
+    def __init__(self, columns: Mapping[str, Iterable[float | int | None]], size: int,
+                 ids: Mapping[str, Iterable[str]] | None = None):
+        """``ids``: for the keys ranked with ties broken by account id, the id of each value of
+        ``columns[key]``, in the same order (one per value, unknown values included)."""
+        ids = ids or {}
+        self._columns = {k: _Column.of(v, ids.get(k)) for k, v in columns.items()}
         self.size = size
 
     @classmethod
     def from_sorted(cls, columns: Mapping[str, tuple[array[float], array[float] | None]],
-                    size: int) -> PortfolioStats:
+                    size: int, ids: Mapping[str, Sequence[str]] | None = None) -> PortfolioStats:
         """Statistics from columns already sorted ascending, without unknowns or NaN:
-        ``{key: (values, positive prefix sums or None)}``. The arrays are held, not copied."""
+        ``{key: (values, positive prefix sums or None)}``; ``ids``: for the keys ranked by id, the
+        account id of each value, the (value, id) pairs sorted ascending. Nothing is copied."""
         stats = cls({}, size)
         for key, (values, prefix) in columns.items():
             if values.typecode != "d" or (prefix is not None and prefix.typecode != "d"):
                 raise TypeError("portfolio columns must be array('d')")
-            stats._columns[key] = _Column.from_sorted(values, prefix)
+            stats._columns[key] = _Column.from_sorted(values, prefix, (ids or {}).get(key))
         return stats
 
     def keys(self) -> list[str]:
@@ -122,6 +152,10 @@ class PortfolioStats:
         """The known values of ``key``, ascending (read only: the statistics share it)."""
         return self._col(key).values
 
+    def sorted_ids(self, key: str) -> Sequence[str] | None:
+        """The account id of each of :meth:`sorted_values`, when ``key`` is ranked by id (read only)."""
+        return self._col(key).ids
+
     def positive_prefix(self, key: str) -> array[float]:
         """``[0, max(v0, 0), max(v0, 0) + max(v1, 0), ...]`` over :meth:`sorted_values` (read only)."""
         return self._col(key).positive_prefix
@@ -138,33 +172,62 @@ class PortfolioStats:
     def quantile(self, key: str, x: float | None, k: int) -> int | None:
         return self._col(key).quantile(x, k)
 
+    def quantile_first(self, key: str, x: float | None, account_id: str, k: int) -> int | None:
+        """``quantile(x, k, 'first')``: bucket ``1 + min(k - 1, p * k // n)``, ``p`` the 0-based position of
+        ``(x, account_id)`` among the ``n`` known ``(value, id)`` pairs sorted ascending."""
+        col = self._col(key)
+        if col.ids is None:
+            raise PortfolioRequiredError(
+                f"the portfolio statistics of {key!r} hold no account ids, which quantile(..., 'first') ranks "
+                "ties by; compute them with this policy's portfolio_stats()")
+        return col.quantile_first(x, account_id, k)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"size": self.size, "columns": {k: c.values.tolist() for k, c in self._columns.items()}}
+        out: dict[str, Any] = {"size": self.size, "columns": {k: c.values.tolist() for k, c in self._columns.items()}}
+        ids = {k: [str(i) for i in c.ids] for k, c in self._columns.items() if c.ids is not None}
+        if ids:
+            out["ids"] = ids
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PortfolioStats:
-        return cls(data["columns"], int(data["size"]))
+        return cls(data["columns"], int(data["size"]), data.get("ids"))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PortfolioStats):
             return False
         mine, theirs = self._columns, other._columns
         return self.size == other.size and mine.keys() == theirs.keys() and all(
-            mine[k].values == theirs[k].values for k in mine)
+            mine[k].values == theirs[k].values and _same_ids(mine[k].ids, theirs[k].ids) for k in mine)
 
     def __hash__(self) -> int:
         return hash(tuple(sorted(self._columns)))
 
-    def __getstate__(self) -> tuple[int, dict[str, tuple[array[float], array[float]]]]:
-        return self.size, {k: (c.values, c.positive_prefix) for k, c in self._columns.items()}
+    def __getstate__(self) -> tuple[int, dict[str, tuple[array[float], array[float], tuple[str, ...] | None]]]:
+        # ids as plain str, whatever held them: unpickling needs no numpy
+        return self.size, {k: (c.values, c.positive_prefix, None if c.ids is None else tuple(str(i) for i in c.ids))
+                           for k, c in self._columns.items()}
 
-    def __setstate__(self, state: tuple[int, dict[str, tuple[array[float], array[float]]]]) -> None:
+    def __setstate__(self, state: tuple[int, dict[str, tuple[Any, ...]]]) -> None:
         size, columns = state
         self.size = size
-        self._columns = {k: _Column.from_sorted(v, p) for k, (v, p) in columns.items()}
+        # a 2-tuple (values, prefix) is the state of statistics pickled before columns held ids
+        self._columns = {k: _Column.from_sorted(*held) for k, held in columns.items()}
 
     def __repr__(self) -> str:
         return f"PortfolioStats(size={self.size}, columns={self.keys()})"
+
+
+def _id_text(account_id: Any) -> str:
+    if not isinstance(account_id, str):
+        raise TypeError(f"ranking ties by account id needs every account's id as text, got {account_id!r}")
+    return account_id
+
+
+def _same_ids(a: Sequence[str] | None, b: Sequence[str] | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return len(a) == len(b) and all(x == y for x, y in zip(a, b, strict=True))
 
 
 class StatsBuilder:
@@ -180,6 +243,7 @@ class StatsBuilder:
         self._as_of = as_of
         self._args = tuple((k, fn) for k, fn in plan.portfolio_args if keys is None or k in keys)
         self._cols: dict[str, list[Any]] = {k: [] for k, _ in self._args}
+        self._ids: dict[str, list[Any]] = {k: [] for k in self._cols if k in plan.id_ranked}
         self.size = 0
 
     def add(self, env: dict[str, Any]) -> None:
@@ -192,13 +256,19 @@ class StatsBuilder:
             env[m.name] = m.fn(env)
         for key, fn in self._args:
             self._cols[key].append(fn(env))
+        for ids in self._ids.values():
+            ids.append(env["id"])
 
     def values(self) -> dict[str, list[Any]]:
         """The ranked values collected so far, per key, in the order added (None = unknown)."""
         return self._cols
 
+    def ids(self) -> dict[str, list[Any]]:
+        """The account ids of :meth:`values`, for the keys ranked with ties broken by id."""
+        return self._ids
+
     def stats(self) -> PortfolioStats:
-        return PortfolioStats(self._cols, self.size)
+        return PortfolioStats(self._cols, self.size, self._ids)
 
 
 class _NoPortfolio:
@@ -223,6 +293,10 @@ class _NoPortfolio:
         return None
 
     def quantile(self, key: str, x: float | None, k: int) -> int | None:
+        self._fail(key)
+        return None
+
+    def quantile_first(self, key: str, x: float | None, account_id: str, k: int) -> int | None:
         self._fail(key)
         return None
 

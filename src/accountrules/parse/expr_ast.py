@@ -118,6 +118,23 @@ class EnumRank(Expr):
 COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 ARITHMETIC = frozenset({"+", "-", "*", "/"})
 PORTFOLIO_FUNCTIONS = frozenset({"percentile", "cumshare", "cumshare_above", "quantile"})
+QUANTILE_TIES = ("same", "first")
+"""The tie rules of ``quantile(x, k, ties)``: equal values share a bucket (the default), or are
+ranked first by the account id (``docs/policy-language.md``)."""
+
+
+def quantile_ties(call: Call) -> str:
+    """The tie rule of a (checked) ``quantile`` call: ``"same"`` unless its third argument is ``'first'``."""
+    if len(call.args) > 2:
+        t = call.args[2]
+        if isinstance(t, Literal) and t.value == "first":
+            return "first"
+    return "same"
+
+
+def ranks_by_id(call: Call) -> bool:
+    """Whether a portfolio call breaks ties by account id (so its statistics need the ids)."""
+    return call.func == "quantile" and quantile_ties(call) == "first"
 
 
 def unparse(e: Expr) -> str:

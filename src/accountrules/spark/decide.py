@@ -137,7 +137,7 @@ def _scan(shipped: Any, as_of: dt.date, chunk_rows: int, names: list[str]) -> An
         import numpy as np
         import pyarrow as pa
 
-        from accountrules.evaluate.vector import ranked_values
+        from accountrules.evaluate.vector import ranked_columns
 
         policy: Policy = shipped.value
         plan = policy.plan
@@ -159,8 +159,8 @@ def _scan(shipped: Any, as_of: dt.date, chunk_rows: int, names: list[str]) -> An
                     "w": pa.array(np.ones(len(rows), dtype=np.int64)),
                 }
                 if keys:
-                    values = ranked_values(policy, _valid_columns(chunk, needs, rows), as_of=as_of,
-                                           program=program)
+                    values = ranked_columns(policy, _valid_columns(chunk, needs, rows), as_of=as_of, keys=keys,
+                                            program=program)
                     for i, k in enumerate(keys):
                         v = values[k]
                         out[f"v{i}"] = pa.array(v, pa.float64(), mask=np.isnan(v))
@@ -181,9 +181,10 @@ def portfolio_pass(policy: Policy, df: Any, *, as_of: dt.date, chunk_rows: int =
     ``groupBy`` over the ids (one shuffle); equal to the single-machine ``BatchResult.stats``."""
     require_spark("Spark decisions")
     import numpy as np
+    import pyarrow as pa
     from pyspark.sql import functions as F
 
-    from accountrules.evaluate.vector_rank import stats_from_arrays
+    from accountrules.evaluate.vector_rank import id_array, stats_from_arrays
 
     check_columns([str(c) for c in df.columns], policy.plan)
     keys = [k for k, _ in policy.plan.portfolio_args]
@@ -193,19 +194,22 @@ def portfolio_pass(policy: Policy, df: Any, *, as_of: dt.date, chunk_rows: int =
     scanned = _map_in_arrow(plain, _scan(shipped, as_of, chunk_rows, names), _scan_schema(len(keys)))
     first = F.min(F.struct("pid", "idx", *values)).alias("first")
     per_id = scanned.groupBy("id").agg(F.sum("w").alias("n"), first)
+    by_id = [k for k in keys if k in policy.plan.id_ranked]
+    # the driver needs an id only where it says something: a duplicate, a partition's count record, or,
+    # for quantile(x, k, 'first'), every id (ties are ranked by it)
     named = (F.col("n") > 1) | F.col("id").startswith(_COUNT_PREFIX)
-    got = per_id.select(F.when(named, F.col("id")).alias("id"), "n", "first.pid", "first.idx",
-                        *[f"first.{v}" for v in values]).toArrow()
-    ids = got.column("id").to_pylist()
+    key = F.col("id") if by_id else F.when(named, F.col("id"))
+    got = per_id.select(key.alias("id"), "n", "first.pid", "first.idx", *[f"first.{v}" for v in values]).toArrow()
+    ids = got.column("id")
     n = got.column("n").to_numpy()
     pids = got.column("pid").to_numpy()
     idxs = got.column("idx").to_numpy()
     counts: dict[int, int] = {}
     duplicates: dict[str, tuple[int, int]] = {}
     account = np.ones(len(ids), dtype=np.bool_)
-    for i, aid in enumerate(ids):
-        if aid is None:
-            continue
+    flagged = np.nonzero(((n > 1) | (idxs < 0)) & ids.is_valid().to_numpy(zero_copy_only=False))[0]
+    for i in flagged.tolist():
+        aid = ids[i].as_py()
         if aid.startswith(_COUNT_PREFIX):
             counts[int(pids[i])] = counts.get(int(pids[i]), 0) + int(n[i])
             account[i] = False
@@ -218,7 +222,11 @@ def portfolio_pass(policy: Policy, df: Any, *, as_of: dt.date, chunk_rows: int =
         done += counts[pid]
     columns = {k: got.column(v).to_numpy(zero_copy_only=False)[account].astype(np.float64)
                for k, v in zip(keys, values, strict=True)}
-    stats = stats_from_arrays(columns, int(account.sum()))
+    held_ids = None
+    if by_id:
+        text = id_array(ids.filter(pa.array(account)).to_numpy(zero_copy_only=False))
+        held_ids = dict.fromkeys(by_id, text)  # one object: the keys share one sort of the ids
+    stats = stats_from_arrays(columns, int(account.sum()), held_ids)
     shipped.unpersist()
     return Portfolio(stats, offsets, duplicates, done)
 

@@ -15,9 +15,9 @@ this evaluator answers: hit policies, conflicts and action merging are
 
 from accountrules.evaluate.vector.columns import Column, ColumnBatch
 from accountrules.evaluate.vector.program import VectorProgram, compile_program
-from accountrules.evaluate.vector.ranking import portfolio_stats, ranked_values
+from accountrules.evaluate.vector.ranking import portfolio_stats, ranked_columns
 from accountrules.evaluate.vector.run import decide_columns
 from accountrules.io.schema import evaluator_columns as output_keys
 
 __all__ = ["Column", "ColumnBatch", "VectorProgram", "compile_program", "decide_columns", "output_keys",
-           "portfolio_stats", "ranked_values"]
+           "portfolio_stats", "ranked_columns"]

@@ -42,6 +42,7 @@ from accountrules.parse.expr_ast import (
     Not,
     Ref,
     Unary,
+    ranks_by_id,
     unparse,
 )
 
@@ -314,7 +315,8 @@ class _Compiler:
                 k_lit = e.args[1]
                 assert isinstance(k_lit, Literal) and isinstance(k_lit.value, int)
                 kq = k_lit.value
-            site: _Site = (func, unparse(e.args[0]), kq)
+            # a quantile that ranks ties by account id is its own site: it needs the rows' ids
+            site: _Site = ("quantile_first" if ranks_by_id(e) else func, unparse(e.args[0]), kq)
             self.sites.setdefault(site, None)
 
             def portfolio(ctx: _Ctx) -> V:

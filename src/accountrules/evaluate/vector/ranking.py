@@ -6,7 +6,7 @@ The ranked expressions are evaluated here; ranking them against the held statist
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,7 +16,7 @@ from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.vector.columns import ColumnBatch, _column_value
 from accountrules.evaluate.vector.program import VectorProgram, _held
 from accountrules.evaluate.vector.values import BoolArr, FloatArr, V, _Ctx, _Site, _slice, _store
-from accountrules.evaluate.vector_rank import portfolio_results, stats_from_arrays
+from accountrules.evaluate.vector_rank import StrArr, id_array, portfolio_results, stats_from_arrays
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
@@ -34,13 +34,17 @@ def portfolio_stats(policy: Policy | Plan, columns: ColumnBatch | Mapping[str, A
             for key, kind in prog.field_refs.items()}
     with np.errstate(all="ignore"):
         values, known = _ranked_values(prog, ctx, cols, batch.size, 1 << 15)
-    return stats_from_arrays({k: values[k][known[k]] for k in values}, batch.size)
+    by_id = id_ranked(prog)
+    if not by_id:
+        return stats_from_arrays({k: values[k][known[k]] for k in values}, batch.size)
+    ids = batch_ids(batch, by_id)
+    return stats_from_arrays({k: np.where(known[k], values[k], np.nan) for k in values}, batch.size,
+                             dict.fromkeys(by_id, ids))
 
 
-def ranked_values(policy: Policy | Plan, columns: ColumnBatch | Mapping[str, Any], *, as_of: dt.date,
-                  program: VectorProgram | None = None) -> dict[str, FloatArr]:
-    """Each ranked expression's value on every row of a batch, aligned with the rows (NaN = unknown):
-    what :func:`portfolio_stats` sorts, for a caller that must drop rows (duplicates) before sorting."""
+def ranked_columns(policy: Policy | Plan, columns: ColumnBatch | Mapping[str, Any], *, as_of: dt.date,
+                   keys: Collection[str], program: VectorProgram | None = None) -> dict[str, FloatArr]:
+    """The value of each ranked expression in ``keys`` for every row of the batch, in row order (NaN = unknown)."""
     prog = _held(policy, program)
     batch = columns if isinstance(columns, ColumnBatch) else ColumnBatch.from_mapping(columns)
     vocab = dict(prog.vocab)
@@ -49,7 +53,22 @@ def ranked_values(policy: Policy | Plan, columns: ColumnBatch | Mapping[str, Any
             for key, kind in prog.field_refs.items()}
     with np.errstate(all="ignore"):
         values, known = _ranked_values(prog, ctx, cols, batch.size, 1 << 15)
-    return {k: np.where(known[k], values[k], np.nan) for k in values}
+    return {k: np.where(known[k], values[k], np.nan) for k in keys}
+
+
+def id_ranked(prog: VectorProgram) -> frozenset[str]:
+    """The ranked keys whose ties are broken by account id (``quantile(x, k, 'first')``)."""
+    return frozenset(key for func, key, _ in prog.sites if func == "quantile_first")
+
+
+def batch_ids(batch: ColumnBatch, keys: Collection[str]) -> StrArr:
+    """The batch's account ids as a numpy str array; every row needs one to rank ties by id."""
+    col = batch.columns.get("id")
+    if col is None or col.kind != "string" or (batch.size and int(col.values.min()) < 0):
+        raise ValueError(f"{', '.join(sorted(keys))}: quantile(..., 'first') ranks ties by account id, "
+                         "so every row of the batch needs an id")
+    cats = id_array(col.categories)
+    return cats[col.values] if batch.size else np.empty(0, dtype="U1")
 
 
 def _ranked_values(prog: VectorProgram, ctx: _Ctx, cols: Mapping[str, V], n: int, step: int) -> tuple[
@@ -69,11 +88,13 @@ def _ranked_values(prog: VectorProgram, ctx: _Ctx, cols: Mapping[str, V], n: int
 
 
 def _portfolio_columns(prog: VectorProgram, ctx: _Ctx, cols: Mapping[str, V], n: int, stats: PortfolioStats | None,
-                       step: int) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
+                       step: int, batch: ColumnBatch) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
     """Evaluate every ranked expression over the batch, then rank it."""
     values, known = _ranked_values(prog, ctx, cols, n, step)
+    by_id = id_ranked(prog)
+    ids = batch_ids(batch, by_id) if by_id else None
     out: dict[_Site, tuple[FloatArr, BoolArr] | None] = {}
     for key, _ in prog.portfolio_args:
         sites = [s for s in prog.sites if s[1] == key]
-        out.update(portfolio_results(sites, values[key], known[key], stats, key))
+        out.update(portfolio_results(sites, values[key], known[key], stats, key, ids if key in by_id else None))
     return out

@@ -216,7 +216,7 @@ def decide_columns(
     step = max(1, chunk_size)
     with np.errstate(all="ignore"):
         if prog.portfolio_args:
-            ctx.pre = _portfolio_columns(prog, ctx, cols, n, stats, step)
+            ctx.pre = _portfolio_columns(prog, ctx, cols, n, stats, step, batch)
         out = _Out(prog, n, metrics)
         for lo in range(0, n, step):
             _run_chunk(prog, ctx, cols, lo, min(n, lo + step), out)
