@@ -7,8 +7,8 @@ to Parquet first (not timed). Each step is a public call timed end to end:
 
 * single process: reading (``pyarrow.parquet.read_table``), the statistics pass and the decision
   pass of ``iter_batches`` (pass 1 ends at its last "reading" progress call; pass 2 re-reads the file
-  chunk by chunk, validates and decides: the single-machine streaming path), writing
-  (the decided chunks to Parquet, timed apart from the deciding);
+  chunk by chunk, validates, decides and makes the flat Arrow table: the single-machine streaming
+  path), writing (those tables to Parquet, timed apart);
 * Spark: reading (a ``noop`` write of the input: every column read), the statistics pass
   (``accountrules.spark.portfolio_pass``, one shuffle), the decision pass (``decide(...)`` written to
   ``noop``: re-read, validate, decide, no shuffle) and writing (``decide(...)`` to Parquet, less the
@@ -63,8 +63,8 @@ def single_decide(policy: Any, path: Path, out: Path) -> dict[str, float]:
     writing = 0.0
     writer = None
     for part in iter_batches(policy, str(path), as_of=AS_OF, trace=False, progress=progress):
+        table = part.to_arrow(errors=True)  # the flat columns, as the Spark decision pass returns them
         t = time.perf_counter()
-        table = part.to_arrow(errors=True)
         writer = writer or pq.ParquetWriter(out, table.schema)
         writer.write_table(table)
         writing += time.perf_counter() - t
