@@ -18,6 +18,7 @@ from array import array
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -258,6 +259,16 @@ def test_column_lookups_equal_scalar_lookups(policy: accountrules.Policy, batch:
 def test_a_batch_without_ids_cannot_rank_ties_by_id(policy: accountrules.Policy) -> None:
     with pytest.raises(ValueError, match="needs an id"):
         decide_columns(policy, {"extra.score": [1.0, 1.0]}, as_of=AS_OF)
+    with pytest.raises(ValueError, match="needs an id"):
+        decide_columns(policy, {"id": ["A", None], "extra.score": [1.0, 1.0]}, as_of=AS_OF)
+    # nothing to rank: no id needed, every rank unknown
+    out = decide_columns(policy, {"id": ["A", None], "extra.score": [None, None]}, as_of=AS_OF, metrics=True)
+    assert out["metric.q5f"] == [None, None]
+    out = decide_columns(policy, {"extra.score": [None, None]}, as_of=AS_OF, metrics=True)
+    assert out["metric.q5f"] == [None, None]
+    with pytest.raises(TypeError):
+        stats_from_arrays({"x": _nan([1.0])}, 1, {"x": [None]})
+    assert stats_from_arrays({"x": _nan([None])}, 1, {"x": [None]}) == PortfolioStats({"x": [None]}, 1, {"x": ["A"]})
 
 
 def _nested(pairs: list[tuple[Any, str]], recency: bool = False) -> list[dict[str, Any]]:
@@ -282,9 +293,15 @@ def test_batch_statistics_hold_the_ids_row_statistics_hold(policy: accountrules.
     expected = policy.portfolio_stats(accounts, as_of=AS_OF)
     assert expected.sorted_ids("extra.score") is not None
     assert expected.sorted_ids("transactions.recency_days") is not None
+    # the same rows as an Arrow table, with a refused row (a repeated id) that must not count
+    flat = [{"id": a["id"], "extra.score": a.get("extra", {}).get("score"),
+             "transactions.recency_days": a["transactions"]["recency_days"]} for a in accounts]
+    table = pa.Table.from_pylist(flat + flat[:1], schema=pa.schema([
+        ("id", pa.string()), ("extra.score", pa.float64()), ("transactions.recency_days", pa.int64())]))
     for engine in ("compiled", "vector"):
-        got = decide_batch(policy, accounts, as_of=AS_OF, engine=engine, chunk_rows=chunk_rows).stats
-        assert got == expected
+        for source in (accounts, table):
+            got = decide_batch(policy, source, as_of=AS_OF, engine=engine, chunk_rows=chunk_rows).stats
+            assert got == expected
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(portfolio_pass, "_optional", lambda name: None)  # as if numpy were not installed
         assert policy.decide_many(accounts, as_of=AS_OF, engine="compiled").stats == expected

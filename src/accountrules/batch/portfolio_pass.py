@@ -78,13 +78,16 @@ class StatsCollector:
         self._np = _optional("numpy")
         self._vector = _optional("accountrules.evaluate.vector") if self._np is not None else None
         exprs = ranked_exprs(plan)
-        # keys ranked with ties broken by account id keep their rows' order (unknowns included) and ids
+        fields = {k: e.key for k, e in exprs.items() if isinstance(e, Ref) and e.kind == "field"}
+        # keys ranked with ties broken by account id keep every valid row's value in row order
+        # (unknown as None / NaN) beside the rows' ids, gathered once for all of them
         self._by_id = [k for k in exprs if k in plan.id_ranked]
+        self._id_fields = {k: f for k, f in fields.items() if k in plan.id_ranked}
+        self._id_others = [k for k in self._by_id if k not in self._id_fields]
         self._id_parts: list[Any] = []
-        self._fields = {k: e.key for k, e in exprs.items()
-                        if isinstance(e, Ref) and e.kind == "field" and k not in plan.id_ranked}
-        self._others = [k for k in exprs if k not in self._fields and k not in plan.id_ranked]
-        self._needs = fields_read(plan, [exprs[k] for k in [*self._others, *self._by_id]])
+        self._fields = {k: f for k, f in fields.items() if k not in plan.id_ranked}
+        self._others = [k for k in exprs if k not in fields and k not in plan.id_ranked]
+        self._needs = fields_read(plan, [exprs[k] for k in exprs if k not in fields or k in plan.id_ranked])
         self._parts: dict[str, list[Any]] = {k: [] for k in exprs}
 
     def add(self, chunk: Chunk) -> None:
@@ -101,8 +104,41 @@ class StatsCollector:
                 others.append(key)
             else:
                 self._parts[key].append(got)
-        if others or self._by_id:
-            self._expressions(chunk, others, rows)
+        id_others = list(self._id_others)
+        if self._by_id:
+            ids = chunk.cols[chunk.keys.index("id")]
+            self._id_parts.append(ids if rows is None else [ids[j] for j in rows] if isinstance(ids, list)
+                                  else ids.take(rows))
+        for key, field in self._id_fields.items():
+            got = self._aligned(chunk, field, rows, valid)
+            if got is None:
+                id_others.append(key)
+            else:
+                self._parts[key].append(got)
+        if others or id_others:
+            self._expressions(chunk, others, id_others, rows)
+
+    def _aligned(self, chunk: Chunk, field: str, rows: list[int] | None, valid: int) -> Any:
+        """A ranked field's value for every valid row, in row order: unknown as NaN (None without numpy)."""
+        np = self._np
+        if field in chunk.keys:
+            col = chunk.cols[chunk.keys.index(field)]
+            if isinstance(col, list):
+                picked = col if rows is None else [col[j] for j in rows]
+                return picked if np is None else _floats(np, picked)
+            if rows is not None:
+                col = col.take(rows)
+            if np is not None and _is_numeric(col.type):
+                import pyarrow.compute as pc  # a chunk of arrays came from pyarrow
+
+                return pc.fill_null(col.cast("double"), float("nan")).to_numpy(zero_copy_only=False)
+            return None
+        if field in chunk.base:
+            v = chunk.base[field]
+            if np is None:
+                return [v] * valid
+            return np.full(valid, np.nan if v is None else float(v), dtype=np.float64)
+        return None
 
     def _field(self, chunk: Chunk, field: str, rows: list[int] | None, valid: int) -> Any:
         np = self._np
@@ -125,33 +161,25 @@ class StatsCollector:
             return [v] * valid if np is None else np.full(valid, float(v), dtype=np.float64)
         return None
 
-    def _expressions(self, chunk: Chunk, keys: list[str], rows: list[int] | None) -> None:
-        """``keys``: their known values, in any order; the keys ranked by id: every valid row's value
-        (unknown as None / NaN) in row order, and the rows' ids once."""
-        by_id = self._by_id
-        if by_id:
-            ids = chunk.ids()
-            ids = ids if rows is None else [ids[j] for j in rows] if isinstance(ids, list) else ids.take(rows)
+    def _expressions(self, chunk: Chunk, keys: list[str], id_keys: list[str], rows: list[int] | None) -> None:
+        """``keys``: their known values, in any order; ``id_keys`` (ranked by id): every valid row's
+        value, unknown as NaN / None, in row order."""
         if self._vector is not None:
             got = self._vector.ranked_columns(self._plan, self._batch(chunk, rows), as_of=self._as_of,
-                                              keys=[*keys, *by_id], program=self._program)
+                                              keys=[*keys, *id_keys], program=self._program)
             np = self._np
             assert np is not None  # the vector evaluator is only there with numpy
             for key in keys:
                 v = got[key]
                 self._parts[key].append(v[~np.isnan(v)])
-            for key in by_id:
+            for key in id_keys:
                 self._parts[key].append(got[key])
-            if by_id:
-                self._id_parts.append(ids if isinstance(ids, list) else ids.to_numpy(zero_copy_only=False))
             return
-        builder = StatsBuilder(self._plan, self._as_of, [*keys, *by_id])
+        builder = StatsBuilder(self._plan, self._as_of, [*keys, *id_keys])
         for _, env in chunk.envs(read_keys(self._plan)):
             builder.add(env)
         for key, values in builder.values().items():
-            self._parts[key].append(values if key in by_id else [v for v in values if v is not None])
-        if by_id:
-            self._id_parts.append(builder.ids()[by_id[0]])
+            self._parts[key].append(values if key in id_keys else [v for v in values if v is not None])
 
     def _batch(self, chunk: Chunk, rows: list[int] | None) -> Any:
         """The chunk's valid rows of the fields the ranked expressions read, as the vector evaluator's input."""
@@ -183,20 +211,37 @@ class StatsCollector:
     def stats(self) -> PortfolioStats:
         """The statistics of every row added: each column sorted once (the ids of all keys ranked by id, once)."""
         if self._np is None:
-            ids = list(chain.from_iterable(self._id_parts))
+            ids = [i for part in self._id_parts for i in (part if isinstance(part, list) else part.to_pylist())]
             return PortfolioStats({k: chain.from_iterable(parts) for k, parts in self._parts.items()}, self.size,
                                   dict.fromkeys(self._by_id, ids))
-        from accountrules.evaluate.vector_rank import id_array, stats_from_arrays  # numpy is installed
+        from accountrules.evaluate.vector_rank import stats_from_ranked  # numpy is installed
 
         np = self._np
         columns = {k: np.concatenate([np.asarray(p, dtype=np.float64) if not isinstance(p, list) else
                                       _floats(np, p) for p in parts]) if parts else np.empty(0)
                    for k, parts in self._parts.items()}
-        if not self._by_id:
-            return stats_from_arrays(columns, self.size)
-        text = id_array(np.concatenate([np.asarray(p, dtype=object) for p in self._id_parts])
-                        if self._id_parts else [])
-        return stats_from_arrays(columns, self.size, dict.fromkeys(self._by_id, text))
+        ranked = dict.fromkeys(self._by_id, self._id_order()) if self._by_id else {}
+        return stats_from_ranked(columns, self.size, ranked)
+
+    def _id_order(self) -> Any:
+        """The valid rows' ids (object array) and their rank by code point: sorted by Arrow when they came
+        from Arrow (a C sort of UTF-8 bytes, the same order), else by numpy."""
+        from accountrules.evaluate.vector_rank import id_order  # numpy is installed
+
+        np = self._np
+        assert np is not None
+        parts = self._id_parts
+        if not parts or any(isinstance(p, list) for p in parts):
+            return id_order([i for part in parts for i in (part if isinstance(part, list) else part.to_pylist())])
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        ids = pa.chunked_array(parts)
+        order = pc.sort_indices(ids).to_numpy()
+        rank = np.empty(len(ids), dtype=np.int64)
+        rank[order] = np.arange(len(ids), dtype=np.int64)
+        obj = ids.to_numpy()
+        return (obj if obj.dtype == object else obj.astype(object)), rank
 
 
 def _floats(np: ModuleType, values: list[Any]) -> Any:

@@ -75,10 +75,18 @@ class _Column:
             return None
         ids = self.ids
         assert ids is not None  # PortfolioStats.quantile_first checks
-        lo = bisect_left(self.values, x)
-        hi = bisect_right(self.values, x, lo)
-        p = bisect_left(ids, account_id, lo, hi) if hi > lo else lo
-        return 1 + min(k - 1, (p * k) // n)
+        values = self.values
+        # The bucket passes q when p >= ceil(q * n / k), i.e. when the pair at c = ceil(q * n / k) - 1
+        # is below (x, id). The values below x pass the first lo * k // n boundaries; each further
+        # boundary falls on a value >= x and passes only while it holds x and a smaller id. So one
+        # bisect and, mostly, one comparison: no search among the ties.
+        b = min(k - 1, (bisect_left(values, x) * k) // n)
+        while b < k - 1:
+            c = -((-(b + 1) * n) // k) - 1
+            if values[c] != x or not ids[c] < account_id:
+                break
+            b += 1
+        return 1 + b
 
     def cumshare(self, x: float | None) -> float | None:
         if x is None or not self.values or x != x:

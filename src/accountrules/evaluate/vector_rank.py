@@ -11,7 +11,6 @@ statistics themselves from numpy columns (one sort per column).
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -25,6 +24,7 @@ BoolArr = NDArray[np.bool_]
 IntArr = NDArray[np.int64]
 FloatArr = NDArray[np.float64]
 StrArr = NDArray[np.str_]
+ObjArr = NDArray[np.object_]
 
 _Site = tuple[str, str, int]  # (function, key, k)
 
@@ -35,25 +35,50 @@ def stats_from_arrays(columns: Mapping[str, Any], size: int, ids: Mapping[str, A
 
     ``ids``: for the keys ranked with ties broken by account id, the id of each value of
     ``columns[key]`` (text, same order); keys given the same ids object share one sort of them."""
+    ranked: dict[str, tuple[ObjArr, IntArr]] = {}
+    done: dict[int, tuple[ObjArr, IntArr]] = {}
+    for key, given in (ids or {}).items():
+        got = done.get(id(given))
+        if got is None:
+            got = done[id(given)] = id_order(given)
+        ranked[key] = got
+    return stats_from_ranked(columns, size, ranked)
+
+
+def stats_from_ranked(columns: Mapping[str, Any], size: int,
+                      ranked: Mapping[str, tuple[ObjArr, IntArr]]) -> PortfolioStats:
+    """As :func:`stats_from_arrays`, the ids already ranked: ``ranked[key] = (ids, rank)``, ``ids`` an
+    object array of the ids of ``columns[key]``, ``rank`` a permutation of ``0..n-1`` with
+    ``rank[i] < rank[j]`` when ``ids[i] < ids[j]`` (see :func:`id_order`; equal ids in any order, as
+    their pairs are equal too)."""
     held: dict[str, tuple[array[float], array[float] | None]] = {}
     held_ids: dict[str, Sequence[str]] = {}
-    ranked: dict[int, tuple[StrArr, IntArr]] = {}  # id(ids object) -> (ids as str array, dense rank)
+    by_id: dict[int, tuple[IntArr, ObjArr]] = {}  # id(ids) -> (row order by id, ids in that order)
     for key, col in columns.items():
         xs = np.asarray(col, dtype=np.float64)
-        known = ~np.isnan(xs)
-        if ids is not None and key in ids:
-            got = ranked.get(id(ids[key]))
+        if key in ranked:
+            obj, rank = ranked[key]
+            if obj.shape[0] != xs.shape[0] or rank.shape[0] != xs.shape[0]:
+                raise ValueError(f"{key}: {obj.shape[0]} account ids for {xs.shape[0]} values")
+            got = by_id.get(id(obj))
             if got is None:
-                got = ranked[id(ids[key])] = _dense_ids(ids[key], xs.shape[0])
-            text, rank = got
-            xs = xs[known]
-            order = np.lexsort((rank[known], xs))  # by value, then by id
+                order = np.empty(rank.shape[0], dtype=np.int64)
+                order[rank] = np.arange(rank.shape[0], dtype=np.int64)
+                got = by_id[id(obj)] = (order, obj[order])
+            order, ids_in_order = got
+            # rows in id order, then a stable sort by value: (value, id) order
             xs = xs[order]
-            sorted_ids = text[known][order]
+            kept = np.nonzero(~np.isnan(xs))[0]
+            xs = xs[kept]
+            by_value = np.argsort(xs, kind="stable")
+            xs = xs[by_value]
+            sorted_ids = ids_in_order[kept[by_value]]
+            if bool(none_mask(sorted_ids).any()):
+                raise TypeError(f"{key}: ranking ties by account id needs the id of every account with a value")
             sorted_ids.flags.writeable = False  # shared by the statistics
             held_ids[key] = cast("Sequence[str]", sorted_ids)
         else:
-            xs = np.sort(xs[known])
+            xs = np.sort(xs[~np.isnan(xs)])
         prefix = np.empty(xs.shape[0] + 1, dtype=np.float64)
         prefix[0] = 0.0
         # add.accumulate adds in order (no pairwise summation): the floats of itertools.accumulate
@@ -62,23 +87,35 @@ def stats_from_arrays(columns: Mapping[str, Any], size: int, ids: Mapping[str, A
     return PortfolioStats.from_sorted(held, size, held_ids)
 
 
-def _dense_ids(ids: Any, n: int) -> tuple[StrArr, IntArr]:
-    """Account ids as a numpy str array and their dense rank in code-point order (equal ids, equal rank)."""
-    text = id_array(ids)
-    if text.shape[0] != n:
-        raise ValueError(f"{text.shape[0]} account ids for {n} values")
-    _, rank = np.unique(text, return_inverse=True)
-    return text, _i64(rank.reshape(-1))
+def id_order(ids: Any) -> tuple[ObjArr, IntArr]:
+    """Account ids as an object array of str, and the rank of each in code-point order (Python's str
+    order; equal ids in any order)."""
+    obj = _objects(ids)
+    order = np.argsort(_text(obj), kind="stable")  # a numpy str array sorts in C, by code point
+    rank = np.empty(obj.shape[0], dtype=np.int64)
+    rank[order] = np.arange(obj.shape[0], dtype=np.int64)
+    return obj, rank
 
 
-def id_array(ids: Any) -> StrArr:
-    """Account ids as a numpy str array (code-point order, as Python compares str)."""
-    if isinstance(ids, np.ndarray) and ids.dtype.kind == "U":
-        return ids
+def none_mask(obj: ObjArr) -> BoolArr:
+    """Where an object array holds None (elementwise ``== None``, in C)."""
+    out: BoolArr = cast(Any, np.equal)(obj, None)
+    return out
+
+
+def _objects(ids: Any) -> ObjArr:
     lst = ids.tolist() if hasattr(ids, "tolist") else list(ids)
-    if not all(isinstance(i, str) for i in lst):
+    # None: a row with no id, allowed while its value is unknown (stats_from_ranked checks)
+    if not all(isinstance(i, str) or i is None for i in lst):
         raise TypeError("ranking ties by account id needs every account's id as text")
-    return np.array(lst, dtype=str) if lst else np.empty(0, dtype="U1")
+    obj = np.empty(len(lst), dtype=object)
+    obj[:] = lst
+    return obj
+
+
+def _text(obj: ObjArr) -> StrArr:
+    # None (no id, no value) sorts as "None": such rows are left out with their unknown values
+    return obj.astype(str) if obj.shape[0] else np.empty(0, dtype="U1")
 
 
 def _to_array(xs: FloatArr) -> array[float]:
@@ -151,11 +188,11 @@ def _i64(a: NDArray[Any]) -> IntArr:
 
 
 def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: PortfolioStats | None,
-                      key: str, ids: StrArr | None = None) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
+                      key: str, ids: ObjArr | None = None) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
     """Every call site ranking ``key``, over the whole batch at once (None = unknown for all rows).
 
-    ``stats`` None: the batch's own known values are the portfolio. ``ids``: the rows' account ids,
-    needed by a ``quantile_first`` site (ties ranked by id)."""
+    ``stats`` None: the batch's own known values are the portfolio. ``ids``: the rows' account ids (an
+    object array of str), needed by a ``quantile_first`` site (ties ranked by id)."""
     n = xv.shape[0]
     xk = xk & ~np.isnan(xv)  # NaN ranks as unknown, as in PortfolioStats
     xi = xv[xk]
@@ -171,10 +208,13 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
         vals, left, right = _rank_positions(xi, given, (need_left, need_right))
     size = vals.shape[0]
     first: IntArr | None = None
+    qid: ObjArr | None = None
     if size and len(plain) < len(sites):
         if ids is None:
             raise ValueError(f"quantile({key}, k, 'first') ranks ties by account id: the batch needs an id column")
-        first = _first_positions(xi, id_array(ids)[xk], stats, key, given)
+        qid = ids[xk]
+        if stats is None:
+            first = _own_positions(xi, qid)
     out: dict[_Site, tuple[FloatArr, BoolArr] | None] = {}
     for site in sites:
         func, _, k = site
@@ -185,8 +225,11 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
             assert left is not None
             r = left / size
         elif func == "quantile_first":
-            assert first is not None
-            r = (1 + np.minimum(k - 1, (first * k) // size)).astype(np.float64)
+            if first is not None:
+                r = (1 + np.minimum(k - 1, (first * k) // size)).astype(np.float64)
+            else:
+                assert stats is not None and given is not None and qid is not None
+                r = _first_buckets(xi, qid, given, _held_ids(stats, key), k).astype(np.float64)
         elif func == "quantile":
             if left is not None:
                 r = (1 + np.minimum(k - 1, (left * k) // size)).astype(np.float64)
@@ -218,45 +261,50 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
     return out
 
 
-def _first_positions(xi: FloatArr, qi: StrArr, stats: PortfolioStats | None, key: str,
-                     given: FloatArr | None) -> IntArr:
-    """The 0-based position of each (value, id) among the portfolio's (value, id) pairs sorted
-    ascending (bisect_left: equal pairs share the first position), as ``PortfolioStats.quantile_first``."""
+def _own_positions(xi: FloatArr, qid: ObjArr) -> IntArr:
+    """The batch is the portfolio: the 0-based position of each row's (value, id) among all rows'
+    pairs sorted ascending (bisect_left: equal pairs share the first position), as
+    ``PortfolioStats.quantile_first``."""
     m = xi.shape[0]
-    if stats is None:  # the batch is the portfolio
-        _, rank = np.unique(qi, return_inverse=True)
-        rank = _i64(rank.reshape(-1))
-        order = np.lexsort((rank, xi))
-        xs, rs = xi[order], rank[order]
-        start = np.ones(m, dtype=np.bool_)
-        start[1:] = (xs[1:] != xs[:-1]) | (rs[1:] != rs[:-1])
-        pos = np.maximum.accumulate(np.where(start, np.arange(m, dtype=np.int64), 0))
-        out = np.empty(m, dtype=np.int64)
-        out[order] = pos
-        return out
+    _, rank = np.unique(_text(qid), return_inverse=True)  # dense: equal ids, equal rank
+    rank = _i64(rank.reshape(-1))
+    order = np.lexsort((rank, xi))
+    xs, rs = xi[order], rank[order]
+    start = np.ones(m, dtype=np.bool_)
+    start[1:] = (xs[1:] != xs[:-1]) | (rs[1:] != rs[:-1])
+    pos = np.maximum.accumulate(np.where(start, np.arange(m, dtype=np.int64), 0))
+    out = np.empty(m, dtype=np.int64)
+    out[order] = pos
+    return out
+
+
+def _held_ids(stats: PortfolioStats, key: str) -> Sequence[str]:
     held = stats.sorted_ids(key)
     if held is None:
         raise PortfolioRequiredError(
             f"the portfolio statistics of {key!r} hold no account ids, which quantile(..., 'first') ranks "
             "ties by; compute them with this policy's portfolio_stats()")
-    assert given is not None
-    lo = _i64(np.searchsorted(given, xi, side="left"))
-    hi = _i64(np.searchsorted(given, xi, side="right"))
-    if not isinstance(held, np.ndarray):
-        # ids held as Python text (statistics built without numpy, or unpickled): bisect each row rather
-        # than convert the whole portfolio's ids for one batch
-        got = [bisect_left(held, q, a, b) for q, a, b in zip(qi.tolist(), lo.tolist(), hi.tolist(), strict=True)]
-        return np.array(got, dtype=np.int64) if got else np.empty(0, dtype=np.int64)
-    # one binary search per row within its run of equal values, all rows a step at a time
-    active = np.nonzero(lo < hi)[0]
-    while active.shape[0]:
-        a, b = lo[active], hi[active]
-        mid = (a + b) // 2
-        less = held[mid] < qi[active]
-        lo[active] = np.where(less, mid + 1, a)
-        hi[active] = np.where(less, b, mid)
-        active = active[lo[active] < hi[active]]
-    return lo
+    return held
 
 
-__all__ = ["held_values", "id_array", "stats_from_arrays"]
+def _first_buckets(xi: FloatArr, qid: ObjArr, vals: FloatArr, held: Sequence[str], k: int) -> IntArr:
+    """``quantile(x, k, 'first')`` of each row against held statistics.
+
+    The bucket is ``1 + min(k - 1, p * k // n)``, ``p`` the number of held (value, id) pairs below the
+    row's pair; it passes ``q`` exactly when ``p >= ceil(q * n / k)``, i.e. when the held pair at
+    index ``ceil(q * n / k) - 1`` is below the row's. So only those k - 1 pairs are compared with each
+    row, and ids only where the values are equal: no search of the whole portfolio per batch."""
+    n = vals.shape[0]
+    out = np.ones(xi.shape[0], dtype=np.int64)
+    for q in range(1, k):
+        c = -((-q * n) // k) - 1
+        v, i = float(vals[c]), held[c]
+        above = xi > v
+        tied = np.nonzero(xi == v)[0]
+        if tied.shape[0]:
+            above[tied] = (qid[tied] > i).astype(np.bool_)
+        out += above
+    return out
+
+
+__all__ = ["held_values", "id_order", "none_mask", "stats_from_arrays", "stats_from_ranked"]

@@ -16,7 +16,7 @@ from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.vector.columns import ColumnBatch, _column_value
 from accountrules.evaluate.vector.program import VectorProgram, _held
 from accountrules.evaluate.vector.values import BoolArr, FloatArr, V, _Ctx, _Site, _slice, _store
-from accountrules.evaluate.vector_rank import StrArr, id_array, portfolio_results, stats_from_arrays
+from accountrules.evaluate.vector_rank import ObjArr, none_mask, portfolio_results, stats_from_arrays
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
@@ -37,9 +37,9 @@ def portfolio_stats(policy: Policy | Plan, columns: ColumnBatch | Mapping[str, A
     by_id = id_ranked(prog)
     if not by_id:
         return stats_from_arrays({k: values[k][known[k]] for k in values}, batch.size)
-    ids = batch_ids(batch, by_id)
-    return stats_from_arrays({k: np.where(known[k], values[k], np.nan) for k in values}, batch.size,
-                             dict.fromkeys(by_id, ids))
+    ranked = {k: np.where(known[k], values[k], np.nan) for k in values}
+    ids = needed_ids(batch_ids(batch), [known[k] & ~np.isnan(values[k]) for k in by_id], by_id)
+    return stats_from_arrays(ranked, batch.size, dict.fromkeys(by_id, ids))
 
 
 def ranked_columns(policy: Policy | Plan, columns: ColumnBatch | Mapping[str, Any], *, as_of: dt.date,
@@ -61,14 +61,28 @@ def id_ranked(prog: VectorProgram) -> frozenset[str]:
     return frozenset(key for func, key, _ in prog.sites if func == "quantile_first")
 
 
-def batch_ids(batch: ColumnBatch, keys: Collection[str]) -> StrArr:
-    """The batch's account ids as a numpy str array; every row needs one to rank ties by id."""
+def batch_ids(batch: ColumnBatch) -> ObjArr | None:
+    """The batch's account ids as an object array (None where a row has none), or None without an id column."""
     col = batch.columns.get("id")
-    if col is None or col.kind != "string" or (batch.size and int(col.values.min()) < 0):
+    if col is None or col.kind != "string":
+        return None
+    cats = np.empty(len(col.categories) + 1, dtype=object)  # code -1 (unknown) -> the last, None
+    cats[:-1] = col.categories
+    out: ObjArr = cats[col.values]
+    return out
+
+
+def needed_ids(ids: ObjArr | None, ranked: list[BoolArr], keys: Collection[str]) -> ObjArr:
+    """``ids``, checked: ties are ranked by account id, so every row with a value to rank needs an id
+    (a row whose ranked values are all unknown ranks nothing)."""
+    n = ranked[0].shape[0] if ranked else 0
+    if ids is None:
+        ids = np.full(n, None, dtype=object)
+    missing = none_mask(ids)
+    if any(bool((missing & r).any()) for r in ranked):
         raise ValueError(f"{', '.join(sorted(keys))}: quantile(..., 'first') ranks ties by account id, "
-                         "so every row of the batch needs an id")
-    cats = id_array(col.categories)
-    return cats[col.values] if batch.size else np.empty(0, dtype="U1")
+                         "so every row with a value to rank needs an id")
+    return ids
 
 
 def _ranked_values(prog: VectorProgram, ctx: _Ctx, cols: Mapping[str, V], n: int, step: int) -> tuple[
@@ -92,7 +106,7 @@ def _portfolio_columns(prog: VectorProgram, ctx: _Ctx, cols: Mapping[str, V], n:
     """Evaluate every ranked expression over the batch, then rank it."""
     values, known = _ranked_values(prog, ctx, cols, n, step)
     by_id = id_ranked(prog)
-    ids = batch_ids(batch, by_id) if by_id else None
+    ids = needed_ids(batch_ids(batch), [known[k] & ~np.isnan(values[k]) for k in by_id], by_id) if by_id else None
     out: dict[_Site, tuple[FloatArr, BoolArr] | None] = {}
     for key, _ in prog.portfolio_args:
         sites = [s for s in prog.sites if s[1] == key]
