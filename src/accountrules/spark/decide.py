@@ -184,7 +184,7 @@ def portfolio_pass(policy: Policy, df: Any, *, as_of: dt.date, chunk_rows: int =
     import pyarrow as pa
     from pyspark.sql import functions as F
 
-    from accountrules.evaluate.vector_rank import id_array, stats_from_arrays
+    from accountrules.evaluate.vector_rank import stats_from_arrays
 
     check_columns([str(c) for c in df.columns], policy.plan)
     keys = [k for k, _ in policy.plan.portfolio_args]
@@ -224,7 +224,7 @@ def portfolio_pass(policy: Policy, df: Any, *, as_of: dt.date, chunk_rows: int =
                for k, v in zip(keys, values, strict=True)}
     held_ids = None
     if by_id:
-        text = id_array(ids.filter(pa.array(account)).to_numpy(zero_copy_only=False))
+        text = ids.filter(pa.array(account)).to_numpy(zero_copy_only=False)
         held_ids = dict.fromkeys(by_id, text)  # one object: the keys share one sort of the ids
     stats = stats_from_arrays(columns, int(account.sum()), held_ids)
     shipped.unpersist()
