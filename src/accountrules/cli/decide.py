@@ -84,6 +84,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help=_("errors CSV (default: OUTPUT with the suffix .errors.csv; with -o -: standard error)"))
     p.add_argument("--raw-csv", action="store_true", help=_(RAW_CSV_HELP))
     add_columns(p, _)
+    p.add_argument("--spark", metavar="MASTER", default=None,
+                   help=_("run on Apache Spark with this master (local[4], spark://host:7077, yarn): "
+                          "see accountrules.spark.cli"))
     p.set_defaults(func=run)
 
 
@@ -94,6 +97,10 @@ def errors_path(output: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     _: Gettext = getattr(args, "gettext", str)
+    if getattr(args, "spark", None):
+        from accountrules.spark.cli import run_decide
+
+        return run_decide(args)
     try:
         return _run(args, _)
     except BrokenPipeError:

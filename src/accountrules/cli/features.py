@@ -113,6 +113,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=_("write CSV cells exactly as they are (for a program, e.g. accountrules decide); by default a text "
                "cell starting with = + - @, a tab or a CR gets a leading ' so a spreadsheet does not run it"),
     )
+    p.add_argument("--spark", metavar="MASTER", default=None,
+                   help=_("run on Apache Spark with this master (local[4], spark://host:7077, yarn): "
+                          "see accountrules.spark.cli"))
     p.set_defaults(func=run)
 
 
@@ -122,6 +125,10 @@ def run(args: argparse.Namespace) -> int:
     ``-o -`` writes CSV to standard output and the summary to standard error."""
     _: Gettext = getattr(args, "gettext", str)
     to_stdout = is_stdout(args.output)
+    if getattr(args, "spark", None):
+        from accountrules.spark.cli import run_features
+
+        return run_features(args)
     out = Path(args.output)
     out_format = "csv" if to_stdout else OUTPUT.of(out)
     if out_format is None:

@@ -17,6 +17,7 @@ OPTIONAL_MODULES = {
     "hypothesis": "check",
     "durable": "durable",
     "durable_rules_engine": "durable",
+    "pyspark": "spark",
 }
 
 
