@@ -241,7 +241,7 @@ def output_schema(policy: Policy) -> Any:
         typ: Any = T.StringType()
         if name in INT_COLUMNS:
             typ = T.LongType()
-        elif name in FLOAT_COLUMNS:
+        elif name in FLOAT_COLUMNS or name.startswith("metric."):  # as io.schema.arrow_type
             typ = T.DoubleType()
         elif name in LIST_COLUMNS:
             typ = T.ArrayType(T.StringType())
