@@ -21,6 +21,8 @@ pytest.importorskip("pyarrow")
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "examples" / "small" / "policy.yaml"
 AS_OF = "2026-06-30"
+ORDERS = ROOT / "examples" / "cdnow" / "orders_sample.txt"
+ORDER_COLUMNS = ["--id-col", "customer_id", "--amount-col", "dollar_value", "--date-format", "%Y%m%d"]
 
 # a CRM export: its own headers, one column (备注) that is no field at all
 EXPORT = """\
@@ -177,12 +179,16 @@ def _bad_inputs(tmp_path: Path, export: Path) -> dict[str, list[str]]:
         "mapping": ["decide", *base, str(export), *out, "--columns", str(bad_map)],
         "mapping option": ["decide", *base, str(export), *out, "--map", "客户编号"],
         "policy": ["test", str(tmp_path / "nowhere")],
+        "backtest orders": ["backtest", "express", str(tmp_path / "missing.txt"), "--as-of", "1997-09-30",
+                            "--horizon", "26w"],
+        "backtest as-of": ["backtest", "express", str(ORDERS), "--as-of", "1990-01-01", "--horizon", "26w",
+                           *ORDER_COLUMNS],
     }
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("kind", ["path", "directory", "permission", "date", "format", "mapping", "mapping option",
-                                  "policy"])
+                                  "policy", "backtest orders", "backtest as-of"])
 def test_bad_input_is_one_line_and_exit_2(kind: str, lang: str, export: Path, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     import os
