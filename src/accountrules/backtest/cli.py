@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from accountrules.backtest.result import SweepRow
-from accountrules.cli.args import ENGINE_HELP, gettext_of, iso_date
+from accountrules.cli.args import ENGINE_HELP, gettext_of, iso_date, positive
 from accountrules.cli.messages import CommandError, error_line
 from accountrules.errors import AccountRulesError, EngineUnavailableError
 from accountrules.features import ColumnMap
@@ -54,19 +54,6 @@ def _share(_: Gettext) -> Any:
     return parse
 
 
-def _count(_: Gettext) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise argparse.ArgumentTypeError(_("must be a positive whole number: {value!r}").format(value=text))
-        return value
-
-    return parse
-
-
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``backtest``; sets ``func=run``."""
     _ = gettext_of(subparsers)
@@ -97,10 +84,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help=_("the day the log is complete to (default: its last order); later orders are excluded"))
     p.add_argument("--clip-horizon", action="store_true",
                    help=_("cut a horizon that runs past the log's end there (reported) instead of refusing it"))
-    p.add_argument("--window-days", type=_count(_), metavar="N", help=_("feature window at T (default: the horizon)"))
+    p.add_argument("--window-days", type=positive(_), metavar="N", help=_("feature window at T (default: the horizon)"))
     p.add_argument("--decline-share", type=_share(_), default=0.5, metavar="S",
                    help=_("value decline = horizon revenue at most S x the window before T (default 0.5)"))
-    p.add_argument("--resamples", type=_count(_), default=1000, metavar="N",
+    p.add_argument("--resamples", type=positive(_), default=1000, metavar="N",
                    help=_("bootstrap resamples (default 1000)"))
     p.add_argument("--seed", type=int, default=0, help=_("bootstrap seed (default 0)"))
     p.add_argument("--engine", default="auto", help=_(ENGINE_HELP))

@@ -87,6 +87,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ColumnMap",
+    "feature_windows",
     "InputFormat",
     "Occasion",
     "Orders",
@@ -110,6 +111,22 @@ _YEAR_DAYS: Final = 365
 # public API
 
 
+def feature_windows(as_of: date, window_days: int, occasion: str) -> tuple[date, date, date]:
+    """The arguments of a feature derivation checked, and the first days (exclusive) of its windows:
+    the current window, the previous one of the same length, and the trailing year."""
+    if isinstance(as_of, datetime) or not isinstance(as_of, date):
+        raise TypeError(f"as_of must be a datetime.date, got {type(as_of).__name__}")
+    if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days < 1:
+        raise ValueError(f"window_days must be a positive integer, got {window_days!r}")
+    if occasion not in OCCASIONS:
+        raise ValueError(f"occasion must be 'day' or 'order', got {occasion!r}")
+    try:
+        return (as_of - timedelta(days=window_days), as_of - timedelta(days=2 * window_days),
+                as_of - timedelta(days=_YEAR_DAYS))
+    except OverflowError:
+        raise ValueError(f"window_days={window_days} reaches before year 1") from None
+
+
 def derive_features(
     orders: Orders,
     *,
@@ -130,18 +147,7 @@ def derive_features(
     The table's schema metadata records ``accountrules.as_of``, ``accountrules.window_days``,
     ``accountrules.orders`` (rows read) and ``accountrules.orders_after_as_of`` (rows ignored).
     """
-    if isinstance(as_of, datetime) or not isinstance(as_of, date):
-        raise TypeError(f"as_of must be a datetime.date, got {type(as_of).__name__}")
-    if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days < 1:
-        raise ValueError(f"window_days must be a positive integer, got {window_days!r}")
-    if occasion not in OCCASIONS:
-        raise ValueError(f"occasion must be 'day' or 'order', got {occasion!r}")
-    try:
-        win_start = as_of - timedelta(days=window_days)
-        prev_start = as_of - timedelta(days=2 * window_days)
-        year_start = as_of - timedelta(days=_YEAR_DAYS)
-    except OverflowError:
-        raise ValueError(f"window_days={window_days} reaches before year 1") from None
+    win_start, prev_start, year_start = feature_windows(as_of, window_days, occasion)
     cols = columns if columns is not None else ColumnMap()
     ar = arrow()
     raw = load_orders(ar, orders, cols, format)

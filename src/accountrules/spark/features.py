@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
-from accountrules.features.derive import OCCASIONS, Occasion
+from accountrules.features.derive import Occasion, feature_windows
 from accountrules.features.orders import ColumnMap, arrow, load_orders, normalise
 from accountrules.spark.session import require_spark
 
 _DIGITS = 6
-_YEAR_DAYS = 365
 
 
 def _canonical_schema(cols: ColumnMap) -> str:
@@ -78,18 +77,7 @@ def derive_features(orders: Any, *, as_of: date, window_days: int = 365, columns
     require_spark("Spark features")
     from pyspark.sql import functions as F
 
-    if isinstance(as_of, datetime) or not isinstance(as_of, date):
-        raise TypeError(f"as_of must be a datetime.date, got {type(as_of).__name__}")
-    if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days < 1:
-        raise ValueError(f"window_days must be a positive integer, got {window_days!r}")
-    if occasion not in OCCASIONS:
-        raise ValueError(f"occasion must be 'day' or 'order', got {occasion!r}")
-    try:
-        win_start = as_of - timedelta(days=window_days)
-        prev_start = as_of - timedelta(days=2 * window_days)
-        year_start = as_of - timedelta(days=_YEAR_DAYS)
-    except OverflowError:
-        raise ValueError(f"window_days={window_days} reaches before year 1") from None
+    win_start, prev_start, year_start = feature_windows(as_of, window_days, occasion)
     cols = columns if columns is not None else ColumnMap()
     t = canonical_orders(orders, cols).where(F.col("date") <= F.lit(as_of))
     day = F.col("date")

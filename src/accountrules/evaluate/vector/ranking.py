@@ -22,16 +22,24 @@ if TYPE_CHECKING:
     from accountrules.policy import Policy
 
 
-def portfolio_stats(policy: Policy | Plan, columns: ColumnBatch | Mapping[str, Any], *,
-                    as_of: dt.date, program: VectorProgram | None = None) -> PortfolioStats:
-    """The :class:`PortfolioStats` of a batch (what ``Policy.portfolio_stats`` gives for the same accounts),
-    e.g. to store with a CRM and rank later single decisions against."""
+def prepared(policy: Policy | Plan, columns: ColumnBatch | Mapping[str, Any], as_of: dt.date,
+             program: VectorProgram | None) -> tuple[VectorProgram, ColumnBatch, dict[Any, Any], _Ctx, dict[str, V]]:
+    """What every run over a batch starts from: the program, the batch, its vocabulary (codes of the
+    program's texts, grown by the batch), the evaluation context and the columns the program reads."""
     prog = _held(policy, program)
     batch = columns if isinstance(columns, ColumnBatch) else ColumnBatch.from_mapping(columns)
     vocab = dict(prog.vocab)
     ctx = _Ctx(float(as_of.toordinal()), vocab)
-    cols = {key: _column_value(batch.columns.get(key), kind, key, batch.size, vocab)
-            for key, kind in prog.field_refs.items()}
+    cols: dict[str, V] = {key: _column_value(batch.columns.get(key), kind, key, batch.size, vocab)
+                          for key, kind in prog.field_refs.items()}
+    return prog, batch, vocab, ctx, cols
+
+
+def portfolio_stats(policy: Policy | Plan, columns: ColumnBatch | Mapping[str, Any], *,
+                    as_of: dt.date, program: VectorProgram | None = None) -> PortfolioStats:
+    """The :class:`PortfolioStats` of a batch (what ``Policy.portfolio_stats`` gives for the same accounts),
+    e.g. to store with a CRM and rank later single decisions against."""
+    prog, batch, _, ctx, cols = prepared(policy, columns, as_of, program)
     with np.errstate(all="ignore"):
         values, known = _ranked_values(prog, ctx, cols, batch.size, 1 << 15)
     by_id = id_ranked(prog)
@@ -45,12 +53,7 @@ def portfolio_stats(policy: Policy | Plan, columns: ColumnBatch | Mapping[str, A
 def ranked_columns(policy: Policy | Plan, columns: ColumnBatch | Mapping[str, Any], *, as_of: dt.date,
                    keys: Collection[str], program: VectorProgram | None = None) -> dict[str, FloatArr]:
     """The value of each ranked expression in ``keys`` for every row of the batch, in row order (NaN = unknown)."""
-    prog = _held(policy, program)
-    batch = columns if isinstance(columns, ColumnBatch) else ColumnBatch.from_mapping(columns)
-    vocab = dict(prog.vocab)
-    ctx = _Ctx(float(as_of.toordinal()), vocab)
-    cols = {key: _column_value(batch.columns.get(key), kind, key, batch.size, vocab)
-            for key, kind in prog.field_refs.items()}
+    prog, batch, _, ctx, cols = prepared(policy, columns, as_of, program)
     with np.errstate(all="ignore"):
         values, known = _ranked_values(prog, ctx, cols, batch.size, 1 << 15)
     return {k: np.where(known[k], values[k], np.nan) for k in keys}

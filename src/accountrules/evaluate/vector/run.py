@@ -14,9 +14,9 @@ from accountrules.compile.plan import Plan
 from accountrules.evaluate.column_index import ColumnIndex
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.semantics import merge_actions, resolve_masks, stage_masks
-from accountrules.evaluate.vector.columns import ColumnBatch, _column_value
-from accountrules.evaluate.vector.program import VectorProgram, _held, _VTable
-from accountrules.evaluate.vector.ranking import _portfolio_columns
+from accountrules.evaluate.vector.columns import ColumnBatch
+from accountrules.evaluate.vector.program import VectorProgram, _VTable
+from accountrules.evaluate.vector.ranking import _portfolio_columns, prepared
 from accountrules.evaluate.vector.values import (
     _NULL,
     BoolArr,
@@ -231,14 +231,8 @@ def run_program(
 ) -> Decided:
     """Run the policy's program over every row of ``columns``: the outcome as code arrays, which
     :func:`decide_columns` turns into Python lists and :mod:`.arrow_out` into Arrow arrays."""
-    prog = _held(policy, program)
-    batch = columns if isinstance(columns, ColumnBatch) else ColumnBatch.from_mapping(columns)
+    prog, batch, vocab, ctx, cols = prepared(policy, columns, as_of, program)
     n = batch.size
-    vocab = dict(prog.vocab)
-    ctx = _Ctx(float(as_of.toordinal()), vocab)
-    cols: dict[str, V] = {
-        key: _column_value(batch.columns.get(key), kind, key, n, vocab) for key, kind in prog.field_refs.items()
-    }
     step = max(1, chunk_size)
     with np.errstate(all="ignore"):
         if prog.portfolio_args:
