@@ -37,7 +37,6 @@ from accountrules.io.schema import metric_columns, metric_value
 
 if TYPE_CHECKING:
     from accountrules.evaluate.vector import VectorProgram
-    from accountrules.evaluate.vector.run import PatternMemo
     from accountrules.model.account import Account
     from accountrules.model.decision import Decision
     from accountrules.policy import Policy
@@ -137,16 +136,15 @@ def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> 
 
 
 def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date, engine: str,
-                 trace: bool, program: VectorProgram | None = None, memo: PatternMemo | None = None) -> BatchResult:
+                 trace: bool, program: VectorProgram | None = None) -> BatchResult:
     """Decide the valid rows of one validated chunk; a row the policy cannot decide becomes a RowError.
 
     ``program``: for ``engine="vector"``, the compiled column program; by default the one the policy's
-    registry holds (built once per policy, so nothing is compiled per chunk). ``memo``: one dict for
-    every chunk of a batch, so each set of fired action rules is merged once per batch."""
+    registry holds (built once per policy, so nothing is compiled per chunk)."""
     matcher = _matcher(policy, engine)
     outputs: dict[str, Any]
     if matcher is None:
-        outputs = _decide_vector(policy, chunk, stats, as_of, program or vector_program(policy), memo)
+        outputs = _decide_vector(policy, chunk, stats, as_of, program or vector_program(policy))
     else:
         outputs = _decide_rows(policy, chunk, stats, as_of, engine, matcher)
     part = _ColumnsPart(chunk, outputs, engine)
@@ -223,7 +221,7 @@ def _vector_input(program: VectorProgram, chunk: Chunk, rows: list[int]) -> Any:
 
 
 def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date,
-                   program: VectorProgram, memo: PatternMemo | None) -> dict[str, Any]:
+                   program: VectorProgram) -> dict[str, Any]:
     """Decide the valid rows of ``chunk`` at once with the vector evaluator: Arrow output columns when
     pyarrow is installed (no Python object per row), else lists."""
     rows = [j for j in range(chunk.n) if j not in chunk.errors]
@@ -239,7 +237,7 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
         from accountrules.evaluate.vector.arrow_out import arrow_columns
 
         at = None if len(rows) == chunk.n else np.asarray(rows, dtype=np.int64)
-        cols, errs = arrow_columns(got, at, chunk.n, memo=memo)
+        cols, errs = arrow_columns(got, at, chunk.n)
         outputs: dict[str, Any] = {c: cols[c] for c in [*value_columns(policy.plan), ACTION_RULES]}
         failed = {j: msg for j, (msg, _) in errs.items()}
     else:
@@ -302,9 +300,8 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
         chunks = _validated(src, plan)
     done = 0
     valid = 0
-    memo: PatternMemo = {}
     for chunk in chunks:
-        part = decide_chunk(policy, chunk, stats, day, engine, trace, memo=memo)
+        part = decide_chunk(policy, chunk, stats, day, engine, trace)
         done += chunk.n
         valid += chunk.n - len(chunk.errors)
         if progress is not None:

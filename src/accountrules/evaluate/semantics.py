@@ -8,8 +8,8 @@ evaluators cannot drift apart:
 
 * per account: :func:`resolve`, :func:`stage_current`, :func:`stage_stay`,
   :func:`churn_risk`, :func:`merge_actions`;
-* per batch: :func:`first_true`, :func:`resolve_masks`, :func:`stage_masks` (numpy is imported
-  lazily: it is an optional extra).
+* per batch: :func:`first_true`, :func:`resolve_masks`, :func:`stage_masks`,
+  :func:`merge_action_masks` (numpy is imported lazily: it is an optional extra).
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MaskResolution",
+    "MergedActions",
     "churn_risk",
     "conflict_message",
     "first_true",
+    "merge_action_masks",
     "merge_actions",
     "priority_order",
     "resolve",
@@ -188,3 +190,68 @@ def stage_masks(given: NDArray[Any], states: Sequence[int], start: int, otherwis
     stay = current if otherwise < 0 else np.full(n, otherwise, dtype=np.int64)
     to = np.where(idx >= 0, then[np.maximum(idx, 0)] if len(then) else -1, stay)
     return idx, to
+
+
+class MergedActions:
+    """:func:`merge_actions` for every row of a boolean matrix of fired action rules, as ragged arrays:
+    row ``p``'s action codes are ``codes[code_values[code_offsets[p]:code_offsets[p + 1]]]`` (first-asked
+    order, each code once) and its fired rules are ``rule_values[rule_offsets[p]:rule_offsets[p + 1]]``
+    (indices into the action rules, in rule order)."""
+
+    __slots__ = ("code_offsets", "code_values", "codes", "rule_offsets", "rule_values")
+
+    def __init__(self, codes: tuple[str, ...], code_offsets: NDArray[Any], code_values: NDArray[Any],
+                 rule_offsets: NDArray[Any], rule_values: NDArray[Any]):
+        self.codes = codes
+        self.code_offsets = code_offsets
+        self.code_values = code_values
+        self.rule_offsets = rule_offsets
+        self.rule_values = rule_values
+
+    def __len__(self) -> int:
+        return len(self.code_offsets) - 1
+
+    def row(self, p: int) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """Row ``p``'s merged codes and the indices of its fired rules (what :func:`merge_actions` keys)."""
+        c = self.code_values[self.code_offsets[p]:self.code_offsets[p + 1]].tolist()
+        r = self.rule_values[self.rule_offsets[p]:self.rule_offsets[p + 1]].tolist()
+        return tuple(self.codes[i] for i in c), tuple(r)
+
+
+def merge_action_masks(rules: Sequence[CRow], fired: NDArray[Any]) -> MergedActions:
+    """:func:`merge_actions` over a batch: ``fired[p, i]`` says action rule ``i`` fired for row ``p``.
+
+    Each (rule, code) pair the rules ask for is a slot, numbered in asking order; a row's code
+    comes first at the earliest slot of that code among its fired rules, so sorting a row's
+    codes by that slot is the first-asked order of :func:`merge_actions`, with no Python per row.
+    """
+    import numpy as np
+
+    n = fired.shape[0]
+    codes: dict[str, int] = {}
+    slot_rule: list[int] = []
+    slot_code: list[int] = []
+    for i, r in enumerate(rules):
+        for code in r.row.actions:
+            slot_rule.append(i)
+            slot_code.append(codes.setdefault(code, len(codes)))
+    code_offsets = np.zeros(n + 1, dtype=np.int64)
+    if slot_rule and n:
+        sc = np.asarray(slot_code, dtype=np.int64)
+        by_code = np.argsort(sc, kind="stable")  # slots grouped by code, asking order inside a group
+        starts = np.searchsorted(sc[by_code], np.arange(len(codes)))
+        never = len(slot_rule)
+        at = np.where(fired[:, np.asarray(slot_rule, dtype=np.int64)[by_code]], by_code.astype(np.int32),
+                      np.int32(never))
+        first = np.minimum.reduceat(at, starts, axis=1)  # rows × codes: the earliest slot asking for it
+        order = np.argsort(first, axis=1, kind="stable")
+        asked = np.take_along_axis(first, order, axis=1) < never
+        np.cumsum(asked.sum(axis=1), out=code_offsets[1:])
+        code_values = order[asked].astype(np.int64, copy=False)
+    else:
+        code_values = np.zeros(0, dtype=np.int64)
+    rule_offsets = np.zeros(n + 1, dtype=np.int64)
+    if n:
+        np.cumsum(fired.sum(axis=1), out=rule_offsets[1:])
+    rule_values = np.nonzero(fired)[1].astype(np.int64, copy=False)
+    return MergedActions(tuple(codes), code_offsets, code_values, rule_offsets, rule_values)

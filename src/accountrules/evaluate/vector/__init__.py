@@ -16,9 +16,9 @@ this evaluator answers: hit policies, conflicts and action merging are
 from accountrules.evaluate.vector.columns import Column, ColumnBatch
 from accountrules.evaluate.vector.program import VectorProgram, compile_program
 from accountrules.evaluate.vector.ranking import id_ranked, portfolio_stats, ranked_columns
-from accountrules.evaluate.vector.run import Decided, PatternMemo, decide_columns, finish_lists, run_program
+from accountrules.evaluate.vector.run import Decided, decide_columns, finish_lists, run_program
 from accountrules.io.schema import evaluator_columns as output_keys
 
-__all__ = ["Column", "ColumnBatch", "Decided", "PatternMemo", "VectorProgram", "compile_program", "decide_columns",
+__all__ = ["Column", "ColumnBatch", "Decided", "VectorProgram", "compile_program", "decide_columns",
            "finish_lists", "id_ranked", "output_keys", "portfolio_stats",
            "ranked_columns", "run_program"]

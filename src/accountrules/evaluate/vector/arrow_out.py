@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from accountrules.evaluate.record import ACTION_RULES
-from accountrules.evaluate.vector.run import Decided, PatternMemo
+from accountrules.evaluate.vector.run import Decided
 from accountrules.io.schema import SCORE_METRICS
 
 IntArr = NDArray[np.int64]
@@ -30,8 +30,7 @@ Errors = dict[int, tuple[str, tuple[str, ...]]]
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
-def arrow_columns(got: Decided, rows: IntArr | None, size: int, *, memo: PatternMemo | None = None
-                  ) -> tuple[dict[str, Any], Errors]:
+def arrow_columns(got: Decided, rows: IntArr | None, size: int) -> tuple[dict[str, Any], Errors]:
     """``(columns, errors)``: every flat output column of the policy's sections (as in
     :func:`accountrules.io.schema.value_columns`), :data:`ACTION_RULES`, and ``metric.<name>`` for
     the metrics the run kept; ``rows[i]`` is the chunk position of run row ``i`` (``None``: the same)."""
@@ -92,15 +91,24 @@ def arrow_columns(got: Decided, rows: IntArr | None, size: int, *, memo: Pattern
         res["churn_risk"] = pick(vocab, out.risk)
         res["churn_score"] = pa.array(spread(out.score, 0), pa.float64(), mask=~known_mask(out.score_known))
         res["churn_rule"] = pick(list(prog.churn.ids), out.churn_rule)
-    values = got.pattern_values(memo) if prog.action_conds else []
-    empty = len(values)  # the id of "no rule fired" for refused rows
-    pattern = spread(out.pattern, empty) if prog.action_conds else np.full(size, empty, dtype=np.int64)
     # dictionary arrays over the distinct fired-rule sets: 4 bytes a row; a reader decodes them
     # (``dictionary_decode``) only when it needs list<string> (to_arrow, a file)
+    if prog.action_conds:
+        pattern, merged = got.action_patterns()
+        empty = len(merged)  # the id of "no rule fired" for refused rows
+        pattern = spread(pattern, empty)
+        code_offsets, code_values = merged.code_offsets, merged.code_values
+        rule_offsets, rule_values = merged.rule_offsets, merged.rule_values
+        codes = pa.array(merged.codes, pa.string())
+    else:
+        pattern = np.zeros(size, dtype=np.int64)
+        code_offsets = rule_offsets = np.zeros(1, dtype=np.int64)
+        code_values = rule_values = np.zeros(0, dtype=np.int64)
+        codes = pa.array([], pa.string())
     ids = pa.array(pattern.astype(np.int32, copy=False), pa.int32())
-    lists = pa.list_(pa.string())
-    res["actions"] = pa.DictionaryArray.from_arrays(ids, pa.array([list(c) for c, _ in values] + [[]], lists))
-    res[ACTION_RULES] = pa.DictionaryArray.from_arrays(ids, pa.array([list(r) for _, r in values] + [[]], lists))
+    res["actions"] = pa.DictionaryArray.from_arrays(ids, _lists(pa, code_offsets, codes.take(code_values)))
+    rule_ids = pa.array(prog.action_ids, pa.string())
+    res[ACTION_RULES] = pa.DictionaryArray.from_arrays(ids, _lists(pa, rule_offsets, rule_ids.take(rule_values)))
     for name, _, kind in prog.metrics:
         if name in out.metrics:
             vals, known = out.metrics[name]
@@ -110,6 +118,12 @@ def arrow_columns(got: Decided, rows: IntArr | None, size: int, *, memo: Pattern
             res[f"metric.{name}"] = _metric(pa, kind, vocab, spread(vals) if kind == "string" else
                                              _spread_values(vals, rows, size), known_mask(known))
     return res, errors
+
+
+def _lists(pa: Any, offsets: IntArr, values: Any) -> Any:
+    """A list<string> array over ragged ``offsets``, plus one empty list last (refused rows)."""
+    ends = np.append(offsets, offsets[-1]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(ends, pa.int32()), values)
 
 
 def _spread_values(vals: NDArray[Any], rows: IntArr | None, size: int) -> NDArray[Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from accountrules.compile.plan import Plan
 from accountrules.evaluate.column_index import ColumnIndex
 from accountrules.evaluate.portfolio import PortfolioStats
-from accountrules.evaluate.semantics import merge_actions, resolve_masks, stage_masks
+from accountrules.evaluate.semantics import MergedActions, merge_action_masks, resolve_masks, stage_masks
 from accountrules.evaluate.vector.columns import ColumnBatch
 from accountrules.evaluate.vector.program import VectorProgram, _VTable
 from accountrules.evaluate.vector.ranking import _portfolio_columns, prepared
@@ -63,8 +63,9 @@ class _Out:
         self.kind, self.risk, self.churn_rule = ints(), ints(), ints()
         self.score = np.zeros(n, dtype=np.float64)
         self.score_known = np.zeros(n, dtype=np.bool_)
-        self.pattern = np.zeros(n, dtype=np.int64)
-        self.patterns: dict[Any, int] = {}  # pattern key -> pattern id
+        # per row, the set of action rules that fired as a bit set (see _pattern_keys)
+        width = (len(prog.action_conds) + 7) // 8
+        self.pattern_key = np.zeros(n, dtype=np.uint64 if width <= 8 else np.dtype((np.void, width)))
         self.errors: dict[int, tuple[str, tuple[str, ...]]] = {}
         self.metrics: dict[str, tuple[NDArray[Any], BoolArr]] = {}
         for name, _, kind in prog.metrics:
@@ -155,12 +156,7 @@ def _run_chunk(prog: VectorProgram, ctx: _Ctx, cols: Mapping[str, V], lo: int, h
         out.risk[sl] = risk
         out.churn_rule[sl] = idx
     if prog.action_conds:
-        keys = _pattern_keys(_fires(prog.action_conds, ctx), n)
-        uniq, inverse = np.unique(keys, return_inverse=True)
-        patterns = out.patterns
-        ids = np.fromiter((patterns.setdefault(k, len(patterns)) for k in uniq.tolist()), dtype=np.int64,
-                          count=len(uniq))
-        out.pattern[sl] = ids[inverse.ravel()]
+        out.pattern_key[sl] = _pattern_keys(_fires(prog.action_conds, ctx), n)
 
 
 def _pattern_keys(fires: Sequence[BoolArr], n: int) -> NDArray[Any]:
@@ -174,21 +170,15 @@ def _pattern_keys(fires: Sequence[BoolArr], n: int) -> NDArray[Any]:
     return np.ascontiguousarray(packed).view(np.dtype((np.void, width))).ravel()
 
 
-def _pattern_rules(key: Any) -> list[int]:
-    if isinstance(key, int):
-        out = []
-        while key:
-            low = key & -key
-            out.append(low.bit_length() - 1)
-            key ^= low
-        return out
-    bits = np.unpackbits(np.frombuffer(key, dtype=np.uint8), bitorder="little")
-    return [int(i) for i in np.nonzero(bits)[0]]
-
-
-PatternMemo = dict[Any, tuple[tuple[str, ...], tuple[str, ...]]]
-"""Per set of fired action rules (a pattern key): its merged action codes and the rule ids. A caller
-deciding a batch chunk by chunk passes one memo to every chunk, so each set is merged once."""
+def _pattern_bits(keys: NDArray[Any], rules: int) -> BoolArr:
+    """The fired-rule matrix (keys × rules) of distinct pattern keys."""
+    if keys.dtype == np.uint64:
+        shifts = np.arange(rules, dtype=np.uint64)
+        bits: BoolArr = ((keys[:, None] >> shifts) & np.uint64(1)).astype(np.bool_)
+        return bits
+    raw = np.frombuffer(keys.tobytes(), dtype=np.uint8).reshape(len(keys), keys.dtype.itemsize)
+    unpacked: BoolArr = np.unpackbits(raw, axis=1, bitorder="little")[:, :rules].astype(np.bool_)
+    return unpacked
 
 
 @dataclass
@@ -199,24 +189,21 @@ class Decided:
     out: _Out
     vocab: dict[str, int]
     n: int
+    _patterns: tuple[IntArr, MergedActions] | None = field(default=None, repr=False)
 
     def names(self) -> list[str]:
         """The string of each vocabulary code, in code order."""
         return sorted(self.vocab, key=self.vocab.__getitem__)
 
-    def pattern_values(self, memo: PatternMemo | None = None) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-        """Per pattern id: the merged action codes and the ids of the action rules that fired."""
-        prog = self.prog
-        memo = {} if memo is None else memo
-        got = []
-        for key in self.out.patterns:  # in id order
-            hit = memo.get(key)
-            if hit is None:
-                rules = _pattern_rules(key)
-                hit = memo[key] = (tuple(merge_actions(prog.plan.action_rules[i] for i in rules)),
-                                   tuple(prog.action_ids[i] for i in rules))
-            got.append(hit)
-        return got
+    def action_patterns(self) -> tuple[IntArr, MergedActions]:
+        """Per row, the id of its set of fired action rules (a pattern); per pattern, its merged
+        action codes and rules. Rows share few patterns, so the merge runs once per pattern."""
+        if self._patterns is None:
+            uniq, inverse = np.unique(self.out.pattern_key, return_inverse=True)
+            fired = _pattern_bits(uniq, len(self.prog.action_conds))
+            self._patterns = (inverse.ravel().astype(np.int64, copy=False),
+                              merge_action_masks(self.prog.plan.action_rules, fired))
+        return self._patterns
 
 
 def run_program(
@@ -314,15 +301,19 @@ def finish_lists(got: Decided) -> dict[str, list[Any]]:
         for k in ("churn_kind", "churn_risk", "churn_score", "churn_rule"):
             res[k] = list(none)
     if prog.action_conds:
-        values = got.pattern_values()
-        codes_of = [c for c, _ in values]
-        rules_of = [r for _, r in values]
+        pattern, merged = got.action_patterns()
+        ids = prog.action_ids
+        codes_of, rules_of = [], []
+        for p in range(len(merged)):
+            codes, rules = merged.row(p)
+            codes_of.append(codes)
+            rules_of.append(tuple(ids[i] for i in rules))
         lut_codes = np.empty(len(codes_of), dtype=object)
         lut_codes[:] = codes_of
         lut_rules = np.empty(len(rules_of), dtype=object)
         lut_rules[:] = rules_of
-        res["actions"] = lut_codes[out.pattern].tolist()
-        res["action_rules"] = lut_rules[out.pattern].tolist()
+        res["actions"] = lut_codes[pattern].tolist()
+        res["action_rules"] = lut_rules[pattern].tolist()
     else:
         res["actions"] = [()] * n
         res["action_rules"] = [()] * n
