@@ -196,6 +196,7 @@ def _vector_input(program: VectorProgram, chunk: Chunk, rows: list[int]) -> Any:
     vector = _vector()
     # not what only a trace shows (nothing to encode for it); the id only when ties are ranked by it
     wanted: Collection[str] = program.field_refs
+    tie_ids = vector.id_ranked(program) and "id" not in wanted
     if vector.id_ranked(program):
         wanted = {*wanted, "id"}
     columns: dict[str, Any] = {}
@@ -209,7 +210,11 @@ def _vector_input(program: VectorProgram, chunk: Chunk, rows: list[int]) -> Any:
         for k, v in chunk.base.items():
             if k in wanted and v is not None:
                 columns[k] = pa.array([v] * len(rows))
-        return vector.ColumnBatch.from_arrow(pa.table(columns)) if columns else {}
+        if not columns:
+            return {}
+        # ids only break ranking ties here: kept as text, not encoded as a column the program reads
+        ids = columns.pop("id", None) if tie_ids else None
+        return vector.ColumnBatch.from_arrow(pa.table(columns), tie_ids=ids)
     lists = dict(zip(chunk.keys, chunk.column_lists(), strict=True))
     for k in wanted:
         if k in lists:

@@ -130,9 +130,9 @@ class ColumnBatch:
     """Validated accounts as flat columns keyed by field path (``transactions.revenue``,
     ``extra.<name>``...). A column the policy reads but the batch lacks is entirely unknown."""
 
-    __slots__ = ("columns", "size")
+    __slots__ = ("columns", "size", "tie_ids")
 
-    def __init__(self, columns: Mapping[str, Column], size: int | None = None):
+    def __init__(self, columns: Mapping[str, Column], size: int | None = None, tie_ids: Any = None):
         sizes = {len(c) for c in columns.values()}
         if size is None:
             if len(sizes) > 1:
@@ -142,6 +142,11 @@ class ColumnBatch:
             raise ValueError(f"columns differ in length from {size}: {sorted(sizes)}")
         self.columns: dict[str, Column] = dict(columns)
         self.size: int = size
+        # account ids kept only to rank ties (``quantile(x, k, 'first')``), as an object array of str /
+        # None, when the policy does not read ``id`` itself: no dictionary of a column that is all distinct
+        self.tie_ids: NDArray[Any] | None = tie_ids
+        if tie_ids is not None and len(tie_ids) != size:
+            raise ValueError(f"tie_ids hold {len(tie_ids)} ids for {size} rows")
 
     def __len__(self) -> int:
         return self.size
@@ -197,8 +202,9 @@ class ColumnBatch:
         return cls(cols)
 
     @classmethod
-    def from_arrow(cls, table: Any) -> ColumnBatch:
-        """From a ``pyarrow.Table`` (or RecordBatch) whose column names are field paths."""
+    def from_arrow(cls, table: Any, *, tie_ids: Any = None) -> ColumnBatch:
+        """From a ``pyarrow.Table`` (or RecordBatch) whose column names are field paths; ``tie_ids``: an
+        Arrow string array of the rows' account ids, kept only to rank ties by (see ``tie_ids``)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -229,6 +235,15 @@ class ColumnBatch:
                 cols[name] = Column("null", np.zeros(len(arr), dtype=np.int8))
             else:
                 raise TypeError(f"column {name!r} has unsupported arrow type {t}")
+        if tie_ids is not None:
+            if isinstance(tie_ids, pa.ChunkedArray):
+                tie_ids = tie_ids.combine_chunks()
+            if pa.types.is_null(tie_ids.type):
+                tie_ids = tie_ids.cast(pa.string())
+            if not (pa.types.is_string(tie_ids.type) or pa.types.is_large_string(tie_ids.type)):
+                raise TypeError(f"tie_ids must be text, not {tie_ids.type}")
+            tie_ids = np.asarray(tie_ids.to_numpy(zero_copy_only=False), dtype=object)
+            return cls(cols, len(tie_ids), tie_ids)
         return cls(cols, table.num_rows)
 
 

@@ -66,6 +66,8 @@ def id_ranked(prog: VectorProgram) -> frozenset[str]:
 
 def batch_ids(batch: ColumnBatch) -> ObjArr | None:
     """The batch's account ids as an object array (None where a row has none), or None without an id column."""
+    if batch.tie_ids is not None:
+        return batch.tie_ids
     col = batch.columns.get("id")
     if col is None or col.kind != "string":
         return None
