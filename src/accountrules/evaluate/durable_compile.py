@@ -94,6 +94,7 @@ from typing import Any
 from accountrules.compile.closures import Fn, compile_expr
 from accountrules.compile.plan import CRow, Plan
 from accountrules.errors import SourceLocation
+from accountrules.evaluate.durable_conditions import FALSE, TRUE, AllOf, Cond, Test, all_of, any_of, attrs_of, emit
 from accountrules.parse.expr_ast import (
     PORTFOLIO_FUNCTIONS,
     Binary,
@@ -147,65 +148,6 @@ _RESERVED_HASHES = frozenset({
 })
 
 
-# -- the condition IR -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Test:
-    """One durable alpha test. ``op``: == != < <= > >= ex nex. ``ref``: compare with another attribute."""
-
-    op: str
-    attr: str
-    value: Scalar = None
-    ref: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AllOf:
-    parts: tuple[Cond, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AnyOf:
-    parts: tuple[Cond, ...]
-
-
-Cond = Test | AllOf | AnyOf
-TRUE: Cond = AllOf(())
-FALSE: Cond = AnyOf(())
-
-
-def all_of(*parts: Cond) -> Cond:
-    out: list[Cond] = []
-    for p in parts:
-        if p == FALSE:
-            return FALSE
-        for q in p.parts if isinstance(p, AllOf) else (p,):
-            if q not in out:
-                out.append(q)
-    return out[0] if len(out) == 1 else AllOf(tuple(out))
-
-
-def any_of(*parts: Cond) -> Cond:
-    out: list[Cond] = []
-    for p in parts:
-        if p == TRUE:
-            return TRUE
-        for q in p.parts if isinstance(p, AnyOf) else (p,):
-            if q not in out:
-                out.append(q)
-    return out[0] if len(out) == 1 else AnyOf(tuple(out))
-
-
-def attrs_of(c: Cond) -> set[str]:
-    if isinstance(c, Test):
-        return {c.attr} if c.ref is None else {c.attr, c.ref}
-    out: set[str] = set()
-    for p in c.parts:
-        out |= attrs_of(p)
-    return out
-
-
 # -- attributes and operands ----------------------------------------------------------------------
 
 
@@ -237,7 +179,6 @@ _FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _PY_CMP: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
-_DURABLE_OP = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 _NOT_CONSTANT_CALLS = PORTFOLIO_FUNCTIONS | {"days_since"}  # read env entries besides fields
 
 
@@ -414,25 +355,6 @@ class _Translator:
             return all_of(self.compare(">=", v, lo), self.compare("<=", v, hi))
         return all_of(self.present(v), self.present(lo), self.present(hi),
                       any_of(self.compare("<", v, lo), self.compare(">", v, hi)))
-
-
-# -- emission -------------------------------------------------------------------------------------
-
-
-def emit(c: Cond) -> dict[str, Any]:
-    """The durable (dict) form of a condition."""
-    if isinstance(c, AllOf):
-        return {"$and": [emit(p) for p in c.parts]}
-    if isinstance(c, AnyOf):
-        return {"$or": [emit(p) for p in c.parts]}
-    if c.op == "ex":
-        return {"$ex": {c.attr: 1}}
-    if c.op == "nex":
-        return {"$nex": {c.attr: 1}}
-    value: Any = {"$m": c.ref} if c.ref is not None else c.value
-    if c.op == "==":
-        return {c.attr: value}
-    return {_DURABLE_OP[c.op]: {c.attr: value}}
 
 
 @dataclass(frozen=True, slots=True)
