@@ -7,6 +7,7 @@ per-decision state lives only in the ``env`` dict each decision builds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from accountrules.check.expr_check import uses_portfolio
@@ -103,10 +104,22 @@ class IndexedRows(tuple[CRow, ...]):
         return (IndexedRows, (tuple(self), self.lookup))
 
 
+class ScanRows(tuple[CRow, ...]):
+    """The rows of a section that is scanned in order (not indexed), with their conditions gathered in
+    one tuple on first use: a scan reads the tuple instead of a lazy property per row and call."""
+
+    @cached_property
+    def conds(self) -> tuple[Fn | None, ...]:
+        return tuple(r.cond for r in self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ScanRows, (tuple(self),))  # the closures are rebuilt, not pickled
+
+
 def indexed(rows: tuple[CRow, ...], min_rows: int = MIN_ROWS) -> tuple[CRow, ...]:
-    """``rows``, as :class:`IndexedRows` when enough of them test one value."""
+    """``rows``, as :class:`IndexedRows` when enough of them test one value, else as :class:`ScanRows`."""
     lookup = build_index([r.row.when for r in rows], min_rows)
-    return rows if lookup is None else IndexedRows(rows, lookup)
+    return ScanRows(rows) if lookup is None else IndexedRows(rows, lookup)
 
 
 @dataclass(frozen=True, slots=True)

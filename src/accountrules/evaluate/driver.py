@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from accountrules.compile.closures import PORTFOLIO_KEY, Env
-from accountrules.compile.plan import CRow, CTable, IndexedRows, Plan
+from accountrules.compile.plan import CRow, CTable, IndexedRows, Plan, ScanRows
 from accountrules.errors import DecisionError
 from accountrules.evaluate.decisions import json_scalar, to_decision
 from accountrules.evaluate.portfolio import NO_PORTFOLIO, PortfolioStats
@@ -139,13 +139,22 @@ class CompiledMatcher:
             found = rows.lookup.candidates(env)
             if found is not None:
                 return _match_candidates(rows, found, rows.lookup.exact, env, first_only)
+        if type(rows) is ScanRows:
+            conds = rows.conds
+            if first_only:
+                for i, c in enumerate(conds):
+                    if c is None or c(env) is True:
+                        return [i]
+                return []
+            return [i for i, c in enumerate(conds) if c is None or c(env) is True]
+        # a large indexed table scanned (its index could not answer): closures are built as reached
         if first_only:
             for i, r in enumerate(rows):
                 cond = r.cond
                 if cond is None or cond(env) is True:
                     return [i]
             return []
-        return [i for i, r in enumerate(rows) if r.cond is None or r.cond(env) is True]
+        return [i for i, r in enumerate(rows) if (cond := r.cond) is None or cond(env) is True]
 
 
 def _match_candidates(rows: Sequence[CRow], found: tuple[int, ...], exact: frozenset[int], env: Env,
