@@ -135,7 +135,8 @@ def test_formula_cells_are_neutralised_unless_raw(tmp_path: Path) -> None:
     out = tmp_path / "d.csv"
     assert _decide(CORPUS / "formulas.csv", out) == 1
     assert [r["account_id"] for r in _read_csv(out)] == ["'=1+2", "'@SUM(A1)", "'+86", "'-3", "plain"]
-    assert [e["account_id"] for e in _read_csv(tmp_path / "d.errors.csv")] == ["", "'=1+2"]
+    # a refused id is named as given (the tab-led id), neutralised like any other cell
+    assert [e["account_id"] for e in _read_csv(tmp_path / "d.errors.csv")] == ["'\tTAB", "'=1+2"]
     raw = tmp_path / "raw.csv"
     assert main(["decide", str(EXPRESS), str(CORPUS / "formulas.csv"), "-o", str(raw), "--as-of", AS_OF,
                  "--raw-csv"]) == 1

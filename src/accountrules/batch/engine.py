@@ -210,8 +210,8 @@ def _vector_input(program: VectorProgram, chunk: Chunk, rows: list[int]) -> Any:
         for k, v in chunk.base.items():
             if k in wanted and v is not None:
                 columns[k] = pa.array([v] * len(rows))
-        if not columns:
-            return {}
+        if not columns:  # the input gives none of the fields the program reads: all unknown
+            return vector.ColumnBatch({}, len(rows))
         # ids only break ranking ties here: kept as text, not encoded as a column the program reads
         ids = columns.pop("id", None) if tie_ids else None
         return vector.ColumnBatch.from_arrow(pa.table(columns), tie_ids=ids)
@@ -222,7 +222,7 @@ def _vector_input(program: VectorProgram, chunk: Chunk, rows: list[int]) -> Any:
             columns[k] = col if len(rows) == chunk.n else [col[j] for j in rows]
         elif chunk.base.get(k) is not None:
             columns[k] = [chunk.base[k]] * len(rows)
-    return columns
+    return columns if columns else vector.ColumnBatch({}, len(rows))
 
 
 def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date,

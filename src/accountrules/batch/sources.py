@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from accountrules.batch.columns import check_columns
+from accountrules.batch.dict_rows import dict_rows_table
 from accountrules.batch.errors import BatchInputError, NotUtf8InputError
 from accountrules.compile.plan import Plan
 from accountrules.io.columns import ColumnMapping, is_ignored
@@ -95,7 +96,7 @@ def open_source(source: Any, plan: Plan, chunk_rows: int = DEFAULT_CHUNK_ROWS,
         )
     if hasattr(source, "keys") and hasattr(source, "__getitem__"):
         raise BatchInputError("got one mapping: pass a list of accounts (decide() decides one account)")
-    return _RowsSource(source, chunk_rows, mapping)
+    return _RowsSource(source, chunk_rows, mapping, plan)
 
 
 def _select(raw: RawChunk, names: Sequence[str]) -> RawChunk:
@@ -115,11 +116,17 @@ def _select(raw: RawChunk, names: Sequence[str]) -> RawChunk:
 
 
 class _RowsSource(Source):
-    """Accounts, or dicts whose top-level keys ``mapping`` renames (nested dicts keep their keys)."""
+    """Accounts, or dicts whose top-level keys ``mapping`` renames (nested dicts keep their keys).
 
-    def __init__(self, rows: Iterable[Any], chunk_rows: int, mapping: ColumnMapping | None = None):
+    With ``plan``, a chunk of plain dicts goes to the flat path as an Arrow table when that reads
+    every value as the row path would (:mod:`accountrules.batch.dict_rows`); ``plan`` None: always
+    row by row."""
+
+    def __init__(self, rows: Iterable[Any], chunk_rows: int, mapping: ColumnMapping | None = None,
+                 plan: Plan | None = None):
         self._rows = rows
         self._chunk = chunk_rows
+        self._plan = plan
         self._rename = dict(mapping.rename) if mapping is not None else {}
         self.restartable = isinstance(rows, Sequence)
         self.total = len(rows) if isinstance(rows, Sequence) else None
@@ -133,7 +140,8 @@ class _RowsSource(Source):
             if self._rename:
                 part = [{self._rename.get(k, k): v for k, v in r.items()} if isinstance(r, dict) else r
                         for r in part]
-            yield RawChunk("rows", part, len(part))
+            table = dict_rows_table(part, self._plan) if self._plan is not None else None
+            yield RawChunk("rows", part, len(part)) if table is None else RawChunk("table", table, len(part))
 
 
 class _FileSource(Source):

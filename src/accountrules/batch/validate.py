@@ -134,6 +134,8 @@ def validate_row(obj: Any, plan: Plan) -> tuple[dict[str, Any] | None, Problems,
                 refused = normalise_id(raw_id)[1]
                 if refused is not None:  # as the column path reports it: id first, with the rest
                     problems.insert(0, ("id", refused))
+            if isinstance(raw_id, str):  # named by its id under the id rule, as the flat path names it
+                return None, problems, normalise_id(raw_id)[0] or shown_id(raw_id)
             return None, problems, None if raw_id is None else shown_id(str(raw_id))
     aid, problem = normalise_id(acc.id)
     if aid is None:
@@ -377,6 +379,8 @@ def _column(key: str, spec: FieldSpec, col: Any, extra: str | None) -> tuple[Any
 def _typed_column(key: str, spec: FieldSpec, arr: Any, extra: str | None) -> tuple[Any, dict[int, str]]:
     pa, pc = _pa()
     if extra is not None:
+        if _extra_as_is(pa, extra, arr.type):
+            return arr, {}
         cells = arr.to_pylist()
         return _cells(key, spec, cells, range(len(cells)), [None] * len(cells), extra)
     target = _target(spec)
@@ -402,6 +406,18 @@ def _typed_column(key: str, spec: FieldSpec, arr: Any, extra: str | None) -> tup
         if i not in bad:
             values[i] = v
     return _as_arrow(values, target), bad
+
+
+def _extra_as_is(pa: Any, kind: str, t: Any) -> bool:
+    """A declared extra field whose Arrow type already holds what ``coerce_extra`` would return for
+    every cell (blanks and NaN are null by now): the column is kept as it is, with no Python per cell."""
+    if kind == "number":
+        return bool(t == pa.int64() or t == pa.float64())
+    if kind == "string":
+        return bool(pa.types.is_string(t))
+    if kind == "bool":
+        return bool(pa.types.is_boolean(t))
+    return kind == "date" and bool(pa.types.is_date32(t))
 
 
 def _as_arrow(values: list[Any], target: Any) -> Any:
@@ -454,6 +470,7 @@ def validate_table(table: Any, plan: Plan, start: int, unreadable: Mapping[int, 
     keys: list[str] = []
     cols: list[Any] = []
     per_row: dict[int, tuple[Problems, Problems]] = {}  # row -> (model problems, extra problems)
+    shown: dict[int, str] = {}  # row -> a refused id as given
     blanks: dict[str, int] = {}
     present = set(names)
     for key, spec in fields.items():
@@ -463,9 +480,14 @@ def validate_table(table: Any, plan: Plan, start: int, unreadable: Mapping[int, 
         col, bad, blank = _column(key, spec, get(key), extra)
         blanks[key] = blank
         if key == "id":
+            raw_ids = col
             col, refused = normalise_id_column(col)
             for i, msg in refused.items():
                 bad.setdefault(i, msg)
+                # the error names the id as given, as the row path does (escaped: it may not encode)
+                given = raw_ids[i] if isinstance(raw_ids, list) else raw_ids[i].as_py()
+                if isinstance(given, str):
+                    shown[i] = shown_id(given)
         if key == "id" and not isinstance(col, list) and col.null_count:
             missing = validate_cell("id", None)[1]
             for i in _pc().indices_nonzero(col.is_null()).to_pylist():
@@ -484,7 +506,7 @@ def validate_table(table: Any, plan: Plan, start: int, unreadable: Mapping[int, 
     for i, (model, extras) in sorted(per_row.items()):
         if ids is None:
             ids = chunk.ids()
-        aid = ids[i] if isinstance(ids[i], str) else None
+        aid = ids[i] if isinstance(ids[i], str) else shown.get(i)
         chunk.errors[i] = row_error(start + i + 1, aid, model or extras)
     for i, msg in (unreadable or {}).items():
         chunk.errors[i] = row_error(start + i + 1, None, [("(account)", msg)])

@@ -78,20 +78,24 @@ def unflatten(row: Mapping[str, Any]) -> dict[str, Any]:
     if not any(isinstance(k, str) and "." in k for k in row):
         return dict(row)
     out: dict[str, Any] = {}
+    made: set[str] = set()  # groups whose dict is ours: the caller's nested dicts are copied, never written
     for k, v in row.items():
         if isinstance(k, str) and "." in k:
             group, name = k.split(".", 1)
             sub = out.get(group)
             if sub is None:
                 sub = out[group] = {}
-            elif isinstance(sub, Mapping) and not isinstance(sub, dict):
+                made.add(group)
+            elif isinstance(sub, Mapping) and group not in made:
                 sub = out[group] = dict(sub)
+                made.add(group)
             if isinstance(sub, dict):
                 sub[name] = v
             else:  # "transactions": 5 and "transactions.count": 1 - let validation report the conflict
                 out[k] = v
         elif k in out and isinstance(out[k], dict) and isinstance(v, Mapping):
             out[k] = {**v, **out[k]}
+            made.add(k)
         else:
             out[k] = v
     return out
