@@ -57,10 +57,12 @@ def report_from_accounts(policy: Policy, accounts: str | Path, *, as_of: dt.date
 
 def report_from_decisions(policy: Policy, decisions: str | Path, *, as_of: dt.date | None = None,
                           today: dt.date | None = None, lang: str = "en", errors: str | Path | None = None,
-                          accounts: str | Path | None = None) -> str:
+                          accounts: str | Path | None = None, columns: ColumnMapping | None = None) -> str:
     """The report of a decisions file written by ``accountrules decide`` (CSV or Parquet).
-    ``as_of`` is the date it was decided on (action due dates count from it)."""
+    ``as_of`` is the date it was decided on (action due dates count from it); ``accounts``, the
+    file it was decided from, adds amounts, read with ``columns`` as ``decide`` read it."""
     _check_lang(lang)
     day = as_of or dt.date.today()
-    frame = frame_from_decisions(decisions, as_of=day, today=today, errors=errors, accounts=accounts)
+    frame = frame_from_decisions(decisions, as_of=day, today=today, errors=errors, accounts=accounts,
+                                 policy=policy, columns=columns)
     return render_report(policy, frame, lang=lang)[0]

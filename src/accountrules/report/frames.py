@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from accountrules.io.columns import ColumnMapping
+from accountrules.batch.columns import check_columns
+from accountrules.io.columns import ColumnMapping, is_ignored
 from accountrules.io.formats import OUTPUT
 from accountrules.io.optional import pyarrow
 from accountrules.model.decision import Decision
@@ -43,6 +44,18 @@ def read_table(path: str | Path, typed: Iterable[str] | None = None, columns: Co
     if columns is not None and columns.rename:
         table = table.rename_columns([columns.rename.get(n, n) for n in table.column_names])
     return table
+
+
+def read_accounts(path: str | Path, policy: Policy | None, columns: ColumnMapping | None,
+                  typed: Iterable[str] | None = None) -> Any:
+    """An accounts file as :func:`read_table` reads it, its columns checked as ``decide_many`` checks
+    them (a column that is no field refused, or left out with ``unknown='ignore'``; ``id`` required)."""
+    if policy is None:
+        return read_table(path, typed, columns)
+    table = _read_table(path, typed, columns)
+    names = check_columns(table.column_names, policy.plan, str(path), columns)
+    keep = [i for i, n in enumerate(names) if not is_ignored(n)]
+    return table.select(keep).rename_columns([names[i] for i in keep])
 
 
 def _read_table(path: str | Path, typed: Iterable[str] | None, columns: ColumnMapping | None) -> Any:
@@ -162,7 +175,7 @@ def frame_from_result(result: BatchResult, accounts: str | Path | None = None, *
         source = pyarrow("the report").table(held)
         frame.unknown = result.unknown_counts()
     elif accounts is not None:
-        source = read_table(accounts, _typed(result.policy), columns)
+        source = read_accounts(accounts, result.policy, columns, _typed(result.policy))
         frame.unknown = _unknown(source, source.column_names)
     if source is not None:
         decided = source if keep is None else source.take(keep)
@@ -222,9 +235,12 @@ def _action_lists(col: Any, n: int) -> Any:
 
 
 def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | None = None,
-                         errors: str | Path | None = None, accounts: str | Path | None = None) -> Frame:
+                         errors: str | Path | None = None, accounts: str | Path | None = None,
+                         policy: Policy | None = None, columns: ColumnMapping | None = None) -> Frame:
     """The frame of a decisions file written by ``accountrules decide`` (CSV or Parquet), with its
-    errors file when there is one. ``as_of`` is the date it was decided on."""
+    errors file when there is one. ``as_of`` is the date it was decided on. ``accounts`` (the file
+    it was decided from) adds amounts; it is read with ``columns`` as ``decide`` read it, its
+    columns checked against ``policy`` when given."""
     pa = pyarrow("the report")
     import pyarrow.compute as pc
 
@@ -253,7 +269,7 @@ def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | N
         with err_path.open(encoding="utf-8-sig", newline="") as f:
             frame.errors = [(r.get("field") or "", r.get("message") or "") for r in csv.DictReader(f)]
     if accounts is not None:
-        acc = read_table(accounts, _typed(None))
+        acc = read_accounts(accounts, policy, columns, _typed(None))
         scores = {k: v for k, v in frame.inputs.items() if k.startswith("metric.")}
         ids = [None if a is None else str(a) for a in acc.column("id").to_pylist()]
         where = {a: i for i, a in enumerate(ids)}
