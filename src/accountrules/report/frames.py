@@ -32,15 +32,17 @@ log = logging.getLogger(__name__)
 RFM_METRICS = ("r_score", "f_score")
 
 
-def read_table(path: str | Path, typed: Iterable[str] | None = None, columns: ColumnMapping | None = None) -> Any:
+def read_table(path: str | Path, typed: Iterable[str] | None = None, columns: ColumnMapping | None = None, *,
+               multiline: bool = False) -> Any:
     """A CSV, JSONL or Parquet file as a pyarrow Table with field-path columns (empty cells are null).
 
     ``typed``: when given, only these CSV columns get their types inferred; the others are read
     as text. The report reads every column only for how often it is missing, and inferring the
     type of every column (dates, numbers) is most of the reading time. ``columns`` renames an
-    export's columns to field paths and gives a CSV's encoding.
+    export's columns to field paths and gives a CSV's encoding. ``multiline``: quoted CSV values may
+    hold line breaks (the explanations ``decide --explain`` writes; slower to parse).
     """
-    table = _read_table(path, typed, columns)
+    table = _read_table(path, typed, columns, multiline)
     if columns is not None and columns.rename:
         table = table.rename_columns([columns.rename.get(n, n) for n in table.column_names])
     return table
@@ -58,7 +60,8 @@ def read_accounts(path: str | Path, policy: Policy | None, columns: ColumnMappin
     return table.select(keep).rename_columns([names[i] for i in keep])
 
 
-def _read_table(path: str | Path, typed: Iterable[str] | None, columns: ColumnMapping | None) -> Any:
+def _read_table(path: str | Path, typed: Iterable[str] | None, columns: ColumnMapping | None,
+                multiline: bool = False) -> Any:
     pa = pyarrow("the report")  # says which extra to install when pyarrow is missing
     name = str(path).lower()
     if name.endswith(".parquet"):
@@ -81,6 +84,7 @@ def _read_table(path: str | Path, typed: Iterable[str] | None, columns: ColumnMa
         types = {name: pa.string() for name in header if rename.get(name, name) not in keep}
     arrow_encoding = "utf8" if encoding == "utf-8-sig" else encoding
     return pc.read_csv(path, read_options=pc.ReadOptions(encoding=arrow_encoding),
+                       parse_options=pc.ParseOptions(newlines_in_values=multiline),
                        convert_options=pc.ConvertOptions(strings_can_be_null=True, column_types=types))
 
 
@@ -244,7 +248,7 @@ def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | N
     pa = pyarrow("the report")
     import pyarrow.compute as pc
 
-    table = read_table(path)
+    table = read_table(path, multiline=True)
     cols: dict[str, Any] = {k: agg.array(table.column(k)) for k in table.column_names}
     if not pa.types.is_string(cols["account_id"].type):
         cols["account_id"] = pc.cast(cols["account_id"], pa.string())
