@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from accountrules.batch.errors import NotUtf8InputError, UnknownColumnError
-from accountrules.errors import PolicyNotFoundError
+from accountrules.errors import PolicyError, PolicyNotFoundError
 from accountrules.i18n import Gettext
 from accountrules.io.columns import ColumnMappingError
 from accountrules.io.readers import NotUtf8Error
@@ -47,6 +47,8 @@ def _message(e: BaseException, _: Gettext) -> str:
     if isinstance(e, PolicyNotFoundError):
         where = e.message.partition(": ")[2] or str(e)
         return _("no such file or directory: {path} ({hint})").format(path=where, hint=e.hint or "")
+    if isinstance(e, PolicyError):  # its message and hint are catalogue messages with their parameters
+        return e.translated(_)
     if isinstance(e, OSError):
         return os_error_line(e, _)
     return str(e)
