@@ -249,8 +249,10 @@ class UnknownEngineError(AccountRulesError, ValueError):
         self.name = name
         self.choices = tuple(choices)
         self.suggestion = suggestion
-        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
-        super().__init__(f"unknown engine {name!r}: choose one of {', '.join(self.choices)}{hint}")
+        options = ", ".join(self.choices)
+        super().__init__(Message(N_("unknown engine {name!r}: choose one of {options}; did you mean {suggestion!r}?"),
+                                 name=name, options=options, suggestion=suggestion) if suggestion else
+                         Message(N_("unknown engine {name!r}: choose one of {options}"), name=name, options=options))
 
 
 class MissingDependencyError(EngineUnavailableError):

@@ -34,8 +34,6 @@ from accountrules.testing.runner import (
 __all__ = ["add_parser", "run", "run_test"]
 
 
-def _engine(text: str) -> str:
-    return engine_choice(text, TEST_ENGINES)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,7 +51,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("policy", metavar="POLICY", help=_("policy directory (with policy.yaml) or policy file"))
     p.add_argument("cases", metavar="CASES", nargs="*",
                    help=_("case files or directories (default: POLICY/tests/*.yaml)"))
-    p.add_argument("--engine", type=_engine, default=None, metavar="{" + ",".join(TEST_ENGINES) + "}",
+    p.add_argument("--engine", type=lambda text: engine_choice(text, TEST_ENGINES, _), default=None,
+                   metavar="{" + ",".join(TEST_ENGINES) + "}",
                    help=_("evaluator(s) to run every case on: all (default: compiled, durable when durable_rules "
                           "is installed, vector when numpy is), one of compiled/durable/vector/auto, or both "
                           "(compiled and durable)"))
