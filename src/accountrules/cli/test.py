@@ -82,14 +82,14 @@ def _case_paths(policy_arg: str, given: Sequence[str]) -> tuple[list[Path], str]
     return out, " ".join(given)
 
 
-def _load(policy: Policy, paths: Sequence[Path]) -> tuple[list[CaseFile], list[str]]:
+def _load(policy: Policy, paths: Sequence[Path]) -> tuple[list[CaseFile], list[PolicyError]]:
     files: list[CaseFile] = []
-    errors: list[str] = []
+    errors: list[PolicyError] = []
     for path in paths:
         try:
             files.append(load_case_file(path, policy, display_name=str(path)))
         except PolicyError as e:
-            errors.append(str(e))
+            errors.append(e)
     return files, errors
 
 
@@ -109,9 +109,9 @@ def run_test(args: argparse.Namespace) -> int:
         name=policy.name, version=policy.version, path=args.policy, engines=", ".join(engines)) + why)
     files, load_errors = _load(policy, paths)
     for err in load_errors:
-        out(_("ERROR") + f" {err}")
-    with Progress(progress_on(args), _, unit="cases") as bar:
-        report = run_cases(policy, files, engines, load_errors=load_errors, progress=bar)
+        out(_("ERROR") + f" {err.translated(_)}")
+    with Progress(progress_on(args), _, unit="cases") as bar:  # the JSON report keeps the English text
+        report = run_cases(policy, files, engines, load_errors=[str(e) for e in load_errors], progress=bar)
     details = True if (getattr(args, "verbose", 0) or 0) >= 1 else None
     for result in report.results:
         if result.passed and is_quiet(args):

@@ -238,7 +238,7 @@ class _CaseReader:
             return None
         out = []
         for item in items:
-            t = self.text(item, f"an entry of {what}")
+            t = self.text(item, Message(N_("an entry of {what}"), what=what))
             if t is not None:
                 out.append(t)
         return tuple(out)
@@ -314,7 +314,7 @@ class _CaseReader:
         portfolio: list[Account] = []
         as_of: dt.date | None = None
         cases: list[PolicyCase] = []
-        if self.mapping(node, "a test-case file", CASE_FILE_KEYS, CASE_FILE.required):
+        if self.mapping(node, Message(N_("a test-case file")), CASE_FILE_KEYS, CASE_FILE.required):
             ids: dict[str, SourceLocation] = {}
             pnode = node.get("portfolio")
             if pnode is not None and not isinstance(pnode.value, list):
@@ -322,7 +322,7 @@ class _CaseReader:
             elif pnode is not None:
                 assert isinstance(pnode.value, list)
                 for i, item in enumerate(pnode.value):
-                    acc = self.account(item, f"portfolio account {i + 1}")
+                    acc = self.account(item, Message(N_("portfolio account {number}"), number=i + 1))
                     if acc is None:
                         continue
                     if acc.id in ids:
@@ -354,10 +354,10 @@ class _CaseReader:
 
     def case(self, node: YNode, path: str, portfolio: tuple[Account, ...], file_as_of: dt.date | None,
              portfolio_ids: Mapping[str, SourceLocation]) -> PolicyCase | None:
-        if not self.mapping(node, "a case", CASE_KEYS, CASE.required):
+        if not self.mapping(node, Message(N_("a case")), CASE_KEYS, CASE.required):
             return None
         before = len(self.errors)
-        name = self.text(node.get("name"), "case name")
+        name = self.text(node.get("name"), Message(N_("case name")))
         label = f"case {name!r}" if name else "case"
         seed: tuple[str, ...] = ()
         snode = node.get("seed")
@@ -440,7 +440,7 @@ class _CaseReader:
         """The code (or None for 'no value'); False when it is wrong (an error was recorded)."""
         if node.value is None:
             return None
-        code = self.text(node, f"expected {what}")
+        code = self.text(node, Message(N_("expected {what}"), what=what))
         if code is None:
             return False
         if code not in values:
