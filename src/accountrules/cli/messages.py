@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from accountrules.batch.errors import BatchInputError, NotUtf8InputError, UnknownColumnError
-from accountrules.errors import AccountRulesError, PolicyError, PolicyNotFoundError
+from accountrules.errors import AccountRulesError, AccountValidationError, PolicyError, PolicyNotFoundError
 from accountrules.i18n import Gettext, Message, translated
 from accountrules.io.columns import ColumnMappingError
 from accountrules.io.readers import NotUtf8Error, TableInputError
@@ -51,6 +51,11 @@ def _message(e: BaseException, _: Gettext) -> str:
         return _("no such file or directory: {path} ({hint})").format(path=where, hint=translated(e.hint, _) or "")
     if isinstance(e, PolicyError):  # its message and hint are catalogue messages with their parameters
         return e.translated(_)
+    if isinstance(e, AccountValidationError):  # a bad row of an order log, a bad account
+        head = ", ".join([*([_("row {row}").format(row=e.row)] if e.row is not None else []),
+                          *([_("account {id!r}").format(id=e.account_id)] if e.account_id is not None else [])])
+        body = "; ".join(f"{translated(f, _)}: {translated(m, _)}" for f, m in e.problems)
+        return f"{head}: {body}" if head else body
     if isinstance(e, BatchInputError | TableInputError):
         problem = translated(e.message, _)
         return _("{file}: {problem}").format(file=e.source, problem=problem) if e.source else str(problem)
