@@ -113,6 +113,8 @@ def _inputs(tmp_path: Path) -> dict[str, tuple[list[object], str]]:
     mapped.write_text("编号,利润\nx,1\n", encoding="utf-8")
     gbk = tmp_path / "gbk.csv"
     gbk.write_bytes("id,name\nx,华东物流\n".encode("gbk"))
+    orders = tmp_path / "orders.csv"
+    orders.write_text("account_id,date,amount\nA1,2026-13-05,100\n", encoding="utf-8")
     out = ["-o", "-"]
     return {
         "missing policy": (["decide", tmp_path / "nowhere.yaml", ACCOUNTS, *out], "没有这个文件或目录"),
@@ -127,11 +129,14 @@ def _inputs(tmp_path: Path) -> dict[str, tuple[list[object], str]]:
         "unknown engine": (["decide", SMALL, ACCOUNTS, *out, "--engine", "vectr"],
                            "未知的求值引擎 'vectr'：请从 compiled, durable, vector, auto 中选择；是否想写 'vector'？"),
         "unwritable output": (["decide", SMALL, ACCOUNTS, "-o", no_id / "d.csv"], "是文件，不是文件夹"),
+        "order date": (["features", orders, "--as-of", "2026-06-30", "-o", "-"],
+                       "第 1 行, 客户 'A1': date: 无法按格式 '%Y-%m-%d' 把 '2026-13-05' 解析为日期"),
     }
 
 
 @pytest.mark.parametrize("kind", ["missing policy", "no id column", "empty file", "column twice", "unknown format",
-                                  "mapped to no field", "gbk", "bad date", "unknown engine", "unwritable output"])
+                                  "mapped to no field", "gbk", "bad date", "unknown engine", "unwritable output",
+                                  "order date"])
 def test_bad_input_is_one_chinese_line(kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv, expected = _inputs(tmp_path)[kind]
     code, out, err = _run(capsys, "--lang", "zh", *argv)

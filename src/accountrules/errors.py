@@ -266,4 +266,5 @@ class MissingDependencyError(EngineUnavailableError):
     def __init__(self, purpose: str, module: str, extra: str):
         self.module = module
         self.extra = extra
-        super().__init__(f"{purpose} needs {module}: pip install 'accountrules[{extra}]'")
+        super().__init__(Message(N_("{purpose} needs {module}: pip install 'accountrules[{extra}]'"), purpose=purpose,
+                                 module=module, extra=extra))
