@@ -96,11 +96,10 @@ class ExprChecker:
         if name is None or defined is None or err.location is None:
             return err
         value = self.scope.params[name]
-        return PolicyTypeError(Message(N_("parameter {name!r} is {value} ({value2!r}), which does not fit where it is "
-                                          "used: {message}"), name=name, value=type_of_value(value), value2=value,
-                                                                                             message=err.message),
-                                                                                                 defined, err.hint,
-                                                                                                     related=(err.location,))
+        problem = Message(N_("parameter {name!r} is {type} ({value!r}), which does not fit where it is used: "
+                             "{message}"), name=name, type=_word(type_of_value(value)), value=value,
+                          message=err.message)
+        return PolicyTypeError(problem, defined, err.hint, related=(err.location,))
 
     # -- names
     def _resolve(self, n: Name) -> tuple[Expr, Type]:
