@@ -112,7 +112,7 @@ def _inputs(tmp_path: Path) -> dict[str, tuple[list[object], str]]:
     mapped = tmp_path / "mapped.csv"
     mapped.write_text("编号,利润\nx,1\n", encoding="utf-8")
     gbk = tmp_path / "gbk.csv"
-    gbk.write_bytes("id,name\nx,华东物流\n".encode("gbk"))
+    gbk.write_bytes("id,name\nx,华东物流\n".encode("gbk"))  # the header is ASCII, a cell is not
     orders = tmp_path / "orders.csv"
     orders.write_text("account_id,date,amount\nA1,2026-13-05,100\n", encoding="utf-8")
     out = ["-o", "-"]
@@ -129,6 +129,12 @@ def _inputs(tmp_path: Path) -> dict[str, tuple[list[object], str]]:
         "unknown engine": (["decide", SMALL, ACCOUNTS, *out, "--engine", "vectr"],
                            "未知的求值引擎 'vectr'：请从 compiled, durable, vector, auto 中选择；是否想写 'vector'？"),
         "unwritable output": (["decide", SMALL, ACCOUNTS, "-o", no_id / "d.csv"], "是文件，不是文件夹"),
+        "report: not decisions": (["report", SMALL, "--decisions", no_id, "-o", tmp_path / "r.html"],
+                                  "不是 decide 写出的决策文件：没有 'account_id' 列"),
+        "report: GBK decisions": (["report", SMALL, "--decisions", gbk, "-o", tmp_path / "r.html"],
+                                  "文件不是 UTF-8 编码，看起来是 GBK"),
+        "report: format": (["report", SMALL, "--decisions", sheet, "-o", tmp_path / "r.html"],
+                           "无法从后缀 '.xlsx' 判断格式"),
         "order date": (["features", orders, "--as-of", "2026-06-30", "-o", "-"],
                        "第 1 行, 客户 'A1': date: 无法按格式 '%Y-%m-%d' 把 '2026-13-05' 解析为日期"),
     }
@@ -136,7 +142,7 @@ def _inputs(tmp_path: Path) -> dict[str, tuple[list[object], str]]:
 
 @pytest.mark.parametrize("kind", ["missing policy", "no id column", "empty file", "column twice", "unknown format",
                                   "mapped to no field", "gbk", "bad date", "unknown engine", "unwritable output",
-                                  "order date"])
+                                  "order date", "report: not decisions", "report: GBK decisions", "report: format"])
 def test_bad_input_is_one_chinese_line(kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv, expected = _inputs(tmp_path)[kind]
     code, out, err = _run(capsys, "--lang", "zh", *argv)

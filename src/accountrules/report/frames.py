@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from accountrules.batch.columns import check_columns
+from accountrules.i18n import N_, Message
 from accountrules.io.columns import ColumnMapping, is_ignored
-from accountrules.io.formats import OUTPUT
+from accountrules.io.formats import BATCH_INPUT, OUTPUT
 from accountrules.io.optional import pyarrow
+from accountrules.io.readers import TableInputError, not_utf8
 from accountrules.model.decision import Decision
 from accountrules.model.fields import FIELDS
 from accountrules.report import aggregate as agg
@@ -42,7 +44,7 @@ def read_table(path: str | Path, typed: Iterable[str] | None = None, columns: Co
     export's columns to field paths and gives a CSV's encoding. ``multiline``: quoted CSV values may
     hold line breaks (the explanations ``decide --explain`` writes; slower to parse).
     """
-    table = _read_table(path, typed, columns, multiline)
+    table = _read_checked(path, typed, columns, multiline)
     if columns is not None and columns.rename:
         table = table.rename_columns([columns.rename.get(n, n) for n in table.column_names])
     return table
@@ -54,10 +56,45 @@ def read_accounts(path: str | Path, policy: Policy | None, columns: ColumnMappin
     them (a column that is no field refused, or left out with ``unknown='ignore'``; ``id`` required)."""
     if policy is None:
         return read_table(path, typed, columns)
-    table = _read_table(path, typed, columns)
+    table = _read_checked(path, typed, columns)
     names = check_columns(table.column_names, policy.plan, str(path), columns)
     keep = [i for i, n in enumerate(names) if not is_ignored(n)]
     return table.select(keep).rename_columns([names[i] for i in keep])
+
+
+def _read_checked(path: str | Path, typed: Iterable[str] | None, columns: ColumnMapping | None,
+                  multiline: bool = False) -> Any:
+    """:func:`_read_table`, its failures as one :class:`~accountrules.io.readers.TableInputError` naming the
+    file: not a format we read, not in its encoding (GBK: says so), not parseable."""
+    p = Path(path)
+    if BATCH_INPUT.of(p) is None:
+        raise TableInputError(Message(N_("cannot tell the format from the suffix {path!r}: use .csv, "
+                                         ".jsonl/.ndjson or .parquet/.pq"), path=BATCH_INPUT.last_suffix(p)),
+                              source=str(p))
+    try:
+        table = _read_table(p, typed, columns, multiline)
+        table.column_names  # noqa: B018  # pyarrow decodes the header's names only when asked
+    except UnicodeDecodeError as e:
+        raise not_utf8(p, columns.python_encoding if columns is not None else "utf-8", e) from None
+    except pyarrow("the report").ArrowException as e:  # ArrowInvalid: a CSV it cannot split, not Parquet...
+        if "utf8" in str(e).lower():
+            raise not_utf8(p, "utf-8", UnicodeDecodeError("utf-8", b"", 0, 1, str(e))) from None
+        raise TableInputError(Message(N_("cannot read the file ({e})"), e=str(e).splitlines()[0]),
+                              source=str(p)) from None
+    pa = pyarrow("the report")
+    if BATCH_INPUT.of(p) != "parquet" and any(pa.types.is_binary(f.type) for f in table.schema):
+        # a text column pyarrow could not read as UTF-8 (it keeps the bytes): the file is in another encoding
+        raise not_utf8(p, columns.python_encoding if columns is not None else "utf-8",
+                       UnicodeDecodeError("utf-8", b"", 0, 1, "invalid UTF-8 text")) from None
+    return table
+
+
+def require_columns(table: Any, path: str | Path, names: Iterable[str]) -> None:
+    """Refuse a decisions file without the columns ``decide`` writes, naming the first one missing."""
+    for name in names:
+        if name not in table.column_names:
+            raise TableInputError(Message(N_("not a decisions file written by decide: it has no {column!r} column"),
+                                          column=name), source=str(path))
 
 
 def _read_table(path: str | Path, typed: Iterable[str] | None, columns: ColumnMapping | None,
@@ -249,6 +286,7 @@ def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | N
     import pyarrow.compute as pc
 
     table = read_table(path, multiline=True)
+    require_columns(table, path, ("account_id",))
     cols: dict[str, Any] = {k: agg.array(table.column(k)) for k in table.column_names}
     if not pa.types.is_string(cols["account_id"].type):
         cols["account_id"] = pc.cast(cols["account_id"], pa.string())
