@@ -141,6 +141,34 @@ def test_report_and_diff_read_the_export_too(export: Path, mapping_file: Path, t
     assert report["accounts"] == 3 and report["changed_accounts"] == 0 and report["errors"] == []
 
 
+def test_report_from_decisions_reads_the_accounts_export_with_the_same_mapping(
+        export: Path, mapping_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    decisions = tmp_path / "decisions.csv"
+    given = ["--columns", str(mapping_file), "--unknown-columns", "ignore"]
+    code, out, err = run(capsys, "decide", SMALL, export, "-o", decisions, "--as-of", AS_OF, "-q", *given)
+    assert code == 0, err
+    plain = tmp_path / "plain.html"
+    mapped = tmp_path / "mapped.html"
+    code, out, err = run(capsys, "report", SMALL, "--decisions", decisions, "-o", plain, "--as-of", AS_OF, "-q")
+    assert code == 0, err
+    # the Chinese-header export, read with the mapping decide used, adds the amounts
+    code, out, err = run(capsys, "report", SMALL, export, "--decisions", decisions, "-o", mapped,
+                         "--as-of", AS_OF, "-q", *given)
+    assert code == 0, err
+    # the annual profit per tier, read from 年利润: A1 and A3 are one tier (1,200,000), A2 another (-5)
+    assert '<td class="n">1,200,000</td>' not in plain.read_text(encoding="utf-8")
+    with_amounts = mapped.read_text(encoding="utf-8")
+    assert '<td class="n">1,200,000</td>' in with_amounts and '<td class="n">-5</td>' in with_amounts
+    # without the mapping, the export's headers are refused as decide refuses them, naming the options
+    code, out, err = run(capsys, "--lang", "zh", "report", SMALL, export, "--decisions", decisions,
+                         "-o", mapped, "--as-of", AS_OF)
+    assert code == 2 and err.count("\n") == 1 and "客户编号" in err and "--unknown-columns ignore" in err, err
+    # the mapped columns, but the column no field reads (备注) refused by default
+    code, out, err = run(capsys, "report", SMALL, export, "--decisions", decisions, "-o", mapped,
+                         "--as-of", AS_OF, "--columns", mapping_file)
+    assert code == 2 and "备注" in err and "--unknown-columns ignore" in err, err
+
+
 def test_diff_changes_to_stdout_and_summary_to_stderr(export: Path, mapping_file: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "diff", SMALL, SMALL, export, "-o", "-", "--columns", mapping_file,

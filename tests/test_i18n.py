@@ -21,14 +21,18 @@ MO = PO.with_suffix(".mo")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _catalogue() -> dict[str, str]:
+Key = tuple[str, "str | None"]  # (message id, context): the report's few pgettext("report", ...) words
+
+
+def _catalogue() -> dict[Key, str]:
     with PO.open("rb") as f:
-        return {m.id: m.string for m in read_po(f, locale="zh") if m.id}
+        return {(m.id, m.context): m.string for m in read_po(f, locale="zh") if m.id}
 
 
-def _source_messages() -> set[str]:
-    return {msg for _f, _l, msg, _c, _x in extract_from_dir(str(PACKAGE), method_map=[("**.py", "python")],
-                                                               keywords={"_": None, "N_": None}, comment_tags=())
+def _source_messages() -> set[Key]:
+    keywords = {"_": None, "N_": None, "pgettext": ((1, "c"), 2)}
+    return {(msg, ctx) for _f, _l, msg, _c, ctx in extract_from_dir(str(PACKAGE), method_map=[("**.py", "python")],
+                                                                   keywords=keywords, comment_tags=())
             if isinstance(msg, str) and msg}
 
 
@@ -42,7 +46,8 @@ def test_every_message_of_the_sources_has_a_zh_translation() -> None:
 def test_the_shipped_mo_is_compiled_from_the_po() -> None:
     with MO.open("rb") as f:
         shipped = gettext.GNUTranslations(f)
-    stale = [k for k, v in _catalogue().items() if shipped.gettext(k) != v]
+    stale = [k for (k, ctx), v in _catalogue().items()
+             if (shipped.pgettext(ctx, k) if ctx else shipped.gettext(k)) != v]
     assert not stale, f"run: python tools/i18n.py compile ({stale[:5]})"
 
 
@@ -52,7 +57,7 @@ def _fields(text: str) -> list[str]:
 
 
 def test_translations_keep_every_placeholder() -> None:
-    for msgid, msgstr in _catalogue().items():
+    for (msgid, _ctx), msgstr in _catalogue().items():
         assert _fields(msgid) == _fields(msgstr), msgid
         assert msgid.count("%%") == msgstr.count("%%"), msgid  # argparse help: % must stay escaped
 

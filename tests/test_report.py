@@ -287,6 +287,19 @@ def test_report_from_decisions_file(policy, tmp_path: Path) -> None:  # type: ig
                                                       Counter(d["stage"] for d in decisions).items()}
 
 
+def test_report_from_a_decisions_file_with_explanations(policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "decisions.csv"
+    assert main(["decide", str(EXPRESS), str(ACCOUNTS), "-o", str(out), "--as-of", AS_OF.isoformat(), "-q",
+                 "--explain"]) == 0
+    assert any("\n" in r["explain_en"] for r in _read(out))  # quoted values over several lines
+    for lang, summary, head in (("en", "Why", "Account KA0003 — policy express"),
+                                ("zh", "决策说明", "客户 KA0003 — 政策 express")):
+        html = report_from_decisions(policy, out, as_of=AS_OF, lang=lang)
+        assert "holds no explanations" not in html and "没有决策说明" not in html
+        # each at-risk account's explanation, in the page's language, read back from the file
+        assert f"{summary}</summary><pre>{head}" in html
+
+
 def test_overdue_actions_are_marked(policy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     decisions, _ = _decide(tmp_path, ACCOUNTS)
     later = AS_OF + dt.timedelta(days=20)

@@ -23,7 +23,7 @@ PACKAGE = ROOT / "src" / "accountrules"
 LOCALES = PACKAGE / "locale"
 DOMAIN = "accountrules"
 LANGS = ("zh",)
-KEYWORDS = {"_": None, "N_": None}
+KEYWORDS = {"_": None, "N_": None, "pgettext": ((1, "c"), 2)}  # pgettext(context, message)
 
 
 def po_path(lang: str) -> Path:
@@ -34,13 +34,16 @@ def mo_path(lang: str) -> Path:
     return po_path(lang).with_suffix(".mo")
 
 
-def source_messages() -> dict[str, list[tuple[str, int]]]:
-    """Every message id in the package's sources, with where it is used."""
-    found: dict[str, list[tuple[str, int]]] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+Key = tuple[str, "str | None"]  # (message id, context)
+
+
+def source_messages() -> dict[Key, list[tuple[str, int]]]:
+    """Every (message id, context) in the package's sources, with where it is used."""
+    found: dict[Key, list[tuple[str, int]]] = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(
             str(PACKAGE), method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=()):
         if isinstance(message, str) and message:
-            found.setdefault(message, []).append((f"src/accountrules/{filename}", lineno))
+            found.setdefault((message, context), []).append((f"src/accountrules/{filename}", lineno))
     return found
 
 
@@ -57,9 +60,9 @@ def extract() -> None:
     for lang in LANGS:
         old = read(lang)
         new = Catalog(locale=lang, domain=DOMAIN, project="accountrules", charset="utf-8")
-        for msgid, where in sorted(messages.items()):
-            known = old.get(msgid)
-            new.add(msgid, known.string if known is not None else "", locations=where)
+        for (msgid, context), where in sorted(messages.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+            known = old.get(msgid, context=context)
+            new.add(msgid, known.string if known is not None else "", locations=where, context=context)
         po_path(lang).parent.mkdir(parents=True, exist_ok=True)
         with po_path(lang).open("wb") as f:
             write_po(f, new, width=120, sort_output=True, omit_header=False)
@@ -82,10 +85,11 @@ def check() -> int:
     messages = source_messages()
     for lang in LANGS:
         catalog = read(lang)
-        missing = [m for m in messages if catalog.get(m) is None or not catalog.get(m).string]
+        missing = [m for m, c in messages if catalog.get(m, context=c) is None or not catalog.get(m, context=c).string]
         with mo_path(lang).open("rb") as f:
             shipped = gettext.GNUTranslations(f)
-        stale = [m.id for m in catalog if m.id and shipped.gettext(m.id) != m.string]
+        stale = [m.id for m in catalog if m.id and (shipped.pgettext(m.context, m.id) if m.context
+                                                     else shipped.gettext(m.id)) != m.string]
         for m in missing:
             print(f"{lang}: no translation: {m!r}")
         for m in stale:

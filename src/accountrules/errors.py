@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from accountrules.i18n import N_, Gettext, Message, translated
+
 __all__ = [
     "AccountRulesError",
     "AccountValidationError",
@@ -29,6 +31,7 @@ __all__ = [
     "PortfolioRequiredError",
     "SourceLocation",
     "UnknownEngineError",
+    "did_you_mean",
     "raise_collected",
 ]
 
@@ -66,10 +69,17 @@ class PolicyError(AccountRulesError):
         super().__init__(self._render())
 
     def _render(self) -> str:
+        return self.translated(str)
+
+    def translated(self, _: Gettext) -> str:
+        """The error as :func:`str` gives it, worded by ``_`` (a catalogue's gettext; ``str`` for English).
+        The message and hint are translated when they are :class:`~accountrules.i18n.Message` s."""
         where = f"{self.location}: " if self.location else ""
-        tail = f" ({self.hint})" if self.hint else ""
-        also = "".join(f"\n    used at {loc}" for loc in self.related)
-        return f"{where}{self.kind} error: {self.message}{tail}{also}"
+        head = _(_KINDS.get(self.kind, "{kind} error")).format(kind=self.kind)
+        text = _("{error}: {message}").format(error=head, message=translated(self.message, _))
+        tail = _(" ({hint})").format(hint=translated(self.hint, _)) if self.hint else ""
+        also = "".join("\n    " + _("used at {location}").format(location=loc) for loc in self.related)
+        return f"{where}{text}{tail}{also}"
 
     @property
     def errors(self) -> Sequence[PolicyError]:
@@ -148,14 +158,31 @@ class PolicyErrors(PolicyError):
     def _render(self) -> str:
         return self.message
 
+    def translated(self, _: Gettext) -> str:
+        return "\n".join([_("{count} problems:").format(count=len(self._errors)),
+                          *(f"  {e.translated(_)}" for e in self._errors)])
+
     @property
     def errors(self) -> Sequence[PolicyError]:
         return self._errors
 
 
+# the head of each kind of policy error ("syntax error: ..."), a message id each
+_KINDS = {
+    "policy": N_("policy error"), "syntax": N_("syntax error"), "schema": N_("schema error"),
+    "expression": N_("expression error"), "type": N_("type error"), "reference": N_("reference error"),
+    "limit": N_("limit error"), "file": N_("file error"),
+}
+
+
 def _sort_key(e: PolicyError) -> tuple[str, int, int]:
     loc = e.location
     return (loc.file, loc.line, loc.column) if loc else ("", 0, 0)
+
+
+def did_you_mean(*names: str) -> Message:
+    """The hint ``did you mean 'x'?`` (``'x' or 'y'`` for several), translatable."""
+    return Message(N_("did you mean {names}?"), names=" or ".join(repr(n) for n in names))
 
 
 def raise_collected(errors: Sequence[PolicyError]) -> None:
@@ -222,8 +249,10 @@ class UnknownEngineError(AccountRulesError, ValueError):
         self.name = name
         self.choices = tuple(choices)
         self.suggestion = suggestion
-        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
-        super().__init__(f"unknown engine {name!r}: choose one of {', '.join(self.choices)}{hint}")
+        options = ", ".join(self.choices)
+        super().__init__(Message(N_("unknown engine {name!r}: choose one of {options}; did you mean {suggestion!r}?"),
+                                 name=name, options=options, suggestion=suggestion) if suggestion else
+                         Message(N_("unknown engine {name!r}: choose one of {options}"), name=name, options=options))
 
 
 class MissingDependencyError(EngineUnavailableError):
@@ -237,4 +266,5 @@ class MissingDependencyError(EngineUnavailableError):
     def __init__(self, purpose: str, module: str, extra: str):
         self.module = module
         self.extra = extra
-        super().__init__(f"{purpose} needs {module}: pip install 'accountrules[{extra}]'")
+        super().__init__(Message(N_("{purpose} needs {module}: pip install 'accountrules[{extra}]'"), purpose=purpose,
+                                 module=module, extra=extra))

@@ -93,5 +93,38 @@ def N_(message: str) -> str:
     return message
 
 
-__all__ = ["DOMAIN", "LANGS", "LOCALE_DIR", "Gettext", "Lang", "N_", "UnknownLanguageError", "gettext_for",
-           "lang_from_env", "normalise_lang", "translations"]
+class Message(str):
+    """English text that keeps its message id and parameters, so it can be shown in another language.
+
+    ``Message(N_("unknown key {key!r} in {where}"), key="hitt", where="tiers")`` *is* the English
+    text (a ``str``: library code and tests read it as before); :meth:`translated` words it with a
+    catalogue's ``_``. A parameter that is itself a :class:`Message` is translated too.
+    """
+
+    template: str
+    params: dict[str, object]
+
+    def __new__(cls, template: str, **params: object) -> Message:
+        self = super().__new__(cls, template.format(**params))
+        self.template = template
+        self.params = params
+        return self
+
+    def translated(self, _: Gettext) -> str:
+        return _(self.template).format(**{k: translated(v, _) for k, v in self.params.items()})
+
+    def __reduce__(self) -> tuple[object, ...]:  # picklable (errors cross process pools)
+        return (_rebuild, (self.template, self.params))
+
+
+def _rebuild(template: str, params: dict[str, object]) -> Message:
+    return Message(template, **params)
+
+
+def translated(value: object, _: Gettext) -> object:
+    """``value`` in ``_``'s language when it is a :class:`Message`; anything else as it is."""
+    return value.translated(_) if isinstance(value, Message) else value
+
+
+__all__ = ["DOMAIN", "LANGS", "LOCALE_DIR", "Gettext", "Lang", "Message", "N_", "UnknownLanguageError", "gettext_for",
+           "lang_from_env", "normalise_lang", "translated", "translations"]

@@ -20,6 +20,7 @@ from accountrules.evaluate.accounts import env_of, to_account
 from accountrules.evaluate.driver import run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 from accountrules.gc_pause import paused_gc
+from accountrules.i18n import N_, Message
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision, Label, PolicyRef
 from accountrules.shipped import find_policy, installed_policies
@@ -263,9 +264,9 @@ def _installed(name: str) -> Path:
         return found
     known = installed_policies()
     same = Path(name).name
-    hint = (f"the installed policy is load_policy({same!r})" if same in known
-            else f"installed policies: {', '.join(known) or 'none'}")
-    raise PolicyNotFoundError(f"no such file or directory: {name!r}", hint=hint)
+    hint = (Message(N_("the installed policy is load_policy({name!r})"), name=same) if same in known
+            else Message(N_("installed policies: {names}"), names=", ".join(known) or "none"))
+    raise PolicyNotFoundError(Message(N_("no such file or directory: {name!r}"), name=name), hint=hint)
 
 
 def _from_sources(entry: str, sources: Sequence[SourceFile], limits: LoadLimits | None = None) -> Policy:

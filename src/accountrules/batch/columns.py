@@ -16,6 +16,7 @@ from typing import Any
 from accountrules.batch.errors import BatchInputError, UnknownColumnError
 from accountrules.compile.plan import Plan
 from accountrules.evaluate.accounts import unflatten as unflatten  # beside to_account, which decide() uses
+from accountrules.i18n import N_, Message
 from accountrules.io.columns import ColumnMapping, is_ignored
 from accountrules.model.fields import FIELDS, FieldSpec
 
@@ -64,26 +65,29 @@ def check_columns(names: Iterable[str], plan: Plan, source: str | None = None,
         if is_ignored(col):
             continue
         if col in seen:
-            twice = f"column {col!r} appears twice" if col == original else \
-                f"column {original!r} is mapped to {col!r}, which another column already gives"
+            twice = Message(N_("column {column!r} appears twice"), column=col) if col == original else \
+                Message(N_("column {column!r} is mapped to {field!r}, which another column already gives"),
+                        column=original, field=col)
             raise BatchInputError(twice, source=source)
         seen.add(col)
         if col in allowed:
             continue
         if col != original:
             raise UnknownColumnError(original, suggest(col, allowed), source=source,
-                                     hint=f"it is mapped to {col!r}, which is no field of this policy")
+                                     hint=Message(N_("it is mapped to {field!r}, which is no field of this policy"),
+                                                  field=col))
         if col.startswith("contacts.") or col == "contacts":
             raise UnknownColumnError(col, source=source,
-                                     hint="contacts cannot be flat columns; give them as nested lists in JSONL "
-                                          "or dicts")
+                                     hint=Message(N_("contacts cannot be flat columns; give them as nested lists in "
+                                                     "JSONL or dicts")))
         if col.startswith("extra."):
             declared = ", ".join(sorted(plan.extra_fields)) or "none"
             raise UnknownColumnError(col, suggest(col, allowed), source=source,
-                                     hint=f"the policy declares no such field under fields: (declared: {declared})")
+                                     hint=Message(N_("the policy declares no such field under fields: (declared: "
+                                                     "{declared})"), declared=declared))
         raise UnknownColumnError(col, suggest(col, allowed), source=source, hint=_MAP_HINT)
     if "id" not in seen:
-        raise BatchInputError("no 'id' column: every row needs an account id", source=source)
+        raise BatchInputError(Message(N_("no 'id' column: every row needs an account id")), source=source)
     return names
 
 

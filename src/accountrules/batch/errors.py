@@ -66,8 +66,11 @@ class UnknownColumnError(BatchInputError):
 
     def __init__(self, column: str, suggestion: str | None = None, *, source: str | None = None,
                  hint: str | None = None):
+        """``hint``: why, or what to do; a :class:`~accountrules.i18n.Message` when it is more than the
+        Python API's advice (the command line words that advice itself, naming its options)."""
         self.column = column
         self.suggestion = suggestion
+        self.hint = hint
         text = f"unknown column {column!r}"
         if suggestion:
             text += f" (did you mean {suggestion!r}?)"

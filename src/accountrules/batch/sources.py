@@ -20,6 +20,7 @@ from accountrules.batch.columns import check_columns
 from accountrules.batch.dict_rows import dict_rows_table
 from accountrules.batch.errors import BatchInputError, NotUtf8InputError
 from accountrules.compile.plan import Plan
+from accountrules.i18n import N_, Message
 from accountrules.io.columns import ColumnMapping, is_ignored
 from accountrules.io.formats import BATCH_INPUT
 from accountrules.io.readers import (
@@ -65,7 +66,7 @@ def open_source(source: Any, plan: Plan, chunk_rows: int = DEFAULT_CHUNK_ROWS,
         path = Path(source)
         fmt = BATCH_INPUT.of(path)
         if not path.is_file():
-            raise BatchInputError("no such file", source=str(path))
+            raise BatchInputError(Message(N_("no such file")), source=str(path))
         try:
             if fmt == "csv":
                 return _CsvSource(path, plan, chunk_rows, mapping)
@@ -76,8 +77,8 @@ def open_source(source: Any, plan: Plan, chunk_rows: int = DEFAULT_CHUNK_ROWS,
         except TableInputError as e:
             raise _as_batch_error(e) from None
         raise BatchInputError(
-            f"cannot tell the format from the suffix {BATCH_INPUT.last_suffix(path)!r}: use .csv, .jsonl/.ndjson "
-            "or .parquet/.pq",
+            Message(N_("cannot tell the format from the suffix {path!r}: use .csv, .jsonl/.ndjson or .parquet/.pq"),
+                    path=BATCH_INPUT.last_suffix(path)),
             source=str(path),
         )
     pd = sys.modules.get("pandas")
@@ -91,11 +92,11 @@ def open_source(source: Any, plan: Plan, chunk_rows: int = DEFAULT_CHUNK_ROWS,
             return _ArrowReaderSource(source, plan, mapping)
     if isinstance(source, bytes | str) or not isinstance(source, Iterable):
         raise BatchInputError(
-            f"cannot decide a {type(source).__name__}: pass accounts (Account objects or dicts), a pandas "
-            "DataFrame, a pyarrow Table, or a path to a .csv, .jsonl or .parquet file"
+            Message(N_("cannot decide a {name}: pass accounts (Account objects or dicts), a pandas DataFrame, a "
+                       "pyarrow Table, or a path to a .csv, .jsonl or .parquet file"), name=type(source).__name__)
         )
     if hasattr(source, "keys") and hasattr(source, "__getitem__"):
-        raise BatchInputError("got one mapping: pass a list of accounts (decide() decides one account)")
+        raise BatchInputError(Message(N_("got one mapping: pass a list of accounts (decide() decides one account)")))
     return _RowsSource(source, chunk_rows, mapping, plan)
 
 

@@ -11,7 +11,8 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from accountrules.errors import PolicyTypeError, SourceLocation
+from accountrules.errors import PolicyTypeError, SourceLocation, did_you_mean
+from accountrules.i18n import N_, Message
 from accountrules.parse.expr_ast import (
     BOOL,
     DATE,
@@ -68,7 +69,7 @@ def type_of_value(v: Scalar) -> Type:
 
 def _did_you_mean(word: str, candidates: Sequence[str]) -> str | None:
     close = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
-    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else None
+    return did_you_mean(*close) if close else None
 
 
 class ExprChecker:
@@ -77,11 +78,12 @@ class ExprChecker:
         # where a parameter was read -> its name: a type error there is the parameter's value at fault
         self._param_uses: dict[SourceLocation, str] = {}
 
-    def check(self, e: Expr, expect: Type | None = None, what: str = "expression") -> tuple[Expr, Type]:
+    def check(self, e: Expr, expect: Type | None = None, what: str = Message(N_("expression"))) -> tuple[Expr, Type]:
         try:
             resolved, t = self._check(e)
             if expect is not None and t != NULL and not _assignable(t, expect):
-                raise PolicyTypeError(f"{what} must be {expect}, but this is {t}", e.loc)
+                raise PolicyTypeError(Message(N_("{what} must be {expect}, but this is {t}"),
+                                              what=what, expect=_word(expect), t=_word(t)), e.loc)
         except PolicyTypeError as err:
             raise self._at_parameter(err) from None
         return resolved, t
@@ -94,8 +96,10 @@ class ExprChecker:
         if name is None or defined is None or err.location is None:
             return err
         value = self.scope.params[name]
-        return PolicyTypeError(f"parameter {name!r} is {type_of_value(value)} ({value!r}), which does not fit "
-                               f"where it is used: {err.message}", defined, err.hint, related=(err.location,))
+        problem = Message(N_("parameter {name!r} is {type} ({value!r}), which does not fit where it is used: "
+                             "{message}"), name=name, type=_word(type_of_value(value)), value=value,
+                          message=err.message)
+        return PolicyTypeError(problem, defined, err.hint, related=(err.location,))
 
     # -- names
     def _resolve(self, n: Name) -> tuple[Expr, Type]:
@@ -105,7 +109,7 @@ class ExprChecker:
             key = path[len("params."):]
             if key not in s.params:
                 raise PolicyTypeError(
-                    f"unknown parameter {path!r}", n.loc, _did_you_mean(key, list(s.params)) or
+                    Message(N_("unknown parameter {path!r}"), path=path), n.loc, _did_you_mean(key, list(s.params)) or
                     "declare it under params:"
                 )
             v = s.params[key]
@@ -118,15 +122,17 @@ class ExprChecker:
         if path in s.outputs:
             return Ref(n.loc, "output", path, s.outputs[path]), s.outputs[path]
         if path in s.later_outputs:
-            raise PolicyTypeError(f"{path!r} cannot be read here: {s.later_outputs[path]}", n.loc)
+            raise PolicyTypeError(Message(N_("{path!r} cannot be read here: {path2}"),
+                                          path=path, path2=s.later_outputs[path]), n.loc)
         if path in s.fields:
             return Ref(n.loc, "field", path, s.fields[path]), s.fields[path]
         if path.startswith("extra."):
             raise PolicyTypeError(
-                f"unknown field {path!r}", n.loc, "CRM fields outside the model must be declared under fields:"
+                Message(N_("unknown field {path!r}"),
+                        path=path), n.loc, Message(N_("CRM fields outside the model must be declared under fields:"))
             )
         candidates = [*s.fields, *s.metrics, *s.outputs, *("params." + p for p in s.params)]
-        raise PolicyTypeError(f"unknown field {path!r}", n.loc, _did_you_mean(path, candidates))
+        raise PolicyTypeError(Message(N_("unknown field {path!r}"), path=path), n.loc, _did_you_mean(path, candidates))
 
     # -- nodes
     def _check(self, e: Expr) -> tuple[Expr, Type]:
@@ -169,17 +175,19 @@ class ExprChecker:
             lo, lt = self._check(e.low)
             hi, ht = self._check(e.high)
             if t.name not in _ORDERED and t != NULL:
-                raise PolicyTypeError(f"a range needs a number or a date, not {t}", e.operand.loc)
+                raise PolicyTypeError(Message(N_("a range needs a number or a date, not {t}"),
+                                              t=_word(t)), e.operand.loc)
             self._comparable(t, lt, op, lo, e.low, "in")
             self._comparable(t, ht, op, hi, e.high, "in")
             return InRange(e.loc, op, lo, hi, e.negated), BOOL
         if isinstance(e, Call):
             return self._call(e)
-        raise PolicyTypeError(f"unsupported expression {type(e).__name__}", e.loc)
+        raise PolicyTypeError(Message(N_("unsupported expression {name}"), name=type(e).__name__), e.loc)
 
     def _need(self, t: Type, want: Type, e: Expr, where: str) -> None:
         if t != want and t != NULL:
-            raise PolicyTypeError(f"{where} needs {want}, but this is {t}", e.loc)
+            raise PolicyTypeError(Message(N_("{where} needs {want}, but this is {t}"),
+                                          where=where, want=_word(want), t=_word(t)), e.loc)
 
     def _binary(self, e: Binary) -> tuple[Expr, Type]:
         left, lt = self._check(e.left)
@@ -191,13 +199,14 @@ class ExprChecker:
             self._need(rt, NUMBER, e.right, f"'{e.op}'")
             return Binary(e.loc, e.op, left, right), NUMBER
         if NULL in (lt, rt):
-            raise PolicyTypeError(f"comparing with null using '{e.op}' is never true", e.loc,
-                                  "write 'x is null' or 'x is not null'")
+            raise PolicyTypeError(Message(N_("comparing with null using '{op}' is never true"), op=e.op), e.loc,
+                                  Message(N_("write 'x is null' or 'x is not null'")))
         if e.op not in ("==", "!="):
             for t, side in ((lt, e.left), (rt, e.right)):
                 if t.name not in _ORDERED:
-                    hint = "compare ranks with rank(x)" if t.name == "enum" else None
-                    raise PolicyTypeError(f"'{e.op}' needs numbers or dates, but this is {t}", side.loc, hint)
+                    hint = Message(N_("compare ranks with rank(x)")) if t.name == "enum" else None
+                    raise PolicyTypeError(Message(N_("'{op}' needs numbers or dates, but this is {t}"),
+                                                  op=e.op, t=_word(t)), side.loc, hint)
         self._comparable(lt, rt, left, right, e.right, e.op)
         return Binary(e.loc, e.op, left, right), BOOL
 
@@ -209,18 +218,20 @@ class ExprChecker:
                 assert isinstance(other.value, str)
                 if other.value not in enum_t.values:
                     raise PolicyTypeError(
-                        f"{other.value!r} is not a {enum_t.enum} (one of {', '.join(enum_t.values)})",
+                        Message(N_("{value!r} is not a {enum} (one of {values})"),
+                                value=other.value, enum=enum_t.enum, values=', '.join(enum_t.values)),
                         other.loc, _did_you_mean(other.value, enum_t.values),
                     )
                 return
         if lt.name == "enum" and rt.name == "enum":
             if lt.enum != rt.enum:
-                raise PolicyTypeError(f"cannot compare {lt} with {rt}", at.loc)
+                raise PolicyTypeError(Message(N_("cannot compare {lt} with {rt}"), lt=_word(lt), rt=_word(rt)), at.loc)
             return
         if _base(lt) != _base(rt):
             # when one side is a parameter, its value is what is wrong (a field's type is fixed)
             blame = next((x.loc for x in (right, left) if x.loc in self._param_uses), at.loc)
-            raise PolicyTypeError(f"cannot compare {lt} with {rt} using '{op}'", blame)
+            raise PolicyTypeError(Message(N_("cannot compare {lt} with {rt} using '{op}'"),
+                                          lt=_word(lt), rt=_word(rt), op=op), blame)
 
     def _call(self, e: Call) -> tuple[Expr, Type]:
         f = e.func
@@ -229,9 +240,10 @@ class ExprChecker:
             if f == "quantile":
                 if n not in (2, 3):
                     raise PolicyTypeError(
-                        "quantile() takes 2 or 3 arguments: quantile(x, k) or quantile(x, k, 'first')", e.loc)
+                        Message(N_("quantile() takes 2 or 3 arguments: quantile(x, k) or quantile(x, k, 'first')")),
+                                                                                                  e.loc)
             elif n != 1:
-                raise PolicyTypeError(f"{f}() takes 1 argument", e.loc)
+                raise PolicyTypeError(Message(N_("{f}() takes 1 argument"), f=f), e.loc)
             arg, t = self._check(e.args[0])
             self._need(t, NUMBER, e.args[0], f"{f}()")
             self._local(arg, f)
@@ -239,31 +251,34 @@ class ExprChecker:
             if f == "quantile":
                 k = e.args[1]
                 if not (isinstance(k, Literal) and isinstance(k.value, int) and 2 <= k.value <= 100):
-                    raise PolicyTypeError("quantile(x, k) needs a whole number k from 2 to 100", k.loc)
+                    raise PolicyTypeError(Message(N_("quantile(x, k) needs a whole number k from 2 to 100")), k.loc)
                 args = (arg, k)
                 if n == 3:
                     args = (arg, k, self._ties(e.args[2]))
             return Call(e.loc, f, args), NUMBER
         if f == "rank":
             if n != 1:
-                raise PolicyTypeError("rank() takes 1 argument", e.loc)
+                raise PolicyTypeError(Message(N_("rank() takes 1 argument")), e.loc)
             arg, t = self._check(e.args[0])
             if t.name != "enum":
-                raise PolicyTypeError(f"rank() needs a tier or segment value, not {t}", e.args[0].loc)
+                raise PolicyTypeError(Message(N_("rank() needs a tier or segment value, not {t}"),
+                                              t=_word(t)), e.args[0].loc)
             return EnumRank(e.loc, arg, t.values), NUMBER
         if f not in _SIGNATURES:
-            raise PolicyTypeError(f"unknown function {f!r}", e.loc,
+            raise PolicyTypeError(Message(N_("unknown function {f!r}"), f=f), e.loc,
                                   _did_you_mean(f, [*_SIGNATURES, *PORTFOLIO_FUNCTIONS, "rank"]))
         lo, hi, arg_t, ret = _SIGNATURES[f]
         if n < lo or (hi is not None and n > hi):
-            count = f"{lo}" if hi == lo else f"at least {lo}"
-            raise PolicyTypeError(f"{f}() takes {count} argument{'s' if lo > 1 else ''}, got {n}", e.loc)
+            count: object = lo if hi == lo else Message(N_("at least {lo}"), lo=lo)
+            many = N_("{f}() takes {count} arguments, got {n}") if lo > 1 else \
+                N_("{f}() takes {count} argument, got {n}")
+            raise PolicyTypeError(Message(many, f=f, count=count, n=n), e.loc)
         checked = [self._check(a) for a in e.args]
         if f == "coalesce":
             types = {t for _, t in checked if t != NULL}
             bases = {_base(t) for t in types}
             if len(bases) > 1:
-                raise PolicyTypeError("coalesce() needs arguments of one type", e.loc)
+                raise PolicyTypeError(Message(N_("coalesce() needs arguments of one type")), e.loc)
             ret = next(iter(types)) if types else NULL
         else:
             assert arg_t is not None
@@ -275,7 +290,8 @@ class ExprChecker:
     def _ties(self, e: Expr) -> Literal:
         """The tie rule of ``quantile(x, k, ties)``: a string constant, one of :data:`QUANTILE_TIES`."""
         if isinstance(e, Name) and e.path in QUANTILE_TIES:
-            raise PolicyTypeError(f"quantile(x, k, ties): write the tie rule as text, '{e.path}'", e.loc)
+            raise PolicyTypeError(Message(N_("quantile(x, k, ties): write the tie rule as text, '{path}'"),
+                                          path=e.path), e.loc)
         checked, _ = self._check(e)
         if not (isinstance(checked, Literal) and isinstance(checked.value, str)
                 and checked.value in QUANTILE_TIES):
@@ -283,22 +299,33 @@ class ExprChecker:
             hint = _did_you_mean(checked.value, list(QUANTILE_TIES)) if (
                 isinstance(checked, Literal) and isinstance(checked.value, str)) else None
             raise PolicyTypeError(
-                f"quantile(x, k, ties): ties is 'same' (equal values share a bucket) or 'first' (ties ranked "
-                f"by account id), not {shown}", e.loc, hint)
+                Message(N_("quantile(x, k, ties): ties is 'same' (equal values share a bucket) or 'first' (ties "
+                           "ranked by account id), not {shown}"), shown=shown), e.loc, hint)
         return checked
 
     def _local(self, arg: Expr, f: str) -> None:
         """Portfolio statistics are computed from single accounts, so their argument must be local."""
         for node in walk(arg):
             if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
-                raise PolicyTypeError(f"{f}() cannot contain another portfolio function", node.loc)
+                raise PolicyTypeError(Message(N_("{f}() cannot contain another portfolio function"), f=f), node.loc)
             if isinstance(node, Ref) and (
                 node.kind == "output" or (node.kind == "metric" and node.key in self.scope.portfolio_metrics)
             ):
                 raise PolicyTypeError(
-                    f"{f}() needs a value of the account alone; {node.key!r} depends on decisions or the portfolio",
+                    Message(N_("{f}() needs a value of the account alone; {key!r} depends on decisions or the "
+                               "portfolio"), f=f, key=node.key),
                     node.loc,
                 )
+
+
+# the words of the base types in messages (an enum is shown by its vocabulary's name)
+_TYPE_WORDS = {"number": N_("number"), "string": N_("string"), "bool": N_("bool"), "date": N_("date"),
+               "null": N_("null")}
+
+
+def _word(t: Type) -> object:
+    """A type as a message shows it: a base type's word translatable, an enum by its name."""
+    return Message(_TYPE_WORDS[t.name]) if t.name in _TYPE_WORDS else str(t)
 
 
 def _base(t: Type) -> str:

@@ -20,8 +20,10 @@ from accountrules.errors import (
     PolicySchemaError,
     PolicyTypeError,
     SourceLocation,
+    did_you_mean,
     raise_collected,
 )
+from accountrules.i18n import N_, Message
 from accountrules.model.enums import ChurnKind, RiskLevel, Stage
 from accountrules.model.fields import FIELDS, GROUPS
 from accountrules.parse.expr_ast import BOOL, NUMBER, Expr, Type
@@ -37,7 +39,7 @@ def _enum(name: str, values: Iterable[str]) -> Type:
 
 def _hint(word: str, options: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.5)
-    return f"did you mean {close[0]!r}?" if close else None
+    return did_you_mean(close[0]) if close else None
 
 
 class _Checker:
@@ -77,7 +79,7 @@ class _Checker:
         for m in self.spec.metrics:
             loc = m.prov.location or m.expr.loc
             if m.name in _RESERVED or m.name in self.fields:
-                self.errors.append(PolicySchemaError(f"metric name {m.name!r} is reserved", loc))
+                self.errors.append(PolicySchemaError(Message(N_("metric name {name!r} is reserved"), name=m.name), loc))
                 continue
             scope = Scope(self.fields, self.spec.params, dict(types), frozenset(portfolio),
                           later_outputs=self.later("metrics"), param_locations=self.param_locations)
@@ -111,47 +113,55 @@ class _Checker:
 
     def table(self, t: Table, scope: Scope, what: str) -> Table:
         if not t.values:
-            self.errors.append(PolicySchemaError(f"{what} declares no values", t.location))
+            self.errors.append(PolicySchemaError(Message(N_("{what} declares no values"), what=what), t.location))
         rows = []
         for row in t.rows:
             loc = row.prov.location or t.location
             if row.then is None and t.name != "churn":
-                self.errors.append(PolicySchemaError(f"row {row.id!r} of {what} needs 'then'", loc))
+                self.errors.append(PolicySchemaError(Message(N_("row {id!r} of {what} needs 'then'"),
+                                                             id=row.id, what=what), loc))
             elif row.then is not None and row.then not in t.values:
                 self.errors.append(PolicyReferenceError(
-                    f"row {row.id!r} of {what} gives {row.then!r}, which is not one of its values", loc,
+                    Message(N_("row {id!r} of {what} gives {then!r}, which is not one of its values"),
+                            id=row.id, what=what, then=row.then), loc,
                     _hint(row.then, t.values)))
-            rows.append(row.with_when(self.run_expr(scope, row.when, BOOL, "a condition")))
+            rows.append(row.with_when(self.run_expr(scope, row.when, BOOL, Message(N_("a condition")))))
         if t.default is not None and t.default not in t.values:
-            self.errors.append(PolicyReferenceError(f"default {t.default!r} of {what} is not one of its values",
+            problem = Message(N_("default {default!r} of {what} is not one of its values"), default=t.default,
+                              what=what)
+            self.errors.append(PolicyReferenceError(problem,
                                                     t.location, _hint(t.default, t.values)))
-        score = self.run_expr(scope, t.score, NUMBER, "churn score") if t.score is not None else None
+        score = self.run_expr(scope, t.score, NUMBER, Message(N_("churn score"))) if t.score is not None else None
         return dataclasses.replace(t, rows=tuple(rows), score=score)
 
     def stages(self, s: Stages, scope: Scope) -> Stages:
         states = list(s.states)
         if s.start not in s.states:
-            self.errors.append(PolicyReferenceError(f"start stage {s.start!r} is not one of the states",
+            self.errors.append(PolicyReferenceError(Message(N_("start stage {s!r} is not one of the states"),
+                                                            s=s.start),
                                                     s.start_location or s.location, _hint(s.start, states)))
         if s.otherwise != "stay" and s.otherwise not in s.states:
-            self.errors.append(PolicyReferenceError(f"otherwise {s.otherwise!r} must be 'stay' or a state",
+            self.errors.append(PolicyReferenceError(Message(N_("otherwise {otherwise!r} must be 'stay' or a state"),
+                                                            otherwise=s.otherwise),
                                                     s.otherwise_location or s.location, _hint(s.otherwise, states)))
         out = []
         for tr in s.transitions:
             loc = tr.prov.location or s.location
             if tr.then not in s.states:
                 self.errors.append(PolicyReferenceError(
-                    f"transition {tr.id!r} goes to unknown state {tr.then!r}", loc, _hint(tr.then or "", states)))
+                    Message(N_("transition {id!r} goes to unknown state {then!r}"),
+                            id=tr.id, then=tr.then), loc, _hint(tr.then or "", states)))
             sources: list[str] = []
             for src in tr.sources:
                 if src == "*":
                     sources.extend(x for x in states if x != tr.then)
                 elif src not in s.states:
                     self.errors.append(PolicyReferenceError(
-                        f"transition {tr.id!r} comes from unknown state {src!r}", loc, _hint(src, states)))
+                        Message(N_("transition {id!r} comes from unknown state {src!r}"),
+                                id=tr.id, src=src), loc, _hint(src, states)))
                 else:
                     sources.append(src)
-            when = self.run_expr(scope, tr.when, BOOL, "a guard")
+            when = self.run_expr(scope, tr.when, BOOL, Message(N_("a guard")))
             out.append(dataclasses.replace(tr, sources=tuple(dict.fromkeys(sources)), when=when))
         return dataclasses.replace(s, transitions=tuple(out))
 
@@ -160,13 +170,15 @@ class _Checker:
         for rule in a.rules:
             loc = rule.prov.location or a.location
             if not rule.actions:
-                self.errors.append(PolicySchemaError(f"action rule {rule.id!r} needs 'do' (a list of actions)",
+                self.errors.append(PolicySchemaError(Message(N_("action rule {id!r} needs 'do' (a list of actions)"),
+                                                             id=rule.id),
                                                      loc))
             for code in rule.actions:
                 if code not in a.catalog:
                     self.errors.append(PolicyReferenceError(
-                        f"action rule {rule.id!r} names unknown action {code!r}", loc, _hint(code, a.catalog)))
-            out.append(rule.with_when(self.run_expr(scope, rule.when, BOOL, "a condition")))
+                        Message(N_("action rule {id!r} names unknown action {code!r}"),
+                                id=rule.id, code=code), loc, _hint(code, a.catalog)))
+            out.append(rule.with_when(self.run_expr(scope, rule.when, BOOL, Message(N_("a condition")))))
         return dataclasses.replace(a, rules=tuple(out))
 
 
@@ -207,10 +219,12 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
     actions = c.actions(spec.actions, scope("actions")) if spec.actions is not None else None
     for m in spec.monotonic:
         if m.field not in c.fields or c.fields[m.field] != NUMBER:
-            c.errors.append(PolicyTypeError(f"monotonic field {m.field!r} must be a number field", m.location,
+            c.errors.append(PolicyTypeError(Message(N_("monotonic field {field!r} must be a number field"),
+                                                    field=m.field), m.location,
                                             _hint(m.field, [k for k, v in c.fields.items() if v == NUMBER])))
         if m.output not in outputs or outputs[m.output].name != "enum":
-            c.errors.append(PolicyReferenceError(f"monotonic output {m.output!r} must be an ordered output",
+            c.errors.append(PolicyReferenceError(Message(N_("monotonic output {output!r} must be an ordered output"),
+                                                         output=m.output),
                                                  m.location, _hint(m.output, outputs)))
     _check_seeds_declared(c, spec)
     raise_collected(c.errors)
@@ -232,8 +246,9 @@ def _check_seeds_declared(c: _Checker, spec: PolicySpec) -> None:
     for row, where in rows:
         for s in row.prov.seed:
             if not pattern.match(s):
-                c.errors.append(PolicySchemaError(f"seed {s!r} of {where} row {row.id!r} is not a concept id "
-                                                  "like T1 or R5", row.prov.location or SourceLocation("?", 1, 1)))
+                c.errors.append(PolicySchemaError(Message(N_("seed {s!r} of {where} row {id!r} is not a concept id "
+                                                             "like T1 or R5"), s=s, where=where, id=row.id),
+                                                                 row.prov.location or SourceLocation("?", 1, 1)))
 
 
 def all_rows(spec: PolicySpec) -> Mapping[str, tuple[Row, ...]]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from accountrules.errors import PolicyNotFoundError, PolicySyntaxError, SourceLocation
+from accountrules.i18n import N_, Message
 from accountrules.parse.yaml_source import MAX_BYTES, YNode, load_yaml_text
 
 __all__ = ["PolicyFiles", "SourceFile", "clickable"]
@@ -109,18 +110,19 @@ class PolicyFiles:
             return known.data
         name = display if display is not None else clickable(path)
         if self._memory:
-            raise PolicySyntaxError("the file is not among the policy's recorded sources",
+            raise PolicySyntaxError(Message(N_("the file is not among the policy's recorded sources")),
                                     SourceLocation(name, 1, 1))
         try:
             data = _read_regular_file(path)
         except FileNotFoundError:
-            raise PolicyNotFoundError(f"no such file or directory: {name!r}",
-                                      hint="check the path; a policy directory holds policy.yaml") from None
+            raise PolicyNotFoundError(Message(N_("no such file or directory: {name!r}"), name=name),
+                                      hint=Message(N_("check the path; a policy directory holds policy.yaml"))
+                                      ) from None
         except OSError as e:
             raise PolicySyntaxError(
-                f"the file could not be read: {e.strerror or e}",
+                Message(N_("the file could not be read: {e}"), e=e.strerror or e),
                 SourceLocation(name, 1, 1),
-                hint="check that the path is right and names a readable file",
+                hint=Message(N_("check that the path is right and names a readable file")),
             ) from None
         self._files[key] = SourceFile(key, name, data)
         return data

@@ -38,6 +38,7 @@ from accountrules.errors import (
     SourceLocation,
     raise_collected,
 )
+from accountrules.i18n import N_, Message
 from accountrules.model.decision import Label
 from accountrules.parse.expr_parser import MAX_NUMBER
 from accountrules.parse.yaml_source import YNode
@@ -77,7 +78,8 @@ def _gather(r: _Reader, path: Path, files: PolicyFiles) -> _Parts:
             if key in parts.nodes and key != "policy":
                 first = parts.nodes[key].location
                 r.errors.append(PolicyReferenceError(
-                    f"{key!r} is defined twice", node.loc_of_key(key), f"first at {first}"))
+                    Message(N_("{key!r} is defined twice"),
+                            key=key), node.loc_of_key(key), Message(N_("first at {first}"), first=first)))
                 continue
             parts.nodes[key] = value
         return node
@@ -90,11 +92,12 @@ def _gather(r: _Reader, path: Path, files: PolicyFiles) -> _Parts:
                 continue
             bad = path_problem(name)
             if bad is not None:
-                r.err(f"include: {bad}", inc.location)
+                r.err(Message(N_("include: {bad}"), bad=bad), inc.location)
                 continue
             target = files.resolve(root / name)
             if files.resolve(root) not in target.parents or not files.is_file(target):
-                r.err(f"include {name!r} is not a file inside the policy directory", inc.location)
+                r.err(Message(N_("include {name!r} is not a file inside the policy directory"),
+                              name=name), inc.location)
                 continue
             try:
                 take(target)
@@ -111,14 +114,15 @@ _MAX_PATH = 1024
 def path_problem(name: str) -> str | None:
     """Why ``name`` is not a usable relative path for include/extends; None when it is."""
     if not name:
-        return "the path is empty"
+        return Message(N_("the path is empty"))
     if any(ord(c) < 32 or c == "\x7f" for c in name):
-        return "the path contains a control character (such as a null byte)"
+        return Message(N_("the path contains a control character (such as a null byte)"))
     if len(name) > _MAX_PATH or any(len(part.encode("utf-8", "surrogatepass")) > _MAX_NAME
                                     for part in name.split("/")):
-        return f"the path is too long (at most {_MAX_NAME} bytes a name, {_MAX_PATH} characters in all)"
+        return Message(N_("the path is too long (at most {most_name} bytes a name, {most_path} characters in all)"),
+                       most_name=_MAX_NAME, most_path=_MAX_PATH)
     if os.path.isabs(name):
-        return "the path must be relative to the policy"
+        return Message(N_("the path must be relative to the policy"))
     return None
 
 
@@ -155,21 +159,22 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, b
         target_text = r.text(ext, "extends") or ""
         bad = path_problem(target_text)
         if bad is not None:
-            raise PolicySchemaError(f"extends: {bad}", ext.location)
+            raise PolicySchemaError(Message(N_("extends: {bad}"), bad=bad), ext.location)
         main_dir = p if files.is_dir(p) else p.parent
         target = files.resolve(main_dir / target_text)
         if not files.within_roots(target):
             # refused before reading: a file outside the root never shows its content in an error
             raise PolicySchemaError(
-                f"extends {target_text!r} leaves the folders a policy may extend from "
-                f"({', '.join(str(x) for x in files.roots)})",
+                Message(N_("extends {target_text!r} leaves the folders a policy may extend from ({roots})"),
+                        target_text=target_text, roots=', '.join(str(x) for x in files.roots)),
                 ext.location,
-                "keep the base policy beside this one, or pass allow=[folder] to load_policy",
+                Message(N_("keep the base policy beside this one, or pass allow=[folder] to load_policy")),
             )
         if _depth >= MAX_EXTENDS_DEPTH:
-            raise PolicySchemaError("extends chain is too long (a cycle?)", ext.location)
+            raise PolicySchemaError(Message(N_("extends chain is too long (a cycle?)")), ext.location)
         if not files.exists(target):
-            raise PolicySchemaError(f"extends {target_text!r}: no such policy", ext.location)
+            raise PolicySchemaError(Message(N_("extends {target_text!r}: no such policy"),
+                                            target_text=target_text), ext.location)
         base, base_errors = read_policy_partial(target, files=files, budget=budget, _depth=_depth + 1,
                                                  _root=root)
         r.errors.extend(base_errors)
@@ -179,7 +184,7 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, b
     label: Label | None = None
     description: Label | None = None
     if meta is None:
-        r.err("the policy needs a 'policy:' block with name, version and label",
+        r.err(Message(N_("the policy needs a 'policy:' block with name, version and label")),
               SourceLocation(str(parts.files[0]) if parts.files else str(p), 1, 1))
     elif r.keys(meta, "policy", POLICY_META):
         name = r.ident(meta.get("name"), "policy name") or ""
@@ -207,7 +212,7 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, b
         assert isinstance(sn.value, dict)
         for sname, snode in sn.value.items():
             if not _CODE.match(sname):
-                r.err(f"segment name {sname!r} must start with a letter", sn.loc_of_key(sname))
+                r.err(Message(N_("segment name {sname!r} must start with a letter"), sname=sname), sn.loc_of_key(sname))
                 continue
             seg = _table(r, snode, sname, f"segments.{sname}")
             if seg is not None:
@@ -254,17 +259,18 @@ def _params(r: _Reader, node: YNode | None, base: PolicySpec | None) -> tuple[di
     assert isinstance(node.value, dict)
     for key, v in node.value.items():
         if not _CODE.match(key):
-            r.err(f"parameter name {key!r} must start with a letter", node.loc_of_key(key))
+            r.err(Message(N_("parameter name {key!r} must start with a letter"), key=key), node.loc_of_key(key))
             continue
         if isinstance(v.value, list | dict) or v.value is None:
-            r.err(f"parameter {key!r} must be a number, text, true/false or a date", v.location)
+            r.err(Message(N_("parameter {key!r} must be a number, text, true/false or a date"), key=key), v.location)
             continue
         if isinstance(v.value, int) and not isinstance(v.value, bool) and abs(v.value) > MAX_NUMBER:
-            r.err(f"parameter {key!r} is out of range: whole numbers in policies lie within ±{MAX_NUMBER:,}",
+            r.err(Message(N_("parameter {key!r} is out of range: whole numbers in policies lie within ±{max_number:,}"),
+                          key=key, max_number=MAX_NUMBER),
                   v.location)
             continue
         if isinstance(v.value, float) and not math.isfinite(v.value):
-            r.err(f"parameter {key!r} is out of range: it must be a finite number", v.location)
+            r.err(Message(N_("parameter {key!r} is out of range: it must be a finite number"), key=key), v.location)
             continue
         params[key] = v.value
         locations["params." + key] = v.location

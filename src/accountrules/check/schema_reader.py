@@ -17,7 +17,9 @@ from accountrules.errors import (
     PolicyLimitError,
     PolicySchemaError,
     SourceLocation,
+    did_you_mean,
 )
+from accountrules.i18n import N_, Message
 from accountrules.model.decision import Label
 from accountrules.parse.expr_ast import BOOL, Binary, Expr, Literal, Name, walk
 from accountrules.parse.expr_parser import parse_expression
@@ -42,18 +44,18 @@ class _Reader:
 
     def mapping(self, node: YNode, what: str, allowed: Iterable[str], required: Iterable[str] = ()) -> bool:
         if not isinstance(node.value, dict):
-            self.err(f"{what} must be a mapping (key: value)", node.location)
+            self.err(Message(N_("{what} must be a mapping (key: value)"), what=what), node.location)
             return False
         allowed = list(allowed)
         for key in node.value:
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
-                self.err(f"unknown key {key!r} in {what}", node.loc_of_key(key), hint)
+                hint = did_you_mean(close[0]) if close else Message(N_("allowed: {names}"), names=", ".join(allowed))
+                self.err(Message(N_("unknown key {key!r} in {what}"), key=key, what=what), node.loc_of_key(key), hint)
         ok = True
         for key in required:
             if key not in node.value:
-                self.err(f"{what} needs {key!r}", node.location)
+                self.err(Message(N_("{what} needs {key!r}"), what=what, key=key), node.location)
                 ok = False
         return ok
 
@@ -65,14 +67,15 @@ class _Reader:
         if node is None:
             return default
         if isinstance(node.value, bool) or node.value is None or isinstance(node.value, list | dict):
-            self.err(f"{what} must be text", node.location)
+            self.err(Message(N_("{what} must be text"), what=what), node.location)
             return default
         return str(node.value)
 
     def ident(self, node: YNode | None, what: str, pattern: re.Pattern[str] = _ID) -> str | None:
         value = self.text(node, what)
         if value is not None and node is not None and not pattern.match(value):
-            self.err(f"{what} {value!r} must be letters, digits, '_' , '-' or '.'", node.location)
+            self.err(Message(N_("{what} {value!r} must be letters, digits, '_' , '-' or '.'"), what=what, value=value),
+                     node.location)
             return None
         return value
 
@@ -111,7 +114,7 @@ class _Reader:
         if isinstance(v, bool):
             return Literal(node.location, v, BOOL)
         if isinstance(v, list | dict) or v is None:
-            self.err(f"{what} must be an expression (text)", node.location)
+            self.err(Message(N_("{what} must be an expression (text)"), what=what), node.location)
             return None
         try:
             e = parse_expression(str(v), node.location)
@@ -131,7 +134,7 @@ class _Reader:
         if node is None:
             return []
         if not isinstance(node.value, list):
-            self.err(f"{what} must be a list", node.location)
+            self.err(Message(N_("{what} must be a list"), what=what), node.location)
             return []
         return node.value
 
@@ -146,8 +149,8 @@ class _Reader:
         opts = list(options)
         if node is not None and value is not None and value not in opts:
             close = difflib.get_close_matches(value, opts, n=1, cutoff=0.5)
-            self.err(f"{what} {value!r} is not one of {', '.join(opts)}", node.location,
-                     f"did you mean {close[0]!r}?" if close else None)
+            self.err(Message(N_("{what} {value!r} is not one of {options}"), what=what, value=value,
+                             options=", ".join(opts)), node.location, did_you_mean(close[0]) if close else None)
             return default
         return value
 
@@ -167,10 +170,11 @@ def _duration_days(r: _Reader, node: YNode | None) -> int:
     if m:
         days = int(m.group(1)) * (7 if m.group(2) == "w" else 1)
     if days is None:
-        r.err(f"due must be a number of days like 7d or 2w, not {v!r}", node.location)
+        r.err(Message(N_("due must be a number of days like 7d or 2w, not {value!r}"), value=v), node.location)
         return 0
     if days > MAX_DUE_DAYS:
-        r.err(f"due is {days:,} days; at most {MAX_DUE_DAYS:,} (100 years) is allowed", node.location)
+        r.err(Message(N_("due is {days:,} days; at most {most:,} (100 years) is allowed"), days=days,
+                      most=MAX_DUE_DAYS), node.location)
         return 0
     return days
 

@@ -37,6 +37,7 @@ from accountrules.errors import (
     PolicyReferenceError,
     SourceLocation,
 )
+from accountrules.i18n import N_, Message
 from accountrules.model.decision import Label
 from accountrules.model.enums import ChurnKind, Priority, RiskLevel, Stage
 from accountrules.parse.yaml_source import YNode
@@ -45,14 +46,15 @@ from accountrules.parse.yaml_source import YNode
 def _values(r: _Reader, node: YNode | None, what: str, at: SourceLocation) -> dict[str, Label]:
     out: dict[str, Label] = {}
     if node is None:
-        r.err(f"{what} needs 'values' (the codes it can produce)", at)
+        r.err(Message(N_("{what} needs 'values' (the codes it can produce)"), what=what), at)
         return out
     if not r.mapping(node, f"{what}.values", node.value if isinstance(node.value, dict) else ()):
         return out
     assert isinstance(node.value, dict)
     for code, v in node.value.items():
         if not _CODE.match(code):
-            r.err(f"code {code!r} must start with a letter and hold letters, digits or '_'", node.loc_of_key(code))
+            r.err(Message(N_("code {code!r} must start with a letter and hold letters, digits or '_'"),
+                          code=code), node.loc_of_key(code))
             continue
         label = r.label(v, f"{what}.values.{code}") if v.value is not None else None
         out[code] = label or Label(zh=code, en=code)
@@ -74,8 +76,9 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
         if rid in seen:
             id_node = item.get("id")
             r.errors.append(PolicyReferenceError(
-                f"duplicate id {rid!r} in {what}", id_node.location if id_node else item.location,
-                f"first defined at line {seen[rid].line}"))
+                Message(N_("duplicate id {rid!r} in {what}"),
+                        rid=rid, what=what), id_node.location if id_node else item.location,
+                Message(N_("first defined at line {line}"), line=seen[rid].line)))
         seen[rid] = item.location
         then = None
         if output is not None:
@@ -154,8 +157,8 @@ def _stages(r: _Reader, node: YNode) -> Stages | None:
         if tid is None:
             continue
         if tid in seen:
-            r.errors.append(PolicyReferenceError(f"duplicate transition id {tid!r}", item.location,
-                                                 f"first defined at line {seen[tid].line}"))
+            r.errors.append(PolicyReferenceError(Message(N_("duplicate transition id {tid!r}"), tid=tid), item.location,
+                                                 Message(N_("first defined at line {line}"), line=seen[tid].line)))
         seen[tid] = item.location
         transitions.append(Row(
             id=tid, when=r.expr(item.get("when"), "when"), prov=r.prov(item),
@@ -176,7 +179,8 @@ def _actions(r: _Reader, node: YNode) -> Actions | None:
         assert isinstance(cn.value, dict)
         for code, item in cn.value.items():
             if not _CODE.match(code):
-                r.err(f"action code {code!r} must start with a letter and hold letters, digits or '_'",
+                r.err(Message(N_("action code {code!r} must start with a letter and hold letters, digits or '_'"),
+                              code=code),
                       cn.loc_of_key(code))
                 continue
             if not r.keys(item, f"action {code}", ACTION):
@@ -203,7 +207,8 @@ def _metrics(r: _Reader, node: YNode | None) -> tuple[Metric, ...]:
     out = []
     for name, item in node.value.items():
         if not _CODE.match(name):
-            r.err(f"metric name {name!r} must start with a letter and hold letters, digits or '_'",
+            r.err(Message(N_("metric name {name!r} must start with a letter and hold letters, digits or '_'"),
+                          name=name),
                   node.loc_of_key(name))
             continue
         if isinstance(item.value, dict):
@@ -231,7 +236,7 @@ def _lint(r: _Reader, node: YNode | None) -> tuple[LintAllow, ...]:
         reason = r.text(item.get("reason"), "reason")
         if code is None or not reason or not reason.strip():
             if reason is not None and not reason.strip():
-                r.err("a lint allowance needs a reason", item.location)
+                r.err(Message(N_("a lint allowance needs a reason")), item.location)
             continue
         out.append(LintAllow(code=code, reason=reason.strip(), location=item.location,
                              rule=r.text(item.get("rule"), "rule")))

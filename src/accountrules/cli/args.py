@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from accountrules.errors import UnknownEngineError
 from accountrules.evaluate.registry import ENGINES, check_engine
-from accountrules.i18n import N_, Gettext, UnknownLanguageError, normalise_lang
+from accountrules.i18n import N_, Gettext, UnknownLanguageError, normalise_lang, translated
 from accountrules.io.columns import UNKNOWN_COLUMNS, ColumnMapping
 from accountrules.io.writers import STDOUT, is_stdout
 
@@ -101,12 +101,13 @@ def lang_choice(_: Gettext = _same) -> Type:
     return parse
 
 
-def engine_choice(text: str, names: tuple[str, ...] | None = None) -> str:
-    """An ``--engine`` value: a name of the evaluator registry, with its message and did-you-mean."""
+def engine_choice(text: str, names: tuple[str, ...] | None = None, _: Gettext = _same) -> str:
+    """An ``--engine`` value: a name of the evaluator registry, with its message and did-you-mean (in ``_``'s
+    language)."""
     try:
         return check_engine(text, names) if names is not None else check_engine(text)
     except UnknownEngineError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+        raise argparse.ArgumentTypeError(str(translated(e.args[0], _))) from None
 
 
 RAW_CSV_HELP: Final = N_("write CSV cells exactly as they are, for programs; by default a text cell starting with "
@@ -116,7 +117,10 @@ ENGINE_HELP: Final = N_("evaluator: auto (default: vector when numpy is installe
 
 
 def add_engine(p: argparse.ArgumentParser, _: Gettext = _same) -> None:
-    p.add_argument("--engine", type=engine_choice, default="auto", metavar="{" + ",".join(ENGINES) + "}",
+    def engine(text: str) -> str:
+        return engine_choice(text, _=_)
+
+    p.add_argument("--engine", type=engine, default="auto", metavar="{" + ",".join(ENGINES) + "}",
                    help=_(ENGINE_HELP))
 
 

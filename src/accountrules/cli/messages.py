@@ -12,11 +12,11 @@ import errno
 import os
 from pathlib import Path
 
-from accountrules.batch.errors import NotUtf8InputError, UnknownColumnError
-from accountrules.errors import PolicyNotFoundError
-from accountrules.i18n import Gettext
+from accountrules.batch.errors import BatchInputError, NotUtf8InputError, UnknownColumnError
+from accountrules.errors import AccountRulesError, AccountValidationError, PolicyError, PolicyNotFoundError
+from accountrules.i18n import Gettext, Message, translated
 from accountrules.io.columns import ColumnMappingError
-from accountrules.io.readers import NotUtf8Error
+from accountrules.io.readers import NotUtf8Error, TableInputError
 
 __all__ = ["CommandError", "check_input_file", "error_line", "os_error_line"]
 
@@ -40,13 +40,27 @@ def _message(e: BaseException, _: Gettext) -> str:
         return _("{file}: file is not UTF-8: re-save it as UTF-8 or pass its --encoding").format(file=e.source)
     if isinstance(e, UnknownColumnError):
         hint = _(" (did you mean {suggestion!r}?)").format(suggestion=e.suggestion) if e.suggestion else ""
+        if isinstance(e.hint, Message):  # why this column is refused, beyond "no such field"
+            hint += _(" ({hint})").format(hint=e.hint.translated(_))
         return _("{file}: unknown column {column!r}{hint}: map it with --map '{column}=FIELD' or --columns FILE, "
                  "or pass --unknown-columns ignore").format(file=e.source or "-", column=e.column, hint=hint)
     if isinstance(e, ColumnMappingError):
         return _("column mapping: {problem}").format(problem=_(e.template).format(**e.params))
     if isinstance(e, PolicyNotFoundError):
         where = e.message.partition(": ")[2] or str(e)
-        return _("no such file or directory: {path} ({hint})").format(path=where, hint=e.hint or "")
+        return _("no such file or directory: {path} ({hint})").format(path=where, hint=translated(e.hint, _) or "")
+    if isinstance(e, PolicyError):  # its message and hint are catalogue messages with their parameters
+        return e.translated(_)
+    if isinstance(e, AccountValidationError):  # a bad row of an order log, a bad account
+        head = ", ".join([*([_("row {row}").format(row=e.row)] if e.row is not None else []),
+                          *([_("account {id!r}").format(id=e.account_id)] if e.account_id is not None else [])])
+        body = "; ".join(f"{translated(f, _)}: {translated(m, _)}" for f, m in e.problems)
+        return f"{head}: {body}" if head else body
+    if isinstance(e, BatchInputError | TableInputError):
+        problem = translated(e.message, _)
+        return _("{file}: {problem}").format(file=e.source, problem=problem) if e.source else str(problem)
+    if isinstance(e, AccountRulesError) and e.args and isinstance(e.args[0], Message):
+        return e.args[0].translated(_)  # an error whose one argument is a catalogue message (OutputPathError...)
     if isinstance(e, OSError):
         return os_error_line(e, _)
     return str(e)

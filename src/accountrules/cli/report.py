@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     as_of: dt.date = args.as_of or dt.date.today()
     if args.decisions is not None:
         html = report_from_decisions(policy, args.decisions, as_of=as_of, today=args.today, lang=args.lang,
-                                     errors=args.errors, accounts=args.accounts)
+                                     errors=args.errors, accounts=args.accounts, columns=columns)
     elif args.accounts is not None:
         with Progress(progress_on(args), _) as bar:
             result = policy.decide_many(str(args.accounts), as_of=as_of, engine=args.engine, columns=columns,

@@ -34,8 +34,6 @@ from accountrules.testing.runner import (
 __all__ = ["add_parser", "run", "run_test"]
 
 
-def _engine(text: str) -> str:
-    return engine_choice(text, TEST_ENGINES)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,7 +51,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("policy", metavar="POLICY", help=_("policy directory (with policy.yaml) or policy file"))
     p.add_argument("cases", metavar="CASES", nargs="*",
                    help=_("case files or directories (default: POLICY/tests/*.yaml)"))
-    p.add_argument("--engine", type=_engine, default=None, metavar="{" + ",".join(TEST_ENGINES) + "}",
+    p.add_argument("--engine", type=lambda text: engine_choice(text, TEST_ENGINES, _), default=None,
+                   metavar="{" + ",".join(TEST_ENGINES) + "}",
                    help=_("evaluator(s) to run every case on: all (default: compiled, durable when durable_rules "
                           "is installed, vector when numpy is), one of compiled/durable/vector/auto, or both "
                           "(compiled and durable)"))
@@ -83,14 +82,14 @@ def _case_paths(policy_arg: str, given: Sequence[str]) -> tuple[list[Path], str]
     return out, " ".join(given)
 
 
-def _load(policy: Policy, paths: Sequence[Path]) -> tuple[list[CaseFile], list[str]]:
+def _load(policy: Policy, paths: Sequence[Path]) -> tuple[list[CaseFile], list[PolicyError]]:
     files: list[CaseFile] = []
-    errors: list[str] = []
+    errors: list[PolicyError] = []
     for path in paths:
         try:
             files.append(load_case_file(path, policy, display_name=str(path)))
         except PolicyError as e:
-            errors.append(str(e))
+            errors.append(e)
     return files, errors
 
 
@@ -110,9 +109,9 @@ def run_test(args: argparse.Namespace) -> int:
         name=policy.name, version=policy.version, path=args.policy, engines=", ".join(engines)) + why)
     files, load_errors = _load(policy, paths)
     for err in load_errors:
-        out(_("ERROR") + f" {err}")
-    with Progress(progress_on(args), _, unit="cases") as bar:
-        report = run_cases(policy, files, engines, load_errors=load_errors, progress=bar)
+        out(_("ERROR") + f" {err.translated(_)}")
+    with Progress(progress_on(args), _, unit="cases") as bar:  # the JSON report keeps the English text
+        report = run_cases(policy, files, engines, load_errors=[str(e) for e in load_errors], progress=bar)
     details = True if (getattr(args, "verbose", 0) or 0) >= 1 else None
     for result in report.results:
         if result.passed and is_quiet(args):

@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any, Final, Literal, TypeAlias
 
 from accountrules.errors import AccountValidationError
+from accountrules.i18n import N_, Message
 from accountrules.io.formats import ORDER_LOG
 from accountrules.io.optional import require
 from accountrules.io.readers import pandas_array
@@ -142,11 +143,12 @@ def _read_path(path: Path, cols: ColumnMap, needed: list[str], fmt: InputFormat 
 def _require(cols: ColumnMap, present: Collection[str]) -> None:
     have = set(present)
     missing = [
-        (name, f"missing column (ColumnMap.{role})") for role, name in cols.mapped() if name not in have
+        (name, Message(N_("missing column (ColumnMap.{role})"), role=role)) for role, name in cols.mapped()
+        if name not in have
     ]
     if missing:
         shown = ", ".join(sorted(have)[:20])
-        raise AccountValidationError([*missing, ("columns found", shown or "none")])
+        raise AccountValidationError([*missing, (Message(N_("columns found")), shown or "none")])
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,7 +195,7 @@ def _first_true(ar: Arrow, mask: Any) -> int:
 def _check_present(ar: Arrow, arr: Any, column: str, ids: Any | None) -> None:
     if arr.null_count:
         i = _first_true(ar, ar.pc.is_null(arr))
-        raise _row_error(column, "missing value", i, ids)
+        raise _row_error(column, Message(N_("missing value")), i, ids)
 
 
 def _as_text(ar: Arrow, arr: Any) -> Any:
@@ -223,7 +225,8 @@ def _to_id(ar: Arrow, arr: Any, column: str) -> Any:
     elif pa.types.is_integer(arr.type) or pa.types.is_null(arr.type):
         ids = arr.cast(pa.string())
     else:
-        raise AccountValidationError([(column, f"account ids must be text or integers, not {arr.type}")])
+        raise AccountValidationError([(column, Message(N_("account ids must be text or integers, not {type}"),
+                                                       type=arr.type))])
     _check_present(ar, ids, column, None)
     return ids
 
@@ -252,15 +255,16 @@ def _to_number(ar: Arrow, arr: Any, column: str, ids: Any, *, required: bool) ->
             numbers = text.cast(pa.float64())
         except pa.ArrowInvalid:
             i = _first_cast_failure(ar, text, lambda s: s.cast(pa.float64()))
-            raise _row_error(column, f"cannot parse {text[i].as_py()!r} as a number", i, ids) from None
+            raise _row_error(column, Message(N_("cannot parse {value!r} as a number"),
+                                             value=text[i].as_py()), i, ids) from None
     elif pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t) or pa.types.is_null(t):
         numbers = arr.cast(pa.float64())
     else:
-        raise AccountValidationError([(column, f"expected numbers, found a {t} column")])
+        raise AccountValidationError([(column, Message(N_("expected numbers, found a {t} column"), t=t))])
     bad = pc.invert(pc.is_finite(numbers))
     if pc.any(bad).as_py():
         i = _first_true(ar, bad)
-        raise _row_error(column, f"not a finite number: {numbers[i].as_py()!r}", i, ids)
+        raise _row_error(column, Message(N_("not a finite number: {value!r}"), value=numbers[i].as_py()), i, ids)
     if required:
         _check_present(ar, numbers, column, ids)
     return numbers
@@ -298,15 +302,16 @@ def _to_date(ar: Arrow, arr: Any, column: str, fmt: str | None, ids: Any, *, req
                 break
         if bad >= 0:
             raise _row_error(
-                column, f"cannot parse {text[bad].as_py()!r} as a date with format {form!r}", bad, ids
+                column, Message(N_("cannot parse {value!r} as a date with format {form!r}"),
+                                value=text[bad].as_py(), form=form), bad, ids
             )
         dates = stamps.cast(pa.date32())
     elif pa.types.is_integer(t):
         raise AccountValidationError(
-            [(column, "integer dates need a date format, e.g. date_format='%Y%m%d'")]
+            [(column, Message(N_("integer dates need a date format, e.g. date_format='%Y%m%d'")))]
         )
     else:
-        raise AccountValidationError([(column, f"expected dates, found a {t} column")])
+        raise AccountValidationError([(column, Message(N_("expected dates, found a {t} column"), t=t))])
     if required:
         _check_present(ar, dates, column, ids)
     return dates

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from accountrules.errors import AccountRulesError
+from accountrules.i18n import N_, Message
 from accountrules.io.formats import COMPRESSIONS
 from accountrules.io.optional import pyarrow, require
 
@@ -103,7 +104,8 @@ def not_utf8(path: Path, encoding: str, error: UnicodeDecodeError) -> TableInput
     """The error for a file that ``encoding`` cannot decode: for UTF-8 with a guess at GBK, the
     encoding of Chinese Windows exports, when its first bytes decode as GB18030 (GBK's superset)."""
     if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
-        return TableInputError(f"cannot decode the file as {encoding} ({error.reason} at byte {error.start})",
+        return TableInputError(Message(N_("cannot decode the file as {encoding} ({reason} at byte {byte})"),
+                                       encoding=encoding, reason=error.reason, byte=error.start),
                                source=str(path))
     try:
         with open_text(path, encoding="latin-1") as f:  # decompressed bytes, one char a byte
@@ -206,10 +208,10 @@ def read_csv_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
         except UnicodeDecodeError as e:
             raise not_utf8(path, encoding, e) from None
         except csv.Error as e:
-            raise TableInputError(f"cannot read the header ({e}); save the file as UTF-8 CSV",
+            raise TableInputError(Message(N_("cannot read the header ({e}); save the file as UTF-8 CSV"), e=e),
                                   source=str(path)) from None
     if not header:
-        raise TableInputError("empty file: expected a header row of field paths", source=str(path))
+        raise TableInputError(Message(N_("empty file: expected a header row of field paths")), source=str(path))
     return [h.strip() for h in header]
 
 
@@ -382,7 +384,7 @@ def parquet_layout(path: Path) -> tuple[list[str], int]:
     try:
         f = pq.ParquetFile(str(path))
     except Exception as e:  # pyarrow raises ArrowInvalid / OSError for a file that is not Parquet
-        raise TableInputError(f"cannot read Parquet ({e})", source=str(path)) from None
+        raise TableInputError(Message(N_("cannot read Parquet ({e})"), e=e), source=str(path)) from None
     return list(f.schema_arrow.names), int(f.metadata.num_rows)
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from accountrules.errors import AccountValidationError
+from accountrules.i18n import N_, Message
 from accountrules.io.optional import pyarrow, require
 from accountrules.io.readers import TableInputError, iter_csv, json_object, read_csv_header
 
@@ -51,7 +52,7 @@ def read_table(path: Path, kind: str, needed: Sequence[str], require_columns: Re
         with pa.input_stream(str(path)) as stream:  # decompresses by suffix
             data: bytes = stream.read()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise _file_error(path, f"not a readable {kind} file: {exc}") from exc
+        raise _file_error(path, Message(N_("not a readable {kind} file: {exc}"), kind=kind, exc=exc)) from exc
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     if kind == "whitespace":
@@ -80,7 +81,8 @@ def _decode(data: bytes, path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _file_error(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise _file_error(path, Message(N_("not UTF-8 text ({reason} at byte {byte})"),
+                                        reason=exc.reason, byte=exc.start)) from None
 
 
 def _read_whitespace(data: bytes, path: Path, wanted: list[str], require_columns: Require) -> Any:
@@ -97,11 +99,12 @@ def _read_whitespace(data: bytes, path: Path, wanted: list[str], require_columns
             continue
         if len(fields) != len(header):
             raise _file_error(
-                path, f"expected {len(header)} fields, found {len(fields)}: {line.strip()!r}", row=len(rows) + 1
+                path, Message(N_("expected {header} fields, found {fields}: {line!r}"),
+                              header=len(header), fields=len(fields), line=line.strip()), row=len(rows) + 1
             )
         rows.append(fields)
     if header is None:
-        raise _file_error(path, "empty file: no header row")
+        raise _file_error(path, Message(N_("empty file: no header row")))
     require_columns(header)
     position = {name: i for i, name in enumerate(header)}
     return pa.table({name: pa.array([r[position[name]] for r in rows], pa.string()) for name in wanted})
@@ -145,7 +148,7 @@ def _read_spaced(data: bytes, path: Path, wanted: list[str], require_columns: Re
     try:
         table = csv.read_csv(pa.py_buffer(data), parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid as exc:
-        raise _file_error(path, f"not a readable file: {exc}") from exc
+        raise _file_error(path, Message(N_("not a readable file: {exc}"), exc=exc)) from exc
     require_columns(table.column_names)
     return pa.table({name: table[name] for name in wanted})
 
@@ -178,7 +181,8 @@ def _read_jsonl_as_text(data: bytes, path: Path, wanted: list[str], require_colu
         for name in wanted:
             value = obj.get(name)
             if isinstance(value, dict | list):
-                raise AccountValidationError([(name, f"expected a scalar, got {value!r}")], row=row)
+                raise AccountValidationError([(name, Message(N_("expected a scalar, got {value!r}"),
+                                                             value=value))], row=row)
             values[name].append(scalar_text(value))
     require_columns(seen)
     return pa.table({name: pa.array(v, pa.string()) for name, v in values.items()})

@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import IO, Any, Final, Self
 
 from accountrules.errors import AccountRulesError
+from accountrules.i18n import N_, Message
 from accountrules.io.optional import require
 from accountrules.io.schema import csv_cell
 
@@ -73,16 +74,18 @@ def check_output(path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path
     if is_stdout(path):
         return out
     if out.is_dir():
-        raise OutputPathError(f"{str(out)!r} is a folder: name a file")
+        raise OutputPathError(Message(N_("{out!r} is a folder: name a file"), out=str(out)))
     for parent in out.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise OutputPathError(f"cannot write {str(out)!r}: {str(parent)!r} is a file, not a folder")
+                raise OutputPathError(Message(N_("cannot write {out!r}: {parent!r} is a file, not a folder"),
+                                              out=str(out), parent=str(parent)))
             StagedFile(parent / out.name).discard()  # a folder no file can be created in (/proc, read-only)
             break
     for given in inputs:
         if _same_file(out, Path(given)):
-            raise OutputPathError(f"{str(out)!r} is an input of this run: writing it would destroy it")
+            raise OutputPathError(Message(N_("{out!r} is an input of this run: writing it would destroy it"),
+                                          out=str(out)))
     return out
 
 
@@ -129,8 +132,8 @@ class StagedFile:
             folder.mkdir(parents=True, exist_ok=True)
             self.temp = _create(folder, self.path.name)
         except OSError as e:
-            raise OutputPathError(f"cannot write {str(self.path)!r}: cannot create a file in "
-                                  f"{str(folder)!r} ({e.strerror or e})") from None
+            raise OutputPathError(Message(N_("cannot write {path!r}: cannot create a file in {folder!r} ({e})"),
+                                          path=str(self.path), folder=str(folder), e=e.strerror or e)) from None
         self.done = False
 
     def open_text(self, encoding: str, errors: str, newline: str) -> IO[str]:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from accountrules.errors import ExpressionSyntaxError, SourceLocation
+from accountrules.i18n import N_, Message
 from accountrules.parse.expr_ast import (
     BOOL,
     DATE,
@@ -72,7 +73,7 @@ def tokenize(text: str, base: SourceLocation) -> list[Token]:
         m = _TOKEN.match(text, pos)
         if m is None:
             raise ExpressionSyntaxError(
-                f"unexpected character {text[pos]!r} in expression", _at(base, text, pos)
+                Message(N_("unexpected character {pos!r} in expression"), pos=text[pos]), _at(base, text, pos)
             )
         kind = m.lastgroup or ""
         if kind != "ws":
@@ -96,9 +97,10 @@ def _at(base: SourceLocation, text: str, offset: int) -> SourceLocation:
 
 def parse_expression(text: str, base: SourceLocation) -> Expr:
     if len(text) > MAX_LENGTH:
-        raise ExpressionSyntaxError(f"expression is longer than {MAX_LENGTH} characters", base)
+        raise ExpressionSyntaxError(Message(N_("expression is longer than {max_length} characters"),
+                                            max_length=MAX_LENGTH), base)
     if not text.strip():
-        raise ExpressionSyntaxError("empty expression", base)
+        raise ExpressionSyntaxError(Message(N_("empty expression")), base)
     simple = _parse_comparison(text, base)
     if simple is not None:
         return simple
@@ -142,7 +144,8 @@ def _check_tree_depth(tree: Expr) -> None:
         node, depth = stack.pop()
         if depth > MAX_TREE_DEPTH:
             raise ExpressionSyntaxError(
-                f"expression is more than {MAX_TREE_DEPTH} operations deep; split it into metrics", node.loc)
+                Message(N_("expression is more than {max_tree_depth} operations deep; split it into metrics"),
+                        max_tree_depth=MAX_TREE_DEPTH), node.loc)
         stack.extend((child, depth + 1) for child in children(node))
 
 
@@ -152,9 +155,11 @@ _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
 def _bounded(value: float | int, text: str, loc: SourceLocation) -> float | int:
     if isinstance(value, int) and abs(value) > MAX_NUMBER:
         raise ExpressionSyntaxError(
-            f"the whole number {text} is out of range: whole numbers in policies lie within ±{MAX_NUMBER:,}", loc)
+            Message(N_("the whole number {value} is out of range: whole numbers in policies lie within "
+                       "±{max_number:,}"), value=text, max_number=MAX_NUMBER), loc)
     if not math.isfinite(value):
-        raise ExpressionSyntaxError(f"the number {text} is out of range: it is beyond the largest number", loc)
+        raise ExpressionSyntaxError(Message(N_("the number {value} is out of range: it is beyond the largest number"),
+                                            value=text), loc)
     return value
 
 
@@ -189,14 +194,14 @@ class _Parser:
     def expect(self, kind: str, text: str) -> Token:
         if not self.at(kind, text):
             got = self.peek().text or "end of expression"
-            raise self.error(f"expected {text!r} but found {got!r}")
+            raise self.error(Message(N_("expected {value!r} but found {got!r}"), value=text, got=got))
         return self.next()
 
     # -- grammar
     def parse(self) -> Expr:
         e = self.parse_or()
         if not self.at("end"):
-            raise self.error(f"unexpected {self.peek().text!r}; did you forget 'and' / 'or'?")
+            raise self.error(Message(N_("unexpected {peek!r}; did you forget 'and' / 'or'?"), peek=self.peek().text))
         return e
 
     def parse_or(self) -> Expr:
@@ -230,7 +235,7 @@ class _Parser:
             self.next()
             right = self.parse_additive()
             if self.peek().kind == "op" and self.peek().text in _COMPARE:
-                raise self.error("comparisons cannot be chained; join them with 'and'")
+                raise self.error(Message(N_("comparisons cannot be chained; join them with 'and'")))
             return Binary(loc, t.text, left, right)
         if t.kind == "keyword" and t.text == "is":
             self.next()
@@ -254,7 +259,7 @@ class _Parser:
             high = self.parse_additive()
             return InRange(loc, left, low, high, negated)
         if negated:
-            raise self.error("expected 'in' after 'not'")
+            raise self.error(Message(N_("expected 'in' after 'not'")))
         return left
 
     def parse_list(self) -> tuple[Expr, ...]:
@@ -267,7 +272,7 @@ class _Parser:
                 items.append(self.parse_additive())
         self.expect("op", "]")
         if not items:
-            raise self.error("an 'in' list needs at least one item")
+            raise self.error(Message(N_("an 'in' list needs at least one item")))
         return tuple(items)
 
     def parse_additive(self) -> Expr:
@@ -298,7 +303,7 @@ class _Parser:
     def _nested(self, rule: object) -> Expr:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.error(f"expression is nested more than {MAX_DEPTH} levels deep")
+            raise self.error(Message(N_("expression is nested more than {max_depth} levels deep"), max_depth=MAX_DEPTH))
         try:
             assert callable(rule)
             result: Expr = rule()
@@ -311,19 +316,19 @@ class _Parser:
         loc = self.loc(t)
         if t.kind == "number":
             if len(t.text) > 40:  # int() of thousands of digits is itself slow, and no bound is that long
-                raise ExpressionSyntaxError(f"the number {t.text[:20]}... is too long", loc)
+                raise ExpressionSyntaxError(Message(N_("the number {t}... is too long"), t=t.text[:20]), loc)
             value: float | int = float(t.text) if any(c in t.text for c in ".eE") else int(t.text)
             return Literal(loc, _bounded(value, t.text, loc), NUMBER)
         if t.kind == "duration":
             if len(t.text) > 40:
-                raise ExpressionSyntaxError(f"the duration {t.text[:20]}... is too long", loc)
+                raise ExpressionSyntaxError(Message(N_("the duration {t}... is too long"), t=t.text[:20]), loc)
             n = int(t.text[:-1])
             return Literal(loc, _bounded(n * (7 if t.text.endswith("w") else 1), t.text, loc), NUMBER)
         if t.kind == "date":
             try:
                 return Literal(loc, dt.date.fromisoformat(t.text), DATE)
             except ValueError:
-                raise ExpressionSyntaxError(f"{t.text!r} is not a valid date", loc) from None
+                raise ExpressionSyntaxError(Message(N_("{t!r} is not a valid date"), t=t.text), loc) from None
         if t.kind == "string":
             body = t.text[1:-1]
             return Literal(loc, re.sub(r"\\(.)", r"\1", body), STRING)
@@ -332,11 +337,11 @@ class _Parser:
                 return Literal(loc, t.text == "true", BOOL)
             if t.text == "null":
                 return Literal(loc, None, NULL)
-            raise ExpressionSyntaxError(f"unexpected keyword {t.text!r}", loc)
+            raise ExpressionSyntaxError(Message(N_("unexpected keyword {t!r}"), t=t.text), loc)
         if t.kind == "name":
             if self.at("op", "("):
                 if "." in t.text:
-                    raise ExpressionSyntaxError(f"{t.text!r} is not a function", loc)
+                    raise ExpressionSyntaxError(Message(N_("{t!r} is not a function"), t=t.text), loc)
                 self.next()
                 args: list[Expr] = []
                 if not self.at("op", ")"):
@@ -352,5 +357,5 @@ class _Parser:
             self.expect("op", ")")
             return inner
         if t.kind == "end":
-            raise ExpressionSyntaxError("expression ends too early", loc)
-        raise ExpressionSyntaxError(f"unexpected {t.text!r}", loc)
+            raise ExpressionSyntaxError(Message(N_("expression ends too early")), loc)
+        raise ExpressionSyntaxError(Message(N_("unexpected {t!r}"), t=t.text), loc)

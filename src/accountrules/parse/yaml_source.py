@@ -29,6 +29,7 @@ import yaml
 import yaml.resolver
 
 from accountrules.errors import PolicySyntaxError, SourceLocation
+from accountrules.i18n import N_, Message
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "YNode", "load_yaml_file", "load_yaml_text"]
 
@@ -103,9 +104,9 @@ def load_yaml_file(path: str | os.PathLike[str], *, display_name: str | None = N
             data = f.read(MAX_BYTES + 1)
     except OSError as e:
         raise PolicySyntaxError(
-            f"the file could not be read: {e.strerror or e}",
+            Message(N_("the file could not be read: {e}"), e=e.strerror or e),
             SourceLocation(name, 1, 1),
-            hint="check that the path is right and names a readable file",
+            hint=Message(N_("check that the path is right and names a readable file")),
         ) from None
     return load_yaml_text(data, file=name)
 
@@ -116,23 +117,26 @@ def load_yaml_text(data: bytes | str, *, file: str = "<string>") -> YNode:
     bad = _NON_PRINTABLE.search(text)
     if bad:
         raise PolicySyntaxError(
-            f"the file contains a control character (U+{ord(bad.group()):04X}) that YAML does not allow",
+            Message(N_("the file contains a control character (U+{bad:04X}) that YAML does not allow"),
+                    bad=ord(bad.group())),
             _at(text, bad.start(), file),
-            "delete it; such characters are often invisible in editors",
+            Message(N_("delete it; such characters are often invisible in editors")),
         )
     try:
         root = _parse(text, file)
     except yaml.MarkedYAMLError as e:
         raise _syntax_error(e, text, file) from None
     except yaml.YAMLError as e:
-        raise PolicySyntaxError(f"invalid YAML: {e}", SourceLocation(file, 1, 1)) from None
+        raise PolicySyntaxError(Message(N_("invalid YAML: {e}"), e=e), SourceLocation(file, 1, 1)) from None
     except RecursionError:  # the builder is iterative; this only guards PyYAML internals
         raise PolicySyntaxError(
-            f"the file is nested more than {MAX_DEPTH} levels deep", SourceLocation(file, 1, 1)
+            Message(N_("the file is nested more than {max_depth} levels deep"),
+                    max_depth=MAX_DEPTH), SourceLocation(file, 1, 1)
         ) from None
     if root is None or root.value is None:
         raise PolicySyntaxError(
-            "the file is empty", SourceLocation(file, 1, 1), "write the policy or test cases into it"
+            Message(N_("the file is empty")), SourceLocation(file, 1, 1),
+                                                             Message(N_("write the policy or test cases into it"))
         )
     return root
 
@@ -196,9 +200,9 @@ def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafe
                 raise _tag_error(event.tag, loc)
             if len(stack) == MAX_DEPTH:
                 raise PolicySyntaxError(
-                    f"the file is nested more than {MAX_DEPTH} levels deep",
+                    Message(N_("the file is nested more than {max_depth} levels deep"), max_depth=MAX_DEPTH),
                     loc,
-                    "check for unclosed brackets or runaway indentation",
+                    Message(N_("check for unclosed brackets or runaway indentation")),
                 )
             stack.append(_Open(loc, [] if is_seq else {}))
             continue
@@ -208,9 +212,10 @@ def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafe
             documents += 1
             if documents > 1:
                 raise PolicySyntaxError(
-                    "the file holds more than one YAML document",
+                    Message(N_("the file holds more than one YAML document")),
                     _loc(event, file),
-                    "keep one document per file: remove this '---' line or move what follows to another file",
+                    Message(N_("keep one document per file: remove this '---' line or move what follows to "
+                               "another file")),
                 )
             continue
         else:
@@ -223,8 +228,8 @@ def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafe
 
 
 def _anchor_error(loc: SourceLocation) -> PolicySyntaxError:
-    return PolicySyntaxError("anchors and aliases (&, *) are not supported in policy files", loc,
-                             "write the value out in full")
+    return PolicySyntaxError(Message(N_("anchors and aliases (&, *) are not supported in policy files")), loc,
+                             Message(N_("write the value out in full")))
 
 
 def _attach(parent: _Open, node: YNode, raw: str | None) -> None:
@@ -240,18 +245,21 @@ def _attach(parent: _Open, node: YNode, raw: str | None) -> None:
 def _key(parent: _Open, value: Any, loc: SourceLocation, raw: str | None) -> None:
     """Take ``value`` as the next key of the mapping ``parent`` (``raw``: its text when a scalar)."""
     if not isinstance(value, str):
-        shown = f"{raw!r} is read as" if raw is not None else "this key is"
+        problem = Message(N_("mapping keys must be text, but {raw!r} is read as {value}"), raw=raw,
+                          value=_describe(value)) if raw is not None else \
+            Message(N_("mapping keys must be text, but this key is {value}"), value=_describe(value))
         raise PolicySyntaxError(
-            f"mapping keys must be text, but {shown} {_describe(value)}",
+            problem,
             loc,
-            "put the key in quotes" if raw is not None else "use a plain word as the key",
+            Message(N_("put the key in quotes")) if raw is not None else Message(N_("use a plain word as the key")),
         )
     if value in parent.key_locations:
         first = parent.key_locations[value]
         raise PolicySyntaxError(
-            f"the key {value!r} appears twice in the same mapping (first on line {first.line})",
+            Message(N_("the key {value!r} appears twice in the same mapping (first on line {line})"),
+                    value=value, line=first.line),
             loc,
-            "remove or rename one of them",
+            Message(N_("remove or rename one of them")),
         )
     parent.key_locations[value] = loc
     parent.key = value
@@ -277,7 +285,8 @@ def _scalar(event: yaml.ScalarEvent, loc: SourceLocation, kinds: dict[str, str |
         return int(value)  # the common case of YAML 1.1's int forms (no base prefix, '_', ':' or leading 0)
     if kind == "merge":
         raise PolicySyntaxError(
-            "merge keys (<<) are not supported in policy files", loc, "write the keys out in full"
+            Message(N_("merge keys (<<) are not supported in policy files")), loc,
+                                    Message(N_("write the keys out in full"))
         )
     if kind not in _SCALARS:
         raise _tag_error(tag, loc)
@@ -285,13 +294,14 @@ def _scalar(event: yaml.ScalarEvent, loc: SourceLocation, kinds: dict[str, str |
     try:
         constructed = construct(yaml.ScalarNode(tag, value))
     except (ValueError, KeyError, IndexError, AttributeError, OverflowError):
-        raise PolicySyntaxError(f"{value!r} is not a valid {name}", loc, _hint_for(name)) from None
+        raise PolicySyntaxError(Message(N_("{value!r} is not a valid {name}"),
+                                        value=value, name=name), loc, _hint_for(name)) from None
     if isinstance(constructed, datetime.datetime):
         if constructed.time() != datetime.time():
             raise PolicySyntaxError(
-                f"{value!r} has a time of day, but only dates are supported",
+                Message(N_("{value!r} has a time of day, but only dates are supported"), value=value),
                 loc,
-                f"write just the date: {constructed.date().isoformat()}",
+                Message(N_("write just the date: {date}"), date=constructed.date().isoformat()),
             )
         return constructed.date()
     return constructed
@@ -299,17 +309,17 @@ def _scalar(event: yaml.ScalarEvent, loc: SourceLocation, kinds: dict[str, str |
 
 def _hint_for(name: str) -> str:
     if name == "date":
-        return "write a real calendar date as YYYY-MM-DD, or put the text in quotes"
-    return "remove the tag in front of it, or fix the value"
+        return Message(N_("write a real calendar date as YYYY-MM-DD, or put the text in quotes"))
+    return Message(N_("remove the tag in front of it, or fix the value"))
 
 
 def _to_text(data: bytes | str, file: str) -> str:
     size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
     if size > MAX_BYTES:
         raise PolicySyntaxError(
-            f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB",
+            Message(N_("the file is larger than {max_bytes} MiB"), max_bytes=MAX_BYTES // (1024 * 1024)),
             SourceLocation(file, 1, 1),
-            "policy and test files are small; check that this is the right file",
+            Message(N_("policy and test files are small; check that this is the right file")),
         )
     if isinstance(data, str):
         return data.removeprefix("\ufeff")
@@ -319,45 +329,94 @@ def _to_text(data: bytes | str, file: str) -> str:
     except UnicodeDecodeError as e:
         before = data[: e.start].decode("utf-8")
         raise PolicySyntaxError(
-            f"the file is not valid UTF-8 text (byte 0x{data[e.start]:02X})",
+            Message(N_("the file is not valid UTF-8 text (byte 0x{e:02X})"), e=data[e.start]),
             _at(before, len(before), file),
-            "save the file with UTF-8 encoding",
+            Message(N_("save the file with UTF-8 encoding")),
         ) from None
 
 
 def _syntax_error(e: yaml.MarkedYAMLError, text: str, file: str) -> PolicySyntaxError:
     mark = e.problem_mark or e.context_mark
     loc = SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file, 1, 1)
-    message = f"invalid YAML: {e.problem or e.context or 'cannot be read'}"
+    problem = _yaml_phrase(e.problem or e.context or "cannot be read")
     if e.problem and e.context and e.context_mark and mark and e.context_mark.line != mark.line:
-        message += f" ({e.context} that starts on line {e.context_mark.line + 1})"
+        message = Message(N_("invalid YAML: {problem} ({context} that starts on line {line})"), problem=problem,
+                          context=_yaml_phrase(e.context), line=e.context_mark.line + 1)
+    else:
+        message = Message(N_("invalid YAML: {problem}"), problem=problem)
     lines = _BREAK.split(text)
     if mark and mark.line < len(lines) and "\t" in lines[mark.line]:
-        hint = "indent with spaces; YAML does not allow tabs for indentation"
+        hint = Message(N_("indent with spaces; YAML does not allow tabs for indentation"))
     else:
-        hint = "check the indentation and punctuation (':', '-', quotes, brackets) here and on the line above"
+        hint = Message(N_("check the indentation and punctuation (':', '-', quotes, brackets) here and on the "
+                          "line above"))
     return PolicySyntaxError(message, loc, hint)
+
+
+# PyYAML's most common problems and contexts (its own English words), as catalogue messages: the text
+# stays PyYAML's, and a command line in Chinese shows it in Chinese; anything else is shown as PyYAML words it
+_YAML_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(pattern), message) for pattern, message in (
+    (r"mapping values are not allowed here", N_("mapping values are not allowed here")),
+    (r"mapping keys are not allowed here", N_("mapping keys are not allowed here")),
+    (r"could not find expected ':'", N_("could not find expected ':'")),
+    (r"found character (?P<got>.*) that cannot start any token",
+                        N_("found character {got} that cannot start any token")),
+    (r"found unexpected end of stream", N_("found unexpected end of stream")),
+    (r"found unknown escape character (?P<got>.*)", N_("found unknown escape character {got}")),
+    (r"found unexpected document separator", N_("found unexpected document separator")),
+    (r"while parsing a (?P<what>block mapping|block collection|flow mapping|flow sequence|node)",
+     N_("while parsing a {what}")),
+    (r"while scanning a (?P<what>simple key|quoted scalar|double-quoted scalar|plain scalar|block scalar)",
+     N_("while scanning a {what}")),
+))
+_EXPECTED: dict[str, str] = {
+    "',' or ']'": N_("expected ',' or ']', but got {got}"), "',' or '}'": N_("expected ',' or '}}', but got {got}"),
+    "<block end>": N_("expected <block end>, but found {got}"),
+    "the node content": N_("expected the node content, but found {got}"),
+    "a comment or a line break": N_("expected a comment or a line break, but found {got}"),
+}
+_YAML_WORDS = {"block mapping": N_("block mapping"), "block collection": N_("block collection"),
+               "flow mapping": N_("flow mapping"), "flow sequence": N_("flow sequence"), "node": N_("node"),
+               "simple key": N_("simple key"), "quoted scalar": N_("quoted scalar"),
+               "double-quoted scalar": N_("double-quoted scalar"), "plain scalar": N_("plain scalar"),
+               "block scalar": N_("block scalar")}
+
+
+def _yaml_phrase(text: str) -> str:
+    """``text`` (a PyYAML problem or context) as a :class:`Message` when it is a common one."""
+    m = re.fullmatch(r"expected (.+?), but (?:got|found) (.*)", text)
+    if m and m.group(1) in _EXPECTED:
+        message = Message(_EXPECTED[m.group(1)], got=m.group(2))
+        return message if message == text else text
+    for pattern, template in _YAML_PHRASES:
+        m = pattern.fullmatch(text)
+        if m:
+            params: dict[str, object] = {k: Message(_YAML_WORDS[v]) if k == "what" else v
+                                         for k, v in m.groupdict().items()}
+            message = Message(template, **params)
+            return message if message == text else text
+    return text
 
 
 def _tag_error(tag: str, loc: SourceLocation) -> PolicySyntaxError:
     shown = "!!" + tag.removeprefix(_YAML_TAG) if tag.startswith(_YAML_TAG) else tag
     return PolicySyntaxError(
-        f"the tag {shown} is not allowed in policy files",
+        Message(N_("the tag {shown} is not allowed in policy files"), shown=shown),
         loc,
-        "remove it; policy files hold only text, numbers, true/false, dates, lists and mappings",
+        Message(N_("remove it; policy files hold only text, numbers, true/false, dates, lists and mappings")),
     )
 
 
-def _describe(value: object) -> str:
+def _describe(value: object) -> Message:
     if value is None:
-        return "empty (null)"
+        return Message(N_("empty (null)"))
     if isinstance(value, bool):
-        return "true/false"
+        return Message(N_("true/false"))
     if isinstance(value, int | float):
-        return "a number"
+        return Message(N_("a number"))
     if isinstance(value, datetime.date):
-        return "a date"
-    return "a list" if isinstance(value, list) else "a mapping"
+        return Message(N_("a date"))
+    return Message(N_("a list")) if isinstance(value, list) else Message(N_("a mapping"))
 
 
 def _loc(event: yaml.Event, file: str) -> SourceLocation:

@@ -6,9 +6,9 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from accountrules.i18n import LANGS, gettext_for
 from accountrules.report.figures import Figures, Frame, portfolio_figures
 from accountrules.report.frames import frame_from_decisions, frame_from_result
-from accountrules.report.i18n import LANGS, word
 from accountrules.report.page import render
 from accountrules.report.sections import SECTIONS
 
@@ -26,15 +26,18 @@ def _check_lang(lang: str) -> None:
 def render_report(policy: Policy, frame: Frame, *, lang: str = "en") -> tuple[str, Figures]:
     """The HTML page of a frame, and the figures it shows."""
     _check_lang(lang)
+    _ = gettext_for(lang)
     spec = policy.spec
     figs = portfolio_figures(spec, frame)
-    meta = [(word("policy", lang), f"{policy.label.in_(lang)} ({spec.name} {spec.version})"),
-            (word("as_of", lang), frame.as_of.isoformat()), (word("today", lang), frame.today.isoformat()),
-            (word("accounts", lang), f"{figs.accounts:,}"), (word("decided", lang), f"{frame.n:,}"),
-            (word("errors", lang), f"{figs.errors:,}")]
-    notes = [word("no_explanations", lang)] if not frame.has_explanations else []
+    meta = [(_("Policy"), f"{policy.label.in_(lang)} ({spec.name} {spec.version})"),
+            (_("Decided on"), frame.as_of.isoformat()), (_("Report date"), frame.today.isoformat()),
+            (_("Accounts"), f"{figs.accounts:,}"), (_("Decided"), f"{frame.n:,}"),
+            (_("Refused rows"), f"{figs.errors:,}")]
+    notes = [_("This report was built from a decisions file, which holds no explanations "
+               "(decide --explain writes them).")] if not frame.has_explanations else []
     sections = [make(spec, figs, lang) for make in SECTIONS]
-    return render(f"{word('title', lang)} · {policy.label.in_(lang)}", lang, meta, sections, notes), figs
+    title = _("Portfolio report")
+    return render(f"{title} · {policy.label.in_(lang)}", lang, meta, sections, notes), figs
 
 
 def report_from_result(result: BatchResult, accounts: str | Path | None = None, *, lang: str = "en",
@@ -57,10 +60,12 @@ def report_from_accounts(policy: Policy, accounts: str | Path, *, as_of: dt.date
 
 def report_from_decisions(policy: Policy, decisions: str | Path, *, as_of: dt.date | None = None,
                           today: dt.date | None = None, lang: str = "en", errors: str | Path | None = None,
-                          accounts: str | Path | None = None) -> str:
+                          accounts: str | Path | None = None, columns: ColumnMapping | None = None) -> str:
     """The report of a decisions file written by ``accountrules decide`` (CSV or Parquet).
-    ``as_of`` is the date it was decided on (action due dates count from it)."""
+    ``as_of`` is the date it was decided on (action due dates count from it); ``accounts``, the
+    file it was decided from, adds amounts, read with ``columns`` as ``decide`` read it."""
     _check_lang(lang)
     day = as_of or dt.date.today()
-    frame = frame_from_decisions(decisions, as_of=day, today=today, errors=errors, accounts=accounts)
+    frame = frame_from_decisions(decisions, as_of=day, today=today, errors=errors, accounts=accounts,
+                                 policy=policy, columns=columns)
     return render_report(policy, frame, lang=lang)[0]

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from accountrules.i18n import gettext_for
 from accountrules.report import charts
-from accountrules.report.i18n import Words, help_text, label
+from accountrules.report.i18n import label
 from accountrules.report.page import Block, Raw, Section, Table, details, render
 
 if TYPE_CHECKING:
@@ -67,45 +68,48 @@ def diff_figures(old: BatchResult, new: BatchResult) -> DiffFigures:
 
 def _matrix_block(old: Policy, new: Policy, cells: dict[tuple[str, str], int], heading: str, section: str,
                   lang: str, key: str) -> Block:
-    w = Words(lang)
-    rows = sorted({r for r, _ in cells})
-    cols = sorted({c for _, c in cells})
+    _ = gettext_for(lang)
+    rows = sorted({r for r, _c in cells})
+    cols = sorted({c for _r, c in cells})
     vals = [[cells.get((r, c), 0) for c in cols] for r in rows]
     svg = charts.heatmap(heading, [label(old.spec, r, lang, section) for r in rows],
                          [label(new.spec, c, lang, section) for c in cols], vals, cell=80)
-    table = Table(w("figures"), [w("old"), w("new"), w("accounts")],
+    table = Table(_("Figures of this chart"), [_("Old"), _("New"), _("Accounts")],
                   [[label(old.spec, r, lang, section), label(new.spec, c, lang, section), k]
                    for (r, c), k in cells.items()])
     return Block(heading, svg, table, key)
 
 
 def render_diff(old: BatchResult, new: BatchResult, *, lang: str = "en") -> tuple[str, DiffFigures]:
-    w = Words(lang)
+    _ = gettext_for(lang)
     f = diff_figures(old, new)
-    s = Section("diff", w("diff_title"), help_text("diff", lang))
+    s = Section("diff", _("Policy change report"), _("The same accounts decided by the old and the new policy."))
     if f.tiers:
-        s.blocks.append(_matrix_block(old.policy, new.policy, f.tiers, w("d_tiers"), "tier", lang, "tiers"))
+        s.blocks.append(_matrix_block(old.policy, new.policy, f.tiers, _("Tier migration (old → new)"), "tier", lang,
+                                      "tiers"))
     if f.stages:
-        s.blocks.append(_matrix_block(old.policy, new.policy, f.stages, w("d_stages"), "stage", lang, "stages"))
+        s.blocks.append(_matrix_block(old.policy, new.policy, f.stages, _("Stage migration (old → new)"), "stage", lang,
+                                      "stages"))
     owners = sorted(set(f.gained) | set(f.lost))
     shown = {o: label(new.policy.spec, o, lang, "owner") for o in owners}
     names = [f"{shown[o]} +" for o in owners] + [f"{shown[o]} −" for o in owners]
     values = [f.gained.get(o, 0) for o in owners] + [f.lost.get(o, 0) for o in owners]
     colors = [charts.PALETTE[2]] * len(owners) + [charts.PALETTE[3]] * len(owners)
-    s.blocks.append(Block(w("d_actions"), charts.bars(w("d_actions"), names, values, colors=colors),
-                          Table(w("figures"), [w("owner"), w("gained"), w("lost")],
+    title = _("Actions gained and lost per owner")
+    s.blocks.append(Block(title, charts.bars(title, names, values, colors=colors),
+                          Table(_("Figures of this chart"), [_("Owner role"), _("Gained"), _("Lost")],
                                 [[shown[o], f.gained.get(o, 0), f.lost.get(o, 0)] for o in owners]
-                                or [[w("none_found"), 0, 0]]), "owners"))
+                                or [[_("None"), 0, 0]]), "owners"))
     s.extra.append(_moves_table(old, new, f.moved[:MAX_MOVES], lang))
-    meta = [(w("old"), f"{old.policy.name} {old.policy.version}"),
-            (w("new"), f"{new.policy.name} {new.policy.version}"),
-            (w("as_of"), old.as_of.isoformat()), (w("accounts"), f"{f.accounts:,}"),
-            (w("d_moves"), f"{len(f.moved):,}")]
-    return render(w("diff_title"), lang, meta, [s]), f
+    meta = [(_("Old"), f"{old.policy.name} {old.policy.version}"),
+            (_("New"), f"{new.policy.name} {new.policy.version}"),
+            (_("Decided on"), old.as_of.isoformat()), (_("Accounts"), f"{f.accounts:,}"),
+            (_("Accounts that move"), f"{len(f.moved):,}")]
+    return render(_("Policy change report"), lang, meta, [s]), f
 
 
 def _moves_table(old: BatchResult, new: BatchResult, ids: list[str], lang: str) -> str:
-    w = Words(lang)
+    _ = gettext_for(lang)
     a_cols, b_cols = old.columns(), new.columns()
     a_idx = {str(x): i for i, x in enumerate(a_cols["account_id"])}
     b_idx = {str(x): i for i, x in enumerate(b_cols["account_id"])}
@@ -118,10 +122,10 @@ def _moves_table(old: BatchResult, new: BatchResult, ids: list[str], lang: str) 
         if set(a_cols["actions"][i]) != set(b_cols["actions"][j]):
             what.append("actions")
         rows.append([aid, "; ".join(what) or "segments",
-                     Raw(details(w("old_why"), d_old.explain(lang) if hasattr(d_old, "explain") else "")),
-                     Raw(details(w("new_why"), d_new.explain(lang) if hasattr(d_new, "explain") else ""))])
-    return Table(w("d_moves"), [w("account"), w("value"), w("old_why"), w("new_why")],
-                 rows or [[w("none_found"), "", "", ""]]).html()
+                     Raw(details(_("Old explanation"), d_old.explain(lang) if hasattr(d_old, "explain") else "")),
+                     Raw(details(_("New explanation"), d_new.explain(lang) if hasattr(d_new, "explain") else ""))])
+    return Table(_("Accounts that move"), [_("Account"), _("Value"), _("Old explanation"), _("New explanation")],
+                 rows or [[_("None"), "", "", ""]]).html()
 
 
 def diff_report(old: Policy, new: Policy, accounts: str | Path, *, as_of: dt.date | None = None,

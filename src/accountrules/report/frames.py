@@ -14,9 +14,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from accountrules.io.columns import ColumnMapping
-from accountrules.io.formats import OUTPUT
+from accountrules.batch.columns import check_columns
+from accountrules.i18n import N_, Message
+from accountrules.io.columns import ColumnMapping, is_ignored
+from accountrules.io.formats import BATCH_INPUT, OUTPUT
 from accountrules.io.optional import pyarrow
+from accountrules.io.readers import TableInputError, not_utf8
 from accountrules.model.decision import Decision
 from accountrules.model.fields import FIELDS
 from accountrules.report import aggregate as agg
@@ -31,21 +34,71 @@ log = logging.getLogger(__name__)
 RFM_METRICS = ("r_score", "f_score")
 
 
-def read_table(path: str | Path, typed: Iterable[str] | None = None, columns: ColumnMapping | None = None) -> Any:
+def read_table(path: str | Path, typed: Iterable[str] | None = None, columns: ColumnMapping | None = None, *,
+               multiline: bool = False) -> Any:
     """A CSV, JSONL or Parquet file as a pyarrow Table with field-path columns (empty cells are null).
 
     ``typed``: when given, only these CSV columns get their types inferred; the others are read
     as text. The report reads every column only for how often it is missing, and inferring the
     type of every column (dates, numbers) is most of the reading time. ``columns`` renames an
-    export's columns to field paths and gives a CSV's encoding.
+    export's columns to field paths and gives a CSV's encoding. ``multiline``: quoted CSV values may
+    hold line breaks (the explanations ``decide --explain`` writes; slower to parse).
     """
-    table = _read_table(path, typed, columns)
+    table = _read_checked(path, typed, columns, multiline)
     if columns is not None and columns.rename:
         table = table.rename_columns([columns.rename.get(n, n) for n in table.column_names])
     return table
 
 
-def _read_table(path: str | Path, typed: Iterable[str] | None, columns: ColumnMapping | None) -> Any:
+def read_accounts(path: str | Path, policy: Policy | None, columns: ColumnMapping | None,
+                  typed: Iterable[str] | None = None) -> Any:
+    """An accounts file as :func:`read_table` reads it, its columns checked as ``decide_many`` checks
+    them (a column that is no field refused, or left out with ``unknown='ignore'``; ``id`` required)."""
+    if policy is None:
+        return read_table(path, typed, columns)
+    table = _read_checked(path, typed, columns)
+    names = check_columns(table.column_names, policy.plan, str(path), columns)
+    keep = [i for i, n in enumerate(names) if not is_ignored(n)]
+    return table.select(keep).rename_columns([names[i] for i in keep])
+
+
+def _read_checked(path: str | Path, typed: Iterable[str] | None, columns: ColumnMapping | None,
+                  multiline: bool = False) -> Any:
+    """:func:`_read_table`, its failures as one :class:`~accountrules.io.readers.TableInputError` naming the
+    file: not a format we read, not in its encoding (GBK: says so), not parseable."""
+    p = Path(path)
+    if BATCH_INPUT.of(p) is None:
+        raise TableInputError(Message(N_("cannot tell the format from the suffix {path!r}: use .csv, "
+                                         ".jsonl/.ndjson or .parquet/.pq"), path=BATCH_INPUT.last_suffix(p)),
+                              source=str(p))
+    try:
+        table = _read_table(p, typed, columns, multiline)
+        table.column_names  # noqa: B018  # pyarrow decodes the header's names only when asked
+    except UnicodeDecodeError as e:
+        raise not_utf8(p, columns.python_encoding if columns is not None else "utf-8", e) from None
+    except pyarrow("the report").ArrowException as e:  # ArrowInvalid: a CSV it cannot split, not Parquet...
+        if "utf8" in str(e).lower():
+            raise not_utf8(p, "utf-8", UnicodeDecodeError("utf-8", b"", 0, 1, str(e))) from None
+        raise TableInputError(Message(N_("cannot read the file ({e})"), e=str(e).splitlines()[0]),
+                              source=str(p)) from None
+    pa = pyarrow("the report")
+    if BATCH_INPUT.of(p) != "parquet" and any(pa.types.is_binary(f.type) for f in table.schema):
+        # a text column pyarrow could not read as UTF-8 (it keeps the bytes): the file is in another encoding
+        raise not_utf8(p, columns.python_encoding if columns is not None else "utf-8",
+                       UnicodeDecodeError("utf-8", b"", 0, 1, "invalid UTF-8 text")) from None
+    return table
+
+
+def require_columns(table: Any, path: str | Path, names: Iterable[str]) -> None:
+    """Refuse a decisions file without the columns ``decide`` writes, naming the first one missing."""
+    for name in names:
+        if name not in table.column_names:
+            raise TableInputError(Message(N_("not a decisions file written by decide: it has no {column!r} column"),
+                                          column=name), source=str(path))
+
+
+def _read_table(path: str | Path, typed: Iterable[str] | None, columns: ColumnMapping | None,
+                multiline: bool = False) -> Any:
     pa = pyarrow("the report")  # says which extra to install when pyarrow is missing
     name = str(path).lower()
     if name.endswith(".parquet"):
@@ -68,6 +121,7 @@ def _read_table(path: str | Path, typed: Iterable[str] | None, columns: ColumnMa
         types = {name: pa.string() for name in header if rename.get(name, name) not in keep}
     arrow_encoding = "utf8" if encoding == "utf-8-sig" else encoding
     return pc.read_csv(path, read_options=pc.ReadOptions(encoding=arrow_encoding),
+                       parse_options=pc.ParseOptions(newlines_in_values=multiline),
                        convert_options=pc.ConvertOptions(strings_can_be_null=True, column_types=types))
 
 
@@ -162,7 +216,7 @@ def frame_from_result(result: BatchResult, accounts: str | Path | None = None, *
         source = pyarrow("the report").table(held)
         frame.unknown = result.unknown_counts()
     elif accounts is not None:
-        source = read_table(accounts, _typed(result.policy), columns)
+        source = read_accounts(accounts, result.policy, columns, _typed(result.policy))
         frame.unknown = _unknown(source, source.column_names)
     if source is not None:
         decided = source if keep is None else source.take(keep)
@@ -222,13 +276,17 @@ def _action_lists(col: Any, n: int) -> Any:
 
 
 def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | None = None,
-                         errors: str | Path | None = None, accounts: str | Path | None = None) -> Frame:
+                         errors: str | Path | None = None, accounts: str | Path | None = None,
+                         policy: Policy | None = None, columns: ColumnMapping | None = None) -> Frame:
     """The frame of a decisions file written by ``accountrules decide`` (CSV or Parquet), with its
-    errors file when there is one. ``as_of`` is the date it was decided on."""
+    errors file when there is one. ``as_of`` is the date it was decided on. ``accounts`` (the file
+    it was decided from) adds amounts; it is read with ``columns`` as ``decide`` read it, its
+    columns checked against ``policy`` when given."""
     pa = pyarrow("the report")
     import pyarrow.compute as pc
 
-    table = read_table(path)
+    table = read_table(path, multiline=True)
+    require_columns(table, path, ("account_id",))
     cols: dict[str, Any] = {k: agg.array(table.column(k)) for k in table.column_names}
     if not pa.types.is_string(cols["account_id"].type):
         cols["account_id"] = pc.cast(cols["account_id"], pa.string())
@@ -253,7 +311,7 @@ def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | N
         with err_path.open(encoding="utf-8-sig", newline="") as f:
             frame.errors = [(r.get("field") or "", r.get("message") or "") for r in csv.DictReader(f)]
     if accounts is not None:
-        acc = read_table(accounts, _typed(None))
+        acc = read_accounts(accounts, policy, columns, _typed(None))
         scores = {k: v for k, v in frame.inputs.items() if k.startswith("metric.")}
         ids = [None if a is None else str(a) for a in acc.column("id").to_pylist()]
         where = {a: i for i, a in enumerate(ids)}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-from accountrules.report.i18n import word
+from accountrules.i18n import gettext_for
 
 CSS = """
 body{font-family:system-ui,"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;margin:1.5rem auto;
@@ -95,6 +95,8 @@ def details(summary: str, body: str) -> str:
 
 def render(title: str, lang: str, meta: Sequence[tuple[str, str]], sections: Sequence[Section],
            notes: Sequence[str] = ()) -> str:
+    _ = gettext_for(lang)
+    about = _("How to read this")
     out = [f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
            f"<title>{escape(title)}</title><style>{CSS}</style></head><body><header><h1>{escape(title)}</h1>"
@@ -104,7 +106,7 @@ def render(title: str, lang: str, meta: Sequence[tuple[str, str]], sections: Seq
                + "</ul></nav></header><main>")
     for s in sections:
         out.append(f'<section id="{s.key}" aria-labelledby="{s.key}-h"><h2 id="{s.key}-h">{escape(s.title)}</h2>')
-        out.append(f"<details><summary>{escape(word('about', lang))}</summary><p>{escape(s.about)}</p></details>")
+        out.append(f"<details><summary>{escape(about)}</summary><p>{escape(s.about)}</p></details>")
         out += [f'<p class="note">{escape(n)}</p>' for n in s.notes]
         for b in s.blocks:
             out.append(f'<div class="chart" data-chart="{escape(b.key)}"><figure><figcaption><h3>'

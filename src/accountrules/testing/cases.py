@@ -36,9 +36,11 @@ from accountrules.errors import (
     PolicyReferenceError,
     PolicySchemaError,
     SourceLocation,
+    did_you_mean,
     raise_collected,
 )
 from accountrules.evaluate.accounts import env_of
+from accountrules.i18n import N_, Message
 from accountrules.model.account import Account
 from accountrules.model.decision import Label
 from accountrules.model.enums import ChurnKind, RiskLevel
@@ -145,8 +147,8 @@ def load_case_file(path: str | Path, policy: Policy, *, display_name: str | None
     """Read and check one case file against ``policy``; raise every problem of the file together."""
     node = load_yaml_file(path, display_name=display_name)
     if not is_case_file(node):
-        raise PolicySchemaError("this is not a test-case file: it has no top-level 'cases:' list",
-                                node.location, "see 'Test cases' at the end of docs/policy-language.md")
+        raise PolicySchemaError(Message(N_("this is not a test-case file: it has no top-level 'cases:' list")),
+                                node.location, Message(N_("see 'Test cases' at the end of docs/policy-language.md")))
     return parse_case_file(node, policy)
 
 
@@ -163,9 +165,9 @@ def _hint(word: str, options: Iterable[str]) -> str | None:
     opts = list(options)
     close = difflib.get_close_matches(word, opts, n=1, cutoff=0.5)
     if close:
-        return f"did you mean {close[0]!r}?"
+        return did_you_mean(close[0])
     if opts and len(opts) <= 12:
-        return "one of: " + ", ".join(opts)
+        return Message(N_("one of: {names}"), names=", ".join(opts))
     return None
 
 
@@ -204,17 +206,17 @@ class _CaseReader:
 
     def mapping(self, node: YNode, what: str, allowed: Sequence[str], required: Sequence[str] = ()) -> bool:
         if not isinstance(node.value, dict):
-            self.err(f"{what} must be a mapping (key: value)", node.location)
+            self.err(Message(N_("{what} must be a mapping (key: value)"), what=what), node.location)
             return False
         for key in node.value:
             if key not in allowed:
                 close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-                hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
-                self.err(f"unknown key {key!r} in {what}", node.loc_of_key(key), hint)
+                hint = did_you_mean(close[0]) if close else Message(N_("allowed: {names}"), names=", ".join(allowed))
+                self.err(Message(N_("unknown key {key!r} in {what}"), key=key, what=what), node.loc_of_key(key), hint)
         ok = True
         for key in required:
             if key not in node.value:
-                self.err(f"{what} needs {key!r}", node.location)
+                self.err(Message(N_("{what} needs {key!r}"), what=what, key=key), node.location)
                 ok = False
         return ok
 
@@ -222,7 +224,7 @@ class _CaseReader:
         if node is None:
             return None
         if isinstance(node.value, bool | list | dict) or node.value is None:
-            self.err(f"{what} must be text", node.location)
+            self.err(Message(N_("{what} must be text"), what=what), node.location)
             return None
         return str(node.value)
 
@@ -231,12 +233,12 @@ class _CaseReader:
             return None
         items = node.value if isinstance(node.value, list) else None
         if items is None:
-            self.err(f"{what} must be a list", node.location,
-                     "write it as [a, b] or as lines starting with '- '")
+            self.err(Message(N_("{what} must be a list"), what=what), node.location,
+                     Message(N_("write it as [a, b] or as lines starting with '- '")))
             return None
         out = []
         for item in items:
-            t = self.text(item, f"an entry of {what}")
+            t = self.text(item, Message(N_("an entry of {what}"), what=what))
             if t is not None:
                 out.append(t)
         return tuple(out)
@@ -252,7 +254,7 @@ class _CaseReader:
                 return dt.date.fromisoformat(v)
             except ValueError:
                 pass
-        self.err(f"{what} must be a date (YYYY-MM-DD)", node.location)
+        self.err(Message(N_("{what} must be a date (YYYY-MM-DD)"), what=what), node.location)
         return None
 
     def label(self, node: YNode | None) -> Label | None:
@@ -268,7 +270,8 @@ class _CaseReader:
     # -- accounts
     def account(self, node: YNode, what: str) -> Account | None:
         if not isinstance(node.value, dict):
-            self.errors.append(CaseAccountError(f"{what} must be an account (a mapping with at least 'id')",
+            self.errors.append(CaseAccountError(Message(N_("{what} must be an account (a mapping with at least 'id')"),
+                                                        what=what),
                                                 node.location))
             return None
         data = node.plain()
@@ -280,7 +283,8 @@ class _CaseReader:
                 path = ".".join(str(p) for p in steps) or "(account)"
                 where = _descend(node, steps, key_at_end=err["type"] == "extra_forbidden")
                 hint = _field_hint(steps) if err["type"] == "extra_forbidden" and steps else None
-                self.errors.append(CaseAccountError(f"{what} is not a valid account: {path}: {err['msg']}",
+                self.errors.append(CaseAccountError(Message(N_("{what} is not a valid account: {path}: {msg}"),
+                                                            what=what, path=path, msg=err['msg']),
                                                     where, hint, problems=[(path, err["msg"])]))
             return None
         declared = self.spec.fields
@@ -288,7 +292,8 @@ class _CaseReader:
         for name in acc.extra:
             if name not in declared:
                 self.errors.append(CaseAccountError(
-                    f"{what}: extra.{name} is not a field the policy declares under 'fields:'",
+                    Message(N_("{what}: extra.{name} is not a field the policy declares under 'fields:'"),
+                            what=what, name=name),
                     extra.loc_of_key(name) if extra is not None else node.location,
                     _hint(name, declared) or "declare it under 'fields:' in the policy",
                     problems=[(f"extra.{name}", "not declared")]))
@@ -297,7 +302,8 @@ class _CaseReader:
         except AccountValidationError as e:
             for field, msg in e.problems:
                 where = _descend(node, field.split("."), key_at_end=False)
-                self.errors.append(CaseAccountError(f"{what} is not a valid account: {field}: {msg}", where,
+                self.errors.append(CaseAccountError(Message(N_("{what} is not a valid account: {field}: {msg}"),
+                                                            what=what, field=field, msg=msg), where,
                                                     problems=[(field, msg)]))
             return None
         return acc
@@ -308,15 +314,15 @@ class _CaseReader:
         portfolio: list[Account] = []
         as_of: dt.date | None = None
         cases: list[PolicyCase] = []
-        if self.mapping(node, "a test-case file", CASE_FILE_KEYS, CASE_FILE.required):
+        if self.mapping(node, Message(N_("a test-case file")), CASE_FILE_KEYS, CASE_FILE.required):
             ids: dict[str, SourceLocation] = {}
             pnode = node.get("portfolio")
             if pnode is not None and not isinstance(pnode.value, list):
-                self.err("portfolio must be a list of accounts", pnode.location)
+                self.err(Message(N_("portfolio must be a list of accounts")), pnode.location)
             elif pnode is not None:
                 assert isinstance(pnode.value, list)
                 for i, item in enumerate(pnode.value):
-                    acc = self.account(item, f"portfolio account {i + 1}")
+                    acc = self.account(item, Message(N_("portfolio account {number}"), number=i + 1))
                     if acc is None:
                         continue
                     if acc.id in ids:
@@ -329,7 +335,8 @@ class _CaseReader:
             cnode = node.get("cases")
             assert cnode is not None
             if not isinstance(cnode.value, list):
-                self.err("cases must be a list", cnode.location, "start each case with '- name: ...'")
+                self.err(Message(N_("cases must be a list")), cnode.location,
+                                    Message(N_("start each case with '- name: ...'")))
             else:
                 names: dict[str, SourceLocation] = {}
                 for item in cnode.value:
@@ -347,10 +354,10 @@ class _CaseReader:
 
     def case(self, node: YNode, path: str, portfolio: tuple[Account, ...], file_as_of: dt.date | None,
              portfolio_ids: Mapping[str, SourceLocation]) -> PolicyCase | None:
-        if not self.mapping(node, "a case", CASE_KEYS, CASE.required):
+        if not self.mapping(node, Message(N_("a case")), CASE_KEYS, CASE.required):
             return None
         before = len(self.errors)
-        name = self.text(node.get("name"), "case name")
+        name = self.text(node.get("name"), Message(N_("case name")))
         label = f"case {name!r}" if name else "case"
         seed: tuple[str, ...] = ()
         snode = node.get("seed")
@@ -394,7 +401,7 @@ class _CaseReader:
                     out.append(Expectation("tier", code, v.location))
         v = node.get("segments")
         if v is not None and not isinstance(v.value, dict):
-            self.err("expect.segments must be a mapping of segment name to code", v.location)
+            self.err(Message(N_("expect.segments must be a mapping of segment name to code")), v.location)
         elif v is not None:
             assert isinstance(v.value, dict)
             for seg, cnode in v.value.items():
@@ -433,7 +440,7 @@ class _CaseReader:
         """The code (or None for 'no value'); False when it is wrong (an error was recorded)."""
         if node.value is None:
             return None
-        code = self.text(node, f"expected {what}")
+        code = self.text(node, Message(N_("expected {what}"), what=what))
         if code is None:
             return False
         if code not in values:
@@ -449,7 +456,7 @@ class _CaseReader:
             return []
         states = list(st.states)
         if node.value is None:
-            self.err("expect.stage cannot be null: every decision has a stage", node.location)
+            self.err(Message(N_("expect.stage cannot be null: every decision has a stage")), node.location)
             return []
         if not isinstance(node.value, dict):
             code = self.code_or_null(node, "stage", states)
@@ -463,7 +470,7 @@ class _CaseReader:
             if code is not False and code is not None:
                 out.append(Expectation("stage", code, to.location))
             elif code is None:
-                self.err("expect.stage.to cannot be null: every decision has a stage", to.location)
+                self.err(Message(N_("expect.stage.to cannot be null: every decision has a stage")), to.location)
         frm = node.get("from")
         if frm is not None:
             code = self.code_or_null(frm, "stage.from", states)
@@ -502,7 +509,7 @@ class _CaseReader:
             elif isinstance(sv, int | float) and not isinstance(sv, bool):
                 out.append(Expectation("churn.score", float(sv), score.location))
             else:
-                self.err("expect.churn.score must be a number (compared approximately) or null",
+                self.err(Message(N_("expect.churn.score must be a number (compared approximately) or null")),
                          score.location)
         return out
 
@@ -551,4 +558,4 @@ def _field_hint(loc: tuple[Any, ...]) -> str | None:
         options = sorted({p.split(".", 1)[0] for p in FIELDS} | {"id", "name", "contacts", "extra"})
         return _hint(path, options)
     close = difflib.get_close_matches(path, options, n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
+    return did_you_mean(close[0]) if close else None
