@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from accountrules.check.limits import Budget
-from accountrules.check.shapes import Keys
+from accountrules.check.shapes import Keys, check_mapping
 from accountrules.check.spec import (
     Provenance,
 )
@@ -41,25 +41,12 @@ class _Reader:
         self.errors.append(PolicySchemaError(message, loc, hint))
 
     def mapping(self, node: YNode, what: str, allowed: Iterable[str], required: Iterable[str] = ()) -> bool:
-        if not isinstance(node.value, dict):
-            self.err(f"{what} must be a mapping (key: value)", node.location)
-            return False
-        allowed = list(allowed)
-        for key in node.value:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
-                self.err(f"unknown key {key!r} in {what}", node.loc_of_key(key), hint)
-        ok = True
-        for key in required:
-            if key not in node.value:
-                self.err(f"{what} needs {key!r}", node.location)
-                ok = False
-        return ok
+        return check_mapping(node, what, allowed if isinstance(allowed, Collection) else tuple(allowed),
+                             required if isinstance(required, Collection) else tuple(required), self.errors)
 
     def keys(self, node: YNode, what: str, shape: Keys) -> bool:
         """:meth:`mapping` with the keys ``shape`` declares (see :mod:`accountrules.check.policy_shapes`)."""
-        return self.mapping(node, what, shape.allowed, shape.required)
+        return check_mapping(node, what, shape.allowed, shape.required, self.errors)
 
     def text(self, node: YNode | None, what: str, default: str | None = None) -> str | None:
         if node is None:
@@ -142,6 +129,8 @@ class _Reader:
         return tuple(s for s in (self.text(i, what) for i in items) if s is not None)
 
     def choice(self, node: YNode | None, what: str, options: Iterable[str], default: str | None) -> str | None:
+        if node is None:
+            return default
         value = self.text(node, what, default)
         opts = list(options)
         if node is not None and value is not None and value not in opts:

@@ -203,8 +203,8 @@ def _portfolio_args(spec: PolicySpec) -> tuple[tuple[str, Fn], ...]:
 
 
 def _id_ranked(spec: PolicySpec) -> frozenset[str]:
-    return frozenset(unparse(node.args[0]) for e in all_expressions(spec) for node in walk(e)
-                     if isinstance(node, Call) and ranks_by_id(node))
+    return frozenset(unparse(node.args[0]) for e in all_expressions(spec) if not _plain_comparison(e)
+                     for node in walk(e) if isinstance(node, Call) and ranks_by_id(node))
 
 
 def _local_metrics(spec: PolicySpec, metrics: tuple[CMetric, ...]) -> tuple[CMetric, ...]:
