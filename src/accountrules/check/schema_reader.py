@@ -51,10 +51,13 @@ class _Reader:
     def text(self, node: YNode | None, what: str, default: str | None = None) -> str | None:
         if node is None:
             return default
-        if isinstance(node.value, bool) or node.value is None or isinstance(node.value, list | dict):
+        v = node.value
+        if type(v) is str:
+            return v
+        if isinstance(v, bool) or v is None or isinstance(v, list | dict):
             self.err(f"{what} must be text", node.location)
             return default
-        return str(node.value)
+        return str(v)
 
     def ident(self, node: YNode | None, what: str, pattern: re.Pattern[str] = _ID) -> str | None:
         value = self.text(node, what)
@@ -85,9 +88,11 @@ class _Reader:
         return tuple(out)
 
     def prov(self, node: YNode) -> Provenance:
+        keys = node.value if isinstance(node.value, dict) else {}
+        description, seed = keys.get("description"), keys.get("seed")
         return Provenance(
-            description=self.label(node.get("description"), "description"),
-            seed=self.seeds(node.get("seed")),
+            description=self.label(description, "description") if description is not None else None,
+            seed=self.seeds(seed) if seed is not None else (),
             location=node.location,
         )
 

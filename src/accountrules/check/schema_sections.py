@@ -69,7 +69,9 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
     for item in _bounded_rows(r, r.seq(node, f"{what}.rows"), what):
         if not r.keys(item, row_of, shape):
             continue
-        id_node = item.get("id")
+        keys = item.value  # a mapping: checked just above
+        assert isinstance(keys, dict)
+        id_node = keys.get("id")
         rid = r.ident(id_node, "row id")
         if rid is None:
             continue
@@ -80,16 +82,16 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
         seen[rid] = item.line
         then = None
         if output is not None:
-            then = (r.choice(item.get(output), output, choices, None) if choices is not None
-                    else r.text(item.get(output), output))
+            then = (r.choice(keys.get(output), output, choices, None) if choices is not None
+                    else r.text(keys.get(output), output))
         rows.append(Row(
             rid,
-            r.expr(item.get("when"), "when"),
+            r.expr(keys.get("when"), "when"),
             r.prov(item),
             then,
-            r.choice(item.get("risk"), "risk", risks, None),
+            r.choice(keys.get("risk"), "risk", risks, None),
             (),
-            r.names(item.get("do"), "do") if with_do else (),
+            r.names(keys.get("do"), "do") if with_do else (),
         ))
     return tuple(rows)
 

@@ -21,6 +21,15 @@ class Type:
     def __str__(self) -> str:
         return f"{self.enum}" if self.name == "enum" else self.name
 
+    def __eq__(self, other: object) -> bool:
+        # the generated comparison builds two tuples; the checker compares types a few times a row
+        # (the dataclass still generates __hash__: frozen and eq)
+        if self is other:
+            return True
+        if type(other) is not Type:
+            return NotImplemented
+        return self.name == other.name and self.enum == other.enum and self.values == other.values
+
 
 NUMBER = Type("number")
 STRING = Type("string")

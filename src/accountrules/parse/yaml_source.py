@@ -175,26 +175,14 @@ def _parse(text: str, file: str) -> YNode | None:
         return _build(text, file, yaml.SafeLoader)
 
 
-class _Open:
-    """A list or mapping whose end has not been seen yet."""
-
-    __slots__ = ("items", "line", "column", "keys", "key")
-
-    def __init__(self, items: list[YNode] | dict[str, YNode], line: int, column: int,
-                 keys: dict[str, tuple[int, int]] | None) -> None:
-        self.items = items
-        self.line = line
-        self.column = column
-        self.keys = keys  # a mapping's keys -> where each starts; None for a list
-        self.key: str | None = None  # a mapping key waiting for its value
-
-
 def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader]) -> YNode | None:
     # The hot loop of loading a large policy (8 events a table row): the common events are tested
-    # first by their exact type, end events need no location, a key needs no node of its own (only
-    # its text and place), and untagged plain scalars are read once per distinct text.
+    # first by their exact type, a list or mapping is its node from its start event on (filled in
+    # place), a key needs no node of its own (only its text and place), and untagged plain scalars
+    # are read once per distinct text.
     root: YNode | None = None
-    stack: list[_Open] = []
+    stack: list[YNode] = []  # the lists and mappings whose end has not been seen yet
+    pending: list[str | None] = []  # for each: the mapping key waiting for its value
     documents = 0
     kinds: dict[str, str | None] = {}  # plain scalar text -> its resolved kind, for this text only
     plain: dict[str, Scalar] = {}  # untagged plain scalar text -> its value, for this text only
@@ -220,18 +208,17 @@ def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafe
             else:
                 value = plain[raw] = _scalar(event, SourceLocation(file, line, column), kinds)
             if stack:
-                parent = stack[-1]
-                keys = parent.keys
-                if keys is not None and parent.key is None:  # a key: only its text and place are kept
+                keys = stack[-1]._keys
+                if keys is not None and pending[-1] is None:  # a key: only its text and place are kept
                     if type(value) is not str or value in keys:
                         raise _key_error(keys, value, SourceLocation(file, line, column), raw)
                     keys[value] = (line, column)
-                    parent.key = value
+                    pending[-1] = value
                     continue
             node = YNode(value, file, line, column)
         elif kind is MappingEndEvent or kind is SequenceEndEvent:
-            done = stack.pop()
-            node = YNode(done.items, file, done.line, done.column, done.keys)
+            node = stack.pop()
+            pending.pop()
         elif isinstance(event, yaml.CollectionStartEvent):
             mark = event.start_mark
             line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -246,7 +233,8 @@ def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafe
                     SourceLocation(file, line, column),
                     "check for unclosed brackets or runaway indentation",
                 )
-            stack.append(_Open([], line, column, None) if is_seq else _Open({}, line, column, {}))
+            stack.append(YNode([], file, line, column) if is_seq else YNode({}, file, line, column, {}))
+            pending.append(None)
             continue
         elif isinstance(event, yaml.AliasEvent):
             raise _anchor_error(_loc(event, file))
@@ -265,13 +253,14 @@ def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafe
             root = node
             continue
         parent = stack[-1]
-        if parent.keys is None:
-            parent.items.append(node)  # type: ignore[union-attr]
-        elif parent.key is not None:
-            parent.items[parent.key] = node  # type: ignore[call-overload]
-            parent.key = None
+        key = pending[-1]
+        if parent._keys is None:
+            parent.value.append(node)  # type: ignore[union-attr]
+        elif key is not None:
+            parent.value[key] = node  # type: ignore[index, call-overload]
+            pending[-1] = None
         else:
-            raise _key_error(parent.keys, node.value, node.location, raw)  # a list or mapping as a key
+            raise _key_error(parent._keys, node.value, node.location, raw)  # a list or mapping as a key
     return root
 
 
