@@ -405,3 +405,21 @@ documents = st.lists(trees, max_size=4) | st.dictionaries(keys, trees, max_size=
 def test_safe_dump_round_trips(data: Any, allow_unicode: bool, flow: bool | None) -> None:
     text = yaml.safe_dump(data, allow_unicode=allow_unicode, default_flow_style=flow)
     assert load_yaml_text(text).plain() == data
+
+
+@pytest.mark.parametrize("plain", ["0", "-0", "+12", "007", "0x1F", "1_000", "123456789012345678",
+                                   "1234567890123456789", "12345678901234567890", "1.5", "yes", "Off",
+                                   "~", "2024-02-29", "gold", ".inf"])
+def test_a_repeated_plain_scalar_reads_as_yaml_reads_it_every_time(plain: str) -> None:
+    # plain scalars are resolved once per distinct text, and decimals without the resolver
+    text = f"a: [{plain}, {plain}]\nb: {plain}\n"
+    assert load_yaml_text(text).plain() == yaml.safe_load(text)
+
+
+def test_key_locations_are_made_on_demand_and_equal_each_time() -> None:
+    root = load_yaml_text("a: 1\nb:\n  c: 2\n", file="p.yaml")
+    assert root.key_locations == {"a": SourceLocation("p.yaml", 1, 1), "b": SourceLocation("p.yaml", 2, 1)}
+    assert root.loc_of_key("b") == root.loc_of_key("b") == SourceLocation("p.yaml", 2, 1)
+    b = root.get("b")
+    assert b is not None and b.loc_of_key("c") == SourceLocation("p.yaml", 3, 3) == b.location
+    assert b.loc_of_key("missing") == b.location and b.get("c") is not None and b.get("c").key_locations == {}

@@ -253,9 +253,11 @@ def build_policy(path: str | Path, files: PolicyFiles, entry: str, limits: LoadL
     with paused_gc():
         spec, problems = read_policy_partial(path, files=files, budget=budget)
         checked = check_policy(spec, problems)
+        del spec  # the unchecked rows and expressions: freed now, so the collector never visits them
         tables = [t for t in (*checked.segments.values(), checked.tiers, checked.churn) if t is not None]
         budget.check_time(max(tables, key=lambda t: len(t.rows)).location if tables else None)
-        return Policy(checked, sources=files.files, entry=entry, limits=budget.limits)
+        policy = Policy(checked, sources=files.files, entry=entry, limits=budget.limits)
+    return policy
 
 
 def _installed(name: str) -> Path:

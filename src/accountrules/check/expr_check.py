@@ -136,6 +136,8 @@ class ExprChecker:
 
     # -- nodes
     def _check(self, e: Expr) -> tuple[Expr, Type]:
+        if type(e) is Binary:  # the commonest node (every comparison) first
+            return self._binary(e)
         if isinstance(e, Literal):
             return e, e.type
         if isinstance(e, Name):

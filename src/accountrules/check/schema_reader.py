@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from accountrules.check.limits import Budget
-from accountrules.check.shapes import Keys
+from accountrules.check.shapes import Keys, check_mapping
 from accountrules.check.spec import (
     Provenance,
 )
@@ -43,33 +43,23 @@ class _Reader:
         self.errors.append(PolicySchemaError(message, loc, hint))
 
     def mapping(self, node: YNode, what: str, allowed: Iterable[str], required: Iterable[str] = ()) -> bool:
-        if not isinstance(node.value, dict):
-            self.err(Message(N_("{what} must be a mapping (key: value)"), what=what), node.location)
-            return False
-        allowed = list(allowed)
-        for key in node.value:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = did_you_mean(close[0]) if close else Message(N_("allowed: {names}"), names=", ".join(allowed))
-                self.err(Message(N_("unknown key {key!r} in {what}"), key=key, what=what), node.loc_of_key(key), hint)
-        ok = True
-        for key in required:
-            if key not in node.value:
-                self.err(Message(N_("{what} needs {key!r}"), what=what, key=key), node.location)
-                ok = False
-        return ok
+        return check_mapping(node, what, allowed if isinstance(allowed, Collection) else tuple(allowed),
+                             required if isinstance(required, Collection) else tuple(required), self.errors)
 
     def keys(self, node: YNode, what: str, shape: Keys) -> bool:
         """:meth:`mapping` with the keys ``shape`` declares (see :mod:`accountrules.check.policy_shapes`)."""
-        return self.mapping(node, what, shape.allowed, shape.required)
+        return check_mapping(node, what, shape.allowed, shape.required, self.errors)
 
     def text(self, node: YNode | None, what: str, default: str | None = None) -> str | None:
         if node is None:
             return default
-        if isinstance(node.value, bool) or node.value is None or isinstance(node.value, list | dict):
+        v = node.value
+        if type(v) is str:
+            return v
+        if isinstance(v, bool) or v is None or isinstance(v, list | dict):
             self.err(Message(N_("{what} must be text"), what=what), node.location)
             return default
-        return str(node.value)
+        return str(v)
 
     def ident(self, node: YNode | None, what: str, pattern: re.Pattern[str] = _ID) -> str | None:
         value = self.text(node, what)
@@ -101,9 +91,11 @@ class _Reader:
         return tuple(out)
 
     def prov(self, node: YNode) -> Provenance:
+        keys = node.value if isinstance(node.value, dict) else {}
+        description, seed = keys.get("description"), keys.get("seed")
         return Provenance(
-            description=self.label(node.get("description"), "description"),
-            seed=self.seeds(node.get("seed")),
+            description=self.label(description, "description") if description is not None else None,
+            seed=self.seeds(seed) if seed is not None else (),
             location=node.location,
         )
 
@@ -145,6 +137,8 @@ class _Reader:
         return tuple(s for s in (self.text(i, what) for i in items) if s is not None)
 
     def choice(self, node: YNode | None, what: str, options: Iterable[str], default: str | None) -> str | None:
+        if node is None:
+            return default
         value = self.text(node, what, default)
         opts = list(options)
         if node is not None and value is not None and value not in opts:

@@ -65,32 +65,36 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
           choices: list[str] | None = None) -> tuple[Row, ...]:
     """Rows with an id, a condition and provenance; ``output`` names the key read into ``Row.then``."""
     rows: list[Row] = []
-    seen: dict[str, SourceLocation] = {}
+    seen: dict[str, int] = {}  # id -> the line of its row
     risks = [x.value for x in RiskLevel]
+    row_of, with_do = f"a row of {what}", "do" in shape.keys
     for item in _bounded_rows(r, r.seq(node, f"{what}.rows"), what):
-        if not r.keys(item, f"a row of {what}", shape):
+        if not r.keys(item, row_of, shape):
             continue
-        rid = r.ident(item.get("id"), "row id")
+        keys = item.value  # a mapping: checked just above
+        assert isinstance(keys, dict)
+        id_node = keys.get("id")
+        rid = r.ident(id_node, "row id")
         if rid is None:
             continue
         if rid in seen:
-            id_node = item.get("id")
             r.errors.append(PolicyReferenceError(
                 Message(N_("duplicate id {rid!r} in {what}"),
                         rid=rid, what=what), id_node.location if id_node else item.location,
-                Message(N_("first defined at line {line}"), line=seen[rid].line)))
-        seen[rid] = item.location
+                Message(N_("first defined at line {line}"), line=seen[rid])))
+        seen[rid] = item.line
         then = None
         if output is not None:
-            then = (r.choice(item.get(output), output, choices, None) if choices is not None
-                    else r.text(item.get(output), output))
+            then = (r.choice(keys.get(output), output, choices, None) if choices is not None
+                    else r.text(keys.get(output), output))
         rows.append(Row(
-            id=rid,
-            when=r.expr(item.get("when"), "when"),
-            prov=r.prov(item),
-            then=then,
-            risk=r.choice(item.get("risk"), "risk", risks, None),
-            actions=r.names(item.get("do"), "do") if "do" in shape.keys else (),
+            rid,
+            r.expr(keys.get("when"), "when"),
+            r.prov(item),
+            then,
+            r.choice(keys.get("risk"), "risk", risks, None),
+            (),
+            r.names(keys.get("do"), "do") if with_do else (),
         ))
     return tuple(rows)
 

@@ -12,14 +12,20 @@ expression types, codes a test expects); the schema is the structural part.
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, TypeAlias
+
+from accountrules.errors import PolicyError, PolicySchemaError, did_you_mean
+from accountrules.i18n import N_, Message
+from accountrules.parse.yaml_source import YNode
 
 __all__ = [
     "BOOL", "DATE", "EXPR", "LABEL", "NUMBER", "SCALAR", "TEXT", "AnyOf", "Choice", "Keys", "ListOf", "MapOf",
-    "Named", "Nullable", "Pattern", "Raw", "Shape", "TextOrList", "to_json_schema",
+    "Named", "Nullable", "Pattern", "Raw", "Shape", "TextOrList", "check_mapping", "to_json_schema",
 ]
 
 
@@ -100,7 +106,7 @@ class Keys:
     required: tuple[str, ...] = ()
     description: str = ""
 
-    @property
+    @cached_property
     def allowed(self) -> tuple[str, ...]:
         return tuple(self.keys)
 
@@ -124,6 +130,31 @@ LABEL = Named("label", AnyOf((
     Raw({"type": "string"}, "one text for both languages"),
     Keys({"zh": TEXT, "en": TEXT}, ("zh", "en")),
 ), "a label: one text, or {zh: ..., en: ...}"))
+
+
+def check_mapping(node: YNode, what: str, allowed: Collection[str], required: Collection[str],
+                  errors: list[PolicyError]) -> bool:
+    """Whether ``node`` is a mapping holding every ``required`` key; appends to ``errors`` a located
+    problem for it not being a mapping, for each key not in ``allowed`` (with the closest allowed
+    key as a hint) and for each required key missing. Every reader of a declared shape (policy
+    and test-case files) checks its mappings here."""
+    value = node.value
+    if not isinstance(value, dict):
+        errors.append(PolicySchemaError(Message(N_("{what} must be a mapping (key: value)"), what=what),
+                                        node.location))
+        return False
+    for key in value:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+            hint = did_you_mean(close[0]) if close else Message(N_("allowed: {names}"), names=", ".join(allowed))
+            errors.append(PolicySchemaError(Message(N_("unknown key {key!r} in {what}"), key=key, what=what),
+                                            node.loc_of_key(key), hint))
+    ok = True
+    for key in required:
+        if key not in value:
+            errors.append(PolicySchemaError(Message(N_("{what} needs {key!r}"), what=what, key=key), node.location))
+            ok = False
+    return ok
 
 
 def _described(schema: dict[str, Any], description: str) -> dict[str, Any]:

@@ -73,9 +73,7 @@ def _spans(e: Expr) -> tuple[str, str, list[Span]] | None:
         c = _literal(lit, kind) if kind is not None else None
         if kind is None or c is None or (op != "==" and kind not in _ORDERED):
             return None
-        span: Span = {"==": (c, True, c, True), "<": (None, False, c, False), "<=": (None, False, c, True),
-                      ">": (c, False, None, False), ">=": (c, True, None, False)}[op]
-        return ref.key, kind, [span]
+        return ref.key, kind, [_span(op, c)]
     if isinstance(e, InRange) and not e.negated and isinstance(e.operand, Ref) and e.operand.kind != "as_of":
         kind = _kind(e.operand)
         if kind not in _ORDERED:
@@ -93,6 +91,19 @@ def _spans(e: Expr) -> tuple[str, str, list[Span]] | None:
             return None
         return e.operand.key, kind, [(v, True, v, True) for v in values]
     return None
+
+
+def _span(op: str, c: Any) -> Span:
+    """The values ``x`` with ``x <op> c``."""
+    if op == ">=":
+        return (c, True, None, False)
+    if op == ">":
+        return (c, False, None, False)
+    if op == "<=":
+        return (None, False, c, True)
+    if op == "<":
+        return (None, False, c, False)
+    return (c, True, c, True)
 
 
 def _intersect(a: list[Span], b: list[Span]) -> list[Span]:
@@ -116,7 +127,10 @@ def _row_tests(cond: Expr | None) -> dict[tuple[str, str], tuple[list[Span], boo
     """Per (key, kind): the spans a row's condition requires, and whether that test is the whole condition."""
     if cond is None:
         return {}
-    conjuncts = cond.operands if isinstance(cond, Logic) and cond.op == "and" else (cond,)
+    if not (isinstance(cond, Logic) and cond.op == "and"):  # one test (most rows of a long table)
+        got = _spans(cond)
+        return {} if got is None else {(got[0], got[1]): (got[2], True)}
+    conjuncts = cond.operands
     spans_of: dict[tuple[str, str], list[Span]] = {}
     tests_of: dict[tuple[str, str], int] = {}
     for c in conjuncts:

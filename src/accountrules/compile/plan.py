@@ -202,22 +202,24 @@ def _plain_comparison(e: Expr) -> bool:
 _LEAVES = (Ref, Literal)
 
 
-def _portfolio_args(spec: PolicySpec) -> tuple[tuple[str, Fn], ...]:
+def _calls(spec: PolicySpec) -> list[Call]:
+    """Every call of the policy's expressions (a plain comparison, most rows of a long table, holds none)."""
+    return [node for e in all_expressions(spec) if not _plain_comparison(e) for node in walk(e)
+            if isinstance(node, Call)]
+
+
+def _portfolio_args(calls: list[Call]) -> tuple[tuple[str, Fn], ...]:
     args: dict[str, Fn] = {}
-    for e in all_expressions(spec):
-        if _plain_comparison(e):
-            continue
-        for node in walk(e):
-            if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
-                key = unparse(node.args[0])
-                if key not in args:
-                    args[key] = compile_expr(node.args[0])
+    for node in calls:
+        if node.func in PORTFOLIO_FUNCTIONS:
+            key = unparse(node.args[0])
+            if key not in args:
+                args[key] = compile_expr(node.args[0])
     return tuple(args.items())
 
 
-def _id_ranked(spec: PolicySpec) -> frozenset[str]:
-    return frozenset(unparse(node.args[0]) for e in all_expressions(spec) for node in walk(e)
-                     if isinstance(node, Call) and ranks_by_id(node))
+def _id_ranked(calls: list[Call]) -> frozenset[str]:
+    return frozenset(unparse(node.args[0]) for node in calls if ranks_by_id(node))
 
 
 def _local_metrics(spec: PolicySpec, metrics: tuple[CMetric, ...]) -> tuple[CMetric, ...]:
@@ -282,6 +284,7 @@ def _compile(spec: PolicySpec) -> Plan:
     churn = _table("churn", "churn.kind", spec.churn) if spec.churn else None
     score = spec.churn.score if spec.churn else None
     metrics = tuple(CMetric(m.name, compile_expr(m.expr)) for m in spec.metrics)
+    calls = _calls(spec)
     return Plan(
         spec=spec,
         metrics=metrics,
@@ -293,8 +296,8 @@ def _compile(spec: PolicySpec) -> Plan:
         churn_score_reads=reads_of(score),
         action_rules=indexed(_rows(spec.actions.rules)) if spec.actions else (),
         catalog=dict(spec.actions.catalog) if spec.actions else {},
-        portfolio_args=_portfolio_args(spec),
-        id_ranked=_id_ranked(spec),
+        portfolio_args=_portfolio_args(calls),
+        id_ranked=_id_ranked(calls),
         local_metrics=_local_metrics(spec, metrics),
         extra_fields=dict(spec.fields),
     )

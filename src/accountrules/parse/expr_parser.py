@@ -125,11 +125,11 @@ def _parse_comparison(text: str, base: SourceLocation) -> Expr | None:
         return None
     number = m["number"]
     right_at = m.start("number") if number is not None else m.start("string")
-    right = base.shifted(right_at)
+    right = SourceLocation(base.file, base.line, base.column + right_at)
     if number is not None:
         if len(number) > 40:
             return None  # the parser's check and message
-        value: float | int = float(number) if any(c in number for c in ".eE") else int(number)
+        value: float | int = int(number) if number.isdigit() else float(number)
         if value > MAX_NUMBER or not math.isfinite(value):
             return None  # the parser's range errors
         literal = Literal(right, value, NUMBER)

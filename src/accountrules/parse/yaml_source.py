@@ -21,12 +21,11 @@ import datetime
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, TypeAlias
 
 import yaml
 import yaml.resolver
+from yaml import MappingEndEvent, ScalarEvent, SequenceEndEvent
 
 from accountrules.errors import PolicySyntaxError, SourceLocation
 from accountrules.i18n import N_, Message
@@ -46,7 +45,6 @@ _YAML_TAG = "tag:yaml.org,2002:"
 _NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _DECIMAL = re.compile("[-+]?(?:0|[1-9][0-9]{0,17})")  # int() of these equals YAML 1.1's reading
-_NO_KEYS: Mapping[str, SourceLocation] = MappingProxyType({})  # a scalar's key locations: shared, read-only
 
 
 def _null(node: yaml.ScalarNode) -> None:
@@ -63,13 +61,36 @@ _SCALARS: dict[str, tuple[str, Callable[[yaml.ScalarNode], Scalar]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class YNode:
-    """A YAML value with the location of its first character (1-based line and column)."""
+    """A YAML value with the location of its first character (1-based line and column).
 
-    value: None | bool | int | float | str | datetime.date | list[YNode] | dict[str, YNode]
-    location: SourceLocation
-    key_locations: Mapping[str, SourceLocation] = field(default_factory=dict)
+    Built once per value of a policy (half a million of them in a large table), so it is a plain
+    slotted object that keeps its line and column as numbers: the :class:`SourceLocation` of the
+    value, and of a mapping's keys, is made when asked for. Treat it as read-only.
+    """
+
+    __slots__ = ("value", "file", "line", "column", "_keys")
+
+    def __init__(self, value: None | bool | int | float | str | datetime.date | list[YNode] | dict[str, YNode],
+                 file: str, line: int, column: int, keys: dict[str, tuple[int, int]] | None = None) -> None:
+        self.value = value
+        self.file = file
+        self.line = line
+        self.column = column
+        self._keys = keys  # a mapping's keys -> (line, column) where each starts
+
+    def __repr__(self) -> str:
+        return f"YNode({self.value!r}, {self.location})"
+
+    @property
+    def location(self) -> SourceLocation:
+        return SourceLocation(self.file, self.line, self.column)
+
+    @property
+    def key_locations(self) -> Mapping[str, SourceLocation]:
+        """Where each key of a mapping starts (empty for other values)."""
+        keys = self._keys or {}
+        return {k: SourceLocation(self.file, line, column) for k, (line, column) in keys.items()}
 
     @property
     def is_mapping(self) -> bool:
@@ -85,7 +106,8 @@ class YNode:
 
     def loc_of_key(self, key: str) -> SourceLocation:
         """Where ``key`` starts; the mapping's own location if the key is absent."""
-        return self.key_locations.get(key, self.location)
+        at = self._keys.get(key) if self._keys is not None else None
+        return SourceLocation(self.file, *at) if at is not None else self.location
 
     def plain(self) -> Any:
         """The value as plain dicts, lists and scalars."""
@@ -157,54 +179,66 @@ def _parse(text: str, file: str) -> YNode | None:
         return _build(text, file, yaml.SafeLoader)
 
 
-@dataclass(slots=True)
-class _Open:
-    """A list or mapping whose end has not been seen yet."""
-
-    location: SourceLocation
-    items: list[YNode] | dict[str, YNode]
-    key_locations: dict[str, SourceLocation] = field(default_factory=dict)
-    key: str | None = None  # a mapping key waiting for its value
-
-
 def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader]) -> YNode | None:
     # The hot loop of loading a large policy (8 events a table row): the common events are tested
-    # first, end events need no location, and plain scalars resolve through a per-text memo of their type.
+    # first by their exact type, a list or mapping is its node from its start event on (filled in
+    # place), a key needs no node of its own (only its text and place), and untagged plain scalars
+    # are read once per distinct text.
     root: YNode | None = None
-    stack: list[_Open] = []
+    stack: list[YNode] = []  # the lists and mappings whose end has not been seen yet
+    pending: list[str | None] = []  # for each: the mapping key waiting for its value
     documents = 0
     kinds: dict[str, str | None] = {}  # plain scalar text -> its resolved kind, for this text only
+    plain: dict[str, Scalar] = {}  # untagged plain scalar text -> its value, for this text only
+    decimal = _DECIMAL.fullmatch
     for event in yaml.parse(text, Loader=loader):
+        kind = type(event)
         raw: str | None = None
-        if isinstance(event, yaml.ScalarEvent):
+        if kind is ScalarEvent:
+            assert isinstance(event, ScalarEvent)  # for the type checker: the test above is the fast one
             mark = event.start_mark
-            loc = SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file, 1, 1)
+            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
             if event.anchor:
-                raise _anchor_error(loc)
+                raise _anchor_error(SourceLocation(file, line, column))
             raw = event.value
-            value = _scalar(event, loc, kinds)
-            parent = stack[-1] if stack else None
-            if parent is not None and parent.key is None and isinstance(parent.items, dict):
-                _key(parent, value, loc, raw)  # a key needs no node of its own: only its text and place
-                continue
-            node = YNode(value, loc, _NO_KEYS)
-        elif isinstance(event, yaml.CollectionEndEvent):
-            done = stack.pop()
-            node = YNode(done.items, done.location, done.key_locations)
+            if event.tag is not None:
+                value = _scalar(event, SourceLocation(file, line, column), kinds)
+            elif not event.implicit[0]:
+                value = raw  # quoted: text, whatever it looks like
+            elif raw in plain:
+                value = plain[raw]
+            elif decimal(raw):
+                value = int(raw)  # a row id or count: YAML 1.1 reads these digits as this int
+            else:
+                value = plain[raw] = _scalar(event, SourceLocation(file, line, column), kinds)
+            if stack:
+                keys = stack[-1]._keys
+                if keys is not None and pending[-1] is None:  # a key: only its text and place are kept
+                    if type(value) is not str or value in keys:
+                        raise _key_error(keys, value, SourceLocation(file, line, column), raw)
+                    keys[value] = (line, column)
+                    pending[-1] = value
+                    continue
+            node = YNode(value, file, line, column)
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            node = stack.pop()
+            pending.pop()
         elif isinstance(event, yaml.CollectionStartEvent):
-            loc = _loc(event, file)
+            mark = event.start_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
             if event.anchor:
-                raise _anchor_error(loc)
+                raise _anchor_error(SourceLocation(file, line, column))
             is_seq = isinstance(event, yaml.SequenceStartEvent)
             if event.tag not in (None, "!", _YAML_TAG + ("seq" if is_seq else "map")):
-                raise _tag_error(event.tag, loc)
+                raise _tag_error(event.tag, SourceLocation(file, line, column))
             if len(stack) == MAX_DEPTH:
                 raise PolicySyntaxError(
                     Message(N_("the file is nested more than {max_depth} levels deep"), max_depth=MAX_DEPTH),
-                    loc,
+                    SourceLocation(file, line, column),
                     Message(N_("check for unclosed brackets or runaway indentation")),
                 )
-            stack.append(_Open(loc, [] if is_seq else {}))
+            stack.append(YNode([], file, line, column) if is_seq else YNode({}, file, line, column, {}))
+            pending.append(None)
             continue
         elif isinstance(event, yaml.AliasEvent):
             raise _anchor_error(_loc(event, file))
@@ -220,10 +254,18 @@ def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafe
             continue
         else:
             continue
-        if stack:
-            _attach(stack[-1], node, raw)
-        else:
+        if not stack:
             root = node
+            continue
+        parent = stack[-1]
+        key = pending[-1]
+        if parent._keys is None:
+            parent.value.append(node)  # type: ignore[union-attr]
+        elif key is not None:
+            parent.value[key] = node  # type: ignore[index, call-overload]
+            pending[-1] = None
+        else:
+            raise _key_error(parent._keys, node.value, node.location, raw)  # a list or mapping as a key
     return root
 
 
@@ -232,37 +274,25 @@ def _anchor_error(loc: SourceLocation) -> PolicySyntaxError:
                              Message(N_("write the value out in full")))
 
 
-def _attach(parent: _Open, node: YNode, raw: str | None) -> None:
-    if isinstance(parent.items, list):
-        parent.items.append(node)
-    elif parent.key is not None:
-        parent.items[parent.key] = node
-        parent.key = None
-    else:
-        _key(parent, node.value, node.location, raw)
-
-
-def _key(parent: _Open, value: Any, loc: SourceLocation, raw: str | None) -> None:
-    """Take ``value`` as the next key of the mapping ``parent`` (``raw``: its text when a scalar)."""
+def _key_error(keys: dict[str, tuple[int, int]], value: Any, loc: SourceLocation,
+               raw: str | None) -> PolicySyntaxError:
+    """Why ``value`` cannot be the next key of a mapping whose keys so far are ``keys`` (``raw``: its text
+    when a scalar): it is not text, or it is there already."""
     if not isinstance(value, str):
         problem = Message(N_("mapping keys must be text, but {raw!r} is read as {value}"), raw=raw,
                           value=_describe(value)) if raw is not None else \
             Message(N_("mapping keys must be text, but this key is {value}"), value=_describe(value))
-        raise PolicySyntaxError(
+        return PolicySyntaxError(
             problem,
             loc,
             Message(N_("put the key in quotes")) if raw is not None else Message(N_("use a plain word as the key")),
         )
-    if value in parent.key_locations:
-        first = parent.key_locations[value]
-        raise PolicySyntaxError(
-            Message(N_("the key {value!r} appears twice in the same mapping (first on line {line})"),
-                    value=value, line=first.line),
-            loc,
-            Message(N_("remove or rename one of them")),
-        )
-    parent.key_locations[value] = loc
-    parent.key = value
+    return PolicySyntaxError(
+        Message(N_("the key {value!r} appears twice in the same mapping (first on line {line})"),
+                value=value, line=keys[value][0]),
+        loc,
+        Message(N_("remove or rename one of them")),
+    )
 
 
 def _scalar(event: yaml.ScalarEvent, loc: SourceLocation, kinds: dict[str, str | None]) -> Scalar:

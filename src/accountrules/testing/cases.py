@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from pydantic import ValidationError
 
 from accountrules.check.policy_check import all_rows
+from accountrules.check.shapes import check_mapping
 from accountrules.errors import (
     AccountValidationError,
     PolicyError,
@@ -205,20 +206,7 @@ class _CaseReader:
         self.errors.append(PolicyReferenceError(message, loc, hint))
 
     def mapping(self, node: YNode, what: str, allowed: Sequence[str], required: Sequence[str] = ()) -> bool:
-        if not isinstance(node.value, dict):
-            self.err(Message(N_("{what} must be a mapping (key: value)"), what=what), node.location)
-            return False
-        for key in node.value:
-            if key not in allowed:
-                close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-                hint = did_you_mean(close[0]) if close else Message(N_("allowed: {names}"), names=", ".join(allowed))
-                self.err(Message(N_("unknown key {key!r} in {what}"), key=key, what=what), node.loc_of_key(key), hint)
-        ok = True
-        for key in required:
-            if key not in node.value:
-                self.err(Message(N_("{what} needs {key!r}"), what=what, key=key), node.location)
-                ok = False
-        return ok
+        return check_mapping(node, what, allowed, required, self.errors)
 
     def text(self, node: YNode | None, what: str) -> str | None:
         if node is None:
