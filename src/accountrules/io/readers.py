@@ -30,7 +30,11 @@ from accountrules.errors import AccountRulesError
 from accountrules.io.formats import COMPRESSIONS
 from accountrules.io.optional import pyarrow, require
 
-CSV_BLOCK_BYTES: Final = 4 << 20
+CSV_BLOCK_BYTES: Final = 1 << 20
+"""Bytes of CSV text pyarrow parses at a time. Its streaming reader reads up to 32 blocks ahead in
+the background, so this bounds the memory a streamed file holds (32 MB of read-ahead, where 4 MB
+blocks held up to 128 MB: a file's whole text up to that size). A block must hold a whole row:
+1 MB holds a cell of :data:`MAX_CELL_CHARS` characters of up to 4 UTF-8 bytes each."""
 MAX_CELL_CHARS: Final = 131_072
 """A CSV cell longer than this is a row error (Python's ``csv`` default field limit, on both CSV paths)."""
 MAX_JSON_DEPTH: Final = 32
