@@ -25,7 +25,7 @@ from accountrules.batch.errors import RowError
 from accountrules.batch.portfolio_pass import StatsCollector
 from accountrules.batch.result import BatchResult, _ColumnsPart, value_columns
 from accountrules.batch.seen_ids import SeenIds
-from accountrules.batch.sources import DEFAULT_CHUNK_ROWS, RawChunk, Source, open_source
+from accountrules.batch.sources import DEFAULT_CHUNK_ROWS, STREAM_CHUNK_ROWS, RawChunk, Source, open_source
 from accountrules.batch.validate import Chunk, validate_rows, validate_table
 from accountrules.compile.plan import Plan
 from accountrules.errors import AccountValidationError, DecisionError
@@ -241,7 +241,7 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
 
 
 def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, engine: str = "auto",
-                 trace: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS, keep: bool = False,
+                 trace: bool = True, chunk_rows: int = STREAM_CHUNK_ROWS, keep: bool = False,
                  progress: Progress | None = None, columns: ColumnMapping | None = None) -> Iterator[BatchResult]:
     """Decide ``source`` and yield one :class:`BatchResult` per chunk, in input order.
 
