@@ -24,7 +24,8 @@ from accountrules.batch.columns import read_keys
 from accountrules.batch.errors import RowError
 from accountrules.batch.portfolio_pass import StatsCollector
 from accountrules.batch.result import BatchResult, _ColumnsPart, value_columns
-from accountrules.batch.sources import DEFAULT_CHUNK_ROWS, RawChunk, Source, open_source
+from accountrules.batch.seen_ids import SeenIds
+from accountrules.batch.sources import DEFAULT_CHUNK_ROWS, STREAM_CHUNK_ROWS, RawChunk, Source, open_source
 from accountrules.batch.validate import Chunk, validate_rows, validate_table
 from accountrules.compile.plan import Plan
 from accountrules.errors import AccountValidationError, DecisionError
@@ -51,36 +52,13 @@ Progress = Callable[[str, int, int | None], None]
 
 def _validated(src: Source, plan: Plan) -> Iterator[Chunk]:
     """Validated chunks in order, with later valid rows repeating an earlier valid id marked as errors."""
-    seen: dict[str, int] = {}
+    seen = SeenIds()  # compact: hashes and the id columns, not a dict of every id (batch/seen_ids.py)
     start = 0
     for raw in src.chunks():
         chunk = _validate(raw, plan, start)
         start += chunk.n
-        _mark_duplicates(chunk, seen)
+        seen.mark(chunk)
         yield chunk
-
-
-def _mark_duplicates(chunk: Chunk, seen: dict[str, int]) -> None:
-    """Mark the valid rows whose id an earlier valid row holds; ``seen`` maps each id to its first row."""
-    ids = chunk.ids()
-    errors = chunk.errors
-    rows = range(chunk.start + 1, chunk.start + chunk.n + 1)
-    pairs = zip(ids, rows, strict=True)
-    fresh = dict(pairs if not errors else (p for j, p in enumerate(pairs) if j not in errors))
-    # the usual chunk repeats no id: checked and added with set operations in C, not row by row
-    if len(fresh) == chunk.n - len(errors) and None not in fresh and seen.keys().isdisjoint(fresh):
-        seen.update(fresh)
-        return
-    for j, aid in enumerate(ids):
-        if j in errors or aid is None:
-            continue
-        first = seen.get(aid)
-        row = chunk.start + j + 1
-        if first is None:
-            seen[aid] = row
-        else:
-            errors[j] = RowError(row, aid, "id", f"duplicate account id {aid!r}: already in row {first}",
-                                 (("id", f"duplicate account id {aid!r}: already in row {first}"),))
 
 
 def _validate(raw: RawChunk, plan: Plan, start: int) -> Chunk:
@@ -266,7 +244,7 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
 
 
 def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, engine: str = "auto",
-                 trace: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS, keep: bool = False,
+                 trace: bool = True, chunk_rows: int = STREAM_CHUNK_ROWS, keep: bool = False,
                  progress: Progress | None = None, columns: ColumnMapping | None = None) -> Iterator[BatchResult]:
     """Decide ``source`` and yield one :class:`BatchResult` per chunk, in input order.
 

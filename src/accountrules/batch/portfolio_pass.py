@@ -89,6 +89,7 @@ class StatsCollector:
         self._others = [k for k in exprs if k not in fields and k not in plan.id_ranked]
         self._needs = fields_read(plan, [exprs[k] for k in exprs if k not in fields or k in plan.id_ranked])
         self._parts: dict[str, list[Any]] = {k: [] for k in exprs}
+        self._given = False
 
     def add(self, chunk: Chunk) -> None:
         """Add the valid rows of ``chunk`` (rows in ``chunk.errors`` are not in the portfolio)."""
@@ -209,7 +210,12 @@ class StatsCollector:
         return self._vector.ColumnBatch.from_arrow(pa.table(columns or {_LENGTH: pa.nulls(n, pa.float64())}))
 
     def stats(self) -> PortfolioStats:
-        """The statistics of every row added: each column sorted once (the ids of all keys ranked by id, once)."""
+        """The statistics of every row added: each column sorted once (the ids of all keys ranked by id, once).
+
+        Called once, at the end: the collected values are handed over to the statistics, not copied."""
+        if self._given:
+            raise RuntimeError("StatsCollector.stats() was already called: the values went to those statistics")
+        self._given = True
         if self._np is None:
             ids = [i for part in self._id_parts for i in (part if isinstance(part, list) else part.to_pylist())]
             return PortfolioStats({k: chain.from_iterable(parts) for k, parts in self._parts.items()}, self.size,
@@ -217,10 +223,16 @@ class StatsCollector:
         from accountrules.evaluate.vector_rank import stats_from_ranked  # numpy is installed
 
         np = self._np
-        columns = {k: np.concatenate([np.asarray(p, dtype=np.float64) if not isinstance(p, list) else
-                                      _floats(np, p) for p in parts]) if parts else np.empty(0)
-                   for k, parts in self._parts.items()}
+        # each key's parts are let go as soon as they are joined, and the ids once ranked: the pass
+        # never holds a ranked value twice (a collector gives its statistics once)
+        columns: dict[str, Any] = {}
+        for k in list(self._parts):
+            parts = self._parts.pop(k)
+            columns[k] = np.concatenate([np.asarray(p, dtype=np.float64) if not isinstance(p, list) else
+                                         _floats(np, p) for p in parts]) if parts else np.empty(0)
+            del parts
         ranked = dict.fromkeys(self._by_id, self._id_order()) if self._by_id else {}
+        self._id_parts = []
         return stats_from_ranked(columns, self.size, ranked)
 
     def _id_order(self) -> Any:

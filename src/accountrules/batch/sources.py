@@ -36,6 +36,12 @@ from accountrules.io.readers import (
 )
 
 DEFAULT_CHUNK_ROWS = 20_000
+"""Rows validated and decided at a time by ``decide_many`` (whose results are held whole anyway)."""
+STREAM_CHUNK_ROWS = 10_000
+"""Rows at a time when a batch is streamed (``iter_batches``, ``Policy.iter_decide``, ``accountrules
+decide``): the working set of a chunk (text cells, validated columns, the evaluator's temporaries) is
+what a streamed file holds besides the statistics, so it is kept smaller; per-chunk costs are
+already small against 10,000 rows (docs/performance.md, "Streaming command RSS")."""
 
 
 class Source:
@@ -252,4 +258,4 @@ class _PandasSource(Source):
             yield RawChunk("table", data, len(part))
 
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "RawChunk", "Source", "open_source"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "STREAM_CHUNK_ROWS", "RawChunk", "Source", "open_source"]

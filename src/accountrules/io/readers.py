@@ -31,7 +31,11 @@ from accountrules.i18n import N_, Message
 from accountrules.io.formats import COMPRESSIONS
 from accountrules.io.optional import pyarrow, require
 
-CSV_BLOCK_BYTES: Final = 4 << 20
+CSV_BLOCK_BYTES: Final = 1 << 20
+"""Bytes of CSV text pyarrow parses at a time. Its streaming reader reads up to 32 blocks ahead in
+the background, so this bounds the memory a streamed file holds (32 MB of read-ahead, where 4 MB
+blocks held up to 128 MB: a file's whole text up to that size). A block must hold a whole row:
+1 MB holds a cell of :data:`MAX_CELL_CHARS` characters of up to 4 UTF-8 bytes each."""
 MAX_CELL_CHARS: Final = 131_072
 """A CSV cell longer than this is a row error (Python's ``csv`` default field limit, on both CSV paths)."""
 MAX_JSON_DEPTH: Final = 32
@@ -288,6 +292,11 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = 
                                                      null_values=[""], strings_can_be_null=True,
                                                      quoted_strings_can_be_null=True),
             )
+            # blocks are joined into chunks of chunk_rows (a block is about 1 MB of text): few, full
+            # chunks for what follows, whatever the block size
+            pending: list[Any] = []  # read, not yet handed out: less than a chunk
+            bad: dict[int, str] = {}  # by row of the pending rows
+            held = 0
             while True:
                 try:
                     batch = reader.read_next_batch()
@@ -295,16 +304,29 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = 
                     break
                 if ragged:
                     raise _Fallback
-                bad = _batch_problems(batch, joined)
-                for off in range(0, batch.num_rows, chunk_rows):
-                    part = batch.slice(off, chunk_rows)
-                    yield RawChunk("table", part, part.num_rows,
-                                   {i - off: m for i, m in bad.items() if off <= i < off + part.num_rows})
-                done += batch.num_rows
+                bad.update({held + i: m for i, m in _batch_problems(batch, joined).items()})
+                pending.append(batch)
+                held += batch.num_rows
+                while held >= chunk_rows:
+                    part, pending, bad = _split(pa, pending, bad, chunk_rows)
+                    held -= part.n
+                    yield part
+                    done += part.n
             if ragged:
                 raise _Fallback
+            if held:
+                yield _split(pa, pending, bad, held)[0]
     except (_Fallback, pa.ArrowInvalid):  # open_csv reads the first block: it may fail there too
         yield from _python_csv(path, names, chunk_rows, skip=done, encoding=encoding)
+
+
+def _split(pa: Any, pending: list[Any], bad: dict[int, str], n: int) -> tuple[RawChunk, list[Any], dict[int, str]]:
+    """The first ``n`` pending rows as a chunk (the batches joined when there are several), and what is left."""
+    joined = pending[0] if len(pending) == 1 else pa.concat_batches(pending)
+    part = joined.slice(0, n)
+    rest = [joined.slice(n)] if joined.num_rows > n else []
+    return (RawChunk("table", part, n, {i: m for i, m in bad.items() if i < n}), rest,
+            {i - n: m for i, m in bad.items() if i >= n})
 
 
 def _arrow_encoding(encoding: str) -> str:
