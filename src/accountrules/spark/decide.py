@@ -8,12 +8,16 @@ Two passes over the input, as the single-machine batch makes over a file:
    partition's row count. One ``groupBy(id)`` keeps the first valid row of each id (read order), so
    duplicates leave the statistics as they do on one machine; the driver collects the kept values,
    sorts them (:func:`~accountrules.evaluate.vector_rank.stats_from_arrays`, the function the
-   single-machine pass ends with) and learns the row offset of every partition and the first row of
-   each duplicated id.
-2. **Decisions** (no shuffle). The policy, the statistics, the offsets and the duplicates travel in
-   one broadcast, unpickled once per Python worker; each partition validates again and decides its
-   rows with :func:`~accountrules.batch.engine.decide_chunk` (the columnar evaluator), so a row's
-   decision or error is the one the single machine gives.
+   single-machine pass ends with) and learns the row offset of every partition, the first row of
+   each duplicated id and the rows validation refused (with their messages).
+2. **Decisions** (no shuffle). The policy, the statistics, the offsets, the duplicates and the
+   refused rows travel in one broadcast, unpickled once per Python worker. Each partition reads only
+   the columns a decision reads (the id, the stage, the fields the policy's expressions name), types
+   them with the same validator, takes pass 1's errors for the rows it refused (whose messages may
+   name columns not read here), and decides the rest with
+   :func:`~accountrules.batch.engine.decide_chunk` (the columnar evaluator); the flat result is the
+   evaluator's Arrow columns as they are. So a row's decision or error is the one the single
+   machine gives.
 
 Row identity: ``row`` is the 1-based position in Spark's read order (partition by partition), which
 for one CSV or Parquet file is the file's order. Both passes must see the same partitions: a file
