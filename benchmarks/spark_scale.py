@@ -16,7 +16,12 @@ to Parquet first (not timed). Each step is a public call timed end to end:
 * features: ``accountrules.features.derive_features(path)`` against
   ``accountrules.spark.derive_features(spark.read.parquet(path))`` written to ``noop`` and to Parquet.
 
-"per core" divides a time by the cores that did the work (1 for the single process, N for local[N]).
+Each step is timed twice: wall time (``time.perf_counter``) and CPU time. The single process's CPU
+is ``time.process_time``; Spark's is the CPU of the whole process tree under this one (the driver,
+the JVM with its GC and JIT threads, Spark's Python daemon and workers; from /proc, Linux only).
+"x cores" multiplies the wall ratio by the cores Spark had (N for local[N]): per core, if both ran
+undisturbed. The CPU ratio is the per-core comparison that holds on a shared, loaded machine: the
+CPU seconds Spark spent on a step against those the single process spent on it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,60 +52,129 @@ AS_OF = dt.date(2026, 6, 30)
 ORDERS_AS_OF = dt.date(2026, 3, 31)
 
 
+def tree_cpu() -> float:
+    """CPU seconds (user + system) used so far by this process and every process under it (the JVM,
+    Spark's Python daemon and workers), reaped children included: from /proc, Linux only."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        parent[int(entry)] = int(fields[1])
+        used[int(entry)] = sum(int(v) for v in fields[11:15]) / tick  # utime stime cutime cstime
+    total, todo = 0.0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        total += used.get(pid, 0.0)
+        todo.extend(p for p, pp in parent.items() if pp == pid)
+    return total
+
+
 def timed(fn: Any) -> tuple[float, Any]:
+    """Wall seconds of ``fn()`` (time.perf_counter), and its result."""
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out
 
 
-def single_decide(policy: Any, path: Path, out: Path) -> dict[str, float]:
-    read, _ = timed(lambda: pq.read_table(path))
-    marks: dict[str, float] = {}
+class Clock:
+    """Wall and CPU seconds of each step: CPU of this process alone (``time.process_time``) for the
+    single process, of the whole process tree (driver, JVM, Python workers) for Spark."""
+
+    def __init__(self, tree: bool):
+        self.cpu: Callable[[], float] = tree_cpu if tree else time.process_time
+        self.wall: dict[str, float] = {}
+        self.used: dict[str, float] = {}
+
+    def step(self, name: str, fn: Any) -> Any:
+        c, t = self.cpu(), time.perf_counter()
+        out = fn()
+        self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - t
+        self.used[name] = self.used.get(name, 0.0) + self.cpu() - c
+        return out
+
+
+def single_decide(policy: Any, path: Path, out: Path) -> Clock:
+    clock = Clock(tree=False)
+    clock.step("reading", lambda: pq.read_table(path))
+    marks: dict[str, tuple[float, float]] = {}
 
     def progress(phase: str, done: int, total: int | None) -> None:
-        marks[phase] = time.perf_counter()
+        marks[phase] = (time.perf_counter(), time.process_time())
 
-    t0 = time.perf_counter()
-    writing = 0.0
-    writer = None
+    t0, c0 = time.perf_counter(), time.process_time()
+    writer: list[Any] = []
+
+    def write(table: Any) -> None:
+        if not writer:
+            writer.append(pq.ParquetWriter(out, table.schema))
+        writer[0].write_table(table)
+
     for part in iter_batches(policy, str(path), as_of=AS_OF, trace=False, progress=progress):
         table = part.to_arrow(errors=True)  # the flat columns, as the Spark decision pass returns them
-        t = time.perf_counter()
-        writer = writer or pq.ParquetWriter(out, table.schema)
-        writer.write_table(table)
-        writing += time.perf_counter() - t
-    if writer is not None:
-        writer.close()
-    end = time.perf_counter()
-    stats = marks["reading"] - t0
-    return {"reading": read, "statistics pass": stats, "decision pass": end - marks["reading"] - writing,
-            "writing": writing}
+        clock.step("writing", lambda table=table: write(table))
+    if writer:
+        clock.step("writing", writer[0].close)
+    t1, c1 = time.perf_counter(), time.process_time()
+    (tr, cr) = marks["reading"]
+    clock.wall["statistics pass"], clock.used["statistics pass"] = tr - t0, cr - c0
+    clock.wall["decision pass"] = t1 - tr - clock.wall["writing"]
+    clock.used["decision pass"] = c1 - cr - clock.used["writing"]
+    return clock
 
 
-def spark_decide(spark: Any, policy: Any, path: Path, out: Path) -> dict[str, float]:
+def spark_decide(spark: Any, policy: Any, path: Path, out: Path) -> Clock:
     from accountrules.spark import decide, portfolio_pass
 
+    clock = Clock(tree=True)
     df = spark.read.parquet(str(path))
-    read, _ = timed(lambda: df.write.format("noop").mode("overwrite").save())
-    stats, held = timed(lambda: portfolio_pass(policy, df, as_of=AS_OF))
-    decision, _ = timed(lambda: decide(policy, df, as_of=AS_OF, portfolio=held).write.format("noop")
-                        .mode("overwrite").save())
-    total, _ = timed(lambda: decide(policy, df, as_of=AS_OF, portfolio=held).write.mode("overwrite")
-                     .parquet(str(out)))
-    return {"reading": read, "statistics pass": stats, "decision pass": decision,
-            "writing": max(total - decision, 0.0)}
+    clock.step("reading", lambda: df.write.format("noop").mode("overwrite").save())
+    held = clock.step("statistics pass", lambda: portfolio_pass(policy, df, as_of=AS_OF))
+    clock.step("decision pass", lambda: decide(policy, df, as_of=AS_OF, portfolio=held).write.format("noop")
+               .mode("overwrite").save())
+    clock.step("writing", lambda: decide(policy, df, as_of=AS_OF, portfolio=held).write.mode("overwrite")
+               .parquet(str(out)))
+    # "writing" ran the decision pass again: what writing adds is the difference
+    for times in (clock.wall, clock.used):
+        times["writing"] = max(times["writing"] - times["decision pass"], 0.0)
+    return clock
 
 
-def features(spark: Any, path: Path, out: Path) -> tuple[float, float, float]:
+def features(spark: Any, path: Path, out: Path) -> tuple[Clock, Clock]:
     from accountrules.spark import derive_features
 
     cols = ColumnMap(cost="cost", quantity="quantity")
-    single, table = timed(lambda: single_features(path, as_of=ORDERS_AS_OF, columns=cols))
+    one, many = Clock(tree=False), Clock(tree=True)
+    table = one.step("derive (no write)", lambda: single_features(path, as_of=ORDERS_AS_OF, columns=cols))
     pq.write_table(table, out.with_suffix(".single.parquet"))
     frame = derive_features(spark.read.parquet(str(path)), as_of=ORDERS_AS_OF, columns=cols)
-    noop, _ = timed(lambda: frame.write.format("noop").mode("overwrite").save())
-    written, _ = timed(lambda: frame.write.mode("overwrite").parquet(str(out)))
-    return single, noop, written
+    many.step("derive (no write)", lambda: frame.write.format("noop").mode("overwrite").save())
+    many.step("derive + write Parquet", lambda: frame.write.mode("overwrite").parquet(str(out)))
+    return one, many
+
+
+HEADER = f"{'':<26}{'wall s: single':>15}{'Spark':>8}{'ratio':>7}{'x cores':>8}" \
+         f"{'CPU s: single':>15}{'Spark':>8}{'ratio':>7}"
+
+
+def line(step: str, one: Clock, many: Clock, n_cores: int) -> str:
+    a, b = one.wall.get(step), many.wall[step]
+    c, d = one.used.get(step), many.used[step]
+    if a is None or c is None:
+        return f"  {step:<24}{'':>15}{b:>8.1f}{'':>15}{'':>15}{d:>8.1f}"
+    return (f"  {step:<24}{a:>15.1f}{b:>8.1f}{b / a:>7.2f}{b * n_cores / a:>8.2f}"
+            f"{c:>15.1f}{d:>8.1f}{d / c:>7.2f}")
+
+
+def total(clock: Clock) -> None:
+    clock.wall["total"] = sum(clock.wall.values())
+    clock.used["total"] = sum(clock.used.values())
 
 
 def cores(master: str) -> int:
@@ -127,22 +202,22 @@ def main() -> None:
             pq.write_table(generate.portfolio(n), path, row_group_size=200_000)
             one = single_decide(policy, path, Path(tmp) / "single.parquet")
             many = spark_decide(spark, policy, path, Path(tmp) / "spark_out.parquet")
-            print(f"\ndecide {n:,} accounts (express policy)        single s   Spark s   ratio  per-core ratio")
-            for step in one:
-                a, b = one[step], many[step]
-                print(f"  {step:<40}{a:>9.1f}{b:>10.1f}{b / a:>8.2f}{b * n_cores / a:>16.2f}")
-            a, b = sum(one.values()), sum(many.values())
-            print(f"  {'total':<40}{a:>9.1f}{b:>10.1f}{b / a:>8.2f}{b * n_cores / a:>16.2f}")
+            total(one)
+            total(many)
+            print(f"\ndecide {n:,} accounts (express policy); load average {os.getloadavg()[0]:.1f}")
+            print(HEADER)
+            for step in one.wall:
+                print(line(step, one, many, n_cores))
         if args.orders:
             path = Path(tmp) / "orders.parquet"
             log = generate.order_log(args.orders, max(1, args.orders // 20))
             pq.write_table(log, path, row_group_size=1_000_000)
-            single, noop, written = features(spark, path, Path(tmp) / "features.parquet")
-            print(f"\nfeatures from {args.orders:,} orders ({log.num_rows // 20:,} ids drawn)  single s   Spark s   "
-                  "ratio  per-core ratio")
-            print(f"  {'derive (no write)':<40}{single:>9.1f}{noop:>10.1f}{noop / single:>8.2f}"
-                  f"{noop * n_cores / single:>16.2f}")
-            print(f"  {'derive + write Parquet (Spark)':<40}{'':>9}{written:>10.1f}")
+            one, many = features(spark, path, Path(tmp) / "features.parquet")
+            print(f"\nfeatures from {args.orders:,} orders ({log.num_rows // 20:,} ids drawn); "
+                  f"load average {os.getloadavg()[0]:.1f}")
+            print(HEADER)
+            for step in many.wall:
+                print(line(step, one, many, n_cores))
     spark.stop()
 
 

@@ -153,6 +153,26 @@ def test_empty_partitions_and_partitions_of_only_bad_rows_lose_nothing(spark: An
     assert first.column("error").null_count == 0
 
 
+def test_bad_cells_in_columns_no_rule_reads(spark: Any, express: accountrules.Policy) -> None:
+    # the decision pass reads only the columns the policy reads: the rows refused for a column it
+    # does not read, alone or with others, keep the single machine's errors (pass 1 ships them)
+    table = generate.example_table().slice(0, 60)
+    cells = {"company.employees": {3: "many", 17: "-4", 40: "12"}, "relationship.since": {3: "2026-13-01", 25: "x"},
+             "relationship.stage": {17: "stabel"}, "id": {30: table.column("id")[3].as_py()}}
+    for name, patch in cells.items():
+        values = table.column(name).to_pylist()
+        for i, v in patch.items():
+            values[i] = v
+        table = table.set_column(table.column_names.index(name), name, pa.array(values, pa.string()))
+    for engine in ("vector", "compiled"):
+        result = express.decide_many(table, as_of=AS_OF, engine=engine)
+        errors = {e.row: e for e in result.errors}
+        assert {4, 18, 26} <= set(errors) and 31 not in errors  # a refused row claims no id
+        assert errors[18].field == "company.employees" and "relationship.stage" in errors[18].message
+        got = decide(express, frame(spark, table, 3), as_of=AS_OF, engine=engine).toArrow()
+        assert_same_rows(result.to_arrow(errors=True), got)
+
+
 def test_all_bad_and_empty_inputs(spark: Any, express: accountrules.Policy) -> None:
     table = generate.example_table().slice(0, 6)
     bad = table.set_column(table.column_names.index("relationship.stage"), "relationship.stage",
