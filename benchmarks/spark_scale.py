@@ -16,6 +16,9 @@ to Parquet first (not timed). Each step is a public call timed end to end:
 * features: ``accountrules.features.derive_features(path)`` against
   ``accountrules.spark.derive_features(spark.read.parquet(path))`` written to ``noop`` and to Parquet.
 
+Before the first timed size both sides decide a small portfolio once, untimed (``--warmup``), so
+neither pays its first call's start-up inside a timed step.
+
 Each step is timed twice: wall time (``time.perf_counter``) and CPU time. The single process's CPU
 is ``time.process_time``; Spark's is the CPU of the whole process tree under this one (the driver,
 the JVM with its GC and JIT threads, Spark's Python daemon and workers; from /proc, Linux only).
@@ -187,6 +190,8 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, nargs="*", default=[1_000_000, 5_000_000])
     ap.add_argument("--orders", type=int, default=10_000_000)
     ap.add_argument("--master", default="local[2]")
+    ap.add_argument("--warmup", type=int, default=20_000,
+                    help="accounts decided once by both sides before any timed step, untimed (0: none)")
     args = ap.parse_args()
     from accountrules.spark.session import start_session
 
@@ -197,6 +202,14 @@ def main() -> None:
     print(f"Spark {spark.version} on {args.master} ({n_cores} cores); session start {t_start:.1f} s; "
           f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
+        if args.warmup:
+            # even-handed: both sides decide a small portfolio once, untimed, so neither pays its first
+            # call's start-up (imports, the JVM's JIT and Python workers) inside a timed step
+            path = Path(tmp) / "warmup.parquet"
+            pq.write_table(generate.portfolio(args.warmup), path)
+            single_decide(policy, path, Path(tmp) / "warmup_single.parquet")
+            spark_decide(spark, policy, path, Path(tmp) / "warmup_spark.parquet")
+            print(f"warm-up (untimed): {args.warmup:,} accounts decided once by each side")
         for n in args.accounts:
             path = Path(tmp) / f"accounts_{n}.parquet"
             pq.write_table(generate.portfolio(n), path, row_group_size=200_000)
