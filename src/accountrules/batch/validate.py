@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from accountrules.batch.arrow_cells import as_arrow, extra_as_is, fast_cast, normalise_array, pc, target_type
 from accountrules.batch.columns import ATTR_KEYS, NO_CONTACTS, env_keys, flat_fields, suggest
 from accountrules.batch.errors import RowError, row_error
 from accountrules.batch.ids import normalise_id, normalise_id_column, shown_id
@@ -222,152 +223,8 @@ def normalise_cell(key: str, v: Any) -> Any:
     return v
 
 
-# -- the flat path: vectorised columns ------------------------------------------------------------
-
-_FLOAT_RE = r"^-?(0|[1-9][0-9]{0,15})(\.[0-9]{1,17})?([eE][-+]?[0-9]{1,2})?$"
-_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_TRUE = ["true", "True", "TRUE", "yes", "Yes", "YES", "1"]
-_FALSE = ["false", "False", "FALSE", "no", "No", "NO", "0"]
-_INT64_LIMIT = 9.223372036854775e18  # below 2**63 as a float
-
-
-def _pa() -> tuple[Any, Any]:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    return pa, pc
-
-
-def _pc() -> Any:
-    return _pa()[1]
-
-
-def _target(spec: FieldSpec) -> Any:
-    pa, _ = _pa()
-    if spec.type == "number":
-        return pa.int64() if spec.integer else pa.float64()
-    if spec.type == "bool":
-        return pa.bool_()
-    if spec.type == "date":
-        return pa.date32()
-    return pa.string()
-
-
-def normalise_array(key: str, arr: Any) -> Any:
-    """Blank strings and NaN -> null, dictionaries decoded, large/view strings -> string."""
-    pa, pc = _pa()
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    t = arr.type
-    if pa.types.is_dictionary(t):
-        arr = arr.dictionary_decode()
-        t = arr.type
-    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        arr = arr.cast(pa.string())
-        t = arr.type
-    if pa.types.is_string(t):
-        if pc.any(pc.equal(arr, "")).as_py():
-            arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
-    elif pa.types.is_floating(t):
-        if pa.types.is_float16(t):
-            arr = arr.cast(pa.float32())
-        nan = pc.is_nan(arr)
-        if pc.any(nan).as_py():
-            arr = pc.if_else(nan, pa.scalar(None, arr.type), arr)
-    elif key == "id" and pa.types.is_integer(t):
-        arr = arr.cast(pa.string())
-    return arr
-
-
-def _parse_where(pc: Any, pa: Any, arr: Any, ok: Any, to: Any) -> Any:
-    """Text cells parsed as ``to`` where ``ok``, null elsewhere. The cells not parsed are replaced by
-    "0" first: older pyarrow (< 22) parses the hidden text behind nulls too, and fails on it."""
-    parsed = pc.if_else(ok, arr, pa.scalar("0", pa.string())).cast(to)
-    return pc.if_else(ok, parsed, pa.scalar(None, to))
-
-
-def _fast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
-    """``(values, ok)``: values cast to the target type where ``ok``; None = no fast path."""
-    pa, pc = _pa()
-    t = arr.type
-    if spec.type == "number":
-        if spec.integer:
-            if pa.types.is_integer(t):
-                if t == pa.uint64():
-                    ok = pc.less_equal(arr, pa.scalar(2**63 - 1, pa.uint64()))
-                    vals = pc.if_else(ok, arr, pa.scalar(None, t)).cast(pa.int64())
-                else:
-                    ok, vals = None, arr.cast(pa.int64())
-            elif pa.types.is_floating(t):
-                a = arr.cast(pa.float64())
-                ok = pc.and_(pc.and_(pc.is_finite(a), pc.equal(pc.floor(a), a)),
-                             pc.less(pc.abs(a), _INT64_LIMIT))
-                vals = pc.if_else(ok, a, pa.scalar(None, pa.float64())).cast(pa.int64(), safe=False)
-            elif pa.types.is_string(t):
-                # digits only (pydantic reads "007" as 7 too); signs, spaces, "1_000" go cell by cell
-                # a regex, not ascii_is_decimal: that one calls "  " decimal in pyarrow < 22
-                ok = pc.match_substring_regex(arr, "^[0-9]{1,18}$")
-                vals = _parse_where(pc, pa, arr, ok, pa.int64())
-            else:
-                return None
-        elif pa.types.is_integer(t) or pa.types.is_floating(t):
-            vals = arr.cast(pa.float64(), safe=False)
-            ok = pc.is_finite(vals)  # inf goes cell by cell: the model decides (it refuses non-finite numbers)
-        elif pa.types.is_string(t):
-            ok = pc.match_substring_regex(arr, _FLOAT_RE)
-            vals = _parse_where(pc, pa, arr, ok, pa.float64())
-        else:
-            return None
-        if spec.ge is not None:
-            ge = pc.greater_equal(vals, spec.ge)
-            ok = ge if ok is None else pc.and_(ok, ge)
-        if spec.le is not None:
-            le = pc.less_equal(vals, spec.le)
-            ok = le if ok is None else pc.and_(ok, le)
-    elif spec.type == "bool":
-        if pa.types.is_boolean(t):
-            ok, vals = None, arr
-        elif pa.types.is_string(t):
-            ok = pc.is_in(arr, value_set=pa.array(_TRUE + _FALSE))
-            vals = pc.is_in(arr, value_set=pa.array(_TRUE))
-        else:
-            return None
-    elif spec.type == "date":
-        if pa.types.is_date32(t):
-            ok, vals = None, arr
-        elif pa.types.is_date64(t):
-            ok, vals = None, arr.cast(pa.date32())
-        elif pa.types.is_timestamp(t) and t.tz is None:
-            vals = arr.cast(pa.date32(), safe=False)
-            ok = pc.equal(vals.cast(t), arr)
-        elif pa.types.is_string(t):
-            ok = pc.and_(pc.match_substring_regex(arr, _DATE_RE), pc.invert(pc.starts_with(arr, "0000")))
-            candidates = pc.if_else(ok, arr, pa.scalar(None, pa.string()))
-            try:  # strict: fails as a whole on a day that does not exist (2026-13-01)
-                vals = candidates.cast(pa.date32())
-            except pa.ArrowInvalid:
-                ts = pc.strptime(candidates, format="%Y-%m-%d", unit="s", error_is_null=True)
-                vals = ts.cast(pa.date32())  # strptime rolls 2024-02-30 over to 03-01: compare back
-                ok = pc.and_(ok, pc.equal(vals.cast(pa.string()), arr))
-        else:
-            return None
-    elif spec.type == "enum":
-        if not pa.types.is_string(t):
-            return None
-        ok, vals = pc.is_in(arr, value_set=pa.array(list(spec.values))), arr
-    else:  # string
-        if not pa.types.is_string(t):
-            return None
-        ok, vals = None, arr
-    if ok is None:
-        return vals, None
-    ok = pc.fill_null(ok, False)
-    return pc.if_else(ok, vals, pa.scalar(None, vals.type)), ok
-
-
 def _column(key: str, spec: FieldSpec, col: Any, extra: str | None) -> tuple[Any, dict[int, str], int]:
     """Validate one column: ``(stored column, {local index: message}, blank cells)``."""
-    pa, pc = _pa()
     if isinstance(col, list):  # a column Arrow could not type (mixed Python objects)
         cells = [normalise_cell(key, v) for v in col]
         return (*_cells(key, spec, cells, range(len(cells)), [None] * len(cells), extra), cells.count(None))
@@ -377,24 +234,26 @@ def _column(key: str, spec: FieldSpec, col: Any, extra: str | None) -> tuple[Any
 
 
 def _typed_column(key: str, spec: FieldSpec, arr: Any, extra: str | None) -> tuple[Any, dict[int, str]]:
-    pa, pc = _pa()
+    import pyarrow as pa
+
     if extra is not None:
-        if _extra_as_is(pa, extra, arr.type):
+        if extra_as_is(extra, arr.type):
             return arr, {}
         cells = arr.to_pylist()
         return _cells(key, spec, cells, range(len(cells)), [None] * len(cells), extra)
-    target = _target(spec)
-    fast = None if pa.types.is_null(arr.type) else _fast(arr, spec)
+    target = target_type(spec)
+    fast = None if pa.types.is_null(arr.type) else fast_cast(arr, spec)
     if fast is None:
         if arr.null_count == len(arr):
             return pa.nulls(len(arr), target), {}
         cells = arr.to_pylist()
         out, bad = _cells(key, spec, cells, range(len(cells)), [None] * len(cells), None)
-        return _as_arrow(out, target), bad
+        return as_arrow(out, target), bad
     vals, ok = fast
     if ok is None:
         return vals, {}
-    fallback = pc.indices_nonzero(pc.and_(arr.is_valid(), pc.invert(ok))).to_pylist()
+    k = pc()
+    fallback = k.indices_nonzero(k.and_(arr.is_valid(), k.invert(ok))).to_pylist()
     if not fallback:
         return vals, {}
     cells = [arr[i].as_py() for i in fallback]
@@ -405,27 +264,7 @@ def _typed_column(key: str, spec: FieldSpec, arr: Any, extra: str | None) -> tup
     for i, v in zip(fallback, patches, strict=True):
         if i not in bad:
             values[i] = v
-    return _as_arrow(values, target), bad
-
-
-def _extra_as_is(pa: Any, kind: str, t: Any) -> bool:
-    """A declared extra field whose Arrow type already holds what ``coerce_extra`` would return for
-    every cell (blanks and NaN are null by now): the column is kept as it is, with no Python per cell."""
-    if kind == "number":
-        return bool(t == pa.int64() or t == pa.float64())
-    if kind == "string":
-        return bool(pa.types.is_string(t))
-    if kind == "bool":
-        return bool(pa.types.is_boolean(t))
-    return kind == "date" and bool(pa.types.is_date32(t))
-
-
-def _as_arrow(values: list[Any], target: Any) -> Any:
-    pa, _ = _pa()
-    try:
-        return pa.array(values, type=target)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return values  # e.g. a whole number beyond int64: keep the Python values
+    return as_arrow(values, target), bad
 
 
 def _cells(key: str, spec: FieldSpec, cells: Sequence[Any], positions: Sequence[int], out: list[Any] | None,
@@ -490,7 +329,7 @@ def validate_table(table: Any, plan: Plan, start: int, unreadable: Mapping[int, 
                     shown[i] = shown_id(given)
         if key == "id" and not isinstance(col, list) and col.null_count:
             missing = validate_cell("id", None)[1]
-            for i in _pc().indices_nonzero(col.is_null()).to_pylist():
+            for i in pc().indices_nonzero(col.is_null()).to_pylist():
                 bad.setdefault(i, missing)
         keys.append(key)
         cols.append(col)

@@ -23,9 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -46,6 +45,7 @@ from accountrules.model.account import Account
 from accountrules.model.decision import Label
 from accountrules.model.enums import ChurnKind, RiskLevel
 from accountrules.parse.yaml_source import YNode, load_yaml_file
+from accountrules.testing.case_model import CaseAccountError, CaseFile, Expectation, ExpectedValue, PolicyCase
 from accountrules.testing.case_shapes import CASE, CASE_FILE, EXPECT, EXPECT_ACTIONS, EXPECT_CHURN, EXPECT_STAGE
 
 if TYPE_CHECKING:
@@ -73,61 +73,6 @@ EXPECT_KEYS = EXPECT.allowed
 _STAGE_KEYS = EXPECT_STAGE.allowed
 _CHURN_KEYS = EXPECT_CHURN.allowed
 _ACTION_KEYS = EXPECT_ACTIONS.allowed
-
-ExpectedValue: TypeAlias = str | float | tuple[str, ...] | None
-
-
-class CaseAccountError(PolicySchemaError):
-    """An account in a case file (``given`` or ``portfolio``) does not fit the account model."""
-
-    def __init__(self, message: str, location: SourceLocation | None = None, hint: str | None = None,
-                 problems: Sequence[tuple[str, str]] = ()):
-        self.problems = tuple(problems)
-        super().__init__(message, location, hint)
-
-
-@dataclass(frozen=True)
-class Expectation:
-    """One checked fact about a decision.
-
-    ``key`` is one of ``tier``, ``segments.<name>``, ``stage`` (the new stage),
-    ``stage.from``, ``stage.transition``, ``churn.kind``, ``churn.risk``,
-    ``churn.score`` (compared approximately), ``actions`` (exactly these, any order),
-    ``actions.include``, ``actions.exclude`` and ``fired`` (rule ids that must be in
-    the trace). ``value`` is a code, a number, a tuple of codes/ids, or None (no value).
-    """
-
-    key: str
-    value: ExpectedValue
-    location: SourceLocation
-
-
-@dataclass(frozen=True)
-class PolicyCase:
-    """One test case: an account, the accounts it is ranked among, and what must be decided."""
-
-    name: str
-    file: str
-    location: SourceLocation
-    given: Account
-    portfolio: tuple[Account, ...]
-    as_of: dt.date | None
-    expectations: tuple[Expectation, ...]
-    seed: tuple[str, ...] = ()
-    description: Label | None = None
-
-    @property
-    def node_id(self) -> str:
-        return f"{self.file}::{self.name}"
-
-
-@dataclass(frozen=True)
-class CaseFile:
-    path: str
-    portfolio: tuple[Account, ...]
-    as_of: dt.date | None
-    cases: tuple[PolicyCase, ...]
-
 
 def is_case_file(node: YNode) -> bool:
     """A YAML document is a case file when it is a mapping with a ``cases:`` key."""
