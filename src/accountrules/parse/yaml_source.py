@@ -184,6 +184,15 @@ def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafe
     # first by their exact type, a list or mapping is its node from its start event on (filled in
     # place), a key needs no node of its own (only its text and place), and untagged plain scalars
     # are read once per distinct text.
+    parser = loader(text)
+    try:
+        return _build_events(parser, file)
+    finally:
+        parser.dispose()
+
+
+def _build_events(parser: yaml.SafeLoader | yaml.CSafeLoader, file: str) -> YNode | None:
+    # the parser's own check/get calls, not yaml.parse's generator: one frame switch less per event
     root: YNode | None = None
     stack: list[YNode] = []  # the lists and mappings whose end has not been seen yet
     pending: list[str | None] = []  # for each: the mapping key waiting for its value
@@ -191,7 +200,9 @@ def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafe
     kinds: dict[str, str | None] = {}  # plain scalar text -> its resolved kind, for this text only
     plain: dict[str, Scalar] = {}  # untagged plain scalar text -> its value, for this text only
     decimal = _DECIMAL.fullmatch
-    for event in yaml.parse(text, Loader=loader):
+    check, get = parser.check_event, parser.get_event
+    while check():
+        event = get()
         kind = type(event)
         raw: str | None = None
         if kind is ScalarEvent:
