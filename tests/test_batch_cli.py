@@ -43,6 +43,39 @@ def test_decide_csv_with_bad_rows_exits_1(tmp_path: Path, capsys: pytest.Capture
         ("150", "relationship.stage")]
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_decide_summary_names_codes_by_the_policys_labels(lang: str, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Tiers, segments, stages, churn and actions in the summary read as the policy labels them in the
+    command line's language, with the counts of the decisions file."""
+    from collections import Counter
+
+    from accountrules import load_policy
+
+    spec = load_policy(EXPRESS).spec
+    assert spec.tiers is not None and spec.actions is not None
+    out = tmp_path / "decisions.csv"
+    assert main(["--lang", lang, "decide", str(EXPRESS), str(ACCOUNTS), "-o", str(out), "--as-of", "2026-06-30"]) == 1
+    text = capsys.readouterr().out
+    rows = _rows(out)
+    lines = {line.strip().partition("：" if lang == "zh" else ": ")[0]: line.strip() for line in text.splitlines()}
+    tiers = lines["等级" if lang == "zh" else "tiers"]
+    order = list(spec.tiers.values)
+    counts = sorted(Counter(r["tier"] for r in rows).items(), key=lambda kv: order.index(kv[0]))
+    expected = "; ".join(f"{spec.tiers.values[t].in_(lang)} {n}" for t, n in counts)
+    assert tiers.endswith(expected), (tiers, expected)
+    assert "platinum" not in tiers and "gold" not in tiers
+    actions = Counter(a for r in rows for a in r["actions"].split(";") if a)
+    for code, n in actions.items():
+        assert f"{spec.actions.catalog[code].title.in_(lang)} {n}" in text, code
+    assert "dedicated_manager" not in text and "hibernating" not in text  # action and segment codes
+    stage = {"zh": "初期合作", "en": "Initial cooperation"}[lang]  # the shared vocabulary's stage label
+    churn = {"zh": "无流失", "en": "No churn"}[lang]
+    assert f"{stage} {Counter(r['stage'] for r in rows)['initial']}" in text
+    assert f"{churn} {Counter(r['churn_kind'] for r in rows)['none']}" in text
+    assert f"{spec.segments['rfm'].values['hibernating'].in_(lang)} " in text
+
+
 def test_decide_jsonl_and_parquet_with_explain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "d.jsonl"
     errs = tmp_path / "bad.csv"

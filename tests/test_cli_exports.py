@@ -129,6 +129,33 @@ def test_a_gbk_export_gets_one_line_naming_the_fix(export: Path, tmp_path: Path,
     assert [r["account_id"] for r in _rows(out)] == ["A1", "A2", "A3"]
 
 
+def test_a_gbk_decisions_file_is_told_to_be_resaved(export: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """--encoding reads ACCOUNTS only: for a decisions file re-saved as GBK the hint is to re-save it as UTF-8,
+    while a GBK accounts file beside a good decisions file still gets the --encoding hint."""
+    decisions = tmp_path / "d.csv"
+    code, out, err = run(capsys, "decide", SMALL, export, "-o", decisions, "--as-of", AS_OF, *MAP_ARGS,
+                         "--unknown-columns", "ignore", "-q")
+    assert code == 0, err
+    gbk_decisions = tmp_path / "gbk-d.csv"
+    gbk_decisions.write_bytes(decisions.read_text(encoding="utf-8-sig").replace("A1", "华东").encode("gbk"))
+    for lang, hint in (("en", f"{gbk_decisions}: file is not UTF-8; it looks like GBK: re-save it as UTF-8 (a "
+                              "decisions file is always read as UTF-8; --encoding applies to ACCOUNTS only)"),
+                       ("zh", "看起来是 GBK：请另存为 UTF-8（决策文件总是按 UTF-8 读取；--encoding 只用于 ACCOUNTS）")):
+        code, out, err = run(capsys, "--lang", lang, "report", SMALL, "--decisions", gbk_decisions, "-o", "-",
+                             "--as-of", AS_OF)
+        assert code == 2 and out == "" and err.count("\n") == 1 and hint in err, err
+        assert "--encoding gbk" not in err
+    gbk_accounts = tmp_path / "gbk.csv"
+    gbk_accounts.write_bytes(EXPORT.encode("gbk"))
+    code, out, err = run(capsys, "--lang", "en", "report", SMALL, "--decisions", decisions, gbk_accounts, "-o", "-",
+                         "--as-of", AS_OF, *MAP_ARGS, "--unknown-columns", "ignore")
+    assert code == 2 and err.count("\n") == 1 and "re-save it as UTF-8 or pass --encoding gbk" in err, err
+    code, out, err = run(capsys, "report", SMALL, "--decisions", decisions, gbk_accounts, "-o", "-",
+                         "--as-of", AS_OF, *MAP_ARGS, "--unknown-columns", "ignore", "--encoding", "gbk")
+    assert code == 0 and "<html" in out, err
+
+
 def test_report_and_diff_read_the_export_too(export: Path, mapping_file: Path, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     given = ["--columns", str(mapping_file), "--unknown-columns", "ignore", "--as-of", AS_OF]

@@ -132,7 +132,8 @@ def _inputs(tmp_path: Path) -> dict[str, tuple[list[object], str]]:
         "report: not decisions": (["report", SMALL, "--decisions", no_id, "-o", tmp_path / "r.html"],
                                   "不是 decide 写出的决策文件：没有 'account_id' 列"),
         "report: GBK decisions": (["report", SMALL, "--decisions", gbk, "-o", tmp_path / "r.html"],
-                                  "文件不是 UTF-8 编码，看起来是 GBK"),
+                                  "文件不是 UTF-8 编码，看起来是 GBK：请另存为 UTF-8（决策文件总是按 UTF-8 读取；"
+                                  "--encoding 只用于 ACCOUNTS）"),
         "report: format": (["report", SMALL, "--decisions", sheet, "-o", tmp_path / "r.html"],
                            "无法从后缀 '.xlsx' 判断格式"),
         "order date": (["features", orders, "--as-of", "2026-06-30", "-o", "-"],

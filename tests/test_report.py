@@ -3,9 +3,11 @@ is one well-formed, offline, bilingual HTML document with a table beside every c
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import html
+import io
 import math
 import random
 import re
@@ -311,6 +313,26 @@ def test_overdue_actions_are_marked(policy, tmp_path: Path) -> None:  # type: ig
     rows = {r[0]: int(r[1].replace(",", "")) for r in _tables(html)["timeline"]}
     assert overdue > 0 and rows["Overdue"] == overdue
     assert 'class="mark overdue"' in html
+
+
+def test_cli_report_takes_accounts_before_or_after_decisions(tmp_path: Path) -> None:
+    """``report P A --decisions D`` and ``report P --decisions D A`` are the same command: the same page."""
+    _decide(tmp_path, ACCOUNTS)
+    decisions = str(tmp_path / "decisions.csv")
+    common = ["-o", "-", "--lang", "en", "--as-of", AS_OF.isoformat(), "-q"]
+    pages = []
+    for argv in (["report", str(EXPRESS), str(ACCOUNTS), "--decisions", decisions, *common],
+                 ["report", str(EXPRESS), "--decisions", decisions, str(ACCOUNTS), *common],
+                 ["report", str(EXPRESS), "--decisions", decisions, *common[:2], str(ACCOUNTS), *common[2:]]):
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            assert main(argv) == 0, argv
+        pages.append(buf.getvalue())
+    assert pages[0] == pages[1] == pages[2]
+    assert "lorenz" in {c.key for c in parse(pages[0]).charts}  # the accounts were read: amounts are drawn
+    with pytest.raises(SystemExit) as exc:  # a third positional is still refused
+        main(["report", str(EXPRESS), "--decisions", decisions, str(ACCOUNTS), str(ACCOUNTS), *common])
+    assert exc.value.code == 2
 
 
 def test_cli_report_and_diff_report(tmp_path: Path) -> None:

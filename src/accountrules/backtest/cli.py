@@ -18,6 +18,7 @@ from typing import Any
 from accountrules.backtest.result import SweepRow
 from accountrules.cli.args import ENGINE_HELP, gettext_of, iso_date, positive
 from accountrules.cli.messages import CommandError, error_line
+from accountrules.cli.progress import Progress, progress_on
 from accountrules.errors import AccountRulesError, EngineUnavailableError
 from accountrules.features import ColumnMap
 from accountrules.i18n import N_, Gettext, lang_from_env
@@ -167,8 +168,9 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
             _print_sweep(rows, args, lang)
             return 0
     # the full backtest: always without --sweep; with it, only for the files asked for
-    result = backtest(policy, args.orders, decline_share=args.decline_share, n_resamples=args.resamples,
-                      seed=args.seed, engine=args.engine, **common)
+    with Progress(progress_on(args), _, units={"backtesting": "steps"}) as bar:
+        result = backtest(policy, args.orders, decline_share=args.decline_share, n_resamples=args.resamples,
+                          seed=args.seed, engine=args.engine, progress=bar, **common)
     if outcomes_path is not None:
         table = result.outcomes
         with CsvTableWriter(outcomes_path, table.column_names) as w:

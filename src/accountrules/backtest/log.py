@@ -17,6 +17,7 @@ from typing import Any, Final
 from accountrules.errors import AccountRulesError
 from accountrules.features import ColumnMap, InputFormat
 from accountrules.features.orders import Arrow, arrow, load_orders
+from accountrules.io.tables import Progress
 
 __all__ = [
     "ACCOUNT_REASONS",
@@ -75,6 +76,7 @@ def read_log(
     *,
     format: InputFormat | None = None,
     log_end: date | None = None,
+    progress: Progress | None = None,
 ) -> OrderLog:
     """Read ``orders`` (a path, a pyarrow Table or a pandas DataFrame) and check every row.
 
@@ -84,7 +86,7 @@ def read_log(
     cols = columns if columns is not None else ColumnMap()
     ar = arrow()
     pa, pc = ar.pa, ar.pc
-    raw = load_orders(ar, orders, cols, format)
+    raw = load_orders(ar, orders, cols, format, progress)
     n = raw.num_rows
     ids = _ids(ar, raw[cols.account_id])
     dates = _dates(ar, raw[cols.date], cols.date_format)

@@ -21,6 +21,7 @@ from accountrules.backtest.log import ACCOUNT_REASONS, BacktestInputError, Order
 from accountrules.backtest.outcomes import Outcomes, outcomes
 from accountrules.backtest.result import Exclusions
 from accountrules.features import ColumnMap, InputFormat, derive_features
+from accountrules.io.tables import Progress
 from accountrules.policy import Policy, load_policy
 
 __all__ = ["Prepared", "as_policy", "parse_horizon", "prepare"]
@@ -84,11 +85,12 @@ class Prepared:
 
 def prepare(orders: Any, *, as_of: date, horizon: int | str | timedelta, columns: ColumnMap | None = None,
             format: InputFormat | None = None, log_end: date | None = None, window_days: int | None = None,
-            decline_share: float = 0.5, clip_horizon: bool = False) -> Prepared:
+            decline_share: float = 0.5, clip_horizon: bool = False, progress: Progress | None = None) -> Prepared:
     """Read and check ``orders``, derive the fields at T (``window_days``, default the horizon) and
-    the outcomes in ``(T, T + horizon]``."""
+    the outcomes in ``(T, T + horizon]``; ``progress`` is told of the reading and grouping (as by
+    :func:`~accountrules.features.derive_features`)."""
     requested = parse_horizon(horizon)
-    log = read_log(orders, columns, format=format, log_end=log_end)
+    log = read_log(orders, columns, format=format, log_end=log_end, progress=progress)
     days = check_dates(log, as_of, requested, clip=clip_horizon)
     window = requested if window_days is None else window_days
     history = history_of(log)
@@ -96,7 +98,7 @@ def prepare(orders: Any, *, as_of: date, horizon: int | str | timedelta, columns
     included = history.first_day() <= t
     if not included.any():
         raise BacktestInputError(f"no account has an order on or before {as_of}")
-    features = derive_features(log.table, as_of=as_of, window_days=window, columns=log.columns)
+    features = derive_features(log.table, as_of=as_of, window_days=window, columns=log.columns, progress=progress)
     ids = [str(a) for a in history.ids[included]]
     if features["id"].to_pylist() != ids:  # one account set on both sides of T, in one order
         raise RuntimeError("features and history disagree on the accounts at T")

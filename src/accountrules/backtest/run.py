@@ -18,6 +18,7 @@ from accountrules.backtest.scores import compare, score_measures
 from accountrules.backtest.stability import decide_again, stability
 from accountrules.features import ColumnMap, InputFormat
 from accountrules.features.orders import arrow
+from accountrules.io.tables import Progress
 from accountrules.model.enums import ChurnKind
 from accountrules.policy import Policy
 
@@ -55,6 +56,7 @@ def backtest(
     level: float = 0.95,
     seed: int = 0,
     engine: str = "auto",
+    progress: Progress | None = None,
 ) -> BacktestResult:
     """Backtest ``policy`` on the order log ``orders`` at ``as_of`` (T) over ``horizon``.
 
@@ -66,11 +68,27 @@ def backtest(
     ``clip_horizon``: a horizon running past the log's end is cut there (``horizon_days`` in the
     result is what was observed, ``horizon_requested_days`` what was asked) instead of refused.
     ``n_resamples``/``level``/``seed``: the bootstrap intervals. See ``docs/backtest.md``.
+    ``progress(phase, done, total)``: ``"reading"`` and ``"grouping"`` (rows, see
+    :func:`~accountrules.features.derive_features`), then ``"backtesting"`` counted in steps:
+    deciding at T, the baselines, each score's bootstrap, deciding at T + horizon.
     """
     pol = as_policy(policy)
     prep = prepare(orders, as_of=as_of, horizon=horizon, columns=columns, format=format, log_end=log_end,
-                   window_days=window_days, decline_share=decline_share, clip_horizon=clip_horizon)
+                   window_days=window_days, decline_share=decline_share, clip_horizon=clip_horizon,
+                   progress=progress)
+    # deciding at T, 2 baselines, 4 bootstraps (a score the policy or the fit does not give is a step
+    # done at once), deciding again: the total is known before the first
+    steps = [0, 8]
+
+    def step(n: int = 1) -> None:
+        steps[0] += n
+        if progress is not None:
+            progress("backtesting", steps[0], steps[1])
+
+    if progress is not None:
+        progress("backtesting", 0, steps[1])
     cols, decided = decide_at(pol, prep, engine=engine)
+    step()
     refused = int(np.count_nonzero(~decided))
     if not decided.any():
         raise BacktestInputError("the policy could not decide any account at T")
@@ -80,18 +98,26 @@ def backtest(
     ids = [a for a, d in zip(prep.ids, decided, strict=True) if d]
     t = prep.as_of_day
     hiatus = hiatus_baseline(prep.history, keep, t, prep.horizon_days)
+    step()
     bg = bgnbd_baseline(prep.history, keep, t, prep.horizon_days)
     scores: list[ScoreMeasures] = []
     comparisons = []
     y = out.churned
     policy_score = _policy_score(cols)
+    fitted = bg if isinstance(bg, BGNBDBaseline) else None
+    step()
     if policy_score is not None:
         scores.append(score_measures(POLICY_SCORE, y, policy_score, n_resamples=n_resamples, level=level, seed=seed))
+    step()
     scores.append(score_measures(HIATUS, y, hiatus.score, n_resamples=n_resamples, level=level, seed=seed))
-    fitted = bg if isinstance(bg, BGNBDBaseline) else None
+    step()
     if fitted is not None:
         scores.append(score_measures(BGNBD, y, fitted.score, n_resamples=n_resamples, level=level, seed=seed))
+        step()
         scores.append(score_measures(BGNBD_QUIET, y, fitted.quiet, n_resamples=n_resamples, level=level, seed=seed))
+        step()
+    else:
+        step(2)
     if policy_score is not None:
         baselines = {HIATUS: hiatus.score}
         if fitted is not None:
@@ -112,6 +138,7 @@ def backtest(
     at_t: dict[str, list[Any]] = {k: cols[k] for k in ("tier", "stage") if k in cols}
     later = decide_again(pol, prep.log.table, prep.log.columns, ids, at_t, as_of=stop,
                          window_days=prep.window_days, engine=engine) if at_t else {}
+    step()
     stab = [stability(k, at_t[k], later[k]) for k in ("tier", "stage") if k in at_t and k in later]
     table = _outcome_table(ids, cols, out, hiatus.score, hiatus.flagged, fitted, later)
     return BacktestResult(

@@ -18,6 +18,14 @@ if TYPE_CHECKING:
     from accountrules.compile.plan import Plan
 
 
+Label = Callable[[str, str], str]
+"""``label(section, code)``: how a summary names a code of ``section`` (``tier``, ``action``...)."""
+
+
+def _code(section: str, code: str) -> str:
+    return code
+
+
 @dataclass(frozen=True)
 class BatchSummary:
     """Counts over a batch. ``stage_changes`` keys read ``from -> to`` (``(none)`` = no stage given)."""
@@ -40,26 +48,37 @@ class BatchSummary:
             "churn_kinds": self.churn_kinds, "churn_risks": self.churn_risks, "actions": self.actions,
         }
 
-    def lines(self, _: Callable[[str], str] = str) -> list[str]:
-        """The summary, a line per count; ``_`` translates its words (a catalogue's ``gettext``)."""
-        def fmt(counts: Mapping[str, int]) -> str:
-            return ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
+    def lines(self, _: Callable[[str], str] = str, label: Label | None = None) -> list[str]:
+        """The summary, a line per count; ``_`` translates its words (a catalogue's ``gettext``) and
+        ``label(section, code)`` names its codes (the policy's labels, e.g.
+        :func:`accountrules.report.i18n.label`); without it the codes are shown. Sections: ``tier``,
+        ``segment_name``, ``segment.NAME``, ``stage``, ``churn_kind``, ``churn_risk``, ``action``."""
+        name_of: Label = label if label is not None else _code
+        sep = ", " if label is None else "; "  # a label may hold a comma ("Organise events (seminars, ...)")
+
+        def fmt(counts: Mapping[str, int], section: str) -> str:
+            return sep.join(f"{name_of(section, k)} {v}" for k, v in counts.items()) or "-"
+
+        def change(key: str) -> str:  # "from -> to", "(none)" for no stage given
+            src, _arrow, dst = key.partition(" -> ")
+            return f"{name_of('stage', src)} -> {name_of('stage', dst)}"
 
         out = [_("accounts: {accounts} ({decided} decided, {errors} errors)").format(
             accounts=self.accounts, decided=self.decided, errors=self.errors)]
         if self.tiers:
-            out.append(_("tiers: {counts}").format(counts=fmt(self.tiers)))
+            out.append(_("tiers: {counts}").format(counts=fmt(self.tiers, "tier")))
         for name, counts in self.segments.items():
-            out.append(_("segment {name}: {counts}").format(name=name, counts=fmt(counts)))
+            out.append(_("segment {name}: {counts}").format(name=name_of("segment_name", name),
+                                                             counts=fmt(counts, f"segment.{name}")))
         if self.stages:
-            out.append(_("stages: {counts}").format(counts=fmt(self.stages)))
+            out.append(_("stages: {counts}").format(counts=fmt(self.stages, "stage")))
             total = sum(self.stage_changes.values())
-            out.append(_("stage changes: {total}").format(total=total)
-                       + (f" ({fmt(self.stage_changes)})" if total else ""))
+            changes = sep.join(f"{change(k)} {v}" for k, v in self.stage_changes.items())
+            out.append(_("stage changes: {total}").format(total=total) + (f" ({changes})" if total else ""))
         if self.churn_kinds:
-            out.append(_("churn kinds: {counts}").format(counts=fmt(self.churn_kinds)))
-            out.append(_("churn risk: {counts}").format(counts=fmt(self.churn_risks)))
-        out.append(_("actions: {counts}").format(counts=fmt(self.actions)))
+            out.append(_("churn kinds: {counts}").format(counts=fmt(self.churn_kinds, "churn_kind")))
+            out.append(_("churn risk: {counts}").format(counts=fmt(self.churn_risks, "churn_risk")))
+        out.append(_("actions: {counts}").format(counts=fmt(self.actions, "action")))
         return out
 
     def __str__(self) -> str:
@@ -161,4 +180,4 @@ def _count_arrow(plan: Plan, p: Any, tiers: Counter[str], segs: dict[str, Counte
     actions.update(arrow_counts(o["actions"], keep))
 
 
-__all__ = ["BatchSummary", "summarise"]
+__all__ = ["BatchSummary", "Label", "summarise"]

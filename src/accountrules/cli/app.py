@@ -94,6 +94,19 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, gettext: Gettext = str, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.gettext = gettext
+        # a command with an optional positional after a required one (report POLICY [ACCOUNTS]) sets this:
+        # plain argparse fills both positionals from the first run of them, so ACCOUNTS after an option is refused
+        self.intermixed = False
+        self._parsing = False
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        if not self.intermixed or self._parsing:
+            return super().parse_known_args(args, namespace)
+        self._parsing = True  # parse_known_intermixed_args calls back into parse_known_args
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._parsing = False
 
     def _tr(self, text: str) -> str:
         for english in _HEADINGS:

@@ -47,6 +47,7 @@ from accountrules.errors import AccountRulesError
 from accountrules.i18n import Gettext
 from accountrules.io.formats import OUTPUT
 from accountrules.io.writers import check_output
+from accountrules.report.i18n import label
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
@@ -200,7 +201,9 @@ def _summary(args: argparse.Namespace, total: BatchSummary, policy: Policy, elap
     print(_("decided {decided} of {accounts} accounts with {policy} {version} as of {as_of}").format(
         decided=total.decided, accounts=total.accounts, policy=policy.name, version=policy.version,
         as_of=(args.as_of or date.today()).isoformat()), file=say)
-    for line in total.lines(_):
+    lang = getattr(args, "lang", None) or "en"
+    # the policy's labels in the command line's language (铂金 / Platinum), as the report and explain show them
+    for line in total.lines(_, lambda section, code: label(policy.spec, code, lang, section)):
         print("  " + line, file=say)
     rate = total.accounts / elapsed if elapsed > 0 else 0.0
     print("  " + _("elapsed: {seconds:.2f} s ({rate:,.0f} accounts/s)").format(seconds=elapsed, rate=rate), file=say)

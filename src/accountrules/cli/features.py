@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from accountrules.cli.args import gettext_of, is_stdout, iso_date, output_help, positive
 from accountrules.cli.messages import CommandError, check_input_file, error_line
+from accountrules.cli.progress import Progress, progress_on
 from accountrules.errors import AccountRulesError, EngineUnavailableError
 from accountrules.features.derive import accounts_from_table, derive_features
 from accountrules.features.orders import INPUT_FORMATS, ColumnMap, InputFormat
@@ -30,6 +31,7 @@ from accountrules.io.writers import (
 __all__ = ["add_parser", "run"]
 
 _DEFAULTS: Final = ColumnMap()
+_WRITE_ROWS: Final = 1 << 16  # accounts written between two updates of the bar
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -150,11 +152,13 @@ def run(args: argparse.Namespace) -> int:
         )
         check_input_file(args.orders, _)
         check_output(out, inputs=[args.orders])
-        table = derive_features(
-            args.orders, as_of=args.as_of, window_days=args.window_days, columns=columns, format=fmt,
-            occasion=args.occasion,
-        )
-        _write(table, out, out_format, raw_csv=bool(getattr(args, "raw_csv", False)))
+        # reading (rows against the file's row count), grouping, writing: a bar each on stderr
+        with Progress(progress_on(args), _) as bar:
+            table = derive_features(
+                args.orders, as_of=args.as_of, window_days=args.window_days, columns=columns, format=fmt,
+                occasion=args.occasion, progress=bar,
+            )
+            _write(table, out, out_format, raw_csv=bool(getattr(args, "raw_csv", False)), progress=bar)
     except (ValueError, EngineUnavailableError, OutputPathError, AccountRulesError, OSError, CommandError) as exc:
         if isinstance(exc, BrokenPipeError):
             raise
@@ -173,15 +177,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(table: Any, path: Path, fmt: str, *, raw_csv: bool) -> None:
+def _write(table: Any, path: Path, fmt: str, *, raw_csv: bool, progress: Progress) -> None:
     """CSV: flat dotted columns (UTF-8, LF), formulas neutralised unless ``raw_csv``; JSONL: one
-    nested account a line; Parquet: the table. Each file appears under its name only when complete."""
-    if fmt == "csv":
-        with CsvTableWriter(path, table.column_names, PLAIN, formulas=raw_csv) as w:
-            w.write_arrow(table)
-    elif fmt == "jsonl":
-        with JsonlWriter(path) as j:
-            for account in accounts_from_table(table):
-                j.write_object(account)
+    nested account a line; Parquet: the table. Each file appears under its name only when complete.
+    CSV and JSONL are written ``_WRITE_ROWS`` accounts at a time, each reported to ``progress``."""
+    total = table.num_rows
+    progress("writing", 0, total)
+    if fmt == "parquet":
+        write_parquet_table(table, path)  # one call: its bar goes from none to all
     else:
-        write_parquet_table(table, path)
+        with CsvTableWriter(path, table.column_names, PLAIN, formulas=raw_csv) if fmt == "csv" \
+                else JsonlWriter(path) as w:
+            for start in range(0, total, _WRITE_ROWS):
+                part = table.slice(start, _WRITE_ROWS)
+                if isinstance(w, CsvTableWriter):
+                    w.write_arrow(part)
+                else:
+                    for account in accounts_from_table(part):
+                        w.write_object(account)
+                progress("writing", start + part.num_rows, total)
+    progress("writing", total, total)

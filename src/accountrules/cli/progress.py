@@ -21,7 +21,8 @@ from accountrules.i18n import N_, Gettext
 __all__ = ["Progress", "progress_on"]
 
 # the phases, units and labels the library and the commands report, for the catalogue
-_WORDS = (N_("reading"), N_("deciding"), N_("cases"), N_("examples"), N_("rows"), N_("old"), N_("new"))
+_WORDS = (N_("reading"), N_("deciding"), N_("cases"), N_("examples"), N_("rows"), N_("old"), N_("new"),
+          N_("grouping"), N_("writing"), N_("backtesting"), N_("steps"))
 
 
 def progress_on(args: Any, stream: IO[str] | None = None) -> bool:
@@ -39,10 +40,11 @@ class Progress:
     takes) drawing one tqdm bar per phase; ``total=None`` shows a count and a rate without ETA."""
 
     def __init__(self, on: bool, _: Gettext, *, unit: str = "rows", stream: IO[str] | None = None,
-                 mininterval: float = 0.2):
+                 mininterval: float = 0.2, units: dict[str, str] | None = None):
         self._on = on
         self._ = _
         self._unit = unit
+        self._units = units or {}  # a phase counted in something else than ``unit`` ("backtesting": "steps")
         self._stream = stream if stream is not None else sys.stderr
         self._bar: Any = None
         self._phase: str | None = None
@@ -62,7 +64,7 @@ class Progress:
             self.close()
             # the phase's rate starts with the phase: reading does not slow the deciding rate down
             desc = f"{self._(label)} {self._(phase)}" if label else self._(phase)
-            self._bar = tqdm(total=total, desc=desc, unit=" " + self._(self._unit),
+            self._bar = tqdm(total=total, desc=desc, unit=" " + self._(self._units.get(phase, self._unit)),
                              file=self._stream, leave=False, dynamic_ncols=True,
                              mininterval=self._mininterval)
             self._phase = key

@@ -11,9 +11,10 @@ import sys
 from pathlib import Path
 
 from accountrules.cli.args import add_columns, add_engine, column_mapping, gettext_of, is_stdout, iso_date
-from accountrules.cli.messages import check_input_file
+from accountrules.cli.messages import CommandError, check_input_file
 from accountrules.cli.progress import Progress, progress_on
 from accountrules.i18n import Gettext
+from accountrules.io.readers import NotUtf8Error
 from accountrules.policy import load_policy
 from accountrules.report import report_from_decisions, report_from_result
 
@@ -44,7 +45,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help=_("report date: actions due before it are overdue (default: the decision date)"))
     add_engine(p, _)
     add_columns(p, _)
+    # ACCOUNTS may follow the options too (report POLICY --decisions FILE ACCOUNTS): see app.Parser
+    p.intermixed = True  # type: ignore[attr-defined]
     p.set_defaults(func=run)
+
+
+def _not_utf8_decisions(e: NotUtf8Error, _: Gettext) -> str:
+    """A decisions (or errors) file that is not UTF-8: decide writes UTF-8, so it was re-saved in another
+    encoding (a spreadsheet's); --encoding is for ACCOUNTS, so the fix is to save it as UTF-8 again."""
+    if e.guess:
+        return _("{file}: file is not UTF-8; it looks like {guess}: re-save it as UTF-8 (a decisions file is "
+                 "always read as UTF-8; --encoding applies to ACCOUNTS only)").format(file=e.source, guess=e.guess)
+    return _("{file}: file is not UTF-8: re-save it as UTF-8 (a decisions file is always read as UTF-8; "
+             "--encoding applies to ACCOUNTS only)").format(file=e.source)
 
 
 def write_html(path: Path, html: str) -> None:
@@ -61,8 +74,13 @@ def run(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy, engine=args.engine)
     as_of: dt.date = args.as_of or dt.date.today()
     if args.decisions is not None:
-        html = report_from_decisions(policy, args.decisions, as_of=as_of, today=args.today, lang=args.lang,
-                                     errors=args.errors, accounts=args.accounts, columns=columns)
+        try:
+            html = report_from_decisions(policy, args.decisions, as_of=as_of, today=args.today, lang=args.lang,
+                                         errors=args.errors, accounts=args.accounts, columns=columns)
+        except NotUtf8Error as e:
+            if args.accounts is not None and e.source == str(Path(args.accounts)):
+                raise  # the accounts file: --encoding is the fix, as the common message says
+            raise CommandError(_not_utf8_decisions(e, _)) from None
     elif args.accounts is not None:
         with Progress(progress_on(args), _) as bar:
             result = policy.decide_many(str(args.accounts), as_of=as_of, engine=args.engine, columns=columns,

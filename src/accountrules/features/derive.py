@@ -80,6 +80,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from accountrules.features.orders import Arrow, ColumnMap, InputFormat, arrow, load_orders, normalise
+from accountrules.io.tables import Progress
 
 if TYPE_CHECKING:
     import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -135,8 +136,13 @@ def derive_features(
     columns: ColumnMap | None = None,
     format: InputFormat | None = None,
     occasion: Occasion = "day",
+    progress: Progress | None = None,
 ) -> pyarrow.Table:
     """One row per account, sorted by id: ``id`` plus dotted field columns.
+
+    ``progress(phase, done, total)``, if given, is told of the phases: ``"reading"`` (rows of a
+    file read, see :func:`accountrules.io.tables.read_table`), then ``"grouping"`` (order rows
+    grouped by account: 0 before, all after; it is one vectorised pass).
 
     ``occasion``: what one purchase is - ``"day"`` (default; an account's rows of one day are one
     purchase, as RFM/BTYD count frequency) or ``"order"`` (every row).
@@ -150,14 +156,18 @@ def derive_features(
     win_start, prev_start, year_start = feature_windows(as_of, window_days, occasion)
     cols = columns if columns is not None else ColumnMap()
     ar = arrow()
-    raw = load_orders(ar, orders, cols, format)
+    raw = load_orders(ar, orders, cols, format, progress)
     table = normalise(ar, raw, cols)
     n_read = table.num_rows
+    if progress is not None:
+        progress("grouping", 0, n_read)
     pa, pc = ar.pa, ar.pc
     table = table.filter(pc.less_equal(table["date"], pa.scalar(as_of, pa.date32())))
     n_late = n_read - table.num_rows
     log.debug("order log: %d rows, %d after as_of %s ignored", n_read, n_late, as_of)
     out = _aggregate(ar, table, cols, as_of, window_days, win_start, prev_start, year_start, occasion)
+    if progress is not None:
+        progress("grouping", n_read, n_read)
     meta = {
         "accountrules.as_of": as_of.isoformat(),
         "accountrules.window_days": str(window_days),

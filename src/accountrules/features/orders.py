@@ -21,7 +21,7 @@ from accountrules.i18n import N_, Message
 from accountrules.io.formats import ORDER_LOG
 from accountrules.io.optional import require
 from accountrules.io.readers import pandas_array
-from accountrules.io.tables import read_table, scalar_text
+from accountrules.io.tables import Progress, read_table, scalar_text
 
 InputFormat: TypeAlias = Literal["csv", "whitespace", "parquet", "jsonl"]
 
@@ -92,8 +92,10 @@ def arrow() -> Arrow:
 # loading
 
 
-def load_orders(ar: Arrow, orders: Any, cols: ColumnMap, fmt: InputFormat | None) -> Any:
-    """The mapped columns of ``orders`` as a pyarrow Table (types as found)."""
+def load_orders(ar: Arrow, orders: Any, cols: ColumnMap, fmt: InputFormat | None,
+                progress: Progress | None = None) -> Any:
+    """The mapped columns of ``orders`` as a pyarrow Table (types as found); a file's reading is
+    reported to ``progress`` (see :func:`accountrules.io.tables.read_table`)."""
     pa = ar.pa
     needed = [name for _, name in cols.mapped()]
     if isinstance(orders, pa.RecordBatch):
@@ -104,7 +106,7 @@ def load_orders(ar: Arrow, orders: Any, cols: ColumnMap, fmt: InputFormat | None
     if _is_pandas(orders):
         return _from_pandas(ar, orders, cols, needed)
     if isinstance(orders, str | os.PathLike):
-        return _read_path(Path(orders), cols, needed, fmt)
+        return _read_path(Path(orders), cols, needed, fmt, progress)
     if hasattr(orders, "__arrow_c_stream__"):  # polars, duckdb, ... (Arrow PyCapsule interface)
         return load_orders(ar, pa.table(orders), cols, fmt)
     raise TypeError(
@@ -130,14 +132,15 @@ def _from_pandas(ar: Arrow, df: Any, cols: ColumnMap, needed: list[str]) -> Any:
     return pa.table(arrays)
 
 
-def _read_path(path: Path, cols: ColumnMap, needed: list[str], fmt: InputFormat | None) -> Any:
+def _read_path(path: Path, cols: ColumnMap, needed: list[str], fmt: InputFormat | None,
+               progress: Progress | None) -> Any:
     kind = ORDER_LOG.of(path, fmt)
     if kind is None:
         raise ValueError(
             f"cannot tell the format of {str(path)!r} from its suffix; pass format= one of "
             f"{', '.join(INPUT_FORMATS)}"
         )
-    return read_table(path, kind, needed, lambda present: _require(cols, present))
+    return read_table(path, kind, needed, lambda present: _require(cols, present), progress)
 
 
 def _require(cols: ColumnMap, present: Collection[str]) -> None:

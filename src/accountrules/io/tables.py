@@ -24,7 +24,7 @@ from typing import Any, Final
 from accountrules.errors import AccountValidationError
 from accountrules.i18n import N_, Message
 from accountrules.io.optional import pyarrow, require
-from accountrules.io.readers import TableInputError, iter_csv, json_object, read_csv_header
+from accountrules.io.readers import TableInputError, compression_of, iter_csv, json_object, read_csv_header
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +34,34 @@ _CHUNK_ROWS: Final = 1 << 17
 Require = Callable[[Collection[str]], None]
 """Raises when the columns found lack one the caller needs."""
 
+Progress = Callable[[str, int, "int | None"], None]
+"""``progress("reading", rows read, rows in total or None)``, as :func:`accountrules.batch.iter_batches` takes."""
 
-def read_table(path: Path, kind: str, needed: Sequence[str], require_columns: Require) -> Any:
-    """The ``needed`` columns of the ``kind`` file at ``path`` (``csv``, ``whitespace``, ``jsonl``, ``parquet``)."""
+_SAMPLE_BYTES: Final = 1 << 16  # the head of a CSV whose line lengths estimate its row count
+
+
+def read_table(path: Path, kind: str, needed: Sequence[str], require_columns: Require,
+               progress: Progress | None = None) -> Any:
+    """The ``needed`` columns of the ``kind`` file at ``path`` (``csv``, ``whitespace``, ``jsonl``, ``parquet``).
+
+    ``progress("reading", rows, total)`` is called as rows are read: per block of a CSV (its total
+    estimated from the line lengths of its first 64 KB and its size; None when compressed) or a
+    Parquet file (its total from the file's metadata); once at the end for whitespace text and JSONL,
+    which are parsed in one call."""
     if not path.is_file():
         raise FileNotFoundError(f"order log not found: {path}")
     log.debug("reading %s as %s", path, kind)
     wanted = list(dict.fromkeys(needed))
     pa = pyarrow(f"reading {kind}")
     if kind == "csv":
-        return _stream_csv(path, wanted, require_columns)
+        return _stream_csv(path, wanted, require_columns, progress)
     try:
         if kind == "parquet":
             pq = require("pyarrow.parquet", "reading Parquet")
             require_columns(pq.read_schema(path).names)
-            return pq.read_table(path, columns=wanted)
+            if progress is None:
+                return pq.read_table(path, columns=wanted)
+            return _stream_parquet(pq, path, wanted, progress)
         with pa.input_stream(str(path)) as stream:  # decompresses by suffix
             data: bytes = stream.read()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -58,10 +71,51 @@ def read_table(path: Path, kind: str, needed: Sequence[str], require_columns: Re
     if kind == "whitespace":
         spaced = _single_spaced(data)  # then Arrow's CSV reader can split it
         try:
-            return _read_spaced(spaced, path, wanted, require_columns)
+            table = _read_spaced(spaced, path, wanted, require_columns)
         except AccountValidationError:
-            return _read_whitespace(data, path, wanted, require_columns)  # names the bad row
-    return _read_jsonl(data, path, wanted, require_columns)
+            table = _read_whitespace(data, path, wanted, require_columns)  # names the bad row
+    else:
+        table = _read_jsonl(data, path, wanted, require_columns)
+    if progress is not None:
+        progress("reading", table.num_rows, table.num_rows)
+    return table
+
+
+def _stream_parquet(pq: Any, path: Path, wanted: list[str], progress: Progress) -> Any:
+    """A Parquet file by record batches, reporting rows read against the row count of its metadata
+    (the columns in ``wanted``'s order, as ``pq.read_table`` gives them)."""
+    pa = pyarrow("reading Parquet")
+    with pq.ParquetFile(path) as f:
+        total = f.metadata.num_rows
+        batches: list[Any] = []
+        done = 0
+        progress("reading", 0, total)
+        for batch in f.iter_batches(batch_size=_CHUNK_ROWS, columns=wanted):
+            batches.append(batch)
+            done += batch.num_rows
+            progress("reading", done, total)
+    if not batches:
+        return pq.read_table(path, columns=wanted)
+    return pa.Table.from_batches(batches).select(wanted)
+
+
+def estimated_rows(path: Path) -> int | None:
+    """About how many data rows an uncompressed text file holds: its size over the mean line length of its
+    first 64 KB (header not counted); None when compressed or empty. For a progress bar's ETA, not a count."""
+    if compression_of(path) is not None:
+        return None
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(_SAMPLE_BYTES)
+    except OSError:
+        return None
+    lines = head.count(b"\n")
+    if not head or lines == 0:
+        return None
+    if len(head) == size:  # the whole file: count, do not estimate
+        return max(lines - 1 + (not head.endswith(b"\n")), 0)
+    return max(round(size * lines / len(head)) - 1, 1)
 
 
 def _single_spaced(data: bytes) -> bytes:
@@ -110,7 +164,7 @@ def _read_whitespace(data: bytes, path: Path, wanted: list[str], require_columns
     return pa.table({name: pa.array([r[position[name]] for r in rows], pa.string()) for name in wanted})
 
 
-def _stream_csv(path: Path, wanted: list[str], require_columns: Require) -> Any:
+def _stream_csv(path: Path, wanted: list[str], require_columns: Require, progress: Progress | None) -> Any:
     """CSV through the batch reader, block by block: every cell as text, only ``wanted`` kept.
 
     A row with too many or too few cells is named by its 1-based data row.
@@ -121,6 +175,7 @@ def _stream_csv(path: Path, wanted: list[str], require_columns: Require) -> Any:
         require_columns(header)
         parts: list[Any] = []
         done = 0
+        total = estimated_rows(path) if progress is not None else None
         for chunk in iter_csv(path, header, _CHUNK_ROWS):
             if chunk.unreadable:
                 j = min(chunk.unreadable)
@@ -128,6 +183,8 @@ def _stream_csv(path: Path, wanted: list[str], require_columns: Require) -> Any:
             data = chunk.data
             parts.append(pa.table({n: data[n] if isinstance(data, dict) else data.column(n) for n in wanted}))
             done += chunk.n
+            if progress is not None:
+                progress("reading", done, total)
     except TableInputError as exc:
         raise _file_error(path, exc.message) from None
     if not parts:
@@ -201,4 +258,4 @@ def scalar_text(value: Any) -> str | None:
     return str(value)
 
 
-__all__ = ["Require", "read_table", "scalar_text"]
+__all__ = ["Progress", "Require", "estimated_rows", "read_table", "scalar_text"]
