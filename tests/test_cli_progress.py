@@ -136,3 +136,17 @@ def test_backtest_library_steps_are_counted_to_their_total() -> None:
     steps = rec.of("backtesting")
     assert steps[0] == (0, 8) and steps[-1] == (8, 8) and [d for d, _ in steps] == sorted(d for d, _ in steps)
     assert rec.of("reading")[-1][0] == rec.of("grouping")[-1][0] > 0
+
+
+def test_backtest_sweep_reports_the_settings_it_tries(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("scipy")
+    argv = ["backtest", "express", str(SAMPLE), "--as-of", "1997-09-30", "--horizon", "26w", "--id-col",
+            "customer_id", "--amount-col", "dollar_value", "--date-format", "%Y%m%d",
+            "--sweep", "params.risk_high_recency_days=30:90:30"]
+    assert main([*argv, "--progress", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    for words in ("reading:", "grouping:", "sweeping:", "/3 ", "settings/s"):
+        assert words in err, (words, err)
+    assert main([*argv, "-q", "--format", "json"]) == 0
+    quiet_out, quiet_err = capsys.readouterr()
+    assert quiet_err == "" and quiet_out == out  # the same sweep with or without the bar

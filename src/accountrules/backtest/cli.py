@@ -162,8 +162,9 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
     policy = as_policy(args.policy)
     rows: list[SweepRow] = []
     if grid:
-        prep = prepare(args.orders, decline_share=args.decline_share, **common)
-        rows = sweep(policy, args.orders, grid, engine=args.engine, prepared=prep, **common)
+        with Progress(progress_on(args), _, units={"sweeping": "settings"}) as bar:
+            prep = prepare(args.orders, decline_share=args.decline_share, progress=bar, **common)
+            rows = sweep(policy, args.orders, grid, engine=args.engine, prepared=prep, progress=bar, **common)
         if outcomes_path is None and report_path is None:
             _print_sweep(rows, args, lang)
             return 0

@@ -27,6 +27,7 @@ from accountrules.check.policy_check import check_policy
 from accountrules.check.policy_files import PolicyFiles
 from accountrules.check.policy_schema import read_policy_partial
 from accountrules.features import ColumnMap, InputFormat
+from accountrules.io.tables import Progress
 from accountrules.model.enums import ChurnKind
 from accountrules.policy import Policy
 
@@ -88,17 +89,24 @@ def sweep(
     clip_horizon: bool = False,
     engine: str = "auto",
     prepared: Prepared | None = None,
+    progress: Progress | None = None,
 ) -> list[SweepRow]:
     """For every value (every pair, with two parameters) of ``grid``, the measures of each flag of
-    ``flags`` against the churned outcome. The policy's own values are not changed."""
+    ``flags`` against the churned outcome. The policy's own values are not changed.
+    ``progress(phase, done, total)``: reading and grouping the log (unless ``prepared``), then
+    ``"sweeping"`` counted in settings tried."""
     if not 1 <= len(grid) <= 2:
         raise BacktestInputError(f"sweep one or two parameters, not {len(grid)}")
     pol = as_policy(policy)
     prep = prepared or prepare(orders, as_of=as_of, horizon=horizon, columns=columns, format=format,
-                               log_end=log_end, window_days=window_days, clip_horizon=clip_horizon)
+                               log_end=log_end, window_days=window_days, clip_horizon=clip_horizon,
+                               progress=progress)
     names = list(grid)
     rows: list[SweepRow] = []
-    for combo in itertools.product(*(grid[n] for n in names)):
+    combos = list(itertools.product(*(grid[n] for n in names)))
+    if progress is not None:
+        progress("sweeping", 0, len(combos))
+    for done, combo in enumerate(combos, 1):
         values = dict(zip(names, combo, strict=True))
         cols, decided = decide_at(with_params(pol, values), prep, engine=engine)
         y = prep.outcomes.churned[decided]
@@ -109,4 +117,6 @@ def sweep(
             m = masks[flag]
             rows.append(SweepRow(values={k: float(v) for k, v in values.items()}, flag=flag,
                                  accounts=int(np.count_nonzero(m)), churned=measure(y, m)))
+        if progress is not None:
+            progress("sweeping", done, len(combos))
     return rows

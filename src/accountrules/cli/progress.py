@@ -22,7 +22,7 @@ __all__ = ["Progress", "progress_on"]
 
 # the phases, units and labels the library and the commands report, for the catalogue
 _WORDS = (N_("reading"), N_("deciding"), N_("cases"), N_("examples"), N_("rows"), N_("old"), N_("new"),
-          N_("grouping"), N_("writing"), N_("backtesting"), N_("steps"))
+          N_("grouping"), N_("writing"), N_("backtesting"), N_("steps"), N_("sweeping"), N_("settings"))
 
 
 def progress_on(args: Any, stream: IO[str] | None = None) -> bool:
