@@ -1,7 +1,7 @@
 """Plain account dicts as one Arrow table, when that reads every value exactly as the row path would.
 
 ``decide_many([...dicts...])`` validates row by row through the pydantic model (``validate_row``),
-about 20 µs a row. Most such lists come from a CRM's JSON or ORM layer: plain ``dict`` rows of
+one model per row. Most such lists come from a CRM's JSON or ORM layer: plain ``dict`` rows of
 ``str``/``int``/``float``/``bool``/``date`` values, nested one level by section or keyed by field
 path. Such a chunk is handed to Arrow (``pyarrow.array``, in C) and then to the flat path
 (``validate_table``), which is proven equal to the model cell by cell
