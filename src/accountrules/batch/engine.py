@@ -174,8 +174,9 @@ def _vector_input(program: VectorProgram, chunk: Chunk, rows: list[int]) -> Any:
     vector = _vector()
     # not what only a trace shows (nothing to encode for it); the id only when ties are ranked by it
     wanted: Collection[str] = program.field_refs
-    tie_ids = vector.id_ranked(program) and "id" not in wanted
-    if vector.id_ranked(program):
+    ranked_by_id = bool(vector.id_ranked(program))
+    tie_ids = ranked_by_id and "id" not in wanted
+    if ranked_by_id:
         wanted = {*wanted, "id"}
     columns: dict[str, Any] = {}
     if all(not isinstance(c, list) for c in chunk.cols):

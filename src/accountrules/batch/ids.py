@@ -48,6 +48,12 @@ def normalise_id(text: str) -> tuple[str | None, str | None]:
 _ASCII_RE: Final = re.compile(_CLEAN_ASCII)
 
 
+def named_id(text: str) -> str:
+    """How a row error names the account whose id is ``text``: under the rule above when the rule
+    accepts it, else as given (escaped), on every input path alike."""
+    return normalise_id(text)[0] or shown_id(text)
+
+
 def normalise_id_column(col: Any) -> tuple[Any, dict[int, str]]:
     """An id column (pyarrow string Array or list) under the rule: ``(column, {index: why refused})``.
 
@@ -78,4 +84,4 @@ def normalise_id_column(col: Any) -> tuple[Any, dict[int, str]]:
     return pa.array(values, pa.string()), bad
 
 
-__all__ = ["normalise_id", "normalise_id_column", "shown_id"]
+__all__ = ["named_id", "normalise_id", "normalise_id_column", "shown_id"]

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ValidationError
 from accountrules.batch.arrow_cells import as_arrow, extra_as_is, fast_cast, normalise_array, pc, target_type
 from accountrules.batch.columns import ATTR_KEYS, NO_CONTACTS, env_keys, flat_fields, suggest
 from accountrules.batch.errors import RowError, row_error
-from accountrules.batch.ids import normalise_id, normalise_id_column, shown_id
+from accountrules.batch.ids import named_id, normalise_id, normalise_id_column, shown_id
 from accountrules.compile.plan import Plan
 from accountrules.errors import AccountValidationError
 from accountrules.evaluate.accounts import account_data, coerce_extra, env_of
@@ -135,8 +135,8 @@ def validate_row(obj: Any, plan: Plan) -> tuple[dict[str, Any] | None, Problems,
                 refused = normalise_id(raw_id)[1]
                 if refused is not None:  # as the column path reports it: id first, with the rest
                     problems.insert(0, ("id", refused))
-            if isinstance(raw_id, str):  # named by its id under the id rule, as the flat path names it
-                return None, problems, normalise_id(raw_id)[0] or shown_id(raw_id)
+            if isinstance(raw_id, str):
+                return None, problems, named_id(raw_id)
             return None, problems, None if raw_id is None else shown_id(str(raw_id))
     aid, problem = normalise_id(acc.id)
     if aid is None:
@@ -323,10 +323,9 @@ def validate_table(table: Any, plan: Plan, start: int, unreadable: Mapping[int, 
             col, refused = normalise_id_column(col)
             for i, msg in refused.items():
                 bad.setdefault(i, msg)
-                # the error names the id as given, as the row path does (escaped: it may not encode)
                 given = raw_ids[i] if isinstance(raw_ids, list) else raw_ids[i].as_py()
                 if isinstance(given, str):
-                    shown[i] = shown_id(given)
+                    shown[i] = named_id(given)
         if key == "id" and not isinstance(col, list) and col.null_count:
             missing = validate_cell("id", None)[1]
             for i in pc().indices_nonzero(col.is_null()).to_pylist():

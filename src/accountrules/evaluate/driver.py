@@ -139,22 +139,15 @@ class CompiledMatcher:
             found = rows.lookup.candidates(env)
             if found is not None:
                 return _match_candidates(rows, found, rows.lookup.exact, env, first_only)
-        if type(rows) is ScanRows:
-            conds = rows.conds
-            if first_only:
-                for i, c in enumerate(conds):
-                    if c is None or c(env) is True:
-                        return [i]
-                return []
-            return [i for i, c in enumerate(conds) if c is None or c(env) is True]
-        # a large indexed table scanned (its index could not answer): closures are built as reached
+        # a scanned section's conditions are one tuple; a large indexed table scanned (its index could
+        # not answer) builds its closures only as the scan reaches them
+        conds = rows.conds if type(rows) is ScanRows else (r.cond for r in rows)
         if first_only:
-            for i, r in enumerate(rows):
-                cond = r.cond
-                if cond is None or cond(env) is True:
+            for i, c in enumerate(conds):
+                if c is None or c(env) is True:
                     return [i]
             return []
-        return [i for i, r in enumerate(rows) if (cond := r.cond) is None or cond(env) is True]
+        return [i for i, c in enumerate(conds) if c is None or c(env) is True]
 
 
 def _match_candidates(rows: Sequence[CRow], found: tuple[int, ...], exact: frozenset[int], env: Env,

@@ -15,6 +15,7 @@ evaluators cannot drift apart:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from accountrules.compile.plan import CRow, CStages, CTable
@@ -192,21 +193,18 @@ def stage_masks(given: NDArray[Any], states: Sequence[int], start: int, otherwis
     return idx, to
 
 
+@dataclass(frozen=True, slots=True)
 class MergedActions:
     """:func:`merge_actions` for every row of a boolean matrix of fired action rules, as ragged arrays:
     row ``p``'s action codes are ``codes[code_values[code_offsets[p]:code_offsets[p + 1]]]`` (first-asked
     order, each code once) and its fired rules are ``rule_values[rule_offsets[p]:rule_offsets[p + 1]]``
     (indices into the action rules, in rule order)."""
 
-    __slots__ = ("code_offsets", "code_values", "codes", "rule_offsets", "rule_values")
-
-    def __init__(self, codes: tuple[str, ...], code_offsets: NDArray[Any], code_values: NDArray[Any],
-                 rule_offsets: NDArray[Any], rule_values: NDArray[Any]):
-        self.codes = codes
-        self.code_offsets = code_offsets
-        self.code_values = code_values
-        self.rule_offsets = rule_offsets
-        self.rule_values = rule_values
+    codes: tuple[str, ...]
+    code_offsets: NDArray[Any]
+    code_values: NDArray[Any]
+    rule_offsets: NDArray[Any]
+    rule_values: NDArray[Any]
 
     def __len__(self) -> int:
         return len(self.code_offsets) - 1
