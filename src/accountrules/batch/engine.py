@@ -37,6 +37,7 @@ from accountrules.io.columns import ColumnMapping
 from accountrules.io.schema import metric_columns, metric_value
 
 if TYPE_CHECKING:
+    from accountrules.evaluate.row_ranks import RowRanks
     from accountrules.evaluate.vector import VectorProgram
     from accountrules.model.account import Account
     from accountrules.model.decision import Decision
@@ -114,15 +115,16 @@ def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> 
 
 
 def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date, engine: str,
-                 trace: bool, program: VectorProgram | None = None) -> BatchResult:
+                 trace: bool, program: VectorProgram | None = None, ranks: RowRanks | None = None) -> BatchResult:
     """Decide the valid rows of one validated chunk; a row the policy cannot decide becomes a RowError.
 
     ``program``: for ``engine="vector"``, the compiled column program; by default the one the policy's
-    registry holds (built once per policy, so nothing is compiled per chunk)."""
+    registry holds (built once per policy, so nothing is compiled per chunk). ``ranks``: the valid rows'
+    ranks stored by the statistics pass that made ``stats`` (the vector evaluator checks, then reads them)."""
     matcher = _matcher(policy, engine)
     outputs: dict[str, Any]
     if matcher is None:
-        outputs = _decide_vector(policy, chunk, stats, as_of, program or vector_program(policy))
+        outputs = _decide_vector(policy, chunk, stats, as_of, program or vector_program(policy), ranks)
     else:
         outputs = _decide_rows(policy, chunk, stats, as_of, engine, matcher)
     part = _ColumnsPart(chunk, outputs, engine)
@@ -205,7 +207,7 @@ def _vector_input(program: VectorProgram, chunk: Chunk, rows: list[int]) -> Any:
 
 
 def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date,
-                   program: VectorProgram) -> dict[str, Any]:
+                   program: VectorProgram, ranks: RowRanks | None = None) -> dict[str, Any]:
     """Decide the valid rows of ``chunk`` at once with the vector evaluator: Arrow output columns when
     pyarrow is installed (no Python object per row), else lists."""
     rows = [j for j in range(chunk.n) if j not in chunk.errors]
@@ -213,7 +215,7 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
         return _empty_outputs(policy.plan, chunk.n)
     vector = _vector()
     got = vector.run_program(policy, _vector_input(program, chunk, rows), as_of=as_of, stats=stats,
-                             program=program)
+                             program=program, row_ranks=ranks)
     ids = chunk.ids
     if _has_arrow():
         import numpy as np
@@ -262,6 +264,7 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     two_pass = bool(plan.portfolio_args)
     stored: list[Chunk] | None = None
     stats = PortfolioStats({}, 0)
+    ranks: RowRanks | None = None
     if two_pass or keep or not src.restartable:
         collector = StatsCollector(plan, day, vector_program(policy) if registry.available("vector") else None)
         stored = [] if (keep or not src.restartable) else None
@@ -274,7 +277,7 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
             if progress is not None:
                 progress("reading", done, total)
         total = done
-        stats = collector.stats()
+        stats, ranks = collector.finish()
         log.info("portfolio of %d valid rows of %d; statistics over %d ranked values", collector.size, done,
                  len(plan.portfolio_args))
     chunks: Iterator[Chunk]
@@ -285,9 +288,11 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     done = 0
     valid = 0
     for chunk in chunks:
-        part = decide_chunk(policy, chunk, stats, day, engine, trace)
+        rows = chunk.n - len(chunk.errors)  # the valid rows, counted before deciding adds its own errors
+        window = ranks.window(valid, valid + rows) if ranks is not None else None
+        part = decide_chunk(policy, chunk, stats, day, engine, trace, ranks=window)
         done += chunk.n
-        valid += chunk.n - len(chunk.errors)
+        valid += rows
         if progress is not None:
             progress("deciding", done, total)
         yield part
