@@ -57,6 +57,29 @@ def _explanations(result: BatchResult) -> tuple[list[str], list[str]]:
     return en, zh
 
 
+def _flat_table(result: BatchResult, explain: bool) -> Any:
+    """The decided rows as one Arrow table (:meth:`BatchResult.to_arrow`, the explanations appended)."""
+    pa = pyarrow("writing Parquet")
+    table = result.to_arrow()
+    if explain:
+        for name, values in zip(schema.EXPLAIN_COLUMNS, _explanations(result), strict=True):
+            table = table.append_column(name, pa.array(values, pa.string()))
+    return table
+
+
+def _arrow_or_none(result: BatchResult, explain: bool) -> Any:
+    """:func:`_flat_table`, or None when there is no pyarrow or a cell cannot be Arrow text (a lone
+    surrogate in an id given as Python text): the caller writes Python values instead."""
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return None
+    try:
+        return _flat_table(result, explain)
+    except (pa.ArrowException, UnicodeError):
+        return None
+
+
 class _Writer:
     """A batch writer over one table writer: ``with`` publishes the file on success and discards
     it on an exception; ``finish()`` / ``publish()`` / ``abort()`` let a caller order several."""
@@ -104,10 +127,14 @@ class CsvWriter(_Writer):
         self.rows = 0
 
     def write(self, result: BatchResult) -> None:
-        values = list(result.columns().values())
-        if self._explain:
-            values += list(_explanations(result))
-        self._csv.write_columns(values)
+        table = _arrow_or_none(result, self._explain)
+        if table is not None:  # the text is built column by column in Arrow, byte for byte the same
+            self._csv.write_arrow(table)
+        else:
+            values = list(result.columns().values())
+            if self._explain:
+                values += list(_explanations(result))
+            self._csv.write_columns(values)
         self.rows = self._out.rows
 
 
@@ -130,16 +157,8 @@ class ParquetWriter(_Writer):
         self._out = self._pq = ParquetTableWriter(path, schema.arrow_schema(names))
         self.rows = 0
 
-    def _table(self, result: BatchResult) -> Any:
-        table = schema.arrow_table(result.columns())
-        if self._explain:
-            pa = pyarrow("writing Parquet")
-            for name, values in zip(schema.EXPLAIN_COLUMNS, _explanations(result), strict=True):
-                table = table.append_column(name, pa.array(values, pa.string()))
-        return table
-
     def write(self, result: BatchResult) -> None:
-        self._pq.write_arrow(self._table(result))
+        self._pq.write_arrow(_flat_table(result, self._explain))
         self.rows = self._out.rows
 
 

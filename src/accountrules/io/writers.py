@@ -33,6 +33,7 @@ from typing import IO, Any, Final, Self
 
 from accountrules.errors import AccountRulesError
 from accountrules.i18n import N_, Message
+from accountrules.io.csv_text import csv_text
 from accountrules.io.optional import require
 from accountrules.io.schema import csv_cell
 
@@ -283,6 +284,7 @@ class CsvTableWriter(TableWriter):
         self._bare_cr = "\r" not in style.line_end
         self._quoted = csv.writer(self._f, lineterminator=style.line_end, quoting=csv.QUOTE_ALL)
         self._formulas = formulas
+        self._line_end = style.line_end
         self._csv.writerow([neutralise(h) for h in header] if not formulas else header)
         self.rows = 0
 
@@ -309,8 +311,14 @@ class CsvTableWriter(TableWriter):
         self.write_rows(zip(*columns, strict=True))
 
     def write_arrow(self, table: Any) -> None:
-        """A pyarrow Table or RecordBatch whose columns are in header order."""
-        self.write_columns([col.to_pylist() for col in table.columns])
+        """A pyarrow Table or RecordBatch whose columns are in header order: its text built column by
+        column in Arrow (:mod:`accountrules.io.csv_text`), the same bytes as row by row."""
+        text = csv_text(table, self._line_end, formulas=self._formulas)
+        if text is None:
+            self.write_columns([col.to_pylist() for col in table.columns])
+            return
+        self._f.write(text)
+        self.rows += table.num_rows
 
     def _close_file(self) -> None:
         self._f.close()
