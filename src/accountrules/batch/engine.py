@@ -25,6 +25,7 @@ from accountrules.batch.errors import RowError
 from accountrules.batch.portfolio_pass import StatsCollector
 from accountrules.batch.result import BatchResult, _ColumnsPart, value_columns
 from accountrules.batch.seen_ids import SeenIds
+from accountrules.batch.settled import Settled
 from accountrules.batch.sources import DEFAULT_CHUNK_ROWS, STREAM_CHUNK_ROWS, RawChunk, Source, open_source
 from accountrules.batch.validate import Chunk, validate_rows, validate_table
 from accountrules.compile.plan import Plan
@@ -51,21 +52,38 @@ Progress = Callable[[str, int, int | None], None]
 """``progress(phase, rows done, rows in total or None)``; phase is ``"reading"`` or ``"deciding"``."""
 
 
-def _validated(src: Source, plan: Plan) -> Iterator[Chunk]:
-    """Validated chunks in order, with later valid rows repeating an earlier valid id marked as errors."""
-    seen = SeenIds()  # compact: hashes and the id columns, not a dict of every id (batch/seen_ids.py)
+def _validated(src: Source, plan: Plan, settled: Settled | None = None) -> Iterator[Chunk]:
+    """Validated chunks in order, with later valid rows repeating an earlier valid id marked as errors.
+
+    ``settled``: what a first pass over the same source decided; only the columns it names are
+    validated, and each row's refusal is the first pass's."""
+    seen = SeenIds() if settled is None else None  # compact: hashes and the id columns (batch/seen_ids.py)
     start = 0
     for raw in src.chunks():
-        chunk = _validate(raw, plan, start)
+        chunk = _validate(raw, plan, start, None if settled is None else settled.only)
         start += chunk.n
-        seen.mark(chunk)
+        if settled is not None:
+            settled.apply(chunk)
+        else:
+            assert seen is not None
+            seen.mark(chunk)
         yield chunk
 
 
-def _validate(raw: RawChunk, plan: Plan, start: int) -> Chunk:
+def _validate(raw: RawChunk, plan: Plan, start: int, only: frozenset[str] | None = None) -> Chunk:
     if raw.kind == "rows":
         return validate_rows(raw.data, plan, start, raw.unreadable)
-    return validate_table(raw.data, plan, start, raw.unreadable)
+    return validate_table(raw.data, plan, start, raw.unreadable, only)
+
+
+def decided_keys(policy: Policy, engine: str) -> frozenset[str] | None:
+    """The fields a decision by ``engine`` reads (``id``, the fields and extras the policy's expressions
+    name, the stage); None (every field) for an evaluator that is given whole rows."""
+    if engine == "vector":
+        return frozenset({*read_keys(policy.plan), *vector_program(policy).field_refs})
+    if engine == "compiled":
+        return read_keys(policy.plan)
+    return None
 
 
 def _matcher(policy: Policy, engine: str) -> Matcher | None:
@@ -265,14 +283,19 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     stored: list[Chunk] | None = None
     stats = PortfolioStats({}, 0)
     ranks: RowRanks | None = None
+    settled: Settled | None = None
     if two_pass or keep or not src.restartable:
         collector = StatsCollector(plan, day, vector_program(policy) if registry.available("vector") else None)
         stored = [] if (keep or not src.restartable) else None
+        only = decided_keys(policy, engine) if stored is None else None
+        settled = Settled(only) if only is not None else None
         done = 0
         for chunk in _validated(src, plan):
             collector.add(chunk)  # counts the valid rows; ranks nothing when the policy ranks nothing
             if stored is not None:
                 stored.append(chunk)
+            elif settled is not None:
+                settled.record(chunk)
             done += chunk.n
             if progress is not None:
                 progress("reading", done, total)
@@ -284,7 +307,7 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     if stored is not None:
         chunks = _drain(stored, keep)
     else:
-        chunks = _validated(src, plan)
+        chunks = _validated(src, plan, settled if settled is not None and settled.usable else None)
     done = 0
     valid = 0
     for chunk in chunks:
@@ -341,5 +364,5 @@ def decide_one(policy: Policy, account: Account, *, as_of: dt.date, stats: Portf
     return item
 
 
-__all__ = ["ENGINES", "Progress", "decide_batch", "decide_chunk", "decide_one", "iter_batches", "raw_outputs",
-           "vector_program"]
+__all__ = ["ENGINES", "Progress", "decide_batch", "decide_chunk", "decide_one", "decided_keys", "iter_batches",
+           "raw_outputs", "vector_program"]

@@ -291,11 +291,13 @@ def _cells(key: str, spec: FieldSpec, cells: Sequence[Any], positions: Sequence[
     return result, bad
 
 
-def validate_table(table: Any, plan: Plan, start: int, unreadable: Mapping[int, str] | None = None) -> Chunk:
+def validate_table(table: Any, plan: Plan, start: int, unreadable: Mapping[int, str] | None = None,
+                   only: frozenset[str] | None = None) -> Chunk:
     """Validate a flat chunk (a pyarrow RecordBatch/Table, or ``{column: list}``) into a :class:`Chunk`.
 
     ``unreadable`` maps local row indices to a message for rows the reader could not
-    split into cells (their cells are null).
+    split into cells (their cells are null). ``only``: validate and keep these fields alone (the
+    others are left as if absent; see :mod:`accountrules.batch.settled`).
     """
     fields = flat_fields(plan)
     if isinstance(table, Mapping):
@@ -313,7 +315,7 @@ def validate_table(table: Any, plan: Plan, start: int, unreadable: Mapping[int, 
     blanks: dict[str, int] = {}
     present = set(names)
     for key, spec in fields.items():
-        if key not in present:
+        if key not in present or (only is not None and key not in only):
             continue
         extra = spec.type if key.startswith("extra.") else None
         col, bad, blank = _column(key, spec, get(key), extra)

@@ -33,8 +33,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from accountrules.batch.columns import check_columns, read_keys
-from accountrules.batch.engine import decide_chunk
+from accountrules.batch.columns import check_columns
+from accountrules.batch.engine import decide_chunk, decided_keys
 from accountrules.batch.errors import RowError
 from accountrules.batch.portfolio_pass import fields_read, ranked_exprs
 from accountrules.batch.sources import DEFAULT_CHUNK_ROWS
@@ -376,15 +376,9 @@ def decide(policy: Policy, df: Any, *, as_of: dt.date | None = None, engine: str
 
 
 def _decided_columns(policy: Policy, engine: str, names: list[str]) -> list[int] | None:
-    """Where the columns a decision reads are among ``names`` (``id``, the fields and extras the policy's
-    expressions name, the stage); None (every column) for an evaluator that is given whole rows."""
-    if engine == "vector":
-        wanted = {*read_keys(policy.plan), *policy.evaluators.vector_program().field_refs}
-    elif engine == "compiled":
-        wanted = set(read_keys(policy.plan))
-    else:
-        return None
-    return [i for i, name in enumerate(names) if name in wanted]
+    """Where the columns a decision reads (:func:`decided_keys`) are among ``names``; None: every column."""
+    wanted = decided_keys(policy, engine)
+    return None if wanted is None else [i for i, name in enumerate(names) if name in wanted]
 
 
 __all__ = ["Portfolio", "decide", "output_schema", "portfolio_pass"]
