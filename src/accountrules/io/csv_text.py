@@ -38,7 +38,6 @@ def csv_text(table: Any, line_end: str, *, formulas: bool = False) -> str | None
     if table.num_rows == 0:
         return ""
     special = "[,\"" + re.escape(line_end) + "]"
-    bare_cr = "\r" not in line_end
     cells: list[Any] = []
     for col in table.columns:
         if isinstance(col, pa.ChunkedArray):
@@ -46,20 +45,40 @@ def csv_text(table: Any, line_end: str, *, formulas: bool = False) -> str | None
         text, is_text = _shown(pa, pc, col)
         if text is None:
             return None
-        if is_text:
-            if bare_cr and pc.any(pc.match_substring(text, "\r")).as_py():
-                return None
-            if not formulas:
-                risky = pc.match_substring_regex(text, _FORMULA)
-                if pc.any(risky).as_py():
-                    text = pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
-        quote = pc.match_substring_regex(text, special)
-        if pc.any(quote).as_py():
-            doubled = pc.replace_substring(text, '"', '""')
-            text = pc.if_else(quote, pc.binary_join_element_wise('"', doubled, '"', ""), text)
+        if _few_values(pc, text):  # codes of the policy: each distinct text is checked once
+            coded = pc.dictionary_encode(text)
+            words = _cells(pc, coded.dictionary, is_text, formulas, special, "\r" not in line_end)
+            text = None if words is None else words.take(coded.indices)
+        else:
+            text = _cells(pc, text, is_text, formulas, special, "\r" not in line_end)
+        if text is None:
+            return None
         cells.append(pc.fill_null(text, ""))
     lines = pc.binary_join_element_wise(*cells, ",")
     return line_end.join(lines.to_pylist()) + line_end
+
+
+def _few_values(pc: Any, text: Any) -> bool:
+    """Whether a column's first 256 cells hold few distinct texts (a tier, a rule id: not an account id)."""
+    head = text.slice(0, 256)
+    return len(text) >= 64 and pc.count_distinct(head).as_py() * 4 <= len(head)
+
+
+def _cells(pc: Any, text: Any, is_text: bool, formulas: bool, special: str, bare_cr: bool) -> Any:
+    """Text cells as written: neutralised (text only, unless ``formulas``), then quoted where they must be;
+    None when a bare CR must be quoted by the csv module's own rule."""
+    if is_text:
+        if bare_cr and pc.any(pc.match_substring(text, "\r")).as_py():
+            return None
+        if not formulas:
+            risky = pc.match_substring_regex(text, _FORMULA)
+            if pc.any(risky).as_py():
+                text = pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
+    quote = pc.match_substring_regex(text, special)
+    if pc.any(quote).as_py():
+        doubled = pc.replace_substring(text, '"', '""')
+        text = pc.if_else(quote, pc.binary_join_element_wise('"', doubled, '"', ""), text)
+    return text
 
 
 def _shown(pa: Any, pc: Any, col: Any) -> tuple[Any, bool]:
@@ -83,16 +102,21 @@ def _shown(pa: Any, pc: Any, col: Any) -> tuple[Any, bool]:
 
 
 def _floats(pa: Any, pc: Any, col: Any) -> Any:
-    """Python's ``repr`` of each float: numpy's ``str`` of a float64 is the same shortest round-trip text."""
+    """Python's ``repr`` of each float. Arrow's text has the same shortest digits for 1e-4 <= |x| < 1e9
+    and for zero, written without ".0" on whole numbers; the rest (rare in a result: Arrow switches to
+    an exponent sooner than Python) is numpy's ``str`` of a float64, which is Python's ``repr``."""
+    col = col.cast(pa.float64())
+    text = col.cast(pa.string())
+    whole = pc.match_substring_regex(text, "^-?[0-9]+$")
+    text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+    size = pc.abs(col)
+    plain = pc.or_(pc.and_(pc.greater_equal(size, 1e-4), pc.less(size, 1e9)), pc.equal(col, 0.0))
+    odd = pc.invert(pc.fill_null(plain, True))
+    if not pc.any(odd).as_py():
+        return text
     try:
         import numpy as np
     except ImportError:  # pyarrow without numpy: the csv module writes this chunk
         return None
-    values = np.asarray(col.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False), dtype=np.float64)
-    # scores take a few values: each distinct one is formatted once (by its bits, so -0.0 stays "-0.0")
-    bits, at = np.unique(values.view(np.int64), return_inverse=True)
-    if bits.shape[0] * 2 < values.shape[0]:
-        shown = pa.array(bits.view(np.float64).astype(str), pa.string()).take(pa.array(at.reshape(-1)))
-    else:
-        shown = pa.array(values.astype(str), pa.string())
-    return shown if not col.null_count else pc.if_else(col.is_valid(), shown, pa.scalar(None, pa.string()))
+    rest = np.asarray(col.filter(odd).to_numpy(zero_copy_only=False), dtype=np.float64)
+    return pc.replace_with_mask(text, odd, pa.array(rest.astype(str), pa.string()))
