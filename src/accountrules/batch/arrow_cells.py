@@ -76,6 +76,14 @@ def _parse_where(pc: Any, pa: Any, arr: Any, ok: Any, to: Any) -> Any:
     return pc.if_else(ok, parsed, pa.scalar(None, to))
 
 
+def _whole_cast(pa: Any, arr: Any, to: Any) -> Any:
+    """``arr`` cast to ``to`` when Arrow reads every cell (one pass in C); None when it reads not all."""
+    try:
+        return arr.cast(to)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
 def fast_cast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
     """``(values, ok)``: values cast to the target type where ``ok``; None = no fast path."""
     pa, pc = _pa()
@@ -104,8 +112,14 @@ def fast_cast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
             vals = arr.cast(pa.float64(), safe=False)
             ok = pc.is_finite(vals)  # inf goes cell by cell: the model decides (it refuses non-finite numbers)
         elif pa.types.is_string(t):
-            ok = pc.match_substring_regex(arr, _FLOAT_RE)
-            vals = _parse_where(pc, pa, arr, ok, pa.float64())
+            vals = _whole_cast(pa, arr, pa.float64())
+            if vals is not None:
+                # every cell is a number to Arrow, and the model reads each finite one as the same float
+                # (tests/test_batch_validate.py); inf, nan and overflow go cell by cell: the model refuses them
+                ok = pc.is_finite(vals)
+            else:  # some cell is no number to Arrow: the canonical ones here, the rest cell by cell
+                ok = pc.match_substring_regex(arr, _FLOAT_RE)
+                vals = _parse_where(pc, pa, arr, ok, pa.float64())
         else:
             return None
         if spec.ge is not None:
