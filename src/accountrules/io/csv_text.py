@@ -119,4 +119,6 @@ def _floats(pa: Any, pc: Any, col: Any) -> Any:
     except ImportError:  # pyarrow without numpy: the csv module writes this chunk
         return None
     rest = np.asarray(col.filter(odd).to_numpy(zero_copy_only=False), dtype=np.float64)
-    return pc.replace_with_mask(text, odd, pa.array(rest.astype(str), pa.string()))
+    with np.errstate(invalid="ignore"):  # numpy < 2 warns on formatting nan, which it writes as "nan"
+        shown = rest.astype(str)
+    return pc.replace_with_mask(text, odd, pa.array(shown, pa.string()))
