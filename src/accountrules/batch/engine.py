@@ -38,7 +38,6 @@ from accountrules.io.columns import ColumnMapping
 from accountrules.io.schema import metric_columns, metric_value
 
 if TYPE_CHECKING:
-    from accountrules.evaluate.row_ranks import RowRanks
     from accountrules.evaluate.vector import VectorProgram
     from accountrules.model.account import Account
     from accountrules.model.decision import Decision
@@ -133,16 +132,15 @@ def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> 
 
 
 def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date, engine: str,
-                 trace: bool, program: VectorProgram | None = None, ranks: RowRanks | None = None) -> BatchResult:
+                 trace: bool, program: VectorProgram | None = None) -> BatchResult:
     """Decide the valid rows of one validated chunk; a row the policy cannot decide becomes a RowError.
 
     ``program``: for ``engine="vector"``, the compiled column program; by default the one the policy's
-    registry holds (built once per policy, so nothing is compiled per chunk). ``ranks``: the valid rows'
-    ranks stored by the statistics pass that made ``stats`` (the vector evaluator checks, then reads them)."""
+    registry holds (built once per policy, so nothing is compiled per chunk)."""
     matcher = _matcher(policy, engine)
     outputs: dict[str, Any]
     if matcher is None:
-        outputs = _decide_vector(policy, chunk, stats, as_of, program or vector_program(policy), ranks)
+        outputs = _decide_vector(policy, chunk, stats, as_of, program or vector_program(policy))
     else:
         outputs = _decide_rows(policy, chunk, stats, as_of, engine, matcher)
     part = _ColumnsPart(chunk, outputs, engine)
@@ -225,7 +223,7 @@ def _vector_input(program: VectorProgram, chunk: Chunk, rows: list[int]) -> Any:
 
 
 def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date,
-                   program: VectorProgram, ranks: RowRanks | None = None) -> dict[str, Any]:
+                   program: VectorProgram) -> dict[str, Any]:
     """Decide the valid rows of ``chunk`` at once with the vector evaluator: Arrow output columns when
     pyarrow is installed (no Python object per row), else lists."""
     rows = [j for j in range(chunk.n) if j not in chunk.errors]
@@ -233,7 +231,7 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
         return _empty_outputs(policy.plan, chunk.n)
     vector = _vector()
     got = vector.run_program(policy, _vector_input(program, chunk, rows), as_of=as_of, stats=stats,
-                             program=program, row_ranks=ranks)
+                             program=program)
     ids = chunk.ids
     if _has_arrow():
         import numpy as np
@@ -282,7 +280,6 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     two_pass = bool(plan.portfolio_args)
     stored: list[Chunk] | None = None
     stats = PortfolioStats({}, 0)
-    ranks: RowRanks | None = None
     settled: Settled | None = None
     if two_pass or keep or not src.restartable:
         collector = StatsCollector(plan, day, vector_program(policy) if registry.available("vector") else None)
@@ -300,7 +297,7 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
             if progress is not None:
                 progress("reading", done, total)
         total = done
-        stats, ranks = collector.finish()
+        stats = collector.stats()
         log.info("portfolio of %d valid rows of %d; statistics over %d ranked values", collector.size, done,
                  len(plan.portfolio_args))
     chunks: Iterator[Chunk]
@@ -311,11 +308,9 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     done = 0
     valid = 0
     for chunk in chunks:
-        rows = chunk.n - len(chunk.errors)  # the valid rows, counted before deciding adds its own errors
-        window = ranks.window(valid, valid + rows) if ranks is not None else None
-        part = decide_chunk(policy, chunk, stats, day, engine, trace, ranks=window)
+        part = decide_chunk(policy, chunk, stats, day, engine, trace)
         done += chunk.n
-        valid += rows
+        valid += chunk.n - len(chunk.errors)
         if progress is not None:
             progress("deciding", done, total)
         yield part

@@ -21,7 +21,7 @@ import importlib
 from collections.abc import Iterator
 from itertools import chain
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from accountrules.batch.columns import read_keys
 from accountrules.batch.validate import Chunk
@@ -29,9 +29,6 @@ from accountrules.check.policy_check import all_expressions
 from accountrules.compile.plan import Plan
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Ref, unparse, walk
-
-if TYPE_CHECKING:  # numpy is optional: the module that needs it is imported where it is used
-    from accountrules.evaluate.row_ranks import RowRanks
 
 _LENGTH = "(rows)"  # a column no policy reads: gives a batch of no ranked field its length
 
@@ -83,22 +80,14 @@ class StatsCollector:
         exprs = ranked_exprs(plan)
         fields = {k: e.key for k, e in exprs.items() if isinstance(e, Ref) and e.kind == "field"}
         # keys ranked with ties broken by account id keep every valid row's value in row order
-        # (unknown as None / NaN) beside the rows' ids, gathered once for all of them; so do the keys
-        # whose rows' ranks may be stored for the decision pass (evaluate/row_ranks.py)
+        # (unknown as None / NaN) beside the rows' ids, gathered once for all of them
         self._by_id = [k for k in exprs if k in plan.id_ranked]
-        searched: set[str] = set()
-        if program is not None:  # there is a vector program: numpy is installed
-            from accountrules.evaluate.row_ranks import NEEDS_RANKS
-
-            searched = {key for func, key, _ in program.sites if func in NEEDS_RANKS}
-        self._rank_keys = [k for k in exprs if k in searched and k not in plan.id_ranked]
-        in_order = {*self._by_id, *self._rank_keys}
-        self._id_fields = {k: f for k, f in fields.items() if k in in_order}
-        self._id_others = [k for k in in_order if k not in self._id_fields]
+        self._id_fields = {k: f for k, f in fields.items() if k in plan.id_ranked}
+        self._id_others = [k for k in self._by_id if k not in self._id_fields]
         self._id_parts: list[Any] = []
-        self._fields = {k: f for k, f in fields.items() if k not in in_order}
-        self._others = [k for k in exprs if k not in fields and k not in in_order]
-        self._needs = fields_read(plan, [exprs[k] for k in exprs if k not in fields or k in in_order])
+        self._fields = {k: f for k, f in fields.items() if k not in plan.id_ranked}
+        self._others = [k for k in exprs if k not in fields and k not in plan.id_ranked]
+        self._needs = fields_read(plan, [exprs[k] for k in exprs if k not in fields or k in plan.id_ranked])
         self._parts: dict[str, list[Any]] = {k: [] for k in exprs}
         self._given = False
 
@@ -224,43 +213,27 @@ class StatsCollector:
         """The statistics of every row added: each column sorted once (the ids of all keys ranked by id, once).
 
         Called once, at the end: the collected values are handed over to the statistics, not copied."""
-        return self.finish()[0]
-
-    def finish(self) -> tuple[PortfolioStats, RowRanks | None]:
-        """:meth:`stats`, and the ranks of the valid rows (in the order added) for the keys a decision
-        searches, when a key has at least :data:`~accountrules.evaluate.row_ranks.MIN_ROWS` known values."""
         if self._given:
             raise RuntimeError("StatsCollector.stats() was already called: the values went to those statistics")
         self._given = True
         if self._np is None:
             ids = [i for part in self._id_parts for i in (part if isinstance(part, list) else part.to_pylist())]
             return PortfolioStats({k: chain.from_iterable(parts) for k, parts in self._parts.items()}, self.size,
-                                  dict.fromkeys(self._by_id, ids)), None
-        from accountrules.evaluate import row_ranks  # numpy is installed
-        from accountrules.evaluate.vector_rank import stats_from_ranked
+                                  dict.fromkeys(self._by_id, ids))
+        from accountrules.evaluate.vector_rank import stats_from_ranked  # numpy is installed
 
         np = self._np
         # each key's parts are let go as soon as they are joined, and the ids once ranked: the pass
-        # never holds a ranked value twice (a collector gives its statistics once), except the row
-        # values kept beside stored ranks, to check a decision chunk against
+        # never holds a ranked value twice (a collector gives its statistics once)
         columns: dict[str, Any] = {}
         for k in list(self._parts):
             parts = self._parts.pop(k)
             columns[k] = np.concatenate([np.asarray(p, dtype=np.float64) if not isinstance(p, list) else
                                          _floats(np, p) for p in parts]) if parts else np.empty(0)
             del parts
-        values: dict[str, Any] = {}
-        left: dict[str, Any] = {}
-        right: dict[str, Any] = {}
-        for k in self._rank_keys:
-            col = columns[k]
-            if int(np.count_nonzero(~np.isnan(col))) >= row_ranks.MIN_ROWS:
-                columns[k], left[k], right[k] = row_ranks.sorted_with_ranks(col)
-                values[k] = col
         ranked = dict.fromkeys(self._by_id, self._id_order()) if self._by_id else {}
         self._id_parts = []
-        stats = stats_from_ranked(columns, self.size, ranked, presorted=frozenset(values))
-        return stats, row_ranks.RowRanks(values, left, right) if values else None
+        return stats_from_ranked(columns, self.size, ranked)
 
     def _id_order(self) -> Any:
         """The valid rows' ids (object array) and their rank by code point: sorted by Arrow when they came

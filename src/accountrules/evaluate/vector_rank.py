@@ -19,7 +19,6 @@ from numpy.typing import NDArray
 
 from accountrules.errors import PortfolioRequiredError
 from accountrules.evaluate.portfolio import PortfolioStats
-from accountrules.evaluate.row_ranks import RowRanks, run_bounds
 
 BoolArr = NDArray[np.bool_]
 IntArr = NDArray[np.int64]
@@ -46,13 +45,12 @@ def stats_from_arrays(columns: Mapping[str, Any], size: int, ids: Mapping[str, A
     return stats_from_ranked(columns, size, ranked)
 
 
-def stats_from_ranked(columns: Mapping[str, Any], size: int, ranked: Mapping[str, tuple[ObjArr, IntArr]],
-                      presorted: frozenset[str] = frozenset()) -> PortfolioStats:
+def stats_from_ranked(columns: Mapping[str, Any], size: int,
+                      ranked: Mapping[str, tuple[ObjArr, IntArr]]) -> PortfolioStats:
     """As :func:`stats_from_arrays`, the ids already ranked: ``ranked[key] = (ids, rank)``, ``ids`` an
     object array of the ids of ``columns[key]``, ``rank`` a permutation of ``0..n-1`` with
     ``rank[i] < rank[j]`` when ``ids[i] < ids[j]`` (see :func:`id_order`; equal ids in any order, as
-    their pairs are equal too). ``presorted``: keys (not in ``ranked``) whose column already holds
-    the sorted known values (see :func:`accountrules.evaluate.row_ranks.sorted_with_ranks`)."""
+    their pairs are equal too)."""
     held: dict[str, tuple[array[float], array[float] | None]] = {}
     held_ids: dict[str, Sequence[str]] = {}
     by_id: dict[int, tuple[IntArr, ObjArr]] = {}  # id(ids) -> (row order by id, ids in that order)
@@ -79,7 +77,7 @@ def stats_from_ranked(columns: Mapping[str, Any], size: int, ranked: Mapping[str
                 raise TypeError(f"{key}: ranking ties by account id needs the id of every account with a value")
             sorted_ids.flags.writeable = False  # shared by the statistics
             held_ids[key] = cast("Sequence[str]", sorted_ids)
-        elif key not in presorted:
+        else:
             xs = np.sort(xs[~np.isnan(xs)])
         prefix = np.empty(xs.shape[0] + 1, dtype=np.float64)
         prefix[0] = 0.0
@@ -137,6 +135,19 @@ def _view(held: array[float]) -> FloatArr:
     return view
 
 
+def _run_starts(xs: FloatArr) -> tuple[IntArr, IntArr]:
+    """For sorted ``xs``: bisect_left and bisect_right of every element into ``xs`` itself."""
+    m = xs.shape[0]
+    pos = np.arange(m, dtype=np.int64)
+    start = np.ones(m, dtype=np.bool_)
+    start[1:] = xs[1:] != xs[:-1]
+    left = np.maximum.accumulate(np.where(start, pos, 0))
+    end = np.ones(m, dtype=np.bool_)
+    end[:-1] = start[1:]
+    right = np.minimum.accumulate(np.where(end, pos + 1, m)[::-1])[::-1]
+    return left, right
+
+
 def _rank_positions(xi: FloatArr, vals: FloatArr | None, side: tuple[bool, bool]) -> tuple[
         FloatArr, IntArr | None, IntArr | None]:
     """Sorted portfolio values, and bisect_left / bisect_right of each query ``xi`` into them.
@@ -156,7 +167,7 @@ def _rank_positions(xi: FloatArr, vals: FloatArr | None, side: tuple[bool, bool]
     order = np.argsort(xi)
     xs = xi[order]
     if vals is None:
-        ls, rs = run_bounds(xs)
+        ls, rs = _run_starts(xs)
         vals = xs
     else:  # sorted keys: numpy's binary search reuses the previous bound, so this is cache friendly
         ls = _i64(np.searchsorted(vals, xs, side="left"))
@@ -177,14 +188,11 @@ def _i64(a: NDArray[Any]) -> IntArr:
 
 
 def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: PortfolioStats | None,
-                      key: str, ids: ObjArr | None = None,
-                      rows: RowRanks | None = None) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
+                      key: str, ids: ObjArr | None = None) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
     """Every call site ranking ``key``, over the whole batch at once (None = unknown for all rows).
 
     ``stats`` None: the batch's own known values are the portfolio. ``ids``: the rows' account ids (an
-    object array of str), needed by a ``quantile_first`` site (ties ranked by id). ``rows``: the rows'
-    ranks stored by the statistics pass that made ``stats``, used instead of a search when they hold
-    these very values."""
+    object array of str), needed by a ``quantile_first`` site (ties ranked by id)."""
     n = xv.shape[0]
     xk = xk & ~np.isnan(xv)  # NaN ranks as unknown, as in PortfolioStats
     xi = xv[xk]
@@ -194,11 +202,7 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
     need_right = any(f in ("cumshare", "cumshare_above") for f, _, _ in plain)
     only_quantiles = all(f == "quantile" for f, _, _ in plain)
     left = right = None
-    stored = rows.positions(key, xv, xk) if rows is not None else None
-    if stored is not None and given is not None:
-        vals = given
-        left, right = stored
-    elif only_quantiles:
+    if only_quantiles:
         vals = given if given is not None else np.sort(xi)
     else:
         vals, left, right = _rank_positions(xi, given, (need_left, need_right))

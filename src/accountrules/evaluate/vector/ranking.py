@@ -13,7 +13,6 @@ import numpy as np
 
 from accountrules.compile.plan import Plan
 from accountrules.evaluate.portfolio import PortfolioStats
-from accountrules.evaluate.row_ranks import RowRanks
 from accountrules.evaluate.vector.columns import ColumnBatch, _column_value
 from accountrules.evaluate.vector.program import VectorProgram, _held
 from accountrules.evaluate.vector.values import BoolArr, FloatArr, V, _Ctx, _Site, _slice, _store
@@ -108,15 +107,13 @@ def _ranked_values(prog: VectorProgram, ctx: _Ctx, cols: Mapping[str, V], n: int
 
 
 def _portfolio_columns(prog: VectorProgram, ctx: _Ctx, cols: Mapping[str, V], n: int, stats: PortfolioStats | None,
-                       step: int, batch: ColumnBatch,
-                       rows: RowRanks | None = None) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
-    """Evaluate every ranked expression over the batch, then rank it (``rows``: see :func:`portfolio_results`)."""
+                       step: int, batch: ColumnBatch) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
+    """Evaluate every ranked expression over the batch, then rank it."""
     values, known = _ranked_values(prog, ctx, cols, n, step)
     by_id = id_ranked(prog)
     ids = needed_ids(batch_ids(batch), [known[k] & ~np.isnan(values[k]) for k in by_id], by_id) if by_id else None
     out: dict[_Site, tuple[FloatArr, BoolArr] | None] = {}
     for key, _ in prog.portfolio_args:
         sites = [s for s in prog.sites if s[1] == key]
-        out.update(portfolio_results(sites, values[key], known[key], stats, key, ids if key in by_id else None,
-                                     rows))
+        out.update(portfolio_results(sites, values[key], known[key], stats, key, ids if key in by_id else None))
     return out

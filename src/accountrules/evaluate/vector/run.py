@@ -13,7 +13,6 @@ from numpy.typing import NDArray
 from accountrules.compile.plan import Plan
 from accountrules.evaluate.column_index import ColumnIndex
 from accountrules.evaluate.portfolio import PortfolioStats
-from accountrules.evaluate.row_ranks import RowRanks
 from accountrules.evaluate.semantics import MergedActions, merge_action_masks, resolve_masks, stage_masks
 from accountrules.evaluate.vector.columns import ColumnBatch
 from accountrules.evaluate.vector.program import VectorProgram, _VTable
@@ -216,19 +215,15 @@ def run_program(
     chunk_size: int = 1 << 15,
     metrics: bool = False,
     program: VectorProgram | None = None,
-    row_ranks: RowRanks | None = None,
 ) -> Decided:
     """Run the policy's program over every row of ``columns``: the outcome as code arrays, which
-    :func:`decide_columns` turns into Python lists and :mod:`.arrow_out` into Arrow arrays.
-
-    ``row_ranks``: the rows' ranks stored by the statistics pass that made ``stats`` (rows of the
-    window in this batch's order); checked against the values before they are used."""
+    :func:`decide_columns` turns into Python lists and :mod:`.arrow_out` into Arrow arrays."""
     prog, batch, vocab, ctx, cols = prepared(policy, columns, as_of, program)
     n = batch.size
     step = max(1, chunk_size)
     with np.errstate(all="ignore"):
         if prog.portfolio_args:
-            ctx.pre = _portfolio_columns(prog, ctx, cols, n, stats, step, batch, row_ranks)
+            ctx.pre = _portfolio_columns(prog, ctx, cols, n, stats, step, batch)
         out = _Out(prog, n, metrics)
         for lo in range(0, n, step):
             _run_chunk(prog, ctx, cols, lo, min(n, lo + step), out)
