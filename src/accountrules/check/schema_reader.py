@@ -93,11 +93,8 @@ class _Reader:
     def prov(self, node: YNode) -> Provenance:
         keys = node.value if isinstance(node.value, dict) else {}
         description, seed = keys.get("description"), keys.get("seed")
-        return Provenance(
-            description=self.label(description, "description") if description is not None else None,
-            seed=self.seeds(seed) if seed is not None else (),
-            location=node.location,
-        )
+        return Provenance(self.label(description, "description") if description is not None else None,
+                          self.seeds(seed) if seed is not None else (), node.location)
 
     def expr(self, node: YNode | None, what: str) -> Expr | None:
         if node is None or self.over_budget:
@@ -108,11 +105,12 @@ class _Reader:
         if isinstance(v, list | dict) or v is None:
             self.err(Message(N_("{what} must be an expression (text)"), what=what), node.location)
             return None
+        at = node.location
         try:
-            e = parse_expression(str(v), node.location)
+            e = parse_expression(v if type(v) is str else str(v), at)
             # one comparison (most rows of a long table) is three nodes: no walk needed to count it
             simple = type(e) is Binary and type(e.left) is Name and type(e.right) is Literal
-            self.budget.add_nodes(3 if simple else len(walk(e)), node.location)
+            self.budget.add_nodes(3 if simple else len(walk(e)), at)
         except PolicyLimitError as e:
             self.errors.append(e)
             self.over_budget = True

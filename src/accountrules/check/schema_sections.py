@@ -87,12 +87,13 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
         if output is not None:
             then = (r.choice(keys.get(output), output, choices, None) if choices is not None
                     else r.text(keys.get(output), output))
+        risk = keys.get("risk")
         rows.append(Row(
             rid,
             r.expr(keys.get("when"), "when"),
             r.prov(item),
             then,
-            r.choice(keys.get("risk"), "risk", risks, None),
+            r.choice(risk, "risk", risks, None) if risk is not None else None,
             (),
             r.names(keys.get("do"), "do") if with_do else (),
         ))
