@@ -350,7 +350,8 @@ class ConditionChecker:
         name, right = e.left, e.right
         assert isinstance(name, Name) and isinstance(right, Literal)
         # a text constant is part of the key: whether it is one of an enum's values depends on it
-        key = (name.path, e.op, right.type.name, right.value if right.type == STRING else None)
+        kind = right.type.name
+        key = (name.path, e.op, kind, right.value if kind == "string" else None)
         ref = self._refs.get(key)
         if ref is not None:
             return Binary(e.loc, e.op, Ref(name.loc, ref[0], ref[1], ref[2]), right)

@@ -100,14 +100,16 @@ class _Reader:
         if node is None or self.over_budget:
             return None
         v = node.value
-        if isinstance(v, bool):
-            return Literal(node.location, v, BOOL)
-        if isinstance(v, list | dict) or v is None:
-            self.err(Message(N_("{what} must be an expression (text)"), what=what), node.location)
-            return None
+        if type(v) is not str:  # text (a condition) first: the rest is rare
+            if isinstance(v, bool):
+                return Literal(node.location, v, BOOL)
+            if isinstance(v, list | dict) or v is None:
+                self.err(Message(N_("{what} must be an expression (text)"), what=what), node.location)
+                return None
+            v = str(v)
         at = node.location
         try:
-            e = parse_expression(v if type(v) is str else str(v), at)
+            e = parse_expression(v, at)
             # one comparison (most rows of a long table) is three nodes: no walk needed to count it
             simple = type(e) is Binary and type(e.left) is Name and type(e.right) is Literal
             self.budget.add_nodes(3 if simple else len(walk(e)), at)

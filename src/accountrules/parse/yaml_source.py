@@ -102,7 +102,9 @@ class YNode:
 
     @property
     def location(self) -> SourceLocation:
-        return _location(self.file, self._mark)
+        mark = self._mark  # _location() inlined: asked for once or twice a row of a long table
+        return SourceLocation(self.file, mark.line + 1, mark.column + 1) if mark is not None else \
+            SourceLocation(self.file, 1, 1)
 
     @property
     def key_locations(self) -> Mapping[str, SourceLocation]:
@@ -227,30 +229,31 @@ def _build_events(parser: yaml.SafeLoader | yaml.CSafeLoader, file: str) -> YNod
     items: list[YNode] | dict[str, YNode] | None = None  # its value
     keys: dict[str, _Mark | None] | None = None  # its keys, when a mapping (None: a list, or nothing open)
     key: str | None = None  # when a mapping: the key waiting for its value
+    raw: str | None = None  # the text of the scalar in hand (None: a list or mapping)
     documents = 0
     kinds: dict[str, str | None] = {}  # plain scalar text -> its resolved kind, for this text only
     plain: dict[str, Scalar] = {}  # untagged plain scalar text -> its value, for this text only
     decimal = _DECIMAL.fullmatch
-    get = parser.get_event
+    # typed Any: the loop tests each event's exact type once, an isinstance() more per event for the
+    # type checker would cost more than the rest of a scalar's handling
+    get: Callable[[], Any] = parser.get_event
     while (event := get()) is not None:
         kind = type(event)
         if kind is ScalarEvent:
-            assert isinstance(event, ScalarEvent)  # for the type checker: the test above is the fast one
             if event.anchor:
                 raise _anchor_error(_loc(event, file))
-            raw: str | None = event.value
-            assert raw is not None
+            raw = text = event.value
             if event.tag is not None:
                 value = _scalar(event, _loc(event, file), kinds)
             elif not event.implicit[0]:
-                value = raw  # quoted: text, whatever it looks like
+                value = text  # quoted: text, whatever it looks like
             else:
-                value = plain.get(raw, _UNSET)
+                value = plain.get(text, _UNSET)
                 if value is _UNSET:
-                    if decimal(raw):
-                        value = int(raw)  # a row id or count: YAML 1.1 reads these digits as this int
+                    if decimal(text):
+                        value = int(text)  # a row id or count: YAML 1.1 reads these digits as this int
                     else:
-                        value = plain[raw] = _scalar(event, _loc(event, file), kinds)
+                        value = plain[text] = _scalar(event, _loc(event, file), kinds)
             if keys is not None and key is None:  # a key: only its text and place are kept
                 if type(value) is not str or value in keys:
                     raise _key_error(keys, value, _loc(event, file), raw)
