@@ -254,11 +254,13 @@ def _first_hit_slots(m: int, ranges: dict[int, list[range]], exact: frozenset[in
 
     for i in sorted(exact):
         for r in ranges[i]:
-            s = free(r.start)
-            while s < r.stop:
+            s, stop = free(r.start), r.stop
+            while s < stop:
                 first[s] = i
                 nxt[s] = s + 1
-                s = free(s + 1)
+                s += 1
+                if nxt[s] != s:  # a run of free slots (one row's whole range, often) needs no look-up
+                    s = free(s)
     # per slot: how many unindexed rows come before its first exact row (all of them where none covers it)
     before = [len(unindexed) if f is None else bisect_left(unindexed, f) for f in first] if unindexed else \
         [0] * n_slots
@@ -279,6 +281,8 @@ def _first_hit_slots(m: int, ranges: dict[int, list[range]], exact: frozenset[in
     # the one tuple of that row with the other such slots
     alone: dict[int, tuple[int, ...]] = {}
     out: list[tuple[int, ...]] = []
+    last: int | None = None  # neighbouring slots mostly share their first exact row
+    last_alone: tuple[int, ...] = ()
     for s, f in enumerate(first):
         extra = inexact.get(s)
         head = unindexed[:before[s]] if extra is None else tuple(sorted((*unindexed[:before[s]], *extra)))
@@ -286,9 +290,12 @@ def _first_hit_slots(m: int, ranges: dict[int, list[range]], exact: frozenset[in
             out.append(head)
         elif head:
             out.append((*head, f))
+        elif f == last:
+            out.append(last_alone)
         else:
             one = alone.get(f)
             if one is None:
                 one = alone[f] = (f,)
             out.append(one)
+            last, last_alone = f, one
     return tuple(out)
