@@ -345,10 +345,11 @@ class ConditionChecker:
 
     def check(self, e: Expr) -> Expr:
         """``e`` resolved and checked, as ``ExprChecker(scope).check(e, expect, what)[0]``; raises as it does."""
-        if type(e) is not Binary or type(e.left) is not Name or type(e.right) is not Literal:
+        if type(e) is not Binary:
             return ExprChecker(self.scope).check(e, self.expect, self.what)[0]
         name, right = e.left, e.right
-        assert isinstance(name, Name) and isinstance(right, Literal)
+        if type(name) is not Name or type(right) is not Literal:
+            return ExprChecker(self.scope).check(e, self.expect, self.what)[0]
         # a text constant is part of the key: whether it is one of an enum's values depends on it
         kind = right.type.name
         key = (name.path, e.op, kind, right.value if kind == "string" else None)
@@ -358,7 +359,6 @@ class ConditionChecker:
         resolved = ExprChecker(self.scope).check(e, self.expect, self.what)[0]
         left = resolved.left if type(resolved) is Binary else None
         if type(left) is Ref and not name.path.startswith("params."):
-            assert isinstance(left, Ref)
             self._refs[key] = (left.kind, left.key, left.type)
         return resolved
 

@@ -126,17 +126,25 @@ class _Checker:
             self.errors.append(PolicySchemaError(Message(N_("{what} declares no values"), what=what), t.location))
         rows = []
         conditions = ConditionChecker(scope, BOOL, Message(N_("a condition")))
+        check, values, churn = conditions.check, t.values, t.name == "churn"
         for row in t.rows:
-            loc = row.prov.location or t.location
-            if row.then is None and t.name != "churn":
+            then = row.then
+            if then is None and not churn:
                 self.errors.append(PolicySchemaError(Message(N_("row {id!r} of {what} needs 'then'"),
-                                                             id=row.id, what=what), loc))
-            elif row.then is not None and row.then not in t.values:
+                                                             id=row.id, what=what), row.prov.location or t.location))
+            elif then is not None and then not in values:
                 self.errors.append(PolicyReferenceError(
                     Message(N_("row {id!r} of {what} gives {then!r}, which is not one of its values"),
-                            id=row.id, what=what, then=row.then), loc,
-                    _hint(row.then, t.values)))
-            rows.append(row.with_when(self.run_condition(conditions, row.when)))
+                            id=row.id, what=what, then=then), row.prov.location or t.location,
+                    _hint(then, values)))
+            when = row.when
+            if when is not None:  # run_condition() inlined: once a row of a long table
+                try:
+                    when = check(when)
+                except PolicyError as err:
+                    self.errors.append(err)
+                    when = None
+            rows.append(Row(row.id, when, row.prov, then, row.risk, row.sources, row.actions))
         if t.default is not None and t.default not in t.values:
             problem = Message(N_("default {default!r} of {what} is not one of its values"), default=t.default,
                               what=what)
