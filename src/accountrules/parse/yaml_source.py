@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeAlias
 
 import yaml
 import yaml.resolver
-from yaml import MappingEndEvent, ScalarEvent, SequenceEndEvent
+from yaml import MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent, SequenceStartEvent
 
 from accountrules.errors import PolicySyntaxError, SourceLocation
 from accountrules.i18n import N_, Message
@@ -41,6 +41,7 @@ _LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLo
 _resolve: Callable[[type[yaml.Node], str, tuple[bool, bool]], str] = yaml.resolver.Resolver().resolve
 _SAFE = yaml.constructor.SafeConstructor()
 _YAML_TAG = "tag:yaml.org,2002:"
+_SEQ_TAGS, _MAP_TAGS = ("!", _YAML_TAG + "seq"), ("!", _YAML_TAG + "map")  # the tags a list or mapping may carry
 # YAML's own set of characters; the same test PyYAML's reader makes, done here to get a line and column.
 _NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
@@ -270,12 +271,13 @@ def _build_events(parser: yaml.SafeLoader | yaml.CSafeLoader, file: str) -> YNod
             else:
                 items, keys = top.value, top._keys  # type: ignore[assignment]
             raw = None
-        elif isinstance(event, yaml.CollectionStartEvent):
+        elif kind is MappingStartEvent or kind is SequenceStartEvent:  # the only two collection events
             if event.anchor:
                 raise _anchor_error(_loc(event, file))
-            is_seq = isinstance(event, yaml.SequenceStartEvent)
-            if event.tag not in (None, "!", _YAML_TAG + ("seq" if is_seq else "map")):
-                raise _tag_error(event.tag, _loc(event, file))
+            is_seq = kind is SequenceStartEvent
+            tag = event.tag
+            if tag is not None and tag not in (_SEQ_TAGS if is_seq else _MAP_TAGS):
+                raise _tag_error(tag, _loc(event, file))
             if len(stack) == MAX_DEPTH:
                 raise PolicySyntaxError(
                     Message(N_("the file is nested more than {max_depth} levels deep"), max_depth=MAX_DEPTH),
