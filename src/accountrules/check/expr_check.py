@@ -320,6 +320,49 @@ class ExprChecker:
                 )
 
 
+class ConditionChecker:
+    """Checks the conditions of one section (one scope, one expected type) for one check run, reusing
+    what it learnt from ``name <op> constant`` conditions that passed.
+
+    Such a comparison (most rows of a long table) checks the same for every row with the same name,
+    operator, constant type and, for text, constant: the name resolves to the same reference and the
+    types fit or not alike. Its first passing check is kept; a later one builds the same tree from the
+    kept reference, with this row's own locations. A condition that fails is never kept: every such
+    row is checked in full and its error names its own place. Parameters (``params.x``) are checked
+    in full every time (an error at a parameter names where its value is set). Made per section per
+    :func:`~accountrules.check.policy_check.check_policy` call, so nothing learnt outlives that call
+    or crosses to another policy.
+    """
+
+    __slots__ = ("scope", "expect", "what", "_refs")
+
+    def __init__(self, scope: Scope, expect: Type | None, what: str) -> None:
+        self.scope = scope
+        self.expect = expect
+        self.what = what
+        # (name, operator, constant type, text constant or None) -> (kind, key, type) of the name's Ref
+        self._refs: dict[tuple[str, str, str, Scalar], tuple[str, str, Type]] = {}
+
+    def check(self, e: Expr) -> Expr:
+        """``e`` resolved and checked, as ``ExprChecker(scope).check(e, expect, what)[0]``; raises as it does."""
+        if type(e) is not Binary:
+            return ExprChecker(self.scope).check(e, self.expect, self.what)[0]
+        name, right = e.left, e.right
+        if type(name) is not Name or type(right) is not Literal:
+            return ExprChecker(self.scope).check(e, self.expect, self.what)[0]
+        # a text constant is part of the key: whether it is one of an enum's values depends on it
+        kind = right.type.name
+        key = (name.path, e.op, kind, right.value if kind == "string" else None)
+        ref = self._refs.get(key)
+        if ref is not None:
+            return Binary(e.loc, e.op, Ref(name.loc, ref[0], ref[1], ref[2]), right)
+        resolved = ExprChecker(self.scope).check(e, self.expect, self.what)[0]
+        left = resolved.left if type(resolved) is Binary else None
+        if type(left) is Ref and not name.path.startswith("params."):
+            self._refs[key] = (left.kind, left.key, left.type)
+        return resolved
+
+
 # the words of the base types in messages (an enum is shown by its vocabulary's name)
 _TYPE_WORDS = {"number": N_("number"), "string": N_("string"), "bool": N_("bool"), "date": N_("date"),
                "null": N_("null")}

@@ -12,7 +12,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from accountrules.check.expr_check import ExprChecker, Scope, uses_portfolio
+from accountrules.check.expr_check import ConditionChecker, ExprChecker, Scope, uses_portfolio
 from accountrules.check.spec import Actions, Metric, PolicySpec, Row, Stages, Table
 from accountrules.errors import (
     PolicyError,
@@ -71,6 +71,16 @@ class _Checker:
             self.errors.append(err)
             return None
 
+    def run_condition(self, conditions: ConditionChecker, e: Expr | None) -> Expr | None:
+        """:meth:`run_expr` for a row's condition, checked by its section's ``conditions``."""
+        if e is None:
+            return None
+        try:
+            return conditions.check(e)
+        except PolicyError as err:
+            self.errors.append(err)
+            return None
+
     # -- sections
     def metrics(self) -> tuple[tuple[Metric, ...], dict[str, Type], frozenset[str]]:
         types: dict[str, Type] = {}
@@ -115,17 +125,26 @@ class _Checker:
         if not t.values:
             self.errors.append(PolicySchemaError(Message(N_("{what} declares no values"), what=what), t.location))
         rows = []
+        conditions = ConditionChecker(scope, BOOL, Message(N_("a condition")))
+        check, values, churn = conditions.check, t.values, t.name == "churn"
         for row in t.rows:
-            loc = row.prov.location or t.location
-            if row.then is None and t.name != "churn":
+            then = row.then
+            if then is None and not churn:
                 self.errors.append(PolicySchemaError(Message(N_("row {id!r} of {what} needs 'then'"),
-                                                             id=row.id, what=what), loc))
-            elif row.then is not None and row.then not in t.values:
+                                                             id=row.id, what=what), row.prov.location or t.location))
+            elif then is not None and then not in values:
                 self.errors.append(PolicyReferenceError(
                     Message(N_("row {id!r} of {what} gives {then!r}, which is not one of its values"),
-                            id=row.id, what=what, then=row.then), loc,
-                    _hint(row.then, t.values)))
-            rows.append(row.with_when(self.run_expr(scope, row.when, BOOL, Message(N_("a condition")))))
+                            id=row.id, what=what, then=then), row.prov.location or t.location,
+                    _hint(then, values)))
+            when = row.when
+            if when is not None:  # run_condition() inlined: once a row of a long table
+                try:
+                    when = check(when)
+                except PolicyError as err:
+                    self.errors.append(err)
+                    when = None
+            rows.append(Row(row.id, when, row.prov, then, row.risk, row.sources, row.actions))
         if t.default is not None and t.default not in t.values:
             problem = Message(N_("default {default!r} of {what} is not one of its values"), default=t.default,
                               what=what)
@@ -145,6 +164,7 @@ class _Checker:
                                                             otherwise=s.otherwise),
                                                     s.otherwise_location or s.location, _hint(s.otherwise, states)))
         out = []
+        guards = ConditionChecker(scope, BOOL, Message(N_("a guard")))
         for tr in s.transitions:
             loc = tr.prov.location or s.location
             if tr.then not in s.states:
@@ -161,12 +181,13 @@ class _Checker:
                                 id=tr.id, src=src), loc, _hint(src, states)))
                 else:
                     sources.append(src)
-            when = self.run_expr(scope, tr.when, BOOL, Message(N_("a guard")))
+            when = self.run_condition(guards, tr.when)
             out.append(dataclasses.replace(tr, sources=tuple(dict.fromkeys(sources)), when=when))
         return dataclasses.replace(s, transitions=tuple(out))
 
     def actions(self, a: Actions, scope: Scope) -> Actions:
         out = []
+        conditions = ConditionChecker(scope, BOOL, Message(N_("a condition")))
         for rule in a.rules:
             loc = rule.prov.location or a.location
             if not rule.actions:
@@ -178,7 +199,7 @@ class _Checker:
                     self.errors.append(PolicyReferenceError(
                         Message(N_("action rule {id!r} names unknown action {code!r}"),
                                 id=rule.id, code=code), loc, _hint(code, a.catalog)))
-            out.append(rule.with_when(self.run_expr(scope, rule.when, BOOL, Message(N_("a condition")))))
+            out.append(rule.with_when(self.run_condition(conditions, rule.when)))
         return dataclasses.replace(a, rules=tuple(out))
 
 

@@ -93,26 +93,26 @@ class _Reader:
     def prov(self, node: YNode) -> Provenance:
         keys = node.value if isinstance(node.value, dict) else {}
         description, seed = keys.get("description"), keys.get("seed")
-        return Provenance(
-            description=self.label(description, "description") if description is not None else None,
-            seed=self.seeds(seed) if seed is not None else (),
-            location=node.location,
-        )
+        return Provenance(self.label(description, "description") if description is not None else None,
+                          self.seeds(seed) if seed is not None else (), node.location)
 
     def expr(self, node: YNode | None, what: str) -> Expr | None:
         if node is None or self.over_budget:
             return None
         v = node.value
-        if isinstance(v, bool):
-            return Literal(node.location, v, BOOL)
-        if isinstance(v, list | dict) or v is None:
-            self.err(Message(N_("{what} must be an expression (text)"), what=what), node.location)
-            return None
+        if type(v) is not str:  # text (a condition) first: the rest is rare
+            if isinstance(v, bool):
+                return Literal(node.location, v, BOOL)
+            if isinstance(v, list | dict) or v is None:
+                self.err(Message(N_("{what} must be an expression (text)"), what=what), node.location)
+                return None
+            v = str(v)
+        at = node.location
         try:
-            e = parse_expression(str(v), node.location)
+            e = parse_expression(v, at)
             # one comparison (most rows of a long table) is three nodes: no walk needed to count it
             simple = type(e) is Binary and type(e.left) is Name and type(e.right) is Literal
-            self.budget.add_nodes(3 if simple else len(walk(e)), node.location)
+            self.budget.add_nodes(3 if simple else len(walk(e)), at)
         except PolicyLimitError as e:
             self.errors.append(e)
             self.over_budget = True

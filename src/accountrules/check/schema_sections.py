@@ -20,7 +20,7 @@ from accountrules.check.policy_shapes import (
     TABLE_ROW,
     TRANSITION,
 )
-from accountrules.check.schema_reader import _CODE, HIT_POLICIES, _duration_days, _Reader
+from accountrules.check.schema_reader import _CODE, _ID, HIT_POLICIES, _duration_days, _Reader
 from accountrules.check.shapes import Keys
 from accountrules.check.spec import (
     ActionDef,
@@ -65,34 +65,48 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
           choices: list[str] | None = None) -> tuple[Row, ...]:
     """Rows with an id, a condition and provenance; ``output`` names the key read into ``Row.then``."""
     rows: list[Row] = []
-    seen: dict[str, int] = {}  # id -> the line of its row
+    seen: dict[str, YNode] = {}  # id -> its row
     risks = [x.value for x in RiskLevel]
     row_of, with_do = f"a row of {what}", "do" in shape.keys
+    # A long table is tens of thousands of rows of one plain shape; per row, what holds for most is
+    # tested first and read here, the rest goes through the reader's general methods (which report
+    # what is wrong). Only the order of the tests differs: every check is made.
+    allowed, required = frozenset(shape.allowed), frozenset(shape.required)
     for item in _bounded_rows(r, r.seq(node, f"{what}.rows"), what):
-        if not r.keys(item, row_of, shape):
-            continue
-        keys = item.value  # a mapping: checked just above
-        assert isinstance(keys, dict)
+        keys = item.value
+        if type(keys) is not dict or not (keys.keys() <= allowed and required <= keys.keys()):
+            if not r.keys(item, row_of, shape):
+                continue
+        assert isinstance(keys, dict)  # a mapping: checked just above
         id_node = keys.get("id")
-        rid = r.ident(id_node, "row id")
-        if rid is None:
-            continue
+        given = id_node.value if id_node is not None else None
+        rid = str(given) if type(given) is int else given  # as the reader takes a number given as text
+        if not isinstance(rid, str) or not _ID.match(rid):
+            rid = r.ident(id_node, "row id")
+            if rid is None:
+                continue
         if rid in seen:
             r.errors.append(PolicyReferenceError(
                 Message(N_("duplicate id {rid!r} in {what}"),
                         rid=rid, what=what), id_node.location if id_node else item.location,
-                Message(N_("first defined at line {line}"), line=seen[rid])))
-        seen[rid] = item.line
+                Message(N_("first defined at line {line}"), line=seen[rid].line)))
+        seen[rid] = item
         then = None
         if output is not None:
-            then = (r.choice(keys.get(output), output, choices, None) if choices is not None
-                    else r.text(keys.get(output), output))
+            then_node = keys.get(output)
+            if choices is not None:
+                then = r.choice(then_node, output, choices, None)
+            elif then_node is not None and type(then_node.value) is str:
+                then = then_node.value
+            else:
+                then = r.text(then_node, output)
+        risk = keys.get("risk")
         rows.append(Row(
             rid,
             r.expr(keys.get("when"), "when"),
-            r.prov(item),
+            r.prov(item) if "description" in keys or "seed" in keys else Provenance(None, (), item.location),
             then,
-            r.choice(keys.get("risk"), "risk", risks, None),
+            r.choice(risk, "risk", risks, None) if risk is not None else None,
             (),
             r.names(keys.get("do"), "do") if with_do else (),
         ))

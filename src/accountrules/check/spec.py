@@ -14,14 +14,22 @@ from accountrules.model.decision import Label
 from accountrules.parse.expr_ast import Expr, Scalar
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Provenance:
     description: Label | None = None
     seed: tuple[str, ...] = ()
     location: SourceLocation | None = None
 
+    def __init__(self, description: Label | None = None, seed: tuple[str, ...] = (),
+                 location: SourceLocation | None = None) -> None:
+        # one per row of every table: the slots are written through their descriptors (the frozen
+        # dataclass's __init__ goes through object.__setattr__ per field, several times the cost)
+        _SET_PROV_DESCRIPTION(self, description)
+        _SET_PROV_SEED(self, seed)
+        _SET_PROV_LOCATION(self, location)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Row:
     """A row of a decision table, a stage transition, or an action rule."""
 
@@ -33,10 +41,27 @@ class Row:
     sources: tuple[str, ...] = ()  # transition `from` states ('*' expanded)
     actions: tuple[str, ...] = ()  # action rules
 
+    def __init__(self, id: str, when: Expr | None, prov: Provenance, then: str | None = None,
+                 risk: str | None = None, sources: tuple[str, ...] = (), actions: tuple[str, ...] = ()) -> None:
+        # made twice per row of every table (read, then checked): written as Provenance's are
+        _SET_ROW_ID(self, id)
+        _SET_ROW_WHEN(self, when)
+        _SET_ROW_PROV(self, prov)
+        _SET_ROW_THEN(self, then)
+        _SET_ROW_RISK(self, risk)
+        _SET_ROW_SOURCES(self, sources)
+        _SET_ROW_ACTIONS(self, actions)
+
     def with_when(self, when: Expr | None) -> Row:
         """This row with its condition replaced (as ``dataclasses.replace``, at a fraction of the cost:
         the checker does it once per row of every table)."""
         return Row(self.id, when, self.prov, self.then, self.risk, self.sources, self.actions)
+
+
+_SET_PROV_DESCRIPTION, _SET_PROV_SEED, _SET_PROV_LOCATION = (
+    getattr(Provenance, n).__set__ for n in ("description", "seed", "location"))
+_SET_ROW_ID, _SET_ROW_WHEN, _SET_ROW_PROV, _SET_ROW_THEN, _SET_ROW_RISK, _SET_ROW_SOURCES, _SET_ROW_ACTIONS = (
+    getattr(Row, n).__set__ for n in ("id", "when", "prov", "then", "risk", "sources", "actions"))
 
 
 @dataclass(frozen=True)

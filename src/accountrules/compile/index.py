@@ -52,24 +52,24 @@ def _literal(e: Expr, kind: str) -> Any:
     return v if type(v) is str else None
 
 
+_KINDS = {"number": "number", "date": "date", "string": "string", "enum": "string"}  # a type's name -> its kind
+
+
 def _kind(ref: Ref) -> str | None:
-    name = ref.type.name
-    if name in _ORDERED:
-        return name
-    if name in ("string", "enum"):
-        return "string"
-    return None
+    return _KINDS.get(ref.type.name)
 
 
 def _spans(e: Expr) -> tuple[str, str, list[Span]] | None:
     """(key, kind, spans) when ``e`` is true exactly for values inside ``spans`` (and false outside)."""
-    if isinstance(e, Binary) and e.op in _FLIP:
+    if type(e) is Binary:  # a comparison: once a row of most long tables, so exact type tests and no calls to spare
         op, ref, lit = e.op, e.left, e.right
-        if isinstance(lit, Ref) and isinstance(ref, Literal):
-            op, ref, lit = _FLIP[op], lit, ref
-        if not isinstance(ref, Ref) or ref.kind == "as_of":
+        if op not in _FLIP:
             return None
-        kind = _kind(ref)
+        if type(lit) is Ref and type(ref) is Literal:
+            op, ref, lit = _FLIP[op], lit, ref
+        if type(ref) is not Ref or ref.kind == "as_of":
+            return None
+        kind = _KINDS.get(ref.type.name)
         c = _literal(lit, kind) if kind is not None else None
         if kind is None or c is None or (op != "==" and kind not in _ORDERED):
             return None
@@ -217,7 +217,9 @@ def build_index(conds: Sequence[Expr | None], min_rows: int = MIN_ROWS,
         return RowIndex(key, kind, (), (), codes, unindexed, exact)
     points = tuple(sorted({b for spans, _ in indexed.values() for s in spans for b in (s[0], s[2])
                            if b is not None}))
-    ranges = {i: [_slot_range(points, span) for span in spans] for i, (spans, _) in indexed.items()}
+    # most rows test one span: no inner comprehension for them
+    ranges = {i: [_slot_range(points, spans[0])] if len(spans) == 1 else [_slot_range(points, span) for span in spans]
+              for i, (spans, _) in indexed.items()}
     if sum(len(r) for rs in ranges.values() for r in rs) <= max_entries:
         per_slot: list[set[int]] = [set(unindexed) for _ in range(2 * len(points) + 1)]
         for i, rs in ranges.items():
@@ -252,13 +254,18 @@ def _first_hit_slots(m: int, ranges: dict[int, list[range]], exact: frozenset[in
 
     for i in sorted(exact):
         for r in ranges[i]:
-            s = free(r.start)
-            while s < r.stop:
+            s, stop = free(r.start), r.stop
+            while s < stop:
                 first[s] = i
                 nxt[s] = s + 1
-                s = free(s + 1)
-    others: list[list[int]] = [[u for u in unindexed if f is None or u < f] for f in first]
-    total = sum(map(len, others))
+                s += 1
+                if nxt[s] != s:  # a run of free slots (one row's whole range, often) needs no look-up
+                    s = free(s)
+    # per slot: how many unindexed rows come before its first exact row (all of them where none covers it)
+    before = [len(unindexed) if f is None else bisect_left(unindexed, f) for f in first] if unindexed else \
+        [0] * n_slots
+    total = sum(before)
+    inexact: dict[int, list[int]] = {}  # slot -> the inexact rows covering it before its first exact row
     for i, rs in ranges.items():
         if i in exact:
             continue
@@ -266,8 +273,29 @@ def _first_hit_slots(m: int, ranges: dict[int, list[range]], exact: frozenset[in
             for s in r:
                 f = first[s]
                 if f is None or i < f:
-                    others[s].append(i)
+                    inexact.setdefault(s, []).append(i)
                     total += 1
             if total > max_entries:
                 return None
-    return tuple(tuple(sorted(o)) + ((f,) if f is not None else ()) for o, f in zip(others, first, strict=True))
+    # a slot whose only candidate is its first exact row (every slot of a table of thresholds) shares
+    # the one tuple of that row with the other such slots
+    alone: dict[int, tuple[int, ...]] = {}
+    out: list[tuple[int, ...]] = []
+    last: int | None = None  # neighbouring slots mostly share their first exact row
+    last_alone: tuple[int, ...] = ()
+    for s, f in enumerate(first):
+        extra = inexact.get(s)
+        head = unindexed[:before[s]] if extra is None else tuple(sorted((*unindexed[:before[s]], *extra)))
+        if f is None:
+            out.append(head)
+        elif head:
+            out.append((*head, f))
+        elif f == last:
+            out.append(last_alone)
+        else:
+            one = alone.get(f)
+            if one is None:
+                one = alone[f] = (f,)
+            out.append(one)
+            last, last_alone = f, one
+    return tuple(out)

@@ -194,18 +194,16 @@ def _table(section: str, key: str, t: Table) -> CTable:
     return CTable(section, key, t, indexed(_rows(t.rows)), {v: i for i, v in enumerate(t.values)})
 
 
-def _plain_comparison(e: Expr) -> bool:
-    """True for ``name <op> name-or-constant``, most rows of a long table: it holds no call."""
-    return type(e) is Binary and type(e.left) in _LEAVES and type(e.right) in _LEAVES
-
-
 _LEAVES = (Ref, Literal)
 
 
 def _calls(spec: PolicySpec) -> list[Call]:
     """Every call of the policy's expressions (a plain comparison, most rows of a long table, holds none)."""
-    return [node for e in all_expressions(spec) if not _plain_comparison(e) for node in walk(e)
-            if isinstance(node, Call)]
+    # a plain comparison is ``name <op> name-or-constant``: tested inline, once per expression
+    leaves = _LEAVES
+    return [node for e in all_expressions(spec)
+            if not (type(e) is Binary and type(e.left) in leaves and type(e.right) in leaves)
+            for node in walk(e) if isinstance(node, Call)]
 
 
 def _portfolio_args(calls: list[Call]) -> tuple[tuple[str, Fn], ...]:

@@ -121,21 +121,21 @@ _COMPARISON = re.compile(
 
 def _parse_comparison(text: str, base: SourceLocation) -> Expr | None:
     m = _COMPARISON.fullmatch(text)
-    if m is None or m["name"] in KEYWORDS:
+    if m is None:
         return None
-    number = m["number"]
-    right_at = m.start("number") if number is not None else m.start("string")
-    right = SourceLocation(base.file, base.line, base.column + right_at)
+    name, op, number, string = m.group("name", "op", "number", "string")  # one call: once a row
+    if name in KEYWORDS:
+        return None
     if number is not None:
         if len(number) > 40:
             return None  # the parser's check and message
         value: float | int = int(number) if number.isdigit() else float(number)
         if value > MAX_NUMBER or not math.isfinite(value):
             return None  # the parser's range errors
-        literal = Literal(right, value, NUMBER)
+        literal = Literal(SourceLocation(base.file, base.line, base.column + m.start("number")), value, NUMBER)
     else:
-        literal = Literal(right, m["string"][1:-1], STRING)
-    return Binary(base, m["op"], Name(base, m["name"]), literal)
+        literal = Literal(SourceLocation(base.file, base.line, base.column + m.start("string")), string[1:-1], STRING)
+    return Binary(base, op, Name(base, name), literal)
 
 
 def _check_tree_depth(tree: Expr) -> None:

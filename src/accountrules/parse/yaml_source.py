@@ -21,11 +21,11 @@ import datetime
 import os
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import yaml
 import yaml.resolver
-from yaml import MappingEndEvent, ScalarEvent, SequenceEndEvent
+from yaml import MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent, SequenceStartEvent
 
 from accountrules.errors import PolicySyntaxError, SourceLocation
 from accountrules.i18n import N_, Message
@@ -41,6 +41,7 @@ _LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLo
 _resolve: Callable[[type[yaml.Node], str, tuple[bool, bool]], str] = yaml.resolver.Resolver().resolve
 _SAFE = yaml.constructor.SafeConstructor()
 _YAML_TAG = "tag:yaml.org,2002:"
+_SEQ_TAGS, _MAP_TAGS = ("!", _YAML_TAG + "seq"), ("!", _YAML_TAG + "map")  # the tags a list or mapping may carry
 # YAML's own set of characters; the same test PyYAML's reader makes, done here to get a line and column.
 _NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
@@ -61,36 +62,56 @@ _SCALARS: dict[str, tuple[str, Callable[[yaml.ScalarNode], Scalar]]] = {
 }
 
 
+class _Mark(Protocol):
+    """Where an event starts, as either parser gives it (0-based)."""
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def column(self) -> int: ...
+
+
 class YNode:
     """A YAML value with the location of its first character (1-based line and column).
 
     Built once per value of a policy (half a million of them in a large table), so it is a plain
-    slotted object that keeps its line and column as numbers: the :class:`SourceLocation` of the
-    value, and of a mapping's keys, is made when asked for. Treat it as read-only.
+    slotted object that keeps the parser's start mark of the value as it came: its line and column,
+    the :class:`SourceLocation` of the value and those of a mapping's keys are worked out when asked
+    for (on an error, mostly). Treat it as read-only.
     """
 
-    __slots__ = ("value", "file", "line", "column", "_keys")
+    __slots__ = ("value", "file", "_mark", "_keys")
 
     def __init__(self, value: None | bool | int | float | str | datetime.date | list[YNode] | dict[str, YNode],
-                 file: str, line: int, column: int, keys: dict[str, tuple[int, int]] | None = None) -> None:
+                 file: str, mark: _Mark | None, keys: dict[str, _Mark | None] | None = None) -> None:
         self.value = value
         self.file = file
-        self.line = line
-        self.column = column
-        self._keys = keys  # a mapping's keys -> (line, column) where each starts
+        self._mark = mark  # the parser's start mark (0-based line and column)
+        self._keys = keys  # a mapping's keys -> the start mark of each
 
     def __repr__(self) -> str:
         return f"YNode({self.value!r}, {self.location})"
 
     @property
+    def line(self) -> int:
+        return self._mark.line + 1 if self._mark is not None else 1
+
+    @property
+    def column(self) -> int:
+        return self._mark.column + 1 if self._mark is not None else 1
+
+    @property
     def location(self) -> SourceLocation:
-        return SourceLocation(self.file, self.line, self.column)
+        mark = self._mark  # _location() inlined: asked for once or twice a row of a long table
+        return SourceLocation(self.file, mark.line + 1, mark.column + 1) if mark is not None else \
+            SourceLocation(self.file, 1, 1)
 
     @property
     def key_locations(self) -> Mapping[str, SourceLocation]:
         """Where each key of a mapping starts (empty for other values)."""
         keys = self._keys or {}
-        return {k: SourceLocation(self.file, line, column) for k, (line, column) in keys.items()}
+        return {k: _location(self.file, mark) for k, mark in keys.items()}
 
     @property
     def is_mapping(self) -> bool:
@@ -106,8 +127,9 @@ class YNode:
 
     def loc_of_key(self, key: str) -> SourceLocation:
         """Where ``key`` starts; the mapping's own location if the key is absent."""
-        at = self._keys.get(key) if self._keys is not None else None
-        return SourceLocation(self.file, *at) if at is not None else self.location
+        if self._keys is None or key not in self._keys:
+            return self.location
+        return _location(self.file, self._keys[key])
 
     def plain(self) -> Any:
         """The value as plain dicts, lists and scalars."""
@@ -116,6 +138,10 @@ class YNode:
         if isinstance(self.value, list):
             return [v.plain() for v in self.value]
         return self.value
+
+
+def _location(file: str, mark: _Mark | None) -> SourceLocation:
+    return SourceLocation(file, mark.line + 1, mark.column + 1) if mark is not None else SourceLocation(file, 1, 1)
 
 
 def load_yaml_file(path: str | os.PathLike[str], *, display_name: str | None = None) -> YNode:
@@ -180,10 +206,6 @@ def _parse(text: str, file: str) -> YNode | None:
 
 
 def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader]) -> YNode | None:
-    # The hot loop of loading a large policy (8 events a table row): the common events are tested
-    # first by their exact type, a list or mapping is its node from its start event on (filled in
-    # place), a key needs no node of its own (only its text and place), and untagged plain scalars
-    # are read once per distinct text.
     parser = loader(text)
     try:
         return _build_events(parser, file)
@@ -191,65 +213,85 @@ def _build(text: str, file: str, loader: type[yaml.SafeLoader] | type[yaml.CSafe
         parser.dispose()
 
 
+_UNSET: Any = object()
+
+
 def _build_events(parser: yaml.SafeLoader | yaml.CSafeLoader, file: str) -> YNode | None:
-    # the parser's own check/get calls, not yaml.parse's generator: one frame switch less per event
+    # The hot loop of loading a large policy (8 events a table row). The common events are tested
+    # first by their exact type; the innermost open list or mapping is held in locals (its node, its
+    # value, its keys, the key waiting for a value) rather than read from the stack per event; a list
+    # or mapping is its node from its start event on (filled in place); a key needs no node of its own
+    # (only its text and start mark); untagged plain scalars are read once per distinct text; and a
+    # place is kept as the parser's mark, made a line and column only when asked for (on errors).
+    # get_event() alone (no check_event()) answers None past the end on both parsers: one call less an event.
     root: YNode | None = None
-    stack: list[YNode] = []  # the lists and mappings whose end has not been seen yet
-    pending: list[str | None] = []  # for each: the mapping key waiting for its value
+    stack: list[tuple[YNode | None, str | None]] = []  # per open list or mapping: its parent and the parent's key
+    top: YNode | None = None  # the innermost open list or mapping
+    items: list[YNode] | dict[str, YNode] | None = None  # its value
+    keys: dict[str, _Mark | None] | None = None  # its keys, when a mapping (None: a list, or nothing open)
+    key: str | None = None  # when a mapping: the key waiting for its value
+    raw: str | None = None  # the text of the scalar in hand (None: a list or mapping)
     documents = 0
     kinds: dict[str, str | None] = {}  # plain scalar text -> its resolved kind, for this text only
     plain: dict[str, Scalar] = {}  # untagged plain scalar text -> its value, for this text only
     decimal = _DECIMAL.fullmatch
-    check, get = parser.check_event, parser.get_event
-    while check():
-        event = get()
+    # typed Any: the loop tests each event's exact type once, an isinstance() more per event for the
+    # type checker would cost more than the rest of a scalar's handling
+    get: Callable[[], Any] = parser.get_event
+    while (event := get()) is not None:
         kind = type(event)
-        raw: str | None = None
         if kind is ScalarEvent:
-            assert isinstance(event, ScalarEvent)  # for the type checker: the test above is the fast one
-            mark = event.start_mark
-            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
             if event.anchor:
-                raise _anchor_error(SourceLocation(file, line, column))
-            raw = event.value
+                raise _anchor_error(_loc(event, file))
+            raw = text = event.value
             if event.tag is not None:
-                value = _scalar(event, SourceLocation(file, line, column), kinds)
+                value = _scalar(event, _loc(event, file), kinds)
             elif not event.implicit[0]:
-                value = raw  # quoted: text, whatever it looks like
-            elif raw in plain:
-                value = plain[raw]
-            elif decimal(raw):
-                value = int(raw)  # a row id or count: YAML 1.1 reads these digits as this int
+                value = text  # quoted: text, whatever it looks like
             else:
-                value = plain[raw] = _scalar(event, SourceLocation(file, line, column), kinds)
-            if stack:
-                keys = stack[-1]._keys
-                if keys is not None and pending[-1] is None:  # a key: only its text and place are kept
-                    if type(value) is not str or value in keys:
-                        raise _key_error(keys, value, SourceLocation(file, line, column), raw)
-                    keys[value] = (line, column)
-                    pending[-1] = value
-                    continue
-            node = YNode(value, file, line, column)
+                value = plain.get(text, _UNSET)
+                if value is _UNSET:
+                    if decimal(text):
+                        value = int(text)  # a row id or count: YAML 1.1 reads these digits as this int
+                    else:
+                        value = plain[text] = _scalar(event, _loc(event, file), kinds)
+            if keys is not None and key is None:  # a key: only its text and place are kept
+                if type(value) is not str or value in keys:
+                    raise _key_error(keys, value, _loc(event, file), raw)
+                keys[value] = event.start_mark
+                key = value
+                continue
+            node = YNode(value, file, event.start_mark)
         elif kind is MappingEndEvent or kind is SequenceEndEvent:
-            node = stack.pop()
-            pending.pop()
-        elif isinstance(event, yaml.CollectionStartEvent):
-            mark = event.start_mark
-            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+            assert top is not None
+            node = top
+            top, key = stack.pop()
+            if top is None:
+                items = keys = None
+            else:
+                items, keys = top.value, top._keys  # type: ignore[assignment]
+            raw = None
+        elif kind is MappingStartEvent or kind is SequenceStartEvent:  # the only two collection events
             if event.anchor:
-                raise _anchor_error(SourceLocation(file, line, column))
-            is_seq = isinstance(event, yaml.SequenceStartEvent)
-            if event.tag not in (None, "!", _YAML_TAG + ("seq" if is_seq else "map")):
-                raise _tag_error(event.tag, SourceLocation(file, line, column))
+                raise _anchor_error(_loc(event, file))
+            is_seq = kind is SequenceStartEvent
+            tag = event.tag
+            if tag is not None and tag not in (_SEQ_TAGS if is_seq else _MAP_TAGS):
+                raise _tag_error(tag, _loc(event, file))
             if len(stack) == MAX_DEPTH:
                 raise PolicySyntaxError(
                     Message(N_("the file is nested more than {max_depth} levels deep"), max_depth=MAX_DEPTH),
-                    SourceLocation(file, line, column),
+                    _loc(event, file),
                     Message(N_("check for unclosed brackets or runaway indentation")),
                 )
-            stack.append(YNode([], file, line, column) if is_seq else YNode({}, file, line, column, {}))
-            pending.append(None)
+            stack.append((top, key))
+            if is_seq:
+                items, keys = [], None
+                top = YNode(items, file, event.start_mark)
+            else:
+                items, keys = {}, {}
+                top = YNode(items, file, event.start_mark, keys)
+            key = None
             continue
         elif isinstance(event, yaml.AliasEvent):
             raise _anchor_error(_loc(event, file))
@@ -265,18 +307,15 @@ def _build_events(parser: yaml.SafeLoader | yaml.CSafeLoader, file: str) -> YNod
             continue
         else:
             continue
-        if not stack:
+        if top is None:
             root = node
-            continue
-        parent = stack[-1]
-        key = pending[-1]
-        if parent._keys is None:
-            parent.value.append(node)  # type: ignore[union-attr]
+        elif keys is None:
+            items.append(node)  # type: ignore[union-attr]
         elif key is not None:
-            parent.value[key] = node  # type: ignore[index, call-overload]
-            pending[-1] = None
+            items[key] = node  # type: ignore[index, call-overload]
+            key = None
         else:
-            raise _key_error(parent._keys, node.value, node.location, raw)  # a list or mapping as a key
+            raise _key_error(keys, node.value, node.location, raw)  # a list or mapping as a key
     return root
 
 
@@ -285,7 +324,7 @@ def _anchor_error(loc: SourceLocation) -> PolicySyntaxError:
                              Message(N_("write the value out in full")))
 
 
-def _key_error(keys: dict[str, tuple[int, int]], value: Any, loc: SourceLocation,
+def _key_error(keys: dict[str, _Mark | None], value: Any, loc: SourceLocation,
                raw: str | None) -> PolicySyntaxError:
     """Why ``value`` cannot be the next key of a mapping whose keys so far are ``keys`` (``raw``: its text
     when a scalar): it is not text, or it is there already."""
@@ -300,7 +339,7 @@ def _key_error(keys: dict[str, tuple[int, int]], value: Any, loc: SourceLocation
         )
     return PolicySyntaxError(
         Message(N_("the key {value!r} appears twice in the same mapping (first on line {line})"),
-                value=value, line=keys[value][0]),
+                value=value, line=_location("", keys[value]).line),
         loc,
         Message(N_("remove or rename one of them")),
     )
@@ -461,8 +500,7 @@ def _describe(value: object) -> Message:
 
 
 def _loc(event: yaml.Event, file: str) -> SourceLocation:
-    mark = event.start_mark
-    return SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file, 1, 1)
+    return _location(file, event.start_mark)
 
 
 def _at(text: str, index: int, file: str) -> SourceLocation:
