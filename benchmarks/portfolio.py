@@ -166,10 +166,28 @@ def to_table(cols: dict[str, Any]) -> Any:
 
 
 def write_csv(table: Any, path: Any) -> None:
-    """The table as a CSV file with field-path headers, blank cells for unknowns."""
+    """The table as a CSV file with field-path headers, blank cells for unknowns (pyarrow quotes every
+    text cell and header)."""
     import pyarrow.csv as pacsv
 
     pacsv.write_csv(table, str(path), pacsv.WriteOptions(quoting_style="needed"))
+
+
+def write_plain_csv(table: Any, path: Any) -> None:
+    """The table as Excel, pandas (``to_csv``) or a CRM export writes it: quotes only around a cell that
+    needs them (none in these generated columns), so a file of plain lines."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        pacsv.write_csv(table, str(path), pacsv.WriteOptions(quoting_style="none"))
+    except pa.ArrowInvalid:  # a cell holds a comma, quote or line break: the csv module quotes just that one
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(table.column_names)
+            w.writerows(zip(*(["" if v is None else v for v in c.to_pylist()] for c in table.columns), strict=True))
 
 
 def nest(flat: dict[str, Any]) -> dict[str, Any]:
