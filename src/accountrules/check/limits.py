@@ -22,8 +22,8 @@ instead of taking unbounded time or memory:
     machine, so a policy near it may load on one and not on another; the size limits do not.
 
 The defaults admit the largest policy the 5 MiB file cap allows (a table of about 75,000 one-line
-rows) and keep its load to about 1.5 s and its decisions to well under 100 us of row tests; see
-``docs/performance.md`` for the measured figures (time and peak memory).
+rows) and keep its decisions to well under 100 us of row tests; its load takes seconds (how many depends
+on the machine); see ``docs/performance.md`` for the measured figures (time and peak memory).
 """
 
 from __future__ import annotations
