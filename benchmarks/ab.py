@@ -1,0 +1,117 @@
+"""Before/after of one public call on a noisy machine: two library trees, interleaved run by run.
+
+On a shared VM the speed of the machine drifts by tens of percent over tens of seconds, so two
+benchmark runs one after the other compare the drift, not the code. Here each sample is one fresh
+process that imports accountrules from the given ``src`` folder, warms the call up on 1,000 rows,
+then times the call once (CPU time of the process); the two trees alternate sample by sample, so
+both see the same drift. Printed: every sample, the median of each side, and after / before.
+
+    git archive <rev> | tar -x -C /tmp/base
+    python benchmarks/ab.py --before /tmp/base/src --after src --input csv-plain --rows 200000 --pairs 8
+
+Calls (``--input``): ``decide_many`` of the full express policy from a CSV file (``csv``: every
+text cell quoted, as pyarrow writes it; ``csv-plain``: quoted only where needed, as Excel and pandas
+write it) or a pyarrow Table (``table``) to a pyarrow Table of flat results; ``cli``: ``accountrules
+decide`` of the CSV file (``--rows`` rows) to a CSV file, the CPU time of the whole command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+AS_OF = dt.date(2026, 6, 30)
+
+CHILD = """
+import datetime as dt, sys, time
+sys.path.insert(0, {here!r})
+import accountrules, portfolio
+policy = accountrules.load_policy({policy!r})
+as_of = dt.date(2026, 6, 30)
+kind, path = {kind!r}, {path!r}
+if kind == "table":
+    import pyarrow.parquet as pq
+    source = pq.read_table(path)
+    warm = source.slice(0, 1000)
+else:
+    source = path
+    warm = portfolio.to_table(portfolio.make_columns(1000, 1, as_of))
+policy.decide_many(warm, as_of=as_of, trace=False).to_arrow()
+t = time.process_time()
+policy.decide_many(source, as_of=as_of, trace=False).to_arrow()
+print(time.process_time() - t)
+"""
+
+
+def _inputs(kind: str, rows: int, tmp: Path) -> Path:
+    sys.path.insert(0, str(HERE))
+    import portfolio
+
+    table = portfolio.to_table(portfolio.make_columns(rows, 7, AS_OF))
+    if kind == "table":
+        import pyarrow.parquet as pq
+
+        path = tmp / "accounts.parquet"
+        pq.write_table(table, path)
+    else:
+        path = tmp / "accounts.csv"
+        (portfolio.write_csv if kind == "csv" else portfolio.write_plain_csv)(table, path)
+    return path
+
+
+def _sample(src: str, kind: str, path: Path, policy: str, tmp: Path) -> float:
+    env = {**os.environ, "PYTHONPATH": src}
+    if kind == "cli":
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-m", "accountrules", "decide", policy, str(path), "-o", str(tmp / "out.csv"),
+                        "--as-of", AS_OF.isoformat(), "-q"], env=env, check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    code = CHILD.format(here=str(HERE), policy=policy, kind=kind, path=str(path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--before", required=True, help="the src folder of the tree before")
+    ap.add_argument("--after", required=True, help="the src folder of the tree after")
+    ap.add_argument("--input", choices=["csv", "csv-plain", "table", "cli"], default="csv-plain")
+    ap.add_argument("--rows", type=int, default=200_000)
+    ap.add_argument("--pairs", type=int, default=8)
+    ap.add_argument("--policy", default=str(HERE.parent / "rulesets" / "express"))
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        path = _inputs("csv-plain" if args.input == "cli" else args.input, args.rows, tmp)
+        sides = {"before": str(Path(args.before).resolve()), "after": str(Path(args.after).resolve())}
+        got: dict[str, list[float]] = {"before": [], "after": []}
+        load = os.getloadavg()[0]
+        for i in range(args.pairs):
+            order = ["before", "after"] if i % 2 == 0 else ["after", "before"]
+            for side in order:
+                got[side].append(_sample(sides[side], args.input, path, args.policy, tmp))
+            print(f"pair {i + 1}: before {got['before'][-1]:.2f} s, after {got['after'][-1]:.2f} s CPU",
+                  file=sys.stderr, flush=True)
+    med = {k: statistics.median(v) for k, v in got.items()}
+    what = "accountrules decide (CSV to CSV)" if args.input == "cli" else f"decide_many({args.input})"
+    print(f"{what}, {args.rows:,} rows, {args.pairs} interleaved pairs, load average {load:.1f} -> "
+          f"{os.getloadavg()[0]:.1f}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    for side in ("before", "after"):
+        samples = ", ".join(f"{x:.2f}" for x in got[side])
+        print(f"  {side:6s} ({sides[side]}): median {med[side]:.2f} s CPU ({args.rows / med[side]:,.0f} rows/s); "
+              f"samples {samples}")
+    print(f"  after / before: {med['after'] / med['before']:.2f} of the CPU time ({med['before'] / med['after']:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
