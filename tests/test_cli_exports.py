@@ -275,12 +275,25 @@ def test_the_locale_chooses_the_language(export: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_decisions_to_a_closed_pipe_exit_141(fmt: str) -> None:
-    # `accountrules decide ... -o - | head -1`: the reader goes away after one line
+    # `accountrules decide ... -o - | true`: the reader is gone before the first write
+    portfolio = ROOT / "examples" / "portfolio" / "accounts.csv"
+    command = (f"{sys.executable} -m accountrules decide {ROOT / 'rulesets' / 'express'} {portfolio} -o - "
+               f"--format {fmt} --as-of {AS_OF} | true; exit ${{PIPESTATUS[0]}}")
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 141, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_decisions_to_a_reader_that_stops_after_one_line(fmt: str) -> None:
+    # `accountrules decide ... -o - | head -1`: the reader goes away after one line. Whether the command
+    # is still writing then depends on the pipe's buffer (a chunk's CSV text is one write): it ends with
+    # 141 if it was, 0 if everything had been written; never a traceback
     portfolio = ROOT / "examples" / "portfolio" / "accounts.csv"
     command = (f"{sys.executable} -m accountrules decide {ROOT / 'rulesets' / 'express'} {portfolio} -o - "
                f"--format {fmt} --as-of {AS_OF} | head -1; exit ${{PIPESTATUS[0]}}")
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 141, done.stderr
+    assert done.returncode in (0, 141), done.stderr
     assert done.stdout.count("\n") == 1 and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
 
 
