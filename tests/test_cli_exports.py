@@ -273,26 +273,26 @@ def test_the_locale_chooses_the_language(export: Path, tmp_path: Path) -> None:
         assert ("没有" in done.stderr) == expect_zh, (env_lang, done.stderr)
 
 
-@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
-def test_decisions_to_a_closed_pipe_exit_141(fmt: str) -> None:
-    # `accountrules decide ... -o - | true`: the reader is gone before the first write
+def _decided_into(reader: str, fmt: str) -> subprocess.CompletedProcess[str]:
+    """``accountrules decide`` of the example portfolio to standard output, piped into ``reader``."""
     portfolio = ROOT / "examples" / "portfolio" / "accounts.csv"
     command = (f"{sys.executable} -m accountrules decide {ROOT / 'rulesets' / 'express'} {portfolio} -o - "
-               f"--format {fmt} --as-of {AS_OF} | true; exit ${{PIPESTATUS[0]}}")
-    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
+               f"--format {fmt} --as-of {AS_OF} | {reader}; exit ${{PIPESTATUS[0]}}")
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_decisions_to_a_closed_pipe_exit_141(fmt: str) -> None:
+    done = _decided_into("true", fmt)  # the reader is gone before the first write
     assert done.returncode == 141, done.stderr
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_decisions_to_a_reader_that_stops_after_one_line(fmt: str) -> None:
-    # `accountrules decide ... -o - | head -1`: the reader goes away after one line. Whether the command
-    # is still writing then depends on the pipe's buffer (a chunk's CSV text is one write): it ends with
-    # 141 if it was, 0 if everything had been written; never a traceback
-    portfolio = ROOT / "examples" / "portfolio" / "accounts.csv"
-    command = (f"{sys.executable} -m accountrules decide {ROOT / 'rulesets' / 'express'} {portfolio} -o - "
-               f"--format {fmt} --as-of {AS_OF} | head -1; exit ${{PIPESTATUS[0]}}")
-    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=300)
+    # whether the command is still writing when `head` goes depends on the pipe's buffer (a chunk's CSV
+    # text is one write): it ends with 141 if it was, 0 if everything had been written; never a traceback
+    done = _decided_into("head -1", fmt)
     assert done.returncode in (0, 141), done.stderr
     assert done.stdout.count("\n") == 1 and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
 
