@@ -12,7 +12,8 @@ both see the same drift. Printed: every sample, the median of each side, and aft
 Calls (``--input``): ``decide_many`` of the full express policy from a CSV file (``csv``: every
 text cell quoted, as pyarrow writes it; ``csv-plain``: quoted only where needed, as Excel and pandas
 write it) or a pyarrow Table (``table``) to a pyarrow Table of flat results; ``cli``: ``accountrules
-decide`` of the CSV file (``--rows`` rows) to a CSV file, the CPU time of the whole command.
+decide`` of the CSV file (``--rows`` rows) to a CSV file, the CPU time of the whole command; ``load``:
+``load_policy`` of a first-hit table of ``--rows`` range rows (``huge_table.py``'s policy; issue 10).
 """
 
 from __future__ import annotations
@@ -52,9 +53,23 @@ print(time.process_time() - t)
 """
 
 
+LOAD = """
+import sys, time
+import accountrules
+t = time.process_time()
+accountrules.load_policy({path!r})
+print(time.process_time() - t)
+"""
+
+
 def _inputs(kind: str, rows: int, tmp: Path) -> Path:
     sys.path.insert(0, str(HERE))
     import portfolio
+
+    if kind == "load":
+        import huge_table
+
+        return huge_table.write_policy(tmp, rows)
 
     table = portfolio.to_table(portfolio.make_columns(rows, 7, AS_OF))
     if kind == "table":
@@ -76,7 +91,8 @@ def _sample(src: str, kind: str, path: Path, policy: str, tmp: Path) -> float:
                         "--as-of", AS_OF.isoformat(), "-q"], env=env, check=True)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    code = CHILD.format(here=str(HERE), policy=policy, kind=kind, path=str(path))
+    code = LOAD.format(path=str(path)) if kind == "load" else CHILD.format(here=str(HERE), policy=policy, kind=kind,
+                                                                           path=str(path))
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -85,7 +101,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", required=True, help="the src folder of the tree before")
     ap.add_argument("--after", required=True, help="the src folder of the tree after")
-    ap.add_argument("--input", choices=["csv", "csv-plain", "table", "cli"], default="csv-plain")
+    ap.add_argument("--input", choices=["csv", "csv-plain", "table", "cli", "load"], default="csv-plain")
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--pairs", type=int, default=8)
     ap.add_argument("--policy", default=str(HERE.parent / "rulesets" / "express"))
@@ -103,7 +119,8 @@ def main() -> None:
             print(f"pair {i + 1}: before {got['before'][-1]:.2f} s, after {got['after'][-1]:.2f} s CPU",
                   file=sys.stderr, flush=True)
     med = {k: statistics.median(v) for k, v in got.items()}
-    what = "accountrules decide (CSV to CSV)" if args.input == "cli" else f"decide_many({args.input})"
+    what = {"cli": "accountrules decide (CSV to CSV)", "load": "load_policy (a first-hit table)"}.get(
+        args.input, f"decide_many({args.input})")
     print(f"{what}, {args.rows:,} rows, {args.pairs} interleaved pairs, load average {load:.1f} -> "
           f"{os.getloadavg()[0]:.1f}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     for side in ("before", "after"):
