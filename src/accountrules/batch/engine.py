@@ -56,16 +56,13 @@ def _validated(src: Source, plan: Plan, settled: Settled | None = None) -> Itera
 
     ``settled``: what a first pass over the same source decided; only the columns it names are
     validated, and each row's refusal is the first pass's."""
-    seen = SeenIds() if settled is None else None  # compact: hashes and the id columns (batch/seen_ids.py)
+    # repeated ids: found here (compact hashes and id columns, batch/seen_ids.py), or settled by the first pass
+    settle = settled.apply if settled is not None else SeenIds().mark
     start = 0
     for raw in src.chunks():
         chunk = _validate(raw, plan, start, None if settled is None else settled.only)
         start += chunk.n
-        if settled is not None:
-            settled.apply(chunk)
-        else:
-            assert seen is not None
-            seen.mark(chunk)
+        settle(chunk)
         yield chunk
 
 

@@ -59,7 +59,7 @@ def _explanations(result: BatchResult) -> tuple[list[str], list[str]]:
 
 def _flat_table(result: BatchResult, explain: bool) -> Any:
     """The decided rows as one Arrow table (:meth:`BatchResult.to_arrow`, the explanations appended)."""
-    pa = pyarrow("writing Parquet")
+    pa = pyarrow("writing a flat table")
     table = result.to_arrow()
     if explain:
         for name, values in zip(schema.EXPLAIN_COLUMNS, _explanations(result), strict=True):

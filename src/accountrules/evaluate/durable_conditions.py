@@ -44,25 +44,24 @@ FALSE: Cond = AnyOf(())
 
 
 def all_of(*parts: Cond) -> Cond:
-    out: list[Cond] = []
-    for p in parts:
-        if p == FALSE:
-            return FALSE
-        for q in p.parts if isinstance(p, AllOf) else (p,):
-            if q not in out:
-                out.append(q)
-    return out[0] if len(out) == 1 else AllOf(tuple(out))
+    return _flat(AllOf, FALSE, parts)
 
 
 def any_of(*parts: Cond) -> Cond:
+    return _flat(AnyOf, TRUE, parts)
+
+
+def _flat(kind: type[AllOf] | type[AnyOf], absorbing: Cond, parts: tuple[Cond, ...]) -> Cond:
+    """``parts`` joined by ``kind``: nested joins of the same kind flattened, repeats dropped, and
+    ``absorbing`` (FALSE for a conjunction, TRUE for a disjunction) as soon as it is a part."""
     out: list[Cond] = []
     for p in parts:
-        if p == TRUE:
-            return TRUE
-        for q in p.parts if isinstance(p, AnyOf) else (p,):
+        if p == absorbing:
+            return absorbing
+        for q in p.parts if isinstance(p, kind) else (p,):
             if q not in out:
                 out.append(q)
-    return out[0] if len(out) == 1 else AnyOf(tuple(out))
+    return out[0] if len(out) == 1 else kind(tuple(out))
 
 
 def attrs_of(c: Cond) -> set[str]:
