@@ -1,8 +1,8 @@
 """The CSV text of a whole Arrow table at once: byte for byte what ``csv.writer`` writes row by row.
 
 Writing a decided chunk row by row (an Arrow column to Python objects, then ``csv_cell``, the
-formula check and ``writerow`` per cell) took most of the time of ``accountrules decide`` with
-CSV output. Here the same rules run as Arrow kernels, column by column:
+formula check and ``writerow`` per cell) is a Python call per cell; here the same rules run as
+Arrow kernels, column by column (``benchmarks/ab.py --input cli`` measures the command):
 
 * a cell is shown as :func:`~accountrules.io.schema.csv_cell` shows it: null blank, a list joined
   with ``;``, a date in ISO form, a float as Python's ``repr`` (numpy's shortest round-trip text,
