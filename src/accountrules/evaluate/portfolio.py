@@ -10,7 +10,6 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
@@ -22,15 +21,22 @@ if TYPE_CHECKING:
     from accountrules.compile.plan import Plan
 
 
-@dataclass(frozen=True, slots=True)
 class _Column:
+    """One ranked expression's statistics. Immutable once built, except that the prefix sums are
+    computed on first use (see :meth:`positive_prefix`)."""
+
     # flat float64 arrays: compact (8 bytes a value), picklable, bisect-able as they are, and numpy
     # reads them without a copy (``numpy.frombuffer``), so a batch never rebuilds them per chunk
-    values: array[float]  # sorted ascending, unknowns left out
-    positive_prefix: array[float]  # prefix sums of max(v, 0), len = n + 1
-    # for a key ranked with ties broken by account id: ids[i] is the account holding values[i], the
-    # pairs sorted by (value, id); a tuple, or a read-only numpy str array when numpy built the column
-    ids: Sequence[str] | None = None
+    __slots__ = ("_prefix", "ids", "values")
+
+    def __init__(self, values: array[float], positive_prefix: array[float] | None, ids: Sequence[str] | None):
+        self.values = values  # sorted ascending, unknowns left out
+        # prefix sums of max(v, 0), len = n + 1: only cumshare reads them, so they are built when it
+        # first does (None until then), not for every ranked key of every portfolio
+        self._prefix = positive_prefix
+        # for a key ranked with ties broken by account id: ids[i] is the account holding values[i], the
+        # pairs sorted by (value, id); a tuple, or compact PackedIds when numpy built the column
+        self.ids = ids
 
     @classmethod
     def of(cls, values: Iterable[float | int | None], ids: Iterable[Any] | None = None) -> _Column:
@@ -45,14 +51,24 @@ class _Column:
     @classmethod
     def from_sorted(cls, values: array[float], positive_prefix: array[float] | None = None,
                     ids: Sequence[str] | None = None) -> _Column:
-        if positive_prefix is None:
-            # sequential sums, in this order: the numpy builder's cumsum gives the same floats
-            positive_prefix = array("d", (0.0, *accumulate(max(v, 0.0) for v in values)))
-        if len(positive_prefix) != len(values) + 1:
+        if positive_prefix is not None and len(positive_prefix) != len(values) + 1:
             raise ValueError("positive_prefix must hold one sum more than there are values")
         if ids is not None and len(ids) != len(values):
             raise ValueError("ids must hold one account id per value")
         return cls(values, positive_prefix, ids)
+
+    @property
+    def positive_prefix(self) -> array[float]:
+        got = self._prefix
+        if got is None:
+            # two threads may both get here: each builds the same sums, and either may stay
+            got = self._prefix = prefix_sums(self.values)
+        return got
+
+    @property
+    def built_prefix(self) -> array[float] | None:
+        """The prefix sums if built, else None (pickling does not build them)."""
+        return self._prefix
 
     def percentile(self, x: float | None) -> float | None:
         n = len(self.values)
@@ -115,10 +131,12 @@ class PortfolioStats:
     """Sorted values of each ranked expression over a portfolio. Immutable and thread-safe.
 
     Unknown values (``None``, NaN) are left out of a column; ranking an unknown value gives
-    unknown. Each column is held as a sorted ``array('d')`` plus the prefix sums cumshare
-    needs, built once: single lookups bisect them, a batch searches them with numpy. A column
-    ranked by ``quantile(x, k, 'first')`` also holds the account id of each value, the pairs
-    sorted by (value, id), so an account finds its position among equal values.
+    unknown. Each column is held as a sorted ``array('d')``, plus the prefix sums cumshare
+    needs, built once when a cumshare first reads them: single lookups bisect them, a batch
+    searches them with numpy. A column ranked by ``quantile(x, k, 'first')`` also holds the
+    account id of each value, the pairs sorted by (value, id), so an account finds its position
+    among equal values (compactly, as :class:`~accountrules.evaluate.packed_ids.PackedIds`,
+    when numpy built them).
     """
 
     __slots__ = ("_columns", "size")
@@ -211,9 +229,10 @@ class PortfolioStats:
     def __hash__(self) -> int:
         return hash(tuple(sorted(self._columns)))
 
-    def __getstate__(self) -> tuple[int, dict[str, tuple[array[float], array[float], tuple[str, ...] | None]]]:
-        # ids as plain str, whatever held them: unpickling needs no numpy
-        return self.size, {k: (c.values, c.positive_prefix, None if c.ids is None else tuple(str(i) for i in c.ids))
+    def __getstate__(self) -> tuple[int, dict[str, tuple[array[float], array[float] | None, tuple[str, ...] | None]]]:
+        # ids as plain str, whatever held them: unpickling needs no numpy. Prefix sums not built yet go
+        # as None: the reader builds them when cumshare first asks (as from_sorted always has)
+        return self.size, {k: (c.values, c.built_prefix, None if c.ids is None else tuple(str(i) for i in c.ids))
                            for k, c in self._columns.items()}
 
     def __setstate__(self, state: tuple[int, dict[str, tuple[Any, ...]]]) -> None:
@@ -224,6 +243,23 @@ class PortfolioStats:
 
     def __repr__(self) -> str:
         return f"PortfolioStats(size={self.size}, columns={self.keys()})"
+
+
+def prefix_sums(values: array[float]) -> array[float]:
+    """``[0, max(v0, 0), max(v0, 0) + max(v1, 0), ...]``, added in order: numpy's cumsum adds
+    sequentially (no pairwise summation), so with or without numpy the floats are the same."""
+    try:
+        import numpy as np
+    except ImportError:  # numpy is an optional extra
+        return array("d", (0.0, *accumulate(max(v, 0.0) for v in values)))
+    out = array("d", [0.0]) * (len(values) + 1)
+    if values:
+        sums = np.frombuffer(out, dtype=np.float64)[1:]
+        # in place: no temporary as long as the column (built while a batch's first chunk is decided)
+        np.maximum(np.frombuffer(values, dtype=np.float64), 0.0, out=sums)
+        np.cumsum(sums, out=sums)
+        del sums  # a buffer still exported would pin ``out``
+    return out
 
 
 def _id_text(account_id: Any) -> str:
