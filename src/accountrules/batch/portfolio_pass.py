@@ -29,7 +29,7 @@ from accountrules.batch.validate import Chunk
 from accountrules.check.policy_check import all_expressions
 from accountrules.compile.plan import Plan
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
-from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Ref, unparse, walk
+from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Literal, Ref, ranks_by_id, unparse, walk
 
 _LENGTH = "(rows)"  # a column no policy reads: gives a batch of no ranked field its length
 
@@ -49,6 +49,24 @@ def ranked_exprs(plan: Plan) -> dict[str, Expr]:
             if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
                 out.setdefault(unparse(node.args[0]), node.args[0])
     return {k: out[k] for k, _ in plan.portfolio_args}
+
+
+def first_only(plan: Plan) -> dict[str, frozenset[int]]:
+    """The ranked keys the plan reads with ``quantile(key, k, 'first')`` and nothing else, with their
+    k: of their statistics deciding needs only the k - 1 boundary pairs of each k
+    (``PortfolioStats.boundaries_only``)."""
+    ks: dict[str, set[int]] = {}
+    other: set[str] = set()
+    for e in all_expressions(plan.spec):
+        for node in walk(e):
+            if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
+                key = unparse(node.args[0])
+                k = node.args[1] if len(node.args) > 1 else None
+                if ranks_by_id(node) and isinstance(k, Literal) and type(k.value) is int:
+                    ks.setdefault(key, set()).add(k.value)
+                else:
+                    other.add(key)
+    return {key: frozenset(got) for key, got in ks.items() if key not in other}
 
 
 def fields_read(plan: Plan, exprs: list[Expr]) -> set[str]:
@@ -273,4 +291,4 @@ def _is_numeric(t: Any) -> bool:
     return bool(pa.types.is_integer(t) or pa.types.is_floating(t))
 
 
-__all__ = ["StatsCollector", "fields_read", "ranked_exprs"]
+__all__ = ["StatsCollector", "fields_read", "first_only", "ranked_exprs"]

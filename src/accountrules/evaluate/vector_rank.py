@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from accountrules.errors import PortfolioRequiredError
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.stats_build import (
     IdOrder,
@@ -108,8 +107,10 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
     n = xv.shape[0]
     xk = xk & ~np.isnan(xv)  # NaN ranks as unknown, as in PortfolioStats
     xi = xv[xk]
-    given = held_values(stats, key) if stats is not None else None  # PortfolioRequiredError if absent
     plain = [s for s in sites if s[0] != "quantile_first"]
+    if stats is not None and not plain:
+        return _first_only(sites, xk, xi, stats, key, ids)
+    given = held_values(stats, key) if stats is not None else None  # PortfolioRequiredError if absent
     need_left = any(f in ("percentile", "quantile") for f, _, _ in plain)
     need_right = any(f in ("cumshare", "cumshare_above") for f, _, _ in plain)
     only_quantiles = all(f == "quantile" for f, _, _ in plain)
@@ -140,8 +141,8 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
             if first is not None:
                 r = (1 + np.minimum(k - 1, (first * k) // size)).astype(np.float64)
             else:
-                assert stats is not None and given is not None and qid is not None
-                r = _first_buckets(xi, qid, given, _held_ids(stats, key), k).astype(np.float64)
+                assert stats is not None and qid is not None
+                r = _first_buckets(xi, qid, stats.first_boundaries(key, k)).astype(np.float64)
         elif func == "quantile":
             if left is not None:
                 r = (1 + np.minimum(k - 1, (left * k) // size)).astype(np.float64)
@@ -190,27 +191,34 @@ def _own_positions(xi: FloatArr, qid: ObjArr) -> IntArr:
     return out
 
 
-def _held_ids(stats: PortfolioStats, key: str) -> Sequence[str]:
-    held = stats.sorted_ids(key)
-    if held is None:
-        raise PortfolioRequiredError(
-            f"the portfolio statistics of {key!r} hold no account ids, which quantile(..., 'first') ranks "
-            "ties by; compute them with this policy's portfolio_stats()")
-    return held
+def _first_only(sites: Sequence[_Site], xk: BoolArr, xi: FloatArr, stats: PortfolioStats, key: str,
+                ids: ObjArr | None) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
+    """Sites that are all ``quantile(key, k, 'first')`` against held statistics: they read the k - 1
+    boundary pairs of each k and the count, nothing else (statistics may hold no more: see
+    ``PortfolioStats.boundaries_only``)."""
+    size = stats.count(key)  # PortfolioRequiredError if absent
+    if size == 0:
+        return dict.fromkeys(sites)
+    if ids is None:
+        raise ValueError(f"quantile({key}, k, 'first') ranks ties by account id: the batch needs an id column")
+    qid = ids[xk]
+    out: dict[_Site, tuple[FloatArr, BoolArr] | None] = {}
+    for site in sites:
+        full = np.zeros(xk.shape[0], dtype=np.float64)
+        full[xk] = _first_buckets(xi, qid, stats.first_boundaries(key, site[2]))
+        out[site] = (full, xk)
+    return out
 
 
-def _first_buckets(xi: FloatArr, qid: ObjArr, vals: FloatArr, held: Sequence[str], k: int) -> IntArr:
-    """``quantile(x, k, 'first')`` of each row against held statistics.
+def _first_buckets(xi: FloatArr, qid: ObjArr, pairs: Sequence[tuple[float, str]]) -> IntArr:
+    """``quantile(x, k, 'first')`` of each row against held statistics, from their k - 1 boundary pairs.
 
     The bucket is ``1 + min(k - 1, p * k // n)``, ``p`` the number of held (value, id) pairs below the
     row's pair; it passes ``q`` exactly when ``p >= ceil(q * n / k)``, i.e. when the held pair at
     index ``ceil(q * n / k) - 1`` is below the row's. So only those k - 1 pairs are compared with each
     row, and ids only where the values are equal: no search of the whole portfolio per batch."""
-    n = vals.shape[0]
     out = np.ones(xi.shape[0], dtype=np.int64)
-    for q in range(1, k):
-        c = -((-q * n) // k) - 1
-        v, i = float(vals[c]), held[c]
+    for v, i in pairs:
         above = xi > v
         tied = np.nonzero(xi == v)[0]
         if tied.shape[0]:
