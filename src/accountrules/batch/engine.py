@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from accountrules.batch.columns import read_keys
 from accountrules.batch.errors import RowError
-from accountrules.batch.portfolio_pass import StatsCollector
+from accountrules.batch.portfolio_pass import StatsCollector, first_only
 from accountrules.batch.result import BatchResult, _ColumnsPart, value_columns
 from accountrules.batch.seen_ids import SeenIds
 from accountrules.batch.settled import Settled
@@ -261,13 +261,17 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
 
 def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, engine: str = "auto",
                  trace: bool = True, chunk_rows: int = STREAM_CHUNK_ROWS, keep: bool = False,
-                 progress: Progress | None = None, columns: ColumnMapping | None = None) -> Iterator[BatchResult]:
+                 progress: Progress | None = None, columns: ColumnMapping | None = None,
+                 lean_stats: bool = False) -> Iterator[BatchResult]:
     """Decide ``source`` and yield one :class:`BatchResult` per chunk, in input order.
 
     Statistics are computed once, from every valid row, before the first chunk is
     decided. With ``keep=False`` a re-readable source is read twice and nothing but the
     statistics (and the ids seen, to catch duplicates) outlives a chunk. ``columns`` renames
     the columns of a flat input to field paths, ignores unknown ones or gives a file's encoding.
+    ``lean_stats``: the results' statistics keep only what deciding reads (of a key ranked by
+    ``quantile(..., 'first')`` alone, its k - 1 boundary pairs: ``PortfolioStats.boundaries_only``),
+    for a caller that hands them to no one, e.g. the command writing decisions to a file.
     """
     day = as_of or dt.date.today()
     engine = policy.evaluators.prepare(engine, batch=True)  # fail early on an unknown / unavailable engine
@@ -295,6 +299,8 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
                 progress("reading", done, total)
         total = done
         stats = collector.stats()
+        if lean_stats:
+            stats = stats.boundaries_only(first_only(plan))  # the whole columns of such keys go here
         log.info("portfolio of %d valid rows of %d; statistics over %d ranked values", collector.size, done,
                  len(plan.portfolio_args))
     chunks: Iterator[Chunk]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+from array import array
 from collections.abc import Iterator
 from itertools import chain
 from types import ModuleType
@@ -28,7 +29,7 @@ from accountrules.batch.validate import Chunk
 from accountrules.check.policy_check import all_expressions
 from accountrules.compile.plan import Plan
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
-from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Ref, unparse, walk
+from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Literal, Ref, ranks_by_id, unparse, walk
 
 _LENGTH = "(rows)"  # a column no policy reads: gives a batch of no ranked field its length
 
@@ -48,6 +49,24 @@ def ranked_exprs(plan: Plan) -> dict[str, Expr]:
             if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
                 out.setdefault(unparse(node.args[0]), node.args[0])
     return {k: out[k] for k, _ in plan.portfolio_args}
+
+
+def first_only(plan: Plan) -> dict[str, frozenset[int]]:
+    """The ranked keys the plan reads with ``quantile(key, k, 'first')`` and nothing else, with their
+    k: of their statistics deciding needs only the k - 1 boundary pairs of each k
+    (``PortfolioStats.boundaries_only``)."""
+    ks: dict[str, set[int]] = {}
+    other: set[str] = set()
+    for e in all_expressions(plan.spec):
+        for node in walk(e):
+            if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
+                key = unparse(node.args[0])
+                k = node.args[1] if len(node.args) > 1 else None
+                if ranks_by_id(node) and isinstance(k, Literal) and type(k.value) is int:
+                    ks.setdefault(key, set()).add(k.value)
+                else:
+                    other.add(key)
+    return {key: frozenset(got) for key, got in ks.items() if key not in other}
 
 
 def fields_read(plan: Plan, exprs: list[Expr]) -> set[str]:
@@ -88,14 +107,18 @@ class StatsCollector:
         self._fields = {k: f for k, f in fields.items() if k not in plan.id_ranked}
         self._others = [k for k in exprs if k not in fields and k not in plan.id_ranked]
         self._needs = fields_read(plan, [exprs[k] for k in exprs if k not in fields or k in plan.id_ranked])
-        self._parts: dict[str, list[Any]] = {k: [] for k in exprs}
+        # with numpy each key's values go, chunk by chunk, straight into the array('d') its statistics
+        # will keep (sorted there in place at the end): no part outlives its chunk, and the end makes
+        # no whole-column copy; without numpy, lists of the chunks' values
+        self._parts: dict[str, list[Any]] = {k: [] for k in exprs} if self._np is None else {}
+        self._held: dict[str, array[float]] = {k: array("d") for k in exprs} if self._np is not None else {}
         self._given = False
 
     def add(self, chunk: Chunk) -> None:
         """Add the valid rows of ``chunk`` (rows in ``chunk.errors`` are not in the portfolio)."""
         valid = chunk.n - len(chunk.errors)
         self.size += valid
-        if not self._parts or not valid:
+        if not (self._parts or self._held) or not valid:
             return
         rows = None if not chunk.errors else [j for j in range(chunk.n) if j not in chunk.errors]
         others = list(self._others)
@@ -104,7 +127,7 @@ class StatsCollector:
             if got is None:  # not a stored key: the closures decide what reading it means
                 others.append(key)
             else:
-                self._parts[key].append(got)
+                self._put(key, got)
         id_others = list(self._id_others)
         if self._by_id:
             ids = chunk.cols[chunk.keys.index("id")]
@@ -115,9 +138,19 @@ class StatsCollector:
             if got is None:
                 id_others.append(key)
             else:
-                self._parts[key].append(got)
+                self._put(key, got)
         if others or id_others:
             self._expressions(chunk, others, id_others, rows)
+
+    def _put(self, key: str, values: Any) -> None:
+        """Add a chunk's values of ``key`` (a numpy array or a list, None / NaN unknown)."""
+        np = self._np
+        if np is None:
+            self._parts[key].append(values)
+            return
+        from accountrules.evaluate.stats_build import append_floats  # numpy is installed
+
+        append_floats(self._held[key], _floats(np, values) if isinstance(values, list) else values)
 
     def _aligned(self, chunk: Chunk, field: str, rows: list[int] | None, valid: int) -> Any:
         """A ranked field's value for every valid row, in row order: unknown as NaN (None without numpy)."""
@@ -172,15 +205,15 @@ class StatsCollector:
             assert np is not None  # the vector evaluator is only there with numpy
             for key in keys:
                 v = got[key]
-                self._parts[key].append(v[~np.isnan(v)])
+                self._put(key, v[~np.isnan(v)])
             for key in id_keys:
-                self._parts[key].append(got[key])
+                self._put(key, got[key])
             return
         builder = StatsBuilder(self._plan, self._as_of, [*keys, *id_keys])
         for _, env in chunk.envs(read_keys(self._plan)):
             builder.add(env)
         for key, values in builder.values().items():
-            self._parts[key].append(values if key in id_keys else [v for v in values if v is not None])
+            self._put(key, values if key in id_keys else [v for v in values if v is not None])
 
     def _batch(self, chunk: Chunk, rows: list[int] | None) -> Any:
         """The chunk's valid rows of the fields the ranked expressions read, as the vector evaluator's input."""
@@ -220,28 +253,19 @@ class StatsCollector:
             ids = [i for part in self._id_parts for i in (part if isinstance(part, list) else part.to_pylist())]
             return PortfolioStats({k: chain.from_iterable(parts) for k, parts in self._parts.items()}, self.size,
                                   dict.fromkeys(self._by_id, ids))
-        from accountrules.evaluate.vector_rank import stats_from_ranked  # numpy is installed
+        from accountrules.evaluate.stats_build import stats_from_held  # numpy is installed
 
-        np = self._np
-        # each key's parts are let go as soon as they are joined, and the ids once ranked: the pass
-        # never holds a ranked value twice (a collector gives its statistics once)
-        columns: dict[str, Any] = {}
-        for k in list(self._parts):
-            parts = self._parts.pop(k)
-            columns[k] = np.concatenate([np.asarray(p, dtype=np.float64) if not isinstance(p, list) else
-                                         _floats(np, p) for p in parts]) if parts else np.empty(0)
-            del parts
-        ranked = dict.fromkeys(self._by_id, self._id_order()) if self._by_id else {}
+        held, self._held = self._held, {}
+        ordered = dict.fromkeys(self._by_id, self._id_order()) if self._by_id else {}
         self._id_parts = []
-        return stats_from_ranked(columns, self.size, ranked)
+        # the gathered arrays become the statistics' own, sorted in place: no value is held twice
+        return stats_from_held(held, self.size, ordered)
 
     def _id_order(self) -> Any:
-        """The valid rows' ids (object array) and their rank by code point: sorted by Arrow when they came
-        from Arrow (a C sort of UTF-8 bytes, the same order), else by numpy."""
-        from accountrules.evaluate.vector_rank import id_order  # numpy is installed
+        """The valid rows' ids and their order by code point: sorted by Arrow when they came from Arrow
+        (a C sort of UTF-8 bytes, the same order) and kept there (no Python str per id), else by numpy."""
+        from accountrules.evaluate.stats_build import IdOrder, id_order  # numpy is installed
 
-        np = self._np
-        assert np is not None
         parts = self._id_parts
         if not parts or any(isinstance(p, list) for p in parts):
             return id_order([i for part in parts for i in (part if isinstance(part, list) else part.to_pylist())])
@@ -249,11 +273,7 @@ class StatsCollector:
         import pyarrow.compute as pc
 
         ids = pa.chunked_array(parts)
-        order = pc.sort_indices(ids).to_numpy()
-        rank = np.empty(len(ids), dtype=np.int64)
-        rank[order] = np.arange(len(ids), dtype=np.int64)
-        obj = ids.to_numpy()
-        return (obj if obj.dtype == object else obj.astype(object)), rank
+        return IdOrder(ids, pc.sort_indices(ids).to_numpy())
 
 
 def _floats(np: ModuleType, values: list[Any]) -> Any:
@@ -271,4 +291,4 @@ def _is_numeric(t: Any) -> bool:
     return bool(pa.types.is_integer(t) or pa.types.is_floating(t))
 
 
-__all__ = ["StatsCollector", "fields_read", "ranked_exprs"]
+__all__ = ["StatsCollector", "fields_read", "first_only", "ranked_exprs"]

@@ -22,15 +22,22 @@ if TYPE_CHECKING:
     from accountrules.compile.plan import Plan
 
 
-@dataclass(frozen=True, slots=True)
 class _Column:
+    """One ranked expression's statistics. Immutable once built, except that the prefix sums are
+    computed on first use (see :meth:`positive_prefix`)."""
+
     # flat float64 arrays: compact (8 bytes a value), picklable, bisect-able as they are, and numpy
     # reads them without a copy (``numpy.frombuffer``), so a batch never rebuilds them per chunk
-    values: array[float]  # sorted ascending, unknowns left out
-    positive_prefix: array[float]  # prefix sums of max(v, 0), len = n + 1
-    # for a key ranked with ties broken by account id: ids[i] is the account holding values[i], the
-    # pairs sorted by (value, id); a tuple, or a read-only numpy str array when numpy built the column
-    ids: Sequence[str] | None = None
+    __slots__ = ("_prefix", "ids", "values")
+
+    def __init__(self, values: array[float], positive_prefix: array[float] | None, ids: Sequence[str] | None):
+        self.values = values  # sorted ascending, unknowns left out
+        # prefix sums of max(v, 0), len = n + 1: only cumshare reads them, so they are built when it
+        # first does (None until then), not for every ranked key of every portfolio
+        self._prefix = positive_prefix
+        # for a key ranked with ties broken by account id: ids[i] is the account holding values[i], the
+        # pairs sorted by (value, id); a tuple, or compact PackedIds when numpy built the column
+        self.ids = ids
 
     @classmethod
     def of(cls, values: Iterable[float | int | None], ids: Iterable[Any] | None = None) -> _Column:
@@ -45,14 +52,24 @@ class _Column:
     @classmethod
     def from_sorted(cls, values: array[float], positive_prefix: array[float] | None = None,
                     ids: Sequence[str] | None = None) -> _Column:
-        if positive_prefix is None:
-            # sequential sums, in this order: the numpy builder's cumsum gives the same floats
-            positive_prefix = array("d", (0.0, *accumulate(max(v, 0.0) for v in values)))
-        if len(positive_prefix) != len(values) + 1:
+        if positive_prefix is not None and len(positive_prefix) != len(values) + 1:
             raise ValueError("positive_prefix must hold one sum more than there are values")
         if ids is not None and len(ids) != len(values):
             raise ValueError("ids must hold one account id per value")
         return cls(values, positive_prefix, ids)
+
+    @property
+    def positive_prefix(self) -> array[float]:
+        got = self._prefix
+        if got is None:
+            # two threads may both get here: each builds the same sums, and either may stay
+            got = self._prefix = prefix_sums(self.values)
+        return got
+
+    @property
+    def built_prefix(self) -> array[float] | None:
+        """The prefix sums if built, else None (pickling does not build them)."""
+        return self._prefix
 
     def percentile(self, x: float | None) -> float | None:
         n = len(self.values)
@@ -88,6 +105,13 @@ class _Column:
             b += 1
         return 1 + b
 
+    def first_boundaries(self, k: int) -> tuple[tuple[float, str], ...]:
+        ids = self.ids
+        assert ids is not None  # PortfolioStats checks
+        n = len(self.values)
+        cuts = [-((-q * n) // k) - 1 for q in range(1, k)] if n else []
+        return tuple((self.values[c], ids[c]) for c in cuts)
+
     def cumshare(self, x: float | None) -> float | None:
         if x is None or not self.values or x != x:
             return None
@@ -111,17 +135,44 @@ class _Column:
         return min(1.0, above / total)
 
 
+@dataclass(frozen=True, slots=True)
+class _Bounds:
+    """What ``quantile(x, k, 'first')`` reads of a key, and nothing more: the number of known values
+    and, for each k, the (value, id) pair at each of the k - 1 bucket boundaries (see
+    :meth:`PortfolioStats.first_boundaries`). An account passes boundary ``q`` exactly when that pair
+    is below its own, so these give the bucket of any account, as the whole column would."""
+
+    count: int
+    pairs: Mapping[int, tuple[tuple[float, str], ...]]
+
+    def quantile_first(self, key: str, x: float | None, account_id: str, k: int) -> int | None:
+        if x is None or x != x:
+            return None
+        pairs = self.boundaries(key, k)  # a k these were not kept for fails alike with or without values
+        return None if self.count == 0 else 1 + sum(1 for pair in pairs if pair < (x, account_id))
+
+    def boundaries(self, key: str, k: int) -> tuple[tuple[float, str], ...]:
+        got = self.pairs.get(k)
+        if got is None:
+            raise PortfolioRequiredError(
+                f"the portfolio statistics of {key!r} were kept for quantile(..., {sorted(self.pairs)}, 'first') "
+                f"only, not for k = {k}; compute them with this policy's portfolio_stats()")
+        return got
+
+
 class PortfolioStats:
     """Sorted values of each ranked expression over a portfolio. Immutable and thread-safe.
 
     Unknown values (``None``, NaN) are left out of a column; ranking an unknown value gives
-    unknown. Each column is held as a sorted ``array('d')`` plus the prefix sums cumshare
-    needs, built once: single lookups bisect them, a batch searches them with numpy. A column
-    ranked by ``quantile(x, k, 'first')`` also holds the account id of each value, the pairs
-    sorted by (value, id), so an account finds its position among equal values.
+    unknown. Each column is held as a sorted ``array('d')``, plus the prefix sums cumshare
+    needs, built once when a cumshare first reads them: single lookups bisect them, a batch
+    searches them with numpy. A column ranked by ``quantile(x, k, 'first')`` also holds the
+    account id of each value, the pairs sorted by (value, id), so an account finds its position
+    among equal values (compactly, as :class:`~accountrules.evaluate.packed_ids.PackedIds`,
+    when numpy built them).
     """
 
-    __slots__ = ("_columns", "size")
+    __slots__ = ("_bounds", "_columns", "size")
 
     def __init__(self, columns: Mapping[str, Iterable[float | int | None]], size: int,
                  ids: Mapping[str, Iterable[str]] | None = None):
@@ -129,6 +180,7 @@ class PortfolioStats:
         ``columns[key]``, in the same order (one per value, unknown values included)."""
         ids = ids or {}
         self._columns = {k: _Column.of(v, ids.get(k)) for k, v in columns.items()}
+        self._bounds: dict[str, _Bounds] = {}  # keys kept for quantile(..., 'first') only (boundaries_only)
         self.size = size
 
     @classmethod
@@ -144,13 +196,45 @@ class PortfolioStats:
             stats._columns[key] = _Column.from_sorted(values, prefix, (ids or {}).get(key))
         return stats
 
+    def boundaries_only(self, first: Mapping[str, Collection[int]]) -> PortfolioStats:
+        """These statistics, keeping of each key in ``first`` that holds ids only what
+        ``quantile(key, k, 'first')`` reads for the given k (the k - 1 boundary pairs and the count):
+        for a caller that decides against them and hands them to no one (the streamed command), as
+        the whole column of such a key grows with the portfolio and a few pairs do not. Every other
+        lookup of those keys raises :class:`PortfolioRequiredError`. The other columns are shared."""
+        out = PortfolioStats({}, self.size)
+        out._bounds.update(self._bounds)
+        for key, col in self._columns.items():
+            ks = first.get(key)
+            if ks is None or col.ids is None:
+                out._columns[key] = col
+            else:
+                out._bounds[key] = _Bounds(len(col.values), {k: col.first_boundaries(k) for k in sorted(set(ks))})
+        return out
+
     def keys(self) -> list[str]:
-        return sorted(self._columns)
+        return sorted([*self._columns, *self._bounds])
+
+    def count(self, key: str) -> int:
+        """How many known values of ``key`` the statistics rank against."""
+        got = self._bounds.get(key)
+        return got.count if got is not None else len(self._col(key).values)
+
+    def first_boundaries(self, key: str, k: int) -> tuple[tuple[float, str], ...]:
+        """For ``quantile(key, k, 'first')``: the (value, id) pair at index ``ceil(q * n / k) - 1`` of the
+        sorted pairs, for q = 1 .. k - 1 (none when there are no values). An account's bucket is
+        1 + the number of these pairs below its own (value, id)."""
+        got = self._bounds.get(key)
+        return got.boundaries(key, k) if got is not None else self._with_ids(key).first_boundaries(k)
 
     def _col(self, key: str) -> _Column:
         try:
             return self._columns[key]
         except KeyError:
+            if key in self._bounds:
+                raise PortfolioRequiredError(
+                    f"the portfolio statistics of {key!r} were kept for quantile(..., 'first') only; compute "
+                    "them with this policy's portfolio_stats()") from None
             raise PortfolioRequiredError(
                 f"the portfolio statistics have no column for {key!r}; compute them with this policy's "
                 "portfolio_stats()"
@@ -183,14 +267,24 @@ class PortfolioStats:
     def quantile_first(self, key: str, x: float | None, account_id: str, k: int) -> int | None:
         """``quantile(x, k, 'first')``: bucket ``1 + min(k - 1, p * k // n)``, ``p`` the 0-based position of
         ``(x, account_id)`` among the ``n`` known ``(value, id)`` pairs sorted ascending."""
+        got = self._bounds.get(key)
+        if got is not None:
+            return got.quantile_first(key, x, account_id, k)
+        return self._with_ids(key).quantile_first(x, account_id, k)
+
+    def _with_ids(self, key: str) -> _Column:
         col = self._col(key)
         if col.ids is None:
             raise PortfolioRequiredError(
                 f"the portfolio statistics of {key!r} hold no account ids, which quantile(..., 'first') ranks "
                 "ties by; compute them with this policy's portfolio_stats()")
-        return col.quantile_first(x, account_id, k)
+        return col
 
     def to_dict(self) -> dict[str, Any]:
+        if self._bounds:
+            raise PortfolioRequiredError(
+                f"the portfolio statistics of {', '.join(sorted(self._bounds))} were kept for quantile(..., "
+                "'first') only and cannot be stored; compute them with this policy's portfolio_stats()")
         out: dict[str, Any] = {"size": self.size, "columns": {k: c.values.tolist() for k, c in self._columns.items()}}
         ids = {k: [str(i) for i in c.ids] for k, c in self._columns.items() if c.ids is not None}
         if ids:
@@ -205,25 +299,46 @@ class PortfolioStats:
         if not isinstance(other, PortfolioStats):
             return False
         mine, theirs = self._columns, other._columns
-        return self.size == other.size and mine.keys() == theirs.keys() and all(
+        return self.size == other.size and mine.keys() == theirs.keys() and self._bounds == other._bounds and all(
             mine[k].values == theirs[k].values and _same_ids(mine[k].ids, theirs[k].ids) for k in mine)
 
     def __hash__(self) -> int:
-        return hash(tuple(sorted(self._columns)))
+        return hash(tuple(self.keys()))
 
-    def __getstate__(self) -> tuple[int, dict[str, tuple[array[float], array[float], tuple[str, ...] | None]]]:
-        # ids as plain str, whatever held them: unpickling needs no numpy
-        return self.size, {k: (c.values, c.positive_prefix, None if c.ids is None else tuple(str(i) for i in c.ids))
-                           for k, c in self._columns.items()}
+    def __getstate__(self) -> tuple[Any, ...]:
+        # ids as plain str, whatever held them: unpickling needs no numpy. Prefix sums not built yet go
+        # as None: the reader builds them when cumshare first asks (as from_sorted always has)
+        columns = {k: (c.values, c.built_prefix, None if c.ids is None else tuple(str(i) for i in c.ids))
+                   for k, c in self._columns.items()}
+        # the boundaries of keys kept for quantile(..., 'first') only: a third item, only when there are some
+        return (self.size, columns, self._bounds) if self._bounds else (self.size, columns)
 
-    def __setstate__(self, state: tuple[int, dict[str, tuple[Any, ...]]]) -> None:
-        size, columns = state
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        size, columns, *bounds = state
         self.size = size
         # a 2-tuple (values, prefix) is the state of statistics pickled before columns held ids
         self._columns = {k: _Column.from_sorted(*held) for k, held in columns.items()}
+        self._bounds = dict(bounds[0]) if bounds else {}
 
     def __repr__(self) -> str:
         return f"PortfolioStats(size={self.size}, columns={self.keys()})"
+
+
+def prefix_sums(values: array[float]) -> array[float]:
+    """``[0, max(v0, 0), max(v0, 0) + max(v1, 0), ...]``, added in order: numpy's cumsum adds
+    sequentially (no pairwise summation), so with or without numpy the floats are the same."""
+    try:
+        import numpy as np
+    except ImportError:  # numpy is an optional extra
+        return array("d", (0.0, *accumulate(max(v, 0.0) for v in values)))
+    out = array("d", [0.0]) * (len(values) + 1)
+    if values:
+        sums = np.frombuffer(out, dtype=np.float64)[1:]
+        # in place: no temporary as long as the column (built while a batch's first chunk is decided)
+        np.maximum(np.frombuffer(values, dtype=np.float64), 0.0, out=sums)
+        np.cumsum(sums, out=sums)
+        del sums  # a buffer still exported would pin ``out``
+    return out
 
 
 def _id_text(account_id: Any) -> str:

@@ -4,124 +4,35 @@ The definitions are those of :class:`~accountrules.evaluate.portfolio.PortfolioS
 (bisect_left / bisect_right into the sorted known values, cumshare from the prefix sums of
 the positive values). Given statistics are searched where they are held: their
 ``array('d')`` columns are viewed by numpy without a copy, so ranking a chunk costs a
-search per row, not a rebuild of the portfolio. :func:`stats_from_arrays` builds the
-statistics themselves from numpy columns (one sort per column).
+search per row, not a rebuild of the portfolio. The statistics themselves are built from
+numpy columns by :mod:`accountrules.evaluate.stats_build` (re-exported here).
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from accountrules.errors import PortfolioRequiredError
 from accountrules.evaluate.portfolio import PortfolioStats
+from accountrules.evaluate.stats_build import (
+    IdOrder,
+    id_order,
+    none_mask,
+    stats_from_arrays,
+    stats_from_held,
+    text_of,
+)
 
 BoolArr = NDArray[np.bool_]
 IntArr = NDArray[np.int64]
 FloatArr = NDArray[np.float64]
-StrArr = NDArray[np.str_]
 ObjArr = NDArray[np.object_]
 
 _Site = tuple[str, str, int]  # (function, key, k)
-
-
-def stats_from_arrays(columns: Mapping[str, Any], size: int, ids: Mapping[str, Any] | None = None) -> PortfolioStats:
-    """:class:`PortfolioStats` from unsorted numeric columns (NaN = unknown, left out), equal to
-    ``PortfolioStats({key: values}, size, ids)`` with None for NaN: one numpy sort per column.
-
-    ``ids``: for the keys ranked with ties broken by account id, the id of each value of
-    ``columns[key]`` (text, same order); keys given the same ids object share one sort of them."""
-    ranked: dict[str, tuple[ObjArr, IntArr]] = {}
-    done: dict[int, tuple[ObjArr, IntArr]] = {}
-    for key, given in (ids or {}).items():
-        got = done.get(id(given))
-        if got is None:
-            got = done[id(given)] = id_order(given)
-        ranked[key] = got
-    return stats_from_ranked(columns, size, ranked)
-
-
-def stats_from_ranked(columns: Mapping[str, Any], size: int,
-                      ranked: Mapping[str, tuple[ObjArr, IntArr]]) -> PortfolioStats:
-    """As :func:`stats_from_arrays`, the ids already ranked: ``ranked[key] = (ids, rank)``, ``ids`` an
-    object array of the ids of ``columns[key]``, ``rank`` a permutation of ``0..n-1`` with
-    ``rank[i] < rank[j]`` when ``ids[i] < ids[j]`` (see :func:`id_order`; equal ids in any order, as
-    their pairs are equal too)."""
-    held: dict[str, tuple[array[float], array[float] | None]] = {}
-    held_ids: dict[str, Sequence[str]] = {}
-    by_id: dict[int, tuple[IntArr, ObjArr]] = {}  # id(ids) -> (row order by id, ids in that order)
-    for key, col in columns.items():
-        xs = np.asarray(col, dtype=np.float64)
-        if key in ranked:
-            obj, rank = ranked[key]
-            if obj.shape[0] != xs.shape[0] or rank.shape[0] != xs.shape[0]:
-                raise ValueError(f"{key}: {obj.shape[0]} account ids for {xs.shape[0]} values")
-            got = by_id.get(id(obj))
-            if got is None:
-                order = np.empty(rank.shape[0], dtype=np.int64)
-                order[rank] = np.arange(rank.shape[0], dtype=np.int64)
-                got = by_id[id(obj)] = (order, obj[order])
-            order, ids_in_order = got
-            # rows in id order, then a stable sort by value: (value, id) order
-            xs = xs[order]
-            kept = np.nonzero(~np.isnan(xs))[0]
-            xs = xs[kept]
-            by_value = np.argsort(xs, kind="stable")
-            xs = xs[by_value]
-            sorted_ids = ids_in_order[kept[by_value]]
-            if bool(none_mask(sorted_ids).any()):
-                raise TypeError(f"{key}: ranking ties by account id needs the id of every account with a value")
-            sorted_ids.flags.writeable = False  # shared by the statistics
-            held_ids[key] = cast("Sequence[str]", sorted_ids)
-        else:
-            xs = np.sort(xs[~np.isnan(xs)])
-        prefix = np.empty(xs.shape[0] + 1, dtype=np.float64)
-        prefix[0] = 0.0
-        # add.accumulate adds in order (no pairwise summation): the floats of itertools.accumulate
-        np.cumsum(np.maximum(xs, 0.0), out=prefix[1:])
-        held[key] = (_to_array(xs), _to_array(prefix))
-    return PortfolioStats.from_sorted(held, size, held_ids)
-
-
-def id_order(ids: Any) -> tuple[ObjArr, IntArr]:
-    """Account ids as an object array of str, and the rank of each in code-point order (Python's str
-    order; equal ids in any order)."""
-    obj = _objects(ids)
-    order = np.argsort(_text(obj), kind="stable")  # a numpy str array sorts in C, by code point
-    rank = np.empty(obj.shape[0], dtype=np.int64)
-    rank[order] = np.arange(obj.shape[0], dtype=np.int64)
-    return obj, rank
-
-
-def none_mask(obj: ObjArr) -> BoolArr:
-    """Where an object array holds None (elementwise ``== None``, in C)."""
-    out: BoolArr = cast(Any, np.equal)(obj, None)
-    return out
-
-
-def _objects(ids: Any) -> ObjArr:
-    lst = ids.tolist() if hasattr(ids, "tolist") else list(ids)
-    # None: a row with no id, allowed while its value is unknown (stats_from_ranked checks)
-    if not all(isinstance(i, str) or i is None for i in lst):
-        raise TypeError("ranking ties by account id needs every account's id as text")
-    obj = np.empty(len(lst), dtype=object)
-    obj[:] = lst
-    return obj
-
-
-def _text(obj: ObjArr) -> StrArr:
-    # None (no id, no value) sorts as "None": such rows are left out with their unknown values
-    return obj.astype(str) if obj.shape[0] else np.empty(0, dtype="U1")
-
-
-def _to_array(xs: FloatArr) -> array[float]:
-    out = array("d")
-    out.frombytes(np.ascontiguousarray(xs, dtype=np.float64).tobytes())
-    return out
 
 
 def held_values(stats: PortfolioStats, key: str) -> FloatArr:
@@ -196,8 +107,10 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
     n = xv.shape[0]
     xk = xk & ~np.isnan(xv)  # NaN ranks as unknown, as in PortfolioStats
     xi = xv[xk]
-    given = held_values(stats, key) if stats is not None else None  # PortfolioRequiredError if absent
     plain = [s for s in sites if s[0] != "quantile_first"]
+    if stats is not None and not plain:
+        return _first_only(sites, xk, xi, stats, key, ids)
+    given = held_values(stats, key) if stats is not None else None  # PortfolioRequiredError if absent
     need_left = any(f in ("percentile", "quantile") for f, _, _ in plain)
     need_right = any(f in ("cumshare", "cumshare_above") for f, _, _ in plain)
     only_quantiles = all(f == "quantile" for f, _, _ in plain)
@@ -228,8 +141,8 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
             if first is not None:
                 r = (1 + np.minimum(k - 1, (first * k) // size)).astype(np.float64)
             else:
-                assert stats is not None and given is not None and qid is not None
-                r = _first_buckets(xi, qid, given, _held_ids(stats, key), k).astype(np.float64)
+                assert stats is not None and qid is not None
+                r = _first_buckets(xi, qid, stats.first_boundaries(key, k)).astype(np.float64)
         elif func == "quantile":
             if left is not None:
                 r = (1 + np.minimum(k - 1, (left * k) // size)).astype(np.float64)
@@ -266,7 +179,7 @@ def _own_positions(xi: FloatArr, qid: ObjArr) -> IntArr:
     pairs sorted ascending (bisect_left: equal pairs share the first position), as
     ``PortfolioStats.quantile_first``."""
     m = xi.shape[0]
-    _, rank = np.unique(_text(qid), return_inverse=True)  # dense: equal ids, equal rank
+    _, rank = np.unique(text_of(qid), return_inverse=True)  # dense: equal ids, equal rank
     rank = _i64(rank.reshape(-1))
     order = np.lexsort((rank, xi))
     xs, rs = xi[order], rank[order]
@@ -278,27 +191,34 @@ def _own_positions(xi: FloatArr, qid: ObjArr) -> IntArr:
     return out
 
 
-def _held_ids(stats: PortfolioStats, key: str) -> Sequence[str]:
-    held = stats.sorted_ids(key)
-    if held is None:
-        raise PortfolioRequiredError(
-            f"the portfolio statistics of {key!r} hold no account ids, which quantile(..., 'first') ranks "
-            "ties by; compute them with this policy's portfolio_stats()")
-    return held
+def _first_only(sites: Sequence[_Site], xk: BoolArr, xi: FloatArr, stats: PortfolioStats, key: str,
+                ids: ObjArr | None) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
+    """Sites that are all ``quantile(key, k, 'first')`` against held statistics: they read the k - 1
+    boundary pairs of each k and the count, nothing else (statistics may hold no more: see
+    ``PortfolioStats.boundaries_only``)."""
+    size = stats.count(key)  # PortfolioRequiredError if absent
+    if size == 0:
+        return dict.fromkeys(sites)
+    if ids is None:
+        raise ValueError(f"quantile({key}, k, 'first') ranks ties by account id: the batch needs an id column")
+    qid = ids[xk]
+    out: dict[_Site, tuple[FloatArr, BoolArr] | None] = {}
+    for site in sites:
+        full = np.zeros(xk.shape[0], dtype=np.float64)
+        full[xk] = _first_buckets(xi, qid, stats.first_boundaries(key, site[2]))
+        out[site] = (full, xk)
+    return out
 
 
-def _first_buckets(xi: FloatArr, qid: ObjArr, vals: FloatArr, held: Sequence[str], k: int) -> IntArr:
-    """``quantile(x, k, 'first')`` of each row against held statistics.
+def _first_buckets(xi: FloatArr, qid: ObjArr, pairs: Sequence[tuple[float, str]]) -> IntArr:
+    """``quantile(x, k, 'first')`` of each row against held statistics, from their k - 1 boundary pairs.
 
     The bucket is ``1 + min(k - 1, p * k // n)``, ``p`` the number of held (value, id) pairs below the
     row's pair; it passes ``q`` exactly when ``p >= ceil(q * n / k)``, i.e. when the held pair at
     index ``ceil(q * n / k) - 1`` is below the row's. So only those k - 1 pairs are compared with each
     row, and ids only where the values are equal: no search of the whole portfolio per batch."""
-    n = vals.shape[0]
     out = np.ones(xi.shape[0], dtype=np.int64)
-    for q in range(1, k):
-        c = -((-q * n) // k) - 1
-        v, i = float(vals[c]), held[c]
+    for v, i in pairs:
         above = xi > v
         tied = np.nonzero(xi == v)[0]
         if tied.shape[0]:
@@ -307,4 +227,5 @@ def _first_buckets(xi: FloatArr, qid: ObjArr, vals: FloatArr, held: Sequence[str
     return out
 
 
-__all__ = ["held_values", "id_order", "none_mask", "stats_from_arrays", "stats_from_ranked"]
+__all__ = ["IdOrder", "held_values", "id_order", "none_mask", "portfolio_results", "stats_from_arrays",
+           "stats_from_held"]
