@@ -48,7 +48,7 @@ sys.path.insert(0, str(HERE))
 import portfolio  # noqa: E402
 import report  # noqa: E402
 import tiers  # noqa: E402
-from timing import latency, measure, run_child  # noqa: E402
+from timing import latency, measure, measure_sizes, run_child  # noqa: E402
 
 import accountrules  # noqa: E402
 
@@ -212,14 +212,17 @@ class Bench:
         small, large = self.size("linear")
         for engine in (e for e in engines if e not in SLOW):
             call = self.decide_many(engine)
-            t_small = measure(call, small, self.reps, setup=lambda: self.table(small), warmup=lambda: None)
-            projected = t_small.wall_s * large / small
-            row: dict[str, Any] = {"engine": engine, "small": t_small.to_dict()}
+            probe = measure(call, small, 1, setup=lambda: self.table(small), warmup=lambda: None)
+            projected = probe.wall_s * large / small
+            row: dict[str, Any] = {"engine": engine}
             if projected > self.args.max_run:
+                row["small"] = probe.to_dict()
                 row["skipped"] = f"projected {projected:,.0f} s per run > --max-run {self.args.max_run:g}"
                 self.note(f"linearity {engine}: {row['skipped']}")
             else:
-                t_large = measure(call, large, self.reps, setup=lambda: self.table(large), warmup=lambda: None)
+                # interleaved: the two sizes see the same machine (see timing.measure_sizes)
+                t_small, t_large = measure_sizes(call, small, large, self.reps, setup=self.table)
+                row["small"] = t_small.to_dict()
                 row["large"] = t_large.to_dict()
                 row["ratio"] = t_large.us_each / t_small.us_each
                 self.say(f"linearity {engine}: {t_small.us_each:.2f} -> {t_large.us_each:.2f} us/account "
