@@ -47,8 +47,11 @@ CDNOW_HEADED = ROOT / "examples" / "cdnow" / "orders_sample.txt"
 
 @pytest.fixture(scope="session")
 def spark() -> Any:
-    # few shuffle partitions: the tests' tables are small, and 200 empty reducers cost seconds each job
-    session = start_session("local[2]", "accountrules-tests", {"spark.sql.shuffle.partitions": "4"})
+    # few shuffle partitions: the tests' tables are small, and 200 empty reducers cost seconds each job.
+    # 2 GB for the driver: the tests build DataFrames from Arrow tables the driver holds and serialises
+    # into its tasks, and with Spark's 1 GB default the 100k-row one ran out of heap now and then
+    session = start_session("local[2]", "accountrules-tests",
+                            {"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "2g"})
     yield session
     session.stop()
 
