@@ -15,6 +15,7 @@ from accountrules.check.limits import DEFAULT_LIMITS, LoadLimits
 from accountrules.check.policy_check import all_expressions
 from accountrules.check.spec import ActionDef, PolicySpec, Row, Table
 from accountrules.compile.closures import Fn, compile_expr
+from accountrules.compile.guards import Guards, build_guards
 from accountrules.compile.index import MIN_ROWS, RowIndex, build_index
 from accountrules.errors import PolicyLimitError, SourceLocation
 from accountrules.model.decision import Label
@@ -111,6 +112,11 @@ class ScanRows(tuple[CRow, ...]):
     @cached_property
     def conds(self) -> tuple[Fn | None, ...]:
         return tuple(r.cond for r in self)
+
+    @cached_property
+    def guards(self) -> Guards | None:
+        """The rows grouped by the text test they open with, when enough do (:mod:`accountrules.compile.guards`)."""
+        return build_guards([r.row.when for r in self])
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (ScanRows, (tuple(self),))  # the closures are rebuilt, not pickled
