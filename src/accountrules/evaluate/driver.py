@@ -117,10 +117,9 @@ def _stage(raw: Raw, plan: Plan, env: Env, matcher: Matcher) -> None:
     assert st is not None
     given = env.get("relationship.stage")
     current = stage_current(st, given)
-    candidates = st.by_source.get(current, ())
+    rows = st.from_state.get(current)
     chosen: CRow | None = None
-    if candidates:
-        rows = [st.rows[i] for i in candidates]
+    if rows is not None:
         matched = matcher.match("stage", rows, env, True)
         if matched:
             chosen = rows[matched[0]]

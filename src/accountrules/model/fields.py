@@ -8,10 +8,9 @@ from policy text.
 from __future__ import annotations
 
 import datetime as dt
-import operator
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -144,37 +143,23 @@ _TOP: tuple[str, ...] = tuple(p for p in FIELDS if "." not in p)
 _ENUMS: tuple[str, ...] = tuple(p for p, f in FIELDS.items() if f.type == "enum")
 
 
-def _tuple_getter(keys: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
-    """The values of ``keys`` of a dict, as one tuple, in one C-level call (itemgetter of one key
-    returns the bare value, so that case is wrapped)."""
-    get = operator.itemgetter(*keys)
-    if len(keys) == 1:
-        return lambda d: (get(d),)
-    return get
-
-
-# the flattener's hot path: one C-level read of each group's values, zipped with their paths
-_TOP_VALUES = _tuple_getter(_TOP)
-_GROUP_VALUES: tuple[tuple[str, Callable[[Mapping[str, Any]], tuple[Any, ...]], tuple[str, ...]], ...] = tuple(
-    (g, _tuple_getter(tuple(name for name, _ in names)), tuple(path for _, path in names)) for g, names in _GROUPS
-)
-
-
 def account_env(account: Account, extra_fields: Mapping[str, str] = types.MappingProxyType({})) -> dict[str, Any]:
     """Flatten an account into ``{path: value}`` with enum members as plain strings."""
     top = account.__dict__
-    env: dict[str, Any] = dict(zip(_TOP, _TOP_VALUES(top), strict=True))
-    for group, values_of, paths in _GROUP_VALUES:
+    env: dict[str, Any] = {p: top[p] for p in _TOP}
+    for group, names in _GROUPS:
         obj = top[group]
         empty = _EMPTY.get(group)
         if empty is not None and obj is empty[0]:
             env.update(empty[1])
             continue
-        env.update(zip(paths, values_of(obj.__dict__), strict=True))
+        values = obj.__dict__
+        for name, path in names:
+            env[path] = values[name]
     for path in _ENUMS:
         v = env[path]
         if v is not None:
-            env[path] = v.value
+            env[path] = v._value_  # the member's attribute: .value is a Python-level property
     if account.contacts:
         env.update(_contacts_summary(account.contacts))
     else:
