@@ -181,3 +181,23 @@ def test_constant_subexpressions_are_folded_and_keep_their_value() -> None:
     assert compile_expr(e)({}) == 0.0
     cond = Binary(LOC, ">=", _ref("a"), Binary(LOC, "/", _lit(1), _lit(0)))  # a >= unknown
     assert compile_expr(cond)({"a": 5}) is None
+
+
+def test_a_constant_operand_gives_what_the_general_closure_gives() -> None:
+    # constant_operands: one operand a known constant; dates and a zero divisor keep their own rules
+    import datetime as dt
+
+    from accountrules.parse.expr_ast import DATE
+
+    day = Literal(LOC, dt.date(2026, 1, 1), DATE)
+    since = Binary(LOC, "-", _ref("d", DATE), day)  # date - date: a number of days
+    assert compile_expr(since)({"d": dt.date(2026, 1, 31)}) == 30
+    assert compile_expr(Binary(LOC, "-", day, _ref("d", DATE)))({"d": dt.date(2025, 12, 31)}) == 1
+    assert compile_expr(since)({"d": None}) is None
+    assert compile_expr(Binary(LOC, "/", _ref("a"), _lit(0)))({"a": 5}) is None  # by zero: unknown
+    assert compile_expr(Binary(LOC, "/", _ref("a"), _lit(1e-320)))({"a": 1e10}) is None  # overflow: unknown
+    assert compile_expr(Binary(LOC, "-", _lit(6), _ref("a")))({"a": 2}) == 4
+    assert compile_expr(Call(LOC, "coalesce", (_ref("a"), _lit(0))))({"a": None}) == 0
+    assert compile_expr(Call(LOC, "min", (_lit(1), _ref("a"))))({"a": 0.5}) == 0.5
+    assert compile_expr(Binary(LOC, "<", _lit(1), Binary(LOC, "*", _ref("a"), _lit(2))))({"a": 1}) is True
+    assert compile_expr(Binary(LOC, "<", _lit(1), Unary(LOC, "-", _ref("a"))))({"a": None}) is None

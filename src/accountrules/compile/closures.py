@@ -17,6 +17,13 @@ from collections.abc import Callable
 from math import isfinite
 from typing import Any
 
+from accountrules.compile.constant_operands import (
+    arith_const_left,
+    arith_const_right,
+    call_const_left,
+    call_const_right,
+    coalesce_const,
+)
 from accountrules.parse.expr_ast import (
     PORTFOLIO_FUNCTIONS,
     Binary,
@@ -178,6 +185,10 @@ def _binary(e: Binary) -> Fn:
         return _arith(e, operator.mul)
     else:
         return _arith(e, _divide)
+    const = _const_operand(e.left, e.right)
+    if const is not None:
+        side, c, f = const
+        return call_const_right(op, f, c) if side == "right" else call_const_left(op, c, f)
     lf, rf = compile_expr(e.left), compile_expr(e.right)
 
     def binary(env: Env) -> Any:
@@ -192,7 +203,32 @@ def _binary(e: Binary) -> Fn:
     return binary
 
 
+def _const_operand(left: Expr, right: Expr) -> tuple[str, Any, Fn] | None:
+    """``("right" | "left", the constant, the other operand's closure)`` when exactly one operand of a
+    two-operand node is a known constant (an unknown one is left to the general closure)."""
+    lc, rc = _folded(left), _folded(right)
+    if rc is not _NOT_CONSTANT and rc is not None and lc is _NOT_CONSTANT:
+        return "right", rc, _compile(left)
+    if lc is not _NOT_CONSTANT and lc is not None and rc is _NOT_CONSTANT:
+        return "left", lc, _compile(right)
+    return None
+
+
+def _number(c: Any) -> bool:
+    return isinstance(c, int | float) and not isinstance(c, bool)
+
+
 def _arith(e: Binary, op: Callable[[Any, Any], Any]) -> Fn:
+    const = _const_operand(e.left, e.right)
+    if const is not None:
+        side, c, f = const
+        # with a number, ``-`` is the operator itself (only a date difference has days) and ``/`` by a
+        # non-zero number cannot divide by zero
+        if op is _subtract and _number(c):
+            op = operator.sub
+        elif op is _divide and side == "right" and _number(c) and c != 0:
+            op = operator.truediv
+        return arith_const_right(f, op, c) if side == "right" else arith_const_left(c, op, f)
     lf, rf = compile_expr(e.left), compile_expr(e.right)
 
     def arith(env: Env) -> Any:
@@ -423,6 +459,16 @@ def _call(e: Call) -> Fn:
         if f == "cumshare_above":
             return lambda env: env[PORTFOLIO_KEY].cumshare_above(key, x(env))
         return lambda env: env[PORTFOLIO_KEY].cumshare(key, x(env))
+    if len(args) == 2:
+        # coalesce(x, 0), min(x, 1): a constant argument is held, not called (see constant_operands)
+        const = _const_operand(e.args[0], e.args[1])
+        if const is not None and (f != "coalesce" or const[0] == "right"):
+            side, c, x = const
+            if f == "coalesce":
+                return coalesce_const(x, c)
+            if f in _BUILTINS:
+                fn = _BUILTINS[f]
+                return call_const_right(fn, x, c) if side == "right" else call_const_left(fn, c, x)
     if f == "coalesce":
 
         def coalesce(env: Env) -> Any:
@@ -441,6 +487,7 @@ def _call(e: Call) -> Fn:
             return None if v is None else (env["as_of"] - v).days
 
         return days_since
-    builtins: dict[str, Callable[..., Any]] = {"min": min, "max": max, "abs": abs, "ratio": _ratio}
-    fn = builtins[f]
-    return _strict(fn, args)
+    return _strict(_BUILTINS[f], args)
+
+
+_BUILTINS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "abs": abs, "ratio": _ratio}

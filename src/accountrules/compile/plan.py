@@ -6,6 +6,8 @@ per-decision state lives only in the ``env`` dict each decision builds.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -14,7 +16,8 @@ from accountrules.check.expr_check import uses_portfolio
 from accountrules.check.limits import DEFAULT_LIMITS, LoadLimits
 from accountrules.check.policy_check import all_expressions
 from accountrules.check.spec import ActionDef, PolicySpec, Row, Table
-from accountrules.compile.closures import Fn, compile_expr
+from accountrules.compile.closures import Env, Fn, compile_expr
+from accountrules.compile.guards import Guards, build_guards
 from accountrules.compile.index import MIN_ROWS, RowIndex, build_index
 from accountrules.errors import PolicyLimitError, SourceLocation
 from accountrules.model.decision import Label
@@ -52,7 +55,7 @@ class CRow:
     build the same closure at once build equal ones, and either may be kept.
     """
 
-    __slots__ = ("index", "row", "_cond", "_reads", "_where")
+    __slots__ = ("index", "row", "_cond", "_reads", "_where", "_read_values")
 
     def __init__(self, index: int, row: Row, cond: Fn | None = _LAZY, reads: tuple[Read, ...] = _LAZY,
                  where: str | None = _LAZY) -> None:
@@ -61,6 +64,7 @@ class CRow:
         self._cond = cond
         self._reads = reads
         self._where = where
+        self._read_values: Callable[[Env], tuple[Any, ...]] | None = None
 
     @property
     def cond(self) -> Fn | None:
@@ -76,6 +80,13 @@ class CRow:
         if r is _LAZY:
             r = self._reads = reads_of(self.row.when)
         return r
+
+    def read_values(self, env: Env) -> tuple[Any, ...]:
+        """The values of :attr:`reads` in ``env``, in order (what the trace shows of this row)."""
+        get = self._read_values
+        if get is None:
+            get = self._read_values = values_getter(self.reads)
+        return get(env)
 
     @property
     def where(self) -> str | None:
@@ -112,6 +123,11 @@ class ScanRows(tuple[CRow, ...]):
     def conds(self) -> tuple[Fn | None, ...]:
         return tuple(r.cond for r in self)
 
+    @cached_property
+    def guards(self) -> Guards | None:
+        """The rows grouped by the text test they open with, when enough do (:mod:`accountrules.compile.guards`)."""
+        return build_guards([r.row.when for r in self])
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (ScanRows, (tuple(self),))  # the closures are rebuilt, not pickled
 
@@ -142,6 +158,8 @@ class CStages:
     states: dict[str, Label]
     start: str
     otherwise: str
+    # state -> the transitions out of it, as the rows a step scans (their conditions gathered once)
+    from_state: dict[str, ScanRows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +202,20 @@ def reads_of(e: Expr | None) -> tuple[Read, ...]:
             if text not in seen:
                 seen[text] = Read(text, compile_expr(node))
     return tuple(seen.values())
+
+
+def values_getter(reads: tuple[Read, ...]) -> Callable[[Env], tuple[Any, ...]]:
+    """One callable giving the values of ``reads`` as a tuple: a single C-level ``itemgetter`` when
+    every read is a plain name (a field, metric or output), as most are."""
+    if not reads:
+        return lambda env: ()
+    if all(type(r.fn) is operator.itemgetter for r in reads):
+        get = operator.itemgetter(*(r.name for r in reads))  # a plain read's name is its env key
+        if len(reads) == 1:
+            return lambda env: (get(env),)
+        return get
+    fns = tuple(r.fn for r in reads)
+    return lambda env: tuple([f(env) for f in fns])
 
 
 def _rows(rows: tuple[Row, ...]) -> tuple[CRow, ...]:
@@ -278,7 +310,8 @@ def _compile(spec: PolicySpec) -> Plan:
             for src in r.row.sources:
                 by_source.setdefault(src, []).append(r.index)
         stages = CStages(rows, {k: tuple(v) for k, v in by_source.items()}, spec.stages.states,
-                         spec.stages.start, spec.stages.otherwise)
+                         spec.stages.start, spec.stages.otherwise,
+                         {k: ScanRows(rows[i] for i in v) for k, v in by_source.items() if v})
     churn = _table("churn", "churn.kind", spec.churn) if spec.churn else None
     score = spec.churn.score if spec.churn else None
     metrics = tuple(CMetric(m.name, compile_expr(m.expr)) for m in spec.metrics)

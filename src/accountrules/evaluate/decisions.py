@@ -156,7 +156,10 @@ class FiredTrace:
     def of(cls, plan: Plan, raw: RawOutcome) -> FiredTrace:
         env = raw.env
         fired = tuple(raw.fired)
-        values = [r.fn(env) for f in fired if f.row is not None for r in f.row.reads]
+        values: list[Any] = []
+        for f in fired:
+            if f.row is not None:
+                values.extend(f.row.read_values(env))
         score_reads = None
         if plan.churn_score is not None:
             score_reads = plan.churn_score_reads

@@ -8,12 +8,12 @@ merging) is :mod:`accountrules.evaluate.semantics`, shared with the vector evalu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from accountrules.compile.closures import PORTFOLIO_KEY, Env
-from accountrules.compile.plan import CRow, CTable, IndexedRows, Plan, ScanRows
+from accountrules.compile.closures import PORTFOLIO_KEY, Env, Fn
+from accountrules.compile.plan import CMetric, CRow, CTable, IndexedRows, Plan, ScanRows
 from accountrules.errors import DecisionError
 from accountrules.evaluate.decisions import json_scalar, to_decision
 from accountrules.evaluate.portfolio import NO_PORTFOLIO, PortfolioStats
@@ -69,10 +69,12 @@ def run(plan: Plan, env: Env, matcher: Matcher, account_id: str, as_of: dt.date,
     env[PORTFOLIO_KEY] = portfolio if portfolio is not None else NO_PORTFOLIO
     raw = Raw(env)
     current = ""
+    # the failing metric names itself only when one fails: no message is formatted per metric and call
+    metric: CMetric | None = None
     try:
-        for m in plan.metrics:
-            current = f"metric {m.name}"
-            env[m.name] = m.fn(env)
+        for metric in plan.metrics:
+            env[metric.name] = metric.fn(env)
+        metric = None
         for t in plan.segments:
             current = t.section
             raw.segments[t.section[8:]] = _table(raw, t, env, matcher, account_id)
@@ -96,12 +98,14 @@ def run(plan: Plan, env: Env, matcher: Matcher, account_id: str, as_of: dt.date,
             raw.actions = merge_actions(fired)
     except (TypeError, ValueError, ArithmeticError) as e:
         # a value of the wrong type that slipped past validation (e.g. an untyped extra field)
+        if metric is not None:
+            current = f"metric {metric.name}"
         raise DecisionError(f"cannot evaluate {current}: {e}", account_id) from e
     return raw
 
 
 def _table(raw: Raw, t: CTable, env: Env, matcher: Matcher, account_id: str) -> str | None:
-    matched = matcher.match(t.section, t.rows, env, t.hit == "first")
+    matched = matcher.match(t.section, t.rows, env, t.table.hit == "first")  # the field, not the property
     row, out = resolve(t, matched, account_id)
     env[t.output_key] = out
     raw.fired.append(Fired(t.section, row, out, "matched" if row is not None else "default"))
@@ -113,10 +117,9 @@ def _stage(raw: Raw, plan: Plan, env: Env, matcher: Matcher) -> None:
     assert st is not None
     given = env.get("relationship.stage")
     current = stage_current(st, given)
-    candidates = st.by_source.get(current, ())
+    rows = st.from_state.get(current)
     chosen: CRow | None = None
-    if candidates:
-        rows = [st.rows[i] for i in candidates]
+    if rows is not None:
         matched = matcher.match("stage", rows, env, True)
         if matched:
             chosen = rows[matched[0]]
@@ -139,15 +142,32 @@ class CompiledMatcher:
             found = rows.lookup.candidates(env)
             if found is not None:
                 return _match_candidates(rows, found, rows.lookup.exact, env, first_only)
-        # a scanned section's conditions are one tuple; a large indexed table scanned (its index could
-        # not answer) builds its closures only as the scan reaches them
-        conds = rows.conds if type(rows) is ScanRows else (r.cond for r in rows)
+        if type(rows) is ScanRows:
+            # a scanned section's conditions are one tuple; of the rows that open on a text test
+            # (``tier == 'gold' and ...``) only those the env's value lets through are evaluated
+            guards = rows.guards
+            if guards is not None:
+                return _match_guarded(rows.conds, guards.candidates(env), env, first_only)
+            conds: Iterable[Fn | None] = rows.conds
+        else:  # a large indexed table scanned (its index could not answer) builds its closures as reached
+            conds = (r.cond for r in rows)
         if first_only:
             for i, c in enumerate(conds):
                 if c is None or c(env) is True:
                     return [i]
             return []
         return [i for i, c in enumerate(conds) if c is None or c(env) is True]
+
+
+def _match_guarded(conds: tuple[Fn | None, ...], found: list[int], env: Env, first_only: bool) -> list[int]:
+    """The rows among the guards' candidates (ascending) whose condition is true."""
+    if first_only:
+        for i in found:
+            c = conds[i]
+            if c is None or c(env) is True:
+                return [i]
+        return []
+    return [i for i in found if (c := conds[i]) is None or c(env) is True]
 
 
 def _match_candidates(rows: Sequence[CRow], found: tuple[int, ...], exact: frozenset[int], env: Env,

@@ -159,7 +159,7 @@ def account_env(account: Account, extra_fields: Mapping[str, str] = types.Mappin
     for path in _ENUMS:
         v = env[path]
         if v is not None:
-            env[path] = v.value
+            env[path] = v._value_  # the member's attribute: .value is a Python-level property
     if account.contacts:
         env.update(_contacts_summary(account.contacts))
     else:
