@@ -55,3 +55,8 @@ def test_look_alikes_are_one_account_or_refused() -> None:
     assert normalise_id("   ") == (None, "account id is blank")
     assert normalise_id("A\u0410")[0] == "A\u0410"  # Cyrillic А is another letter, not merged
     assert shown_id("S\ud800") == "S\\ud800"
+    # a final newline is a control character like any other, on the list path as on Arrow's
+    # (Python's ``$`` matches before it: hypothesis found "0\n" passing on the list path)
+    for col in (["A1\n", "0\n"], pa.array(["A1\n", "0\n"], pa.string())):
+        out, bad = normalise_id_column(col)
+        assert set(bad) == {0, 1} and "U+000A" in bad[0]

@@ -129,6 +129,18 @@ def test_duplicate_row_ids(tmp_path: Path) -> None:
     assert "first defined at line 12" in str(e)
 
 
+@pytest.mark.parametrize("old, new", [
+    ("    - id: gold-rich\n", '    - id: "gold-rich\\n"\n'),  # a row id
+    ("  name: t\n", '  name: "t\\n"\n'),  # the policy name
+    ("    visit: {", '    "visit\\n": {'),  # an action code
+])
+def test_a_final_newline_is_no_part_of_an_id_or_code(tmp_path: Path, old: str, new: str) -> None:
+    # Python's ``$`` matches before a final newline: the ids and codes are matched whole
+    assert old in BASE
+    e = load_error(write(tmp_path, BASE.replace(old, new, 1)))
+    assert isinstance(e, PolicyError)
+
+
 def test_several_errors_are_reported_together_in_source_order(tmp_path: Path) -> None:
     text = replace_line(13, "      when: transactions.anual_profit > 100")
     text = text.replace("to: initial", "to: stabel").replace("do: [visit]", "do: [vist]")

@@ -45,7 +45,9 @@ def normalise_id(text: str) -> tuple[str | None, str | None]:
     return norm, None
 
 
-_ASCII_RE: Final = re.compile(_CLEAN_ASCII)
+# fullmatch, not the pattern's anchors: Python's ``$`` also matches before a final newline, so
+# ``"A1\n"`` passed as clean on the list path while Arrow's RE2 (the column path) refused it
+_ASCII_RE: Final = re.compile(_CLEAN_ASCII.removeprefix("^").removesuffix("$"))
 
 
 def named_id(text: str) -> str:
@@ -64,7 +66,7 @@ def normalise_id_column(col: Any) -> tuple[Any, dict[int, str]]:
     if isinstance(col, list):
         out = list(col)
         for i, v in enumerate(col):
-            if isinstance(v, str) and not _ASCII_RE.match(v):
+            if isinstance(v, str) and not _ASCII_RE.fullmatch(v):
                 out[i], problem = normalise_id(v)
                 if problem is not None:
                     bad[i] = problem

@@ -266,7 +266,7 @@ def _check_seeds_declared(c: _Checker, spec: PolicySpec) -> None:
         rows.extend((r, "actions") for r in spec.actions.rules)
     for row, where in rows:
         for s in row.prov.seed:
-            if not pattern.match(s):
+            if not pattern.fullmatch(s):
                 c.errors.append(PolicySchemaError(Message(N_("seed {s!r} of {where} row {id!r} is not a concept id "
                                                              "like T1 or R5"), s=s, where=where, id=row.id),
                                                                  row.prov.location or SourceLocation("?", 1, 1)))

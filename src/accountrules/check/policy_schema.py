@@ -211,7 +211,7 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, b
     if sn is not None and r.mapping(sn, "segments", sn.value if isinstance(sn.value, dict) else ()):
         assert isinstance(sn.value, dict)
         for sname, snode in sn.value.items():
-            if not _CODE.match(sname):
+            if not _CODE.fullmatch(sname):
                 r.err(Message(N_("segment name {sname!r} must start with a letter"), sname=sname), sn.loc_of_key(sname))
                 continue
             seg = _table(r, snode, sname, f"segments.{sname}")
@@ -258,7 +258,7 @@ def _params(r: _Reader, node: YNode | None, base: PolicySpec | None) -> tuple[di
         return params, locations
     assert isinstance(node.value, dict)
     for key, v in node.value.items():
-        if not _CODE.match(key):
+        if not _CODE.fullmatch(key):
             r.err(Message(N_("parameter name {key!r} must start with a letter"), key=key), node.loc_of_key(key))
             continue
         if isinstance(v.value, list | dict) or v.value is None:

@@ -26,6 +26,8 @@ from accountrules.parse.expr_parser import parse_expression
 from accountrules.parse.yaml_source import YNode
 
 HIT_POLICIES = ("unique", "first", "priority", "any")
+# matched with fullmatch, never match: Python's ``$`` also matches before a final newline ("r1\n");
+# the anchors stay for the JSON Schema, which carries these patterns to editors
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 DUE = re.compile(r"^(\d{1,9})([dw])$")  # 7d, 2w
@@ -63,7 +65,7 @@ class _Reader:
 
     def ident(self, node: YNode | None, what: str, pattern: re.Pattern[str] = _ID) -> str | None:
         value = self.text(node, what)
-        if value is not None and node is not None and not pattern.match(value):
+        if value is not None and node is not None and not pattern.fullmatch(value):
             self.err(Message(N_("{what} {value!r} must be letters, digits, '_' , '-' or '.'"), what=what, value=value),
                      node.location)
             return None

@@ -52,7 +52,7 @@ def _values(r: _Reader, node: YNode | None, what: str, at: SourceLocation) -> di
         return out
     assert isinstance(node.value, dict)
     for code, v in node.value.items():
-        if not _CODE.match(code):
+        if not _CODE.fullmatch(code):
             r.err(Message(N_("code {code!r} must start with a letter and hold letters, digits or '_'"),
                           code=code), node.loc_of_key(code))
             continue
@@ -81,7 +81,7 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
         id_node = keys.get("id")
         given = id_node.value if id_node is not None else None
         rid = str(given) if type(given) is int else given  # as the reader takes a number given as text
-        if not isinstance(rid, str) or not _ID.match(rid):
+        if not isinstance(rid, str) or not _ID.fullmatch(rid):
             rid = r.ident(id_node, "row id")
             if rid is None:
                 continue
@@ -196,7 +196,7 @@ def _actions(r: _Reader, node: YNode) -> Actions | None:
     if cn is not None and r.mapping(cn, "actions.catalog", cn.value if isinstance(cn.value, dict) else ()):
         assert isinstance(cn.value, dict)
         for code, item in cn.value.items():
-            if not _CODE.match(code):
+            if not _CODE.fullmatch(code):
                 r.err(Message(N_("action code {code!r} must start with a letter and hold letters, digits or '_'"),
                               code=code),
                       cn.loc_of_key(code))
@@ -224,7 +224,7 @@ def _metrics(r: _Reader, node: YNode | None) -> tuple[Metric, ...]:
     assert isinstance(node.value, dict)
     out = []
     for name, item in node.value.items():
-        if not _CODE.match(name):
+        if not _CODE.fullmatch(name):
             r.err(Message(N_("metric name {name!r} must start with a letter and hold letters, digits or '_'"),
                           name=name),
                   node.loc_of_key(name))
