@@ -59,10 +59,10 @@ def _guard(when: Expr | None) -> tuple[str, frozenset[str]] | None:
         lit = first.right
         if type(lit) is Literal and type(lit.value) is str:
             return first.left.key, frozenset((lit.value,))
-    if (type(first) is InList and not first.negated and type(first.operand) is Ref and first.items
-            and all(type(i) is Literal and type(i.value) is str for i in first.items)):
-        return first.operand.key, frozenset(i.value for i in first.items if isinstance(i, Literal)
-                                            and isinstance(i.value, str))
+    if type(first) is InList and not first.negated and type(first.operand) is Ref and first.items:
+        texts = [i.value for i in first.items if type(i) is Literal and type(i.value) is str]
+        if len(texts) == len(first.items):  # text constants only
+            return first.operand.key, frozenset(texts)
     return None
 
 

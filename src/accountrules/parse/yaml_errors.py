@@ -9,9 +9,10 @@ import yaml
 from accountrules.errors import PolicySyntaxError, SourceLocation
 from accountrules.i18n import N_, Message
 
-__all__ = ["syntax_error"]
+__all__ = ["LINE_BREAK", "syntax_error"]
 
-_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+# the line breaks YAML counts (what a mark's line number counts)
+LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 def syntax_error(e: yaml.MarkedYAMLError, text: str, file: str) -> PolicySyntaxError:
@@ -23,7 +24,7 @@ def syntax_error(e: yaml.MarkedYAMLError, text: str, file: str) -> PolicySyntaxE
                           context=_yaml_phrase(e.context), line=e.context_mark.line + 1)
     else:
         message = Message(N_("invalid YAML: {problem}"), problem=problem)
-    lines = _BREAK.split(text)
+    lines = LINE_BREAK.split(text)
     if mark and mark.line < len(lines) and "\t" in lines[mark.line]:
         hint = Message(N_("indent with spaces; YAML does not allow tabs for indentation"))
     else:

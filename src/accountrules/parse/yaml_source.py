@@ -29,7 +29,7 @@ from yaml import MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEve
 
 from accountrules.errors import PolicySyntaxError, SourceLocation
 from accountrules.i18n import N_, Message
-from accountrules.parse.yaml_errors import syntax_error
+from accountrules.parse.yaml_errors import LINE_BREAK, syntax_error
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "YNode", "load_yaml_file", "load_yaml_text"]
 
@@ -45,7 +45,6 @@ _YAML_TAG = "tag:yaml.org,2002:"
 _SEQ_TAGS, _MAP_TAGS = ("!", _YAML_TAG + "seq"), ("!", _YAML_TAG + "map")  # the tags a list or mapping may carry
 # YAML's own set of characters; the same test PyYAML's reader makes, done here to get a line and column.
 _NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _DECIMAL = re.compile("[-+]?(?:0|[1-9][0-9]{0,17})")  # int() of these equals YAML 1.1's reading
 
 
@@ -444,6 +443,6 @@ def _loc(event: yaml.Event, file: str) -> SourceLocation:
 def _at(text: str, index: int, file: str) -> SourceLocation:
     """The location of ``text[index]``, counting line breaks as YAML does."""
     line, start = 1, 0
-    for m in _BREAK.finditer(text, 0, index):
+    for m in LINE_BREAK.finditer(text, 0, index):
         line, start = line + 1, m.end()
     return SourceLocation(file, line, index - start + 1)
