@@ -109,7 +109,12 @@ class _Reader:
                 self.err(Message(N_("{what} must be an expression (text)"), what=what), node.location)
                 return None
             v = str(v)
-        at = node.location
+        return self.expr_text(v, node.location)
+
+    def expr_text(self, v: str, at: SourceLocation) -> Expr | None:
+        """The expression written ``v`` at ``at``, or None (and an error) when it is none."""
+        if self.over_budget:
+            return None
         try:
             e = parse_expression(v, at)
             # one comparison (most rows of a long table) is three nodes: no walk needed to count it

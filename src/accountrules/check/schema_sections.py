@@ -40,7 +40,7 @@ from accountrules.errors import (
 from accountrules.i18n import N_, Message
 from accountrules.model.decision import Label
 from accountrules.model.enums import ChurnKind, Priority, RiskLevel, Stage
-from accountrules.parse.yaml_source import YNode
+from accountrules.parse.yaml_source import RowNode, YNode
 
 
 def _values(r: _Reader, node: YNode | None, what: str, at: SourceLocation) -> dict[str, Label]:
@@ -72,7 +72,19 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
     # tested first and read here, the rest goes through the reader's general methods (which report
     # what is wrong). Only the order of the tests differs: every check is made.
     allowed, required = frozenset(shape.allowed), frozenset(shape.required)
+    # a row read by row_lines with just these keys (a long table) is taken from its parts, no mapping built
+    plain_keys = ("id", "when", output)
+    plain_ok = (output is not None and choices is None
+                and set(plain_keys) <= allowed and required <= set(plain_keys))
     for item in _bounded_rows(r, r.seq(node, f"{what}.rows"), what):
+        if plain_ok and type(item) is RowNode and item.run.keys == plain_keys:
+            given, when, then = item.row[1]
+            rid = str(given) if type(given) is int else given
+            if type(when) is str and type(then) is str and _ID.fullmatch(rid) and rid not in seen:
+                seen[rid] = item
+                rows.append(Row(rid, r.expr_text(when, item.value_location(1)),
+                                Provenance(None, (), item.location), then, None, (), ()))
+                continue
         keys = item.value
         if type(keys) is not dict or not (keys.keys() <= allowed and required <= keys.keys()):
             if not r.keys(item, row_of, shape):

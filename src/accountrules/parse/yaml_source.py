@@ -29,9 +29,10 @@ from yaml import MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEve
 
 from accountrules.errors import PolicySyntaxError, SourceLocation
 from accountrules.i18n import N_, Message
+from accountrules.parse import row_lines
 from accountrules.parse.yaml_errors import LINE_BREAK, syntax_error
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "YNode", "load_yaml_file", "load_yaml_text"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "RowNode", "YNode", "load_yaml_file", "load_yaml_text"]
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
@@ -140,6 +141,40 @@ class YNode:
         return self.value
 
 
+class RowNode(YNode):
+    """A table row read by :mod:`row_lines`. Its mapping (``value``, and the places of its keys) is built the
+    first time something reads it; the schema reader takes the row's parts (``run``, ``row``) without it."""
+
+    __slots__ = ("run", "row")
+
+    def __init__(self, run: row_lines.Run, row: row_lines.Row, file: str) -> None:  # noqa: D107
+        # value, _keys and _mark are left unset: reading one falls through to __getattr__, once
+        self.run = run
+        self.row = row
+        self.file = file
+
+    def __getattr__(self, name: str) -> Any:
+        line, values, spans = self.row
+        run, file = self.run, self.file
+        if name == "_mark":
+            self._mark = row_lines.LineMark(line, run.indent + 2)
+            return self._mark
+        if name not in ("value", "_keys"):
+            raise AttributeError(name)
+        self.value = {k: YNode(v, file, row_lines.LineMark(line, run.value_column(spans, i)))
+                      for i, (k, v) in enumerate(zip(run.keys, values, strict=True))}
+        self._keys = {k: row_lines.LineMark(line, run.key_column(spans, i)) for i, k in enumerate(run.keys)}
+        return self.value if name == "value" else self._keys
+
+    @property
+    def location(self) -> SourceLocation:
+        return SourceLocation(self.file, self.row[0] + 1, self.run.indent + 3)
+
+    def value_location(self, i: int) -> SourceLocation:
+        """Where the row's value ``i`` starts, without building the mapping."""
+        return SourceLocation(self.file, self.row[0] + 1, self.run.value_column(self.row[2], i) + 1)
+
+
 def _location(file: str, mark: _Mark | None) -> SourceLocation:
     return SourceLocation(file, mark.line + 1, mark.column + 1) if mark is not None else SourceLocation(file, 1, 1)
 
@@ -189,14 +224,37 @@ def load_yaml_text(data: bytes | str, *, file: str = "<string>") -> YNode:
     return root
 
 
-def _parse(text: str, file: str) -> YNode | None:
+def _parse(text: str, file: str, *, min_run: int = row_lines.MIN_RUN,
+           min_bytes: int = row_lines.MIN_BYTES) -> YNode | None:
     """Parse with the fast loader; on any YAML error, re-parse with the pure-Python one.
 
     libyaml builds differ in what they refuse and where: 0.2.6 (PyYAML 6.0.4 wheels) has a
     nesting limit of its own that fires before any event reaches our 64-level check, 0.2.5
     has none. The pure-Python parser is the reference, so users get the same message and
     location on every build; only the error path pays for the second parse.
+
+    A large file's long runs of one-line table rows are read by :mod:`row_lines` (``min_run``,
+    ``min_bytes``: when); whatever goes wrong there, the file is read again as written.
     """
+    if len(text) >= min_bytes:
+        runs = row_lines.find_runs(text, _plain_kind, min_run)
+        if runs:
+            try:
+                root = _parse_whole(row_lines.blank(text, runs), file)
+            except (yaml.YAMLError, PolicySyntaxError):
+                root = None  # the error is reported as the text as written gives it
+            if root is not None and row_lines.splice(root, runs, file, RowNode):
+                return root
+    return _parse_whole(text, file)
+
+
+def _plain_kind(word: str) -> str | None:
+    """What YAML 1.1 reads a plain word as (the tree builder's resolution): 'str', 'int', 'bool', ..."""
+    resolved = _resolve(yaml.ScalarNode, word, (True, False))
+    return resolved.removeprefix(_YAML_TAG) if resolved.startswith(_YAML_TAG) else None
+
+
+def _parse_whole(text: str, file: str) -> YNode | None:
     if _LOADER is yaml.SafeLoader:
         return _build(text, file, yaml.SafeLoader)
     try:
