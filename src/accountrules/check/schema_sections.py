@@ -78,12 +78,15 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
                 and set(plain_keys) <= allowed and required <= set(plain_keys))
     for item in _bounded_rows(r, r.seq(node, f"{what}.rows"), what):
         if plain_ok and type(item) is RowNode and item.run.keys == plain_keys:
-            given, when, then = item.row[1]
-            rid = str(given) if type(given) is int else given
-            if type(when) is str and type(then) is str and _ID.fullmatch(rid) and rid not in seen:
-                seen[rid] = item
-                rows.append(Row(rid, r.expr_text(when, item.value_location(1)),
-                                Provenance(None, (), item.location), then, None, (), ()))
+            # cells as written: the id is its text whether YAML reads a number or not (as the general path takes
+            # it); a condition or output must be text (quoted, or a plain cell that opens with no digit)
+            cell_id, cell_when, cell_then = item.row[1]
+            quoted = item.run.quoted
+            if ((quoted[1] or cell_when[0] > "9") and (quoted[2] or cell_then[0] > "9") and _ID.fullmatch(cell_id)
+                    and cell_id not in seen):
+                seen[cell_id] = item
+                rows.append(Row(cell_id, r.expr_text(cell_when, item.value_location(1)),
+                                Provenance(None, (), item.location), cell_then, None, (), ()))
                 continue
         keys = item.value
         if type(keys) is not dict or not (keys.keys() <= allowed and required <= keys.keys()):

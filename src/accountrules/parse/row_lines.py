@@ -43,7 +43,10 @@ _PAIR = f"{_WORD}: (?:{_VALUE})"
 # a row line: indentation, '- {', pairs separated by ', ', '}', trailing spaces
 _LINE = re.compile(f"( *)- \\{{({_PAIR}(?:, {_PAIR})*)\\}} *")
 _PAIR_OF = re.compile(f"({_WORD}): ({_VALUE})(?:, |$)")
-_DECIMAL = re.compile("0|[1-9][0-9]{0,17}")  # as yaml_source reads plain whole numbers
+# in a run's pattern, a plain value is a word or a whole number written as the tree builder reads it without
+# resolving it (no sign, no leading zero: yaml_source._DECIMAL); '012', '1_000', '0x1F' end the run
+_RUN_PLAIN = f"({_WORD}|0|[1-9][0-9]{{0,17}})"
+_QUOTED = {'"': f"\"({_DOUBLE})\"", "'": f"'({_SINGLE})'"}  # a quoted value's pattern, its text as the group
 
 Resolve = Callable[[str], str | None]
 """The YAML 1.1 kind of a plain word ('str', 'int', 'bool', ...), as the tree builder resolves it."""
@@ -59,8 +62,9 @@ class LineMark:
         self.column = column
 
 
-Row = tuple[int, tuple[Any, ...], tuple[tuple[int, int], ...]]
-"""A row of a run: its 0-based line, its values, the run pattern's group spans in its line."""
+Row = tuple[int, tuple[str, ...], tuple[tuple[int, int], ...]]
+"""A row of a run: its 0-based line, its cells as written (a quoted one without its quotes), the run pattern's
+group spans in its line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +75,12 @@ class Run:
     indent: int  # column of its '-'
     keys: tuple[str, ...]
     quoted: tuple[bool, ...]  # per key: its value is quoted (the pattern's group holds the text inside the quotes)
-    # per row: its line, its values and the pattern's group spans (columns: see value_column)
     rows: list[Row]
+
+    def value(self, cells: tuple[str, ...], i: int) -> str | int:
+        """Value ``i`` of a row as YAML reads it: a plain cell that opens with a digit is a whole number."""
+        cell = cells[i]
+        return int(cell) if not self.quoted[i] and cell[0] <= "9" else cell
 
     def value_column(self, spans: tuple[tuple[int, int], ...], i: int) -> int:
         """The 0-based column where value ``i`` of a row starts (its opening quote, when quoted)."""
@@ -89,31 +97,29 @@ def find_runs(text: str, resolve: Resolve, min_run: int = MIN_RUN) -> list[Run]:
     if "\r" in text or "\x85" in text or "\u2028" in text or "\u2029" in text:
         return []
     runs: list[Run] = []
-    shape: re.Pattern[str] | None = None
-    current: Run | None = None
-    plain: tuple[int, ...] = ()  # positions of the plain (unquoted) values of the current run
-    words: dict[str, Any] = {}  # plain word -> its value, or _REFUSED
-    for n, line in enumerate(text.split("\n")):
-        m = shape.fullmatch(line) if shape is not None else None
-        if m is not None:
-            assert current is not None
-            values = _values(m.groups(), plain, words, resolve)
-            if values is not None:
-                current.rows.append((n, values, m.regs))
-                continue
-        if current is not None and len(current.rows) >= min_run:
-            runs.append(current)
-        current, shape = _start(line, n, words, resolve)
-        plain = tuple(i for i, q in enumerate(current.quoted) if not q) if current is not None else ()
-    if current is not None and len(current.rows) >= min_run:
-        runs.append(current)
+    words: dict[str, bool] = {}  # plain word -> YAML reads it as text
+    lines = text.split("\n")
+    n, total = 0, len(lines)
+    while n < total:
+        run, shape = _start(lines[n], n)
+        n += 1
+        if run is None or shape is None:
+            continue
+        # the hot loop of a large table's reading, one line a row: the words are checked after it, per distinct word
+        match, rows = shape.fullmatch, run.rows
+        while n < total and (m := match(lines[n])) is not None:
+            rows.append((n, m.groups(), m.regs))
+            n += 1
+        refused = _first_refused(run, words, resolve)
+        if refused is not None:
+            del rows[refused:]
+            n = run.first + refused + 1  # that line is libyaml's to read; a run may start after it
+        if len(rows) >= min_run:
+            runs.append(run)
     return runs
 
 
-_QUOTED = {'"': f"\"({_DOUBLE})\"", "'": f"'({_SINGLE})'"}  # a quoted value's pattern, its text as the group
-
-
-def _start(line: str, n: int, words: dict[str, Any], resolve: Resolve) -> tuple[Run | None, re.Pattern[str] | None]:
+def _start(line: str, n: int) -> tuple[Run | None, re.Pattern[str] | None]:
     """A run opened by ``line`` and the pattern of its lines, or (None, None) when it is no row line."""
     m = _LINE.fullmatch(line)
     if m is None:
@@ -125,40 +131,31 @@ def _start(line: str, n: int, words: dict[str, Any], resolve: Resolve) -> tuple[
         return None, None  # a duplicate key: libyaml's reading, with its error
     quoted = tuple(v[0] in "\"'" for _, v in pairs)
     # the run's pattern: these keys in this order, each value quoted the same way as here
-    cells = ", ".join(f"{k}: {_QUOTED[v[0]] if q else f'({_PLAIN})'}" for (k, v), q in zip(pairs, quoted, strict=True))
+    cells = ", ".join(f"{k}: {_QUOTED[v[0]] if q else _RUN_PLAIN}" for (k, v), q in zip(pairs, quoted, strict=True))
     shape = re.compile(f"{' ' * indent}- \\{{{cells}\\}} *")
     first = shape.fullmatch(line)
-    assert first is not None  # the same line, read by its own pattern
-    plain = tuple(i for i, q in enumerate(quoted) if not q)
-    values = _values(first.groups(), plain, words, resolve)
-    if values is None:
-        return None, None
-    return Run(n, indent, keys, quoted, [(n, values, first.regs)]), shape
+    if first is None:
+        return None, None  # a plain value that is no word and no whole number as written
+    return Run(n, indent, keys, quoted, [(n, first.groups(), first.regs)]), shape
 
 
-_REFUSED = object()
-
-
-def _values(cells: tuple[str, ...], plain: tuple[int, ...], words: dict[str, Any],
-            resolve: Resolve) -> tuple[Any, ...] | None:
-    """The values of a row's cells as YAML reads them (``plain``: which are unquoted); None when one is anything
-    but text or a decimal whole number."""
-    if not plain:
-        return cells
-    out: list[Any] = list(cells)
+def _first_refused(run: Run, words: dict[str, bool], resolve: Resolve) -> int | None:
+    """The first row of ``run`` with a plain word YAML reads as something other than text ('yes', 'null', ...),
+    or None. A table repeats a few words (its codes) many times, so each distinct one is resolved once."""
+    plain = [i for i, q in enumerate(run.quoted) if not q]
+    rows = run.rows
+    bad: set[str] = set()
     for i in plain:
-        cell = out[i]
-        value = words.get(cell)
-        if value is None:
-            if _DECIMAL.fullmatch(cell):
-                out[i] = int(cell)  # a row id: as the tree builder reads one, without resolving it
-                continue
-            kind = resolve(cell)
-            value = words[cell] = cell if kind == "str" else _REFUSED
-        if value is _REFUSED:
-            return None
-        out[i] = value
-    return tuple(out)
+        for word in {cells[i] for _, cells, _ in rows}:
+            if word[0] > "9":  # a word (a whole number opens with a digit)
+                ok = words.get(word)
+                if ok is None:
+                    ok = words[word] = resolve(word) == "str"
+                if not ok:
+                    bad.add(word)
+    if not bad:
+        return None
+    return next(k for k, (_, cells, _) in enumerate(rows) if any(cells[i] in bad for i in plain))
 
 
 def blank(text: str, runs: list[Run]) -> str:
@@ -202,8 +199,9 @@ def _same(node: Any, run: Run) -> bool:
     value: dict[str, Any] = node.value
     if tuple(value) != run.keys:
         return False
-    line, values, spans = run.rows[0]
-    for i, (key, want) in enumerate(zip(run.keys, values, strict=True)):
+    line, cells, spans = run.rows[0]
+    for i, key in enumerate(run.keys):
+        want = run.value(cells, i)
         column, key_column = run.value_column(spans, i), run.key_column(spans, i)
         got = value[key]
         key_mark = node._keys.get(key) if node._keys is not None else None

@@ -154,15 +154,15 @@ class RowNode(YNode):
         self.file = file
 
     def __getattr__(self, name: str) -> Any:
-        line, values, spans = self.row
+        line, cells, spans = self.row
         run, file = self.run, self.file
         if name == "_mark":
             self._mark = row_lines.LineMark(line, run.indent + 2)
             return self._mark
         if name not in ("value", "_keys"):
             raise AttributeError(name)
-        self.value = {k: YNode(v, file, row_lines.LineMark(line, run.value_column(spans, i)))
-                      for i, (k, v) in enumerate(zip(run.keys, values, strict=True))}
+        self.value = {k: YNode(run.value(cells, i), file, row_lines.LineMark(line, run.value_column(spans, i)))
+                      for i, k in enumerate(run.keys)}
         self._keys = {k: row_lines.LineMark(line, run.key_column(spans, i)) for i, k in enumerate(run.keys)}
         return self.value if name == "value" else self._keys
 
