@@ -8,7 +8,9 @@ and plain scalars, flow collections), with values YAML 1.1 reads as something ot
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import pickle
 import re
 import sys
 from collections.abc import Iterator
@@ -234,3 +236,11 @@ def test_a_policy_reads_the_same_with_and_without_the_shortcut(tmp_path: Path, n
     got = _outcome(fast / "policy.yaml")
     assert got == _outcome(slow / "policy.yaml")
     assert got.startswith("('refused'") == refused
+
+
+def test_a_tree_with_rows_copies_and_pickles() -> None:
+    text = "rows:\n" + "".join(f'  - {{id: {i}, when: "x >= {i}", then: gold}}\n' for i in range(5))
+    root = yaml_source._parse(text, "p.yaml", min_run=2, min_bytes=0)
+    assert root is not None and type(root.value["rows"].value[3]) is RowNode  # type: ignore[index, union-attr]
+    for copied in (copy.deepcopy(root), pickle.loads(pickle.dumps(root))):  # noqa: S301 (our own bytes)
+        assert shape(copied) == shape(root)

@@ -85,8 +85,12 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
             if ((quoted[1] or cell_when[0] > "9") and (quoted[2] or cell_then[0] > "9") and _ID.fullmatch(cell_id)
                     and cell_id not in seen):
                 seen[cell_id] = item
-                rows.append(Row(cell_id, r.expr_text(cell_when, item.value_location(1)),
-                                Provenance(None, (), item.location), cell_then, None, (), ()))
+                line, _, spans = item.row
+                file, run = item.file, item.run
+                when_at = SourceLocation(file, line + 1, spans[2][0] + 1 - quoted[1])  # as item.value_location(1)
+                rows.append(Row(cell_id, r.expr_text(cell_when, when_at),
+                                Provenance(None, (), SourceLocation(file, line + 1, run.indent + 3)),  # item.location
+                                cell_then, None, (), ()))
                 continue
         keys = item.value
         if type(keys) is not dict or not (keys.keys() <= allowed and required <= keys.keys()):

@@ -154,13 +154,14 @@ class RowNode(YNode):
         self.file = file
 
     def __getattr__(self, name: str) -> Any:
+        # only the lazy slots are made here (any other name, 'row' on a copy being built included, is missing)
+        if name not in ("value", "_keys", "_mark"):
+            raise AttributeError(name)
         line, cells, spans = self.row
         run, file = self.run, self.file
         if name == "_mark":
             self._mark = row_lines.LineMark(line, run.indent + 2)
             return self._mark
-        if name not in ("value", "_keys"):
-            raise AttributeError(name)
         self.value = {k: YNode(run.value(cells, i), file, row_lines.LineMark(line, run.value_column(spans, i)))
                       for i, k in enumerate(run.keys)}
         self._keys = {k: row_lines.LineMark(line, run.key_column(spans, i)) for i, k in enumerate(run.keys)}
