@@ -22,6 +22,7 @@ is the same as evaluating them.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from typing import Any
 
 from accountrules.parse.expr_ast import Binary, Expr, InList, InRange, Literal, Logic, Ref
 
-__all__ = ["MIN_ROWS", "RowIndex", "Span", "build_index"]
+__all__ = ["MIN_ROWS", "RowIndex", "RowTests", "Span", "build_index", "index_of", "row_tests"]
 
 MIN_ROWS = 8
 """Fewer rows testing one value than this are cheaper to scan than to look up."""
@@ -185,10 +186,25 @@ class RowIndex:
         return 2 * i + 1 if i < len(points) and points[i] == v else 2 * i
 
 
-def _row_tests(conds: Sequence[Expr | None]) -> tuple[list[Any], dict[Key, int]]:
-    """Per row, its tests: None (none), ``(key, spans)`` when the test is the whole condition (most rows of a
-    long table: no dict per row), else :func:`_and_tests`'s dict; and how many rows test each value, counted
-    in the order the rows first test them."""
+@dataclass(frozen=True, slots=True)
+class RowTests:
+    """What an index reads of a table's conditions, read in one pass: per row, its tests (None: none;
+    ``(key, spans)`` when one test is the whole condition, as in most rows of a long table, so no dict
+    per row; else :func:`_and_tests`'s dict), and how many rows test each value, counted in the order
+    the rows first test them."""
+
+    conds: Sequence[Expr | None]
+    per_row: list[Any]
+    counts: dict[Key, int]
+
+    def others(self) -> list[Expr]:
+        """The conditions that are not one test of a value against constants. Such a test (a comparison,
+        range or list) reads one name and literals only: a reader of calls can skip it unread."""
+        return [c for c, t in zip(self.conds, self.per_row, strict=True) if c is not None and type(t) is not tuple]
+
+
+def row_tests(conds: Sequence[Expr | None]) -> RowTests:
+    """The :class:`RowTests` of a table's conditions, in table order."""
     tests: list[Any] = []
     counts: dict[Key, int] = {}
     count = counts.get
@@ -206,14 +222,19 @@ def _row_tests(conds: Sequence[Expr | None]) -> tuple[list[Any], dict[Key, int]]
                 k = got[0]
                 counts[k] = count(k, 0) + 1
             tests.append(got)
-    return tests, counts
+    return RowTests(conds, tests, counts)
 
 
 def build_index(conds: Sequence[Expr | None], min_rows: int = MIN_ROWS,
                 max_entries: int = 1 << 16) -> RowIndex | None:
     """An index over the rows (conditions in table order) testing the most-tested value, or None when
     fewer than ``min_rows`` rows test one value or the index would hold more than ``max_entries``."""
-    tests, counts = _row_tests(conds)
+    return index_of(row_tests(conds), min_rows, max_entries)
+
+
+def index_of(found: RowTests, min_rows: int = MIN_ROWS, max_entries: int = 1 << 16) -> RowIndex | None:
+    """:func:`build_index` of the conditions ``found`` was read from."""
+    tests, counts = found.per_row, found.counts
     if not counts:
         return None
     best = max(counts, key=counts.__getitem__)  # the first of the most tested, as counted
@@ -240,7 +261,6 @@ def build_index(conds: Sequence[Expr | None], min_rows: int = MIN_ROWS,
                 whole.append(got[1])
                 continue
         unindexed_rows.append(i)
-    del tests  # the per-row tests of other values: freed before the index's own lists are built
     unindexed = tuple(unindexed_rows)
     exact = frozenset([i for i, w in zip(rows, whole, strict=True) if w])
     if kind == "string":
@@ -262,16 +282,22 @@ def build_index(conds: Sequence[Expr | None], min_rows: int = MIN_ROWS,
                 add(hi)
     points = tuple(sorted(bounds))
     # every span of every row, flat (most rows have one): its row, whether exact, the slots it covers
-    flat = [sp for spans in spans_of for sp in spans]
-    owners = [(i, w) for i, w, spans in zip(rows, whole, spans_of, strict=True) for _ in spans]
+    if set(map(len, spans_of)) == {1}:  # one span a row (most tables): the lists of rows serve as they are
+        flat = [spans[0] for spans in spans_of]
+        span_rows, span_whole = rows, whole
+    else:
+        flat = [sp for spans in spans_of for sp in spans]
+        span_rows = [i for i, spans in zip(rows, spans_of, strict=True) for _ in spans]
+        span_whole = [w for w, spans in zip(whole, spans_of, strict=True) for _ in spans]
     starts, stops = _slot_ranges(points, flat)
-    if sum(map(len, map(range, starts, stops))) <= max_entries:
+    # slots covered in all (an empty span, low above high, covers none)
+    if sum(filter((0).__lt__, map(operator.sub, stops, starts))) <= max_entries:
         per_slot: list[set[int]] = [set(unindexed) for _ in range(2 * len(points) + 1)]
-        for (i, _), a, b in zip(owners, starts, stops, strict=True):
+        for i, a, b in zip(span_rows, starts, stops, strict=True):
             for s in range(a, b):
                 per_slot[s].add(i)
         return RowIndex(key, kind, points, tuple(tuple(sorted(c)) for c in per_slot), {}, unindexed, exact)
-    slots = _first_hit_slots(len(points), owners, starts, stops, unindexed, max_entries)
+    slots = _first_hit_slots(len(points), span_rows, span_whole, starts, stops, unindexed, max_entries)
     if slots is None:
         return None
     return RowIndex(key, kind, points, slots, {}, unindexed, exact, first_only=True)
@@ -288,12 +314,12 @@ def _slot_ranges(points: tuple[Any, ...], spans: list[Span]) -> tuple[list[int],
     return starts, stops
 
 
-def _first_hit_slots(m: int, owners: list[tuple[int, bool]], starts: list[int], stops: list[int],
+def _first_hit_slots(m: int, span_rows: list[int], span_whole: list[bool], starts: list[int], stops: list[int],
                      unindexed: tuple[int, ...], max_entries: int) -> tuple[tuple[int, ...], ...] | None:
     """Per slot, the candidates up to the first exact row covering it: all a first-hit lookup needs.
 
-    Span ``k`` of the indexed rows (in row order) belongs to row ``owners[k][0]``, exact or not
-    (``owners[k][1]``), and covers the slots ``range(starts[k], stops[k])``. Overlapping thresholds
+    Span ``k`` of the indexed rows (in row order) belongs to row ``span_rows[k]``, exact or not
+    (``span_whole[k]``), and covers the slots ``range(starts[k], stops[k])``. Overlapping thresholds
     (``x >= 100``, ``x >= 90``, ...) cover a quadratic number of slots in full; the first exact row of
     every slot is found in near-linear time by handing each slot out once, in row order (a union-find
     over the slots not yet taken)."""
@@ -309,7 +335,7 @@ def _first_hit_slots(m: int, owners: list[tuple[int, bool]], starts: list[int], 
             nxt[s], s = root, nxt[s]
         return root
 
-    for (i, w), s, stop in zip(owners, starts, stops, strict=True):
+    for i, w, s, stop in zip(span_rows, span_whole, starts, stops, strict=True):
         if not w:
             continue
         s = free(s)
@@ -324,7 +350,7 @@ def _first_hit_slots(m: int, owners: list[tuple[int, bool]], starts: list[int], 
         [0] * n_slots
     total = sum(before)
     inexact: dict[int, list[int]] = {}  # slot -> the inexact rows covering it before its first exact row
-    for (i, w), a, b in zip(owners, starts, stops, strict=True):
+    for i, w, a, b in zip(span_rows, span_whole, starts, stops, strict=True):
         if w:
             continue
         for s in range(a, b):
