@@ -193,20 +193,18 @@ class RowTests:
     per row; else :func:`_and_tests`'s dict), and how many rows test each value, counted in the order
     the rows first test them."""
 
-    conds: Sequence[Expr | None]
     per_row: list[Any]
     counts: dict[Key, int]
-
-    def others(self) -> list[Expr]:
-        """The conditions that are not one test of a value against constants. Such a test (a comparison,
-        range or list) reads one name and literals only: a reader of calls can skip it unread."""
-        return [c for c, t in zip(self.conds, self.per_row, strict=True) if c is not None and type(t) is not tuple]
+    # the conditions, in order, that are not one test of a value against constants: such a test (a
+    # comparison, range or list) reads one name and literals only, so a reader of calls can skip it unread
+    others: list[Expr]
 
 
 def row_tests(conds: Sequence[Expr | None]) -> RowTests:
     """The :class:`RowTests` of a table's conditions, in table order."""
     tests: list[Any] = []
     counts: dict[Key, int] = {}
+    others: list[Expr] = []
     count = counts.get
     for c in conds:
         if c is None:
@@ -216,13 +214,16 @@ def row_tests(conds: Sequence[Expr | None]) -> RowTests:
             for k in t:
                 counts[k] = count(k, 0) + 1
             tests.append(t or None)
+            others.append(c)
         else:
             got = _spans(c)
             if got is not None:
                 k = got[0]
                 counts[k] = count(k, 0) + 1
+            else:
+                others.append(c)
             tests.append(got)
-    return RowTests(conds, tests, counts)
+    return RowTests(tests, counts, others)
 
 
 def build_index(conds: Sequence[Expr | None], min_rows: int = MIN_ROWS,

@@ -137,7 +137,7 @@ def indexed(rows: tuple[Row, ...], min_rows: int = MIN_ROWS, calls: list[Call] |
     read from the index's one pass over the conditions, which finds the rows that hold none."""
     tests = row_tests([r.when for r in rows])
     if calls is not None:
-        calls += _calls_of(tests.others())
+        calls += _calls_of(tests.others)
     lookup = index_of(tests, min_rows)
     crows = _rows(rows)
     return ScanRows(crows) if lookup is None else IndexedRows(crows, lookup)
