@@ -256,15 +256,14 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
 def _check_seeds_declared(c: _Checker, spec: PolicySpec) -> None:
     """Seed references are concept ids like T1 or R5: catch typos such as 'T-1' at load time."""
     pattern = re.compile(r"^[A-Z]{1,3}\d{1,3}$")
-    rows: list[tuple[Row, str]] = []
-    for t in [*spec.segments.values(), spec.tiers, spec.churn]:
-        if t is not None:
-            rows.extend((r, t.name) for r in t.rows)
+    sections: list[tuple[str, tuple[Row, ...]]] = [
+        (t.name, t.rows) for t in [*spec.segments.values(), spec.tiers, spec.churn] if t is not None]
     if spec.stages:
-        rows.extend((r, "stages") for r in spec.stages.transitions)
+        sections.append(("stages", spec.stages.transitions))
     if spec.actions:
-        rows.extend((r, "actions") for r in spec.actions.rules)
-    for row, where in rows:
+        sections.append(("actions", spec.actions.rules))
+    # most rows of a long table name no seed: a pass picks the few that do, with no pair per row
+    for where, row in [(where, r) for where, rows in sections for r in rows if r.prov.seed]:
         for s in row.prov.seed:
             if not pattern.fullmatch(s):
                 c.errors.append(PolicySchemaError(Message(N_("seed {s!r} of {where} row {id!r} is not a concept id "

@@ -7,18 +7,17 @@ per-decision state lives only in the ``env`` dict each decision builds.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from accountrules.check.expr_check import uses_portfolio
 from accountrules.check.limits import DEFAULT_LIMITS, LoadLimits
-from accountrules.check.policy_check import all_expressions
 from accountrules.check.spec import ActionDef, PolicySpec, Row, Table
 from accountrules.compile.closures import Env, Fn, compile_expr
 from accountrules.compile.guards import Guards, build_guards
-from accountrules.compile.index import MIN_ROWS, RowIndex, build_index
+from accountrules.compile.index import MIN_ROWS, RowIndex, index_of, row_tests
 from accountrules.errors import PolicyLimitError, SourceLocation
 from accountrules.model.decision import Label
 from accountrules.parse.expr_ast import (
@@ -132,10 +131,16 @@ class ScanRows(tuple[CRow, ...]):
         return (ScanRows, (tuple(self),))  # the closures are rebuilt, not pickled
 
 
-def indexed(rows: tuple[CRow, ...], min_rows: int = MIN_ROWS) -> tuple[CRow, ...]:
-    """``rows``, as :class:`IndexedRows` when enough of them test one value, else as :class:`ScanRows`."""
-    lookup = build_index([r.row.when for r in rows], min_rows)
-    return ScanRows(rows) if lookup is None else IndexedRows(rows, lookup)
+def indexed(rows: tuple[Row, ...], min_rows: int = MIN_ROWS, calls: list[Call] | None = None) -> tuple[CRow, ...]:
+    """The compiled ``rows``, as :class:`IndexedRows` when enough of them test one value, else as
+    :class:`ScanRows`. The calls of their conditions, in order, are appended to ``calls`` when given:
+    read from the index's one pass over the conditions, which finds the rows that hold none."""
+    tests = row_tests([r.when for r in rows])
+    if calls is not None:
+        calls += _calls_of(tests.others)
+    lookup = index_of(tests, min_rows)
+    crows = _rows(rows)
+    return ScanRows(crows) if lookup is None else IndexedRows(crows, lookup)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,21 +224,25 @@ def values_getter(reads: tuple[Read, ...]) -> Callable[[Env], tuple[Any, ...]]:
 
 
 def _rows(rows: tuple[Row, ...]) -> tuple[CRow, ...]:
-    return tuple(CRow(i, r) for i, r in enumerate(rows))
+    return tuple(map(CRow, range(len(rows)), rows))
 
 
-def _table(section: str, key: str, t: Table) -> CTable:
-    return CTable(section, key, t, indexed(_rows(t.rows)), {v: i for i, v in enumerate(t.values)})
+def _table(section: str, key: str, t: Table, calls: list[Call]) -> CTable:
+    """The compiled table; the calls of its conditions, then of its score, are appended to ``calls``."""
+    table = CTable(section, key, t, indexed(t.rows, calls=calls), {v: i for i, v in enumerate(t.values)})
+    if t.score is not None:
+        calls += _calls_of([t.score])
+    return table
 
 
 _LEAVES = (Ref, Literal)
 
 
-def _calls(spec: PolicySpec) -> list[Call]:
-    """Every call of the policy's expressions (a plain comparison, most rows of a long table, holds none)."""
+def _calls_of(exprs: Iterable[Expr]) -> list[Call]:
+    """Every call of ``exprs``, in order (a plain comparison holds none)."""
     # a plain comparison is ``name <op> name-or-constant``: tested inline, once per expression
     leaves = _LEAVES
-    return [node for e in all_expressions(spec)
+    return [node for e in exprs
             if not (type(e) is Binary and type(e.left) in leaves and type(e.right) in leaves)
             for node in walk(e) if isinstance(node, Call)]
 
@@ -302,6 +311,12 @@ def compile_policy(spec: PolicySpec, limits: LoadLimits | None = None) -> Plan:
 
 
 def _compile(spec: PolicySpec) -> Plan:
+    # every call of the policy's expressions, in the order of check.policy_check.all_expressions: gathered
+    # section by section as the sections are compiled (metrics, tables with their scores, stages, actions)
+    calls = _calls_of([m.expr for m in spec.metrics])
+    segments = tuple(_table("segment:" + n, "segments." + n, t, calls) for n, t in spec.segments.items())
+    tiers = _table("tier", "tier", spec.tiers, calls) if spec.tiers else None
+    churn = _table("churn", "churn.kind", spec.churn, calls) if spec.churn else None
     stages = None
     if spec.stages is not None:
         rows = _rows(spec.stages.transitions)
@@ -312,20 +327,20 @@ def _compile(spec: PolicySpec) -> Plan:
         stages = CStages(rows, {k: tuple(v) for k, v in by_source.items()}, spec.stages.states,
                          spec.stages.start, spec.stages.otherwise,
                          {k: ScanRows(rows[i] for i in v) for k, v in by_source.items() if v})
-    churn = _table("churn", "churn.kind", spec.churn) if spec.churn else None
+        calls += _calls_of([r.when for r in spec.stages.transitions if r.when is not None])
+    action_rules = indexed(spec.actions.rules, calls=calls) if spec.actions else ()
     score = spec.churn.score if spec.churn else None
     metrics = tuple(CMetric(m.name, compile_expr(m.expr)) for m in spec.metrics)
-    calls = _calls(spec)
     return Plan(
         spec=spec,
         metrics=metrics,
-        segments=tuple(_table("segment:" + n, "segments." + n, t) for n, t in spec.segments.items()),
-        tiers=_table("tier", "tier", spec.tiers) if spec.tiers else None,
+        segments=segments,
+        tiers=tiers,
         stages=stages,
         churn=churn,
         churn_score=compile_expr(score) if score is not None else None,
         churn_score_reads=reads_of(score),
-        action_rules=indexed(_rows(spec.actions.rules)) if spec.actions else (),
+        action_rules=action_rules,
         catalog=dict(spec.actions.catalog) if spec.actions else {},
         portfolio_args=_portfolio_args(calls),
         id_ranked=_id_ranked(calls),
