@@ -423,3 +423,27 @@ def test_key_locations_are_made_on_demand_and_equal_each_time() -> None:
     b = root.get("b")
     assert b is not None and b.loc_of_key("c") == SourceLocation("p.yaml", 3, 3) == b.location
     assert b.loc_of_key("missing") == b.location and b.get("c") is not None and b.get("c").key_locations == {}
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(st.characters(codec="utf-8"), max_size=40), st.booleans())
+def test_the_byte_test_for_characters_yaml_refuses_agrees_with_the_expression(text: str, as_bytes: bool) -> None:
+    """The fast check of a file's bytes (parse/yaml_source._non_printable) finds a refused character exactly
+    when the regular expression does, for text given as UTF-8 bytes (a file) and as a str."""
+    data: bytes | str = ("\ufeff" + text).encode("utf-8") if as_bytes else text
+    decoded = data.decode("utf-8").removeprefix("\ufeff") if isinstance(data, bytes) else text
+    fast = yaml_source._non_printable(data, decoded)
+    slow = yaml_source._NON_PRINTABLE.search(decoded)
+    assert (fast is None) == (slow is None)
+    assert fast is None or fast.start() == slow.start()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x08", "\x0b", "\x1f", "\x7f", "\x80", "\x84", "\x85", "\x9f", "\xa0", "é",
+                                  "\u2028", "大", "\ufffd", "\ufffe", "\uffff", "\U0001f600"])
+@pytest.mark.parametrize("as_bytes", [True, False])
+def test_the_byte_test_on_the_edges_of_yaml_s_character_set(char: str, as_bytes: bool) -> None:
+    text = f"a: b{char}c\n"
+    data: bytes | str = text.encode("utf-8") if as_bytes else text
+    fast = yaml_source._non_printable(data, text)
+    slow = yaml_source._NON_PRINTABLE.search(text)
+    assert (fast is None) == (slow is None) and (slow is None) == (char in "\x85\xa0é\u2028大\ufffd\U0001f600")

@@ -123,7 +123,7 @@ def _parse_comparison(text: str, base: SourceLocation) -> Expr | None:
     m = _COMPARISON.fullmatch(text)
     if m is None:
         return None
-    name, op, number, string = m.group("name", "op", "number", "string")  # one call: once a row
+    name, _, op, _, number, string = m.groups()  # positional: once a row
     if name in KEYWORDS:
         return None
     if number is not None:
@@ -132,9 +132,9 @@ def _parse_comparison(text: str, base: SourceLocation) -> Expr | None:
         value: float | int = int(number) if number.isdigit() else float(number)
         if value > MAX_NUMBER or not math.isfinite(value):
             return None  # the parser's range errors
-        literal = Literal(SourceLocation(base.file, base.line, base.column + m.start("number")), value, NUMBER)
+        literal = Literal(SourceLocation(base.file, base.line, base.column + m.start(5)), value, NUMBER)
     else:
-        literal = Literal(SourceLocation(base.file, base.line, base.column + m.start("string")), string[1:-1], STRING)
+        literal = Literal(SourceLocation(base.file, base.line, base.column + m.start(6)), string[1:-1], STRING)
     return Binary(base, op, Name(base, name), literal)
 
 

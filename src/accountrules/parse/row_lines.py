@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 __all__ = ["MIN_BYTES", "MIN_RUN", "LineMark", "Row", "Run", "blank", "find_runs", "splice"]
@@ -43,9 +44,10 @@ _PAIR = f"{_WORD}: (?:{_VALUE})"
 # a row line: indentation, '- {', pairs separated by ', ', '}', trailing spaces
 _LINE = re.compile(f"( *)- \\{{({_PAIR}(?:, {_PAIR})*)\\}} *")
 _PAIR_OF = re.compile(f"({_WORD}): ({_VALUE})(?:, |$)")
-# in a run's pattern, a plain value is a word or a whole number written as the tree builder reads it without
-# resolving it (no sign, no leading zero: yaml_source._DECIMAL); '012', '1_000', '0x1F' end the run
-_RUN_PLAIN = f"({_WORD}|0|[1-9][0-9]{{0,17}})"
+# in a run's pattern, a plain value is a word where the first row has a word, and a whole number written as the
+# tree builder reads it without resolving it (no sign, no leading zero: yaml_source._DECIMAL) where the first row
+# has a number; anything else ('012', '1_000', '0x1F', a word for a number) ends the run
+_RUN_WORD, _RUN_NUMBER = f"({_WORD})", "(0|[1-9][0-9]{0,17})"
 _QUOTED = {'"': f"\"({_DOUBLE})\"", "'": f"'({_SINGLE})'"}  # a quoted value's pattern, its text as the group
 
 Resolve = Callable[[str], str | None]
@@ -130,8 +132,10 @@ def _start(line: str, n: int) -> tuple[Run | None, re.Pattern[str] | None]:
     if len(set(keys)) != len(keys):
         return None, None  # a duplicate key: libyaml's reading, with its error
     quoted = tuple(v[0] in "\"'" for _, v in pairs)
-    # the run's pattern: these keys in this order, each value quoted the same way as here
-    cells = ", ".join(f"{k}: {_QUOTED[v[0]] if q else _RUN_PLAIN}" for (k, v), q in zip(pairs, quoted, strict=True))
+    # the run's pattern: these keys in this order, each value written the same way as here (quoted alike, or a word,
+    # or a whole number), so that only the words need a look after the run is matched
+    cells = ", ".join(f"{k}: {_QUOTED[v[0]] if q else _RUN_NUMBER if v[0] <= '9' else _RUN_WORD}"
+                      for (k, v), q in zip(pairs, quoted, strict=True))
     shape = re.compile(f"{' ' * indent}- \\{{{cells}\\}} *")
     first = shape.fullmatch(line)
     if first is None:
@@ -142,17 +146,18 @@ def _start(line: str, n: int) -> tuple[Run | None, re.Pattern[str] | None]:
 def _first_refused(run: Run, words: dict[str, bool], resolve: Resolve) -> int | None:
     """The first row of ``run`` with a plain word YAML reads as something other than text ('yes', 'null', ...),
     or None. A table repeats a few words (its codes) many times, so each distinct one is resolved once."""
-    plain = [i for i, q in enumerate(run.quoted) if not q]
     rows = run.rows
+    first = rows[0][1]
+    # the positions of plain words (a plain whole number opens with a digit, and so do all of its column's)
+    plain = [i for i, q in enumerate(run.quoted) if not q and first[i][0] > "9"]
     bad: set[str] = set()
     for i in plain:
-        for word in {cells[i] for _, cells, _ in rows}:
-            if word[0] > "9":  # a word (a whole number opens with a digit)
-                ok = words.get(word)
-                if ok is None:
-                    ok = words[word] = resolve(word) == "str"
-                if not ok:
-                    bad.add(word)
+        for word in set(map(itemgetter(i), map(itemgetter(1), rows))):
+            ok = words.get(word)
+            if ok is None:
+                ok = words[word] = resolve(word) == "str"
+            if not ok:
+                bad.add(word)
     if not bad:
         return None
     return next(k for k, (_, cells, _) in enumerate(rows) if any(cells[i] in bad for i in plain))
