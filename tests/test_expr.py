@@ -252,3 +252,44 @@ def test_a_single_comparison_parses_the_same_through_the_shortcut(name: str, op:
                                                                    right: str) -> None:
     text = f"{name}{before}{op}{after}{right}"
     assert _outcome(text, shortcut=True) == _outcome(text, shortcut=False)
+
+
+# -- a long table's next comparison, read by the shape of the last one, builds what the parser builds -
+
+_DIGITS = st.one_of(st.integers(0, 2**60).map(str), st.sampled_from(["007", "9" * 41, "9" * 40, str(2**53 + 1),
+                                                                     "٣", "1²", "12.5", "1e3", "", " 1", "1 "]))
+
+
+@given(_NAMES, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), st.sampled_from(["", " ", "  "]),
+       st.sampled_from(["", " ", "  "]), _RIGHT, st.one_of(_RIGHT, _DIGITS), st.booleans())
+def test_a_comparison_read_by_the_shape_of_the_last_parses_as_the_parser_does(
+        name: str, op: str, before: str, after: str, first: str, second: str, same_prefix: bool) -> None:
+    """Seed concept: a long tier table of revenue thresholds (customer pyramid), read one row per line."""
+    from accountrules.parse.expr_parser import ComparisonShape
+
+    shape = ComparisonShape.of(f"{name}{before}{op}{after}{first}")
+    text = f"{name}{before}{op}{after}{second}" if same_prefix else second
+    got = shape.parse(text, BASE) if shape is not None else None
+    if got is not None:
+        assert _with_locations(got) == _with_locations(parse_expression(text, BASE))
+    if shape is not None and same_prefix and second.isascii() and second.isdigit() and len(second) <= 40 \
+            and int(second) <= 2**53:
+        assert got is not None  # the shape reads every row it is for
+
+
+@pytest.mark.parametrize("digits", ["0", "007", "٣", "1²", "9" * 40, "9" * 41, str(2**53), str(2**53 + 1), "12.5",
+                                    "1e3", " 1", "1 ", ""])
+def test_the_shape_of_a_comparison_on_the_edges_of_numbers(digits: str) -> None:
+    from accountrules.parse.expr_parser import ComparisonShape
+
+    shape = ComparisonShape.of("extra.x >= 120")
+    assert shape is not None
+    text = "extra.x >= " + digits
+    got = shape.parse(text, BASE)
+    try:
+        want: Any = _with_locations(parse_expression(text, BASE))
+    except ExpressionSyntaxError as e:
+        want = ("error", e.message, e.location)
+    assert got is None or _with_locations(got) == want
+    assert (got is not None) == (digits.isascii() and digits.isdigit() and len(digits) <= 40
+                                 and int(digits) <= 2**53)

@@ -22,7 +22,7 @@ from accountrules.errors import (
 from accountrules.i18n import N_, Message
 from accountrules.model.decision import Label
 from accountrules.parse.expr_ast import BOOL, Binary, Expr, Literal, Name, walk
-from accountrules.parse.expr_parser import parse_expression
+from accountrules.parse.expr_parser import ComparisonShape, parse_expression
 from accountrules.parse.yaml_source import YNode
 
 HIT_POLICIES = ("unique", "first", "priority", "any")
@@ -111,12 +111,15 @@ class _Reader:
             v = str(v)
         return self.expr_text(v, node.location)
 
-    def expr_text(self, v: str, at: SourceLocation) -> Expr | None:
-        """The expression written ``v`` at ``at``, or None (and an error) when it is none."""
+    def expr_text(self, v: str, at: SourceLocation, shape: ComparisonShape | None = None) -> Expr | None:
+        """The expression written ``v`` at ``at``, or None (and an error) when it is none; ``shape``: what ``v``
+        likely looks like (a long table's next row), read without the parser when it does."""
         if self.over_budget:
             return None
         try:
-            e = parse_expression(v, at)
+            e = shape.parse(v, at) if shape is not None else None
+            if e is None:
+                e = parse_expression(v, at)
             # one comparison (most rows of a long table) is three nodes: no walk needed to count it
             simple = type(e) is Binary and type(e.left) is Name and type(e.right) is Literal
             self.budget.add_nodes(3 if simple else len(walk(e)), at)

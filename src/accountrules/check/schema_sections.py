@@ -40,6 +40,7 @@ from accountrules.errors import (
 from accountrules.i18n import N_, Message
 from accountrules.model.decision import Label
 from accountrules.model.enums import ChurnKind, Priority, RiskLevel, Stage
+from accountrules.parse.expr_parser import ComparisonShape
 from accountrules.parse.yaml_source import RowNode, YNode
 
 
@@ -76,6 +77,7 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
     plain_keys = ("id", "when", output)
     plain_ok = (output is not None and choices is None
                 and set(plain_keys) <= allowed and required <= set(plain_keys))
+    likely: ComparisonShape | None = None  # the shape of the last plain row's condition: the next one's, likely
     for item in _bounded_rows(r, r.seq(node, f"{what}.rows"), what):
         if plain_ok and type(item) is RowNode and item.run.keys == plain_keys:
             # cells as written: the id is its text whether YAML reads a number or not (as the general path takes
@@ -88,7 +90,9 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
                 line, _, spans = item.row
                 file, run = item.file, item.run
                 when_at = SourceLocation(file, line + 1, spans[2][0] + 1 - quoted[1])  # as item.value_location(1)
-                rows.append(Row(cell_id, r.expr_text(cell_when, when_at),
+                if likely is None or not likely.fits(cell_when):
+                    likely = ComparisonShape.of(cell_when)
+                rows.append(Row(cell_id, r.expr_text(cell_when, when_at, likely),
                                 Provenance(None, (), SourceLocation(file, line + 1, run.indent + 3)),  # item.location
                                 cell_then, None, (), ()))
                 continue

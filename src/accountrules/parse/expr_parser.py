@@ -138,6 +138,50 @@ def _parse_comparison(text: str, base: SourceLocation) -> Expr | None:
     return Binary(base, op, Name(base, name), literal)
 
 
+class ComparisonShape:
+    """What the next rows of a long table likely share with one already read: a name compared with a
+    whole number, written the same up to the digits (``extra.x >= 120``, ``extra.x >= 130``, ...).
+
+    :meth:`parse` reads a text of that shape (the same prefix, then ASCII digits) into exactly the tree
+    :func:`parse_expression` builds for it, without the regular expression; for any other text it
+    answers None, and the caller parses the text in full (tests/test_expr.py holds the two together).
+    """
+
+    __slots__ = ("_name", "_op", "_prefix")
+
+    def __init__(self, prefix: str, name: str, op: str) -> None:
+        self._prefix = prefix
+        self._name = name
+        self._op = op
+
+    @staticmethod
+    def of(text: str) -> ComparisonShape | None:
+        """The shape of ``text`` when it is a name compared with a number, else None."""
+        m = _COMPARISON.fullmatch(text)
+        if m is None or m.group(5) is None or m.group(1) in KEYWORDS:
+            return None
+        return ComparisonShape(text[:m.start(5)], m.group(1), m.group(3))
+
+    def fits(self, text: str) -> bool:
+        """Whether ``text`` is written as this shape up to its digits."""
+        return text.startswith(self._prefix)
+
+    def parse(self, text: str, base: SourceLocation) -> Expr | None:
+        prefix = self._prefix
+        if not text.startswith(prefix):
+            return None
+        digits = text[len(prefix):]
+        # ASCII digits only (the parser's \d also takes other scripts' digits: those go to it); at most 40 of
+        # them and a value within range, or the parser's own error
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 40:
+            return None
+        value = int(digits)
+        if value > MAX_NUMBER:
+            return None
+        literal = Literal(SourceLocation(base.file, base.line, base.column + len(prefix)), value, NUMBER)
+        return Binary(base, self._op, Name(base, self._name), literal)
+
+
 def _check_tree_depth(tree: Expr) -> None:
     stack: list[tuple[Expr, int]] = [(tree, 1)]
     while stack:
