@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import pickle
-import re
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -189,22 +190,20 @@ def test_the_shortcut_engages_on_a_large_table(tmp_path: Path) -> None:
     assert len(rows) == 3000 and sum(type(r) is RowNode for r in rows) == 2999
 
 
-def _with_comments(text: str) -> str:
-    """The same YAML (same values, lines and columns) that the shortcut does not read: a comment ends each row."""
-    return "\n".join(line + "  # c" if line.lstrip().startswith("- {") else line for line in text.split("\n"))
-
-
-def _outcome(path: Path) -> Any:
-    """The errors (messages, types and places) or the decisions, trace included, with the folder left out."""
-    try:
-        policy = accountrules.load_policy(path)
-    except PolicyError as e:
-        got: Any = ("refused", str(e), [(type(x).__name__, str(x), x.location) for x in e.errors])
-    else:
-        accounts = [{"id": f"A{i}", "extra": {"x": i * 37 % 9000}} for i in range(0, 900, 7)]
-        got = [policy.decide(a, as_of=dt.date(2026, 6, 30)).model_dump(mode="json") for a in accounts]
-    # the policy's hash is of its text, which differs by the comments
-    return re.sub("'hash': '[0-9a-f]+'", "", repr(got).replace(str(path.parent), "<folder>"))
+def _outcome(path: Path, *, shortcut: bool = True) -> Any:
+    """The errors (messages, types and places) or the decisions, trace included, with the folder left out;
+    ``shortcut``: whether long runs of row lines are read by row_lines (as load_policy does) or by libyaml alone."""
+    with pytest.MonkeyPatch.context() as patch:
+        if not shortcut:
+            patch.setattr(yaml_source, "_parse", functools.partial(yaml_source._parse, min_run=10**9))
+        try:
+            policy = accountrules.load_policy(path)
+        except PolicyError as e:
+            got: Any = ("refused", str(e), [(type(x).__name__, str(x), x.location) for x in e.errors])
+        else:
+            accounts = [{"id": f"A{i}", "extra": {"x": i * 37 % 9000}} for i in range(0, 900, 7)]
+            got = [policy.decide(a, as_of=dt.date(2026, 6, 30)).model_dump(mode="json") for a in accounts]
+    return repr(got).replace(str(path.parent), "<folder>")
 
 
 OLD = '{id: 5, when: "extra.x >= 50", then: gold}'
@@ -227,14 +226,10 @@ ROW_CHANGES = [  # (the row 5 written instead, refused)
 def test_a_policy_reads_the_same_with_and_without_the_shortcut(tmp_path: Path, new: str, refused: bool) -> None:
     """Seed concept: the customer pyramid as a long first-hit table (huge_table.py's policy), with one bad row."""
     text = huge_table.write_policy(tmp_path, 800).read_text(encoding="utf-8").replace(OLD, new, 1)
-    fast, slow = tmp_path / "fast", tmp_path / "slow"
-    fast.mkdir()
-    slow.mkdir()
-    (fast / "policy.yaml").write_text(text, encoding="utf-8")
-    (slow / "policy.yaml").write_text(_with_comments(text), encoding="utf-8")
-    assert len(text) >= row_lines.MIN_BYTES  # the shortcut engages on the first file, not on the second
-    got = _outcome(fast / "policy.yaml")
-    assert got == _outcome(slow / "policy.yaml")
+    (tmp_path / "policy.yaml").write_text(text, encoding="utf-8")
+    assert len(text) >= row_lines.MIN_BYTES
+    got = _outcome(tmp_path / "policy.yaml")
+    assert got == _outcome(tmp_path / "policy.yaml", shortcut=False)
     assert got.startswith("('refused'") == refused
 
 
@@ -244,3 +239,53 @@ def test_a_tree_with_rows_copies_and_pickles() -> None:
     assert root is not None and type(root.value["rows"].value[3]) is RowNode  # type: ignore[index, union-attr]
     for copied in (copy.deepcopy(root), pickle.loads(pickle.dumps(root))):  # noqa: S301 (our own bytes)
         assert shape(copied) == shape(root)
+
+
+@st.composite
+def damaged_table(draw: st.DrawFn) -> str:
+    """huge_table.py's policy of 700 rows (over the size at which the shortcut engages) with a few rows
+    damaged: a character inserted, deleted or replaced, or the row replaced by another row shape."""
+    lines = _BIG.split("\n")
+    rows = [i for i, line in enumerate(lines) if line.lstrip().startswith("- {")]
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.sampled_from(rows))
+        line = lines[i]
+        at = draw(st.integers(0, len(line)))
+        edit = draw(st.sampled_from(["insert", "delete", "replace", "row"]))
+        char = draw(st.sampled_from(list("{}[],:'\"#&*!|>-? \t x0") + ["yes", "null", "012", "\\n"]))
+        if edit == "insert":
+            line = line[:at] + char + line[at:]
+        elif edit == "delete":
+            line = line[:at] + line[at + 1:]
+        elif edit == "replace":
+            line = line[:at] + char + line[at + 1:]
+        else:
+            line = draw(st.sampled_from(["    - {id: z1, when: 'extra.x >= 5', then: gold}",
+                                         "    - {id: z2, when: \"extra.x >= 5\", then: gold, seed: [T1]}",
+                                         "    - id: z3\n      when: extra.x >= 5\n      then: iron",
+                                         "    - {when: \"extra.x >= 5\", id: z4, then: gold}"]))
+        lines[i] = line
+    return "\n".join(lines)
+
+
+_BIG = ""
+
+
+@pytest.fixture(scope="module")
+def big_table(tmp_path_factory: pytest.TempPathFactory) -> str:
+    global _BIG
+    _BIG = huge_table.write_policy(tmp_path_factory.mktemp("big"), 700).read_text(encoding="utf-8")
+    assert len(_BIG) >= row_lines.MIN_BYTES
+    return _BIG
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_damaged_long_table_loads_or_is_refused_as_without_the_shortcut(big_table: str, tmp_path: Path,
+                                                                          data: st.DataObject) -> None:
+    """Issue 10: every policy text loads or raises a located PolicyError; with the shortcut, the same one."""
+    text = data.draw(damaged_table())
+    path = Path(tempfile.mkdtemp(dir=tmp_path)) / "policy.yaml"  # hypothesis runs the test many times here
+    path.write_text(text, encoding="utf-8")
+    assert _outcome(path) == _outcome(path, shortcut=False)
