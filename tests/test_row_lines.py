@@ -289,3 +289,15 @@ def test_a_damaged_long_table_loads_or_is_refused_as_without_the_shortcut(big_ta
     path = Path(tempfile.mkdtemp(dir=tmp_path)) / "policy.yaml"  # hypothesis runs the test many times here
     path.write_text(text, encoding="utf-8")
     assert _outcome(path) == _outcome(path, shortcut=False)
+
+
+def test_a_run_the_shortcut_would_misread_is_read_by_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first row of each run is libyaml's reading, checked against the shortcut's (row_lines._same): a
+    shortcut that misread this shape (here: every value as its text plus 'x') is caught there, and the
+    whole file is read by libyaml."""
+    text = "rows:\n" + "".join(f'  - {{id: r{i}, when: "x >= {i}", then: gold}}\n' for i in range(5))
+    monkeypatch.setattr(row_lines.Run, "value", lambda self, cells, i: cells[i] + "x")
+    root = yaml_source._parse(text, "p.yaml", min_run=2, min_bytes=0)
+    assert root is not None
+    assert not any(type(r) is RowNode for r in root.value["rows"].value)  # type: ignore[index, union-attr]
+    assert shape(root) == read(text, shortcut=False)
