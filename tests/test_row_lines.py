@@ -301,3 +301,20 @@ def test_a_run_the_shortcut_would_misread_is_read_by_libyaml(monkeypatch: pytest
     assert root is not None
     assert not any(type(r) is RowNode for r in root.value["rows"].value)  # type: ignore[index, union-attr]
     assert shape(root) == read(text, shortcut=False)
+
+
+@pytest.mark.parametrize("per_shape", [1, 2, 64])
+def test_a_file_of_many_row_shapes_compiles_a_bounded_number_of_patterns(monkeypatch: pytest.MonkeyPatch,
+                                                                       per_shape: int) -> None:
+    """Issue 10 (cost a policy can impose): row lines each of its own shape, or in pairs, or in runs, cost at
+    most MAX_SHAPES compiled patterns per file, and the file reads as libyaml reads it."""
+    compiled: list[row_lines.Shape] = []
+    real = row_lines._pattern
+    monkeypatch.setattr(row_lines, "_pattern", lambda kind: compiled.append(kind) or real(kind))
+    shapes = 600 if per_shape < 64 else 300
+    text = "rows:\n" + "".join(f"  - {{k{i}: a, id: {j}}}\n" for i in range(shapes) for j in range(per_shape))
+    runs = row_lines.find_runs(text, yaml_source._plain_kind, 64)
+    assert len(compiled) <= row_lines.MAX_SHAPES
+    assert len(compiled) == (0 if per_shape == 1 else row_lines.MAX_SHAPES)
+    assert len(runs) == (row_lines.MAX_SHAPES if per_shape == 64 else 0)
+    same_reading(text)

@@ -29,12 +29,14 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-__all__ = ["MIN_BYTES", "MIN_RUN", "LineMark", "Row", "Run", "blank", "find_runs", "splice"]
+__all__ = ["MAX_SHAPES", "MIN_BYTES", "MIN_RUN", "LineMark", "Row", "Run", "blank", "find_runs", "splice"]
 
 MIN_RUN = 64
 """Fewer rows than this in a run are left to libyaml: the shortcut only pays on long tables."""
 MIN_BYTES = 32 * 1024
 """Smaller files are not scanned for runs at all."""
+MAX_SHAPES = 256
+"""At most this many row shapes are compiled into patterns per file (a policy has a few tables)."""
 
 _WORD = r"[A-Za-z_][A-Za-z0-9_]*"
 # a value: a plain word or whole number, or quoted printable ASCII without escapes ('' or \)
@@ -100,15 +102,30 @@ def find_runs(text: str, resolve: Resolve, min_run: int = MIN_RUN) -> list[Run]:
         return []
     runs: list[Run] = []
     words: dict[str, bool] = {}  # plain word -> YAML reads it as text
+    # a run's pattern per shape; None for a shape no run can have (a key twice). A pattern is compiled only for a
+    # shape the next line has too, and for at most MAX_SHAPES of them: a file of row lines each of its own shape
+    # costs a look at each line, not a compilation each (the rest of such a file is left to libyaml)
+    shapes: dict[Shape, re.Pattern[str] | None] = {}
     lines = text.split("\n")
     n, total = 0, len(lines)
     while n < total:
-        run, shape = _start(lines[n], n)
+        kind = _shape(lines[n])
         n += 1
-        if run is None or shape is None:
+        if kind is None:
             continue
+        if kind not in shapes:
+            if n >= total or _shape(lines[n]) != kind:
+                continue  # a row line unlike the next: no run starts here
+            if len(shapes) >= MAX_SHAPES:
+                break
+            shapes[kind] = _pattern(kind)
+        pattern = shapes[kind]
+        first = pattern.fullmatch(lines[n - 1]) if pattern is not None else None
+        if pattern is None or first is None:
+            continue  # a key twice, or a plain value that is no word and no whole number as written
+        run = Run(n - 1, kind[0], kind[1], tuple(q in "\"'" for q in kind[2]), [(n - 1, first.groups(), first.regs)])
         # the hot loop of a large table's reading, one line a row: the words are checked after it, per distinct word
-        match, rows = shape.fullmatch, run.rows
+        match, rows = pattern.fullmatch, run.rows
         while n < total and (m := match(lines[n])) is not None:
             rows.append((n, m.groups(), m.regs))
             n += 1
@@ -121,26 +138,30 @@ def find_runs(text: str, resolve: Resolve, min_run: int = MIN_RUN) -> list[Run]:
     return runs
 
 
-def _start(line: str, n: int) -> tuple[Run | None, re.Pattern[str] | None]:
-    """A run opened by ``line`` and the pattern of its lines, or (None, None) when it is no row line."""
+Shape = tuple[int, tuple[str, ...], tuple[str, ...]]
+"""A row line's indentation, keys, and how each value is written: '"' or "'" (quoted), '0' (a whole number), 'a'
+(a word)."""
+
+
+def _shape(line: str) -> Shape | None:
+    """The shape of a row line, or None when ``line`` is no row line."""
     m = _LINE.fullmatch(line)
     if m is None:
-        return None, None
-    indent = len(m.group(1))
+        return None
     pairs = _PAIR_OF.findall(m.group(2))
-    keys = tuple(k for k, _ in pairs)
+    return (len(m.group(1)), tuple(k for k, _ in pairs),
+            tuple(v[0] if v[0] in "\"'" else "0" if v[0] <= "9" else "a" for _, v in pairs))
+
+
+def _pattern(kind: Shape) -> re.Pattern[str] | None:
+    """The pattern of a run's lines: these keys in this order, each value written the same way (quoted alike, a word,
+    or a whole number), so that only the words need a look after the run is matched; None for a key twice."""
+    indent, keys, written = kind
     if len(set(keys)) != len(keys):
-        return None, None  # a duplicate key: libyaml's reading, with its error
-    quoted = tuple(v[0] in "\"'" for _, v in pairs)
-    # the run's pattern: these keys in this order, each value written the same way as here (quoted alike, or a word,
-    # or a whole number), so that only the words need a look after the run is matched
-    cells = ", ".join(f"{k}: {_QUOTED[v[0]] if q else _RUN_NUMBER if v[0] <= '9' else _RUN_WORD}"
-                      for (k, v), q in zip(pairs, quoted, strict=True))
-    shape = re.compile(f"{' ' * indent}- \\{{{cells}\\}} *")
-    first = shape.fullmatch(line)
-    if first is None:
-        return None, None  # a plain value that is no word and no whole number as written
-    return Run(n, indent, keys, quoted, [(n, first.groups(), first.regs)]), shape
+        return None  # libyaml's reading, with its error
+    cells = ", ".join(f"{k}: {_QUOTED[w] if w in _QUOTED else _RUN_NUMBER if w == '0' else _RUN_WORD}"
+                      for k, w in zip(keys, written, strict=True))
+    return re.compile(f"{' ' * indent}- \\{{{cells}\\}} *")
 
 
 def _first_refused(run: Run, words: dict[str, bool], resolve: Resolve) -> int | None:
