@@ -81,20 +81,15 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
     for item in _bounded_rows(r, r.seq(node, f"{what}.rows"), what):
         if plain_ok and type(item) is RowNode and item.run.keys == plain_keys:
             # cells as written: the id is its text whether YAML reads a number or not (as the general path takes
-            # it); a condition or output must be text (quoted, or a plain cell that opens with no digit)
+            # it); a condition or output must be text
             cell_id, cell_when, cell_then = item.row[1]
-            quoted = item.run.quoted
-            if ((quoted[1] or cell_when[0] > "9") and (quoted[2] or cell_then[0] > "9") and _ID.fullmatch(cell_id)
-                    and cell_id not in seen):
+            run = item.run
+            if run.is_text(1) and run.is_text(2) and _ID.fullmatch(cell_id) and cell_id not in seen:
                 seen[cell_id] = item
-                line, _, spans = item.row
-                file, run = item.file, item.run
-                when_at = SourceLocation(file, line + 1, spans[2][0] + 1 - quoted[1])  # as item.value_location(1)
                 if likely is None or not likely.fits(cell_when):
                     likely = ComparisonShape.of(cell_when)
-                rows.append(Row(cell_id, r.expr_text(cell_when, when_at, likely),
-                                Provenance(None, (), SourceLocation(file, line + 1, run.indent + 3)),  # item.location
-                                cell_then, None, (), ()))
+                rows.append(Row(cell_id, r.expr_text(cell_when, item.value_location(1), likely),
+                                Provenance(None, (), item.location), cell_then, None, (), ()))
                 continue
         keys = item.value
         if type(keys) is not dict or not (keys.keys() <= allowed and required <= keys.keys()):

@@ -42,6 +42,8 @@ MAX_TREE_DEPTH = 100
 # Whole numbers are exact as float64 (which the vector evaluator and the statistics use) up to 2**53;
 # beyond that a literal means something other than what it says, or overflows a float altogether.
 MAX_NUMBER = 2**53
+# int() of thousands of digits is itself slow, and no bound is that long
+MAX_DIGITS = 40
 
 _TOKEN = re.compile(
     r"""
@@ -123,18 +125,18 @@ def _parse_comparison(text: str, base: SourceLocation) -> Expr | None:
     m = _COMPARISON.fullmatch(text)
     if m is None:
         return None
-    name, _, op, _, number, string = m.groups()  # positional: once a row
+    name, op, number, string = m.group("name", "op", "number", "string")  # one call: once a row
     if name in KEYWORDS:
         return None
     if number is not None:
-        if len(number) > 40:
+        if len(number) > MAX_DIGITS:
             return None  # the parser's check and message
         value: float | int = int(number) if number.isdigit() else float(number)
         if value > MAX_NUMBER or not math.isfinite(value):
             return None  # the parser's range errors
-        literal = Literal(SourceLocation(base.file, base.line, base.column + m.start(5)), value, NUMBER)
+        literal = Literal(SourceLocation(base.file, base.line, base.column + m.start("number")), value, NUMBER)
     else:
-        literal = Literal(SourceLocation(base.file, base.line, base.column + m.start(6)), string[1:-1], STRING)
+        literal = Literal(SourceLocation(base.file, base.line, base.column + m.start("string")), string[1:-1], STRING)
     return Binary(base, op, Name(base, name), literal)
 
 
@@ -158,9 +160,9 @@ class ComparisonShape:
     def of(text: str) -> ComparisonShape | None:
         """The shape of ``text`` when it is a name compared with a number, else None."""
         m = _COMPARISON.fullmatch(text)
-        if m is None or m.group(5) is None or m.group(1) in KEYWORDS:
+        if m is None or m.group("number") is None or m.group("name") in KEYWORDS:
             return None
-        return ComparisonShape(text[:m.start(5)], m.group(1), m.group(3))
+        return ComparisonShape(text[:m.start("number")], m.group("name"), m.group("op"))
 
     def fits(self, text: str) -> bool:
         """Whether ``text`` is written as this shape up to its digits."""
@@ -171,9 +173,9 @@ class ComparisonShape:
         if not text.startswith(prefix):
             return None
         digits = text[len(prefix):]
-        # ASCII digits only (the parser's \d also takes other scripts' digits: those go to it); at most 40 of
-        # them and a value within range, or the parser's own error
-        if not (digits.isascii() and digits.isdigit()) or len(digits) > 40:
+        # ASCII digits only (the parser's \d also takes other scripts' digits: those go to it); at most MAX_DIGITS
+        # of them and a value within range, or the parser's own error
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > MAX_DIGITS:
             return None
         value = int(digits)
         if value > MAX_NUMBER:
@@ -359,12 +361,12 @@ class _Parser:
         t = self.next()
         loc = self.loc(t)
         if t.kind == "number":
-            if len(t.text) > 40:  # int() of thousands of digits is itself slow, and no bound is that long
+            if len(t.text) > MAX_DIGITS:
                 raise ExpressionSyntaxError(Message(N_("the number {t}... is too long"), t=t.text[:20]), loc)
             value: float | int = float(t.text) if any(c in t.text for c in ".eE") else int(t.text)
             return Literal(loc, _bounded(value, t.text, loc), NUMBER)
         if t.kind == "duration":
-            if len(t.text) > 40:
+            if len(t.text) > MAX_DIGITS:
                 raise ExpressionSyntaxError(Message(N_("the duration {t}... is too long"), t=t.text[:20]), loc)
             n = int(t.text[:-1])
             return Literal(loc, _bounded(n * (7 if t.text.endswith("w") else 1), t.text, loc), NUMBER)

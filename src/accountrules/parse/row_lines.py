@@ -8,7 +8,7 @@ libyaml hands each such line to Python as eight event objects, and a tree of fiv
 built from them: most of the load of a policy at the size limit (issue #10). Here runs of
 such lines (the same indentation, the same keys in the same order, values that are decimal
 whole numbers, plain words or quoted text without escapes) are read by one regular expression
-each, into one :class:`RowLine` node per row that builds its mapping only if it is asked for.
+each, into one node per row (``yaml_source.RowNode``) that builds its mapping only if it is asked for.
 
 This is not a second YAML reader. libyaml still reads the whole file: the first line of a run
 as it stands, the others as empty lines (so every later line and column is unchanged). The
@@ -28,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
+
+from accountrules.parse.yaml_errors import OTHER_LINE_BREAKS
 
 __all__ = ["MAX_SHAPES", "MIN_BYTES", "MIN_RUN", "LineMark", "Row", "Run", "blank", "find_runs", "splice"]
 
@@ -78,17 +80,22 @@ class Run:
     first: int  # 0-based line of the first row
     indent: int  # column of its '-'
     keys: tuple[str, ...]
-    quoted: tuple[bool, ...]  # per key: its value is quoted (the pattern's group holds the text inside the quotes)
+    # per key, how every row writes its value (see Shape): quoted ('"', "'": the pattern's group holds the text
+    # inside the quotes), a whole number ('0') or a word ('a')
+    written: tuple[str, ...]
     rows: list[Row]
 
     def value(self, cells: tuple[str, ...], i: int) -> str | int:
-        """Value ``i`` of a row as YAML reads it: a plain cell that opens with a digit is a whole number."""
-        cell = cells[i]
-        return int(cell) if not self.quoted[i] and cell[0] <= "9" else cell
+        """Value ``i`` of a row as YAML reads it."""
+        return int(cells[i]) if self.written[i] == "0" else cells[i]
+
+    def is_text(self, i: int) -> bool:
+        """Whether YAML reads value ``i`` of every row as text."""
+        return self.written[i] != "0"
 
     def value_column(self, spans: tuple[tuple[int, int], ...], i: int) -> int:
         """The 0-based column where value ``i`` of a row starts (its opening quote, when quoted)."""
-        return spans[i + 1][0] - self.quoted[i]
+        return spans[i + 1][0] - (self.written[i] in _QUOTED)
 
     def key_column(self, spans: tuple[tuple[int, int], ...], i: int) -> int:
         """The 0-based column where key ``i`` of a row starts (it is followed by ': ' and the value)."""
@@ -98,7 +105,7 @@ class Run:
 def find_runs(text: str, resolve: Resolve, min_run: int = MIN_RUN) -> list[Run]:
     """The runs of at least ``min_run`` row lines in ``text``; none when it holds line breaks other than newline
     (YAML counts those as line breaks too, and a line number here is a count of newlines)."""
-    if "\r" in text or "\x85" in text or "\u2028" in text or "\u2029" in text:
+    if any(c in text for c in OTHER_LINE_BREAKS):
         return []
     runs: list[Run] = []
     words: dict[str, bool] = {}  # plain word -> YAML reads it as text
@@ -123,7 +130,7 @@ def find_runs(text: str, resolve: Resolve, min_run: int = MIN_RUN) -> list[Run]:
         first = pattern.fullmatch(lines[n - 1]) if pattern is not None else None
         if pattern is None or first is None:
             continue  # a key twice, or a plain value that is no word and no whole number as written
-        run = Run(n - 1, kind[0], kind[1], tuple(q in "\"'" for q in kind[2]), [(n - 1, first.groups(), first.regs)])
+        run = Run(n - 1, *kind, [(n - 1, first.groups(), first.regs)])
         # the hot loop of a large table's reading, one line a row: the words are checked after it, per distinct word
         match, rows = pattern.fullmatch, run.rows
         while n < total and (m := match(lines[n])) is not None:
@@ -168,9 +175,7 @@ def _first_refused(run: Run, words: dict[str, bool], resolve: Resolve) -> int | 
     """The first row of ``run`` with a plain word YAML reads as something other than text ('yes', 'null', ...),
     or None. A table repeats a few words (its codes) many times, so each distinct one is resolved once."""
     rows = run.rows
-    first = rows[0][1]
-    # the positions of plain words (a plain whole number opens with a digit, and so do all of its column's)
-    plain = [i for i, q in enumerate(run.quoted) if not q and first[i][0] > "9"]
+    plain = [i for i, w in enumerate(run.written) if w == "a"]  # the columns of plain words
     bad: set[str] = set()
     for i in plain:
         for word in set(map(itemgetter(i), map(itemgetter(1), rows))):
@@ -206,8 +211,7 @@ def splice(root: Any, runs: list[Run], file: str, node_of: Callable[[Run, Row, s
             stack.extend(value.values())
         elif isinstance(value, list):
             for i, item in enumerate(value):
-                mark = item._mark
-                run = wanted.get((mark.line, mark.column)) if isinstance(item.value, dict) and mark else None
+                run = wanted.get((item.line - 1, item.column - 1)) if isinstance(item.value, dict) else None
                 if run is not None and node.column - 1 == run.indent and _same(item, run):
                     found[run.first] = (value, i)
                 else:
@@ -227,12 +231,9 @@ def _same(node: Any, run: Run) -> bool:
         return False
     line, cells, spans = run.rows[0]
     for i, key in enumerate(run.keys):
-        want = run.value(cells, i)
-        column, key_column = run.value_column(spans, i), run.key_column(spans, i)
-        got = value[key]
-        key_mark = node._keys.get(key) if node._keys is not None else None
-        if (type(got.value) is not type(want) or got.value != want or got._mark is None
-                or (got._mark.line, got._mark.column) != (line, column)
-                or key_mark is None or (key_mark.line, key_mark.column) != (line, key_column)):
+        want, got, key_at = run.value(cells, i), value[key], node.loc_of_key(key)
+        if (type(got.value) is not type(want) or got.value != want
+                or (got.line, got.column) != (line + 1, run.value_column(spans, i) + 1)
+                or (key_at.line, key_at.column) != (line + 1, run.key_column(spans, i) + 1)):
             return False
     return True

@@ -9,10 +9,11 @@ import yaml
 from accountrules.errors import PolicySyntaxError, SourceLocation
 from accountrules.i18n import N_, Message
 
-__all__ = ["LINE_BREAK", "syntax_error"]
+__all__ = ["LINE_BREAK", "OTHER_LINE_BREAKS", "syntax_error"]
 
-# the line breaks YAML counts (what a mark's line number counts)
-LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+# the line breaks YAML counts (what a mark's line number counts): newline, and these
+OTHER_LINE_BREAKS = "\r\x85\u2028\u2029"
+LINE_BREAK = re.compile(f"\r\n|[\n{OTHER_LINE_BREAKS}]")
 
 
 def syntax_error(e: yaml.MarkedYAMLError, text: str, file: str) -> PolicySyntaxError:

@@ -413,8 +413,7 @@ def _scalar(event: yaml.ScalarEvent, loc: SourceLocation, kinds: dict[str, str |
         if value in kinds:
             kind = kinds[value]
         else:
-            resolved = _resolve(yaml.ScalarNode, value, event.implicit)
-            kind = kinds[value] = resolved.removeprefix(_YAML_TAG) if resolved.startswith(_YAML_TAG) else None
+            kind = kinds[value] = _plain_kind(value)  # implicit[0] holds here: the plain reading decides
         tag = _YAML_TAG + kind if kind is not None else ""
     else:
         kind = tag.removeprefix(_YAML_TAG) if tag.startswith(_YAML_TAG) else None
