@@ -88,8 +88,14 @@ def _rows(r: _Reader, node: YNode | None, what: str, shape: Keys, *, output: str
                 seen[cell_id] = item
                 if likely is None or not likely.fits(cell_when):
                     likely = ComparisonShape.of(cell_when)
-                rows.append(Row(cell_id, r.expr_text(cell_when, item.value_location(1), likely),
-                                Provenance(None, (), item.location), cell_then, None, (), ()))
+                # the row's and its condition's places made here (the same as RowNode.location and the
+                # condition's node would give): this is the hot loop of a long table, one call less a place
+                line, _, spans = item.row
+                file = item.file
+                when_at = SourceLocation(file, line + 1, run.value_column(spans, 1) + 1)
+                rows.append(Row(cell_id, r.expr_text(cell_when, when_at, likely),
+                                Provenance(None, (), SourceLocation(file, line + 1, run.row_column + 1)), cell_then,
+                                None, (), ()))
                 continue
         keys = item.value
         if type(keys) is not dict or not (keys.keys() <= allowed and required <= keys.keys()):

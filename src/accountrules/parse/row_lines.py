@@ -93,6 +93,11 @@ class Run:
         """Whether YAML reads value ``i`` of every row as text."""
         return self.written[i] != "0"
 
+    @property
+    def row_column(self) -> int:
+        """The 0-based column where each row starts (its '{')."""
+        return self.indent + 2
+
     def value_column(self, spans: tuple[tuple[int, int], ...], i: int) -> int:
         """The 0-based column where value ``i`` of a row starts (its opening quote, when quoted)."""
         return spans[i + 1][0] - (self.written[i] in _QUOTED)
@@ -201,7 +206,7 @@ def blank(text: str, runs: list[Run]) -> str:
 def splice(root: Any, runs: list[Run], file: str, node_of: Callable[[Run, Row, str], Any]) -> bool:
     """Put each run's rows (as ``node_of`` makes them) into the tree after its first row, when libyaml read that
     first row as :func:`find_runs` did (see the module docstring); False, with the tree untouched, when not."""
-    wanted = {(run.first, run.indent + 2): run for run in runs}
+    wanted = {(run.first, run.row_column): run for run in runs}
     found: dict[int, tuple[list[Any], int]] = {}  # run first line -> (the list holding its first row, its index)
     stack = [root]
     while stack:

@@ -160,7 +160,7 @@ class RowNode(YNode):
         line, cells, spans = self.row
         run, file = self.run, self.file
         if name == "_mark":
-            self._mark = row_lines.LineMark(line, run.indent + 2)
+            self._mark = row_lines.LineMark(line, run.row_column)
             return self._mark
         self.value = {k: YNode(run.value(cells, i), file, row_lines.LineMark(line, run.value_column(spans, i)))
                       for i, k in enumerate(run.keys)}
@@ -169,11 +169,7 @@ class RowNode(YNode):
 
     @property
     def location(self) -> SourceLocation:
-        return SourceLocation(self.file, self.row[0] + 1, self.run.indent + 3)
-
-    def value_location(self, i: int) -> SourceLocation:
-        """Where the row's value ``i`` starts, without building the mapping."""
-        return SourceLocation(self.file, self.row[0] + 1, self.run.value_column(self.row[2], i) + 1)
+        return SourceLocation(self.file, self.row[0] + 1, self.run.row_column + 1)  # without making the mark
 
 
 def _location(file: str, mark: _Mark | None) -> SourceLocation:
