@@ -17,6 +17,7 @@ from accountrules.compile.plan import Plan, compile_policy
 from accountrules.errors import PolicyNotFoundError, PortfolioRequiredError
 from accountrules.evaluate import registry
 from accountrules.evaluate.accounts import env_of, to_account
+from accountrules.evaluate.dict_env import DictEnvReader
 from accountrules.evaluate.driver import run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 from accountrules.gc_pause import paused_gc
@@ -53,6 +54,7 @@ class Policy:
         self._sources = tuple(sources)
         self._entry = entry
         self._evaluators = registry.Evaluators(self._plan)
+        self._dict_env = DictEnvReader(self._plan.extra_fields)
 
     # -- identity
     @property
@@ -128,8 +130,10 @@ class Policy:
         ``as_of`` matters only when a ranked value depends on the date (e.g. ``days_since``).
         """
         builder = StatsBuilder(self._plan, as_of or dt.date.today())
+        read = self._dict_env.env
         for i, a in enumerate(accounts):
-            builder.add(env_of(to_account(a, i + 1), self._plan.extra_fields, i + 1))
+            env = read(a)
+            builder.add(env if env is not None else env_of(to_account(a, i + 1), self._plan.extra_fields, i + 1))
         return builder.stats()
 
     def decide(
@@ -152,6 +156,11 @@ class Policy:
                 f"policy {self.name!r} ranks accounts against a portfolio ({keys}); call decide_many(accounts) "
                 "or pass decide(account, portfolio=policy.portfolio_stats(accounts))"
             )
+        if chosen != "vector":
+            # a plain dict whose every value the model would take unchanged skips building the model
+            env = self._dict_env.env(account)
+            if env is not None:
+                return self._decide_env(env["id"], env, as_of or dt.date.today(), portfolio, chosen, trace)
         acc = to_account(account)
         if chosen == "vector":
             from accountrules.batch.engine import decide_one

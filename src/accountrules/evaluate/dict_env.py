@@ -1,0 +1,206 @@
+"""A plain nested dict straight to its flat env, when pydantic would take every value unchanged.
+
+``decide(dict)`` used to validate the dict into an :class:`Account` (seven frozen models) and then
+flatten it into the env the evaluators read: on a six-row table that was three quarters of the call.
+Most dicts a CRM passes hold values pydantic returns as they are (a ``float`` for an amount, an
+``int`` for a count, a ``str`` for a stage). For those, :class:`DictEnvReader` writes the env
+directly. Anything else (a key it does not know, a value of another type or out of bounds, a dotted
+key, contacts, a pandas row) makes it answer ``None`` and the caller takes the model's way, so every
+refusal keeps the model's typed errors, written in one place. The rules it checks are read from the
+model's own field annotations at construction; a constraint it does not understand makes that field
+always take the model's way. ``tests/test_dict_env.py`` holds it to ``env_of(to_account(d))``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+import annotated_types
+from pydantic import BaseModel
+
+from accountrules.evaluate.accounts import coerce_extra
+from accountrules.model.account import Account
+from accountrules.model.fields import account_env
+
+# kinds of field, as the reader checks them
+_FLOAT, _INT, _BOOL, _STR, _DATE, _ENUM = range(6)
+_KINDS: dict[Any, int] = {float: _FLOAT, int: _INT, bool: _BOOL, str: _STR, dt.date: _DATE}
+# a whole number pydantic turns into the same float Python does: beyond 2**53 let pydantic say
+_EXACT_INT = 2**53
+_INF = float("inf")
+_NO_EXTRA = object()  # the dict has no "extra" key (None is a value the model refuses)
+
+# (env path, kind, lower bound, upper bound, enum values)
+Rule = tuple[str, int, float | None, float | None, frozenset[str]]
+
+
+def _rule(path: str, annotation: Any) -> Rule | None:
+    """How to check one field, or None when its annotation holds something this reader does not know."""
+    lo = hi = None
+    base = annotation
+    while True:
+        origin = typing.get_origin(base)
+        if origin is typing.Annotated:
+            base, *meta = typing.get_args(base)
+            for m in meta:
+                for c in getattr(m, "metadata", [m]):
+                    if type(c) is annotated_types.Ge and isinstance(c.ge, int | float):
+                        lo = float(c.ge)
+                    elif type(c) is annotated_types.Le and isinstance(c.le, int | float):
+                        hi = float(c.le)
+                    else:
+                        return None
+        elif origin in (typing.Union, types.UnionType):
+            args = typing.get_args(base)
+            rest = [a for a in args if a is not type(None)]
+            if len(rest) != 1 or len(args) != 2:
+                return None
+            base = rest[0]
+        else:
+            break
+    if isinstance(base, type) and issubclass(base, Enum):
+        values = frozenset(m.value for m in base)
+        if not all(type(v) is str for v in values):
+            return None
+        return (path, _ENUM, lo, hi, values)
+    kind = _KINDS.get(base)
+    return None if kind is None else (path, kind, lo, hi, frozenset())
+
+
+def _group_rules(model: type[BaseModel], group: str) -> dict[str, Rule | None]:
+    out: dict[str, Rule | None] = {}
+    for name, info in model.model_fields.items():
+        if info.is_required() or info.default is not None:  # the template says None for a field left out
+            out[name] = None
+            continue
+        rule = _rule(f"{group}.{name}", info.annotation)
+        # bounds pydantic keeps in the field's metadata (``Field(ge=0)``) rather than the annotation
+        if rule is not None and info.metadata:
+            rule = _rule(f"{group}.{name}", typing.Annotated[(info.annotation, *info.metadata)])
+        out[name] = rule
+    return out
+
+
+def _plain_config(model: type[BaseModel]) -> bool:
+    c = model.model_config
+    return (c.get("extra") == "forbid" and not c.get("strict") and c.get("allow_inf_nan") is False
+            and not c.get("str_strip_whitespace") and not c.get("str_to_lower") and not c.get("str_to_upper"))
+
+
+class DictEnvReader:
+    """The env of a plain dict account for one policy's declared extra fields, or None (take the model's way).
+
+    Built once per policy; holds no state that changes, so one reader serves every thread.
+    """
+
+    __slots__ = ("_extra", "_groups", "_template", "_usable")
+
+    def __init__(self, extra_fields: Mapping[str, str]) -> None:
+        self._extra = tuple(("extra." + name, name, kind) for name, kind in extra_fields.items())
+        self._template = account_env(Account(id="-"), extra_fields)
+        for path, name, kind in self._extra:
+            self._template[path] = coerce_extra(name, kind, None)
+        groups: dict[str, dict[str, Rule | None]] = {}
+        fields = Account.model_fields
+        # the top-level fields this reader checks by hand: only while the model still says the same
+        usable = (_plain_config(Account) and fields["id"].annotation is str
+                  and [type(m) for m in fields["id"].metadata] == [annotated_types.MinLen]
+                  and fields["id"].metadata[0].min_length == 1
+                  and _rule("name", fields["name"].annotation) == ("name", _STR, None, None, frozenset())
+                  and not fields["name"].metadata)
+        for name, info in fields.items():
+            ann = info.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel) and info.default == ann():
+                groups[name] = _group_rules(ann, name)
+                usable = usable and _plain_config(ann)
+            elif name not in ("id", "name", "contacts", "extra"):
+                usable = False  # a field this reader has no rule for: always the model's way
+        self._groups = groups
+        self._usable = usable
+
+    def env(self, data: Any) -> dict[str, Any] | None:
+        """The env ``env_of(to_account(data), extra_fields)`` gives, when that reads every value unchanged."""
+        if type(data) is not dict or not self._usable:
+            return None
+        aid = data.get("id")
+        if type(aid) is not str or not aid:
+            return None
+        env = self._template.copy()
+        env["id"] = aid
+        groups = self._groups
+        extra: Any = _NO_EXTRA
+        for key, value in data.items():
+            rules = groups.get(key)
+            if rules is not None:
+                if type(value) is not dict:
+                    return None
+                for name, v in value.items():
+                    rule = rules.get(name)
+                    if rule is None:
+                        return None
+                    if v is None:
+                        continue
+                    path, kind, lo, hi, values = rule
+                    tv = type(v)
+                    if tv is float:
+                        if v != v:  # NaN means unknown, as in a flat file
+                            continue
+                        if kind is not _FLOAT or v == _INF or v == -_INF:
+                            return None
+                    elif tv is int:
+                        if kind is _FLOAT:
+                            if not -_EXACT_INT <= v <= _EXACT_INT:
+                                return None
+                            v = float(v)
+                        elif kind is not _INT:
+                            return None
+                    elif tv is str:
+                        if kind is _ENUM:
+                            if v not in values:
+                                return None
+                        elif kind is not _STR:
+                            return None
+                    elif tv is bool:
+                        if kind is not _BOOL:
+                            return None
+                    elif tv is dt.date:
+                        if kind is not _DATE:
+                            return None
+                    else:
+                        return None
+                    if (lo is not None and v < lo) or (hi is not None and v > hi):
+                        return None
+                    env[path] = v
+            elif key == "id":
+                continue
+            elif key == "name":
+                if value is not None and type(value) is not str:
+                    return None
+                env["name"] = value
+            elif key == "extra":
+                extra = value
+            elif key == "contacts":
+                if (type(value) is not list and type(value) is not tuple) or value:
+                    return None
+            else:
+                return None
+        if extra is not _NO_EXTRA:
+            if type(extra) is not dict or not all(type(k) is str for k in extra):
+                return None
+            for path, name, declared in self._extra:
+                v = extra.get(name)
+                tv = type(v)
+                if tv is float and v != v:
+                    v = None
+                elif v is not None and tv is not int and tv is not float and tv is not str and tv is not bool:
+                    return None
+                try:
+                    env[path] = coerce_extra(name, declared, v)
+                except ValueError:
+                    return None
+        return env
