@@ -13,7 +13,10 @@ Calls (``--input``): ``decide_many`` of the full express policy from a CSV file 
 text cell quoted, as pyarrow writes it; ``csv-plain``: quoted only where needed, as Excel and pandas
 write it) or a pyarrow Table (``table``) to a pyarrow Table of flat results; ``cli``: ``accountrules
 decide`` of the CSV file (``--rows`` rows) to a CSV file, the CPU time of the whole command; ``load``:
-``load_policy`` of a first-hit table of ``--rows`` range rows (``huge_table.py``'s policy; issue 10).
+``load_policy`` of a first-hit table of ``--rows`` range rows (``huge_table.py``'s policy; issue 10);
+``decide``: ``Policy.decide(dict, portfolio=stats, trace=True)`` on the full express policy, ``--rows``
+calls over 1,000 generated accounts, each sample the p50 of per-call CPU time; ``decide-tier``: the same
+with ``trace=False`` on the tier table of ``tiers.py``, the call ``run.py`` compares with the peers.
 """
 
 from __future__ import annotations
@@ -53,6 +56,39 @@ print(time.process_time() - t)
 """
 
 
+# one account at a time: the p50 of per-call CPU time (thread_time_ns around each public call), over
+# distinct accounts; "decide" is the full express policy on generated accounts, "decide-tier" the
+# tier table of tiers.py (the peers' table) with trace=False, as run.py's single-call comparison
+DECIDE = """
+import datetime as dt, statistics, sys, time
+sys.path.insert(0, {here!r})
+import accountrules, portfolio, tiers
+from pathlib import Path
+kind, calls = {kind!r}, {rows!r}
+as_of = dt.date(2026, 6, 30)
+if kind == "decide":
+    policy = accountrules.load_policy({policy!r})
+    accounts = portfolio.make_accounts(1000, 7, as_of)
+    stats = policy.portfolio_stats(accounts, as_of=as_of)
+    trace = True
+else:
+    policy = accountrules.load_policy(tiers.write_policy(tiers.params(Path({policy!r})), Path({tmp!r}) / "tiers.json"))
+    accounts = tiers.nested_accounts(tiers.flat_inputs(1000, 7), 1000)
+    stats = None
+    trace = False
+for a in accounts:
+    policy.decide(a, as_of=as_of, portfolio=stats, trace=trace)
+clock = time.thread_time_ns
+took = []
+for i in range(calls):
+    a = accounts[i % len(accounts)]
+    t = clock()
+    policy.decide(a, as_of=as_of, portfolio=stats, trace=trace)
+    took.append(clock() - t)
+print(statistics.median(took) / 1e9)
+"""
+
+
 LOAD = """
 import sys, time
 import accountrules
@@ -66,6 +102,8 @@ def _inputs(kind: str, rows: int, tmp: Path) -> Path:
     sys.path.insert(0, str(HERE))
     import portfolio
 
+    if kind.startswith("decide"):
+        return Path(str(rows))  # no input file: the child makes its accounts; the path carries the call count
     if kind == "load":
         import huge_table
 
@@ -91,8 +129,12 @@ def _sample(src: str, kind: str, path: Path, policy: str, tmp: Path) -> float:
                         "--as-of", AS_OF.isoformat(), "-q"], env=env, check=True)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    code = LOAD.format(path=str(path)) if kind == "load" else CHILD.format(here=str(HERE), policy=policy, kind=kind,
-                                                                           path=str(path))
+    if kind == "load":
+        code = LOAD.format(path=str(path))
+    elif kind.startswith("decide"):
+        code = DECIDE.format(here=str(HERE), policy=policy, kind=kind, rows=int(path.name), tmp=str(tmp))
+    else:
+        code = CHILD.format(here=str(HERE), policy=policy, kind=kind, path=str(path))
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -101,7 +143,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", required=True, help="the src folder of the tree before")
     ap.add_argument("--after", required=True, help="the src folder of the tree after")
-    ap.add_argument("--input", choices=["csv", "csv-plain", "table", "cli", "load"], default="csv-plain")
+    ap.add_argument("--input", choices=["csv", "csv-plain", "table", "cli", "load", "decide", "decide-tier"],
+                    default="csv-plain")
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--pairs", type=int, default=8)
     ap.add_argument("--policy", default=str(HERE.parent / "rulesets" / "express"))
@@ -116,14 +159,22 @@ def main() -> None:
             order = ["before", "after"] if i % 2 == 0 else ["after", "before"]
             for side in order:
                 got[side].append(_sample(sides[side], args.input, path, args.policy, tmp))
-            print(f"pair {i + 1}: before {got['before'][-1]:.2f} s, after {got['after'][-1]:.2f} s CPU",
+            print(f"pair {i + 1}: before {got['before'][-1]:.6f} s, after {got['after'][-1]:.6f} s CPU",
                   file=sys.stderr, flush=True)
     med = {k: statistics.median(v) for k, v in got.items()}
-    what = {"cli": "accountrules decide (CSV to CSV)", "load": "load_policy (a first-hit table)"}.get(
+    what = {"cli": "accountrules decide (CSV to CSV)", "load": "load_policy (a first-hit table)",
+            "decide": "decide(dict, portfolio=stats, trace=True), full express policy, p50 of",
+            "decide-tier": "decide(dict, trace=False), the tier table, p50 of"}.get(
         args.input, f"decide_many({args.input})")
-    print(f"{what}, {args.rows:,} rows, {args.pairs} interleaved pairs, load average {load:.1f} -> "
-          f"{os.getloadavg()[0]:.1f}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"{what}, {args.rows:,} {'calls' if args.input.startswith('decide') else 'rows'}, {args.pairs} interleaved "
+          f"pairs, load average {load:.1f} -> {os.getloadavg()[0]:.1f}, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     for side in ("before", "after"):
+        if args.input.startswith("decide"):
+            samples = ", ".join(f"{x * 1e6:.1f}" for x in got[side])
+            print(f"  {side:6s} ({sides[side]}): median of p50s {med[side] * 1e6:.1f} us CPU per call; "
+                  f"samples {samples}")
+            continue
         samples = ", ".join(f"{x:.2f}" for x in got[side])
         print(f"  {side:6s} ({sides[side]}): median {med[side]:.2f} s CPU ({args.rows / med[side]:,.0f} rows/s); "
               f"samples {samples}")

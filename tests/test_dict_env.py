@@ -45,6 +45,28 @@ ODD: list[Any] = [None, "", "5", "5.5", "abc", " 7", math.nan, math.inf, -math.i
                   dt.date(2026, 1, 1), dt.datetime(2026, 1, 1, 5), dt.datetime(2026, 1, 1), "2026-01-01",
                   Decimal("1.5"), [1], [], (), {"x": 1}, {}, "stable", "nurture", "downsizing", "gold", "华东",
                   "Stable", "STABLE", b"stable"]
+VALID_CONTACT = st.fixed_dictionaries({"name": st.sampled_from(["Li", "Wang"]),
+                                       "role": st.sampled_from(["decider", "user", "influencer"])},
+                                      optional={"supporter": st.sampled_from([True, False, None]),
+                                                "weight": st.sampled_from([0.0, 0.25, 1, None])})
+
+
+@st.composite
+def contacts(draw: st.DrawFn) -> dict[str, Any]:
+    # a valid contact with at most one thing wrong: a field left out, an odd value, an unknown key
+    c = draw(VALID_CONTACT)
+    field = draw(st.sampled_from(["name", "role", "supporter", "weight"]))
+    how = draw(st.sampled_from(["none", "drop", "odd", "odd", "unknown"]))
+    if how == "drop":
+        c.pop(field, None)
+    elif how == "odd":
+        c[field] = draw(st.sampled_from([*ODD, "Decider", "DECIDER"]))
+    elif how == "unknown":
+        c["title"] = "CFO"
+    return c
+
+
+CONTACT = contacts()
 GROUPS = sorted({p.split(".", 1)[0] for p in FIELDS if "." in p and not p.startswith("contacts.")})
 
 
@@ -100,7 +122,8 @@ def hostile(draw: st.DrawFn, policy: accountrules.Policy | None, extra: bool) ->
         elif how == "name":
             d["name"] = draw(st.sampled_from(ODD))
         elif how == "contacts":
-            d["contacts"] = draw(st.sampled_from([[], (), None, [{"name": "Li", "role": "decider"}], "x"]))
+            odd = [[], (), None, "x", [None], [{}], ({"name": "Li", "role": "decider"},)]
+            d["contacts"] = draw(st.sampled_from(odd) | st.lists(CONTACT, max_size=3))
         elif how == "extra":
             d["extra"] = draw(st.sampled_from([None, {}, {1: 2}, {"x": 1}, [], {"x": "1e3"}, {"flag": "yes"}]))
         else:
@@ -123,9 +146,8 @@ def test_declared_extra_fields_read_as_the_model_reads_them(d: dict[str, Any]) -
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(d=account_dicts(POSTAL))
 def test_plain_accounts_take_the_reader(d: dict[str, Any]) -> None:
-    # the generated accounts hold only values the model takes unchanged: without contacts, every one
-    # is read here (if this fails, decide(dict) silently went back to building the model)
-    d.pop("contacts", None)
+    # the generated accounts hold only values the model takes unchanged: every one is read here
+    # (if this fails, decide(dict) silently went back to building the model)
     assert _agrees(DictEnvReader(POSTAL.plan.extra_fields), d, POSTAL.plan.extra_fields)
 
 
@@ -184,3 +206,10 @@ def test_a_constraint_the_reader_does_not_know_sends_the_field_the_models_way() 
 def test_the_extra_group(extra: Any) -> None:
     # "extra": None is refused by the model (a dict is required): hypothesis found the reader taking it
     _agrees(DictEnvReader(EXTRA), {"id": "A1", "extra": extra}, EXTRA)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cs=st.lists(CONTACT, max_size=3) | st.lists(VALID_CONTACT, min_size=1, max_size=3).map(tuple))
+def test_the_buying_centre(cs: Any) -> None:
+    # contacts (D3, D4) are summarised into contacts.count/supporters/supporter_weight/decider_supports
+    _agrees(DictEnvReader({}), {"id": "A1", "contacts": cs}, {})

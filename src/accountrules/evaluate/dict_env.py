@@ -18,14 +18,14 @@ import types
 import typing
 from collections.abc import Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 import annotated_types
 from pydantic import BaseModel
 
 from accountrules.evaluate.accounts import coerce_extra
-from accountrules.model.account import Account
-from accountrules.model.fields import account_env
+from accountrules.model.account import Account, Contact
+from accountrules.model.fields import account_env, contacts_summary
 
 # kinds of field, as the reader checks them
 _FLOAT, _INT, _BOOL, _STR, _DATE, _ENUM = range(6)
@@ -34,9 +34,57 @@ _KINDS: dict[Any, int] = {float: _FLOAT, int: _INT, bool: _BOOL, str: _STR, dt.d
 _EXACT_INT = 2**53
 _INF = float("inf")
 _NO_EXTRA = object()  # the dict has no "extra" key (None is a value the model refuses)
+_REFUSED = object()  # a value the model would convert or refuse
+
+
+class _Contact(NamedTuple):
+    """A contact as :func:`contacts_summary` reads it (``role == BuyingRole.DECIDER`` holds for its text)."""
+
+    name: str
+    role: str
+    supporter: bool | None = None
+    weight: float | None = None
 
 # (env path, kind, lower bound, upper bound, enum values)
 Rule = tuple[str, int, float | None, float | None, frozenset[str]]
+
+
+def _read(rule: Rule, v: Any) -> Any:
+    """``v`` as the model keeps it (NaN as None, as in a flat file), or ``_REFUSED`` when the model
+    would convert or refuse it."""
+    if v is None:
+        return None
+    _, kind, lo, hi, values = rule
+    tv = type(v)
+    if tv is float:
+        if v != v:
+            return None
+        if kind is not _FLOAT or v == _INF or v == -_INF:
+            return _REFUSED
+    elif tv is int:
+        if kind is _FLOAT:
+            if not -_EXACT_INT <= v <= _EXACT_INT:
+                return _REFUSED
+            v = float(v)
+        elif kind is not _INT:
+            return _REFUSED
+    elif tv is str:
+        if kind is _ENUM:
+            if v not in values:
+                return _REFUSED
+        elif kind is not _STR:
+            return _REFUSED
+    elif tv is bool:
+        if kind is not _BOOL:
+            return _REFUSED
+    elif tv is dt.date:
+        if kind is not _DATE:
+            return _REFUSED
+    else:
+        return _REFUSED
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        return _REFUSED
+    return v
 
 
 def _rule(path: str, annotation: Any) -> Rule | None:
@@ -98,7 +146,7 @@ class DictEnvReader:
     Built once per policy; holds no state that changes, so one reader serves every thread.
     """
 
-    __slots__ = ("_extra", "_groups", "_template", "_usable")
+    __slots__ = ("_contact_required", "_contact_rules", "_extra", "_groups", "_template", "_usable")
 
     def __init__(self, extra_fields: Mapping[str, str]) -> None:
         self._extra = tuple(("extra." + name, name, kind) for name, kind in extra_fields.items())
@@ -122,6 +170,15 @@ class DictEnvReader:
                 usable = False  # a field this reader has no rule for: always the model's way
         self._groups = groups
         self._usable = usable
+        # a contact's fields, two of them required; the summary reads them by these names
+        crules = {name: _rule(f"contacts.{name}", info.annotation if not info.metadata else
+                              typing.Annotated[(info.annotation, *info.metadata)])
+                  for name, info in Contact.model_fields.items()}
+        self._contact_required = frozenset(n for n, info in Contact.model_fields.items() if info.is_required())
+        ok = (_plain_config(Contact) and set(crules) == set(_Contact._fields) and all(crules.values())
+              and all(info.is_required() or info.default is None for info in Contact.model_fields.values()))
+        self._contact_rules: dict[str, Rule] | None = (
+            {n: r for n, r in crules.items() if r is not None} if ok else None)
 
     def env(self, data: Any) -> dict[str, Any] | None:
         """The env ``env_of(to_account(data), extra_fields)`` gives, when that reads every value unchanged."""
@@ -143,39 +200,11 @@ class DictEnvReader:
                     rule = rules.get(name)
                     if rule is None:
                         return None
-                    if v is None:
-                        continue
-                    path, kind, lo, hi, values = rule
-                    tv = type(v)
-                    if tv is float:
-                        if v != v:  # NaN means unknown, as in a flat file
-                            continue
-                        if kind is not _FLOAT or v == _INF or v == -_INF:
-                            return None
-                    elif tv is int:
-                        if kind is _FLOAT:
-                            if not -_EXACT_INT <= v <= _EXACT_INT:
-                                return None
-                            v = float(v)
-                        elif kind is not _INT:
-                            return None
-                    elif tv is str:
-                        if kind is _ENUM:
-                            if v not in values:
-                                return None
-                        elif kind is not _STR:
-                            return None
-                    elif tv is bool:
-                        if kind is not _BOOL:
-                            return None
-                    elif tv is dt.date:
-                        if kind is not _DATE:
-                            return None
-                    else:
+                    v = _read(rule, v)
+                    if v is _REFUSED:
                         return None
-                    if (lo is not None and v < lo) or (hi is not None and v > hi):
-                        return None
-                    env[path] = v
+                    if v is not None:  # the template holds None already
+                        env[rule[0]] = v
             elif key == "id":
                 continue
             elif key == "name":
@@ -185,8 +214,13 @@ class DictEnvReader:
             elif key == "extra":
                 extra = value
             elif key == "contacts":
-                if (type(value) is not list and type(value) is not tuple) or value:
+                if type(value) is not list and type(value) is not tuple:
                     return None
+                if value:
+                    contacts = self._contacts(value)
+                    if contacts is None:
+                        return None
+                    env.update(contacts_summary(contacts))
             else:
                 return None
         if extra is not _NO_EXTRA:
@@ -204,3 +238,26 @@ class DictEnvReader:
                 except ValueError:
                     return None
         return env
+
+    def _contacts(self, items: list[Any] | tuple[Any, ...]) -> tuple[_Contact, ...] | None:
+        """The buying centre as the summary reads it, or None when the model could read it otherwise."""
+        rules = self._contact_rules
+        if rules is None:
+            return None
+        out = []
+        for item in items:
+            if type(item) is not dict:
+                return None
+            got = {}
+            for name, v in item.items():
+                rule = rules.get(name)
+                if rule is None:
+                    return None
+                v = _read(rule, v)
+                if v is _REFUSED:
+                    return None
+                got[name] = v
+            if any(got.get(name) is None for name in self._contact_required):
+                return None
+            out.append(_Contact(**got))
+        return tuple(out)

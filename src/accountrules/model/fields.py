@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from accountrules.model.account import Account, Contact
+from accountrules.model.account import Account
 from accountrules.model.enums import BuyingRole
 
 # Python annotation -> policy type name
@@ -88,7 +88,18 @@ def _enum_name(e: type[Enum]) -> str:
             "Priority": "priority"}.get(e.__name__, e.__name__.lower())
 
 
-def _contacts_summary(contacts: tuple[Contact, ...]) -> dict[str, Any]:
+class ContactFacts(Protocol):
+    """What the summary reads of a contact: a :class:`Contact`, or the plain values of one."""
+
+    @property
+    def role(self) -> str: ...
+    @property
+    def supporter(self) -> bool | None: ...
+    @property
+    def weight(self) -> float | None: ...
+
+
+def contacts_summary(contacts: Sequence[ContactFacts]) -> dict[str, Any]:
     supporters = [c for c in contacts if c.supporter]
     weights = [c.weight for c in supporters if c.weight is not None]
     return {
@@ -100,7 +111,7 @@ def _contacts_summary(contacts: tuple[Contact, ...]) -> dict[str, Any]:
     }
 
 
-_NO_CONTACTS: dict[str, Any] = _contacts_summary(())
+_NO_CONTACTS: dict[str, Any] = contacts_summary(())
 
 
 
@@ -161,7 +172,7 @@ def account_env(account: Account, extra_fields: Mapping[str, str] = types.Mappin
         if v is not None:
             env[path] = v._value_  # the member's attribute: .value is a Python-level property
     if account.contacts:
-        env.update(_contacts_summary(account.contacts))
+        env.update(contacts_summary(account.contacts))
     else:
         env.update(_NO_CONTACTS)  # the common case: skip summarising an empty list
     if extra_fields:
