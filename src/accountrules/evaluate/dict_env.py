@@ -34,6 +34,7 @@ _KINDS: dict[Any, int] = {float: _FLOAT, int: _INT, bool: _BOOL, str: _STR, dt.d
 _EXACT_INT = 2**53
 _INF = float("inf")
 _NO_EXTRA = object()  # the dict has no "extra" key (None is a value the model refuses)
+_TEXT = frozenset({str})
 _REFUSED = object()  # a value the model would convert or refuse
 
 
@@ -153,7 +154,7 @@ class DictEnvReader:
         self._template = account_env(Account(id="-"), extra_fields)
         for path, name, kind in self._extra:
             self._template[path] = coerce_extra(name, kind, None)
-        groups: dict[str, dict[str, Rule | None]] = {}
+        groups: dict[str, tuple[dict[str, Rule | None], dict[str, str]]] = {}
         fields = Account.model_fields
         # the top-level fields this reader checks by hand: only while the model still says the same
         usable = (_plain_config(Account) and fields["id"].annotation is str
@@ -164,7 +165,9 @@ class DictEnvReader:
         for name, info in fields.items():
             ann = info.annotation
             if isinstance(ann, type) and issubclass(ann, BaseModel) and info.default == ann():
-                groups[name] = _group_rules(ann, name)
+                rules = _group_rules(ann, name)
+                free = {n: r[0] for n, r in rules.items() if r is not None and r[1:4] == (_FLOAT, None, None)}
+                groups[name] = (rules, free)
                 usable = usable and _plain_config(ann)
             elif name not in ("id", "name", "contacts", "extra"):
                 usable = False  # a field this reader has no rule for: always the model's way
@@ -191,12 +194,20 @@ class DictEnvReader:
         env["id"] = aid
         groups = self._groups
         extra: Any = _NO_EXTRA
+        v: Any  # a caller's value
         for key, value in data.items():
-            rules = groups.get(key)
-            if rules is not None:
+            group = groups.get(key)
+            if group is not None:
                 if type(value) is not dict:
                     return None
+                rules, free = group
                 for name, v in value.items():
+                    # most values are finite floats for unbounded amounts, which the model keeps as they are
+                    if type(v) is float and v - v == 0.0:
+                        path = free.get(name)
+                        if path is not None:
+                            env[path] = v
+                            continue
                     rule = rules.get(name)
                     if rule is None:
                         return None
@@ -224,11 +235,14 @@ class DictEnvReader:
             else:
                 return None
         if extra is not _NO_EXTRA:
-            if type(extra) is not dict or not all(type(k) is str for k in extra):
+            if type(extra) is not dict or not {*map(type, extra)} <= _TEXT:
                 return None
             for path, name, declared in self._extra:
                 v = extra.get(name)
                 tv = type(v)
+                if tv is float and declared == "number" and v - v == 0.0:
+                    env[path] = v  # what coerce_extra returns for a finite float
+                    continue
                 if tv is float and v != v:
                     v = None
                 elif v is not None and tv is not int and tv is not float and tv is not str and tv is not bool:
