@@ -68,7 +68,7 @@ kind, calls = {kind!r}, {rows!r}
 as_of = dt.date(2026, 6, 30)
 if kind == "decide":
     policy = accountrules.load_policy({policy!r})
-    accounts = portfolio.make_accounts(1000, 7, as_of)
+    accounts = portfolio.account_dicts(portfolio.make_columns(1000, 7, as_of), range(1000))
     stats = policy.portfolio_stats(accounts, as_of=as_of)
     trace = True
 else:

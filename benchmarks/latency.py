@@ -12,7 +12,9 @@ Sections:
       without trace, and what a caller pays later on a returned Decision (first access to the
       trace, ``model_dump_json()``, ``explain()``);
   (b) the per-stage split (INTERNAL figures, labelled as such: they time the library's internal
-      functions one by one, not a public call): validating the dict, flattening it, evaluating
+      functions one by one, not a public call): reading a plain dict into its env (decide's way for
+      the README dicts), or validating it into an Account and flattening that (the way of an
+      Account and of a dict the reader steps aside for), evaluating
       the rules (and the same with the matches replayed from a recording: what the driver and
       the metrics cost around the row conditions), dressing the Decision;
   (c) the weight of one Decision: a deep size (``sys.getsizeof`` summed over every object
@@ -38,9 +40,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import accountrules  # noqa: E402
 from accountrules.evaluate.accounts import env_of, to_account  # noqa: E402
+from accountrules.evaluate.dict_env import DictEnvReader  # noqa: E402
 from accountrules.evaluate.driver import COMPILED, run, to_decision  # noqa: E402
 
 AS_OF = dt.date(2026, 6, 30)
@@ -177,6 +181,16 @@ def main() -> None:
     def fresh() -> Any:
         return policy.decide(one, as_of=AS_OF, portfolio=stats)
 
+    # the accounts run.py's single-call section decides: generated, more fields set, one contact each
+    import portfolio
+    generated = portfolio.account_dicts(portfolio.make_columns(1000, 7, AS_OF), range(1000))
+    generated_stats = policy.portfolio_stats(generated, as_of=AS_OF)
+    turn = iter(range(1 << 62))
+
+    def decide_generated() -> Any:
+        a = generated[next(turn) % len(generated)]
+        return policy.decide(a, as_of=AS_OF, portfolio=generated_stats, trace=True)
+
     print(f"policy {policy.name} {policy.version}; python {platform.python_version()}; accountrules from "
           f"{Path(accountrules.__file__).parent}; {args.calls:,} calls per variant, CPU time per call (µs)\n")
     public = round_robin({
@@ -187,6 +201,7 @@ def main() -> None:
         "decide(dict) + first access to .trace": lambda: fresh().trace[0],
         "decide(dict) + model_dump_json()": lambda: fresh().model_dump_json(),
         "decide(dict) + explain('en')": lambda: fresh().explain("en"),
+        "decide(generated dicts, trace=True)": decide_generated,
     }, args.calls)
     R["public"] = public
     print("(a) public calls                                     p50        p99       mean")
@@ -196,9 +211,11 @@ def main() -> None:
     env = env_of(account, plan.extra_fields)
     raw = run(plan, dict(env), COMPILED, account.id, AS_OF, stats)
     replay = Replay(plan, env, account.id, stats)
+    read_dict = DictEnvReader(plan.extra_fields).env
     internal = round_robin({
-        "validate the dict (to_account)": lambda: to_account(one),
-        "flatten (env_of)": lambda: env_of(account, plan.extra_fields),
+        "read the dict into its env (dict_env)": lambda: read_dict(one),
+        "or: validate the dict (to_account)": lambda: to_account(one),
+        "  and flatten it (env_of)": lambda: env_of(account, plan.extra_fields),
         "evaluate the rules (driver.run)": lambda: run(plan, dict(env), COMPILED, account.id, AS_OF, stats),
         "  of which: run with matches replayed": lambda: run(plan, dict(env), replay, account.id, AS_OF, stats),
         "dress, trace=True (to_decision)": lambda: to_decision(plan, raw, account.id, AS_OF, policy.ref, True),
