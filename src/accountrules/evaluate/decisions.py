@@ -7,7 +7,7 @@ rows fired); this module is the one place that turns it into the public model.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -260,6 +260,17 @@ class _ActionSource:
         return tuple(out)
 
 
+def _shared_outcome(shared: dict[Any, Any], section: str, code: str, labels: Mapping[str, Label],
+                    rule: str | None) -> Outcome:
+    """The outcome of ``section`` for ``code`` decided by ``rule``: one frozen model per plan, not per decision."""
+    key = (section, code, rule)
+    found: Outcome | None = shared.get(key)
+    if found is None:
+        # two threads may both build it; setdefault keeps one, and the two are equal anyway
+        found = shared.setdefault(key, _outcome({"code": code, "label": labels[code], "rule": rule}))
+    return found
+
+
 def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, policy: PolicyRef,
                 trace: bool = True) -> Decision:
     # Every value here comes from a checked policy and a validated account, so the models are
@@ -267,19 +278,23 @@ def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, po
     env = raw.env
     spec = plan.spec
     rules = raw.rules()
+    shared = plan.shared
     tier = None
     if raw.tier is not None and spec.tiers is not None:
-        tier = _outcome({"code": raw.tier, "label": spec.tiers.values[raw.tier], "rule": rules.get("tier")})
+        tier = _shared_outcome(shared, "tier", raw.tier, spec.tiers.values, rules.get("tier"))
     segments = {}
     for name, code in raw.segments.items():
         if code is not None:
-            segments[name] = _outcome({"code": code, "label": spec.segments[name].values[code],
-                                       "rule": rules.get("segment:" + name)})
+            segments[name] = _shared_outcome(shared, "segment:" + name, code, spec.segments[name].values,
+                                             rules.get("segment:" + name))
     stage = None
     if raw.stage_to is not None and plan.stages is not None:
-        stage = _stage_outcome({"from_": _STAGE[raw.stage_from] if raw.stage_from else None,
-                                "to": _STAGE[raw.stage_to], "label": plan.stages.states[raw.stage_to],
-                                "transition": raw.transition})
+        key = ("stage", raw.stage_from, raw.stage_to, raw.transition)
+        stage = shared.get(key)
+        if stage is None:
+            stage = shared.setdefault(key, _stage_outcome({
+                "from_": _STAGE[raw.stage_from] if raw.stage_from else None, "to": _STAGE[raw.stage_to],
+                "label": plan.stages.states[raw.stage_to], "transition": raw.transition}))
     churn = None
     if raw.churn_kind is not None and raw.churn_risk is not None:
         score = raw.churn_score
