@@ -142,3 +142,24 @@ def test_a_missing_group_is_the_shared_empty_group() -> None:
     explicit = Account.model_validate({"id": "A", "company": {}, "transactions": {}, "credit": {}, "loyalty": {},
                                        "relationship": {}, "signals": {}})
     assert a == explicit and a.model_dump_json() == explicit.model_dump_json()
+
+
+def test_decisions_share_the_plans_outcome_models_and_stay_equal_to_built_ones() -> None:
+    # a tier/segment/stage outcome depends only on its code and the row that decided it: decisions
+    # share one frozen model per (section, code, row) of the plan, and each equals a freshly built one
+    accounts = [{"id": f"S{i}", "transactions": {"annual_profit": 50_000.0 * i, "marketing_cost": 10_000.0},
+                 "relationship": {"stage": "stable"}} for i in range(1, 6)]
+    policy = accountrules.load_policy(ROOT / "rulesets" / "express")  # its own plan: nothing shared yet
+    first, second = (_decisions(policy, accounts) for _ in range(2))
+    for a, b in zip(first, second, strict=True):
+        assert a.tier is not None and a.stage is not None
+        assert a.tier is b.tier and a.stage is b.stage
+        assert all(a.segments[k] is b.segments[k] for k in a.segments)
+        assert a.tier == type(a.tier).model_validate(a.tier.model_dump())
+        assert a.stage == type(a.stage).model_validate(a.stage.model_dump())
+    # frozen: a caller cannot change one decision's outcome, and so every other decision's
+    with pytest.raises(ValueError):
+        first[0].tier.code = "lead"  # type: ignore[misc, union-attr]
+    # another policy (here a second load of the same files) never sees this plan's models
+    other = _decisions(EXPRESS, accounts)
+    assert all(a.tier is not b.tier and a.tier == b.tier for a, b in zip(first, other, strict=True))
