@@ -48,6 +48,8 @@ class _Contact(NamedTuple):
 
 # (env path, kind, lower bound, upper bound, enum values)
 Rule = tuple[str, int, float | None, float | None, frozenset[str]]
+# a group's rules by field name (None: always the model's way), and the paths of its unbounded amounts
+Rules = tuple[dict[str, Rule | None], dict[str, str]]
 
 
 def _read(rule: Rule, v: Any) -> Any:
@@ -88,6 +90,27 @@ def _read(rule: Rule, v: Any) -> Any:
     return v
 
 
+def _read_into(target: dict[str, Any], rules: Rules, values: dict[Any, Any]) -> bool:
+    """Write each of ``values`` as the model keeps it into ``target`` under its rule's path; False when
+    the model would convert or refuse one (``target`` is then partly written: the caller drops it)."""
+    known, free = rules
+    for name, v in values.items():
+        # most values are finite floats for unbounded amounts, which the model keeps as they are
+        if type(v) is float and v - v == 0.0:
+            path = free.get(name)
+            if path is not None:
+                target[path] = v
+                continue
+        rule = known.get(name)
+        if rule is None:
+            return False
+        v = _read(rule, v)
+        if v is _REFUSED:
+            return False
+        target[rule[0]] = v
+    return True
+
+
 def _rule(path: str, annotation: Any) -> Rule | None:
     """How to check one field, or None when its annotation holds something this reader does not know."""
     lo = hi = None
@@ -121,18 +144,21 @@ def _rule(path: str, annotation: Any) -> Rule | None:
     return None if kind is None else (path, kind, lo, hi, frozenset())
 
 
-def _group_rules(model: type[BaseModel], group: str) -> dict[str, Rule | None]:
-    out: dict[str, Rule | None] = {}
+def _group_rules(model: type[BaseModel], group: str, required: bool = False) -> Rules:
+    """Rules for a model's fields, each under the path ``group.name`` (``name`` alone when group is empty).
+
+    A field that must be given takes the model's way unless ``required`` (the caller checks presence)."""
+    known: dict[str, Rule | None] = {}
     for name, info in model.model_fields.items():
-        if info.is_required() or info.default is not None:  # the template says None for a field left out
-            out[name] = None
+        path = f"{group}.{name}" if group else name
+        if (info.is_required() and not required) or (not info.is_required() and info.default is not None):
+            known[name] = None  # the template says None for a field left out
             continue
-        rule = _rule(f"{group}.{name}", info.annotation)
+        ann = info.annotation
         # bounds pydantic keeps in the field's metadata (``Field(ge=0)``) rather than the annotation
-        if rule is not None and info.metadata:
-            rule = _rule(f"{group}.{name}", typing.Annotated[(info.annotation, *info.metadata)])
-        out[name] = rule
-    return out
+        known[name] = _rule(path, typing.Annotated[(ann, *info.metadata)] if info.metadata else ann)
+    free = {n: r[0] for n, r in known.items() if r is not None and r[1:4] == (_FLOAT, None, None)}
+    return known, free
 
 
 def _plain_config(model: type[BaseModel]) -> bool:
@@ -154,7 +180,7 @@ class DictEnvReader:
         self._template = account_env(Account(id="-"), extra_fields)
         for path, name, kind in self._extra:
             self._template[path] = coerce_extra(name, kind, None)
-        groups: dict[str, tuple[dict[str, Rule | None], dict[str, str]]] = {}
+        groups: dict[str, Rules] = {}
         fields = Account.model_fields
         # the top-level fields this reader checks by hand: only while the model still says the same
         usable = (_plain_config(Account) and fields["id"].annotation is str
@@ -165,23 +191,17 @@ class DictEnvReader:
         for name, info in fields.items():
             ann = info.annotation
             if isinstance(ann, type) and issubclass(ann, BaseModel) and info.default == ann():
-                rules = _group_rules(ann, name)
-                free = {n: r[0] for n, r in rules.items() if r is not None and r[1:4] == (_FLOAT, None, None)}
-                groups[name] = (rules, free)
+                groups[name] = _group_rules(ann, name)
                 usable = usable and _plain_config(ann)
             elif name not in ("id", "name", "contacts", "extra"):
                 usable = False  # a field this reader has no rule for: always the model's way
         self._groups = groups
         self._usable = usable
-        # a contact's fields, two of them required; the summary reads them by these names
-        crules = {name: _rule(f"contacts.{name}", info.annotation if not info.metadata else
-                              typing.Annotated[(info.annotation, *info.metadata)])
-                  for name, info in Contact.model_fields.items()}
+        # a contact's fields, under the names the summary reads; the required ones are checked present
+        contact = _group_rules(Contact, "", required=True)
         self._contact_required = frozenset(n for n, info in Contact.model_fields.items() if info.is_required())
-        ok = (_plain_config(Contact) and set(crules) == set(_Contact._fields) and all(crules.values())
-              and all(info.is_required() or info.default is None for info in Contact.model_fields.values()))
-        self._contact_rules: dict[str, Rule] | None = (
-            {n: r for n, r in crules.items() if r is not None} if ok else None)
+        ok = (_plain_config(Contact) and set(contact[0]) == set(_Contact._fields) and all(contact[0].values()))
+        self._contact_rules: Rules | None = contact if ok else None
 
     def env(self, data: Any) -> dict[str, Any] | None:
         """The env ``env_of(to_account(data), extra_fields)`` gives, when that reads every value unchanged."""
@@ -200,22 +220,8 @@ class DictEnvReader:
             if group is not None:
                 if type(value) is not dict:
                     return None
-                rules, free = group
-                for name, v in value.items():
-                    # most values are finite floats for unbounded amounts, which the model keeps as they are
-                    if type(v) is float and v - v == 0.0:
-                        path = free.get(name)
-                        if path is not None:
-                            env[path] = v
-                            continue
-                    rule = rules.get(name)
-                    if rule is None:
-                        return None
-                    v = _read(rule, v)
-                    if v is _REFUSED:
-                        return None
-                    if v is not None:  # the template holds None already
-                        env[rule[0]] = v
+                if not _read_into(env, group, value):
+                    return None
             elif key == "id":
                 continue
             elif key == "name":
@@ -260,17 +266,9 @@ class DictEnvReader:
             return None
         out = []
         for item in items:
-            if type(item) is not dict:
+            got: dict[str, Any] = {}
+            if type(item) is not dict or not _read_into(got, rules, item):
                 return None
-            got = {}
-            for name, v in item.items():
-                rule = rules.get(name)
-                if rule is None:
-                    return None
-                v = _read(rule, v)
-                if v is _REFUSED:
-                    return None
-                got[name] = v
             if any(got.get(name) is None for name in self._contact_required):
                 return None
             out.append(_Contact(**got))
