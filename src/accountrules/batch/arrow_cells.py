@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from accountrules.io.readers import cell_text
 from accountrules.model.fields import FieldSpec
 
 __all__ = ["as_arrow", "extra_as_is", "fast_cast", "normalise_array", "pc", "target_type"]
 
+_INT_DIGITS = 18
+_INT_RE = f"^[0-9]{{1,{_INT_DIGITS}}}$"
 _FLOAT_RE = r"^-?(0|[1-9][0-9]{0,15})(\.[0-9]{1,17})?([eE][-+]?[0-9]{1,2})?$"
 _DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _TRUE = ["true", "True", "TRUE", "yes", "Yes", "YES", "1"]
@@ -69,6 +72,14 @@ def normalise_array(key: str, arr: Any) -> Any:
     return arr
 
 
+def _digits_only(pc: Any, arr: Any) -> bool:
+    """Whether the column's text is ASCII digits alone and no cell longer than ``_INT_RE`` allows: then
+    every cell Arrow can cast to int64 (an empty one it cannot) matches it. Read off the column's bytes
+    end to end (a null slot's too: digits there only send the column to the regex), not cell by cell."""
+    text = cell_text(arr)
+    return bool(text and text.isdigit() and (pc.max(pc.binary_length(arr)).as_py() or 0) <= _INT_DIGITS)
+
+
 def _parse_where(pc: Any, pa: Any, arr: Any, ok: Any, to: Any) -> Any:
     """Text cells parsed as ``to`` where ``ok``, null elsewhere. The cells not parsed are replaced by
     "0" first: older pyarrow (< 22) parses the hidden text behind nulls too, and fails on it."""
@@ -104,8 +115,12 @@ def fast_cast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
             elif pa.types.is_string(t):
                 # digits only (pydantic reads "007" as 7 too); signs, spaces, "1_000" go cell by cell
                 # a regex, not ascii_is_decimal: that one calls "  " decimal in pyarrow < 22
-                ok = pc.match_substring_regex(arr, "^[0-9]{1,18}$")
-                vals = _parse_where(pc, pa, arr, ok, pa.int64())
+                vals = _whole_cast(pa, arr, pa.int64()) if _digits_only(pc, arr) else None
+                if vals is not None:  # every cell matches the regex: the regex and the masks are spared
+                    ok = None
+                else:
+                    ok = pc.match_substring_regex(arr, _INT_RE)
+                    vals = _parse_where(pc, pa, arr, ok, pa.int64())
             else:
                 return None
         elif pa.types.is_integer(t) or pa.types.is_floating(t):
@@ -132,8 +147,9 @@ def fast_cast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
         if pa.types.is_boolean(t):
             ok, vals = None, arr
         elif pa.types.is_string(t):
-            ok = pc.is_in(arr, value_set=pa.array(_TRUE + _FALSE))
-            vals = pc.is_in(arr, value_set=pa.array(_TRUE))
+            # one hash look-up a cell: where in the spellings, true ones first (null: none of them)
+            at = pc.index_in(arr, value_set=pa.array(_TRUE + _FALSE))
+            ok, vals = at.is_valid(), pc.less(at, len(_TRUE))
         else:
             return None
     elif spec.type == "date":

@@ -248,7 +248,7 @@ def _may_hold_breaks(path: Path, encoding: str) -> bool:
     return False
 
 
-def _cell_text(col: Any) -> bytes | None:
+def cell_text(col: Any) -> bytes | None:
     """The bytes of a string column's cells end to end (and whatever a null slot may span), or
     None for another type. Read off its offsets and data buffers: a copy, not a kernel per cell."""
     pa = pyarrow("reading CSV")
@@ -270,7 +270,7 @@ def _batch_problems(batch: Any, joined: str | None) -> dict[int, str]:
         # a column's text whole (what CSV gives: strings) clears most columns at once: no cell is
         # longer than all of it, and a memchr over it finds no line break in any cell. The exact
         # tests run only on a column that fails this, so a clean file pays almost nothing
-        text = _cell_text(col)
+        text = cell_text(col)
         long = text is None or len(text) > MAX_CELL_CHARS
         if long and (pc.max(pc.binary_length(col)).as_py() or 0) > MAX_CELL_CHARS:
             _flag(bad, pc.greater(pc.utf8_length(col), MAX_CELL_CHARS), _LONG)
@@ -451,6 +451,6 @@ def iter_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
 
 __all__ = [
     "CSV_BLOCK_BYTES", "MAX_CELL_CHARS", "MAX_JSON_DEPTH",
-    "RawChunk", "TableInputError", "compression_of", "iter_csv", "iter_jsonl", "iter_parquet",
+    "RawChunk", "TableInputError", "cell_text", "compression_of", "iter_csv", "iter_jsonl", "iter_parquet",
     "json_object", "open_text", "pandas_array", "parquet_layout", "read_csv_header",
 ]
