@@ -295,3 +295,46 @@ def test_text_hidden_behind_a_null_is_not_read() -> None:
     digits_behind = pa.StringArray.from_buffers(3, offsets, pa.py_buffer(b"12934"), validity)
     got, bad, blank = _column("transactions.count", FIELDS["transactions.count"], digits_behind, None)
     assert got.to_pylist() == [12, None, 34] and bad == {} and blank == 1
+
+
+# -- date text read whole (arrow_cells._dates_only) ----------------------------------------------------
+
+_DATE_FIELDS = [k for k, f in FIELDS.items() if f.type == "date" and not k.startswith("extra.")]
+_date_cell = st.one_of(st.none(), st.dates(dt.date(1, 1, 1)).map(dt.date.isoformat), st.sampled_from(
+    ["0000-01-01", "2026-13-01", "2024-02-30", "2023-02-29", "2024-1-05", "2024-01-5", "2024/01/05", "20240105",
+     "2024-01-05 ", "12345-01-01", "2024-01-0a", "2024--01-05", "-2024-01-0"]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_date_text_read_whole_as_the_regex_reads_it(data: st.DataObject) -> None:
+    """A column of ISO dates alone skips the regex per cell: the column, its refused cells and their
+    messages are those of the regex path, and each row is the model's."""
+    from accountrules.batch import arrow_cells
+    from accountrules.batch.validate import _column
+
+    n = data.draw(st.integers(1, 6))
+    name = data.draw(st.sampled_from(_DATE_FIELDS))
+    cells = data.draw(st.lists(_date_cell, min_size=n, max_size=n))
+    lead = data.draw(st.integers(0, 2))
+    arr = pa.array(["2024-01-01x"] * lead + cells, pa.string()).slice(lead)
+    got = _column(name, FIELDS[name], arr, None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(arrow_cells, "_dates_only", lambda *_: False)
+        regex = _column(name, FIELDS[name], arr, None)
+    assert got[0].equals(regex[0]) and got[1:] == regex[1:]
+    check(pa.table({"id": [f"A{i}" for i in range(n)], name: arr}))
+
+
+def test_date_text_behind_a_null_sends_the_column_to_the_regex() -> None:
+    from accountrules.batch import arrow_cells
+
+    validity = pa.array([True, False, True]).buffers()[1]
+    offsets = pa.array([0, 10, 20, 30], pa.int32()).buffers()[1]
+    text = b"2024-01-05" + b"2024-01-06" + b"2024-01-07"
+    arr = pa.StringArray.from_buffers(3, offsets, pa.py_buffer(text), validity)
+    assert not arrow_cells._dates_only(arrow_cells.pc(), arr)  # 30 bytes for 2 cells
+    vals, ok = arrow_cells.fast_cast(arr, FIELDS["relationship.last_executive_visit"]) or (None, None)
+    assert vals.to_pylist() == [dt.date(2024, 1, 5), None, dt.date(2024, 1, 7)]
+    tight = pa.array(["2024-01-05", None, "2024-01-07"], pa.string())
+    assert arrow_cells._dates_only(arrow_cells.pc(), tight)

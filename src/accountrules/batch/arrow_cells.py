@@ -80,6 +80,17 @@ def _digits_only(pc: Any, arr: Any) -> bool:
     return bool(text and text.isdigit() and (pc.max(pc.binary_length(arr)).as_py() or 0) <= _INT_DIGITS)
 
 
+def _dates_only(pc: Any, arr: Any) -> bool:
+    """Whether every cell matches ``_DATE_RE``, read off the column's bytes end to end: each cell 10
+    bytes long, none behind a null, and the text ``[0-9]{4}-[0-9]{2}-[0-9]{2}`` over and over."""
+    text = cell_text(arr)
+    cells = len(arr) - arr.null_count
+    if not text or len(text) != 10 * cells or pc.min_max(pc.binary_length(arr)).as_py() != {"min": 10, "max": 10}:
+        return False
+    dashes = b"-" * cells
+    return bool(text[4::10] == dashes and text[7::10] == dashes and text.translate(None, b"0123456789") == dashes * 2)
+
+
 def _parse_where(pc: Any, pa: Any, arr: Any, ok: Any, to: Any) -> Any:
     """Text cells parsed as ``to`` where ``ok``, null elsewhere. The cells not parsed are replaced by
     "0" first: older pyarrow (< 22) parses the hidden text behind nulls too, and fails on it."""
@@ -161,8 +172,11 @@ def fast_cast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
             vals = arr.cast(pa.date32(), safe=False)
             ok = pc.equal(vals.cast(t), arr)
         elif pa.types.is_string(t):
-            ok = pc.and_(pc.match_substring_regex(arr, _DATE_RE), pc.invert(pc.starts_with(arr, "0000")))
-            candidates = pc.if_else(ok, arr, pa.scalar(None, pa.string()))
+            year = pc.invert(pc.starts_with(arr, "0000"))
+            shaped = _dates_only(pc, arr)  # every cell matches the regex: it is spared
+            ok = year if shaped else pc.and_(pc.match_substring_regex(arr, _DATE_RE), year)
+            whole = shaped and ok.true_count == len(arr) - arr.null_count  # every cell a candidate
+            candidates = arr if whole else pc.if_else(ok, arr, pa.scalar(None, pa.string()))
             try:  # strict: fails as a whole on a day that does not exist (2026-13-01)
                 vals = candidates.cast(pa.date32())
             except pa.ArrowInvalid:
