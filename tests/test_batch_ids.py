@@ -60,3 +60,27 @@ def test_look_alikes_are_one_account_or_refused() -> None:
     for col in (["A1\n", "0\n"], pa.array(["A1\n", "0\n"], pa.string())):
         out, bad = normalise_id_column(col)
         assert set(bad) == {0, 1} and "U+000A" in bad[0]
+
+
+_ASCII_IDS = st.one_of(st.text(alphabet="A1~!-", min_size=1, max_size=5),
+                       st.sampled_from(["", " A1", "A1 ", "A 1", "A\t1", "Ａ１", "A\u200b1", "A1\n", "\x7f"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), _ASCII_IDS), min_size=1, max_size=8), st.integers(0, 2))
+def test_a_column_of_visible_ascii_is_read_whole_as_the_cells_are(cells: list[str | None], lead: int) -> None:
+    """A column whose text is visible ASCII alone is kept as it is, with no regex per cell: what the
+    cell path gives, whatever one odd cell (an edge space, a tab, a full-width or empty id) is."""
+    col = pa.array(["\u00a0"] * lead + cells, pa.string()).slice(lead)  # a slice past non-ASCII text
+    out, bad = normalise_id_column(col)
+    expected = [normalise_id(c) if c is not None else (None, None) for c in cells]
+    assert out.to_pylist() == [norm for norm, _ in expected]
+    assert bad == {i: problem for i, (_, problem) in enumerate(expected) if problem is not None}
+
+
+def test_text_behind_a_null_id_is_not_an_id() -> None:
+    offsets = pa.array([0, 2, 4, 6], pa.int32()).buffers()[1]
+    validity = pa.array([True, False, True]).buffers()[1]
+    col = pa.StringArray.from_buffers(3, offsets, pa.py_buffer(b"A1 \tB2"), validity)
+    out, bad = normalise_id_column(col)
+    assert out.to_pylist() == ["A1", None, "B2"] and bad == {}

@@ -250,3 +250,91 @@ def test_blank_is_unknown_never_zero() -> None:
     env = chunk.env(0)
     assert env["transactions.revenue"] is None and env["credit.overdue_payments"] is None
     assert env["contacts.count"] == 0 and env["extra.n"] is None
+
+
+# -- integer text read whole (arrow_cells._digits_only) ------------------------------------------------
+
+_INT_FIELDS = [k for k, f in FIELDS.items() if f.type == "number" and f.integer]
+_digit_cell = st.one_of(st.none(), st.text(alphabet="0123456789", min_size=1, max_size=20),
+                        st.sampled_from(["", "0", "007", "123456789012345678", "1234567890123456789", "-1", "+1",
+                                         "0x10"]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_integer_text_read_whole_as_the_regex_reads_it(data: st.DataObject) -> None:
+    """A column of digits alone is cast in one pass, with no regex per cell: the column, its refused
+    cells and their messages are those of the regex path, and each row is the model's."""
+    from accountrules.batch import arrow_cells
+    from accountrules.batch.validate import _column
+
+    n = data.draw(st.integers(1, 6))
+    name = data.draw(st.sampled_from(_INT_FIELDS))
+    cells = data.draw(st.lists(_digit_cell, min_size=n, max_size=n))
+    lead = data.draw(st.integers(0, 2))  # a slice: the column's text starts past its first cells
+    arr = pa.array(["x"] * lead + cells, pa.string()).slice(lead)
+    got = _column(name, FIELDS[name], arr, None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(arrow_cells, "_digits_only", lambda *_: False)
+        regex = _column(name, FIELDS[name], arr, None)
+    assert type(got[0]) is type(regex[0]) and got[1:] == regex[1:]
+    # a whole number past int64 keeps the column as Python values
+    assert got[0] == regex[0] if isinstance(got[0], list) else got[0].equals(regex[0])
+    check(pa.table({"id": [f"A{i}" for i in range(n)], name: arr}))
+
+
+def test_text_hidden_behind_a_null_is_not_read() -> None:
+    from accountrules.batch.validate import _column
+
+    text = b"12x34"  # cells "12", null over "x", "34"
+    offsets = pa.array([0, 2, 3, 5], pa.int32()).buffers()[1]
+    validity = pa.array([True, False, True]).buffers()[1]
+    arr = pa.StringArray.from_buffers(3, offsets, pa.py_buffer(text), validity)
+    got, bad, blank = _column("transactions.count", FIELDS["transactions.count"], arr, None)
+    assert got.to_pylist() == [12, None, 34] and bad == {} and blank == 1
+    digits_behind = pa.StringArray.from_buffers(3, offsets, pa.py_buffer(b"12934"), validity)
+    got, bad, blank = _column("transactions.count", FIELDS["transactions.count"], digits_behind, None)
+    assert got.to_pylist() == [12, None, 34] and bad == {} and blank == 1
+
+
+# -- date text read whole (arrow_cells._dates_only) ----------------------------------------------------
+
+_DATE_FIELDS = [k for k, f in FIELDS.items() if f.type == "date" and not k.startswith("extra.")]
+_date_cell = st.one_of(st.none(), st.dates(dt.date(1, 1, 1)).map(dt.date.isoformat), st.sampled_from(
+    ["0000-01-01", "2026-13-01", "2024-02-30", "2023-02-29", "2024-1-05", "2024-01-5", "2024/01/05", "20240105",
+     "2024-01-05 ", "12345-01-01", "2024-01-0a", "2024--01-05", "-2024-01-0"]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_date_text_read_whole_as_the_regex_reads_it(data: st.DataObject) -> None:
+    """A column of ISO dates alone skips the regex per cell: the column, its refused cells and their
+    messages are those of the regex path, and each row is the model's."""
+    from accountrules.batch import arrow_cells
+    from accountrules.batch.validate import _column
+
+    n = data.draw(st.integers(1, 6))
+    name = data.draw(st.sampled_from(_DATE_FIELDS))
+    cells = data.draw(st.lists(_date_cell, min_size=n, max_size=n))
+    lead = data.draw(st.integers(0, 2))
+    arr = pa.array(["2024-01-01x"] * lead + cells, pa.string()).slice(lead)
+    got = _column(name, FIELDS[name], arr, None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(arrow_cells, "_dates_only", lambda *_: False)
+        regex = _column(name, FIELDS[name], arr, None)
+    assert got[0].equals(regex[0]) and got[1:] == regex[1:]
+    check(pa.table({"id": [f"A{i}" for i in range(n)], name: arr}))
+
+
+def test_date_text_behind_a_null_sends_the_column_to_the_regex() -> None:
+    from accountrules.batch import arrow_cells
+
+    validity = pa.array([True, False, True]).buffers()[1]
+    offsets = pa.array([0, 10, 20, 30], pa.int32()).buffers()[1]
+    text = b"2024-01-05" + b"2024-01-06" + b"2024-01-07"
+    arr = pa.StringArray.from_buffers(3, offsets, pa.py_buffer(text), validity)
+    assert not arrow_cells._dates_only(arrow_cells.pc(), arr)  # 30 bytes for 2 cells
+    vals, ok = arrow_cells.fast_cast(arr, FIELDS["relationship.last_executive_visit"]) or (None, None)
+    assert vals.to_pylist() == [dt.date(2024, 1, 5), None, dt.date(2024, 1, 7)]
+    tight = pa.array(["2024-01-05", None, "2024-01-07"], pa.string())
+    assert arrow_cells._dates_only(arrow_cells.pc(), tight)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from accountrules.io.readers import cell_text
 from accountrules.model.fields import FieldSpec
 
 __all__ = ["as_arrow", "extra_as_is", "fast_cast", "normalise_array", "pc", "target_type"]
 
+_INT_DIGITS = 18
+_INT_RE = f"^[0-9]{{1,{_INT_DIGITS}}}$"
 _FLOAT_RE = r"^-?(0|[1-9][0-9]{0,15})(\.[0-9]{1,17})?([eE][-+]?[0-9]{1,2})?$"
 _DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _TRUE = ["true", "True", "TRUE", "yes", "Yes", "YES", "1"]
@@ -56,7 +59,8 @@ def normalise_array(key: str, arr: Any) -> Any:
         arr = arr.cast(pa.string())
         t = arr.type
     if pa.types.is_string(t):
-        if pc.any(pc.equal(arr, "")).as_py():
+        # an empty cell is one of length 0: the lengths come from the offsets, no text is compared
+        if pc.min(pc.binary_length(arr)).as_py() == 0:
             arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
     elif pa.types.is_floating(t):
         if pa.types.is_float16(t):
@@ -67,6 +71,25 @@ def normalise_array(key: str, arr: Any) -> Any:
     elif key == "id" and pa.types.is_integer(t):
         arr = arr.cast(pa.string())
     return arr
+
+
+def _digits_only(pc: Any, arr: Any) -> bool:
+    """Whether the column's text is ASCII digits alone and no cell longer than ``_INT_RE`` allows: then
+    every cell Arrow can cast to int64 (an empty one it cannot) matches it. Read off the column's bytes
+    end to end (a null slot's too: digits there only send the column to the regex), not cell by cell."""
+    text = cell_text(arr)
+    return bool(text and text.isdigit() and (pc.max(pc.binary_length(arr)).as_py() or 0) <= _INT_DIGITS)
+
+
+def _dates_only(pc: Any, arr: Any) -> bool:
+    """Whether every cell matches ``_DATE_RE``, read off the column's bytes end to end: each cell 10
+    bytes long, none behind a null, and the text ``[0-9]{4}-[0-9]{2}-[0-9]{2}`` over and over."""
+    text = cell_text(arr)
+    cells = len(arr) - arr.null_count
+    if not text or len(text) != 10 * cells or pc.min_max(pc.binary_length(arr)).as_py() != {"min": 10, "max": 10}:
+        return False
+    dashes = b"-" * cells
+    return bool(text[4::10] == dashes and text[7::10] == dashes and text.translate(None, b"0123456789") == dashes * 2)
 
 
 def _parse_where(pc: Any, pa: Any, arr: Any, ok: Any, to: Any) -> Any:
@@ -104,8 +127,12 @@ def fast_cast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
             elif pa.types.is_string(t):
                 # digits only (pydantic reads "007" as 7 too); signs, spaces, "1_000" go cell by cell
                 # a regex, not ascii_is_decimal: that one calls "  " decimal in pyarrow < 22
-                ok = pc.match_substring_regex(arr, "^[0-9]{1,18}$")
-                vals = _parse_where(pc, pa, arr, ok, pa.int64())
+                vals = _whole_cast(pa, arr, pa.int64()) if _digits_only(pc, arr) else None
+                if vals is not None:  # every cell matches the regex: the regex and the masks are spared
+                    ok = None
+                else:
+                    ok = pc.match_substring_regex(arr, _INT_RE)
+                    vals = _parse_where(pc, pa, arr, ok, pa.int64())
             else:
                 return None
         elif pa.types.is_integer(t) or pa.types.is_floating(t):
@@ -132,8 +159,9 @@ def fast_cast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
         if pa.types.is_boolean(t):
             ok, vals = None, arr
         elif pa.types.is_string(t):
-            ok = pc.is_in(arr, value_set=pa.array(_TRUE + _FALSE))
-            vals = pc.is_in(arr, value_set=pa.array(_TRUE))
+            # one hash look-up a cell: where in the spellings, true ones first (null: none of them)
+            at = pc.index_in(arr, value_set=pa.array(_TRUE + _FALSE))
+            ok, vals = at.is_valid(), pc.less(at, len(_TRUE))
         else:
             return None
     elif spec.type == "date":
@@ -145,8 +173,11 @@ def fast_cast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
             vals = arr.cast(pa.date32(), safe=False)
             ok = pc.equal(vals.cast(t), arr)
         elif pa.types.is_string(t):
-            ok = pc.and_(pc.match_substring_regex(arr, _DATE_RE), pc.invert(pc.starts_with(arr, "0000")))
-            candidates = pc.if_else(ok, arr, pa.scalar(None, pa.string()))
+            year = pc.invert(pc.starts_with(arr, "0000"))
+            shaped = _dates_only(pc, arr)  # every cell matches the regex: it is spared
+            ok = year if shaped else pc.and_(pc.match_substring_regex(arr, _DATE_RE), year)
+            whole = shaped and ok.true_count == len(arr) - arr.null_count  # every cell a candidate
+            candidates = arr if whole else pc.if_else(ok, arr, pa.scalar(None, pa.string()))
             try:  # strict: fails as a whole on a day that does not exist (2026-13-01)
                 vals = candidates.cast(pa.date32())
             except pa.ArrowInvalid:

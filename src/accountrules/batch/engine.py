@@ -223,7 +223,8 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
                    program: VectorProgram) -> dict[str, Any]:
     """Decide the valid rows of ``chunk`` at once with the vector evaluator: Arrow output columns when
     pyarrow is installed (no Python object per row), else lists."""
-    rows = [j for j in range(chunk.n) if j not in chunk.errors]
+    errors = chunk.errors
+    rows = [j for j in range(chunk.n) if j not in errors] if errors else list(range(chunk.n))
     if not rows:
         return _empty_outputs(policy.plan, chunk.n)
     vector = _vector()

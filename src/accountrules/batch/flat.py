@@ -55,11 +55,12 @@ def part_table(start: int, ids: Any, outputs: Mapping[str, Any], errors: Mapping
     refused rows are left out unless ``with_errors``."""
     pa = _pa()
     n = len(ids)
-    cols: dict[str, Any] = {"row": pa.array(range(start + 1, start + n + 1), pa.int64())}
+    import pyarrow.compute as pc
+
+    # start + 1, start + 2, ... by kernels: pa.array(range(...)) converts one Python int at a time
+    cols: dict[str, Any] = {"row": pc.add(pc.cumulative_sum(pa.nulls(n, pa.int64()).fill_null(1)), start)}
     id_arr = as_array("account_id", ids)
     if with_errors and errors:  # a refused row shows the id as its error names it
-        import pyarrow.compute as pc
-
         mask = pa.array([j in errors for j in range(n)], pa.bool_())
         shown = [errors[j].account_id for j in sorted(errors)]
         id_arr = pc.replace_with_mask(id_arr, mask, pa.array(shown, pa.string()))

@@ -23,6 +23,8 @@ import re
 import unicodedata
 from typing import Any, Final
 
+from accountrules.io.readers import cell_text
+
 _REFUSED: Final = frozenset({"Cc", "Cf", "Cs"})
 _CLEAN_ASCII: Final = r"^[!-~](?:[ -~]*[!-~])?$"
 """Printable ASCII without edge spaces: NFKC and strip leave it as it is, nothing in it is refused."""
@@ -45,6 +47,8 @@ def normalise_id(text: str) -> tuple[str | None, str | None]:
     return norm, None
 
 
+_VISIBLE: Final = bytes(range(0x21, 0x7F))  # [!-~]: no space, so none at an edge either
+
 # fullmatch, not the pattern's anchors: Python's ``$`` also matches before a final newline, so
 # ``"A1\n"`` passed as clean on the list path while Arrow's RE2 (the column path) refused it
 _ASCII_RE: Final = re.compile(_CLEAN_ASCII.removeprefix("^").removesuffix("$"))
@@ -54,6 +58,13 @@ def named_id(text: str) -> str:
     """How a row error names the account whose id is ``text``: under the rule above when the rule
     accepts it, else as given (escaped), on every input path alike."""
     return normalise_id(text)[0] or shown_id(text)
+
+
+def _visible_ascii(pc: Any, col: Any) -> bool:
+    """Whether every cell of a string Array matches ``_CLEAN_ASCII`` because its text, read end to end
+    off the column's bytes (a null slot's too), is ``[!-~]`` alone and no cell is empty."""
+    text = cell_text(col)
+    return bool(text and not text.translate(None, _VISIBLE) and (pc.min(pc.binary_length(col)).as_py() or 0) > 0)
 
 
 def normalise_id_column(col: Any) -> tuple[Any, dict[int, str]]:
@@ -74,6 +85,8 @@ def normalise_id_column(col: Any) -> tuple[Any, dict[int, str]]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if _visible_ascii(pc, col):
+        return col, bad
     clean = pc.fill_null(pc.match_substring_regex(col, _CLEAN_ASCII), True)
     todo = pc.indices_nonzero(pc.invert(clean)).to_pylist()
     if not todo:

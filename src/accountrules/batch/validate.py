@@ -253,9 +253,10 @@ def _typed_column(key: str, spec: FieldSpec, arr: Any, extra: str | None) -> tup
     if ok is None:
         return vals, {}
     k = pc()
-    fallback = k.indices_nonzero(k.and_(arr.is_valid(), k.invert(ok))).to_pylist()
-    if not fallback:
+    refused = k.and_(arr.is_valid(), k.invert(ok))
+    if not refused.true_count:  # a clean column: no list of positions to build
         return vals, {}
+    fallback = k.indices_nonzero(refused).to_pylist()
     cells = [arr[i].as_py() for i in fallback]
     patches, bad = _cells(key, spec, cells, fallback, None, None)
     if len(bad) == len(fallback):
