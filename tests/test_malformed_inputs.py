@@ -63,6 +63,9 @@ STATIC: dict[str, tuple[int, dict[int, tuple[str | None, str]]]] = {
     "unclosed_quote.csv": (2, {2: (None, "unclosed quote")}),
     "ragged.csv": (4, {2: (None, "expected 2 cells, found 4"), 3: (None, "expected 2 cells, found 1")}),
     "formulas.csv": (7, {5: ("id", "U+0009"), 7: ("id", "duplicate account id '=1+2'")}),
+    # found by a helper's review: this used to end the whole batch in a bare OverflowError
+    "whole_beyond_2_53.csv": (5, {2: ("transactions.count", "less than or equal to 9007199254740992"),
+                                  4: ("transactions.count", "less than or equal to 9007199254740992")}),
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from accountrules.io.readers import cell_text
+from accountrules.model.account import WHOLE_MAX
 from accountrules.model.fields import FieldSpec
 
 __all__ = ["as_arrow", "extra_as_is", "fast_cast", "normalise_array", "pc", "target_type"]
@@ -200,12 +201,16 @@ def fast_cast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
     return pc.if_else(ok, vals, pa.scalar(None, vals.type)), ok
 
 
-def extra_as_is(kind: str, t: Any) -> bool:
-    """A declared extra field whose Arrow type already holds what ``coerce_extra`` would return for
+def extra_as_is(kind: str, arr: Any) -> bool:
+    """A declared extra field whose Arrow column already holds what ``coerce_extra`` would return for
     every cell (blanks and NaN are null by now): the column is kept as it is, with no Python per cell."""
-    pa, _ = _pa()
+    pa, pc = _pa()
+    t = arr.type
     if kind == "number":
-        return bool(t == pa.int64() or t == pa.float64())
+        if t == pa.int64():  # whole numbers past WHOLE_MAX are refused cell by cell, as coerce_extra does
+            low, high = (v.as_py() for v in pc.min_max(arr).values())
+            return low is None or (-WHOLE_MAX <= low and high <= WHOLE_MAX)
+        return bool(t == pa.float64())
     if kind == "string":
         return bool(pa.types.is_string(t))
     if kind == "bool":

@@ -237,7 +237,7 @@ def _typed_column(key: str, spec: FieldSpec, arr: Any, extra: str | None) -> tup
     import pyarrow as pa
 
     if extra is not None:
-        if extra_as_is(extra, arr.type):
+        if extra_as_is(extra, arr):
             return arr, {}
         cells = arr.to_pylist()
         return _cells(key, spec, cells, range(len(cells)), [None] * len(cells), extra)

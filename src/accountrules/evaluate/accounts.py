@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from accountrules.errors import AccountValidationError
-from accountrules.model.account import Account
+from accountrules.model.account import WHOLE_MAX, Account
 from accountrules.model.fields import account_env
 
 
@@ -154,12 +154,17 @@ def coerce_extra(name: str, kind: str, v: Any) -> Any:
     if v is None or v == "":
         return None
     if kind == "number" and isinstance(v, int | float) and not isinstance(v, bool):
+        if isinstance(v, int) and not -WHOLE_MAX <= v <= WHOLE_MAX:
+            # as the model's whole numbers; the value itself may be hundreds of digits: not repeated
+            raise ValueError(f"expected a whole number from {-WHOLE_MAX} to {WHOLE_MAX}")
         return v
     if kind == "number" and isinstance(v, str):
         try:
-            return float(v) if any(c in v for c in ".eE") else int(v)
+            number = float(v) if any(c in v for c in ".eE") else int(v)
         except ValueError:
             pass
+        else:
+            return coerce_extra(name, kind, number)
     if kind == "string" and isinstance(v, str):
         return v
     if kind == "bool":

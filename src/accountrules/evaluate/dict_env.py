@@ -123,10 +123,11 @@ def _rule(path: str, annotation: Any) -> Rule | None:
             base, *meta = typing.get_args(base)
             for m in meta:
                 for c in getattr(m, "metadata", [m]):
-                    if type(c) is annotated_types.Ge and isinstance(c.ge, int | float):
-                        lo = float(c.ge)
-                    elif type(c) is annotated_types.Le and isinstance(c.le, int | float):
-                        hi = float(c.le)
+                    # bounds kept as written: 2**63 - 1 as a float would let 2**63 through
+                    if type(c) is annotated_types.Ge and isinstance(c.ge, int | float) and type(c.ge) is not bool:
+                        lo = c.ge
+                    elif type(c) is annotated_types.Le and isinstance(c.le, int | float) and type(c.le) is not bool:
+                        hi = c.le
                     else:
                         return None
         elif origin in (typing.Union, types.UnionType):

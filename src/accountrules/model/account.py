@@ -16,8 +16,12 @@ from accountrules.model.enums import BuyingRole, CustomerReason, RelationshipLev
 
 Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
 Money = float
-Count = Annotated[int, Field(ge=0)]
-Days = Annotated[int, Field(ge=0)]
+# Whole numbers end at 2**53, the last one a float64 holds exactly: the vector evaluator reads numbers
+# as float64, so past it two counts could rank or compare apart there and equal in the compiled one
+# (and past int64 a column crashed where a dict decided). Every path refuses one with the field named.
+WHOLE_MAX = 2**53
+Count = Annotated[int, Field(ge=0, le=WHOLE_MAX)]
+Days = Annotated[int, Field(ge=0, le=WHOLE_MAX)]
 
 
 class _Group(BaseModel):
