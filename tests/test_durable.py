@@ -170,7 +170,7 @@ def fired(p: Policy, extra: dict[str, Any], engine: str = "durable") -> tuple[st
     return next((a.reasons for a in d.actions if a.code == "hit"), ())
 
 
-NUMBERS = [-3, 0, 1, 2, 2.0, 2.5, 5, 7.5, 10, 1e-07, 3e20, 2**60]
+NUMBERS = [-3, 0, 1, 2, 2.0, 2.5, 5, 7.5, 10, 1e-07, 3e20, 2**53, -(2**53), 2.0**60]  # 2**53: the last whole number
 STRINGS = ["a", "b", "x", "a\"b", "中文", ""]
 DATES = [dt.date(2023, 12, 31), dt.date(2024, 1, 1), dt.date(2024, 5, 1), dt.date(2024, 6, 29),
          dt.date(2024, 6, 30), dt.date(2024, 7, 1), dt.date(2024, 12, 31), dt.date(2025, 1, 1)]
@@ -254,7 +254,9 @@ def test_translation_shapes(tmp_path: Path) -> None:
 
 def test_values_durable_cannot_hold_fall_back_to_the_compiled_closure(tmp_path: Path) -> None:
     p = constructs_policy(tmp_path)
-    for extra in ({"n": float("nan"), "m": 1}, {"n": 2**60, "m": 2**60 + 1}, {"n": float("inf"), "m": 3},
+    # an account's whole numbers end at 2**53 (the model refuses more), but a computed one does not:
+    # extra.n * 2 is 2**54 here
+    for extra in ({"n": float("nan"), "m": 1}, {"n": 2**53, "m": 2**53}, {"n": float("inf"), "m": 3},
                   {"s": "z" * 70_000, "t": "z"}):
         assert fired(p, extra) == fired(p, extra, "compiled"), extra
 
