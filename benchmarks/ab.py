@@ -14,6 +14,8 @@ text cell quoted, as pyarrow writes it; ``csv-plain``: quoted only where needed,
 write it) or a pyarrow Table (``table``) to a pyarrow Table of flat results; ``cli``: ``accountrules
 decide`` of the CSV file (``--rows`` rows) to a CSV file, the CPU time of the whole command; ``load``:
 ``load_policy`` of a first-hit table of ``--rows`` range rows (``huge_table.py``'s policy; issue 10);
+``jsonl``: ``decide_many`` of a JSONL file of nested accounts (one contact each, dates as ISO text);
+``dicts``: the same accounts as a list of dicts read before the timer;
 ``decide``: ``Policy.decide(dict, portfolio=stats, trace=True)`` on the full express policy, ``--rows``
 calls over 1,000 generated accounts, each sample the p50 of per-call CPU time; ``decide-tier``: the same
 with ``trace=False`` on the tier table of ``tiers.py``, the call ``run.py`` compares with the peers.
@@ -46,6 +48,11 @@ if kind == "table":
     import pyarrow.parquet as pq
     source = pq.read_table(path)
     warm = source.slice(0, 1000)
+elif kind == "dicts":  # read before the timer, as a caller holds them
+    import json
+    with open(path, encoding="utf-8") as f:
+        source = [json.loads(line) for line in f]
+    warm = source[:1000]
 else:
     source = path
     warm = portfolio.to_table(portfolio.make_columns(1000, 1, as_of))
@@ -109,6 +116,15 @@ def _inputs(kind: str, rows: int, tmp: Path) -> Path:
 
         return huge_table.write_policy(tmp, rows)
 
+    if kind in ("jsonl", "dicts"):  # nested accounts, one contact each, dates as ISO text
+        import json
+
+        path = tmp / "accounts.jsonl"
+        cols = portfolio.make_columns(rows, 7, AS_OF)
+        with path.open("w", encoding="utf-8") as f:
+            for a in portfolio.account_dicts(cols, range(rows)):
+                f.write(json.dumps(a, default=str) + "\n")
+        return path
     table = portfolio.to_table(portfolio.make_columns(rows, 7, AS_OF))
     if kind == "table":
         import pyarrow.parquet as pq
@@ -143,7 +159,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", required=True, help="the src folder of the tree before")
     ap.add_argument("--after", required=True, help="the src folder of the tree after")
-    ap.add_argument("--input", choices=["csv", "csv-plain", "table", "cli", "load", "decide", "decide-tier"],
+    ap.add_argument("--input", choices=["csv", "csv-plain", "table", "jsonl", "dicts", "cli", "load", "decide",
+                                        "decide-tier"],
                     default="csv-plain")
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--pairs", type=int, default=8)

@@ -43,6 +43,9 @@ AS_OF = dt.date(2026, 6, 30)
 ODD: list[Any] = [None, "", "5", "5.5", "abc", " 7", math.nan, math.inf, -math.inf, True, False, 0, 1, -1, 7,
                   2**53, 2**53 + 1, -(2**53) - 1, 2**70, -0.0, 0.0, 0.5, 1.0, 1.5, -2.5, 1e308, 5e-324,
                   dt.date(2026, 1, 1), dt.datetime(2026, 1, 1, 5), dt.datetime(2026, 1, 1), "2026-01-01",
+                  # dates as JSON spells them, and spellings only the model may judge
+                  "2024-02-29", "2026-02-30", "0000-01-01", "2026-1-01", "２０２６-01-01", "2026-01-01T00:00:00",
+                  "2026-01-01 ", "20260101",
                   Decimal("1.5"), [1], [], (), {"x": 1}, {}, "stable", "nurture", "downsizing", "gold", "华东",
                   "Stable", "STABLE", b"stable"]
 VALID_CONTACT = st.fixed_dictionaries({"name": st.sampled_from(["Li", "Wang"]),

@@ -17,7 +17,7 @@ from accountrules.compile.plan import Plan, compile_policy
 from accountrules.errors import PolicyNotFoundError, PortfolioRequiredError
 from accountrules.evaluate import registry
 from accountrules.evaluate.accounts import env_of, to_account
-from accountrules.evaluate.dict_env import DictEnvReader
+from accountrules.evaluate.dict_env import reader_of
 from accountrules.evaluate.driver import run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 from accountrules.gc_pause import paused_gc
@@ -54,7 +54,7 @@ class Policy:
         self._sources = tuple(sources)
         self._entry = entry
         self._evaluators = registry.Evaluators(self._plan)
-        self._dict_env = DictEnvReader(self._plan.extra_fields)
+        self._dict_env = reader_of(self._plan)
 
     # -- identity
     @property

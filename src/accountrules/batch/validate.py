@@ -34,6 +34,7 @@ from accountrules.batch.ids import named_id, normalise_id, normalise_id_column, 
 from accountrules.compile.plan import Plan
 from accountrules.errors import AccountValidationError
 from accountrules.evaluate.accounts import account_data, coerce_extra, env_of
+from accountrules.evaluate.dict_env import reader_of
 from accountrules.model.account import Account
 from accountrules.model.fields import FIELDS, FieldSpec
 
@@ -119,6 +120,12 @@ def _pydantic_problems(e: ValidationError) -> Problems:
 
 def validate_row(obj: Any, plan: Plan) -> tuple[dict[str, Any] | None, Problems, str | None]:
     """``(env, problems, account id)`` of one Account / nested or dotted mapping."""
+    env = reader_of(plan).env(obj)  # a plain dict the model would take unchanged: no model built
+    if env is not None:
+        aid = normalise_id(env["id"])[0]
+        if aid is not None:
+            env["id"] = aid
+            return env, [], aid
     try:
         data = account_data(obj)
     except AccountValidationError as e:

@@ -189,8 +189,9 @@ class Plan:
     id_ranked: frozenset[str]  # the keys of portfolio_args ranked with ties broken by account id
     local_metrics: tuple[CMetric, ...]  # metrics that need no portfolio (portfolio arguments may read them)
     extra_fields: dict[str, str]
-    # what every decision of this plan shares, made on first use (the dressing's frozen outcome models:
-    # one per row and code, not one per decision); bounded by the policy's rows, never by its accounts
+    # what every decision of this plan shares, made on first use: the dressing's frozen outcome models
+    # (one per row and code, not one per decision) and the dict reader; bounded by the policy's rows,
+    # never by its accounts
     shared: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

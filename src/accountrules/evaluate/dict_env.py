@@ -15,6 +15,7 @@ always take the model's way. ``tests/test_dict_env.py`` holds it to ``env_of(to_
 from __future__ import annotations
 
 import datetime as dt
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from typing import Any, NamedTuple
 import annotated_types
 from pydantic import BaseModel
 
+from accountrules.compile.plan import Plan
 from accountrules.evaluate.accounts import coerce_extra
 from accountrules.model.account import Account, Contact
 from accountrules.model.fields import account_env, contacts_summary
@@ -36,6 +38,7 @@ _EXACT_INT = 2**53
 _INF = float("inf")
 _NO_EXTRA = object()  # the dict has no "extra" key (None is a value the model refuses)
 _TEXT = frozenset({str})
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _REFUSED = object()  # a value the model would convert or refuse
 
 
@@ -76,6 +79,14 @@ def _read(rule: Rule, v: Any) -> Any:
     elif tv is str:
         if kind is _ENUM:
             if v not in values:
+                return _REFUSED
+        elif kind is _DATE:
+            # JSON has no dates: "2026-04-25" as pydantic reads it; any other spelling takes its way
+            if not _ISO_DAY.fullmatch(v):
+                return _REFUSED
+            try:
+                v = dt.date.fromisoformat(v)
+            except ValueError:  # 2026-02-30, year 0
                 return _REFUSED
         elif kind is not _STR:
             return _REFUSED
@@ -168,6 +179,14 @@ def _plain_config(model: type[BaseModel]) -> bool:
     c = model.model_config
     return (c.get("extra") == "forbid" and not c.get("strict") and c.get("allow_inf_nan") is False
             and not c.get("str_strip_whitespace") and not c.get("str_to_lower") and not c.get("str_to_upper"))
+
+
+def reader_of(plan: Plan) -> DictEnvReader:
+    """The plan's reader, built on first use and shared by every decision and batch of the plan."""
+    found: DictEnvReader | None = plan.shared.get(DictEnvReader)
+    if found is None:
+        found = plan.shared.setdefault(DictEnvReader, DictEnvReader(plan.extra_fields))
+    return found
 
 
 class DictEnvReader:
