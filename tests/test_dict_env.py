@@ -155,10 +155,11 @@ def test_plain_accounts_take_the_reader(d: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("field", sorted(p for p in FIELDS if "." in p and not p.startswith("contacts.")))
-@pytest.mark.parametrize("value", ODD, ids=repr)
-def test_every_field_and_odd_value(field: str, value: Any) -> None:
+def test_every_field_and_odd_value(field: str) -> None:
     group, name = field.split(".", 1)
-    _agrees(DictEnvReader({}), {"id": "A1", group: {name: value}}, {})
+    reader = DictEnvReader({})
+    for value in ODD:
+        _agrees(reader, {"id": "A1", group: {name: value}}, {})
 
 
 def test_decide_gives_the_same_decision_either_way() -> None:
