@@ -19,6 +19,7 @@ are blank (unknown, ``None``, never 0), and an integer ``id`` column is read as 
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -160,27 +161,27 @@ def validate_rows(objs: Sequence[Any], plan: Plan, start: int, unreadable: Mappi
     """Validate accounts / mappings into a :class:`Chunk`; ``unreadable`` rows (local index -> message)
     were not even parsed (a bad JSON line)."""
     keys = env_keys(plan)
-    cols: list[list[Any]] = [[] for _ in keys]
     errors: dict[int, RowError] = {}
-    blank = [None] * len(keys)
+    blank = (None,) * len(keys)
+    values_of = operator.itemgetter(*keys)  # every env has every key (and there are more than one)
     unreadable = unreadable or {}
+    rows: list[tuple[Any, ...]] = []
     for j, obj in enumerate(objs):
-        values: Any
         if j in unreadable:
             errors[j] = row_error(start + j + 1, None, [("(account)", unreadable[j])])
-            values = blank
+            rows.append(blank)
+            continue
+        env, problems, aid = validate_row(obj, plan)
+        if env is None:
+            errors[j] = row_error(start + j + 1, aid, problems)
+            rows.append(blank)
         else:
-            env, problems, aid = validate_row(obj, plan)
-            if env is None:
-                errors[j] = row_error(start + j + 1, aid, problems)
-                values = blank
-            else:
-                values = map(env.__getitem__, keys)
-        for c, v in zip(cols, values, strict=True):
-            c.append(v)
+            rows.append(values_of(env))
+    # rows to columns in C rather than one append per row and key
+    cols = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in keys]
     # a field no row gives is not a column of this input; one some rows give is blank in the others
-    blanks = {k: c.count(None) for k, c in zip(keys, cols, strict=True) if c.count(None) < len(c)}
-    return Chunk(start, len(objs), keys, list(cols), {}, errors, blanks)
+    blanks = {k: n for k, c in zip(keys, cols, strict=True) if (n := c.count(None)) < len(c)}
+    return Chunk(start, len(objs), keys, cols, {}, errors, blanks)
 
 
 # -- the flat path: one cell through pydantic --------------------------------------------------------
