@@ -163,12 +163,9 @@ class StatsCollector:
             if rows is not None:
                 col = col.take(rows)
             if np is not None and _is_numeric(col.type):
-                import pyarrow as pa  # a chunk of arrays came from pyarrow
-                import pyarrow.compute as pc
+                import pyarrow.compute as pc  # a chunk of arrays came from pyarrow
 
-                # beyond 2**53 a whole number has no exact float: round to the nearest, as float() does
-                as_float = col.cast("double", safe=not pa.types.is_integer(col.type))
-                return pc.fill_null(as_float, float("nan")).to_numpy(zero_copy_only=False)
+                return pc.fill_null(col.cast("double"), float("nan")).to_numpy(zero_copy_only=False)
             return None
         if field in chunk.base:
             v = chunk.base[field]

@@ -229,9 +229,7 @@ class ColumnBatch:
                 days = arr.cast(pa.date32()).cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False)
                 cols[name] = Column("date", days.astype(np.int64) + _EPOCH, valid)
             elif pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-                # beyond 2**53 a whole number has no exact float: round to the nearest, as float() does
-                vals = arr.cast(pa.float64(), safe=not pa.types.is_integer(t)).fill_null(0.0)
-                vals = vals.to_numpy(zero_copy_only=False)
+                vals = arr.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
                 cols[name] = Column("number", np.asarray(vals, dtype=np.float64), valid)
             elif pa.types.is_null(t):
                 cols[name] = Column("null", np.zeros(len(arr), dtype=np.int8))
