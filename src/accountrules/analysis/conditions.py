@@ -14,8 +14,7 @@ from typing import Any
 
 from accountrules.analysis.domain import Box, Cell, Proto, Space, Var, build_var
 from accountrules.check.spec import PolicySpec
-from accountrules.model.account import WHOLE_MAX
-from accountrules.model.fields import FIELDS, FieldSpec
+from accountrules.model.fields import FIELDS
 from accountrules.parse.expr_ast import (
     COMPARISONS,
     Binary,
@@ -44,12 +43,6 @@ def _lit(e: Expr) -> bool:
     return isinstance(e, Literal) and e.value is not None
 
 
-def domain_le(f: FieldSpec) -> float | None:
-    """A field's upper bound as the analysis sees it: whole numbers' 2**53 is where a float64 stops
-    holding them exactly, not a bound of the domain (a witness "recency 4.5e15 days" helps no one)."""
-    return None if f.le is not None and f.le >= WHOLE_MAX else f.le
-
-
 def bounds(e: Expr, metrics: Mapping[str, Expr]) -> tuple[float | None, float | None, bool]:
     """Static bounds of a numeric expression (None = unbounded) and whether it is a whole number."""
     if isinstance(e, Literal) and isinstance(e.value, int | float) and not isinstance(e.value, bool):
@@ -57,7 +50,7 @@ def bounds(e: Expr, metrics: Mapping[str, Expr]) -> tuple[float | None, float | 
     if isinstance(e, Ref):
         if e.kind == "field" and e.key in FIELDS:
             f = FIELDS[e.key]
-            return f.ge, domain_le(f), f.integer
+            return f.ge, f.domain_le, f.integer
         if e.kind == "metric" and e.key in metrics:
             return bounds(metrics[e.key], metrics)
         return None, None, False
@@ -117,7 +110,7 @@ class Conditions:
             f = FIELDS.get(e.key)
             nullable = not (e.key.startswith("contacts.") and e.key != "contacts.supporter_weight")
             return Proto(kind, "field", values=t.values, nullable=nullable,
-                         ge=f.ge if f else None, le=domain_le(f) if f else None, integer=bool(f and f.integer))
+                         ge=f.ge if f else None, le=f.domain_le if f else None, integer=bool(f and f.integer))
         lo, hi, integer = bounds(e, self.metric_exprs)
         nullable = True
         if isinstance(e, Call) and e.func == "coalesce" and _lit(e.args[-1]):

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from accountrules.model.account import Account
+from accountrules.model.account import WHOLE_MAX, Account
 from accountrules.model.enums import BuyingRole
 
 # Python annotation -> policy type name
@@ -34,6 +34,13 @@ class FieldSpec:
     ge: float | None = None  # bounds from the model, so generators and readers respect them
     le: float | None = None
     integer: bool = False
+
+    @property
+    def domain_le(self) -> float | None:
+        """The upper bound of the values a field means, for analysis and generators: whole numbers'
+        2**53 is where a float64 stops holding them exactly, not a bound of the domain (a lint witness
+        "recency 4.5e15 days" helps no one). ``le`` stays the bound readers check."""
+        return None if self.le is not None and self.le >= WHOLE_MAX else self.le
 
 
 def _bounds(annotation: Any, metadata: list[Any]) -> tuple[float | None, float | None]:

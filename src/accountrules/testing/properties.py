@@ -330,9 +330,9 @@ def _pairs(policy: Policy, fs: FieldSpec) -> st.SearchStrategy[tuple[float, floa
     crossings = [(a, b) for a, b in crossings if inside(a) and inside(b)]
     if fs.integer:
         crossings = [(math.floor(a), math.ceil(b)) for a, b in crossings if math.floor(a) < math.ceil(b)]
-        # a count's bound of 2**53 is a float64's, not a plausible count: draw up to 10**7 as for no bound
+        top = fs.domain_le
         base: st.SearchStrategy[Any] = st.integers(int(lo) if lo is not None else -10_000,
-                                                   int(hi) if hi is not None and hi < 10**7 else 10**7)
+                                                   int(top) if top is not None else 10**7)
     else:
         base = st.floats(lo if lo is not None else -1e5, hi if hi is not None else 2e7, allow_nan=False,
                          allow_infinity=False)
