@@ -1,9 +1,8 @@
 """A plain nested dict straight to its flat env, when pydantic would take every value unchanged.
 
 ``decide(dict)`` used to validate the dict into an :class:`Account` (seven frozen models) and then
-flatten it into the env the evaluators read: on a six-row table that was most of the call.
-Most dicts a CRM passes hold values pydantic returns as they are (a ``float`` for an amount, an
-``int`` for a count, a ``str`` for a stage). For those, :class:`DictEnvReader` writes the env
+flatten it into the env the evaluators read. Most dicts a CRM passes hold values pydantic returns as
+they are (a ``float`` for an amount, an ``int`` for a count, a ``str`` for a stage). For those, :class:`DictEnvReader` writes the env
 directly, contacts (D3, D4) summarised as the model's flattening summarises them. Anything else (a key
 it does not know, a value of another type or out of bounds, a dotted key, a pandas row) makes it answer
 ``None`` and the caller takes the model's way, so every refusal keeps the model's typed errors, written
