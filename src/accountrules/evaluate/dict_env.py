@@ -3,12 +3,13 @@
 ``decide(dict)`` used to validate the dict into an :class:`Account` (seven frozen models) and then
 flatten it into the env the evaluators read. Most dicts a CRM passes hold values pydantic returns as
 they are (a ``float`` for an amount, an ``int`` for a count, a ``str`` for a stage). For those,
-:class:`DictEnvReader` writes the env directly, contacts (D3, D4) summarised as the model's flattening summarises them. Anything else (a key
-it does not know, a value of another type or out of bounds, a dotted key, a pandas row) makes it answer
-``None`` and the caller takes the model's way, so every refusal keeps the model's typed errors, written
-in one place. The rules it checks are read from the
-model's own field annotations at construction; a constraint it does not understand makes that field
-always take the model's way. ``tests/test_dict_env.py`` holds it to ``env_of(to_account(d))``.
+:class:`DictEnvReader` writes the env directly, contacts (D3, D4) summarised as the model's
+flattening summarises them. Anything else (a key it does not know, a value of another type or out of
+bounds, a dotted key, a pandas row) makes it answer ``None`` and the caller takes the model's way,
+so every refusal keeps the model's typed errors, written in one place. The rules it checks are read
+from the model's own field annotations at construction; a constraint it does not understand makes
+that field always take the model's way. ``tests/test_dict_env.py`` holds it to
+``env_of(to_account(d))``.
 """
 
 from __future__ import annotations
