@@ -20,8 +20,8 @@ import codecs
 import datetime
 import os
 import re
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypeAlias
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 import yaml
 import yaml.resolver
@@ -31,6 +31,7 @@ from accountrules.errors import PolicySyntaxError, SourceLocation
 from accountrules.i18n import N_, Message
 from accountrules.parse import row_lines
 from accountrules.parse.yaml_errors import LINE_BREAK, syntax_error
+from accountrules.parse.ynode import Mark, RowNode, YNode, location_of
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "RowNode", "YNode", "load_yaml_file", "load_yaml_text"]
 
@@ -61,119 +62,6 @@ _SCALARS: dict[str, tuple[str, Callable[[yaml.ScalarNode], Scalar]]] = {
     "float": ("number", _SAFE.construct_yaml_float),
     "timestamp": ("date", _SAFE.construct_yaml_timestamp),
 }
-
-
-class _Mark(Protocol):
-    """Where an event starts, as either parser gives it (0-based)."""
-
-    @property
-    def line(self) -> int: ...
-
-    @property
-    def column(self) -> int: ...
-
-
-class YNode:
-    """A YAML value with the location of its first character (1-based line and column).
-
-    Built once per value of a policy (half a million of them in a large table), so it is a plain
-    slotted object that keeps the parser's start mark of the value as it came: its line and column,
-    the :class:`SourceLocation` of the value and those of a mapping's keys are worked out when asked
-    for (on an error, mostly). Treat it as read-only.
-    """
-
-    __slots__ = ("value", "file", "_mark", "_keys")
-
-    def __init__(self, value: None | bool | int | float | str | datetime.date | list[YNode] | dict[str, YNode],
-                 file: str, mark: _Mark | None, keys: dict[str, _Mark | None] | None = None) -> None:
-        self.value = value
-        self.file = file
-        self._mark = mark  # the parser's start mark (0-based line and column)
-        self._keys = keys  # a mapping's keys -> the start mark of each
-
-    def __repr__(self) -> str:
-        return f"YNode({self.value!r}, {self.location})"
-
-    @property
-    def line(self) -> int:
-        return self._mark.line + 1 if self._mark is not None else 1
-
-    @property
-    def column(self) -> int:
-        return self._mark.column + 1 if self._mark is not None else 1
-
-    @property
-    def location(self) -> SourceLocation:
-        mark = self._mark  # _location() inlined: asked for once or twice a row of a long table
-        return SourceLocation(self.file, mark.line + 1, mark.column + 1) if mark is not None else \
-            SourceLocation(self.file, 1, 1)
-
-    @property
-    def key_locations(self) -> Mapping[str, SourceLocation]:
-        """Where each key of a mapping starts (empty for other values)."""
-        keys = self._keys or {}
-        return {k: _location(self.file, mark) for k, mark in keys.items()}
-
-    @property
-    def is_mapping(self) -> bool:
-        return isinstance(self.value, dict)
-
-    @property
-    def is_sequence(self) -> bool:
-        return isinstance(self.value, list)
-
-    def get(self, key: str) -> YNode | None:
-        """The value under ``key``; None if there is none or this is not a mapping."""
-        return self.value.get(key) if isinstance(self.value, dict) else None
-
-    def loc_of_key(self, key: str) -> SourceLocation:
-        """Where ``key`` starts; the mapping's own location if the key is absent."""
-        if self._keys is None or key not in self._keys:
-            return self.location
-        return _location(self.file, self._keys[key])
-
-    def plain(self) -> Any:
-        """The value as plain dicts, lists and scalars."""
-        if isinstance(self.value, dict):
-            return {k: v.plain() for k, v in self.value.items()}
-        if isinstance(self.value, list):
-            return [v.plain() for v in self.value]
-        return self.value
-
-
-class RowNode(YNode):
-    """A table row read by :mod:`row_lines`. Its mapping (``value``, and the places of its keys) is built the
-    first time something reads it; the schema reader takes the row's parts (``run``, ``row``) without it."""
-
-    __slots__ = ("run", "row")
-
-    def __init__(self, run: row_lines.Run, row: row_lines.Row, file: str) -> None:  # noqa: D107
-        # value, _keys and _mark are left unset: reading one falls through to __getattr__, once
-        self.run = run
-        self.row = row
-        self.file = file
-
-    def __getattr__(self, name: str) -> Any:
-        # only the lazy slots are made here (any other name, 'row' on a copy being built included, is missing)
-        if name not in ("value", "_keys", "_mark"):
-            raise AttributeError(name)
-        line, cells, spans = self.row
-        run, file = self.run, self.file
-        if name == "_mark":
-            self._mark = row_lines.LineMark(line, run.row_column)
-            return self._mark
-        self.value = {k: YNode(run.value(cells, i), file, row_lines.LineMark(line, run.value_column(spans, i)))
-                      for i, k in enumerate(run.keys)}
-        self._keys = {k: row_lines.LineMark(line, run.key_column(spans, i)) for i, k in enumerate(run.keys)}
-        return self.value if name == "value" else self._keys
-
-    @property
-    def location(self) -> SourceLocation:
-        return SourceLocation(self.file, self.row[0] + 1, self.run.row_column + 1)  # without making the mark
-
-
-def _location(file: str, mark: _Mark | None) -> SourceLocation:
-    return SourceLocation(file, mark.line + 1, mark.column + 1) if mark is not None else SourceLocation(file, 1, 1)
 
 
 def load_yaml_file(path: str | os.PathLike[str], *, display_name: str | None = None) -> YNode:
@@ -283,7 +171,7 @@ def _build_events(parser: yaml.SafeLoader | yaml.CSafeLoader, file: str) -> YNod
     stack: list[tuple[YNode | None, str | None]] = []  # per open list or mapping: its parent and the parent's key
     top: YNode | None = None  # the innermost open list or mapping
     items: list[YNode] | dict[str, YNode] | None = None  # its value
-    keys: dict[str, _Mark | None] | None = None  # its keys, when a mapping (None: a list, or nothing open)
+    keys: dict[str, Mark | None] | None = None  # its keys, when a mapping (None: a list, or nothing open)
     key: str | None = None  # when a mapping: the key waiting for its value
     raw: str | None = None  # the text of the scalar in hand (None: a list or mapping)
     documents = 0
@@ -379,7 +267,7 @@ def _anchor_error(loc: SourceLocation) -> PolicySyntaxError:
                              Message(N_("write the value out in full")))
 
 
-def _key_error(keys: dict[str, _Mark | None], value: Any, loc: SourceLocation,
+def _key_error(keys: dict[str, Mark | None], value: Any, loc: SourceLocation,
                raw: str | None) -> PolicySyntaxError:
     """Why ``value`` cannot be the next key of a mapping whose keys so far are ``keys`` (``raw``: its text
     when a scalar): it is not text, or it is there already."""
@@ -394,7 +282,7 @@ def _key_error(keys: dict[str, _Mark | None], value: Any, loc: SourceLocation,
         )
     return PolicySyntaxError(
         Message(N_("the key {value!r} appears twice in the same mapping (first on line {line})"),
-                value=value, line=_location("", keys[value]).line),
+                value=value, line=location_of("", keys[value]).line),
         loc,
         Message(N_("remove or rename one of them")),
     )
@@ -509,7 +397,7 @@ def _describe(value: object) -> Message:
 
 
 def _loc(event: yaml.Event, file: str) -> SourceLocation:
-    return _location(file, event.start_mark)
+    return location_of(file, event.start_mark)
 
 
 def _at(text: str, index: int, file: str) -> SourceLocation:

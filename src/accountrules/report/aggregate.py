@@ -49,18 +49,26 @@ def keys(values: Any, *, blank_is_none: bool = False) -> Any:
     return pc.fill_null(arr, NONE)
 
 
+def amount(v: Any) -> float:
+    """One amount cell: a missing, unreadable or non-finite amount counts as 0."""
+    if v is None or v == "":
+        return 0.0
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return 0.0
+    return x if math.isfinite(x) else 0.0
+
+
 def amounts(values: Any) -> Any:
-    """An amount column as float64: a missing, unreadable or non-finite amount counts as 0 (as
-    :func:`accountrules.report.figures._num` does one value at a time)."""
+    """An amount column as float64, each cell as :func:`amount` reads it."""
     pa, pc = _pa(), _pc()
     arr = array(values)
     try:
         arr = pc.cast(arr, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         # a text cell that is no number: the exact per-value rule, on the rare file that has one
-        from accountrules.report.figures import _num
-
-        return pa.array([_num(v) for v in arr.to_pylist()], pa.float64())
+        return pa.array([amount(v) for v in arr.to_pylist()], pa.float64())
     arr = pc.if_else(pc.is_finite(arr), arr, 0.0)
     return pc.fill_null(arr, 0.0)
 

@@ -85,16 +85,6 @@ def _ordered(counter: Mapping[str, Any], order: Sequence[str]) -> list[str]:
     return [*first, *sorted(set(counter) - set(first), key=str)]
 
 
-def _num(v: Any) -> float:
-    if v is None or v == "":
-        return 0.0
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        return 0.0
-    return x if math.isfinite(x) else 0.0
-
-
 def lorenz(values: Sequence[float], points: int = 100) -> tuple[list[tuple[float, float]], float | None]:
     """The cumulative revenue share against the share of accounts (largest first), and the share
     of the top 20% (``ceil(0.2 n)`` accounts); ``None`` when the total is not positive."""
