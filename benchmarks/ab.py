@@ -4,7 +4,8 @@ On a shared VM the speed of the machine drifts by tens of percent over tens of s
 benchmark runs one after the other compare the drift, not the code. Here each sample is one fresh
 process that imports accountrules from the given ``src`` folder, warms the call up on 1,000 rows,
 then times the call once (CPU time of the process); the two trees alternate sample by sample, so
-both see the same drift. Printed: every sample, the median of each side, and after / before.
+both see the same drift. Printed: every sample, the median of each side, after / before of the medians, and
+the median of the pair-by-pair ratios (the two samples of a pair ran seconds apart).
 
     git archive <rev> | tar -x -C /tmp/base
     python benchmarks/ab.py --before /tmp/base/src --after src --input csv-plain --rows 200000 --pairs 8
@@ -176,7 +177,7 @@ def main() -> None:
             order = ["before", "after"] if i % 2 == 0 else ["after", "before"]
             for side in order:
                 got[side].append(_sample(sides[side], args.input, path, args.policy, tmp))
-            print(f"pair {i + 1}: before {got['before'][-1]:.6f} s, after {got['after'][-1]:.6f} s CPU",
+            print(f"pair {i + 1}: before {got['before'][-1]:.7f} s, after {got['after'][-1]:.7f} s CPU",
                   file=sys.stderr, flush=True)
     med = {k: statistics.median(v) for k, v in got.items()}
     what = {"cli": "accountrules decide (CSV to CSV)", "load": "load_policy (a first-hit table)",
@@ -196,6 +197,10 @@ def main() -> None:
         print(f"  {side:6s} ({sides[side]}): median {med[side]:.2f} s CPU ({args.rows / med[side]:,.0f} rows/s); "
               f"samples {samples}")
     print(f"  after / before: {med['after'] / med['before']:.2f} of the CPU time ({med['before'] / med['after']:.2f}x)")
+    # the two samples of a pair ran seconds apart: their ratio is the one least moved by the machine's drift
+    pairs = sorted(a / b for a, b in zip(got["after"], got["before"], strict=True))
+    print(f"  pair by pair: median {statistics.median(pairs):.2f} of the CPU time "
+          f"({1 / statistics.median(pairs):.2f}x); ratios {', '.join(f'{r:.2f}' for r in pairs)}")
 
 
 if __name__ == "__main__":

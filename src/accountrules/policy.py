@@ -18,7 +18,7 @@ from accountrules.errors import PolicyNotFoundError, PortfolioRequiredError
 from accountrules.evaluate import registry
 from accountrules.evaluate.accounts import env_of, to_account
 from accountrules.evaluate.dict_env import reader_of
-from accountrules.evaluate.driver import run, to_decision
+from accountrules.evaluate.driver import COMPILED, run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 from accountrules.gc_pause import paused_gc
 from accountrules.i18n import N_, Message
@@ -55,6 +55,7 @@ class Policy:
         self._entry = entry
         self._evaluators = registry.Evaluators(self._plan)
         self._dict_env = reader_of(self._plan)
+        self._uses_portfolio = self._plan.uses_portfolio
 
     # -- identity
     @property
@@ -148,8 +149,10 @@ class Policy:
         """Decide one account. ``portfolio`` is required when the policy ranks accounts (see
         :meth:`portfolio_stats`). ``engine`` is one of ``compiled`` (default), ``durable``, ``vector``
         (a batch of one) or ``auto`` (``compiled``, the fastest for one account); see ``docs/batch.md``."""
-        chosen = self._evaluators.resolve(engine, batch=False)
-        if portfolio is None and self._plan.uses_portfolio:
+        # the per-account default skips the registry: this call is the hot path of a CRM's request
+        chosen = "compiled" if engine == "compiled" or engine == "auto" else self._evaluators.resolve(
+            engine, batch=False)
+        if portfolio is None and self._uses_portfolio:
             # fail even when this account's path would not reach a portfolio function: same call, same answer
             keys = ", ".join(k for k, _ in self._plan.portfolio_args)
             raise PortfolioRequiredError(
@@ -171,7 +174,8 @@ class Policy:
 
     def _decide_env(self, account_id: str, env: dict[str, Any], as_of: dt.date, portfolio: PortfolioStats | None,
                     engine: str, trace: bool) -> Decision:
-        raw = run(self._plan, env, self._evaluators.matcher(engine), account_id, as_of, portfolio)
+        matcher = COMPILED if engine == "compiled" else self._evaluators.matcher(engine)
+        raw = run(self._plan, env, matcher, account_id, as_of, portfolio)
         return to_decision(self._plan, raw, account_id, as_of, self.ref, trace)
 
     def decide_many(

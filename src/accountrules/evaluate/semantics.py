@@ -64,7 +64,7 @@ def resolve(table: CTable, matched: Sequence[int], account_id: str) -> tuple[CRo
     rows = table.rows
     if not matched:
         return None, table.table.default
-    hit = table.hit
+    hit = table.table.hit  # the field, not the property: once per table and account
     if hit == "first":
         r = rows[matched[0]]
         return r, r.row.then
