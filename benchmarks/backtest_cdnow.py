@@ -5,7 +5,7 @@ BG/NBD P(alive), on the two splits of the customer-base literature.
     python benchmarks/backtest_cdnow.py --split sample     # one split
     python benchmarks/backtest_cdnow.py --write docs/backtest.md   # replace the doc's results block
 
-Splits (../shared/data/cdnow/README.md):
+Splits (the real data vendored in tests/data/cdnow/, found through tests/cdnow_data.py; see its README.md):
 
 * ``full``: CDNOW_master.txt (69,659 orders, 23,570 customers), T = 1997-12-31, horizon 26 weeks.
   The log ends on 1998-06-30, one day before T + 182 days, so the horizon is cut there (181
@@ -31,7 +31,11 @@ from accountrules.backtest import BacktestResult, backtest, render_text
 from accountrules.features import ColumnMap
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "cdnow"
+if str(ROOT / "tests") not in sys.path:  # the one place that says where the CDNOW files are
+    sys.path.insert(0, str(ROOT / "tests"))
+from cdnow_data import CDNOW_DIR  # noqa: E402
+
+DATA = CDNOW_DIR
 COLUMNS = ColumnMap(account_id="customer_id", date="date", amount="dollar_value", date_format="%Y%m%d")
 LOG_END = date(1998, 6, 30)  # "observed to 1998-06-30" (the data's README)
 START, END = "<!-- backtest-cdnow:start -->", "<!-- backtest-cdnow:end -->"

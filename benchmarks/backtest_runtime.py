@@ -33,7 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import measure, run_child  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-LOG = ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+sys.path.insert(0, str(ROOT / "tests"))
+from cdnow_data import CDNOW_DIR  # noqa: E402
+
+LOG = CDNOW_DIR / "CDNOW_master.txt"  # the real log vendored in tests/data/cdnow/
 TARGET_S = 10.0
 START, END = "<!-- backtest-runtime:start -->", "<!-- backtest-runtime:end -->"
 ARGS = ["--as-of", "1997-12-31", "--horizon", "26w", "--clip-horizon", "--log-end", "1998-06-30",

@@ -1,7 +1,7 @@
 """docs/backtest.md's CDNOW figures come from benchmarks/backtest_cdnow.py, not from a keyboard.
 
 The sample split is regenerated here and compared with the doc; the full log's split is slow
-(``ACCOUNTRULES_SLOW=1``). Skipped, naming the file, when the shared CDNOW data is absent.
+(``ACCOUNTRULES_SLOW=1``). The data is the copy vendored in tests/data/cdnow/ (tests/cdnow_data.py).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
+from cdnow_data import cdnow_file
 
 np: Any = pytest.importorskip("numpy")
 pytest.importorskip("pyarrow")
@@ -35,13 +37,6 @@ def _script() -> ModuleType:
 
 
 script = _script()
-
-
-def _need(name: str) -> Path:
-    path = script.DATA / name
-    if not path.is_file():
-        pytest.skip(f"shared CDNOW data absent: {path}")
-    return path
 
 
 def test_the_doc_has_one_generated_block_for_each_split() -> None:
@@ -65,12 +60,11 @@ def test_replace_block_keeps_the_rest_of_the_doc() -> None:
 
 
 def test_sample_calibration_data_is_the_literatures_summary() -> None:
-    """The BG/NBD inputs the backtest derives from the raw sample at T are the shared 39-week summary."""
+    """The BG/NBD inputs the backtest derives from the raw sample at T are the literature's 39-week summary."""
     from accountrules.backtest.history import day_number, history_of
     from accountrules.backtest.log import read_log
 
-    summary = _need("cdnow_customers_summary.csv")
-    _need("CDNOW_sample.txt")
+    summary = cdnow_file("cdnow_customers_summary.csv")
     split = script.SPLITS["sample"]
     h = history_of(read_log(script.orders_of(split), script.COLUMNS))
     t = day_number(split.as_of)
@@ -90,7 +84,6 @@ def test_sample_calibration_data_is_the_literatures_summary() -> None:
 
 
 def test_the_sample_split_in_the_doc_is_what_the_script_prints() -> None:
-    _need("CDNOW_sample.txt")
     split = script.SPLITS["sample"]
     result = script.run_split(split)
     fresh = script.block({"sample": result}, {"sample": script.command(split, 1000)})
@@ -103,7 +96,6 @@ def test_the_sample_split_in_the_doc_is_what_the_script_prints() -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("ACCOUNTRULES_SLOW") != "1", reason="slow: set ACCOUNTRULES_SLOW=1")
 def test_the_full_split_in_the_doc_is_what_the_script_prints() -> None:
-    _need("CDNOW_master.txt")
     split = script.SPLITS["full"]
     fresh = script.block({"full": script.run_split(split)}, {"full": script.command(split, 1000)})
     assert script.section(fresh, split) == script.section(DOC.read_text(encoding="utf-8"), split)

@@ -4,14 +4,13 @@ falling as the last purchase recedes; expected purchases non-negative and growin
 
 The published figures: r = 0.243, α = 4.414, a = 0.793, b = 2.426 with log-likelihood −9582.4
 (FHL 2005, section 5), and 1.226 expected purchases over the next 39 weeks for a customer with
-x = 2, t_x = 30.43, T = 38.86 (their worked example; ../shared/data/cdnow/README.md).
+x = 2, t_x = 30.43, T = 38.86 (their worked example; tests/data/cdnow/README.md).
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,19 +26,14 @@ from accountrules.backtest.bgnbd import (
     p_alive,
     p_no_purchase,
 )
+from cdnow_data import cdnow_file
 
-ROOT = Path(__file__).resolve().parent.parent
-SUMMARY = ROOT.parent / "shared" / "data" / "cdnow" / "cdnow_customers_summary.csv"
 PUBLISHED = BGNBDParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
-
-needs_summary = pytest.mark.skipif(
-    not SUMMARY.is_file(),
-    reason="the shared CDNOW summary ../shared/data/cdnow/cdnow_customers_summary.csv is absent")
 
 
 @pytest.fixture(scope="module")
 def summary() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    table = np.genfromtxt(SUMMARY, delimiter=",", names=True)
+    table = np.genfromtxt(cdnow_file("cdnow_customers_summary.csv"), delimiter=",", names=True)
     assert len(table) == 2357
     return table["frequency"], table["recency"], table["T"]
 
@@ -49,13 +43,11 @@ def fitted(summary: tuple[np.ndarray, np.ndarray, np.ndarray]) -> BGNBDParams:
     return fit_bgnbd(*summary)
 
 
-@needs_summary
 def test_fit_reproduces_the_published_parameters(fitted: BGNBDParams) -> None:
     got = {k: round(v, 3) for k, v in fitted.to_dict().items()}
     assert got == PUBLISHED.to_dict()
 
 
-@needs_summary
 def test_fit_reaches_the_published_log_likelihood(summary: tuple[np.ndarray, np.ndarray, np.ndarray],
                                                    fitted: BGNBDParams) -> None:
     best = log_likelihood(fitted, *summary)
@@ -64,14 +56,12 @@ def test_fit_reaches_the_published_log_likelihood(summary: tuple[np.ndarray, np.
     assert log_likelihood(PUBLISHED, *summary) <= best
 
 
-@needs_summary
 def test_worked_example_expects_1_226_purchases(fitted: BGNBDParams) -> None:
     got = expected_purchases(fitted, 39, 2, 30.43, 38.86)
     assert got.shape == ()
     assert round(float(got), 3) == 1.226
 
 
-@needs_summary
 def test_fit_is_unit_free(summary: tuple[np.ndarray, np.ndarray, np.ndarray], fitted: BGNBDParams) -> None:
     """α is a time scale: the same customers in days give α × 7 and the same r, a, b."""
     x, t_x, age = summary

@@ -1,8 +1,8 @@
-"""CDNOW (the shared real log): purchase counts and the F quintile against an independent pandas computation.
+"""CDNOW (the real log, vendored in tests/data/cdnow/): purchase counts and the F quintile against an
+independent pandas computation.
 
 Documented in docs/features-occasion.md, whose table examples/cdnow/f_scores.py generates (checked
 here). Both tie rules of ``quantile``: same bucket, and rank first (the shipped express f_score).
-Skipped when the shared log is absent.
 """
 
 from __future__ import annotations
@@ -17,15 +17,13 @@ import pytest
 
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.features import ColumnMap, derive_features
+from cdnow_data import cdnow_file
 
 ROOT = Path(__file__).resolve().parent.parent
-CDNOW = ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+CDNOW = cdnow_file("CDNOW_master.txt")
 COLUMNS = ColumnMap(account_id="customer_id", date="date", amount="dollar_value", date_format="%Y%m%d")
 AS_OF = dt.date(1998, 6, 30)
 WINDOW = 546  # (1997-01-01, 1998-06-30]: the whole log but its first day, the same for every customer
-
-pytestmark = pytest.mark.skipif(
-    not CDNOW.is_file(), reason="the shared CDNOW log ../shared/data/cdnow/CDNOW_master.txt is absent")
 
 
 def _script() -> ModuleType:

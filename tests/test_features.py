@@ -17,6 +17,7 @@ from accountrules.cli.features import add_parser
 from accountrules.errors import AccountValidationError, EngineUnavailableError
 from accountrules.features import ColumnMap, derive_accounts, derive_features
 from accountrules.model.account import Account
+from cdnow_data import cdnow_file
 
 pa: Any = pytest.importorskip("pyarrow")
 pq: Any = pytest.importorskip("pyarrow.parquet")
@@ -24,7 +25,7 @@ pq: Any = pytest.importorskip("pyarrow.parquet")
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "cdnow" / "orders_sample.txt"
 SAMPLE_ACCOUNTS = ROOT / "examples" / "cdnow" / "accounts_1998-07-01.csv"
-CDNOW = ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+CDNOW = cdnow_file("CDNOW_master.txt")  # the real log, vendored in tests/data/cdnow/
 CDNOW_COLUMNS = ColumnMap(
     account_id="customer_id",
     date="date",
@@ -491,10 +492,10 @@ def test_sample_holds_the_real_lines() -> None:
     lines = [line.split() for line in SAMPLE.read_text().splitlines()[1:]]
     for customer, expected in REAL_LINES.items():
         assert [ln for ln in lines if ln[0] == customer] == [e.split() for e in expected]
-    if CDNOW.is_file():  # and they are the complete history of those customers in the real file
-        real = [ln.split() for ln in CDNOW.read_text().splitlines()[1:]]
-        for customer, expected in REAL_LINES.items():
-            assert [ln for ln in real if ln and ln[0] == customer] == [e.split() for e in expected]
+    # and they are the complete history of those customers in the real file
+    real = [ln.split() for ln in CDNOW.read_text().splitlines()[1:]]
+    for customer, expected in REAL_LINES.items():
+        assert [ln for ln in real if ln and ln[0] == customer] == [e.split() for e in expected]
 
 
 def test_real_cdnow_customers_window_365() -> None:
@@ -641,7 +642,6 @@ def test_sample_accounts_file_is_current(tmp_path: Path) -> None:
     assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
 
 
-@pytest.mark.skipif(not CDNOW.is_file(), reason="real CDNOW file not available")
 def test_full_cdnow_file() -> None:
     table = derive_features(CDNOW, as_of=date(1998, 7, 1), columns=CDNOW_COLUMNS)
     assert table.num_rows == 23570  # the README's customer count

@@ -34,6 +34,7 @@ from accountrules.features import ColumnMap  # noqa: E402
 from accountrules.features import derive_features as single_features  # noqa: E402
 from accountrules.spark import decide, derive_features, portfolio_pass  # noqa: E402
 from accountrules.spark.session import start_session  # noqa: E402
+from cdnow_data import cdnow_file  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples" / "spark"))
@@ -41,7 +42,7 @@ import generate  # noqa: E402
 
 AS_OF = dt.date(2026, 6, 30)
 EXPRESS = ROOT / "rulesets" / "express"
-CDNOW = ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_sample.txt"
+CDNOW = cdnow_file("CDNOW_sample.txt")  # the real 1/10 sample, vendored in tests/data/cdnow/
 CDNOW_HEADED = ROOT / "examples" / "cdnow" / "orders_sample.txt"
 
 
@@ -194,13 +195,9 @@ def test_unknown_column_fails_the_whole_input(spark: Any, express: accountrules.
 
 
 def _cdnow() -> tuple[Any, ColumnMap]:
-    if CDNOW.is_file():
-        rows = [line.split() for line in CDNOW.read_text().splitlines() if line.strip()]
-        table = pa.table({"customer_id": [r[0] for r in rows], "date": [r[2] for r in rows],
-                          "number_of_cds": [r[3] for r in rows], "dollar_value": [r[4] for r in rows]})
-    else:  # the shared data is absent: the shipped 486-order sample of the same log
-        lines = [line.split() for line in CDNOW_HEADED.read_text().splitlines() if line.strip()]
-        table = pa.table({name: [r[i] for r in lines[1:]] for i, name in enumerate(lines[0])})
+    rows = [line.split() for line in CDNOW.read_text().splitlines() if line.strip()]
+    table = pa.table({"customer_id": [r[0] for r in rows], "date": [r[2] for r in rows],
+                      "number_of_cds": [r[3] for r in rows], "dollar_value": [r[4] for r in rows]})
     return table, ColumnMap(account_id="customer_id", date="date", amount="dollar_value", quantity="number_of_cds",
                             date_format="%Y%m%d")
 

@@ -3,8 +3,9 @@
     python examples/cdnow/f_scores.py            # print the table
     python examples/cdnow/f_scores.py --write    # replace the table in docs/features-occasion.md
 
-Reads ../shared/data/cdnow/CDNOW_master.txt (next to the repository), derives the account
-fields with ``accountrules.features.derive_features`` for both occasions, and scores F over
+Reads the real log vendored in the repository (tests/data/cdnow/CDNOW_master.txt, found through
+tests/cdnow_data.py; source and licence in that folder's README), derives the account fields
+with ``accountrules.features.derive_features`` for both occasions, and scores F over
 the whole log (the batch is its own portfolio) with the vector evaluator: the shipped express
 policy's ``f_score`` (``quantile(transactions.count, 5, 'first')``) and, for comparison, the
 same-bucket rule ``quantile(transactions.count, 5)``. tests/test_cdnow_scores.py checks that
@@ -27,7 +28,11 @@ from accountrules.evaluate.vector import ColumnBatch, decide_columns
 from accountrules.features import ColumnMap, derive_features
 
 ROOT = Path(__file__).resolve().parents[2]
-CDNOW = ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+if str(ROOT / "tests") not in sys.path:  # the one place that says where the CDNOW files are
+    sys.path.insert(0, str(ROOT / "tests"))
+from cdnow_data import CDNOW_DIR  # noqa: E402
+
+CDNOW = CDNOW_DIR / "CDNOW_master.txt"
 DOC = ROOT / "docs" / "features-occasion.md"
 COLUMNS = ColumnMap(account_id="customer_id", date="date", amount="dollar_value", date_format="%Y%m%d")
 AS_OF = dt.date(1998, 6, 30)
@@ -86,7 +91,7 @@ def main() -> int:
     ap.add_argument("--write", action="store_true", help=f"replace the table in {DOC.relative_to(ROOT)}")
     args = ap.parse_args()
     if not CDNOW.is_file():
-        print(f"the shared CDNOW log is absent: {CDNOW}", file=sys.stderr)
+        print(f"the CDNOW log is absent from this checkout: {CDNOW}", file=sys.stderr)
         return 2
     block = table_text()
     if args.write:
