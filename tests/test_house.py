@@ -9,7 +9,10 @@ Read from the source with :mod:`ast`, nothing imported:
   (a lazy import hides a cycle from Python, not from the design) but not those under
   ``if TYPE_CHECKING:``; data flows one way, YAML -> policy -> plan -> Decision;
 * no module but ``policy.py`` reads a :class:`~accountrules.Policy`'s private attributes: lower
-  layers receive what they need.
+  layers receive what they need;
+* each floor imports only from its own floor or those below it (:data:`FLOORS`): one account
+  followed through ``decide_many`` moves down once (read, validate, rank, match, resolve, write)
+  and never climbs back into the façade (``policy.py``).
 """
 
 from __future__ import annotations
@@ -173,4 +176,47 @@ def test_lower_layers_never_read_a_policys_private_attributes() -> None:
             if (isinstance(node, ast.Attribute) and node.attr in private
                     and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
                 found.append(f"{MODULES[m].relative_to(SRC)}:{node.lineno} reads .{node.attr}")
+    assert not found, "\n".join(found)
+
+
+# Floors, lowest first. A package (``accountrules.batch``) or a module at the root (``accountrules.policy``)
+# sits on one floor and may import from its own floor and below. The engine (model -> batch) never
+# imports the façade; what is built on the public API (testing, backtest, spark, the commands) sits above it.
+FLOORS: tuple[tuple[str, ...], ...] = (
+    ("i18n", "gc_pause"),
+    ("errors",),
+    ("model",),
+    ("parse",),
+    ("check",),
+    ("compile",),
+    ("io",),  # the flat output schema is read from the plan
+    ("evaluate",),
+    ("batch", "features"),
+    ("analysis", "report"),
+    ("policy", "shipped"),  # the façade
+    ("policy_text", "testing", "json_schema"),
+    ("backtest", "spark", "cli"),  # commands live beside their feature (backtest/cli.py, spark/cli.py)
+    ("", "__main__"),  # the package root re-exports the public names
+)
+
+
+def _floor_of(module: str) -> int:
+    name = _package(module)
+    unit = module if name == "accountrules" else name  # a module at the root is its own unit
+    short = unit.removeprefix("accountrules").removeprefix(".")
+    for i, names in enumerate(FLOORS):
+        if short in names:
+            return i
+    raise AssertionError(f"{module} is on no floor: add its package to FLOORS")
+
+
+def test_every_module_is_on_a_floor() -> None:
+    for m in MODULES:
+        _floor_of(m)
+
+
+def test_each_floor_imports_only_from_its_floor_and_below() -> None:
+    found = [f"{MODULES[m].relative_to(SRC)}:{line} imports {target} ({_floor_of(target)} above {_floor_of(m)})"
+             for m in MODULES for target, _, line in _imports(m) if _floor_of(target) > _floor_of(m)
+             and not (_is_package(m) and target.startswith(m + "."))]
     assert not found, "\n".join(found)
