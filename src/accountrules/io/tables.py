@@ -64,7 +64,7 @@ def read_table(path: Path, kind: str, needed: Sequence[str], require_columns: Re
             return _stream_parquet(pq, path, wanted, progress)
         with pa.input_stream(str(path)) as stream:  # decompresses by suffix
             data: bytes = stream.read()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:  # OSError: a cut-off .gz, a bad page
         raise _file_error(path, Message(N_("not a readable {kind} file: {exc}"), kind=kind, exc=exc)) from exc
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
