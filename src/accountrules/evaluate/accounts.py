@@ -157,6 +157,9 @@ def coerce_extra(name: str, kind: str, v: Any) -> Any:
         if isinstance(v, int) and not -WHOLE_MAX <= v <= WHOLE_MAX:
             # as the model's whole numbers; the value itself may be hundreds of digits: not repeated
             raise ValueError(f"expected a whole number from {-WHOLE_MAX} to {WHOLE_MAX}")
+        if isinstance(v, float) and not math.isfinite(v):
+            # as the model's amounts: "1e400" or JSON's Infinity is no amount (NaN is unknown by now)
+            raise ValueError(f"expected a finite number, got {v!r}")
         return v
     if kind == "number" and isinstance(v, str):
         try:
@@ -164,7 +167,8 @@ def coerce_extra(name: str, kind: str, v: Any) -> Any:
         except ValueError:
             pass
         else:
-            return coerce_extra(name, kind, number)
+            if isinstance(number, int) or math.isfinite(number):  # "1e400": refused below, as written
+                return coerce_extra(name, kind, number)
     if kind == "string" and isinstance(v, str):
         return v
     if kind == "bool":
@@ -173,7 +177,12 @@ def coerce_extra(name: str, kind: str, v: Any) -> Any:
         if isinstance(v, str) and v.lower() in ("true", "false", "1", "0", "yes", "no"):
             return v.lower() in ("true", "1", "yes")
     if kind == "date":
-        if isinstance(v, dt.date):
+        if isinstance(v, dt.datetime):
+            # a datetime is a date to isinstance, not to the comparisons: as the model, a midnight is its
+            # day and any other time is refused (an Arrow timestamp column arrives as datetimes)
+            if v.time() == dt.time(0):
+                return v.date()
+        elif isinstance(v, dt.date):
             return v
         if isinstance(v, str):
             try:
