@@ -66,6 +66,9 @@ STATIC: dict[str, tuple[int, dict[int, tuple[str | None, str]]]] = {
     # found by a helper's review: this used to end the whole batch in a bare OverflowError
     "whole_beyond_2_53.csv": (5, {2: ("transactions.count", "less than or equal to 9007199254740992"),
                                   4: ("transactions.count", "less than or equal to 9007199254740992")}),
+    # found by a hostile-input review: the dotted value replaced the nested one silently
+    "nested_and_dotted.jsonl": (4, {2: ("transactions.annual_revenue", "given twice, nested and as a dotted key"),
+                                    3: ("transactions.count", "given twice, nested and as a dotted key")}),
 }
 
 
@@ -126,6 +129,21 @@ def test_corpus_file_accounts_for_every_row(name: str, tmp_path: Path) -> None:
 def test_generated_corpus_file_accounts_for_every_row(name: str, tmp_path: Path) -> None:
     src, rows, bad = _generated(name, tmp_path)
     _check_accounting(src, tmp_path, rows, bad)
+
+
+def test_a_field_nested_and_dotted_is_refused_on_every_path(express: Policy) -> None:
+    """A dict keeps one value of a field given twice in two spellings no more than JSONL does."""
+    from accountrules.errors import AccountValidationError
+
+    rows = [json.loads(line) for line in (CORPUS / "nested_and_dotted.jsonl").read_text().splitlines()]
+    result = express.decide_many(rows, as_of=None)
+    assert [(e.row, e.account_id, e.field) for e in result.errors] == [
+        (2, "A2", "transactions.annual_revenue"), (3, "A3", "transactions.count")]
+    stats = express.portfolio_stats([rows[0]])
+    with pytest.raises(AccountValidationError, match="given twice"):
+        express.decide(rows[1], portfolio=stats)
+    with pytest.raises(AccountValidationError, match="given twice"):
+        express.portfolio_stats(rows)
 
 
 def test_lookalike_ids_are_one_account(tmp_path: Path) -> None:

@@ -86,7 +86,10 @@ def _dotted(data: dict[Any, Any]) -> bool:
 
 
 def unflatten(row: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"transactions.revenue": 5}`` -> ``{"transactions": {"revenue": 5}}``; nested keys kept."""
+    """``{"transactions.revenue": 5}`` -> ``{"transactions": {"revenue": 5}}``; nested keys kept.
+
+    A field given both nested and dotted is refused (:class:`AccountValidationError`), as a JSON key
+    given twice or a column named twice is: keeping either value would drop the other silently."""
     if not any(isinstance(k, str) and "." in k for k in row):
         return dict(row)
     out: dict[str, Any] = {}
@@ -102,15 +105,25 @@ def unflatten(row: Mapping[str, Any]) -> dict[str, Any]:
                 sub = out[group] = dict(sub)
                 made.add(group)
             if isinstance(sub, dict):
+                if name in sub:
+                    _given_twice(row, k)
                 sub[name] = v
             else:  # "transactions": 5 and "transactions.count": 1 - let validation report the conflict
                 out[k] = v
         elif k in out and isinstance(out[k], dict) and isinstance(v, Mapping):
+            for name in out[k].keys() & v.keys():
+                _given_twice(row, f"{k}.{name}")
             out[k] = {**v, **out[k]}
             made.add(k)
         else:
             out[k] = v
     return out
+
+
+def _given_twice(row: Mapping[str, Any], path: str) -> None:
+    aid = row.get("id")
+    raise AccountValidationError([(path, f"{path} is given twice, nested and as a dotted key: give it once")],
+                                 account_id=aid if isinstance(aid, str) else None)
 
 
 # values that are never "unknown": returned untouched without further checks
