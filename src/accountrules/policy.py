@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from accountrules.batch.ids import normalise_id, shown_id
 from accountrules.check.limits import DEFAULT_LIMITS, Budget, LoadLimits
 from accountrules.check.policy_check import check_policy
 from accountrules.check.policy_files import PolicyFiles, SourceFile
 from accountrules.check.policy_schema import read_policy_partial
 from accountrules.check.spec import PolicySpec
 from accountrules.compile.plan import Plan, compile_policy
-from accountrules.batch.ids import normalise_id, shown_id
 from accountrules.errors import AccountValidationError, PolicyNotFoundError, PortfolioRequiredError
 from accountrules.evaluate import registry
 from accountrules.evaluate.accounts import env_of, to_account
