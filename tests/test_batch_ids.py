@@ -84,3 +84,39 @@ def test_text_behind_a_null_id_is_not_an_id() -> None:
     col = pa.StringArray.from_buffers(3, offsets, pa.py_buffer(b"A1 \tB2"), validity)
     out, bad = normalise_id_column(col)
     assert out.to_pylist() == ["A1", None, "B2"] and bad == {}
+
+
+@pytest.fixture(scope="module")
+def express() -> Any:
+    from accountrules.policy import load_policy
+
+    return load_policy("express")
+
+
+@pytest.mark.parametrize("engine", ["compiled", "durable", "vector"])
+def test_decide_and_portfolio_stats_follow_the_rule_as_decide_many_does(express: Any, engine: str) -> None:
+    """Found by a hostile-input review: ``decide`` on the compiled and durable evaluators kept the id as
+    given (vector applied the rule), so ``" K1"`` was decided by one evaluator and refused by none, a NUL
+    or blank id was decided by two and refused by the third, and ``portfolio_stats`` broke
+    ``quantile(..., 'first')`` ties by the raw ids: the f_score of padded ids differed from decide_many's."""
+    import datetime as dt
+
+    from accountrules.errors import AccountValidationError
+
+    if engine == "durable":
+        pytest.importorskip("durable")
+    as_of = dt.date(2026, 6, 30)
+    tx = {"count": 3, "recency_days": 10, "revenue": 100.0}  # all tied: ranked by id
+    accounts = [{"id": f" K{i}" if i % 2 else f"K{i}", "transactions": tx} for i in range(6)]
+    accounts.append({"id": "Ｋ9", "transactions": tx})  # full-width
+    batch = express.decide_many(accounts, as_of=as_of)
+    stats = express.portfolio_stats(accounts, as_of=as_of)
+    for i, account in enumerate(accounts):
+        assert express.decide(account, as_of=as_of, portfolio=stats, engine=engine) == batch[i]
+    assert [d.account_id for d in batch.decisions][-1] == "K9"
+    for bad, words in [("A\x00", r"U\+0000"), ("   ", "blank"), ("A\u200b", r"U\+200B")]:
+        with pytest.raises(AccountValidationError, match=words) as e:
+            express.decide({"id": bad}, as_of=as_of, portfolio=stats, engine=engine)
+        assert e.value.problems[0][0] == "id"
+        with pytest.raises(AccountValidationError, match=words):
+            express.portfolio_stats([{"id": "A"}, {"id": bad}])

@@ -57,3 +57,16 @@ def test_names_keep_length_and_order(header: list[str], unknown: str) -> None:
             assert is_ignored(n)
         else:
             assert n == expected
+
+
+@pytest.mark.parametrize("engine", ["compiled", "vector"])
+def test_a_renamed_key_meeting_one_the_dict_has_is_a_row_error(engine: str) -> None:
+    """Found by a hostile-input review: renaming a dict's key onto a key the dict also has kept one of
+    the two values silently (the id ``K2`` here), where a file or DataFrame with those columns is
+    refused whole. A dict is a row: that row is refused, the others decided."""
+    mapping = ColumnMapping({"客户编号": "id"})
+    rows = [{"客户编号": "K1", "id": "K2"}, {"客户编号": "K3"}]
+    result = load_policy("express").decide_many(rows, as_of=dt.date(2026, 6, 30), engine=engine, columns=mapping)
+    assert len(result) == 2 and [e.row for e in result.errors] == [1]
+    assert "'客户编号' is mapped to 'id'" in result.errors[0].message
+    assert result[1].account_id == "K3"

@@ -255,10 +255,13 @@ def test_translation_shapes(tmp_path: Path) -> None:
 def test_values_durable_cannot_hold_fall_back_to_the_compiled_closure(tmp_path: Path) -> None:
     p = constructs_policy(tmp_path)
     # an account's whole numbers end at 2**53 (the model refuses more), but a computed one does not:
-    # extra.n * 2 is 2**54 here
-    for extra in ({"n": float("nan"), "m": 1}, {"n": 2**53, "m": 2**53}, {"n": float("inf"), "m": 3},
+    # extra.n * 2 is 2**54 here; an infinity is refused as input, but extra.n * 2 overflows to one
+    for extra in ({"n": float("nan"), "m": 1}, {"n": 2**53, "m": 2**53}, {"n": 1.5e308, "m": 3},
                   {"s": "z" * 70_000, "t": "z"}):
         assert fired(p, extra) == fired(p, extra, "compiled"), extra
+    for engine in ("durable", "compiled"):
+        with pytest.raises(accountrules.AccountValidationError, match="finite"):
+            fired(p, {"n": float("inf"), "m": 3}, engine)
 
 
 def test_unique_ruleset_names_and_no_live_facts(tmp_path: Path) -> None:

@@ -422,6 +422,28 @@ def test_bad_whitespace_row(tmp_path: Path) -> None:
     assert info.value.row == 2
 
 
+
+@pytest.mark.parametrize("suffix", [".csv", ".txt", ".parquet"])
+def test_a_needed_column_named_twice_is_named(tmp_path: Path, suffix: str) -> None:
+    """Found by a hostile-input review: a CSV, whitespace or Parquet log naming ``value`` twice ended in
+    a bare KeyError from Arrow (``accountrules features`` exited 1 with a traceback). A column no one
+    reads may be named twice."""
+    path = tmp_path / f"orders{suffix}"
+    if suffix == ".parquet":
+        pq = pytest.importorskip("pyarrow.parquet")
+        pq.write_table(pa.Table.from_arrays([pa.array(["A1"]), pa.array(["2024-01-01"]), pa.array([1.0]),
+                                             pa.array([2.0])], names=["acct", "day", "value", "value"]), path)
+    else:
+        sep = "," if suffix == ".csv" else " "
+        path.write_text(sep.join(["acct", "day", "value", "value"]) + "\n" + sep.join(["A1", "2024-01-01", "1", "2"])
+                        + "\n")
+    with pytest.raises(AccountValidationError, match="column 'value' appears twice"):
+        derive_features(path, as_of=AS_OF, columns=BASIC)
+    if suffix == ".csv":
+        path.write_text("acct,day,value,note,note\nA1,2024-01-01,1,a,b\n")
+        assert derive_features(path, as_of=AS_OF, columns=BASIC).num_rows == 1
+
+
 def test_integer_dates_need_a_format() -> None:
     table = pa.table({"acct": ["A"], "day": [20240101], "value": [1.0]})
     with pytest.raises(AccountValidationError, match="date_format"):

@@ -66,6 +66,9 @@ STATIC: dict[str, tuple[int, dict[int, tuple[str | None, str]]]] = {
     # found by a helper's review: this used to end the whole batch in a bare OverflowError
     "whole_beyond_2_53.csv": (5, {2: ("transactions.count", "less than or equal to 9007199254740992"),
                                   4: ("transactions.count", "less than or equal to 9007199254740992")}),
+    # found by a hostile-input review: the dotted value replaced the nested one silently
+    "nested_and_dotted.jsonl": (4, {2: ("transactions.annual_revenue", "given twice, nested and as a dotted key"),
+                                    3: ("transactions.count", "given twice, nested and as a dotted key")}),
 }
 
 
@@ -126,6 +129,21 @@ def test_corpus_file_accounts_for_every_row(name: str, tmp_path: Path) -> None:
 def test_generated_corpus_file_accounts_for_every_row(name: str, tmp_path: Path) -> None:
     src, rows, bad = _generated(name, tmp_path)
     _check_accounting(src, tmp_path, rows, bad)
+
+
+def test_a_field_nested_and_dotted_is_refused_on_every_path(express: Policy) -> None:
+    """A dict keeps one value of a field given twice in two spellings no more than JSONL does."""
+    from accountrules.errors import AccountValidationError
+
+    rows = [json.loads(line) for line in (CORPUS / "nested_and_dotted.jsonl").read_text().splitlines()]
+    result = express.decide_many(rows, as_of=None)
+    assert [(e.row, e.account_id, e.field) for e in result.errors] == [
+        (2, "A2", "transactions.annual_revenue"), (3, "A3", "transactions.count")]
+    stats = express.portfolio_stats([rows[0]])
+    with pytest.raises(AccountValidationError, match="given twice"):
+        express.decide(rows[1], portfolio=stats)
+    with pytest.raises(AccountValidationError, match="given twice"):
+        express.portfolio_stats(rows)
 
 
 def test_lookalike_ids_are_one_account(tmp_path: Path) -> None:
@@ -234,3 +252,66 @@ def test_parquet_and_dataframe_inputs_account_like_csv(name: str, tmp_path: Path
     _check_accounting(tmp_path / "in.parquet", tmp_path, rows, bad)
     result = express.decide_many(table.to_pandas(), as_of=None)
     assert len(result) == rows and sorted(e.row for e in result.errors) == sorted(bad)
+
+
+def _damaged(name: str, folder: Path) -> Path:
+    """A compressed or Parquet file whose bytes stop making sense part-way (a cut-off download)."""
+    import gzip
+
+    pa: Any = pytest.importorskip("pyarrow")
+    path = folder / name
+    if name.endswith(".parquet"):
+        pq.write_table(pa.table({"id": [f"A{i}" for i in range(5000)],
+                                 "transactions.annual_revenue": [float(i) for i in range(5000)]}), path,
+                       compression="snappy")
+        data = bytearray(path.read_bytes())
+        for j in range(100, 150):  # a data page, the footer left sound
+            data[j] ^= 0x5A
+        path.write_bytes(bytes(data))
+        return path
+    rows = ("".join(_good(i) + "\n" for i in range(1, 3001)) if ".jsonl" in name else
+            "id,name\n" + "".join(f"A{i},n{i}\n" for i in range(1, 3001)))
+    packed = gzip.compress(rows.encode())
+    if name.startswith("cut"):
+        path.write_bytes(packed[:-40])
+    elif name.startswith("flipped"):
+        flipped = bytearray(packed)
+        flipped[200] ^= 0xFF
+        path.write_bytes(bytes(flipped))
+    else:  # "not_gzip": plain text under a .gz name
+        path.write_text(rows, encoding="utf-8")
+    return path
+
+
+DAMAGED = ["cut.csv.gz", "cut.jsonl.gz", "flipped.csv.gz", "flipped.jsonl.gz", "not_gzip.csv.gz",
+           "not_gzip.jsonl.gz", "page.parquet"]
+
+
+@pytest.mark.parametrize("name", DAMAGED)
+def test_a_damaged_file_is_an_input_error_naming_it(name: str, tmp_path: Path, express: Policy,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a hostile-input review: a cut-off or damaged .gz ended decide_many in a bare EOFError,
+    zlib.error, BadGzipFile or OSError (the command printed a traceback), a Parquet file with a damaged
+    page in a bare OSError or ArrowInvalid. It cannot be read as a whole: BatchInputError, exit 2."""
+    from accountrules.batch.errors import BatchInputError
+
+    src = _damaged(name, tmp_path)
+    with pytest.raises(BatchInputError, match="cut off or damaged|cannot read Parquet") as e:
+        express.decide_many(src, as_of=None)
+    assert e.value.source == str(src)
+    capsys.readouterr()
+    assert _decide(src, tmp_path / "d.csv") == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and str(src) in err
+    assert not (tmp_path / "d.csv").exists()
+
+
+@pytest.mark.parametrize("name", ["cut.csv.gz", "flipped.csv.gz", "not_gzip.csv.gz"])
+def test_a_damaged_order_log_is_one_line_and_exit_2(name: str, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """`accountrules features` reads order logs with the same readers: it exited 1 with a traceback."""
+    src = _damaged(name, tmp_path)
+    code = main(["features", str(src), "--as-of", AS_OF, "-o", str(tmp_path / "f.csv"), "--id-col", "id",
+                 "--amount-col", "name", "--date-col", "name"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "cut off or damaged" in err

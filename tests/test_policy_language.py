@@ -81,6 +81,51 @@ def test_extra_fields_are_type_checked_at_decision_time(tmp_path: Path) -> None:
     assert d.segments["focus"].code == "normal"
 
 
+_TYPED_EXTRAS = """\
+policy: {name: typed, version: "1", label: {zh: 类型, en: typed}}
+fields: {signed: date, score: number}
+tiers:
+  hit: first
+  values: {gold: {zh: 黄金, en: Gold}, iron: {zh: 钢铁, en: Iron}}
+  default: iron
+  rows:
+    - {id: early, when: "extra.signed < 2026-01-01", then: gold}
+    - {id: high, when: "extra.score > 5", then: gold}
+"""
+
+
+@pytest.mark.parametrize("engine", ["compiled", "durable", "vector"])
+def test_a_declared_date_or_number_takes_what_the_model_would(engine: str) -> None:
+    """Found by a hostile-input review: a datetime in a ``date`` field (a Parquet timestamp column) passed
+    as a date, so the compiled evaluator failed the row ("can't compare datetime.datetime to
+    datetime.date") where vector and durable decided it; an infinite ``number`` ("1e400", JSON Infinity)
+    passed where the model refuses one in its own amounts. A midnight is its day, like the model's."""
+    pa = pytest.importorskip("pyarrow")
+    if engine == "durable":
+        pytest.importorskip("durable")
+    policy = accountrules.load_policy_text(_TYPED_EXTRAS)
+    rows = [{"id": "A", "extra": {"signed": dt.datetime(2025, 1, 1, 5, 30)}},
+            {"id": "B", "extra": {"signed": dt.datetime(2025, 1, 1)}},
+            {"id": "C", "extra": {"score": float("inf")}},
+            {"id": "D", "extra": {"score": "1e400"}},
+            {"id": "E", "extra": {"score": 7.0}}]
+    table = pa.table({"id": ["A", "B", "C", "D", "E"],
+                      "extra.signed": pa.array([dt.datetime(2025, 1, 1, 5, 30), dt.datetime(2025, 1, 1), None, None,
+                                                None], pa.timestamp("us")),
+                      "extra.score": [None, None, float("inf"), None, 7.0]})
+    for source in (rows, table):
+        got = [(it.field, it.message) if isinstance(it, accountrules.RowError) else it.tier.code
+               for it in policy.decide_many(source, as_of=AS_OF, engine=engine)]
+        assert got[0] == ("extra.signed", "expected date, got datetime.datetime(2025, 1, 1, 5, 30)")
+        assert got[1] == "gold" and got[4] == "gold"
+        assert got[2] == ("extra.score", "expected a finite number, got inf")
+        if source is rows:
+            assert got[3] == ("extra.score", "expected number, got '1e400'")
+    with pytest.raises(AccountValidationError, match="extra.signed"):
+        policy.decide(rows[0], as_of=AS_OF, engine=engine)
+    assert policy.decide(rows[1], as_of=AS_OF, engine=engine).tier.code == "gold"
+
+
 def test_extends_overrides_params_and_replaces_sections(tmp_path: Path) -> None:
     make(tmp_path)
     child = tmp_path / "child"

@@ -8,13 +8,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from accountrules.batch.ids import normalise_id, shown_id
 from accountrules.check.limits import DEFAULT_LIMITS, Budget, LoadLimits
 from accountrules.check.policy_check import check_policy
 from accountrules.check.policy_files import PolicyFiles, SourceFile
 from accountrules.check.policy_schema import read_policy_partial
 from accountrules.check.spec import PolicySpec
 from accountrules.compile.plan import Plan, compile_policy
-from accountrules.errors import PolicyNotFoundError, PortfolioRequiredError
+from accountrules.errors import AccountValidationError, PolicyNotFoundError, PortfolioRequiredError
 from accountrules.evaluate import registry
 from accountrules.evaluate.accounts import env_of, to_account
 from accountrules.evaluate.dict_env import reader_of
@@ -134,7 +135,11 @@ class Policy:
         read = self._dict_env.env
         for i, a in enumerate(accounts):
             env = read(a)
-            builder.add(env if env is not None else env_of(to_account(a, i + 1), self._plan.extra_fields, i + 1))
+            if env is None:
+                env = env_of(to_account(a, i + 1), self._plan.extra_fields, i + 1)
+            # ties of quantile(..., 'first') are broken by id: the id decide_many ranks by
+            env["id"] = _checked_id(env["id"], i + 1)
+            builder.add(env)
         return builder.stats()
 
     def decide(
@@ -163,14 +168,17 @@ class Policy:
             # a plain dict whose every value the model would take unchanged skips building the model
             env = self._dict_env.env(account)
             if env is not None:
-                return self._decide_env(env["id"], env, as_of or dt.date.today(), portfolio, chosen, trace)
+                aid = env["id"] = _checked_id(env["id"])
+                return self._decide_env(aid, env, as_of or dt.date.today(), portfolio, chosen, trace)
         acc = to_account(account)
         if chosen == "vector":
             from accountrules.batch.engine import decide_one
 
             return decide_one(self, acc, as_of=as_of or dt.date.today(), stats=portfolio, engine=chosen, trace=trace)
+        aid = _checked_id(acc.id)
         env = env_of(acc, self._plan.extra_fields)
-        return self._decide_env(acc.id, env, as_of or dt.date.today(), portfolio, chosen, trace)
+        env["id"] = aid
+        return self._decide_env(aid, env, as_of or dt.date.today(), portfolio, chosen, trace)
 
     def _decide_env(self, account_id: str, env: dict[str, Any], as_of: dt.date, portfolio: PortfolioStats | None,
                     engine: str, trace: bool) -> Decision:
@@ -228,6 +236,17 @@ class Policy:
         from accountrules.analysis.lint import lint_policy
 
         return lint_policy(self)
+
+
+
+def _checked_id(raw: str, row: int | None = None) -> str:
+    """``raw`` under the account id rule of batches (``accountrules.batch.ids``: NFKC, stripped; control,
+    format and blank ids refused), so one account decides, and ranks among equal values, alike in
+    ``decide``, ``portfolio_stats`` and ``decide_many``, on every evaluator."""
+    aid, why = normalise_id(raw)
+    if aid is None:
+        raise AccountValidationError([("id", why or "account id refused")], account_id=shown_id(raw), row=row)
+    return aid
 
 
 def load_policy(path: str | Path, *, engine: str = "compiled",

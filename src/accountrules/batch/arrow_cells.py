@@ -210,7 +210,8 @@ def extra_as_is(kind: str, arr: Any) -> bool:
         if t == pa.int64():  # whole numbers past WHOLE_MAX are refused cell by cell, as coerce_extra does
             low, high = (v.as_py() for v in pc.min_max(arr).values())
             return low is None or (-WHOLE_MAX <= low and high <= WHOLE_MAX)
-        return bool(t == pa.float64())
+        # an infinity is refused cell by cell, as coerce_extra does (NaN is null by now)
+        return bool(t == pa.float64()) and not pc.any(pc.is_inf(arr)).as_py()
     if kind == "string":
         return bool(pa.types.is_string(t))
     if kind == "bool":

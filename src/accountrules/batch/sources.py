@@ -144,11 +144,23 @@ class _RowsSource(Source):
             part = list(islice(it, self._chunk))
             if not part:
                 return
+            clash: dict[int, str] = {}
             if self._rename:
-                part = [{self._rename.get(k, k): v for k, v in r.items()} if isinstance(r, dict) else r
-                        for r in part]
-            table = dict_rows_table(part, self._plan) if self._plan is not None else None
-            yield RawChunk("rows", part, len(part)) if table is None else RawChunk("table", table, len(part))
+                part = [self._renamed(r, j, clash) if isinstance(r, dict) else r for j, r in enumerate(part)]
+            table = dict_rows_table(part, self._plan) if self._plan is not None and not clash else None
+            yield RawChunk("rows", part, len(part), clash) if table is None else \
+                RawChunk("table", table, len(part))
+
+    def _renamed(self, row: dict[Any, Any], j: int, clash: dict[int, str]) -> dict[Any, Any] | None:
+        """``row`` with its keys renamed; None (and why in ``clash[j]``) when a renamed key meets a key the
+        row also has: as for a file's columns, neither value is dropped silently."""
+        out = {self._rename.get(k, k): v for k, v in row.items()}
+        if len(out) < len(row):
+            col = next(k for k in row if k in self._rename and self._rename[k] in row)
+            clash[j] = Message(N_("column {column!r} is mapped to {field!r}, which another column already gives"),
+                               column=col, field=self._rename[col])
+            return None
+        return out
 
 
 class _FileSource(Source):

@@ -129,8 +129,8 @@ def validate_row(obj: Any, plan: Plan) -> tuple[dict[str, Any] | None, Problems,
             return env, [], aid
     try:
         data = account_data(obj)
-    except AccountValidationError as e:
-        return None, list(e.problems), None
+    except AccountValidationError as e:  # not a mapping; a field given nested and dotted (its id is known)
+        return None, list(e.problems), None if e.account_id is None else named_id(e.account_id)
     if isinstance(data, Account):
         acc = data
     else:

@@ -86,7 +86,10 @@ def _dotted(data: dict[Any, Any]) -> bool:
 
 
 def unflatten(row: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"transactions.revenue": 5}`` -> ``{"transactions": {"revenue": 5}}``; nested keys kept."""
+    """``{"transactions.revenue": 5}`` -> ``{"transactions": {"revenue": 5}}``; nested keys kept.
+
+    A field given both nested and dotted is refused (:class:`AccountValidationError`), as a JSON key
+    given twice or a column named twice is: keeping either value would drop the other silently."""
     if not any(isinstance(k, str) and "." in k for k in row):
         return dict(row)
     out: dict[str, Any] = {}
@@ -102,15 +105,25 @@ def unflatten(row: Mapping[str, Any]) -> dict[str, Any]:
                 sub = out[group] = dict(sub)
                 made.add(group)
             if isinstance(sub, dict):
+                if name in sub:
+                    _given_twice(row, k)
                 sub[name] = v
             else:  # "transactions": 5 and "transactions.count": 1 - let validation report the conflict
                 out[k] = v
         elif k in out and isinstance(out[k], dict) and isinstance(v, Mapping):
+            for name in out[k].keys() & v.keys():
+                _given_twice(row, f"{k}.{name}")
             out[k] = {**v, **out[k]}
             made.add(k)
         else:
             out[k] = v
     return out
+
+
+def _given_twice(row: Mapping[str, Any], path: str) -> None:
+    aid = row.get("id")
+    raise AccountValidationError([(path, f"{path} is given twice, nested and as a dotted key: give it once")],
+                                 account_id=aid if isinstance(aid, str) else None)
 
 
 # values that are never "unknown": returned untouched without further checks
@@ -157,6 +170,9 @@ def coerce_extra(name: str, kind: str, v: Any) -> Any:
         if isinstance(v, int) and not -WHOLE_MAX <= v <= WHOLE_MAX:
             # as the model's whole numbers; the value itself may be hundreds of digits: not repeated
             raise ValueError(f"expected a whole number from {-WHOLE_MAX} to {WHOLE_MAX}")
+        if isinstance(v, float) and not math.isfinite(v):
+            # as the model's amounts: "1e400" or JSON's Infinity is no amount (NaN is unknown by now)
+            raise ValueError(f"expected a finite number, got {v!r}")
         return v
     if kind == "number" and isinstance(v, str):
         try:
@@ -164,7 +180,8 @@ def coerce_extra(name: str, kind: str, v: Any) -> Any:
         except ValueError:
             pass
         else:
-            return coerce_extra(name, kind, number)
+            if isinstance(number, int) or math.isfinite(number):  # "1e400": refused below, as written
+                return coerce_extra(name, kind, number)
     if kind == "string" and isinstance(v, str):
         return v
     if kind == "bool":
@@ -173,7 +190,12 @@ def coerce_extra(name: str, kind: str, v: Any) -> Any:
         if isinstance(v, str) and v.lower() in ("true", "false", "1", "0", "yes", "no"):
             return v.lower() in ("true", "1", "yes")
     if kind == "date":
-        if isinstance(v, dt.date):
+        if isinstance(v, dt.datetime):
+            # a datetime is a date to isinstance, not to the comparisons: as the model, a midnight is its
+            # day and any other time is refused (an Arrow timestamp column arrives as datetimes)
+            if v.time() == dt.time(0):
+                return v.date()
+        elif isinstance(v, dt.date):
             return v
         if isinstance(v, str):
             try:

@@ -21,6 +21,7 @@ import io
 import json
 import re
 import struct
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -51,6 +52,18 @@ class TableInputError(AccountRulesError):
         self.message = message
         self.source = source
         super().__init__(f"{source}: {message}" if source else message)
+
+
+_DAMAGED: Final = (OSError, EOFError, zlib.error)
+"""What reading a cut-off or damaged file raises part-way: gzip's "not a gzipped file" is an OSError, a
+gzip or bz2 stream cut off raises EOFError and a damaged gzip zlib.error; pyarrow's decompressors and a
+failing disk raise OSError."""
+
+
+def damaged(path: Path, error: BaseException) -> TableInputError:
+    """The error for a file whose bytes stop making sense part-way (a truncated download, a bad .gz)."""
+    return TableInputError(Message(N_("cannot read the file, it may be cut off or damaged ({reason})"),
+                                   reason=str(error) or type(error).__name__), source=str(path))
 
 
 @dataclass(slots=True)
@@ -115,7 +128,7 @@ def not_utf8(path: Path, encoding: str, error: UnicodeDecodeError) -> TableInput
     try:
         with open_text(path, encoding="latin-1") as f:  # decompressed bytes, one char a byte
             head = f.read(_PROBE_BYTES).encode("latin-1")
-    except OSError:
+    except _DAMAGED:
         head = b""
     guess: str | None = None
     try:
@@ -198,6 +211,8 @@ def iter_jsonl(path: Path, chunk_rows: int, encoding: str = "utf-8-sig") -> Iter
                     rows, bad = [], {}
     except UnicodeDecodeError as e:
         raise not_utf8(path, encoding, e) from None
+    except _DAMAGED as e:
+        raise damaged(path, e) from None
     if rows:
         yield RawChunk("rows", rows, len(rows), bad)
 
@@ -215,6 +230,8 @@ def read_csv_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
         except csv.Error as e:
             raise TableInputError(Message(N_("cannot read the header ({e}); save the file as UTF-8 CSV"), e=e),
                                   source=str(path)) from None
+        except _DAMAGED as e:
+            raise damaged(path, e) from None
     if not header:
         raise TableInputError(Message(N_("empty file: expected a header row of field paths")), source=str(path))
     return [h.strip() for h in header]
@@ -349,6 +366,8 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = 
                 yield _split(pa, pending, bad, held)[0]
     except (_Fallback, pa.ArrowInvalid):  # open_csv reads the first block: it may fail there too
         yield from _python_csv(path, names, chunk_rows, skip=done, encoding=encoding)
+    except _DAMAGED as e:  # pyarrow's "Truncated compressed stream", a bad gzip header
+        raise damaged(path, e) from None
 
 
 def _split(pa: Any, pending: list[Any], bad: dict[int, str], n: int) -> tuple[RawChunk, list[Any], dict[int, str]]:
@@ -413,6 +432,8 @@ def _python_csv(path: Path, names: Sequence[str], chunk_rows: int, skip: int,
                 yield RawChunk("table", data, len(block), bad)
     except UnicodeDecodeError as e:
         raise not_utf8(path, encoding, e) from None
+    except _DAMAGED as e:
+        raise damaged(path, e) from None
 
 
 # -- pandas -------------------------------------------------------------------------------------------
@@ -443,14 +464,18 @@ def parquet_layout(path: Path) -> tuple[list[str], int]:
 
 def iter_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
     """Chunks of ``"table"``: RecordBatches as stored (types kept)."""
+    pa = pyarrow("reading Parquet")
     pq = require("pyarrow.parquet", "reading Parquet")
     f = pq.ParquetFile(str(path))
-    for batch in f.iter_batches(batch_size=chunk_rows):
-        yield RawChunk("table", batch, batch.num_rows)
+    try:
+        for batch in f.iter_batches(batch_size=chunk_rows):
+            yield RawChunk("table", batch, batch.num_rows)
+    except (pa.ArrowException, OSError) as e:  # a damaged page past a sound footer ("Corrupt snappy ...")
+        raise TableInputError(Message(N_("cannot read Parquet ({e})"), e=e), source=str(path)) from None
 
 
 __all__ = [
     "CSV_BLOCK_BYTES", "MAX_CELL_CHARS", "MAX_JSON_DEPTH",
-    "RawChunk", "TableInputError", "cell_text", "compression_of", "iter_csv", "iter_jsonl", "iter_parquet",
+    "RawChunk", "TableInputError", "cell_text", "compression_of", "damaged", "iter_csv", "iter_jsonl", "iter_parquet",
     "json_object", "open_text", "pandas_array", "parquet_layout", "read_csv_header",
 ]

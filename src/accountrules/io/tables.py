@@ -52,6 +52,7 @@ def read_table(path: Path, kind: str, needed: Sequence[str], require_columns: Re
         raise FileNotFoundError(f"order log not found: {path}")
     log.debug("reading %s as %s", path, kind)
     wanted = list(dict.fromkeys(needed))
+    require_columns = _once_each(path, wanted, require_columns)
     pa = pyarrow(f"reading {kind}")
     if kind == "csv":
         return _stream_csv(path, wanted, require_columns, progress)
@@ -64,7 +65,7 @@ def read_table(path: Path, kind: str, needed: Sequence[str], require_columns: Re
             return _stream_parquet(pq, path, wanted, progress)
         with pa.input_stream(str(path)) as stream:  # decompresses by suffix
             data: bytes = stream.read()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:  # OSError: a cut-off .gz, a bad page
         raise _file_error(path, Message(N_("not a readable {kind} file: {exc}"), kind=kind, exc=exc)) from exc
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
@@ -79,6 +80,18 @@ def read_table(path: Path, kind: str, needed: Sequence[str], require_columns: Re
     if progress is not None:
         progress("reading", table.num_rows, table.num_rows)
     return table
+
+
+def _once_each(path: Path, wanted: list[str], require_columns: Require) -> Require:
+    """``require_columns``, refusing first a needed column the file names twice: which of the two is
+    meant cannot be told (Arrow's readers raised a bare KeyError)."""
+    def check(found: Collection[str]) -> None:
+        names = list(found)
+        for name in wanted:
+            if names.count(name) > 1:
+                raise _file_error(path, Message(N_("column {column!r} appears twice"), column=name))
+        require_columns(found)
+    return check
 
 
 def _stream_parquet(pq: Any, path: Path, wanted: list[str], progress: Progress) -> Any:
