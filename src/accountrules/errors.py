@@ -266,6 +266,11 @@ class UnknownEngineError(AccountRulesError, ValueError):
                          Message(N_("unknown engine {name!r}: choose one of {options}"), name=name, options=options))
 
 
+class AsOfError(AccountRulesError, ValueError):
+    """The decision date (``as_of``) is not a date, or is so late that the policy's due dates would
+    fall past the last day Python's dates hold (a ``ValueError`` too, as a bad argument is)."""
+
+
 class MissingDependencyError(EngineUnavailableError):
     """A format or feature needs an optional package that is not installed.
 

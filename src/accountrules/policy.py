@@ -18,6 +18,7 @@ from accountrules.compile.plan import Plan, compile_policy
 from accountrules.errors import AccountValidationError, PolicyNotFoundError, PortfolioRequiredError
 from accountrules.evaluate import registry
 from accountrules.evaluate.accounts import env_of, to_account
+from accountrules.evaluate.day import decision_day, last_decision_day
 from accountrules.evaluate.dict_env import reader_of
 from accountrules.evaluate.driver import COMPILED, run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
@@ -57,6 +58,7 @@ class Policy:
         self._evaluators = registry.Evaluators(self._plan)
         self._dict_env = reader_of(self._plan)
         self._uses_portfolio = self._plan.uses_portfolio
+        self._last_day = last_decision_day(self._plan)
 
     # -- identity
     @property
@@ -131,7 +133,7 @@ class Policy:
 
         ``as_of`` matters only when a ranked value depends on the date (e.g. ``days_since``).
         """
-        builder = StatsBuilder(self._plan, as_of or dt.date.today())
+        builder = StatsBuilder(self._plan, decision_day(as_of, self._last_day))
         read = self._dict_env.env
         for i, a in enumerate(accounts):
             env = read(a)
@@ -157,6 +159,8 @@ class Policy:
         # the per-account default skips the registry: this call is the hot path of a CRM's request
         chosen = "compiled" if engine == "compiled" or engine == "auto" else self._evaluators.resolve(
             engine, batch=False)
+        # the usual date passes one type test and one comparison; anything else is checked in full
+        day = as_of if type(as_of) is dt.date and as_of <= self._last_day else decision_day(as_of, self._last_day)
         if portfolio is None and self._uses_portfolio:
             # fail even when this account's path would not reach a portfolio function: same call, same answer
             keys = ", ".join(k for k, _ in self._plan.portfolio_args)
@@ -169,16 +173,16 @@ class Policy:
             env = self._dict_env.env(account)
             if env is not None:
                 aid = env["id"] = _checked_id(env["id"])
-                return self._decide_env(aid, env, as_of or dt.date.today(), portfolio, chosen, trace)
+                return self._decide_env(aid, env, day, portfolio, chosen, trace)
         acc = to_account(account)
         if chosen == "vector":
             from accountrules.batch.engine import decide_one
 
-            return decide_one(self, acc, as_of=as_of or dt.date.today(), stats=portfolio, engine=chosen, trace=trace)
+            return decide_one(self, acc, as_of=day, stats=portfolio, engine=chosen, trace=trace)
         aid = _checked_id(acc.id)
         env = env_of(acc, self._plan.extra_fields)
         env["id"] = aid
-        return self._decide_env(aid, env, as_of or dt.date.today(), portfolio, chosen, trace)
+        return self._decide_env(aid, env, day, portfolio, chosen, trace)
 
     def _decide_env(self, account_id: str, env: dict[str, Any], as_of: dt.date, portfolio: PortfolioStats | None,
                     engine: str, trace: bool) -> Decision:
@@ -228,7 +232,8 @@ class Policy:
         from accountrules.batch.engine import iter_batches
 
         self._evaluators.prepare(engine, batch=True)  # an unknown or missing engine fails at the call
-        parts = iter_batches(self, source, as_of=as_of, engine=engine, trace=trace, columns=columns)
+        day = decision_day(as_of, self._last_day)  # and so does a date that is none
+        parts = iter_batches(self, source, as_of=day, engine=engine, trace=trace, columns=columns)
         return (item for part in parts for item in part)
 
     def lint(self) -> LintReport:

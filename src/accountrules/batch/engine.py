@@ -31,6 +31,7 @@ from accountrules.batch.validate import Chunk, validate_rows, validate_table
 from accountrules.compile.plan import Plan
 from accountrules.errors import AccountValidationError, DecisionError
 from accountrules.evaluate import registry
+from accountrules.evaluate.day import decision_day, last_decision_day
 from accountrules.evaluate.driver import Matcher, Raw, run
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.record import ACTION_RULES
@@ -274,7 +275,7 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     ``quantile(..., 'first')`` alone, its k - 1 boundary pairs: ``PortfolioStats.boundaries_only``),
     for a caller that hands them to no one, e.g. the command writing decisions to a file.
     """
-    day = as_of or dt.date.today()
+    day = decision_day(as_of, last_decision_day(policy.plan))
     engine = policy.evaluators.prepare(engine, batch=True)  # fail early on an unknown / unavailable engine
     plan = policy.plan
     src = open_source(source, plan, chunk_rows, columns)
@@ -337,7 +338,7 @@ def decide_batch(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     """Decide a whole portfolio into one :class:`BatchResult` (what :meth:`Policy.decide_many` does)."""
     parts = list(iter_batches(policy, source, as_of=as_of, engine=engine, trace=trace, chunk_rows=chunk_rows,
                               keep=True, progress=progress, columns=columns))
-    day = as_of or dt.date.today()
+    day = decision_day(as_of, last_decision_day(policy.plan))
     if not parts:
         # an empty portfolio still has its (empty) columns: a later lookup is unknown, not "no column"
         empty = PortfolioStats({k: [] for k, _ in policy.plan.portfolio_args}, 0,

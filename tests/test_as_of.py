@@ -1,0 +1,109 @@
+"""The decision date (``as_of``) is checked at every entry point, on every evaluator.
+
+Seed concept: the retention actions' owners and due dates (docs/seed-coverage.md, P-rows): a due
+date is ``as_of`` plus the action's ``due_days``, so ``as_of`` must be a day whose due dates exist.
+Before this check a text date failed deep in the batch path with a bare ``AttributeError``, a
+datetime gave datetime due dates, and ``date(9999, 12, 31)`` decided and then raised
+``OverflowError`` when the actions were read (found by a hunt with hostile inputs).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import accountrules
+from accountrules.errors import AccountRulesError, AsOfError
+from accountrules.evaluate.day import last_decision_day
+from accountrules.evaluate.registry import available
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICY = accountrules.load_policy(ROOT / "rulesets" / "express")
+AS_OF = dt.date(2026, 6, 30)
+ACCOUNTS: list[dict[str, Any]] = [
+    {"id": "KA-001", "transactions": {"annual_profit": 2_400_000, "marketing_cost": 120_000,
+                                      "annual_revenue": 9_000_000, "recency_days": 3},
+     "relationship": {"stage": "stable", "share_of_wallet": 0.72, "previous_tier": "gold"}},
+    {"id": "KA-002", "transactions": {"annual_profit": 90_000, "marketing_cost": 150_000,
+                                      "annual_revenue": 800_000, "recency_days": 200},
+     "relationship": {"stage": "initial", "share_of_wallet": 0.3}},
+]
+STATS = POLICY.portfolio_stats(ACCOUNTS, as_of=AS_OF)
+LAST = last_decision_day(POLICY.plan)
+
+
+def _entries(as_of: Any) -> dict[str, Any]:
+    return {
+        "decide": lambda: POLICY.decide(ACCOUNTS[0], as_of=as_of, portfolio=STATS),
+        "decide(vector)": lambda: POLICY.decide(ACCOUNTS[0], as_of=as_of, portfolio=STATS, engine="vector"),
+        "decide_many": lambda: POLICY.decide_many(ACCOUNTS, as_of=as_of),
+        "decide_many(compiled)": lambda: POLICY.decide_many(ACCOUNTS, as_of=as_of, engine="compiled"),
+        "iter_decide": lambda: POLICY.iter_decide(ACCOUNTS, as_of=as_of),  # refused at the call, not when read
+        "portfolio_stats": lambda: POLICY.portfolio_stats(ACCOUNTS, as_of=as_of),
+    } | ({"decide(durable)": lambda: POLICY.decide(ACCOUNTS[0], as_of=as_of, portfolio=STATS, engine="durable")}
+         if available("durable") else {})
+
+
+@pytest.mark.parametrize("bad", ["2026-06-30", 20260630, dt.datetime(2026, 6, 30, 9, 30), dt.date.max, LAST
+                                 + dt.timedelta(days=1)], ids=["text", "int", "datetime-with-time", "date.max",
+                                                               "one-day-too-late"])
+def test_every_entry_point_refuses_a_bad_as_of_with_a_typed_error(bad: Any) -> None:
+    for name, call in _entries(bad).items():
+        with pytest.raises(AsOfError) as info:
+            call()
+        assert isinstance(info.value, AccountRulesError) and isinstance(info.value, ValueError), name
+        assert "as_of" in str(info.value), name
+
+
+def test_the_messages_say_what_is_wrong() -> None:
+    with pytest.raises(AsOfError, match=r"not str '2026-06-30'"):
+        POLICY.decide(ACCOUNTS[0], as_of="2026-06-30", portfolio=STATS)  # type: ignore[arg-type]
+    with pytest.raises(AsOfError, match=r"has a time of day: pass its \.date\(\)"):
+        POLICY.decide(ACCOUNTS[0], as_of=dt.datetime(2026, 6, 30, 9, 30), portfolio=STATS)
+    with pytest.raises(AsOfError, match=r"too late: an action due \d+ days later would fall past 9999-12-31"):
+        POLICY.decide(ACCOUNTS[0], as_of=dt.date.max, portfolio=STATS)
+
+
+def test_a_datetime_at_midnight_is_its_day() -> None:
+    midnight = dt.datetime(2026, 6, 30)
+    for name, call in _entries(midnight).items():
+        if name == "portfolio_stats":
+            assert call() == STATS
+            continue
+        got = call()
+        want = _entries(AS_OF)[name]()
+        if name == "iter_decide":
+            got, want = list(got), list(want)
+            assert [d.model_dump_json() for d in got] == [d.model_dump_json() for d in want], name
+        elif name.startswith("decide_many"):
+            assert got.columns() == want.columns(), name
+        else:
+            assert got.model_dump_json() == want.model_dump_json(), name
+            assert type(got.as_of) is dt.date, name
+
+
+def test_the_last_day_decides_and_its_actions_are_due_by_date_max() -> None:
+    assert LAST < dt.date.max
+    for engine in ("compiled", "vector"):
+        d = POLICY.decide(ACCOUNTS[1], as_of=LAST, portfolio=POLICY.portfolio_stats(ACCOUNTS, as_of=LAST),
+                          engine=engine)
+        assert d.actions, engine
+        assert all(a.due <= dt.date.max for a in d.actions), engine
+        assert max(a.due for a in d.actions) <= dt.date.max
+    many = POLICY.decide_many(ACCOUNTS, as_of=LAST)
+    assert not many.errors and all(d.actions is not None for d in many)
+
+
+def test_the_command_line_refuses_a_date_too_late_in_one_line(tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl"
+    run = subprocess.run([sys.executable, "-m", "accountrules", "decide", str(ROOT / "rulesets" / "express"),
+                          str(ROOT / "examples" / "portfolio" / "accounts.csv"), "-o", str(out),
+                          "--as-of", "9999-12-31"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr and "as_of 9999-12-31 is too late" in run.stderr
+    assert not out.exists()
