@@ -118,7 +118,9 @@ def test_auto_is_vector_for_batches_and_compiled_for_one(small: accountrules.Pol
 def without_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make ``import numpy`` fail, as it does where the extra is not installed."""
     monkeypatch.setitem(sys.modules, "numpy", None)
-    numpy_users = ("accountrules.evaluate.vector", "accountrules.evaluate.column")  # a package: every module
+    # a package: every module; the backtest package is imported afresh, as the command line's parser
+    # does on a base install (an earlier test may have imported it with numpy present)
+    numpy_users = ("accountrules.evaluate.vector", "accountrules.evaluate.column", "accountrules.backtest")
     for name in [m for m in sys.modules if m.startswith(numpy_users)]:
         monkeypatch.delitem(sys.modules, name, raising=False)
 
@@ -226,3 +228,12 @@ def test_the_decide_command_without_numpy(tmp_path: Path, monkeypatch: pytest.Mo
     assert not out.exists()
     code = main(["decide", str(SMALL), str(ACCOUNTS), "-o", str(out), "--as-of", "2026-06-30"])  # auto: compiled
     assert code == 0 and out.exists()
+
+
+def test_the_backtest_command_without_numpy_names_its_own_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    without_numpy(monkeypatch)
+    log = ROOT / "tests" / "data" / "cdnow" / "CDNOW_sample.txt"
+    code = main(["backtest", str(SMALL), str(log), "--as-of", "1997-09-30", "--horizon", "26w"])
+    err = capsys.readouterr().err
+    assert code == 2 and "pip install 'accountrules[backtest]'" in err and "Traceback" not in err

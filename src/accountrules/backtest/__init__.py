@@ -7,6 +7,9 @@ trade-off of a threshold. See ``docs/backtest.md``. Needs the ``backtest`` extra
 and pyarrow.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from accountrules.backtest.log import BacktestInputError
 from accountrules.backtest.result import (
     BacktestResult,
@@ -20,9 +23,24 @@ from accountrules.backtest.result import (
     Stability,
     SweepRow,
 )
-from accountrules.backtest.run import backtest
-from accountrules.backtest.sweep import parse_sweep, sweep, with_params
 from accountrules.backtest.text import render_sweep, render_text
+
+if TYPE_CHECKING:
+    from accountrules.backtest.run import backtest
+    from accountrules.backtest.sweeps import parse_sweep, sweep, with_params
+
+# the parts that need numpy and scipy load on first use: the command line imports this package to
+# build its parser, and a base install (no numpy) must still run every other command. (No submodule
+# shares a name with these: importing one would set the package's attribute to the module.)
+_LAZY = {"backtest": "accountrules.backtest.run", "parse_sweep": "accountrules.backtest.sweeps",
+         "sweep": "accountrules.backtest.sweeps", "with_params": "accountrules.backtest.sweeps"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'accountrules.backtest' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 __all__ = [
     "BacktestInputError",

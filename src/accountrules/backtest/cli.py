@@ -22,6 +22,7 @@ from accountrules.cli.progress import Progress, progress_on
 from accountrules.errors import AccountRulesError, EngineUnavailableError
 from accountrules.features import ColumnMap
 from accountrules.i18n import N_, Gettext, lang_from_env
+from accountrules.io.optional import require
 
 __all__ = ["add_parser", "run"]
 
@@ -136,10 +137,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, _: Gettext) -> int:
+    for module in ("numpy", "scipy"):  # the backtest extra: said by name, not as numpy's own (vector) extra
+        require(module, "backtesting a policy", "backtest")
     from accountrules.backtest.html import render_html
     from accountrules.backtest.prepare import as_policy, prepare
     from accountrules.backtest.run import backtest
-    from accountrules.backtest.sweep import parse_sweep, sweep
+    from accountrules.backtest.sweeps import parse_sweep, sweep
     from accountrules.backtest.text import render_text
     from accountrules.io.writers import CsvTableWriter, check_output
 
