@@ -220,3 +220,20 @@ def test_each_floor_imports_only_from_its_floor_and_below() -> None:
              for m in MODULES for target, _, line in _imports(m) if _floor_of(target) > _floor_of(m)
              and not (_is_package(m) and target.startswith(m + "."))]
     assert not found, "\n".join(found)
+
+
+def test_no_package_exports_a_name_its_submodule_has() -> None:
+    """``accountrules.backtest.sweep`` the function and ``sweep.py`` the module: importing the module
+    sets the package's attribute to the module, so which one a caller gets depends on import order."""
+    found = []
+    for m, path in MODULES.items():
+        if path.name != "__init__.py":
+            continue
+        exported = {elt.value for node in TREES[m].body if isinstance(node, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+                    and isinstance(node.value, ast.List | ast.Tuple)
+                    for elt in node.value.elts if isinstance(elt, ast.Constant) and isinstance(elt.value, str)}
+        children = {p.stem for p in path.parent.glob("*.py")} | {p.name for p in path.parent.iterdir()
+                                                                if (p / "__init__.py").exists()}
+        found += [f"{m}.{name}" for name in sorted(exported & children)]
+    assert not found, found

@@ -7,7 +7,7 @@ account fields of :func:`accountrules.features.derive_features` by Spark SQL agg
 See ``docs/scale.md``.
 """
 
-from accountrules.spark.decide import decide, output_schema, portfolio_pass
+from accountrules.spark.decisions import decide, output_schema, portfolio_pass
 from accountrules.spark.features import derive_features
 from accountrules.spark.session import SparkUnavailableError, require_spark
 

@@ -140,7 +140,7 @@ def _decide(args: argparse.Namespace, _: Gettext) -> int:
     from pyspark.sql import functions as F
 
     from accountrules.policy import load_policy
-    from accountrules.spark.decide import decide
+    from accountrules.spark.decisions import decide
 
     in_fmt = _format(args.input, ("csv", "parquet"), _)
     out_fmt = args.format or _format(args.output, ("csv", "parquet"), _)
