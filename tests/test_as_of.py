@@ -25,13 +25,12 @@ from accountrules.evaluate.registry import available
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = accountrules.load_policy(ROOT / "rulesets" / "express")
 AS_OF = dt.date(2026, 6, 30)
+# a profitable gold account and a lapsing one (recency 200 days): the second is prescribed actions
 ACCOUNTS: list[dict[str, Any]] = [
-    {"id": "KA-001", "transactions": {"annual_profit": 2_400_000, "marketing_cost": 120_000,
-                                      "annual_revenue": 9_000_000, "recency_days": 3},
-     "relationship": {"stage": "stable", "share_of_wallet": 0.72, "previous_tier": "gold"}},
-    {"id": "KA-002", "transactions": {"annual_profit": 90_000, "marketing_cost": 150_000,
-                                      "annual_revenue": 800_000, "recency_days": 200},
-     "relationship": {"stage": "initial", "share_of_wallet": 0.3}},
+    {"id": "A-1", "transactions": {"annual_profit": 1_000_000.0, "marketing_cost": 100_000.0, "recency_days": 10},
+     "relationship": {"stage": "stable", "previous_tier": "gold"}},
+    {"id": "A-2", "transactions": {"annual_profit": 50_000.0, "marketing_cost": 100_000.0, "recency_days": 200},
+     "relationship": {"stage": "initial"}},
 ]
 STATS = POLICY.portfolio_stats(ACCOUNTS, as_of=AS_OF)
 LAST = last_decision_day(POLICY.plan)
