@@ -120,3 +120,21 @@ def test_decide_and_portfolio_stats_follow_the_rule_as_decide_many_does(express:
         assert e.value.problems[0][0] == "id"
         with pytest.raises(AccountValidationError, match=words):
             express.portfolio_stats([{"id": "A"}, {"id": bad}])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(_IDS, st.text(alphabet=st.characters(max_codepoint=0x80), max_size=6),
+                 st.sampled_from(["A1\n", "\nA1", " A1", "A1 ", "A 1", "", " ", "~", "A\x7f", "A\t1"])))
+def test_the_quick_ascii_check_is_the_pattern_arrow_uses(text: str) -> None:
+    """``is_clean_ascii`` (string methods, for one id) says what ``_CLEAN_ASCII`` says, both as Python's
+    ``fullmatch`` and as Arrow's RE2 reads it on the column path (anchored: no match before a final newline)."""
+    import re
+
+    import pyarrow.compute as pc
+
+    from accountrules.batch.ids import _CLEAN_ASCII, is_clean_ascii
+
+    want = re.fullmatch(_CLEAN_ASCII.removeprefix("^").removesuffix("$"), text) is not None
+    assert is_clean_ascii(text) == want
+    got = pc.match_substring_regex(pa.array([text], pa.string()), _CLEAN_ASCII)[0].as_py()
+    assert got == want

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from accountrules.batch.ids import normalise_id, shown_id
+from accountrules.batch.ids import is_clean_ascii, normalise_id, shown_id
 from accountrules.check.limits import DEFAULT_LIMITS, Budget, LoadLimits
 from accountrules.check.policy_check import check_policy
 from accountrules.check.policy_files import PolicyFiles, SourceFile
@@ -172,7 +172,9 @@ class Policy:
             # a plain dict whose every value the model would take unchanged skips building the model
             env = self._dict_env.env(account)
             if env is not None:
-                aid = env["id"] = _checked_id(env["id"])
+                aid = env["id"]
+                if not is_clean_ascii(aid):  # the usual id is its own spelling
+                    aid = env["id"] = _checked_id(aid)
                 return self._decide_env(aid, env, day, portfolio, chosen, trace)
         acc = to_account(account)
         if chosen == "vector":
