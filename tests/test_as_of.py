@@ -34,6 +34,7 @@ ACCOUNTS: list[dict[str, Any]] = [
 ]
 STATS = POLICY.portfolio_stats(ACCOUNTS, as_of=AS_OF)
 LAST = last_decision_day(POLICY.plan)
+CATALOG = POLICY.plan.catalog
 
 
 def _entries(as_of: Any) -> dict[str, Any]:
@@ -92,10 +93,13 @@ def test_the_last_day_decides_and_its_actions_are_due_by_date_max() -> None:
         d = POLICY.decide(ACCOUNTS[1], as_of=LAST, portfolio=POLICY.portfolio_stats(ACCOUNTS, as_of=LAST),
                           engine=engine)
         assert d.actions, engine
-        assert all(a.due <= dt.date.max for a in d.actions), engine
-        assert max(a.due for a in d.actions) <= dt.date.max
+        # every due date is the day plus the action's due_days, the longest landing on date.max at most
+        # (reading them raised OverflowError before the check)
+        assert all(a.due == LAST + dt.timedelta(days=CATALOG[a.code].due_days) for a in d.actions), engine
     many = POLICY.decide_many(ACCOUNTS, as_of=LAST)
-    assert not many.errors and all(d.actions is not None for d in many)
+    assert not many.errors
+    dues = [(a.code, a.due) for d in many for a in d.actions]
+    assert dues and all(due == LAST + dt.timedelta(days=CATALOG[code].due_days) for code, due in dues)
 
 
 def test_the_command_line_refuses_a_date_too_late_in_one_line(tmp_path: Path) -> None:
