@@ -245,7 +245,6 @@ class Policy:
         return lint_policy(self)
 
 
-
 def _checked_id(raw: str, row: int | None = None) -> str:
     """``raw`` under the account id rule of batches (``accountrules.batch.ids``: NFKC, stripped; control,
     format and blank ids refused), so one account decides, and ranks among equal values, alike in

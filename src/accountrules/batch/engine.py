@@ -336,9 +336,10 @@ def decide_batch(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
                  trace: bool = True, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                  progress: Progress | None = None, columns: ColumnMapping | None = None) -> BatchResult:
     """Decide a whole portfolio into one :class:`BatchResult` (what :meth:`Policy.decide_many` does)."""
-    parts = list(iter_batches(policy, source, as_of=as_of, engine=engine, trace=trace, chunk_rows=chunk_rows,
-                              keep=True, progress=progress, columns=columns))
+    # one day for the decisions and the result alike (two calls of today() may straddle midnight)
     day = decision_day(as_of, last_decision_day(policy.plan))
+    parts = list(iter_batches(policy, source, as_of=day, engine=engine, trace=trace, chunk_rows=chunk_rows,
+                              keep=True, progress=progress, columns=columns))
     if not parts:
         # an empty portfolio still has its (empty) columns: a later lookup is unknown, not "no column"
         empty = PortfolioStats({k: [] for k, _ in policy.plan.portfolio_args}, 0,
