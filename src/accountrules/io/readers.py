@@ -452,13 +452,18 @@ def pandas_array(series: Any) -> Any | None:
 # -- Parquet ------------------------------------------------------------------------------------------
 
 
+def _parquet_error(path: Path, e: BaseException) -> TableInputError:
+    """A Parquet file that is none, or whose pages stop making sense past its footer."""
+    return TableInputError(Message(N_("cannot read Parquet ({e})"), e=e), source=str(path))
+
+
 def parquet_layout(path: Path) -> tuple[list[str], int]:
     """``(column names, rows)`` of a Parquet file, from its footer."""
     pq = require("pyarrow.parquet", "reading Parquet")
     try:
         f = pq.ParquetFile(str(path))
     except Exception as e:  # pyarrow raises ArrowInvalid / OSError for a file that is not Parquet
-        raise TableInputError(Message(N_("cannot read Parquet ({e})"), e=e), source=str(path)) from None
+        raise _parquet_error(path, e) from None
     return list(f.schema_arrow.names), int(f.metadata.num_rows)
 
 
@@ -471,7 +476,7 @@ def iter_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
         for batch in f.iter_batches(batch_size=chunk_rows):
             yield RawChunk("table", batch, batch.num_rows)
     except (pa.ArrowException, OSError) as e:  # a damaged page past a sound footer ("Corrupt snappy ...")
-        raise TableInputError(Message(N_("cannot read Parquet ({e})"), e=e), source=str(path)) from None
+        raise _parquet_error(path, e) from None
 
 
 __all__ = [
