@@ -35,7 +35,7 @@ from accountrules.batch.ids import named_id, normalise_id, normalise_id_column, 
 from accountrules.compile.plan import Plan
 from accountrules.errors import AccountValidationError
 from accountrules.evaluate.accounts import account_data, coerce_extra, env_of
-from accountrules.evaluate.dict_env import reader_of
+from accountrules.evaluate.dict_env import DictEnvReader, reader_of
 from accountrules.model.account import Account
 from accountrules.model.fields import FIELDS, FieldSpec
 
@@ -119,9 +119,9 @@ def _pydantic_problems(e: ValidationError) -> Problems:
 # -- the row path ---------------------------------------------------------------------------------
 
 
-def validate_row(obj: Any, plan: Plan) -> tuple[dict[str, Any] | None, Problems, str | None]:
-    """``(env, problems, account id)`` of one Account / nested or dotted mapping."""
-    env = reader_of(plan).env(obj)  # a plain dict the model would take unchanged: no model built
+def validate_row(obj: Any, plan: Plan, reader: DictEnvReader) -> tuple[dict[str, Any] | None, Problems, str | None]:
+    """``(env, problems, account id)`` of one Account / nested or dotted mapping (``reader``: the plan's)."""
+    env = reader.env(obj)  # a plain dict the model would take unchanged: no model built
     if env is not None:
         aid = normalise_id(env["id"])[0]
         if aid is not None:
@@ -164,6 +164,7 @@ def validate_rows(objs: Sequence[Any], plan: Plan, start: int, unreadable: Mappi
     errors: dict[int, RowError] = {}
     blank = (None,) * len(keys)
     values_of = operator.itemgetter(*keys)  # every env has every key (and there are more than one)
+    reader = reader_of(plan)
     unreadable = unreadable or {}
     rows: list[tuple[Any, ...]] = []
     for j, obj in enumerate(objs):
@@ -171,7 +172,7 @@ def validate_rows(objs: Sequence[Any], plan: Plan, start: int, unreadable: Mappi
             errors[j] = row_error(start + j + 1, None, [("(account)", unreadable[j])])
             rows.append(blank)
             continue
-        env, problems, aid = validate_row(obj, plan)
+        env, problems, aid = validate_row(obj, plan, reader)
         if env is None:
             errors[j] = row_error(start + j + 1, aid, problems)
             rows.append(blank)
