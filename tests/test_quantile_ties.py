@@ -333,3 +333,17 @@ def test_lint_witnesses_of_rank_first_reproduce(tmp_path: Any) -> None:
     assert report.dropped == ()
     shadowed = [f for f in report.findings if f.code == "AR201"]  # t-g is shadowed by t-p
     assert [(f.status, f.witness is not None) for f in shadowed] == [("confirmed", True)]
+
+
+@given(st.lists(st.one_of(st.sampled_from([0.0, 1.0, 2.5, -0.0, math.nan]),
+                          st.floats(allow_nan=True, allow_infinity=True)), max_size=200))
+def test_value_then_position_is_a_stable_sort_of_the_known_values(values: list[float]) -> None:
+    # the (value, id) order of quantile(..., 'first') ties: the fast sort must be numpy's stable one
+    # for every known value (ties, -0.0 beside 0.0, infinities); NaNs only need to come last
+    from accountrules.evaluate.stats_build import _value_then_position
+
+    xs = np.asarray(values, dtype=np.float64)
+    known = int(np.count_nonzero(~np.isnan(xs)))
+    got = _value_then_position(xs)
+    assert sorted(got.tolist()) == list(range(len(values)))
+    assert got[:known].tolist() == np.argsort(xs, kind="stable")[:known].tolist()

@@ -77,7 +77,8 @@ class SeenIds:
             return
         texts = ids if keep is None else [ids[j] for j in keep]
         hashes = np.fromiter(map(self._hash, texts), dtype=np.int64, count=len(texts))
-        order = np.argsort(hashes, kind="stable")  # equal hashes in row order
+        # any order among equal hashes: _resolve takes the repeated ones in row order itself
+        order = np.argsort(hashes)
         hashes, pos = hashes[order], pos[order]
         repeats = hashes[1:] == hashes[:-1]
         candidate = np.zeros(hashes.shape[0], dtype=np.bool_)

@@ -219,13 +219,15 @@ class MergedActions:
 def merge_action_masks(rules: Sequence[CRow], fired: NDArray[Any]) -> MergedActions:
     """:func:`merge_actions` over a batch: ``fired[p, i]`` says action rule ``i`` fired for row ``p``.
 
-    Each (rule, code) pair the rules ask for is a slot, numbered in asking order; a row's code
-    comes first at the earliest slot of that code among its fired rules, so sorting a row's
-    codes by that slot is the first-asked order of :func:`merge_actions`, with no Python per row.
+    Each (rule, code) pair the rules ask for is a slot, numbered in asking order. A row asks for
+    a code first at the earliest of that code's slots whose rule fired for it, so marking, per
+    row, the slots that first ask for their code and reading the marks in row-major order gives
+    every row's codes in first-asked order, with no Python per row and no sort: the marks are
+    made one slot at a time over all rows (a vector operation or two a slot), not per row.
     """
     import numpy as np
 
-    n = fired.shape[0]
+    n, width = fired.shape
     codes: dict[str, int] = {}
     slot_rule: list[int] = []
     slot_code: list[int] = []
@@ -234,22 +236,28 @@ def merge_action_masks(rules: Sequence[CRow], fired: NDArray[Any]) -> MergedActi
             slot_rule.append(i)
             slot_code.append(codes.setdefault(code, len(codes)))
     code_offsets = np.zeros(n + 1, dtype=np.int64)
-    if slot_rule and n:
-        sc = np.asarray(slot_code, dtype=np.int64)
-        by_code = np.argsort(sc, kind="stable")  # slots grouped by code, asking order inside a group
-        starts = np.searchsorted(sc[by_code], np.arange(len(codes)))
-        never = len(slot_rule)
-        at = np.where(fired[:, np.asarray(slot_rule, dtype=np.int64)[by_code]], by_code.astype(np.int32),
-                      np.int32(never))
-        first = np.minimum.reduceat(at, starts, axis=1)  # rows × codes: the earliest slot asking for it
-        order = np.argsort(first, axis=1, kind="stable")
-        asked = np.take_along_axis(first, order, axis=1) < never
-        np.cumsum(asked.sum(axis=1), out=code_offsets[1:])
-        code_values = order[asked].astype(np.int64, copy=False)
+    slots = len(slot_rule)
+    if slots and n:
+        by_rule = np.ascontiguousarray(fired.T)  # a rule's column, contiguous
+        first = np.empty((slots, n), dtype=np.bool_)  # slot × row: the slot first asks for its code
+        seen: dict[int, NDArray[Any]] = {}  # code -> the rows that asked for it in an earlier slot
+        for s, (i, c) in enumerate(zip(slot_rule, slot_code, strict=True)):
+            asked = by_rule[i]
+            before = seen.get(c)
+            if before is None:
+                first[s] = asked
+                seen[c] = asked.copy()
+            else:
+                np.greater(asked, before, out=first[s])  # asked here, not before
+                before |= asked
+        at = np.flatnonzero(np.ascontiguousarray(first.T))  # row-major: by row, then slot
+        code_values = np.asarray(slot_code, dtype=np.int64)[at % slots]
+        np.cumsum(np.bincount(at // slots, minlength=n), out=code_offsets[1:])
     else:
         code_values = np.zeros(0, dtype=np.int64)
     rule_offsets = np.zeros(n + 1, dtype=np.int64)
     if n:
         np.cumsum(fired.sum(axis=1), out=rule_offsets[1:])
-    rule_values = np.nonzero(fired)[1].astype(np.int64, copy=False)
+    # row-major positions of the fired cells: their rule is the position within a row
+    rule_values = (np.flatnonzero(fired) % width).astype(np.int64, copy=False) if width else np.zeros(0, np.int64)
     return MergedActions(tuple(codes), code_offsets, code_values, rule_offsets, rule_values)
