@@ -335,7 +335,8 @@ def test_lint_witnesses_of_rank_first_reproduce(tmp_path: Any) -> None:
     assert [(f.status, f.witness is not None) for f in shadowed] == [("confirmed", True)]
 
 
-@given(st.lists(st.one_of(st.sampled_from([0.0, 1.0, 2.5, -0.0, math.nan]),
+@given(st.lists(st.one_of(st.sampled_from([0.0, 1.0, 2.5, -0.0, 7.0, -3.0, 65534.0, math.nan]),
+                          st.integers(-70_000, 70_000).map(float),
                           st.floats(allow_nan=True, allow_infinity=True)), max_size=200))
 def test_value_then_position_is_a_stable_sort_of_the_known_values(values: list[float]) -> None:
     # the (value, id) order of quantile(..., 'first') ties: the fast sort must be numpy's stable one

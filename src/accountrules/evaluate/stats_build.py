@@ -124,9 +124,13 @@ def _value_then_position(xs: FloatArr) -> IntArr:
     any sort is stable); a column without ties is done after the first sort. NaNs (each unequal
     to all) stay last, in some order: the caller cuts them off."""
     n = xs.shape[0]
-    order = np.argsort(xs)
     if n < 2:
-        return order
+        return np.argsort(xs)
+    small = _small_whole_keys(xs)
+    if small is not None:  # counts, days: numpy's stable sort of 16-bit keys is a radix sort
+        radix: IntArr = np.argsort(small, kind="stable")
+        return radix
+    order = np.argsort(xs)
     ranked = xs[order]
     tie = ranked[1:] == ranked[:-1]
     if not bool(tie.any()):
@@ -137,6 +141,20 @@ def _value_then_position(xs: FloatArr) -> IntArr:
     keys.sort()
     out: IntArr = keys % n
     return out
+
+
+def _small_whole_keys(xs: FloatArr) -> NDArray[np.uint16] | None:
+    """``xs`` as 16-bit keys in the same order (NaN last) when its known values are whole numbers
+    spanning fewer than 65,535; else None."""
+    unknown = np.isnan(xs)
+    known = xs[~unknown]
+    if not known.shape[0]:
+        return None
+    lo, hi = float(known.min()), float(known.max())
+    if hi - lo >= 65535 or not bool(np.all(known == np.floor(known))):
+        return None
+    keys: NDArray[np.uint16] = np.where(unknown, 65535.0, xs - lo).astype(np.uint16)
+    return keys
 
 
 class _Base:
