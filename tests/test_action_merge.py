@@ -15,7 +15,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accountrules.evaluate.semantics import merge_action_masks, merge_actions
+from accountrules.evaluate.semantics import first_true, merge_action_masks, merge_actions
 from accountrules.evaluate.vector.run import _pattern_bits, _pattern_keys
 
 CODES = ["dedicated_manager", "executive_visit", "care_plan", "complaint_followup", "win_back", "credit_review"]
@@ -58,3 +58,15 @@ def test_pattern_keys_round_trip_narrow_and_wide(width: int, data: st.DataObject
                                         min_size=n, max_size=n)), dtype=np.bool_)
     keys = _pattern_keys([fired[:, i] for i in range(width)], n)
     assert (_pattern_bits(keys, width) == fired).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(tables=st.integers(0, 150), data=st.data())
+def test_first_true_is_the_first_matching_row_of_every_account(tables: int, data: st.DataObject) -> None:
+    # first-hit over a batch (a tier table's "first" policy): per account, the first table row that
+    # matched, -1 for none; tables past 64 rows cross the blocks first_true stacks its masks in
+    n = data.draw(st.integers(0, 40))
+    fires = [np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=np.bool_)
+             for _ in range(tables)]
+    want = [next((i for i, f in enumerate(fires) if f[p]), -1) for p in range(n)]
+    assert first_true(fires, n).tolist() == want

@@ -111,9 +111,17 @@ def first_true(fires: Sequence[NDArray[Any]], n: int) -> NDArray[Any]:
     import numpy as np
 
     idx = np.full(n, -1, dtype=np.int64)
-    for i in range(len(fires) - 1, -1, -1):
-        idx[fires[i]] = i
+    # masks stacked a block at a time: one argmax finds a block's first true row (a mask assignment
+    # per table row costs twice as much), and a block bounds the copy a long table would make
+    for lo in range(0, len(fires), _FIRST_BLOCK):
+        block = np.stack(fires[lo:lo + _FIRST_BLOCK])
+        first = block.argmax(axis=0)
+        first += lo
+        np.copyto(idx, first, where=block.any(axis=0) & (idx < 0))
     return idx
+
+
+_FIRST_BLOCK = 64
 
 
 class MaskResolution:
