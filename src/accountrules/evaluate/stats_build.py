@@ -151,7 +151,7 @@ def _small_whole_keys(xs: FloatArr) -> NDArray[np.uint16] | None:
     if not known.shape[0]:
         return None
     lo, hi = float(known.min()), float(known.max())
-    if hi - lo >= 65535 or not bool(np.all(known == np.floor(known))):
+    if not -65535 < hi - lo < 65535 or not bool(np.all(known == np.floor(known))):  # NaN: infinities
         return None
     keys: NDArray[np.uint16] = np.where(unknown, 65535.0, xs - lo).astype(np.uint16)
     return keys
