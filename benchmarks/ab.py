@@ -19,7 +19,9 @@ decide`` of the CSV file (``--rows`` rows) to a CSV file, the CPU time of the wh
 ``dicts``: the same accounts as a list of dicts read before the timer;
 ``decide``: ``Policy.decide(dict, portfolio=stats, trace=True)`` on the full express policy, ``--rows``
 calls over 1,000 generated accounts, each sample the p50 of per-call CPU time; ``decide-tier``: the same
-with ``trace=False`` on the tier table of ``tiers.py``, the call ``run.py`` compares with the peers.
+with ``trace=False`` on the tier table of ``tiers.py``, the call ``run.py`` compares with the peers;
+``tier-batch``: ``decide_many`` of ``--rows`` nested dicts on that tier table to a pyarrow Table, the
+batch ``run.py`` compares with the peers.
 """
 
 from __future__ import annotations
@@ -97,6 +99,22 @@ print(statistics.median(took) / 1e9)
 """
 
 
+# the tier table's batch, as run.py's peers section calls it: nested dicts built before the timer
+TIER_BATCH = """
+import datetime as dt, sys, time
+sys.path.insert(0, {here!r})
+import accountrules, tiers
+from pathlib import Path
+as_of = dt.date(2026, 6, 30)
+policy = accountrules.load_policy(tiers.write_policy(tiers.params(Path({policy!r})), Path({tmp!r}) / "tiers.json"))
+accounts = tiers.nested_accounts(tiers.flat_inputs({rows!r}, 7), {rows!r})
+policy.decide_many(accounts[:1000], as_of=as_of, trace=False).to_arrow()
+t = time.process_time()
+policy.decide_many(accounts, as_of=as_of, trace=False).to_arrow()
+print(time.process_time() - t)
+"""
+
+
 LOAD = """
 import sys, time
 import accountrules
@@ -110,7 +128,7 @@ def _inputs(kind: str, rows: int, tmp: Path) -> Path:
     sys.path.insert(0, str(HERE))
     import portfolio
 
-    if kind.startswith("decide"):
+    if kind.startswith("decide") or kind == "tier-batch":
         return Path(str(rows))  # no input file: the child makes its accounts; the path carries the call count
     if kind == "load":
         import huge_table
@@ -150,6 +168,8 @@ def _sample(src: str, kind: str, path: Path, policy: str, tmp: Path) -> float:
         code = LOAD.format(path=str(path))
     elif kind.startswith("decide"):
         code = DECIDE.format(here=str(HERE), policy=policy, kind=kind, rows=int(path.name), tmp=str(tmp))
+    elif kind == "tier-batch":
+        code = TIER_BATCH.format(here=str(HERE), policy=policy, rows=int(path.name), tmp=str(tmp))
     else:
         code = CHILD.format(here=str(HERE), policy=policy, kind=kind, path=str(path))
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
@@ -161,7 +181,7 @@ def main() -> None:
     ap.add_argument("--before", required=True, help="the src folder of the tree before")
     ap.add_argument("--after", required=True, help="the src folder of the tree after")
     ap.add_argument("--input", choices=["csv", "csv-plain", "table", "jsonl", "dicts", "cli", "load", "decide",
-                                        "decide-tier"],
+                                        "decide-tier", "tier-batch"],
                     default="csv-plain")
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--pairs", type=int, default=8)
@@ -182,7 +202,8 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in got.items()}
     what = {"cli": "accountrules decide (CSV to CSV)", "load": "load_policy (a first-hit table)",
             "decide": "decide(dict, portfolio=stats, trace=True), full express policy, p50 of",
-            "decide-tier": "decide(dict, trace=False), the tier table, p50 of"}.get(
+            "decide-tier": "decide(dict, trace=False), the tier table, p50 of",
+            "tier-batch": "decide_many(nested dicts), the tier table"}.get(
         args.input, f"decide_many({args.input})")
     print(f"{what}, {args.rows:,} {'calls' if args.input.startswith('decide') else 'rows'}, {args.pairs} interleaved "
           f"pairs, load average {load:.1f} -> {os.getloadavg()[0]:.1f}, "

@@ -100,6 +100,11 @@ def test_plain_dicts_take_the_arrow_path(rows: list[dict[str, Any]]) -> None:
     {"id": 7},
     {"id": "A", "contacts": [{"role": "decider"}]},
     {"id": "A", "revenue": 5},  # no field: the row path refuses this row, not the batch
+    {"id": "A", "name": ""},  # "" at the top level, as in a section
+    # values whose == is element-wise: refused by type before any comparison with them is made
+    {"id": "A", "transactions": {"annual_revenue": np.array([1.0, 2.0])}},
+    {"id": "A", "name": np.array(["x", "y"])},
+    {"id": "A", "name": np.str_("x")},  # a str subclass: the model's reading, not Arrow's
 ])
 def test_values_arrow_could_misread_stay_on_the_row_path(row: dict[str, Any]) -> None:
     assert dict_rows_table([row], EXPRESS.plan) is None
