@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from accountrules.errors import AccountValidationError
-from accountrules.model.account import WHOLE_MAX, Account
+from accountrules.i18n import Message
+from accountrules.model.account import ISO_DAY, MESSAGES, WHOLE_MAX, Account
 from accountrules.model.fields import account_env
 
 
@@ -20,8 +22,15 @@ def problems_of(e: ValidationError) -> list[tuple[str, str]]:
     out = []
     for err in e.errors():
         path = ".".join(str(p) for p in err["loc"]) or "(account)"
-        out.append((path, err["msg"]))
+        out.append((path, error_message(err)))
     return out
+
+
+def error_message(err: ErrorDetails) -> str:
+    """The message of one pydantic error; one of the model's own errors as a :class:`~accountrules.i18n.Message`
+    (the same English), so the command line can show it translated."""
+    own = MESSAGES.get(err["type"])
+    return err["msg"] if own is None else Message(own)
 
 
 def to_account(obj: Any, row: int | None = None) -> Account:
@@ -197,7 +206,7 @@ def coerce_extra(name: str, kind: str, v: Any) -> Any:
                 return v.date()
         elif isinstance(v, dt.date):
             return v
-        if isinstance(v, str):
+        if isinstance(v, str) and ISO_DAY.fullmatch(v):  # as the model's dates: YYYY-MM-DD only
             try:
                 return dt.date.fromisoformat(v)
             except ValueError:
