@@ -1,9 +1,11 @@
-"""A value in a date field is taken or refused alike on every input path (dict to ``decide``,
-``decide_many`` of dicts, JSONL, CSV, Parquet, an Arrow table, a DataFrame) and by every evaluator
-(compiled, durable, vector).
+"""A value in a date field, or in a declared extra field, is taken or refused alike on every input path
+(dict to ``decide``, ``decide_many`` of dicts, JSONL, CSV, Parquet, an Arrow table, a DataFrame) and
+by every evaluator (compiled, durable, vector), and a declared extra of a type takes exactly what a
+model field of that type takes.
 
 Found by a hostile-input hunt: pydantic's lax dates read ``"0"``, ``"1782777600"`` and numbers as Unix
-timestamps (the docs say ``YYYY-MM-DD``), on every path alike.
+timestamps (the docs say ``YYYY-MM-DD``); a declared extra refused ``Decimal``, numpy scalars and the
+boolean spellings ``t/f/on/off/y/n`` that the model's own fields take.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import pytest
 
 import accountrules
 from accountrules.errors import AccountValidationError
-from accountrules.model.account import DATE_TEXT
+from accountrules.evaluate.accounts import coerce_extra
+from accountrules.model.account import DATE_TEXT, Account
 
 np: Any = pytest.importorskip("numpy")
 pa: Any = pytest.importorskip("pyarrow")
@@ -139,3 +142,61 @@ def test_a_date_field_takes_a_day_as_it_did(policy: accountrules.Policy, key: st
 def test_a_day_the_calendar_lacks_or_a_time_of_day_is_still_refused(policy: accountrules.Policy, key: str,
                                                                      value: Any, tmp_path: Path) -> None:
     assert _agreed(_paths(policy, key, value, tmp_path)) == ("refused", key)
+
+
+# (extra field, its type's model field on Transactions/Relationship/Signals, the value that fires its rule)
+_KINDS = {"signed": ("relationship.since", "date"), "score": ("transactions.revenue", "number"),
+          "flag": ("signals.fraud", "bool"), "note": ("company.industry", "string")}
+_FIRES = {"signed": lambda v: v >= dt.date(2026, 1, 1), "score": lambda v: v > 5, "flag": lambda v: v is True,
+          "note": lambda v: v == "x"}
+CANDIDATES = ["t", "f", "on", "off", "y", "n", "T", "ON", "Yes", "true", " true", "1", "0", "2", "7", "7.5",
+              " 7", "1_000", "７", "0x10", "1e400", "nan", "inf", "x", "2026-04-25", "20260425", "0",
+              1, 0, 2, 7, 1.0, 0.0, 7.5, True, False, 2**53, 2**53 + 1,
+              decimal.Decimal("7.5"), decimal.Decimal("1"), decimal.Decimal("NaN"),
+              np.float64(7.5), np.float32(7.5), np.int64(7), np.int32(1), np.uint8(1), np.bool_(True),
+              np.bool_(False), np.str_("x"), dt.date(2026, 4, 25), dt.datetime(2026, 4, 25),
+              dt.datetime(2026, 4, 25, 5), b"x"]
+
+
+def _model_takes(path: str, value: Any) -> tuple[bool, Any]:
+    """Whether the model takes ``value`` in its field at ``path``, and as what."""
+    group, name = path.split(".")
+    try:
+        acc = Account.model_validate({"id": "A", group: {name: value}})
+    except ValueError:
+        return False, None
+    got = getattr(getattr(acc, group), name)
+    return got is not None, got
+
+
+@pytest.mark.parametrize("name", sorted(_KINDS))
+@pytest.mark.parametrize("value", CANDIDATES, ids=repr)
+def test_a_declared_extra_takes_what_a_model_field_of_its_type_takes(name: str, value: Any) -> None:
+    field, kind = _KINDS[name]
+    taken, as_model = _model_takes(field, value)
+    if kind == "number" and isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_) \
+            and abs(int(value)) > 2**53:
+        taken = False  # a whole number in a declared number field stops where the model's counts stop
+    try:
+        got = coerce_extra(name, kind, value)
+    except ValueError:
+        assert not taken, f"the model takes {value!r} as {as_model!r}"
+        return
+    assert taken, f"the model refuses {value!r}"
+    assert got == as_model and type(got) in (float, int, bool, str, dt.date), (got, as_model)
+
+
+@pytest.mark.parametrize("name", sorted(_KINDS))
+@pytest.mark.parametrize("value", ["t", "off", "Y", "7.5", "1_000", "７", "2026-04-25", "0", "1782777600", 1, 7,
+                                   decimal.Decimal("7.5"), np.float64(7.5), np.int64(7), np.bool_(True),
+                                   dt.datetime(2026, 4, 25), "x"], ids=repr)
+def test_a_declared_extra_is_taken_alike_on_every_path(policy: accountrules.Policy, name: str, value: Any,
+                                                       tmp_path: Path) -> None:
+    key = f"extra.{name}"
+    field, kind = _KINDS[name]
+    taken, as_model = _model_takes(field, value)
+    got = _agreed(_paths(policy, key, value, tmp_path))
+    if not taken:
+        assert got == ("refused", key)
+    else:
+        assert got == ("decided", name if _FIRES[name](as_model) else "iron")
