@@ -224,11 +224,18 @@ class _CsvSource(_FileSource):
 # -- Parquet, Arrow, pandas -------------------------------------------------------------------------
 
 
+def header_names(names: Iterable[Any]) -> list[str]:
+    """Column names as a CSV header's are read (``read_csv_header``): as text, surrounding blanks
+    stripped, so ``" id "`` names the id column in a DataFrame, an Arrow table or a Parquet file too."""
+    return [str(n).strip() for n in names]
+
+
+
 class _ParquetSource(_FileSource):
     def __init__(self, path: Path, plan: Plan, chunk_rows: int, mapping: ColumnMapping | None = None):
         super().__init__(path, chunk_rows, mapping)
         names, self.total = parquet_layout(path)
-        self.columns = check_columns(names, plan, self.name, mapping)
+        self.columns = check_columns(header_names(names), plan, self.name, mapping)
         self._mapped = self.columns != names
 
     def _read(self) -> Iterator[RawChunk]:
@@ -238,8 +245,8 @@ class _ParquetSource(_FileSource):
 
 class _ArrowSource(Source):
     def __init__(self, table: Any, plan: Plan, chunk_rows: int, mapping: ColumnMapping | None = None):
-        names = [str(n) for n in table.schema.names]
-        self._names = check_columns(names, plan, mapping=mapping)
+        names = list(table.schema.names)
+        self._names = check_columns(header_names(names), plan, mapping=mapping)
         self._mapped = self._names != names
         self._table = table
         self._chunk = chunk_rows
@@ -259,8 +266,8 @@ class _ArrowReaderSource(Source):
     restartable = False
 
     def __init__(self, reader: Any, plan: Plan, mapping: ColumnMapping | None = None):
-        names = [str(n) for n in reader.schema.names]
-        self._names = check_columns(names, plan, mapping=mapping)
+        names = list(reader.schema.names)
+        self._names = check_columns(header_names(names), plan, mapping=mapping)
         self._mapped = self._names != names
         self._reader = reader
 
@@ -272,7 +279,7 @@ class _ArrowReaderSource(Source):
 
 class _PandasSource(Source):
     def __init__(self, df: Any, plan: Plan, chunk_rows: int, mapping: ColumnMapping | None = None):
-        self._names = check_columns([str(c) for c in df.columns], plan, mapping=mapping)
+        self._names = check_columns(header_names(df.columns), plan, mapping=mapping)
         self._df = df
         self._chunk = chunk_rows
         self.total = len(df)
