@@ -111,7 +111,7 @@ def _agreed(got: dict[str, tuple[str, str | None]]) -> tuple[str, str | None]:
 
 NOT_DAYS = ["0", "1782777600", "20260425", "2026-W17-1", "2026-04-25T00:00:00", " 2026-04-25", "2026-4-25",
             0, 1782777600, 1.0, 1782777600.0, True, decimal.Decimal("1782777600"), np.int64(1782777600),
-            np.float64(0.0), np.bool_(False)]
+            np.float64(0.0), np.bool_(False), np.str_("0")]
 
 
 DATE_KEYS = {"relationship.last_executive_visit": "visit", "extra.signed": "signed"}  # a model field, a declared one
@@ -131,7 +131,7 @@ def test_a_date_field_takes_no_timestamp_or_other_spelling(policy: accountrules.
 
 @pytest.mark.parametrize("key", sorted(DATE_KEYS))
 @pytest.mark.parametrize("value", ["2026-04-25", dt.date(2026, 4, 25), dt.datetime(2026, 4, 25),
-                                   pd.Timestamp("2026-04-25")], ids=repr)
+                                   pd.Timestamp("2026-04-25"), np.str_("2026-04-25")], ids=repr)
 def test_a_date_field_takes_a_day_as_it_did(policy: accountrules.Policy, key: str, value: Any,
                                             tmp_path: Path) -> None:
     assert _agreed(_paths(policy, key, value, tmp_path)) == ("decided", DATE_KEYS[key])

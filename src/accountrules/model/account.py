@@ -39,7 +39,7 @@ def day_input(v: Any) -> Any:
     a midnight as its day and refuses any other time) or text shaped ``YYYY-MM-DD`` (pydantic then
     refuses a day the calendar lacks). Pydantic's lax mode alone also reads ``"0"``, ``"20260425"`` and
     numbers as Unix timestamps: in an account, a number in a date field is a mistake, not a day."""
-    if isinstance(v, date) or (type(v) is str and ISO_DAY.fullmatch(v)):
+    if isinstance(v, date) or (isinstance(v, str) and ISO_DAY.fullmatch(v)):
         return v
     raise PydanticCustomError("date_text", DATE_TEXT)
 
