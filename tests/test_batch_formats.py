@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from accountrules.batch import BatchInputError, BatchResult, RowError, UnknownColumnError, iter_batches
+from accountrules.io.columns import ColumnMapping
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision
 from accountrules.policy import Policy, load_policy
@@ -232,6 +233,41 @@ def test_unknown_columns_fail_the_whole_input(policy: Policy, tmp_path: Path) ->
     odd.write_text("x", encoding="utf-8")
     with pytest.raises(BatchInputError, match="suffix"):
         policy.decide_many(odd)
+
+
+def test_column_names_are_read_as_a_csv_header_is_on_every_flat_input(policy: Policy, accounts: list[Account],
+                                                                      tmp_path: Path) -> None:
+    """Found by a hostile-input hunt: a CSV header's names are stripped (" id " is the id column) but a
+    DataFrame's, an Arrow table's and a Parquet file's were not (UnknownColumnError: unknown column
+    ' id '). Every flat input now reads its column names as a CSV header's, a mapping included."""
+    flat = [_flat(a) for a in accounts[:20]]
+    reference = policy.decide_many(pa.Table.from_pylist(flat), as_of=AS_OF)
+    assert reference.ok
+    padded = {f" {k}\t" if i % 2 else f"  {k}": [r[k] for r in flat] for i, k in enumerate(flat[0])}
+    table = pa.table(padded)
+    csv_path = tmp_path / "padded.csv"
+    with csv_path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(list(padded))
+        for r in flat:
+            w.writerow([_text(v) for v in r.values()])
+    pq.write_table(table, tmp_path / "padded.parquet")
+    sources = {"csv": csv_path, "dataframe": pd.DataFrame(padded), "arrow": table,
+               "record batch": table.to_batches()[0], "reader": table.to_reader(),
+               "parquet": tmp_path / "padded.parquet"}
+    for name, source in sources.items():
+        assert policy.decide_many(source, as_of=AS_OF) == reference, name
+    # a stripped name meeting one given plainly is a name given twice, on every flat input
+    twice = {"id": ["A"], " id ": ["B"]}
+    (tmp_path / "twice.csv").write_text("id, id \nA,B\n", encoding="utf-8")
+    pq.write_table(pa.table(twice), tmp_path / "twice.parquet")
+    for source in (tmp_path / "twice.csv", pd.DataFrame(twice), pa.table(twice), tmp_path / "twice.parquet"):
+        with pytest.raises(BatchInputError, match="column 'id' appears twice"):
+            policy.decide_many(source, as_of=AS_OF)
+    # a mapping names the stripped column
+    mapped = ColumnMapping({"客户": "id"})
+    for source in (pd.DataFrame({" 客户 ": ["A"]}), pa.table({" 客户 ": ["A"]})):
+        assert [d.account_id for d in policy.decide_many(source, as_of=AS_OF, columns=mapped)] == ["A"]
 
 
 def test_csv_quirks(policy: Policy, tmp_path: Path) -> None:

@@ -89,6 +89,39 @@ def test_mapped_export_with_ignored_columns_decides_to_stdout(how: str, export: 
     assert "decided 3 of 3 accounts" in err and "standard output" in err
 
 
+@pytest.mark.parametrize("how", ["options", "file"])
+def test_a_mapping_renames_the_keys_of_a_jsonl_export(how: str, export: Path, mapping_file: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by a hostile-input hunt: --map renamed a CSV's or a Parquet file's columns but not the keys of
+    a JSONL file's objects, so every line was refused ("id: Field required"). It renames them as it
+    renames a dict's in decide_many(columns=...); a key no field reads is still the row's error."""
+    given = MAP_ARGS if how == "options" else ["--columns", str(mapping_file)]
+    lines = [{k: v for k, v in r.items() if k != "备注"} for r in _rows(EXPORT)]
+    for r in lines:
+        r["年利润"], r["营销成本"] = float(r["年利润"]), float(r["营销成本"])
+    jsonl = tmp_path / "export.jsonl"
+    jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in lines), encoding="utf-8")
+    code, out, err = run(capsys, "--lang", "en", "decide", SMALL, jsonl, "-o", "-", "--as-of", AS_OF, *given)
+    assert code == 0, err
+    from_jsonl = _rows(out)
+    code, out, err = run(capsys, "--lang", "en", "decide", SMALL, export, "-o", "-", "--as-of", AS_OF, *given,
+                         "--unknown-columns", "ignore")
+    assert code == 0, err
+    assert from_jsonl == _rows(out)  # the same accounts as the CSV export, decided alike
+    assert [r["account_id"] for r in from_jsonl] == ["A1", "A2", "A3"] and from_jsonl[1]["tier"] == "lead"
+    # a renamed key meeting the key it is renamed to, and a key no field reads: each its row's error
+    jsonl.write_text(json.dumps({"客户编号": "B1", "id": "B1"}) + "\n" + json.dumps({"客户编号": "B2", "备注": "x"})
+                     + "\n" + json.dumps(lines[0], ensure_ascii=False) + "\n", encoding="utf-8")
+    errors = tmp_path / "e.csv"
+    code, out, err = run(capsys, "--lang", "en", "decide", SMALL, jsonl, "-o", tmp_path / "d.csv", "--as-of", AS_OF,
+                         *given, "--errors", errors)
+    assert code == 1, err
+    refused = _rows(errors.read_text(encoding="utf-8-sig"))
+    assert [r["row"] for r in refused] == ["1", "2"]
+    assert "mapped to 'id', which another column already gives" in refused[0]["message"]
+    assert refused[1]["field"] == "备注"
+
+
 def test_the_python_api_takes_the_same_mapping(export: Path) -> None:
     policy = load_policy(SMALL)
     mapping = ColumnMapping(MAPPING, unknown="ignore")

@@ -13,6 +13,8 @@ import copy
 import datetime as dt
 import math
 import pickle
+import warnings
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +276,55 @@ def test_cumshare_above_is_the_share_before_the_account(values: list[Any], x: fl
         assert math.isclose(with_self, min(1.0, got + x / total), rel_tol=1e-9, abs_tol=1e-12)
     if known and x >= max(known):
         assert got == 0.0  # nothing ranks above the largest: it is always A
+
+
+# amounts whose positive total passes the float maximum (1.8e308): ties, a negative, an unknown, a tiny one
+HUGE = [1e308, 9e307, 9e307, 5e307, 1e306, 1.0, -1e308, None]
+
+
+def _exact_shares(values: list[float | None]) -> list[tuple[float | None, float | None]]:
+    """(cumshare, cumshare_above) of each value in exact arithmetic."""
+    positive = [Fraction(v) for v in values if v is not None and v > 0]
+    total = sum(positive, Fraction(0))
+    out: list[tuple[float | None, float | None]] = []
+    for v in values:
+        if v is None:
+            out.append((None, None))
+            continue
+        above = sum((p for p in positive if p > Fraction(v)), Fraction(0))
+        out.append((1.0 if v <= 0 else float(min(Fraction(1), (above + Fraction(v)) / total)),
+                    float(min(Fraction(1), above / total))))
+    return out
+
+
+def test_cumshare_past_the_float_maximum_is_right_and_warns_no_one(policy: accountrules.Policy) -> None:
+    """Found by a hostile-input hunt: valid amounts summing past the float maximum made numpy warn
+    (RuntimeWarning: overflow in accumulate) out of the library, and every share came out 1.0 (an
+    infinite total). Now the sums are taken at a power-of-two scale: exact shares, no warning, and the
+    evaluators, decide() with statistics and the statistics' builders all agree."""
+    rows = [{"id": f"A{i}", "extra": {"score": v}} for i, v in enumerate(HUGE)]
+    got: dict[str, list[tuple[Any, Any]]] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stats = policy.portfolio_stats(rows, as_of=AS_OF)
+        for engine in ("compiled", "durable", "vector"):
+            decided = policy.decide_many(rows, as_of=AS_OF, engine=engine)
+            got[engine] = [(d.metrics["c"], d.metrics["ca"]) for d in decided]
+            assert decided.stats == stats
+        for name, held in (("decide", stats), ("pickled", pickle.loads(pickle.dumps(stats))),
+                           ("columns", stats_from_arrays({"x": _as_nan(HUGE)}, len(HUGE)))):
+            if name == "columns":
+                got[name] = [(held.cumshare("x", v), held.cumshare_above("x", v)) for v in HUGE]
+            else:
+                got[name] = [(d.metrics["c"], d.metrics["ca"]) for d in
+                             (policy.decide(r, as_of=AS_OF, portfolio=held) for r in rows)]
+        got["vector, held statistics"] = [(d.metrics["c"], d.metrics["ca"]) for d in
+                                          (policy.decide(r, as_of=AS_OF, portfolio=stats, engine="vector")
+                                           for r in rows)]
+    assert all(g == got["compiled"] for g in got.values()), got
+    for (c, ca), (want_c, want_ca) in zip(got["compiled"], _exact_shares(HUGE), strict=True):
+        if want_c is None:  # the unknown amount
+            assert (c, ca) == (None, None)
+        else:
+            assert (c, ca) == (pytest.approx(want_c, rel=1e-12), pytest.approx(want_ca, rel=1e-12))
+    assert got["compiled"][0][1] == 0.0 and 0.3 < got["compiled"][0][0] < 0.31  # the largest: 1e308 of 3.31e308

@@ -146,21 +146,29 @@ class _RowsSource(Source):
                 return
             clash: dict[int, str] = {}
             if self._rename:
-                part = [self._renamed(r, j, clash) if isinstance(r, dict) else r for j, r in enumerate(part)]
+                part = renamed_rows(part, self._rename, clash)
             table = dict_rows_table(part, self._plan) if self._plan is not None and not clash else None
             yield RawChunk("rows", part, len(part), clash) if table is None else \
                 RawChunk("table", table, len(part))
 
-    def _renamed(self, row: dict[Any, Any], j: int, clash: dict[int, str]) -> dict[Any, Any] | None:
-        """``row`` with its keys renamed; None (and why in ``clash[j]``) when a renamed key meets a key the
-        row also has: as for a file's columns, neither value is dropped silently."""
-        out = {self._rename.get(k, k): v for k, v in row.items()}
-        if len(out) < len(row):
-            col = next(k for k in row if k in self._rename and self._rename[k] in row)
-            clash[j] = Message(N_("column {column!r} is mapped to {field!r}, which another column already gives"),
-                               column=col, field=self._rename[col])
-            return None
-        return out
+
+def renamed_rows(rows: list[Any], rename: dict[str, str], clash: dict[int, str]) -> list[Any]:
+    """``rows`` with the top-level keys of each dict renamed (anything else as it is); a row where a
+    renamed key meets a key the row also has is None, and why is in ``clash[j]``: as for a file's
+    columns, neither value is dropped silently."""
+    out: list[Any] = []
+    for j, row in enumerate(rows):
+        if isinstance(row, dict):
+            new = {rename.get(k, k): v for k, v in row.items()}
+            if len(new) < len(row):
+                col = next(k for k in row if k in rename and rename[k] in row)
+                clash[j] = Message(N_("column {column!r} is mapped to {field!r}, which another column already gives"),
+                                   column=col, field=rename[col])
+                out.append(None)
+                continue
+            row = new
+        out.append(row)
+    return out
 
 
 class _FileSource(Source):
@@ -183,8 +191,20 @@ class _FileSource(Source):
 
 
 class _JsonlSource(_FileSource):
+    """JSONL: one account a line; a mapping renames the top-level keys of each, as it does a dict's."""
+
+    def __init__(self, path: Path, chunk_rows: int, mapping: ColumnMapping | None = None):
+        super().__init__(path, chunk_rows, mapping)
+        self._rename = dict(mapping.rename) if mapping is not None else {}
+
     def _read(self) -> Iterator[RawChunk]:
-        return iter_jsonl(self._path, self._chunk, self._encoding)
+        chunks = iter_jsonl(self._path, self._chunk, self._encoding)
+        return (self._renamed(c) for c in chunks) if self._rename else chunks
+
+    def _renamed(self, raw: RawChunk) -> RawChunk:
+        unreadable = dict(raw.unreadable or {})
+        rows = renamed_rows(raw.data, self._rename, unreadable)
+        return RawChunk(raw.kind, rows, raw.n, unreadable)
 
 
 class _CsvSource(_FileSource):
@@ -204,11 +224,18 @@ class _CsvSource(_FileSource):
 # -- Parquet, Arrow, pandas -------------------------------------------------------------------------
 
 
+def header_names(names: Iterable[Any]) -> list[str]:
+    """Column names as a CSV header's are read (``read_csv_header``): as text, surrounding blanks
+    stripped, so ``" id "`` names the id column in a DataFrame, an Arrow table or a Parquet file too."""
+    return [str(n).strip() for n in names]
+
+
+
 class _ParquetSource(_FileSource):
     def __init__(self, path: Path, plan: Plan, chunk_rows: int, mapping: ColumnMapping | None = None):
         super().__init__(path, chunk_rows, mapping)
         names, self.total = parquet_layout(path)
-        self.columns = check_columns(names, plan, self.name, mapping)
+        self.columns = check_columns(header_names(names), plan, self.name, mapping)
         self._mapped = self.columns != names
 
     def _read(self) -> Iterator[RawChunk]:
@@ -218,8 +245,8 @@ class _ParquetSource(_FileSource):
 
 class _ArrowSource(Source):
     def __init__(self, table: Any, plan: Plan, chunk_rows: int, mapping: ColumnMapping | None = None):
-        names = [str(n) for n in table.schema.names]
-        self._names = check_columns(names, plan, mapping=mapping)
+        names = list(table.schema.names)
+        self._names = check_columns(header_names(names), plan, mapping=mapping)
         self._mapped = self._names != names
         self._table = table
         self._chunk = chunk_rows
@@ -239,8 +266,8 @@ class _ArrowReaderSource(Source):
     restartable = False
 
     def __init__(self, reader: Any, plan: Plan, mapping: ColumnMapping | None = None):
-        names = [str(n) for n in reader.schema.names]
-        self._names = check_columns(names, plan, mapping=mapping)
+        names = list(reader.schema.names)
+        self._names = check_columns(header_names(names), plan, mapping=mapping)
         self._mapped = self._names != names
         self._reader = reader
 
@@ -252,7 +279,7 @@ class _ArrowReaderSource(Source):
 
 class _PandasSource(Source):
     def __init__(self, df: Any, plan: Plan, chunk_rows: int, mapping: ColumnMapping | None = None):
-        self._names = check_columns([str(c) for c in df.columns], plan, mapping=mapping)
+        self._names = check_columns(header_names(df.columns), plan, mapping=mapping)
         self._df = df
         self._chunk = chunk_rows
         self.total = len(df)

@@ -34,7 +34,7 @@ from accountrules.batch.errors import RowError, row_error
 from accountrules.batch.ids import named_id, normalise_id, normalise_id_column, shown_id
 from accountrules.compile.plan import Plan
 from accountrules.errors import AccountValidationError
-from accountrules.evaluate.accounts import account_data, coerce_extra, env_of
+from accountrules.evaluate.accounts import account_data, coerce_extra, env_of, error_message
 from accountrules.evaluate.dict_env import DictEnvReader, reader_of
 from accountrules.model.account import Account
 from accountrules.model.fields import FIELDS, FieldSpec
@@ -112,7 +112,7 @@ def _pydantic_problems(e: ValidationError) -> Problems:
     out: Problems = []
     for err in e.errors():
         path = ".".join(str(p) for p in err["loc"]) or "(account)"
-        out.append((path, with_hint(path, err["msg"], err.get("input"))))
+        out.append((path, with_hint(path, error_message(err), err.get("input"))))
     return out
 
 
@@ -209,7 +209,7 @@ def validate_cell(key: str, value: Any) -> tuple[bool, Any]:
         else:
             obj = Account.model_validate({"id": "-", name: value})
     except ValidationError as e:
-        return False, with_hint(key, e.errors()[0]["msg"], value)
+        return False, with_hint(key, error_message(e.errors()[0]), value)
     v = getattr(obj, name)
     return True, v.value if isinstance(v, Enum) else v
 

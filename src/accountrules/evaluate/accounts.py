@@ -6,13 +6,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import numbers
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import ErrorDetails
 
 from accountrules.errors import AccountValidationError
-from accountrules.model.account import WHOLE_MAX, Account
+from accountrules.i18n import Message
+from accountrules.model.account import ISO_DAY, MESSAGES, WHOLE_MAX, Account, Day
 from accountrules.model.fields import account_env
 
 
@@ -20,8 +24,15 @@ def problems_of(e: ValidationError) -> list[tuple[str, str]]:
     out = []
     for err in e.errors():
         path = ".".join(str(p) for p in err["loc"]) or "(account)"
-        out.append((path, err["msg"]))
+        out.append((path, error_message(err)))
     return out
+
+
+def error_message(err: ErrorDetails) -> str:
+    """The message of one pydantic error; one of the model's own errors as a :class:`~accountrules.i18n.Message`
+    (the same English), so the command line can show it translated."""
+    own = MESSAGES.get(err["type"])
+    return err["msg"] if own is None else Message(own)
 
 
 def to_account(obj: Any, row: int | None = None) -> Account:
@@ -163,46 +174,90 @@ def _known(v: Any) -> Any:
         return v  # an array: not a field value, validation says so
 
 
+class _ExtraCell(BaseModel):
+    """A declared extra field's value read as the model reads a field of its type: one field per type,
+    each typed and configured as the model's own (amounts, booleans, dates, text). :func:`coerce_extra`
+    asks it about every value that is not already a plain one of the type (a ``Decimal``, a numpy
+    scalar, ``"on"``), so an extra takes exactly what a model field takes, on every path."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    number: float | None = None
+    whole: int | None = None  # a whole number written as text, kept exact (as int("...") did)
+    flag: bool | None = None
+    day: Day | None = None
+    text: str | None = None
+
+
+_CELL_FIELD = {"number": "number", "bool": "flag", "date": "day", "string": "text"}
+# the common spellings a text cell holds, read here as the model reads them, so a CSV column of extras
+# spares the model a call per cell; any other text is the model's to read
+_BOOL_TEXT = {w: w.lower() in ("true", "yes", "1") for base in ("true", "false", "yes", "no", "1", "0")
+              for w in (base, base.title(), base.upper())}
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+def _as_model(field: str, v: Any) -> Any:
+    """``v`` as the model's field ``field`` of :class:`_ExtraCell` takes it; ``ValueError`` when it refuses."""
+    return getattr(_ExtraCell.model_validate({field: v}), field)  # a ValidationError is a ValueError
+
+
 def coerce_extra(name: str, kind: str, v: Any) -> Any:
-    if v is None or v == "":
+    """A declared extra field's value as the env holds it (a plain ``int``/``float``, ``bool``, ``date`` or
+    ``str``), or ``ValueError``: what a model field of the same type takes, and nothing else. A whole
+    number stays whole, within the model's counts' bound; plain values of the type skip the model."""
+    if v is None or (isinstance(v, str) and v == ""):  # a blank cell is unknown
         return None
-    if kind == "number" and isinstance(v, int | float) and not isinstance(v, bool):
-        if isinstance(v, int) and not -WHOLE_MAX <= v <= WHOLE_MAX:
-            # as the model's whole numbers; the value itself may be hundreds of digits: not repeated
-            raise ValueError(f"expected a whole number from {-WHOLE_MAX} to {WHOLE_MAX}")
-        if isinstance(v, float) and not math.isfinite(v):
-            # as the model's amounts: "1e400" or JSON's Infinity is no amount (NaN is unknown by now)
-            raise ValueError(f"expected a finite number, got {v!r}")
-        return v
-    if kind == "number" and isinstance(v, str):
-        try:
-            number = float(v) if any(c in v for c in ".eE") else int(v)
-        except ValueError:
-            pass
-        else:
-            if isinstance(number, int) or math.isfinite(number):  # "1e400": refused below, as written
-                return coerce_extra(name, kind, number)
-    if kind == "string" and isinstance(v, str):
-        return v
-    if kind == "bool":
-        if isinstance(v, bool):
+    try:
+        if kind == "number":
+            return _number(v)
+        tv = type(v)
+        if (kind == "string" and tv is str) or (kind == "bool" and tv is bool) or (kind == "date" and tv is dt.date):
             return v
-        if isinstance(v, str) and v.lower() in ("true", "false", "1", "0", "yes", "no"):
-            return v.lower() in ("true", "1", "yes")
-    if kind == "date":
-        if isinstance(v, dt.datetime):
-            # a datetime is a date to isinstance, not to the comparisons: as the model, a midnight is its
-            # day and any other time is refused (an Arrow timestamp column arrives as datetimes)
-            if v.time() == dt.time(0):
-                return v.date()
-        elif isinstance(v, dt.date):
-            return v
-        if isinstance(v, str):
-            try:
-                return dt.date.fromisoformat(v)
-            except ValueError:
-                pass
+        if tv is str and kind == "bool" and v in _BOOL_TEXT:
+            return _BOOL_TEXT[v]
+        if tv is str and kind == "date" and ISO_DAY.fullmatch(v):
+            return dt.date.fromisoformat(v)  # 2026-02-30: a ValueError, refused below as the model refuses it
+        if kind in _CELL_FIELD:
+            got = _as_model(_CELL_FIELD[kind], v)
+            if got is not None:
+                return got
+    except _Whole as e:
+        raise ValueError(str(e)) from None
+    except ValueError:
+        pass
     raise ValueError(f"expected {kind}, got {v!r}")
+
+
+class _Whole(Exception):
+    """A whole number past the bound: refused with its own message, not the generic one."""
+
+
+def _number(v: Any) -> int | float:
+    if isinstance(v, numbers.Integral) and not isinstance(v, bool):
+        whole = int(v)  # numpy's integers as Python's (the model's counts take them)
+        if not -WHOLE_MAX <= whole <= WHOLE_MAX:
+            # as the model's whole numbers; the value itself may be hundreds of digits: not repeated
+            raise _Whole(f"expected a whole number from {-WHOLE_MAX} to {WHOLE_MAX}")
+        return whole
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            # as the model's amounts: JSON's Infinity is no amount (NaN is unknown by now)
+            raise _Whole(f"expected a finite number, got {v!r}")
+        return float(v)  # numpy's float64 as Python's
+    if type(v) is str and _PLAIN_NUMBER.fullmatch(v):  # what Python and the model read alike
+        if not any(c in v for c in ".eE"):
+            return _number(int(v))  # past Python's 4300 digits a ValueError: refused as no number
+        number = float(v)
+        if not math.isfinite(number):  # "1e400": refused as written, as the model refuses it
+            raise ValueError(v)
+        return number
+    number = _as_model("number", v)  # refuses "1e400", "nan", "７"; takes " 7", "1_000", Decimal, True
+    if number is None:
+        raise ValueError(v)
+    if isinstance(v, str) and not any(c in v for c in ".eE"):
+        return _number(_as_model("whole", v))  # "7" is 7, as a count column holds it
+    return float(number)
 
 
 def env_of(account: Account, extra_fields: Mapping[str, str], row: int | None = None) -> dict[str, Any]:

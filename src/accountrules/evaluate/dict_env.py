@@ -15,7 +15,6 @@ that field always take the model's way. ``tests/test_dict_env.py`` holds it to
 from __future__ import annotations
 
 import datetime as dt
-import re
 import types
 import typing
 from collections.abc import Mapping
@@ -23,11 +22,11 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 import annotated_types
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from accountrules.compile.plan import Plan
 from accountrules.evaluate.accounts import coerce_extra
-from accountrules.model.account import Account, Contact
+from accountrules.model.account import ISO_DAY, Account, Contact, day_input
 from accountrules.model.fields import account_env, contacts_summary
 
 # kinds of field, as the reader checks them
@@ -38,7 +37,6 @@ _EXACT_INT = 2**53
 _INF = float("inf")
 _NO_EXTRA = object()  # the dict has no "extra" key (None is a value the model refuses)
 _TEXT = frozenset({str})
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _REFUSED = object()  # a value the model would convert or refuse
 
 
@@ -82,7 +80,7 @@ def _read(rule: Rule, v: Any) -> Any:
                 return _REFUSED
         elif kind is _DATE:
             # JSON has no dates: "2026-04-25" as pydantic reads it; any other spelling takes its way
-            if not _ISO_DAY.fullmatch(v):
+            if not ISO_DAY.fullmatch(v):
                 return _REFUSED
             try:
                 v = dt.date.fromisoformat(v)
@@ -139,6 +137,8 @@ def _rule(path: str, annotation: Any) -> Rule | None:
                         lo = c.ge
                     elif type(c) is annotated_types.Le and isinstance(c.le, int | float) and type(c.le) is not bool:
                         hi = c.le
+                    elif type(c) is BeforeValidator and c.func is day_input:
+                        pass  # a date field's: what _read takes of a date (a date, ISO text) it lets through
                     else:
                         return None
         elif origin in (typing.Union, types.UnionType):

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from accountrules.errors import PortfolioRequiredError
 
+_INF = float("inf")
+
 if TYPE_CHECKING:
     import datetime as dt
 
@@ -28,13 +30,15 @@ class _Column:
 
     # flat float64 arrays: compact (8 bytes a value), picklable, bisect-able as they are, and numpy
     # reads them without a copy (``numpy.frombuffer``), so a batch never rebuilds them per chunk
-    __slots__ = ("_prefix", "ids", "values")
+    __slots__ = ("_prefix", "_scaled", "ids", "values")
 
     def __init__(self, values: array[float], positive_prefix: array[float] | None, ids: Sequence[str] | None):
         self.values = values  # sorted ascending, unknowns left out
         # prefix sums of max(v, 0), len = n + 1: only cumshare reads them, so they are built when it
         # first does (None until then), not for every ranked key of every portfolio
         self._prefix = positive_prefix
+        # the prefix sums of the values scaled down, built only when the plain ones pass the float maximum
+        self._scaled: tuple[array[float], float] | None = None
         # for a key ranked with ties broken by account id: ids[i] is the account holding values[i], the
         # pairs sorted by (value, id); a tuple, or compact PackedIds when numpy built the column
         self.ids = ids
@@ -64,6 +68,21 @@ class _Column:
         if got is None:
             # two threads may both get here: each builds the same sums, and either may stay
             got = self._prefix = prefix_sums(self.values)
+        return got
+
+    @property
+    def share_prefix(self) -> tuple[array[float], float]:
+        """The prefix sums cumshare divides, and the factor they hold the values at: the plain sums
+        (factor 1) unless their total passes the float maximum (several amounts near 1e308); then the
+        sums of the values times :func:`share_scale`, which no sum of them can pass. A power of two only
+        moves the exponent, so the shares are those of exact arithmetic as before, not infinity's."""
+        prefix = self.positive_prefix
+        if prefix[-1] != _INF:
+            return prefix, 1.0
+        got = self._scaled
+        if got is None:
+            scale = share_scale(len(self.values))
+            got = self._scaled = (prefix_sums(self.values, scale), scale)
         return got
 
     @property
@@ -115,23 +134,25 @@ class _Column:
     def cumshare(self, x: float | None) -> float | None:
         if x is None or not self.values or x != x:
             return None
-        total = self.positive_prefix[-1]
+        prefix, scale = self.share_prefix
+        total = prefix[-1]
         if total <= 0:
             return None
         if x <= 0:
             return 1.0
-        above = total - self.positive_prefix[bisect_right(self.values, x)]
-        return min(1.0, (above + x) / total)
+        above = total - prefix[bisect_right(self.values, x)]
+        return min(1.0, (above + x * scale) / total)
 
     def cumshare_above(self, x: float | None) -> float | None:
         # the share BEFORE this account: what practitioners compare with an ABC cut-off, so the
         # account that crosses the line belongs to the class it completes
         if x is None or not self.values or x != x:
             return None
-        total = self.positive_prefix[-1]
+        prefix, _ = self.share_prefix
+        total = prefix[-1]
         if total <= 0:
             return None
-        above = total - self.positive_prefix[bisect_right(self.values, x)]
+        above = total - prefix[bisect_right(self.values, x)]
         return min(1.0, above / total)
 
 
@@ -249,8 +270,15 @@ class PortfolioStats:
         return self._col(key).ids
 
     def positive_prefix(self, key: str) -> array[float]:
-        """``[0, max(v0, 0), max(v0, 0) + max(v1, 0), ...]`` over :meth:`sorted_values` (read only)."""
+        """``[0, max(v0, 0), max(v0, 0) + max(v1, 0), ...]`` over :meth:`sorted_values` (read only; a sum
+        past the float maximum is infinity)."""
         return self._col(key).positive_prefix
+
+    def share_prefix(self, key: str) -> tuple[array[float], float]:
+        """The prefix sums cumshare reads and the factor they hold the values at (read only): those of
+        :meth:`positive_prefix` and 1, unless their total passes the float maximum (then see
+        :func:`share_scale`)."""
+        return self._col(key).share_prefix
 
     def percentile(self, key: str, x: float | None) -> float | None:
         return self._col(key).percentile(x)
@@ -324,21 +352,33 @@ class PortfolioStats:
         return f"PortfolioStats(size={self.size}, columns={self.keys()})"
 
 
-def prefix_sums(values: array[float]) -> array[float]:
-    """``[0, max(v0, 0), max(v0, 0) + max(v1, 0), ...]``, added in order: numpy's cumsum adds
-    sequentially (no pairwise summation), so with or without numpy the floats are the same."""
+def prefix_sums(values: array[float], scale: float = 1.0) -> array[float]:
+    """``[0, max(v0, 0) * scale, max(v0, 0) * scale + max(v1, 0) * scale, ...]``, added in order: numpy's
+    cumsum adds sequentially (no pairwise summation), so with or without numpy the floats are the same.
+    A sum past the float maximum is infinity, without a warning: :attr:`_Column.share_prefix` then sums
+    again at a scale."""
     try:
         import numpy as np
-    except ImportError:  # numpy is an optional extra
-        return array("d", (0.0, *accumulate(max(v, 0.0) for v in values)))
+    except ImportError:  # numpy is an optional extra; Python's floats overflow to inf without a word
+        return array("d", (0.0, *accumulate(max(v, 0.0) * scale for v in values)))
     out = array("d", [0.0]) * (len(values) + 1)
     if values:
         sums = np.frombuffer(out, dtype=np.float64)[1:]
         # in place: no temporary as long as the column (built while a batch's first chunk is decided)
         np.maximum(np.frombuffer(values, dtype=np.float64), 0.0, out=sums)
-        np.cumsum(sums, out=sums)
+        if scale != 1.0:
+            np.multiply(sums, scale, out=sums)
+        with np.errstate(over="ignore"):  # library code warns no one: the caller reads inf and rescales
+            np.cumsum(sums, out=sums)
         del sums  # a buffer still exported would pin ``out``
     return out
+
+
+def share_scale(n: int) -> float:
+    """The power of two that n finite values are multiplied by when their sum passes the float maximum:
+    ``2 ** -(bit_length(n) + 1)`` < 1 / (2n), so n of them sum to less than half the maximum, rounding
+    included."""
+    return 2.0 ** -(n.bit_length() + 1)
 
 
 def _id_text(account_id: Any) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from accountrules.evaluate.portfolio import PortfolioStats
+from accountrules.evaluate.portfolio import PortfolioStats, share_scale
 from accountrules.evaluate.stats_build import (
     IdOrder,
     id_order,
@@ -153,11 +153,10 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
         else:
             assert right is not None
             if stats is not None:
-                prefix = _view(stats.positive_prefix(key))
+                held, scale = stats.share_prefix(key)
+                prefix = _view(held)
             else:
-                prefix = np.empty(size + 1, dtype=np.float64)
-                prefix[0] = 0.0
-                np.cumsum(np.maximum(vals, 0.0), out=prefix[1:])  # sequential, as itertools.accumulate
+                prefix, scale = _share_prefix(vals)
             total = float(prefix[-1])
             if total <= 0:
                 out[site] = None
@@ -166,12 +165,27 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
                 y = (total - prefix[right]) / total
                 r = np.where(y < 1.0, y, 1.0)
             else:
-                y = (total - prefix[right] + xi) / total
+                y = (total - prefix[right] + xi * scale) / total
                 r = np.where(xi <= 0, 1.0, np.where(y < 1.0, y, 1.0))
         full = np.zeros(n, dtype=np.float64)
         full[xk] = r
         out[site] = (full, xk)
     return out
+
+
+def _share_prefix(vals: FloatArr) -> tuple[FloatArr, float]:
+    """The batch is the portfolio: the prefix sums of its sorted values, and their scale, as
+    ``_Column.share_prefix`` builds them (the same operations in the same order, so the same floats)."""
+    size = vals.shape[0]
+    prefix = np.empty(size + 1, dtype=np.float64)
+    prefix[0] = 0.0
+    with np.errstate(over="ignore"):  # a total past the float maximum is summed again at a scale
+        np.cumsum(np.maximum(vals, 0.0), out=prefix[1:])  # sequential, as itertools.accumulate
+        if prefix[-1] != np.inf:
+            return prefix, 1.0
+        scale = share_scale(size)
+        np.cumsum(np.maximum(vals, 0.0) * scale, out=prefix[1:])
+    return prefix, scale
 
 
 def _own_positions(xi: FloatArr, qid: ObjArr) -> IntArr:

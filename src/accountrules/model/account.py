@@ -7,11 +7,14 @@ a policy condition on an unknown value is *unknown* and does not fire.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
+from accountrules.i18n import N_
 from accountrules.model.enums import BuyingRole, CustomerReason, RelationshipLevel, Stage
 
 Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -22,6 +25,26 @@ Money = float
 WHOLE_MAX = 2**53
 Count = Annotated[int, Field(ge=0, le=WHOLE_MAX)]
 Days = Annotated[int, Field(ge=0, le=WHOLE_MAX)]
+
+# what a flat file's date column accepts on its fast path (batch/arrow_cells.py), and the docs promise
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DATE_TEXT = N_("expected a date written YYYY-MM-DD")
+# the model's own errors (pydantic error type -> message id): their text is English to pydantic's
+# callers; accountrules' errors carry it as a Message, which the command line translates
+MESSAGES = {"date_text": DATE_TEXT}
+
+
+def day_input(v: Any) -> Any:
+    """A date field's value before pydantic's date check: a ``date`` (a ``datetime`` too: pydantic takes
+    a midnight as its day and refuses any other time) or text shaped ``YYYY-MM-DD`` (pydantic then
+    refuses a day the calendar lacks). Pydantic's lax mode alone also reads ``"0"``, ``"20260425"`` and
+    numbers as Unix timestamps: in an account, a number in a date field is a mistake, not a day."""
+    if isinstance(v, date) or (isinstance(v, str) and ISO_DAY.fullmatch(v)):
+        return v
+    raise PydanticCustomError("date_text", DATE_TEXT)
+
+
+Day = Annotated[date, BeforeValidator(day_input)]
 
 
 class _Group(BaseModel):
@@ -48,8 +71,8 @@ class Transactions(_Group):
     window_days: Days | None = Field(None, description="length of the observation window")
     count: Count | None = Field(None, description="orders in the window (交易次数)")
     frequency: float | None = Field(None, ge=0, description="orders per 30 days (交易频率)")
-    first_order_date: date | None = None
-    last_order_date: date | None = None
+    first_order_date: Day | None = None
+    last_order_date: Day | None = None
     tenure_days: Days | None = Field(None, description="days since the first order (已交易时间)")
     recency_days: Days | None = Field(None, description="days since the last order")
     avg_order_value: Money | None = Field(None, description="平均单笔交易额")
@@ -101,9 +124,9 @@ class Relationship(_Group):
     contract_active: bool | None = None
     strategic_agreement: bool | None = Field(None, description="signed partnership / strategic agreement")
     previous_tier: str | None = Field(None, description="tier code stored from the last decision")
-    since: date | None = Field(None, description="relationship start")
-    last_contact_date: date | None = None
-    last_executive_visit: date | None = None
+    since: Day | None = Field(None, description="relationship start")
+    last_contact_date: Day | None = None
+    last_executive_visit: Day | None = None
 
 
 class Signals(_Group):
