@@ -30,6 +30,7 @@ import pyarrow as pa  # noqa: E402
 
 import accountrules  # noqa: E402
 from accountrules.batch.errors import UnknownColumnError  # noqa: E402
+from accountrules.errors import AsOfError  # noqa: E402
 from accountrules.features import ColumnMap  # noqa: E402
 from accountrules.features import derive_features as single_features  # noqa: E402
 from accountrules.spark import decide, derive_features, portfolio_pass  # noqa: E402
@@ -192,6 +193,27 @@ def test_unknown_column_fails_the_whole_input(spark: Any, express: accountrules.
     df = spark.createDataFrame(pa.table({"id": ["A"], "transactions.anual_profit": ["1"]}))
     with pytest.raises(UnknownColumnError, match="annual_profit"):
         decide(express, df, as_of=AS_OF)
+
+
+def test_padded_column_names_read_as_a_csv_header_reads_them(spark: Any, express: accountrules.Policy) -> None:
+    # a CRM export's " id " header names the id column in a CSV, a DataFrame, an Arrow table and on Spark
+    table = generate.example_table().slice(0, 40)
+    padded = table.rename_columns([f" {n} " for n in table.column_names])
+    _, expected = single(express, table)
+    assert_same_rows(expected, decide(express, frame(spark, padded, 2), as_of=AS_OF).toArrow())
+
+
+@pytest.mark.parametrize("as_of", ["2026-06-30", dt.datetime(2026, 6, 30, 9, 30), dt.date(9999, 12, 31)])
+def test_decision_day_is_checked_as_decide_many_checks_it(spark: Any, express: accountrules.Policy,
+                                                          as_of: Any) -> None:
+    # text, a time of day, a day whose due dates would overflow: refused before any Spark job runs
+    df = frame(spark, generate.example_table().slice(0, 4), 1)
+    with pytest.raises(AsOfError):
+        express.decide_many(generate.example_table().slice(0, 4), as_of=as_of)
+    with pytest.raises(AsOfError):
+        decide(express, df, as_of=as_of)
+    with pytest.raises(AsOfError):
+        portfolio_pass(express, df, as_of=as_of)
 
 
 def _cdnow() -> tuple[Any, ColumnMap]:

@@ -297,4 +297,4 @@ class _PandasSource(Source):
             yield RawChunk("table", data, len(part))
 
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "STREAM_CHUNK_ROWS", "RawChunk", "Source", "open_source"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "STREAM_CHUNK_ROWS", "RawChunk", "Source", "header_names", "open_source"]

@@ -37,8 +37,9 @@ from accountrules.batch.columns import check_columns
 from accountrules.batch.engine import decide_chunk, decided_keys
 from accountrules.batch.errors import RowError
 from accountrules.batch.portfolio_pass import fields_read, ranked_exprs
-from accountrules.batch.sources import DEFAULT_CHUNK_ROWS
+from accountrules.batch.sources import DEFAULT_CHUNK_ROWS, header_names
 from accountrules.batch.validate import Chunk, validate_table
+from accountrules.evaluate.day import decision_day, last_decision_day
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.io.schema import ERROR_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, LIST_COLUMNS, arrow_schema, output_columns
 from accountrules.spark.session import require_spark
@@ -110,7 +111,7 @@ def _rechunk(batches: Iterable[Any], rows: int, names: list[str]) -> Iterator[An
 def _plain(df: Any) -> tuple[Any, list[str]]:
     """``df`` with its columns renamed ``c0, c1, ...``, and the names: PySpark's ``mapInArrow`` cannot
     resolve a dotted field path (``transactions.revenue``) as a column name."""
-    names = [str(c) for c in df.columns]
+    names = header_names(df.columns)  # " id " names the id column, as in a CSV header and a DataFrame
     return df.toDF(*[f"c{i}" for i in range(len(names))]), names
 
 
@@ -228,7 +229,8 @@ def portfolio_pass(policy: Policy, df: Any, *, as_of: dt.date, chunk_rows: int =
 
     from accountrules.evaluate.vector_rank import stats_from_arrays
 
-    check_columns([str(c) for c in df.columns], policy.plan)
+    as_of = decision_day(as_of, last_decision_day(policy.plan))  # AsOfError for what decide_many refuses
+    check_columns(header_names(df.columns), policy.plan)
     keys = [k for k, _ in policy.plan.portfolio_args]
     values = [f"v{i}" for i in range(len(keys))]
     shipped = df.sparkSession.sparkContext.broadcast(policy)
@@ -362,9 +364,9 @@ def decide(policy: Policy, df: Any, *, as_of: dt.date | None = None, engine: str
     pass as a lazy DataFrame. Raises what the single-machine batch raises for a whole input
     (``UnknownColumnError``, ``BatchInputError``)."""
     require_spark("Spark decisions")
-    day = as_of or dt.date.today()
+    day = decision_day(as_of, last_decision_day(policy.plan))  # checked as decide_many checks it
     engine = policy.evaluators.prepare(engine, batch=True)
-    check_columns([str(c) for c in df.columns], policy.plan)
+    check_columns(header_names(df.columns), policy.plan)
     held = portfolio if portfolio is not None else portfolio_pass(policy, df, as_of=day, chunk_rows=chunk_rows)
     shipment = df.sparkSession.sparkContext.broadcast(_Shipment(policy, held, day, engine, chunk_rows))
     plain, names = _plain(df)
