@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import accountrules
+from accountrules.batch.columns import CONTACT_KEYS
 from accountrules.batch.dict_rows import dict_rows_table
 from accountrules.batch.sources import _RowsSource
 from accountrules.testing.strategies import portfolios
@@ -43,12 +44,30 @@ def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k != "contacts"} for r in rows]
 
 
+# contacts the dict reader reads (its contacts.* values become columns) or must leave to the model
+# (the chunk then goes row by row): either way every row decides as the model reads it (D3, D4: the
+# buying centre, its decider and its supporters)
+ODD_CONTACTS: list[Any] = [
+    [], (), None, 5, "decider", [None], [{}], [{"name": "A"}], [{"role": "decider"}],
+    [{"name": "A", "role": "decider"}], ({"name": "A", "role": "decider", "supporter": True, "weight": 0.5},),
+    [{"name": "A", "role": "Decider"}], [{"name": "", "role": "user"}], [{"name": "A", "role": "user", "weight": 1.5}],
+    [{"name": "A", "role": "user", "weight": -0.1}], [{"name": "A", "role": "user", "weight": 1}],
+    [{"name": "A", "role": "user", "supporter": "yes"}], [{"name": "A", "role": "user", "supporter": 1}],
+    [{"name": "A", "role": "user", "weight": math.nan}], [{"name": "A", "role": "user", "phone": "1"}],
+    [{"name": "A", "role": "decider", "supporter": True}, {"name": "B", "role": "user", "supporter": True,
+                                                           "weight": 0.25}],
+    [{"name": "A", "role": "decider", "supporter": True, "weight": None}],
+]
+
+
 @st.composite
 def hostile(draw: st.DrawFn) -> list[dict[str, Any]]:
-    rows = _plain(draw(portfolios(EXPRESS, min_size=1, max_size=12)))
+    drawn = draw(portfolios(EXPRESS, min_size=1, max_size=12))
+    rows = drawn if draw(st.booleans()) else _plain(drawn)  # with the generated contacts, or none
     for _ in range(draw(st.integers(0, 4))):
         r = rows[draw(st.integers(0, len(rows) - 1))]
-        how = draw(st.sampled_from(["leaf", "leaf", "section", "dotted", "unknown", "id", "drop_id", "dup"]))
+        how = draw(st.sampled_from(["leaf", "leaf", "section", "dotted", "unknown", "id", "drop_id", "dup",
+                                    "contacts"]))
         sections = [k for k, v in r.items() if isinstance(v, dict) and v]
         if how == "leaf" and sections:
             sec = r[draw(st.sampled_from(sections))] = dict(r[draw(st.sampled_from(sections))])
@@ -64,32 +83,45 @@ def hostile(draw: st.DrawFn) -> list[dict[str, Any]]:
             r["id"] = draw(st.sampled_from(["", " A1", "A1 ", "Ａ１", 7, None, "A\u200b1"]))
         elif how == "drop_id":
             r.pop("id", None)
+        elif how == "contacts":
+            r["contacts"] = draw(st.sampled_from(ODD_CONTACTS))
         else:
             rows.append(dict(r))
     return rows
 
 
 def _decide(rows: list[dict[str, Any]], columnar: bool, chunk: int) -> Any:
+    return _result(rows, columnar, chunk).to_arrow(errors=True)
+
+
+def _result(rows: list[dict[str, Any]], columnar: bool, chunk: int) -> Any:
     src = _RowsSource(rows, chunk, None, EXPRESS.plan if columnar else None)
-    return EXPRESS.decide_many(src, as_of=AS_OF, trace=False, engine="compiled").to_arrow(errors=True)
+    return EXPRESS.decide_many(src, as_of=AS_OF, trace=False, engine="compiled")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(rows=hostile(), chunk=st.sampled_from([3, 1 << 14]))
 def test_dicts_through_arrow_decide_like_row_by_row(rows: list[dict[str, Any]], chunk: int) -> None:
-    fast = _decide(rows, True, chunk)
-    slow = _decide(rows, False, chunk)
+    fast_result, slow_result = _result(rows, True, chunk), _result(rows, False, chunk)
+    fast, slow = fast_result.to_arrow(errors=True), slow_result.to_arrow(errors=True)
     assert fast.num_rows == slow.num_rows == len(rows)  # every row: one decision or one error
     assert fast.to_pylist() == slow.to_pylist()
+    # every contacts.* value a decided row holds, not only the one the express policy reads
+    decided = [i for i, e in enumerate(fast.column("error").to_pylist()) if e is None]
+    got, want = fast_result.input_columns(CONTACT_KEYS), slow_result.input_columns(CONTACT_KEYS)
+    for key in CONTACT_KEYS:
+        assert [got[key][i].as_py() for i in decided] == [want[key][i].as_py() for i in decided], key
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(rows=portfolios(EXPRESS, min_size=1, max_size=12))
 def test_plain_dicts_take_the_arrow_path(rows: list[dict[str, Any]]) -> None:
-    # the fast path is a proven path only if it is the one taken: plain CRM-shaped dicts go through Arrow
-    table = dict_rows_table(_plain(rows), EXPRESS.plan)
-    assert table is not None
-    assert table.num_rows == len(rows)
+    # the fast path is a proven path only if it is the one taken: plain CRM-shaped dicts go through Arrow,
+    # with their contacts or without
+    for shape in (_plain(rows), rows):
+        table = dict_rows_table(shape, EXPRESS.plan)
+        assert table is not None
+        assert table.num_rows == len(rows)
 
 
 @pytest.mark.parametrize("row", [

@@ -13,7 +13,12 @@ meaning could differ between the two paths:
 * a row that is not exactly a ``dict``, or whose id is not non-empty text;
 * a value of any other type (numpy scalars, ``Decimal``, ``datetime``: Arrow would truncate a
   ``datetime`` in a date column, the model refuses one with a time), an empty string (the model
-  reads ``""`` as text, a flat file as blank), or a list (contacts);
+  reads ``""`` as text, a flat file as blank), or a list anywhere but ``contacts``;
+* a contact the plan's dict reader would leave to the model (``DictEnvReader.contact_summary``).
+
+A row's ``contacts`` list is read by that reader, the one ``decide(dict)`` uses, into the
+``contacts.*`` values its env holds; those become columns of the table beside the fields, and the
+rest of the row goes to Arrow.
 * a null at the top level (a section given as null, which the model refuses; a section left out is
   fine), a column that is no field of the policy, a field given twice (nested and dotted), a
   column Arrow cannot type (mixed kinds);
@@ -26,13 +31,23 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from accountrules.batch.columns import check_columns, flat_fields
+from accountrules.batch.columns import CONTACT_KEYS, check_columns, flat_fields
 from accountrules.batch.errors import BatchInputError
 from accountrules.compile.plan import Plan
+from accountrules.evaluate.dict_env import reader_of
+from accountrules.model.fields import contacts_summary
 
 __all__ = ["dict_rows_table"]
 
 _LEAF = frozenset({str, int, float, bool, type(None), dt.date})
+# the Arrow type of each contacts.* value, as contacts_summary gives it (a weight may be unknown)
+_CONTACT_TYPES: dict[str, Any] = {
+    "contacts.count": lambda pa: pa.int64(),
+    "contacts.supporters": lambda pa: pa.int64(),
+    "contacts.supporter_weight": lambda pa: pa.float64(),
+    "contacts.decider_supports": lambda pa: pa.bool_(),
+    "contacts.has_decider": lambda pa: pa.bool_(),
+}
 
 
 def _plain(rows: Sequence[Any]) -> bool:
@@ -51,9 +66,34 @@ def _plain(rows: Sequence[Any]) -> bool:
                     tx = type(x)
                     if tx not in leaf or (tx is str and not x):
                         return False
+            elif t is list or t is tuple:
+                if v is not r.get("contacts"):
+                    return False  # read by the contact reader below; any other list goes row by row
             elif t not in leaf or (t is str and not v) or v is None:
                 return False  # None at the top: a section given as null, which the model refuses
     return True
+
+
+def _contact_columns(rows: Sequence[dict[str, Any]], plan: Plan) -> dict[str, list[Any]] | None | bool:
+    """The ``contacts.*`` values of every row as columns; None when no row gives contacts (the table
+    path's defaults hold); False when a contact must go the model's way (the chunk goes row by row)."""
+    if not any("contacts" in r for r in rows):
+        return None
+    reader = reader_of(plan)
+    none = contacts_summary(())
+    got: list[dict[str, Any]] = []
+    for r in rows:
+        if "contacts" not in r:
+            got.append(none)
+            continue
+        items = r["contacts"]
+        if type(items) is not list and type(items) is not tuple:
+            return False  # contacts given as a number or text: the model says why not
+        summary = reader.contact_summary(items)
+        if summary is None:
+            return False
+        got.append(summary)
+    return {key: [s[key] for s in got] for key in CONTACT_KEYS}
 
 
 def dict_rows_table(rows: Sequence[Any], plan: Plan) -> Any | None:
@@ -64,6 +104,11 @@ def dict_rows_table(rows: Sequence[Any], plan: Plan) -> Any | None:
         import pyarrow as pa
     except ImportError:  # the arrow extra is not installed: the row path needs nothing else
         return None
+    contacts = _contact_columns(rows, plan)
+    if contacts is False:
+        return None
+    if contacts is not None:
+        rows = [{k: v for k, v in r.items() if k != "contacts"} if "contacts" in r else r for r in rows]
     try:
         # pa.array infers one struct type from every row's keys (Table.from_pylist reads only the first row's)
         table = pa.Table.from_batches([pa.RecordBatch.from_struct_array(pa.array(list(rows)))])
@@ -80,4 +125,7 @@ def dict_rows_table(rows: Sequence[Any], plan: Plan) -> Any | None:
         spec = fields[name]
         if spec.type == "number" and spec.integer and pa.types.is_floating(col.type):
             return None
+    if isinstance(contacts, dict):  # beside the fields: validate_table keeps them as they are
+        for key in CONTACT_KEYS:
+            table = table.append_column(key, pa.array(contacts[key], _CONTACT_TYPES[key](pa)))
     return table

@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from accountrules.batch.arrow_cells import as_arrow, extra_as_is, fast_cast, normalise_array, pc, target_type
-from accountrules.batch.columns import ATTR_KEYS, NO_CONTACTS, env_keys, flat_fields, suggest
+from accountrules.batch.columns import ATTR_KEYS, CONTACT_KEYS, NO_CONTACTS, env_keys, flat_fields, suggest
 from accountrules.batch.errors import RowError, row_error
 from accountrules.batch.ids import named_id, normalise_id, normalise_id_column, shown_id
 from accountrules.compile.plan import Plan
@@ -346,6 +346,12 @@ def validate_table(table: Any, plan: Plan, start: int, unreadable: Mapping[int, 
         cols.append(col)
         for i, msg in bad.items():
             per_row.setdefault(i, ([], []))[1 if extra else 0].append((key, msg))
+    for key in CONTACT_KEYS:
+        # only a list of dicts brings these (batch.dict_rows reads its contacts): every source refuses
+        # them as columns (check_columns), so they are the dict reader's values, kept as they are
+        if key in present and (only is None or key in only):
+            keys.append(key)
+            cols.append(normalise_array(key, get(key)))
     base: dict[str, Any] = dict.fromkeys(ATTR_KEYS)
     base.update(NO_CONTACTS)
     base.update(("extra." + name, None) for name in plan.extra_fields)

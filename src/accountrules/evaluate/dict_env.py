@@ -281,6 +281,14 @@ class DictEnvReader:
                     return None
         return env
 
+    def contact_summary(self, items: list[Any] | tuple[Any, ...]) -> dict[str, Any] | None:
+        """The ``contacts.*`` values of an account whose contacts are ``items`` (what its env holds),
+        or None when the model could read one of them otherwise (take the model's way)."""
+        if not items:
+            return contacts_summary(())
+        contacts = self._contacts(items)
+        return None if contacts is None else contacts_summary(contacts)
+
     def _contacts(self, items: list[Any] | tuple[Any, ...]) -> tuple[_Contact, ...] | None:
         """The buying centre as the summary reads it, or None when the model could read it otherwise."""
         rules = self._contact_rules
