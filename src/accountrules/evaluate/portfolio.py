@@ -21,7 +21,13 @@ _INF = float("inf")
 if TYPE_CHECKING:
     import datetime as dt
 
+    import numpy as np
+    from numpy.typing import NDArray
+
     from accountrules.compile.plan import Plan
+
+    # sorted values: the statistics' array('d'), or a batch's own numpy column (read without a copy)
+    Floats = array[float] | NDArray[np.float64]
 
 
 class _Column:
@@ -81,8 +87,7 @@ class _Column:
             return prefix, 1.0
         got = self._scaled
         if got is None:
-            scale = share_scale(len(self.values))
-            got = self._scaled = (prefix_sums(self.values, scale), scale)
+            got = self._scaled = share_prefix(self.values, prefix)
         return got
 
     @property
@@ -352,7 +357,7 @@ class PortfolioStats:
         return f"PortfolioStats(size={self.size}, columns={self.keys()})"
 
 
-def prefix_sums(values: array[float], scale: float = 1.0) -> array[float]:
+def prefix_sums(values: Floats, scale: float = 1.0) -> array[float]:
     """``[0, max(v0, 0) * scale, max(v0, 0) * scale + max(v1, 0) * scale, ...]``, added in order: numpy's
     cumsum adds sequentially (no pairwise summation), so with or without numpy the floats are the same.
     A sum past the float maximum is infinity, without a warning: :attr:`_Column.share_prefix` then sums
@@ -362,7 +367,7 @@ def prefix_sums(values: array[float], scale: float = 1.0) -> array[float]:
     except ImportError:  # numpy is an optional extra; Python's floats overflow to inf without a word
         return array("d", (0.0, *accumulate(max(v, 0.0) * scale for v in values)))
     out = array("d", [0.0]) * (len(values) + 1)
-    if values:
+    if len(values):  # a numpy array has no truth value
         sums = np.frombuffer(out, dtype=np.float64)[1:]
         # in place: no temporary as long as the column (built while a batch's first chunk is decided)
         np.maximum(np.frombuffer(values, dtype=np.float64), 0.0, out=sums)
@@ -372,6 +377,18 @@ def prefix_sums(values: array[float], scale: float = 1.0) -> array[float]:
             np.cumsum(sums, out=sums)
         del sums  # a buffer still exported would pin ``out``
     return out
+
+
+def share_prefix(values: Floats, plain: array[float] | None = None) -> tuple[array[float], float]:
+    """The prefix sums cumshare divides and the factor they hold the values at: ``prefix_sums(values)``
+    (``plain``, when already built) and 1, unless their total passes the float maximum (several amounts
+    near 1e308); then the sums of the values times :func:`share_scale`, which no sum of them can pass.
+    A power of two only moves the exponent, so the shares are those of exact arithmetic."""
+    prefix = prefix_sums(values) if plain is None else plain
+    if prefix[-1] != _INF:
+        return prefix, 1.0
+    scale = share_scale(len(values))
+    return prefix_sums(values, scale), scale
 
 
 def share_scale(n: int) -> float:

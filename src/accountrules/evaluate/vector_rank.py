@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from accountrules.evaluate.portfolio import PortfolioStats, share_scale
+from accountrules.evaluate.portfolio import PortfolioStats, share_prefix
 from accountrules.evaluate.stats_build import (
     IdOrder,
     id_order,
@@ -174,18 +174,9 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
 
 
 def _share_prefix(vals: FloatArr) -> tuple[FloatArr, float]:
-    """The batch is the portfolio: the prefix sums of its sorted values, and their scale, as
-    ``_Column.share_prefix`` builds them (the same operations in the same order, so the same floats)."""
-    size = vals.shape[0]
-    prefix = np.empty(size + 1, dtype=np.float64)
-    prefix[0] = 0.0
-    with np.errstate(over="ignore"):  # a total past the float maximum is summed again at a scale
-        np.cumsum(np.maximum(vals, 0.0), out=prefix[1:])  # sequential, as itertools.accumulate
-        if prefix[-1] != np.inf:
-            return prefix, 1.0
-        scale = share_scale(size)
-        np.cumsum(np.maximum(vals, 0.0) * scale, out=prefix[1:])
-    return prefix, scale
+    """The batch is the portfolio: :func:`share_prefix` of its sorted values, as the statistics build it."""
+    held, scale = share_prefix(vals)
+    return _view(held), scale
 
 
 def _own_positions(xi: FloatArr, qid: ObjArr) -> IntArr:
