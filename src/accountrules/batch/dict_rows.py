@@ -41,13 +41,8 @@ __all__ = ["dict_rows_table"]
 
 _LEAF = frozenset({str, int, float, bool, type(None), dt.date})
 # the Arrow type of each contacts.* value, as contacts_summary gives it (a weight may be unknown)
-_CONTACT_TYPES: dict[str, Any] = {
-    "contacts.count": lambda pa: pa.int64(),
-    "contacts.supporters": lambda pa: pa.int64(),
-    "contacts.supporter_weight": lambda pa: pa.float64(),
-    "contacts.decider_supports": lambda pa: pa.bool_(),
-    "contacts.has_decider": lambda pa: pa.bool_(),
-}
+_CONTACT_TYPES = {"contacts.count": "int64", "contacts.supporters": "int64", "contacts.supporter_weight": "double",
+                  "contacts.decider_supports": "bool", "contacts.has_decider": "bool"}
 
 
 def _plain(rows: Sequence[Any]) -> bool:
@@ -127,5 +122,5 @@ def dict_rows_table(rows: Sequence[Any], plan: Plan) -> Any | None:
             return None
     if isinstance(contacts, dict):  # beside the fields: validate_table keeps them as they are
         for key in CONTACT_KEYS:
-            table = table.append_column(key, pa.array(contacts[key], _CONTACT_TYPES[key](pa)))
+            table = table.append_column(key, pa.array(contacts[key], pa.type_for_alias(_CONTACT_TYPES[key])))
     return table

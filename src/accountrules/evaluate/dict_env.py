@@ -256,10 +256,10 @@ class DictEnvReader:
                 if type(value) is not list and type(value) is not tuple:
                     return None
                 if value:
-                    contacts = self._contacts(value)
-                    if contacts is None:
+                    summary = self.contact_summary(value)
+                    if summary is None:
                         return None
-                    env.update(contacts_summary(contacts))
+                    env.update(summary)
             else:
                 return None
         if extra is not _NO_EXTRA:
