@@ -27,6 +27,7 @@ from accountrules.io.readers import (
     NotUtf8Error,
     RawChunk,
     TableInputError,
+    header_names,
     iter_csv,
     iter_jsonl,
     iter_parquet,
@@ -224,13 +225,6 @@ class _CsvSource(_FileSource):
 # -- Parquet, Arrow, pandas -------------------------------------------------------------------------
 
 
-def header_names(names: Iterable[Any]) -> list[str]:
-    """Column names as a CSV header's are read (``read_csv_header``): as text, surrounding blanks
-    stripped, so ``" id "`` names the id column in a DataFrame, an Arrow table or a Parquet file too."""
-    return [str(n).strip() for n in names]
-
-
-
 class _ParquetSource(_FileSource):
     def __init__(self, path: Path, plan: Plan, chunk_rows: int, mapping: ColumnMapping | None = None):
         super().__init__(path, chunk_rows, mapping)
@@ -297,4 +291,4 @@ class _PandasSource(Source):
             yield RawChunk("table", data, len(part))
 
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "STREAM_CHUNK_ROWS", "RawChunk", "Source", "header_names", "open_source"]
+__all__ = ["DEFAULT_CHUNK_ROWS", "STREAM_CHUNK_ROWS", "RawChunk", "Source", "open_source"]

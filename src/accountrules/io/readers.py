@@ -22,7 +22,7 @@ import json
 import re
 import struct
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -234,7 +234,13 @@ def read_csv_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
             raise damaged(path, e) from None
     if not header:
         raise TableInputError(Message(N_("empty file: expected a header row of field paths")), source=str(path))
-    return [h.strip() for h in header]
+    return header_names(header)
+
+
+def header_names(names: Iterable[Any]) -> list[str]:
+    """Column names as a header's are read: as text, surrounding blanks stripped, so ``" id "`` names the
+    id column in a CSV file, a DataFrame, an Arrow table, a Parquet file and on Spark alike."""
+    return [str(n).strip() for n in names]
 
 
 class _Fallback(Exception):
@@ -482,5 +488,5 @@ def iter_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
 __all__ = [
     "CSV_BLOCK_BYTES", "MAX_CELL_CHARS", "MAX_JSON_DEPTH",
     "RawChunk", "TableInputError", "cell_text", "compression_of", "damaged", "iter_csv", "iter_jsonl", "iter_parquet",
-    "json_object", "open_text", "pandas_array", "parquet_layout", "read_csv_header",
+    "header_names", "json_object", "open_text", "pandas_array", "parquet_layout", "read_csv_header",
 ]

@@ -37,10 +37,11 @@ from accountrules.batch.columns import check_columns
 from accountrules.batch.engine import decide_chunk, decided_keys
 from accountrules.batch.errors import RowError
 from accountrules.batch.portfolio_pass import fields_read, ranked_exprs
-from accountrules.batch.sources import DEFAULT_CHUNK_ROWS, header_names
+from accountrules.batch.sources import DEFAULT_CHUNK_ROWS
 from accountrules.batch.validate import Chunk, validate_table
 from accountrules.evaluate.day import decision_day, last_decision_day
 from accountrules.evaluate.portfolio import PortfolioStats
+from accountrules.io.readers import header_names
 from accountrules.io.schema import ERROR_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, LIST_COLUMNS, arrow_schema, output_columns
 from accountrules.spark.session import require_spark
 
