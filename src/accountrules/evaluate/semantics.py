@@ -111,8 +111,8 @@ def first_true(fires: Sequence[NDArray[Any]], n: int) -> NDArray[Any]:
     import numpy as np
 
     idx = np.full(n, -1, dtype=np.int64)
-    # masks stacked a block at a time: one argmax finds a block's first true row (a mask assignment
-    # per table row costs twice as much), and a block bounds the copy a long table would make
+    # masks stacked a block at a time: one argmax finds a block's first true row, not a mask assignment
+    # per table row; a block bounds the copy a long table would make
     for lo in range(0, len(fires), _FIRST_BLOCK):
         block = np.stack(fires[lo:lo + _FIRST_BLOCK])
         first = block.argmax(axis=0)

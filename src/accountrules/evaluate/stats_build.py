@@ -118,11 +118,11 @@ def _id_ranked(key: str, values: array[float], base: _Base) -> array[int]:
 
 
 def _value_then_position(xs: FloatArr) -> IntArr:
-    """``argsort(xs, kind="stable")``, quicker: numpy's stable sort of floats is a merge sort, several
-    times slower than its default one. So sort by value with the default sort, then put each run of
-    equal values in position order with one sort of ``run * n + position`` (distinct integers, so
-    any sort is stable); a column without ties is done after the first sort. NaNs (each unequal
-    to all) stay last, in some order: the caller cuts them off."""
+    """The order of ``argsort(xs, kind="stable")`` without numpy's stable sort of floats (a merge sort):
+    the default sort by value, then each run of equal values put in position order by one sort of
+    ``run * n + position`` (distinct integers, so any sort is stable); a column without ties is done
+    after the first sort, and small whole numbers take a stable (radix) sort of 16-bit keys. NaNs (each
+    unequal to all) stay last, in some order: the caller cuts them off."""
     n = xs.shape[0]
     if n < 2:
         return np.argsort(xs)
