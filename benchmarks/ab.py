@@ -18,7 +18,8 @@ decide`` of the CSV file (``--rows`` rows) to a CSV file, the CPU time of the wh
 ``jsonl``: ``decide_many`` of a JSONL file of nested accounts (one contact each, dates as ISO text);
 ``dicts``: the same accounts as a list of dicts read before the timer;
 ``decide``: ``Policy.decide(dict, portfolio=stats, trace=True)`` on the full express policy, ``--rows``
-calls over 1,000 generated accounts, each sample the p50 of per-call CPU time; ``decide-tier``: the same
+calls over 1,000 generated accounts, each sample the p50 of per-call CPU time; ``decide-trace``: the same
+call and the first read of its trace (the entries are built then); ``decide-tier``: the same
 with ``trace=False`` on the tier table of ``tiers.py``, the call ``run.py`` compares with the peers;
 ``tier-batch``: ``decide_many`` of ``--rows`` nested dicts on that tier table to a pyarrow Table, the
 batch ``run.py`` compares with the peers.
@@ -76,7 +77,7 @@ import accountrules, portfolio, tiers
 from pathlib import Path
 kind, calls = {kind!r}, {rows!r}
 as_of = dt.date(2026, 6, 30)
-if kind == "decide":
+if kind in ("decide", "decide-trace"):
     policy = accountrules.load_policy({policy!r})
     accounts = portfolio.account_dicts(portfolio.make_columns(1000, 7, as_of), range(1000))
     stats = policy.portfolio_stats(accounts, as_of=as_of)
@@ -86,14 +87,20 @@ else:
     accounts = tiers.nested_accounts(tiers.flat_inputs(1000, 7), 1000)
     stats = None
     trace = False
+# "decide-trace" also reads the trace, as a caller showing why does: the entries are built on first access
+read = kind == "decide-trace"
 for a in accounts:
-    policy.decide(a, as_of=as_of, portfolio=stats, trace=trace)
+    d = policy.decide(a, as_of=as_of, portfolio=stats, trace=trace)
+    if read:
+        d.trace[0]
 clock = time.thread_time_ns
 took = []
 for i in range(calls):
     a = accounts[i % len(accounts)]
     t = clock()
-    policy.decide(a, as_of=as_of, portfolio=stats, trace=trace)
+    d = policy.decide(a, as_of=as_of, portfolio=stats, trace=trace)
+    if read:
+        d.trace[0]
     took.append(clock() - t)
 print(statistics.median(took) / 1e9)
 """
@@ -181,7 +188,7 @@ def main() -> None:
     ap.add_argument("--before", required=True, help="the src folder of the tree before")
     ap.add_argument("--after", required=True, help="the src folder of the tree after")
     ap.add_argument("--input", choices=["csv", "csv-plain", "table", "jsonl", "dicts", "cli", "load", "decide",
-                                        "decide-tier", "tier-batch"],
+                                        "decide-tier", "decide-trace", "tier-batch"],
                     default="csv-plain")
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--pairs", type=int, default=8)
@@ -203,6 +210,7 @@ def main() -> None:
     what = {"cli": "accountrules decide (CSV to CSV)", "load": "load_policy (a first-hit table)",
             "decide": "decide(dict, portfolio=stats, trace=True), full express policy, p50 of",
             "decide-tier": "decide(dict, trace=False), the tier table, p50 of",
+            "decide-trace": "decide(dict, trace=True).trace[0], p50 of",
             "tier-batch": "decide_many(nested dicts), the tier table"}.get(
         args.input, f"decide_many({args.input})")
     print(f"{what}, {args.rows:,} {'calls' if args.input.startswith('decide') else 'rows'}, {args.pairs} interleaved "

@@ -134,6 +134,47 @@ _trace_entry = _builder(TraceEntry)
 _decision = _builder(Decision)
 
 
+# a ranked value a metric's definition ranks: its key, its place in plan.portfolio_args, and the
+# description and seed ids of what it is
+Basis = tuple[str, int, Label | None, tuple[str, ...]]
+
+
+def basis_of(plan: Plan) -> dict[str, tuple[Basis, ...]]:
+    """For each metric that ranks accounts, the values it ranks: read from the policy once per plan,
+    not walked again for every trace built."""
+    found: dict[str, tuple[Basis, ...]] | None = plan.shared.get(basis_of)
+    if found is None:
+        found = plan.shared.setdefault(basis_of, _bases(plan))
+    return found
+
+
+def _bases(plan: Plan) -> dict[str, tuple[Basis, ...]]:
+    # the last of repeated keys wins, as a dict of plan.portfolio_args would have it
+    at = {key: i for i, (key, _) in enumerate(plan.portfolio_args)}
+    metrics = {m.name: m for m in plan.spec.metrics}
+    out: dict[str, tuple[Basis, ...]] = {}
+    for name, m in metrics.items():
+        found: list[Basis] = []
+        for call in (n for n in walk(m.expr) if isinstance(n, Call) and n.func in PORTFOLIO_FUNCTIONS):
+            arg = call.args[0]
+            key = unparse(arg)
+            if key not in at:
+                continue
+            basis = metrics.get(key) if isinstance(arg, Ref) else None
+            description: Label | None = None
+            seed: tuple[str, ...] = ()
+            if basis is not None:
+                description = basis.prov.description or basis.label
+                seed = basis.prov.seed
+            elif isinstance(arg, Ref) and key in FIELDS and FIELDS[key].description:
+                text = FIELDS[key].description
+                description = Label(zh=text, en=text)
+            found.append((key, at[key], description, seed))
+        if found:
+            out[name] = tuple(found)
+    return out
+
+
 class FiredTrace:
     """A trace kept as the rows that fired and the values they read, built into models on demand.
 
@@ -174,30 +215,13 @@ class FiredTrace:
         plan = self._plan
         if plan is None or not plan.portfolio_args:
             return []
-        values = {key: v for (key, _), v in zip(plan.portfolio_args, self._ranked, strict=True)}
-        metrics = {m.name: m for m in plan.spec.metrics}
+        ranked = self._ranked
         out = []
         for name in read_names:
-            m = metrics.get(name)
-            expr = m.expr if m is not None else None
-            calls = [n for n in walk(expr) if isinstance(n, Call) and n.func in PORTFOLIO_FUNCTIONS] if expr else []
-            for call in calls:
-                key = unparse(call.args[0])
-                if key not in values:
-                    continue
-                arg = call.args[0]
-                basis = metrics.get(key) if isinstance(arg, Ref) else None
-                description: Label | None = None
-                seed: tuple[str, ...] = ()
-                if basis is not None:
-                    description = basis.prov.description or basis.label
-                    seed = basis.prov.seed
-                elif isinstance(arg, Ref) and key in FIELDS and FIELDS[key].description:
-                    text = FIELDS[key].description
-                    description = Label(zh=text, en=text)
+            for key, at, description, seed in basis_of(plan).get(name, ()):
                 out.append(_trace_entry({
                     "section": "metric", "rule": key, "output": name, "note": "computed",
-                    "description": description, "seed": seed, "inputs": {key: json_scalar(values[key])},
+                    "description": description, "seed": seed, "inputs": {key: json_scalar(ranked[at])},
                     "location": None}))
         return out
 
