@@ -13,7 +13,8 @@ the median of the pair-by-pair ratios (the two samples of a pair ran seconds apa
 Calls (``--input``): ``decide_many`` of the full express policy from a CSV file (``csv``: every
 text cell quoted, as pyarrow writes it; ``csv-plain``: quoted only where needed, as Excel and pandas
 write it) or a pyarrow Table (``table``) to a pyarrow Table of flat results; ``cli``: ``accountrules
-decide`` of the CSV file (``--rows`` rows) to a CSV file, the CPU time of the whole command; ``load``:
+decide`` of the CSV file (``--rows`` rows) to a CSV file, the CPU time of the whole command (``cli-explain``:
+with ``--explain``, the two columns of explanations); ``load``:
 ``load_policy`` of a first-hit table of ``--rows`` range rows (``huge_table.py``'s policy; issue 10);
 ``jsonl``: ``decide_many`` of a JSONL file of nested accounts (one contact each, dates as ISO text);
 ``dicts``: the same accounts as a list of dicts read before the timer;
@@ -165,10 +166,11 @@ def _inputs(kind: str, rows: int, tmp: Path) -> Path:
 
 def _sample(src: str, kind: str, path: Path, policy: str, tmp: Path) -> float:
     env = {**os.environ, "PYTHONPATH": src}
-    if kind == "cli":
+    if kind in ("cli", "cli-explain"):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run([sys.executable, "-m", "accountrules", "decide", policy, str(path), "-o", str(tmp / "out.csv"),
-                        "--as-of", AS_OF.isoformat(), "-q"], env=env, check=True)
+                        "--as-of", AS_OF.isoformat(), "-q", *(["--explain"] if kind == "cli-explain" else [])],
+                       env=env, check=True)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if kind == "load":
@@ -188,7 +190,7 @@ def main() -> None:
     ap.add_argument("--before", required=True, help="the src folder of the tree before")
     ap.add_argument("--after", required=True, help="the src folder of the tree after")
     ap.add_argument("--input", choices=["csv", "csv-plain", "table", "jsonl", "dicts", "cli", "load", "decide",
-                                        "decide-tier", "decide-trace", "tier-batch"],
+                                        "decide-tier", "decide-trace", "tier-batch", "cli-explain"],
                     default="csv-plain")
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--pairs", type=int, default=8)
@@ -196,7 +198,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        path = _inputs("csv-plain" if args.input == "cli" else args.input, args.rows, tmp)
+        path = _inputs("csv-plain" if args.input.startswith("cli") else args.input, args.rows, tmp)
         sides = {"before": str(Path(args.before).resolve()), "after": str(Path(args.after).resolve())}
         got: dict[str, list[float]] = {"before": [], "after": []}
         load = os.getloadavg()[0]
@@ -207,7 +209,8 @@ def main() -> None:
             print(f"pair {i + 1}: before {got['before'][-1]:.7f} s, after {got['after'][-1]:.7f} s CPU",
                   file=sys.stderr, flush=True)
     med = {k: statistics.median(v) for k, v in got.items()}
-    what = {"cli": "accountrules decide (CSV to CSV)", "load": "load_policy (a first-hit table)",
+    what = {"cli": "accountrules decide (CSV to CSV)", "cli-explain": "accountrules decide --explain (CSV to CSV)",
+            "load": "load_policy (a first-hit table)",
             "decide": "decide(dict, portfolio=stats, trace=True), full express policy, p50 of",
             "decide-tier": "decide(dict, trace=False), the tier table, p50 of",
             "decide-trace": "decide(dict, trace=True).trace[0], p50 of",

@@ -34,6 +34,7 @@ from accountrules.io.optional import pyarrow
 from accountrules.io.writers import SPREADSHEET, CsvTableWriter, ParquetTableWriter, TableWriter
 from accountrules.io.writers import JsonlWriter as _JsonLines
 from accountrules.model.decision import Decision
+from accountrules.model.explain import render_each
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
@@ -52,8 +53,9 @@ def _explanations(result: BatchResult) -> tuple[list[str], list[str]]:
     zh: list[str] = []
     for d in result:
         if isinstance(d, Decision):
-            en.append(d.explain("en"))
-            zh.append(d.explain("zh"))
+            text_en, text_zh = render_each(d, ("en", "zh"))  # d.explain of each, sharing what is not language
+            en.append(text_en)
+            zh.append(text_zh)
     return en, zh
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from accountrules.i18n import Gettext, normalise_lang, translations
@@ -27,8 +28,15 @@ def _label(code: str, lang: str) -> str:
     return entry[lang] if entry else code
 
 
-def _inputs(t: TraceEntry) -> str:
-    return ", ".join(f"{k} = {_fmt(v)}" for k, v in t.inputs.items())
+def _inputs(t: TraceEntry, memo: dict[int, str] | None = None) -> str:
+    """The values an entry read, as text; the same in every language, so ``memo`` (by entry) keeps it for
+    the next language of the same decision."""
+    if memo is None:
+        return ", ".join(f"{k} = {_fmt(v)}" for k, v in t.inputs.items())
+    text = memo.get(id(t))
+    if text is None:
+        text = memo[id(t)] = ", ".join(f"{k} = {_fmt(v)}" for k, v in t.inputs.items())
+    return text
 
 
 def _fmt(v: object) -> str:
@@ -48,7 +56,7 @@ def _fmt(v: object) -> str:
 Basis = dict[str, "TraceEntry"]  # rank name -> the trace's ``metric`` entry for what it ranks
 
 
-def _bases(t: TraceEntry, w: dict[str, str], lang: str, basis: Basis) -> str:
+def _bases(t: TraceEntry, w: dict[str, str], lang: str, basis: Basis, memo: dict[int, str]) -> str:
     """Beside each rank the entry read: the value it ranks and that value's definition."""
     parts = []
     for name in t.inputs:
@@ -56,11 +64,11 @@ def _bases(t: TraceEntry, w: dict[str, str], lang: str, basis: Basis) -> str:
         if b is None:
             continue
         desc = f" ({b.description.in_(lang)})" if b.description else ""
-        parts.append(f"{name} {w['ranks']} {_inputs(b)}{desc}")
+        parts.append(f"{name} {w['ranks']} {_inputs(b, memo)}{desc}")
     return "".join(f"; {p}" for p in parts)
 
 
-def _reason(t: TraceEntry | None, w: dict[str, str], lang: str, basis: Basis | None = None) -> str:
+def _reason(t: TraceEntry | None, w: dict[str, str], lang: str, basis: Basis, memo: dict[int, str]) -> str:
     """Why a trace entry decided: the rule, its description and seeds, the values it read, and
     beside each rank among them the value it ranks with its definition."""
     if t is None:
@@ -71,26 +79,38 @@ def _reason(t: TraceEntry | None, w: dict[str, str], lang: str, basis: Basis | N
         return w["stay"]
     desc = f" ({t.description.in_(lang)})" if t.description else ""
     seed = f" [{', '.join(t.seed)}]" if t.seed else ""
-    inputs = f"; {w['because']} {_inputs(t)}" if t.inputs else ""
-    ranked = _bases(t, w, lang, basis) if basis else ""
+    inputs = f"; {w['because']} {_inputs(t, memo)}" if t.inputs else ""
+    ranked = _bases(t, w, lang, basis, memo) if basis else ""
     return f"{w['rule']} {t.rule}{desc}{seed}{inputs}{ranked}"
 
 
-def _why(t: TraceEntry | None, w: dict[str, str], lang: str, basis: Basis | None = None) -> str:
-    reason = _reason(t, w, lang, basis)
+def _why(t: TraceEntry | None, w: dict[str, str], lang: str, basis: Basis, memo: dict[int, str]) -> str:
+    reason = _reason(t, w, lang, basis, memo)
     return f"  — {reason}" if reason else ""
 
 
 def render(d: Decision, lang: str = "en") -> str:
     """``d`` explained in ``lang``: ``zh`` or ``en``, or a locale naming one (``zh-CN``, ``zh_CN.UTF-8``)."""
-    lang = normalise_lang(lang)  # ValueError for another language
-    w = _words(translations(lang).gettext)
+    return render_each(d, (lang,))[0]
+
+
+def render_each(d: Decision, langs: Sequence[str]) -> list[str]:
+    """``d`` explained in each of ``langs``; what does not depend on the language (the trace by
+    section, the values read, as text) is worked out once for all of them."""
+    lang_names = [normalise_lang(lang) for lang in langs]  # ValueError for another language
     by_section: dict[str, list[TraceEntry]] = {}
     basis: Basis = {}
     for t in d.trace:
         by_section.setdefault(t.section, []).append(t)
         if t.section == "metric" and t.output is not None:
             basis.setdefault(t.output, t)
+    memo: dict[int, str] = {}
+    return [_render(d, lang, by_section, basis, memo) for lang in lang_names]
+
+
+def _render(d: Decision, lang: str, by_section: dict[str, list[TraceEntry]], basis: Basis,
+            memo: dict[int, str]) -> str:
+    w = _words(translations(lang).gettext)
 
     def first(section: str) -> TraceEntry | None:
         entries = by_section.get(section)
@@ -99,23 +119,28 @@ def render(d: Decision, lang: str = "en") -> str:
     lines = [w["head"].format(id=d.account_id, name=d.policy.name, version=d.policy.version, as_of=d.as_of)]
     for name, seg in d.segments.items():
         lines.append(f"{w['segment']} {name}: {seg.label.in_(lang)} ({seg.code})"
-                     + _why(first(f"segment:{name}"), w, lang, basis))
+                     + _why(first(f"segment:{name}"), w, lang, basis, memo))
     if d.tier is not None:
-        lines.append(f"{w['tier']}: {d.tier.label.in_(lang)} ({d.tier.code})" + _why(first("tier"), w, lang, basis))
+        lines.append(f"{w['tier']}: {d.tier.label.in_(lang)} ({d.tier.code})"
+                     + _why(first("tier"), w, lang, basis, memo))
     if d.stage is not None:
         s = d.stage
         origin = f"{w['from']} {_label(s.from_, lang)} → " if s.from_ and s.from_ != s.to else ""
-        lines.append(f"{w['stage']}: {origin}{s.label.in_(lang)}" + _why(first("stage"), w, lang, basis))
+        lines.append(f"{w['stage']}: {origin}{s.label.in_(lang)}" + _why(first("stage"), w, lang, basis, memo))
     if d.churn is not None:
         c = d.churn
         score = f", {w['score']} {_fmt(c.score)}" if c.score is not None else ""
         lines.append(f"{w['churn']}: {c.label.in_(lang)}, {w['risk']} {_label(c.risk, lang)}{score}"
-                     + _why(first("churn"), w, lang, basis))
+                     + _why(first("churn"), w, lang, basis, memo))
     lines.append(f"{w['actions']}: {w['none'] if not d.actions else ''}".rstrip())
     rules = {t.rule: t for t in by_section.get("actions", [])}
+    reasons: dict[str, str] = {}  # one action rule often prescribes several actions: its reason is written once
     for a in d.actions:
         lines.append(f"  - {a.title.in_(lang)} ({a.code}); {w['owner']} {_label(a.owner, lang)}, "
                      f"{_label(a.priority, lang)}, {w['due']} {a.due}")
         for r in a.reasons:
-            lines.append(f"    {w['reasons']}: {_reason(rules.get(r), w, lang, basis)}")
+            text = reasons.get(r)
+            if text is None:
+                text = reasons[r] = f"    {w['reasons']}: {_reason(rules.get(r), w, lang, basis, memo)}"
+            lines.append(text)
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from accountrules.io.formats import BATCH_INPUT, OUTPUT
 from accountrules.io.optional import pyarrow
 from accountrules.io.readers import TableInputError, not_utf8
 from accountrules.model.decision import Decision
+from accountrules.model.explain import render_each
 from accountrules.model.fields import FIELDS
 from accountrules.report import aggregate as agg
 from accountrules.report.figures import LEVEL, PROFIT, REVENUE, Frame
@@ -244,7 +245,10 @@ def _explainer(result: BatchResult, rows: Any) -> Callable[[int], dict[str, str]
 
     def explain(i: int) -> dict[str, str]:
         d = result[rows[i].as_py() - 1]
-        return {"en": d.explain("en"), "zh": d.explain("zh")} if isinstance(d, Decision) else {}
+        if not isinstance(d, Decision):
+            return {}
+        en, zh = render_each(d, ("en", "zh"))  # d.explain of each, sharing what is not language
+        return {"en": en, "zh": zh}
 
     return explain
 
