@@ -28,11 +28,9 @@ def _label(code: str, lang: str) -> str:
     return entry[lang] if entry else code
 
 
-def _inputs(t: TraceEntry, memo: dict[int, str] | None = None) -> str:
+def _inputs(t: TraceEntry, memo: dict[int, str]) -> str:
     """The values an entry read, as text; the same in every language, so ``memo`` (by entry) keeps it for
     the next language of the same decision."""
-    if memo is None:
-        return ", ".join(f"{k} = {_fmt(v)}" for k, v in t.inputs.items())
     text = memo.get(id(t))
     if text is None:
         text = memo[id(t)] = ", ".join(f"{k} = {_fmt(v)}" for k, v in t.inputs.items())
