@@ -340,3 +340,20 @@ def test_the_python_snippet_of_the_command_line_page_runs(tmp_path: Path) -> Non
     done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "KA-9"
+
+
+def test_a_mapping_typo_is_refused_even_with_unknown_columns_ignored(export: Path, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """``--map 年利润=transactions.anual_profit --unknown-columns ignore`` decided every account with its profit
+    unknown, exit 0. The mapped column is refused, exit 2, and the line says to correct the mapping, not to
+    pass the option that was already given. The same column given twice by --map is refused too."""
+    typo = [a.replace("transactions.annual_profit", "transactions.anual_profit") for a in MAP_ARGS]
+    code, out, err = run(capsys, "decide", SMALL, export, "-o", tmp_path / "d.csv", "--as-of", AS_OF, *typo,
+                         "--unknown-columns", "ignore")
+    assert code == 2 and not (tmp_path / "d.csv").exists() and err.count("\n") == 1
+    assert "column '年利润' is mapped to 'transactions.anual_profit', which is no field of this policy (did you " \
+           "mean 'transactions.annual_profit'?): correct the mapping (--map or --columns FILE)" in err
+    code, out, err = run(capsys, "decide", SMALL, export, "-o", tmp_path / "d.csv", "--as-of", AS_OF, *MAP_ARGS,
+                         "--map", "客户编号=name", "--unknown-columns", "ignore")
+    assert code == 2 and "column '客户编号' is mapped twice" in err
+
