@@ -357,3 +357,27 @@ def test_a_mapping_typo_is_refused_even_with_unknown_columns_ignored(export: Pat
                          "--map", "客户编号=name", "--unknown-columns", "ignore")
     assert code == 2 and "column '客户编号' is mapped twice" in err
 
+
+def test_a_gb18030_export_is_told_to_pass_gb18030(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file with a character GBK lacks (``𠀀``: four bytes in GB18030) was said to "look like GBK"; the
+    advised ``--encoding gbk`` then failed on that very character. The guess names GB18030, which reads it."""
+    path = tmp_path / "gb.csv"
+    path.write_bytes("客户编号,客户名称\nKA-1,𠀀记物流\n".encode("gb18030"))
+    code, out, err = run(capsys, "--lang", "en", "decide", SMALL, path, "-o", tmp_path / "d.csv", "--as-of", AS_OF,
+                         "--map", "客户编号=id", "--map", "客户名称=name")
+    assert code == 2 and "it looks like GB18030: re-save it as UTF-8 or pass --encoding gb18030" in err
+    code, out, err = run(capsys, "decide", SMALL, path, "-o", tmp_path / "d.csv", "--as-of", AS_OF,
+                         "--map", "客户编号=id", "--map", "客户名称=name", "--encoding", "gb18030")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("day", ["20260630", "2026-W26-2", "2026-181"])
+def test_as_of_is_yyyy_mm_dd_only(day: str, export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--as-of`` says YYYY-MM-DD, as a date cell does and as ``decide_many(as_of=)`` takes a date only; Python
+    3.11's ``date.fromisoformat`` also took ``2026-W26-2`` (a Monday-based week day) and ``20260630``, so a
+    typo could decide the portfolio as of another day without a word."""
+    with pytest.raises(SystemExit) as done:  # argparse refuses it: a usage error
+        run(capsys, "--lang", "en", "decide", SMALL, export, "-o", tmp_path / "d.csv", "--as-of", day, *MAP_ARGS,
+            "--unknown-columns", "ignore")
+    assert done.value.code == 2 and f"not a date (YYYY-MM-DD): {day!r}" in capsys.readouterr().err
+    assert not (tmp_path / "d.csv").exists()
