@@ -444,3 +444,18 @@ def test_cli_report_names_a_jsonl_decisions_file_it_cannot_draw(tmp_path: Path,
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and err.count("\n") == 1
     assert str(jsonl) in err and "CSV or Parquet" in err
+
+
+def test_cli_report_refuses_a_missing_errors_file_it_was_given(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """``--errors nope.csv`` (a typo) was passed over in silence: the page said no row was refused, exit 0. A
+    file given by name must be there (one line, exit 2); the default beside the decisions may be absent."""
+    _decide(tmp_path, ACCOUNTS)
+    argv = ["report", str(EXPRESS), "--decisions", str(tmp_path / "decisions.csv"), "-o", str(tmp_path / "r.html"),
+            "--as-of", "2026-06-30", "-q"]
+    assert main([*argv, "--errors", str(tmp_path / "nope.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "nope.csv: no such file or directory" in err and err.count("\n") == 1
+    assert not (tmp_path / "r.html").exists()
+    (tmp_path / "decisions.errors.csv").unlink()
+    assert main(argv) == 0

@@ -69,7 +69,7 @@ def write_html(path: Path, html: str) -> None:
 def run(args: argparse.Namespace) -> int:
     _: Gettext = getattr(args, "gettext", str)
     columns = column_mapping(args)
-    for given in (args.accounts, args.decisions):
+    for given in (args.accounts, args.decisions, args.errors):  # a file given by name must be there
         if given is not None:
             check_input_file(given, _)
     # refused before the portfolio is decided: an input under -o would be replaced by the page
