@@ -454,8 +454,8 @@ def pandas_array(series: Any) -> Any | None:
     pa = pyarrow("reading a DataFrame")
     try:
         return pa.array(series, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        return None  # OverflowError: a Python int past 64 bits in an object column
 
 
 # -- Parquet ------------------------------------------------------------------------------------------
