@@ -307,3 +307,17 @@ def test_an_empty_source(policy: Policy, tmp_path: Path) -> None:
     assert len(empty) == 0 and empty.ok and empty.summary().accounts == 0
     with pytest.raises(BatchInputError):
         policy.decide_many({"id": "A"})
+
+
+@pytest.mark.parametrize("engine", ["compiled", "vector"])
+def test_a_dataframe_object_column_with_an_int_past_64_bits(policy: Policy, engine: str) -> None:
+    """``pa.array`` raises OverflowError (not an ArrowInvalid) for a Python int past 64 bits in an object
+    column, and it escaped ``decide_many`` bare. The column is read value by value, as a dict row is: that
+    row is refused on its field (as ``{"annual_revenue": 10**30}`` in a dict), the others decided."""
+    frame = pd.DataFrame({"id": ["K1", "K2", "K3"],
+                          "transactions.annual_revenue": pd.Series([10**30, 5, 2**64], dtype=object)})
+    result = policy.decide_many(frame, as_of=AS_OF, engine=engine)
+    rows = [{"id": r, "transactions": {"annual_revenue": v}} for r, v in zip(frame["id"], [10**30, 5, 2**64],
+                                                                           strict=True)]
+    assert result == policy.decide_many(rows, as_of=AS_OF, engine=engine)
+    assert len(result) == 3 and len(result.decisions) >= 1

@@ -139,3 +139,18 @@ def test_check_leaves_no_files_in_the_working_directory(tmp_path: Path) -> None:
                            "--examples", "5"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unexpected_failure_exits_2_with_its_traceback(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Exit 1 means findings or refused rows: a bug in any command (not only decide, which had its own guard)
+    exited 1 through Python's default handler, which a script reads as "some rows refused"."""
+    import accountrules.cli.lint as lint_cli
+
+    def boom(args: object) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(lint_cli, "run", boom)
+    code, out, err = run(capsys, "lint", SMALL)
+    assert code == 2
+    assert "Traceback" in err and "RuntimeError: a bug" in err and "unexpected failure" in err

@@ -340,3 +340,44 @@ def test_the_python_snippet_of_the_command_line_page_runs(tmp_path: Path) -> Non
     done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "KA-9"
+
+
+def test_a_mapping_typo_is_refused_even_with_unknown_columns_ignored(export: Path, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """``--map 年利润=transactions.anual_profit --unknown-columns ignore`` decided every account with its profit
+    unknown, exit 0. The mapped column is refused, exit 2, and the line says to correct the mapping, not to
+    pass the option that was already given. The same column given twice by --map is refused too."""
+    typo = [a.replace("transactions.annual_profit", "transactions.anual_profit") for a in MAP_ARGS]
+    code, out, err = run(capsys, "decide", SMALL, export, "-o", tmp_path / "d.csv", "--as-of", AS_OF, *typo,
+                         "--unknown-columns", "ignore")
+    assert code == 2 and not (tmp_path / "d.csv").exists() and err.count("\n") == 1
+    assert "column '年利润' is mapped to 'transactions.anual_profit', which is no field of this policy (did you " \
+           "mean 'transactions.annual_profit'?): correct the mapping (--map or --columns FILE)" in err
+    code, out, err = run(capsys, "decide", SMALL, export, "-o", tmp_path / "d.csv", "--as-of", AS_OF, *MAP_ARGS,
+                         "--map", "客户编号=name", "--unknown-columns", "ignore")
+    assert code == 2 and "column '客户编号' is mapped twice" in err
+
+
+def test_a_gb18030_export_is_told_to_pass_gb18030(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file with a character GBK lacks (``𠀀``: four bytes in GB18030) was said to "look like GBK"; the
+    advised ``--encoding gbk`` then failed on that very character. The guess names GB18030, which reads it."""
+    path = tmp_path / "gb.csv"
+    path.write_bytes("客户编号,客户名称\nKA-1,𠀀记物流\n".encode("gb18030"))
+    code, out, err = run(capsys, "--lang", "en", "decide", SMALL, path, "-o", tmp_path / "d.csv", "--as-of", AS_OF,
+                         "--map", "客户编号=id", "--map", "客户名称=name")
+    assert code == 2 and "it looks like GB18030: re-save it as UTF-8 or pass --encoding gb18030" in err
+    code, out, err = run(capsys, "decide", SMALL, path, "-o", tmp_path / "d.csv", "--as-of", AS_OF,
+                         "--map", "客户编号=id", "--map", "客户名称=name", "--encoding", "gb18030")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("day", ["20260630", "2026-W26-2", "2026-181"])
+def test_as_of_is_yyyy_mm_dd_only(day: str, export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--as-of`` says YYYY-MM-DD, as a date cell does and as ``decide_many(as_of=)`` takes a date only; Python
+    3.11's ``date.fromisoformat`` also took ``2026-W26-2`` (a Monday-based week day) and ``20260630``, so a
+    typo could decide the portfolio as of another day without a word."""
+    with pytest.raises(SystemExit) as done:  # argparse refuses it: a usage error
+        run(capsys, "--lang", "en", "decide", SMALL, export, "-o", tmp_path / "d.csv", "--as-of", day, *MAP_ARGS,
+            "--unknown-columns", "ignore")
+    assert done.value.code == 2 and f"not a date (YYYY-MM-DD): {day!r}" in capsys.readouterr().err
+    assert not (tmp_path / "d.csv").exists()

@@ -70,3 +70,52 @@ def test_a_renamed_key_meeting_one_the_dict_has_is_a_row_error(engine: str) -> N
     assert len(result) == 2 and [e.row for e in result.errors] == [1]
     assert "'客户编号' is mapped to 'id'" in result.errors[0].message
     assert result[1].account_id == "K3"
+
+
+EXPORT = "客户编号,年利润,营销成本,备注\nK1,900000,100000,x\nK2,-5,100000,y\n"
+
+
+@pytest.mark.parametrize("engine", ["compiled", "vector"])
+@pytest.mark.parametrize("kind", ["csv", "table", "dataframe"])
+def test_a_mapped_column_is_never_ignored(tmp_path: Path, engine: str, kind: str) -> None:
+    """``--unknown-columns ignore`` is for the columns a mapping does not name (``备注``). A column the mapping
+    names, mapped to no field (a typo: ``transactions.anual_profit``), was dropped silently under it, so every
+    account's profit was unknown and the run exited 0; it is refused, naming the column and its target."""
+    from accountrules.batch.errors import UnknownColumnError
+
+    mapping = ColumnMapping({"客户编号": "id", "年利润": "transactions.anual_profit",
+                             "营销成本": "transactions.marketing_cost"}, unknown="ignore")
+    path = tmp_path / "export.csv"
+    path.write_text(EXPORT, encoding="utf-8")
+    source: Any = {"csv": str(path), "table": pytest.importorskip("pyarrow.csv").read_csv(path)}.get(kind)
+    if source is None:
+        source = pytest.importorskip("pandas").read_csv(path)
+    with pytest.raises(UnknownColumnError, match="年利润.*it is mapped to 'transactions.anual_profit', which is no "
+                                                 "field of this policy"):
+        POLICY.decide_many(source, as_of=AS_OF, engine=engine, columns=mapping)
+    fixed = ColumnMapping({**mapping.rename, "年利润": "transactions.annual_profit"}, unknown="ignore")
+    assert len(POLICY.decide_many(source, as_of=AS_OF, engine=engine, columns=fixed).decisions) == 2
+
+
+def test_a_mapping_file_naming_a_column_twice_is_refused(tmp_path: Path) -> None:
+    """YAML keeps the last of two equal keys silently: ``客户编号: id`` then ``客户编号: name`` lost the id
+    mapping (and the whole file failed on "no 'id' column" far from the cause). The file is refused, naming
+    the column and the line; so is one column given twice by --map."""
+    from accountrules.io.columns import ColumnMappingError
+
+    f = tmp_path / "columns.yaml"
+    f.write_text("客户编号: id\n年利润: transactions.annual_profit\n客户编号: name\n", encoding="utf-8")
+    with pytest.raises(ColumnMappingError, match=r"columns.yaml: line 3: column '客户编号' is mapped twice"):
+        ColumnMapping.parse([], file=f)
+    with pytest.raises(ColumnMappingError, match=r"column '客户编号' is mapped twice"):
+        ColumnMapping.parse(["客户编号=id", " 客户编号 =name"])
+    f.write_text("客户编号: id\n", encoding="utf-8")  # a --map for a column of the file still wins over it
+    assert ColumnMapping.parse(["客户编号=name"], file=f).rename == {"客户编号": "name"}
+
+
+def test_a_mapping_file_is_read_without_blanks_as_map_options_are(tmp_path: Path) -> None:
+    """A header is read without the blanks around it, and so is ``--map ' 客户编号 =id'``; a file's
+    ``"客户编号 ": id`` was kept as it was, so it never matched the header it names."""
+    f = tmp_path / "columns.yaml"
+    f.write_text('"客户编号 ": " id"\n', encoding="utf-8")
+    assert ColumnMapping.parse([], file=f).rename == {"客户编号": "id"}

@@ -745,3 +745,17 @@ def test_cli_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "row 1" in err and "date" in err
     assert _cli([str(orders), "--as-of", "2024-06-30", "-o", str(tmp_path / "x.xlsx")]) == 2
     assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_gbk_order_log_is_told_to_be_resaved(tmp_path: Path, suffix: str) -> None:
+    """Order logs are read as UTF-8 only (no encoding option: ``derive_features`` and ``features`` take none);
+    a GBK log was told to "read it with encoding='gbk'", a knob neither has. It is told to re-save as UTF-8."""
+    orders = tmp_path / f"orders{suffix}"
+    text = "account_id,date,amount\n华东,2024-02-01,1\n" if suffix == ".csv" else \
+        '{"account_id": "华东", "date": "2024-02-01", "amount": 1}\n'
+    orders.write_bytes(text.encode("gbk"))
+    with pytest.raises(AccountValidationError) as e:
+        derive_features(orders, as_of=AS_OF)
+    assert "file is not UTF-8; it looks like GBK: re-save it as UTF-8" in str(e.value)
+    assert "encoding=" not in str(e.value)

@@ -123,7 +123,7 @@ def _inputs(tmp_path: Path) -> dict[str, tuple[list[object], str]]:
         "column twice": (["decide", SMALL, twice, *out], "列 'id' 出现了两次"),
         "unknown format": (["decide", SMALL, sheet, *out], "无法从后缀 '.xlsx' 判断格式"),
         "mapped to no field": (["decide", SMALL, mapped, *out, "--map", "编号=id", "--map", "利润=transactions.nope"],
-                               "它被映射到 'transactions.nope'，而这不是本政策的字段"),
+                               "列 '利润' 被映射到 'transactions.nope'，而这不是本政策的字段"),
         "gbk": (["decide", SMALL, gbk, *out], "文件不是 UTF-8 编码，看起来是 GBK"),
         "bad date": (["decide", SMALL, ACCOUNTS, *out, "--as-of", "2026-02-30"], "不是日期"),
         "unknown engine": (["decide", SMALL, ACCOUNTS, *out, "--engine", "vectr"],

@@ -397,3 +397,65 @@ def test_arrow_aggregates_equal_the_per_value_rules(values: list[float | int | N
     for k, d in sums.items():
         mine = [x for x, key in zip(numbers, keys, strict=True) if (key or "(none)") == k]
         assert d["accounts"] == len(mine) and d["revenue"] == pytest.approx(sum(mine), rel=1e-12, abs=1e-6)
+
+
+@pytest.mark.parametrize("which", ["accounts", "decisions", "errors"])
+def test_cli_report_refuses_to_overwrite_an_input(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  which: str) -> None:
+    """``report P accounts.csv -o accounts.csv`` once replaced the accounts file with HTML and exited 0: the
+    output is checked against the inputs (as decide, diff and features check theirs), exit 2, inputs kept."""
+    _decide(tmp_path, ACCOUNTS)
+    accounts = tmp_path / "accounts.csv"
+    shutil.copy(ACCOUNTS, accounts)
+    inputs = {"accounts": accounts, "decisions": tmp_path / "decisions.csv",
+              "errors": tmp_path / "decisions.errors.csv"}
+    before = {k: p.read_bytes() for k, p in inputs.items()}
+    argv = ["report", str(EXPRESS), str(accounts), "-o", str(inputs[which]), "--as-of", "2026-06-30", "-q"]
+    if which != "accounts":
+        argv[3:3] = ["--decisions", str(inputs["decisions"])]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "is an input of this run" in err and "Traceback" not in err
+    assert {k: p.read_bytes() for k, p in inputs.items()} == before
+
+
+def test_cli_report_output_is_published_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The page is written as ``.<name>.<random>.part`` and renamed (docs/batch.md, *Outputs are atomic*): a
+    folder as OUTPUT is one line and exit 2, and a finished run leaves no temporary file beside the page."""
+    assert main(["report", str(EXPRESS), str(ACCOUNTS), "-o", str(tmp_path), "-q", "--as-of", "2026-06-30"]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    out = tmp_path / "r.html"
+    out.write_text("an earlier report", encoding="utf-8")
+    assert main(["report", str(EXPRESS), str(ACCOUNTS), "-o", str(out), "-q", "--as-of", "2026-06-30"]) == 0
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+
+
+def test_cli_report_names_a_jsonl_decisions_file_it_cannot_draw(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """``decide -o decisions.jsonl`` writes whole Decisions; ``report --decisions`` reads the flat CSV or
+    Parquet. Given the JSONL it crashed with a pyarrow traceback and exit 1 ("rows refused"); now one line
+    naming the file and the fix, exit 2."""
+    jsonl = tmp_path / "decisions.jsonl"
+    assert main(["decide", str(EXPRESS), str(ACCOUNTS), "-o", str(jsonl), "--as-of", "2026-06-30", "-q"]) == 0
+    capsys.readouterr()
+    code = main(["report", str(EXPRESS), "--decisions", str(jsonl), "-o", str(tmp_path / "r.html"), "-q",
+                 "--as-of", "2026-06-30"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1
+    assert str(jsonl) in err and "CSV or Parquet" in err
+
+
+def test_cli_report_refuses_a_missing_errors_file_it_was_given(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """``--errors nope.csv`` (a typo) was passed over in silence: the page said no row was refused, exit 0. A
+    file given by name must be there (one line, exit 2); the default beside the decisions may be absent."""
+    _decide(tmp_path, ACCOUNTS)
+    argv = ["report", str(EXPRESS), "--decisions", str(tmp_path / "decisions.csv"), "-o", str(tmp_path / "r.html"),
+            "--as-of", "2026-06-30", "-q"]
+    assert main([*argv, "--errors", str(tmp_path / "nope.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "nope.csv: no such file or directory" in err and err.count("\n") == 1
+    assert not (tmp_path / "r.html").exists()
+    (tmp_path / "decisions.errors.csv").unlink()
+    assert main(argv) == 0

@@ -144,7 +144,7 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
     from accountrules.backtest.run import backtest
     from accountrules.backtest.sweeps import parse_sweep, sweep
     from accountrules.backtest.text import render_text
-    from accountrules.io.writers import CsvTableWriter, check_output
+    from accountrules.io.writers import CsvTableWriter, check_output, write_text_file
 
     lang = _lang(args)
     if len(args.sweep) > 2:
@@ -180,7 +180,7 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
         with CsvTableWriter(outcomes_path, table.column_names) as w:
             w.write_arrow(table)
     if report_path is not None:
-        report_path.write_text(render_html(result, lang, rows), encoding="utf-8")
+        write_text_file(report_path, render_html(result, lang, rows))
     if grid:
         _print_sweep(rows, args, lang)
     elif args.format == "json":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from accountrules.batch.errors import BatchInputError, UnknownColumnError
 from accountrules.compile.plan import Plan
@@ -51,6 +51,8 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
 
 
 _MAP_HINT = "map it to a field path (columns=ColumnMapping({...})) or leave it out (unknown='ignore')"
+MAPPED_TO: Final = N_("it is mapped to {field!r}, which is no field of this policy")
+"""The hint of an :class:`UnknownColumnError` for a column the mapping names: the mapping is what to fix."""
 
 
 def check_columns(names: Iterable[str], plan: Plan, source: str | None = None,
@@ -74,8 +76,7 @@ def check_columns(names: Iterable[str], plan: Plan, source: str | None = None,
             continue
         if col != original:
             raise UnknownColumnError(original, suggest(col, allowed), source=source,
-                                     hint=Message(N_("it is mapped to {field!r}, which is no field of this policy"),
-                                                  field=col))
+                                     hint=Message(MAPPED_TO, field=col))
         if col.startswith("contacts.") or col == "contacts":
             raise UnknownColumnError(col, source=source,
                                      hint=Message(N_("contacts cannot be flat columns; give them as nested lists in "

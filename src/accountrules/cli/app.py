@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -241,6 +242,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141  # 128 + SIGPIPE, what a shell reports for a command cut off by its pipe
     except (CommandError, OSError) as e:  # a path that is missing, a folder, not readable: one line
         print(error_line(e, _), file=sys.stderr)
+        return 2
+    except Exception:  # noqa: BLE001 - a bug must not exit 1, which means findings or refused rows
+        traceback.print_exc()
+        print(_("error: unexpected failure (above)"), file=sys.stderr)
         return 2
 
 

@@ -17,6 +17,7 @@ from accountrules.evaluate.registry import ENGINES, check_engine
 from accountrules.i18n import N_, Gettext, UnknownLanguageError, normalise_lang, translated
 from accountrules.io.columns import UNKNOWN_COLUMNS, ColumnMapping
 from accountrules.io.writers import STDOUT, is_stdout
+from accountrules.model.account import ISO_DAY
 
 __all__ = ["ENGINE_HELP", "RAW_CSV_HELP", "STDOUT", "add_columns", "add_engine", "column_mapping",
            "engine_choice", "gettext_of", "is_stdout", "iso_date", "lang_choice", "percent", "positive",
@@ -40,6 +41,8 @@ def iso_date(_: Gettext = _same) -> Type:
 
     def parse(text: str) -> dt.date:
         try:
+            if not ISO_DAY.fullmatch(text):  # fromisoformat also takes 20260630 and week dates (2026-W26-2)
+                raise ValueError(text)
             return dt.date.fromisoformat(text)
         except ValueError:
             raise argparse.ArgumentTypeError(_("not a date (YYYY-MM-DD): {value!r}").format(value=text)) from None

@@ -12,6 +12,7 @@ import errno
 import os
 from pathlib import Path
 
+from accountrules.batch.columns import MAPPED_TO
 from accountrules.batch.errors import BatchInputError, NotUtf8InputError, UnknownColumnError
 from accountrules.errors import AccountRulesError, AccountValidationError, PolicyError, PolicyNotFoundError
 from accountrules.i18n import Gettext, Message, translated
@@ -40,6 +41,10 @@ def _message(e: BaseException, _: Gettext) -> str:
         return _("{file}: file is not UTF-8: re-save it as UTF-8 or pass its --encoding").format(file=e.source)
     if isinstance(e, UnknownColumnError):
         hint = _(" (did you mean {suggestion!r}?)").format(suggestion=e.suggestion) if e.suggestion else ""
+        if isinstance(e.hint, Message) and e.hint.template == MAPPED_TO:  # --unknown-columns ignore cannot help
+            return _("{file}: column {column!r} is mapped to {field!r}, which is no field of this policy{hint}: "
+                     "correct the mapping (--map or --columns FILE)").format(
+                file=e.source or "-", column=e.column, field=e.hint.params["field"], hint=hint)
         if isinstance(e.hint, Message):  # why this column is refused, beyond "no such field"
             hint += _(" ({hint})").format(hint=e.hint.translated(_))
         return _("{file}: unknown column {column!r}{hint}: map it with --map '{column}=FIELD' or --columns FILE, "

@@ -15,8 +15,10 @@ from accountrules.cli.messages import CommandError, check_input_file
 from accountrules.cli.progress import Progress, progress_on
 from accountrules.i18n import Gettext
 from accountrules.io.readers import NotUtf8Error
+from accountrules.io.writers import check_output, write_text_file
 from accountrules.policy import load_policy
 from accountrules.report import report_from_decisions, report_from_result
+from accountrules.report.frames import decisions_errors_path
 
 __all__ = ["add_parser", "run", "write_html"]
 
@@ -61,16 +63,20 @@ def _not_utf8_decisions(e: NotUtf8Error, _: Gettext) -> str:
 
 
 def write_html(path: Path, html: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
+    write_text_file(path, html)
 
 
 def run(args: argparse.Namespace) -> int:
     _: Gettext = getattr(args, "gettext", str)
     columns = column_mapping(args)
-    for given in (args.accounts, args.decisions):
+    for given in (args.accounts, args.decisions, args.errors):  # a file given by name must be there
         if given is not None:
             check_input_file(given, _)
+    # refused before the portfolio is decided: an input under -o would be replaced by the page
+    inputs = [p for p in (args.accounts, args.decisions, args.errors, args.policy) if p is not None]
+    if args.decisions is not None and args.errors is None:
+        inputs.append(decisions_errors_path(Path(args.decisions)))
+    check_output(args.output, inputs=inputs)
     policy = load_policy(args.policy, engine=args.engine)
     as_of: dt.date = args.as_of or dt.date.today()
     if args.decisions is not None:

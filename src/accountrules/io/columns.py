@@ -88,7 +88,8 @@ class ColumnMapping:
         out: list[str] = []
         for i, col in enumerate(header):
             name = self.rename.get(col, col)
-            if self.unknown == "ignore" and name not in allowed:
+            # a column the mapping names is never ignored: mapped to no field, it is a typo to refuse
+            if self.unknown == "ignore" and name not in allowed and col not in self.rename:
                 name = f"{IGNORED}{i}"
             out.append(name)
         return out
@@ -98,10 +99,14 @@ class ColumnMapping:
               encoding: str = "utf-8") -> ColumnMapping:
         """From a YAML file and ``COL=field.path`` texts (a text wins over the file for the same column)."""
         rename: dict[str, str] = dict(read_mapping_file(file)) if file is not None else {}
+        given: set[str] = set()
         for text in pairs:
             col, sep, path = text.partition("=")
             if not sep or not col.strip() or not path.strip():
                 raise ColumnMappingError(N_("expected COLUMN=field.path, got {value!r}"), value=text)
+            if col.strip() in given:  # the last would win silently
+                raise ColumnMappingError(N_("column {column!r} is mapped twice"), column=col.strip())
+            given.add(col.strip())
             rename[col.strip()] = path.strip()
         return cls(rename, unknown, encoding)
 
@@ -133,7 +138,16 @@ def read_mapping_file(path: str | Path) -> dict[str, str]:
     if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
         raise ColumnMappingError(N_("{file}: expected a mapping of export column to field path, e.g. '客户编号: id'"),
                                  file=str(p))
-    return data
+    # YAML keeps the last of two equal keys silently; a header is read without its blanks, so are the keys
+    out: dict[str, str] = {}
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    for key, value in node.value if isinstance(node, yaml.MappingNode) else ():
+        column = str(key.value).strip()
+        if column in out:
+            raise ColumnMappingError(N_("{file}: line {line}: column {column!r} is mapped twice"), file=str(p),
+                                     line=key.start_mark.line + 1, column=column)
+        out[column] = str(value.value).strip()
+    return out
 
 
 __all__ = ["UNKNOWN_COLUMNS", "ColumnMapping", "ColumnMappingError", "UnknownColumns", "is_ignored",

@@ -120,7 +120,8 @@ _PROBE_BYTES: Final = 1 << 16
 
 def not_utf8(path: Path, encoding: str, error: UnicodeDecodeError) -> TableInputError:
     """The error for a file that ``encoding`` cannot decode: for UTF-8 with a guess at GBK, the
-    encoding of Chinese Windows exports, when its first bytes decode as GB18030 (GBK's superset)."""
+    encoding of Chinese Windows exports, when its first bytes decode as GBK, or at GB18030 (GBK's
+    superset) when they decode only as that."""
     if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
         return TableInputError(Message(N_("cannot decode the file as {encoding} ({reason} at byte {byte})"),
                                        encoding=encoding, reason=error.reason, byte=error.start),
@@ -131,12 +132,14 @@ def not_utf8(path: Path, encoding: str, error: UnicodeDecodeError) -> TableInput
     except _DAMAGED:
         head = b""
     guess: str | None = None
-    try:
-        # a multi-byte character cut at the end of the probe is not evidence against GBK
-        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
-        guess = "GBK"
-    except UnicodeDecodeError:
-        pass
+    for name in ("GBK", "GB18030"):  # GBK, or its superset when a character GBK lacks is there
+        try:
+            # a multi-byte character cut at the end of the probe is not evidence against it
+            codecs.getincrementaldecoder(name)().decode(head, final=False)
+        except UnicodeDecodeError:
+            continue
+        guess = name
+        break
     return NotUtf8Error(str(path), guess)
 
 
@@ -451,8 +454,8 @@ def pandas_array(series: Any) -> Any | None:
     pa = pyarrow("reading a DataFrame")
     try:
         return pa.array(series, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+        return None  # OverflowError: a Python int past 64 bits in an object column
 
 
 # -- Parquet ------------------------------------------------------------------------------------------

@@ -24,7 +24,15 @@ from typing import Any, Final
 from accountrules.errors import AccountValidationError
 from accountrules.i18n import N_, Message
 from accountrules.io.optional import pyarrow, require
-from accountrules.io.readers import TableInputError, compression_of, iter_csv, json_object, read_csv_header
+from accountrules.io.readers import (
+    NotUtf8Error,
+    TableInputError,
+    compression_of,
+    iter_csv,
+    json_object,
+    not_utf8,
+    read_csv_header,
+)
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +152,14 @@ def _file_error(path: Path, message: str, row: int | None = None) -> AccountVali
     return AccountValidationError([(str(path), message)], row=row)
 
 
+def _resave(path: Path, guess: str | None) -> AccountValidationError:
+    """A log that is not UTF-8: logs are read as UTF-8 only (no encoding option), so re-saving is the fix."""
+    if guess:
+        return _file_error(path, Message(N_("file is not UTF-8; it looks like {guess}: re-save it as UTF-8"),
+                                         guess=guess))
+    return _file_error(path, Message(N_("file is not UTF-8: re-save it as UTF-8")))
+
+
 def _decode(data: bytes, path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
@@ -198,6 +214,8 @@ def _stream_csv(path: Path, wanted: list[str], require_columns: Require, progres
             done += chunk.n
             if progress is not None:
                 progress("reading", done, total)
+    except NotUtf8Error as exc:
+        raise _resave(path, exc.guess) from None
     except TableInputError as exc:
         raise _file_error(path, exc.message) from None
     if not parts:
@@ -220,7 +238,13 @@ def _read_spaced(data: bytes, path: Path, wanted: list[str], require_columns: Re
     except pa.ArrowInvalid as exc:
         raise _file_error(path, Message(N_("not a readable file: {exc}"), exc=exc)) from exc
     require_columns(table.column_names)
-    return pa.table({name: table[name] for name in wanted})
+    out = pa.table({name: table[name] for name in wanted})
+    try:
+        out.validate(full=True)  # Arrow's JSON reader keeps invalid UTF-8 in strings; its kernels fail later
+    except pa.ArrowInvalid:
+        found = not_utf8(path, "utf-8", UnicodeDecodeError("utf-8", b"", 0, 1, "invalid UTF-8 text"))
+        raise _resave(path, getattr(found, "guess", None)) from None
+    return out
 
 
 def _read_jsonl(data: bytes, path: Path, wanted: list[str], require_columns: Require) -> Any:
@@ -232,7 +256,13 @@ def _read_jsonl(data: bytes, path: Path, wanted: list[str], require_columns: Req
         # mixed types in a column (or bad JSON): read as text to name the first bad row
         return _read_jsonl_as_text(data, path, wanted, require_columns)
     require_columns(table.column_names)
-    return pa.table({name: table[name] for name in wanted})
+    out = pa.table({name: table[name] for name in wanted})
+    try:
+        out.validate(full=True)  # Arrow's JSON reader keeps invalid UTF-8 in strings; its kernels fail later
+    except pa.ArrowInvalid:
+        found = not_utf8(path, "utf-8", UnicodeDecodeError("utf-8", b"", 0, 1, "invalid UTF-8 text"))
+        raise _resave(path, getattr(found, "guess", None)) from None
+    return out
 
 
 def _read_jsonl_as_text(data: bytes, path: Path, wanted: list[str], require_columns: Require) -> Any:

@@ -160,6 +160,19 @@ class StagedFile:
             self.done = True
 
 
+def write_text_file(path: str | Path, text: str, encoding: str = "utf-8") -> None:
+    """``text`` written to ``path`` as a :class:`StagedFile`: an HTML page is published whole or not at all,
+    and an earlier file of that name stays as it was if writing fails."""
+    staged = StagedFile(path)
+    try:
+        with staged.open_text(encoding, "strict", "") as f:
+            f.write(text)
+        staged.finish()
+        staged.publish()
+    finally:
+        staged.discard()
+
+
 STDOUT: Final = "-"
 """The output path that means standard output (as in most command-line tools)."""
 
@@ -381,5 +394,5 @@ def write_parquet_table(table: Any, path: str | Path) -> None:
 __all__ = [
     "FORMULA_TRIGGERS", "PART_SUFFIX", "PLAIN", "SPREADSHEET", "CsvStyle", "CsvTableWriter", "JsonlWriter",
     "STDOUT", "OutputPathError", "ParquetTableWriter", "StagedFile", "StdoutFile", "TableWriter", "check_output",
-    "is_stdout", "neutralise", "staged", "write_parquet_table",
+    "is_stdout", "neutralise", "staged", "write_parquet_table", "write_text_file",
 ]

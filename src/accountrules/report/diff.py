@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from accountrules.i18n import gettext_for
+from accountrules.io.writers import write_text_file
 from accountrules.report import charts
 from accountrules.report.i18n import label
 from accountrules.report.page import Block, Raw, Section, Table, details, render
@@ -141,7 +142,5 @@ def write_diff_report(old: Policy, new: Policy, accounts: str | Path, path: str 
                       as_of: dt.date | None = None, lang: str = "en", engine: str = "auto",
                       columns: ColumnMapping | None = None) -> None:
     """:func:`diff_report` written to ``path`` (UTF-8); what ``accountrules diff --report`` calls."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     page = diff_report(old, new, accounts, as_of=as_of, lang=lang, engine=engine, columns=columns)
-    out.write_text(page, encoding="utf-8")
+    write_text_file(path, page)

@@ -289,6 +289,10 @@ def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | N
     pa = pyarrow("the report")
     import pyarrow.compute as pc
 
+    if BATCH_INPUT.of(Path(path)) == "jsonl":  # whole Decisions, one a line: not the flat columns drawn here
+        raise TableInputError(Message(N_("a JSONL decisions file holds whole decisions, which the report does not "
+                                         "read: write the decisions as CSV or Parquet (decide -o decisions.csv)")),
+                              source=str(path))
     table = read_table(path, multiline=True)
     require_columns(table, path, ("account_id",))
     cols: dict[str, Any] = {k: agg.array(table.column(k)) for k in table.column_names}
@@ -310,7 +314,7 @@ def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | N
     # the RFM scores: a decisions file carries the policy's score metrics as flat columns
     frame.inputs.update({f"metric.{m}": pc.cast(cols[f"metric.{m}"], pa.float64()) for m in RFM_METRICS
                          if f"metric.{m}" in cols})
-    err_path = Path(errors) if errors is not None else _errors_path(Path(path))
+    err_path = Path(errors) if errors is not None else decisions_errors_path(Path(path))
     if err_path.exists():
         with err_path.open(encoding="utf-8-sig", newline="") as f:
             frame.errors = [(r.get("field") or "", r.get("message") or "") for r in csv.DictReader(f)]
@@ -326,6 +330,6 @@ def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | N
     return frame
 
 
-def _errors_path(output: Path) -> Path:
+def decisions_errors_path(output: Path) -> Path:
     # where ``decide`` writes the errors file beside OUTPUT
     return output.with_name(OUTPUT.split(output)[0] + ".errors.csv")
