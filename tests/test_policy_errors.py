@@ -215,3 +215,36 @@ def test_churn_rows_need_a_known_kind_and_a_risk(tmp_path: Path) -> None:
     e = load_error(write(tmp_path, text))
     assert [(x.location.line, x.location.column) for x in e.errors if x.location] == [(4, 42), (5, 7), (6, 7)]
     assert "did you mean 'expelled'" in str(e) and "needs 'kind'" in str(e) and "needs 'risk'" in str(e)
+
+
+# Hunt as a business owner (wip-owner): one mistake in a parameter or a metric is reported once, where
+# it is; the names it leaves undefined are not reported again at every use as "unknown parameter" or
+# "unknown field" with a "did you mean" pointing elsewhere, which sent the owner looking for a typo
+# that is not there.
+_CASCADE = BASE.replace("  cut: 0.8\n", "  cut: 0.8\n  floor: 100\nmetrics:\n"
+                        "  margin: ratio(transactions.annual_profit, params.floor)\n"
+                        ).replace("transactions.annual_profit > 100", "margin > params.floor")
+
+
+@pytest.mark.parametrize(("old", "new", "line", "fragment"), [
+    ("  floor: 100\n", "  floor: .inf\n", 7, "finite number"),               # refused by the reader
+    ("  floor: 100\n", "  floor: [100]\n", 7, "must be a number"),           # refused by the reader
+    ("  floor: 100\n", "  floor: 1e3\n", 7, "parameter 'floor' is string"),  # YAML 1.1 text: a type error
+    ("ratio(transactions.annual_profit", "ratio(transactions.anual_profit", 9, "unknown field"),  # a metric
+])
+def test_a_refused_parameter_or_metric_is_reported_once_not_at_every_use(
+        tmp_path: Path, old: str, new: str, line: int, fragment: str) -> None:
+    accountrules.load_policy(write(tmp_path, _CASCADE))
+    e = load_error(write(tmp_path, _CASCADE.replace(old, new, 1)))
+    errors = e.errors if isinstance(e, PolicyErrors) else (e,)
+    assert all(x.location is not None and x.location.line == line for x in errors), str(e)
+    assert fragment in str(e)
+    assert "unknown parameter 'params.floor'" not in str(e) and "unknown field 'margin'" not in str(e)
+
+
+def test_an_unknown_name_is_still_reported_beside_a_refused_one(tmp_path: Path) -> None:
+    text = _CASCADE.replace("  floor: 100\n", "  floor: .inf\n").replace("do: [visit]", "do: [visit]\n"
+                                                                            "      when: params.flor > 1")
+    text = text.replace("      when: tier == 'gold'\n", "")
+    e = load_error(write(tmp_path, text))
+    assert "unknown parameter 'params.flor'" in str(e) and "finite number" in str(e)

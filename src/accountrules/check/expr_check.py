@@ -53,6 +53,15 @@ class Scope:
     outputs: Mapping[str, Type] = field(default_factory=dict)
     later_outputs: Mapping[str, str] = field(default_factory=dict)  # name -> why it is not readable here
     param_locations: Mapping[str, SourceLocation] = field(default_factory=dict)  # where each param is set
+    refused: frozenset[str] = frozenset()  # 'params.x' and metrics defined but refused: see FollowOnError
+
+
+class FollowOnError(PolicyTypeError):
+    """A use of a parameter or metric whose own definition was refused with an error.
+
+    The definition's error says what is wrong; the uses would only repeat it as an unknown name with a
+    misleading "did you mean". :func:`~accountrules.check.policy_check.check_policy` drops these, and
+    only refused names raise them, so some other error is always reported."""
 
 
 def type_of_value(v: Scalar) -> Type:
@@ -108,6 +117,9 @@ class ExprChecker:
         if path.startswith("params."):
             key = path[len("params."):]
             if key not in s.params:
+                if path in s.refused:
+                    raise FollowOnError(Message(N_("{path!r} is defined, but its definition has an error"), path=path),
+                                        n.loc)
                 raise PolicyTypeError(
                     Message(N_("unknown parameter {path!r}"), path=path), n.loc, _did_you_mean(key, list(s.params)) or
                     "declare it under params:"
@@ -131,6 +143,8 @@ class ExprChecker:
                 Message(N_("unknown field {path!r}"),
                         path=path), n.loc, Message(N_("CRM fields outside the model must be declared under fields:"))
             )
+        if path in s.refused:
+            raise FollowOnError(Message(N_("{path!r} is defined, but its definition has an error"), path=path), n.loc)
         candidates = [*s.fields, *s.metrics, *s.outputs, *("params." + p for p in s.params)]
         raise PolicyTypeError(Message(N_("unknown field {path!r}"), path=path), n.loc, _did_you_mean(path, candidates))
 

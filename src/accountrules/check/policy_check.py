@@ -12,7 +12,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from accountrules.check.expr_check import ConditionChecker, ExprChecker, Scope, uses_portfolio
+from accountrules.check.expr_check import ConditionChecker, ExprChecker, FollowOnError, Scope, uses_portfolio
 from accountrules.check.spec import Actions, Metric, PolicySpec, Row, Stages, Table
 from accountrules.errors import (
     PolicyError,
@@ -56,6 +56,7 @@ class _Checker:
             fields["extra." + name] = _SIMPLE[t]
         self.fields = fields
         self.param_locations = {k[len("params."):]: loc for k, loc in spec.locations.items() if k.startswith("params.")}
+        self.refused = spec.refused  # grows by the metrics that fail their check
 
     def tier_type(self) -> Type:
         assert self.spec.tiers is not None
@@ -90,13 +91,17 @@ class _Checker:
             loc = m.prov.location or m.expr.loc
             if m.name in _RESERVED or m.name in self.fields:
                 self.errors.append(PolicySchemaError(Message(N_("metric name {name!r} is reserved"), name=m.name), loc))
+                if m.name not in self.fields:  # a field of that name is what its uses read
+                    self.refused |= {m.name}
                 continue
             scope = Scope(self.fields, self.spec.params, dict(types), frozenset(portfolio),
-                          later_outputs=self.later("metrics"), param_locations=self.param_locations)
+                          later_outputs=self.later("metrics"), param_locations=self.param_locations,
+                          refused=self.refused)
             try:
                 resolved, t = ExprChecker(scope).check(m.expr, None, f"metric {m.name}")
             except PolicyError as err:
                 self.errors.append(err)
+                self.refused |= {m.name}
                 continue
             types[m.name] = t
             if uses_portfolio(resolved, frozenset(portfolio)):
@@ -212,7 +217,7 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
 
     def scope(section: str) -> Scope:
         return Scope(c.fields, spec.params, metric_types, portfolio_metrics, dict(outputs), c.later(section),
-                     c.param_locations)
+                     c.param_locations, c.refused)
 
     segments: dict[str, Table] = {}
     for name, table in spec.segments.items():
@@ -248,7 +253,7 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
                                                          output=m.output),
                                                  m.location, _hint(m.output, outputs)))
     _check_seeds_declared(c, spec)
-    raise_collected(c.errors)
+    raise_collected([e for e in c.errors if not isinstance(e, FollowOnError)])
     return dataclasses.replace(spec, metrics=metrics, segments=segments, tiers=tiers, stages=stages, churn=churn,
                                actions=actions)
 

@@ -243,6 +243,7 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, b
         metrics=metrics, segments=segments, tiers=tiers, stages=stages, churn=churn, actions=actions,
         monotonic=monotonic, root=str(files.resolve(p if files.is_dir(p) else p.parent)), sources=tuple(sources),
         content_hash=digest.hexdigest(), locations=locations, lint_allow=lint_allow,
+        refused=frozenset(r.refused),
     )
     return spec, r.errors
 
@@ -261,6 +262,7 @@ def _params(r: _Reader, node: YNode | None, base: PolicySpec | None) -> tuple[di
         if not _CODE.fullmatch(key):
             r.err(Message(N_("parameter name {key!r} must start with a letter"), key=key), node.loc_of_key(key))
             continue
+        r.refused.add("params." + key)  # until its value is taken below
         if isinstance(v.value, list | dict) or v.value is None:
             r.err(Message(N_("parameter {key!r} must be a number, text, true/false or a date"), key=key), v.location)
             continue
@@ -274,6 +276,7 @@ def _params(r: _Reader, node: YNode | None, base: PolicySpec | None) -> tuple[di
             continue
         params[key] = v.value
         locations["params." + key] = v.location
+        r.refused.discard("params." + key)
     return params, locations
 
 

@@ -40,6 +40,9 @@ class _Reader:
         self.errors: list[PolicyError] = []
         self.budget = budget if budget is not None else Budget()
         self.over_budget = False  # a limit was hit: read no further expressions
+        # names the policy defines ('params.x', metric names) whose definition was refused with an error:
+        # the checker does not report their uses again as unknown names
+        self.refused: set[str] = set()
 
     def err(self, message: str, loc: SourceLocation, hint: str | None = None) -> None:
         self.errors.append(PolicySchemaError(message, loc, hint))
