@@ -248,3 +248,21 @@ def test_an_unknown_name_is_still_reported_beside_a_refused_one(tmp_path: Path) 
     text = text.replace("      when: tier == 'gold'\n", "")
     e = load_error(write(tmp_path, text))
     assert "unknown parameter 'params.flor'" in str(e) and "finite number" in str(e)
+
+
+# Hunt as a business owner (wip-owner): where the policy wants text, a number is taken as written.
+# str() of what YAML reads lost the spelling: 'version: 1.10' (the release after 1.9) was recorded in
+# every decision as version '1.1', and 'version: 012' as '10' (YAML 1.1 octal), without a word.
+@pytest.mark.parametrize("written", ["1.10", "2.50", "1.0", "012", "0x1F", "1_000", "+7", "1e3", "2"])
+def test_a_number_where_text_is_wanted_is_the_text_as_written(tmp_path: Path, written: str) -> None:
+    policy = accountrules.load_policy(write(tmp_path, replace_line(3, f"  version: {written}")))
+    assert policy.version == written
+
+
+def test_numeric_row_ids_keep_their_spelling(tmp_path: Path) -> None:
+    text = BASE.replace("    - id: gold-rich\n", "    - id: 1.10\n").replace(
+        "      then: gold\n", "      then: gold\n    - {id: 1.1, when: 'transactions.annual_profit > 50', "
+                            "then: gold}\n")
+    policy = accountrules.load_policy(write(tmp_path, text))
+    assert policy.spec.tiers is not None
+    assert [r.id for r in policy.spec.tiers.rows] == ["1.10", "1.1"]
