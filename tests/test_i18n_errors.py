@@ -100,6 +100,49 @@ def test_a_case_file_error_is_chinese(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "schema error: unknown key 'acount' in a case (allowed: " in out
 
 
+# Hunt as a business owner (wip-owner): the case loader's reference errors were English f-strings, and an
+# invalid given account showed pydantic's English ("Field required") inside the Chinese line.
+_BAD_CASES = """\
+portfolio:
+  - {id: P1}
+  - {id: P1}
+cases:
+  - name: a
+    given: {id: P1}
+    expect: {tier: goldd, segments: {abc: A}, fired: [platinum-topp], actions: {include: [visitt]}}
+  - name: d
+    given: {id: A2}
+  - name: d
+    given: {id: A3}
+  - name: b
+    given: {transactions: {annual_profit: lots, revenue: [1], count: 1.5}, relationship: {stage: dating}}
+  - name: c
+    given: {id: C1, transactions: {annual_proft: 1}, signals: {fraud: maybe}}
+"""
+
+
+def test_case_file_reference_and_account_errors_are_chinese(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "policy.yaml").write_text(SMALL.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "tests" / "cases.yaml").write_text(_BAD_CASES, encoding="utf-8")
+    code, out, _err = _run(capsys, "--lang", "zh", "test", tmp_path, "--engine", "compiled")
+    assert code == 1
+    problems = [line for line in out.splitlines() if "cases.yaml:" in line]
+    assert len(problems) >= 12, out
+    keys = {"given", "tier"}  # the case file's own keys stay as written
+    for line in problems:
+        assert _HAN.search(line) and not set(_english_words(line.split(": ", 1)[1])) - keys, line
+    code, out, _err = _run(capsys, "--lang", "en", "test", tmp_path, "--engine", "compiled")
+    for english in ("portfolio account id 'P1' is used twice", "case name 'd' is used twice in this file",
+                    "given account id 'P1' is also a portfolio account", "expected tier 'goldd' is not one of its",
+                    "expect.segments: the policy has no segment 'abc'", "the policy has no rule 'platinum-topp'",
+                    "expect.actions.include: the policy has no action 'visitt'", "id: Field required",
+                    "Extra inputs are not permitted", "Input should be a valid number, unable to parse string",
+                    "Input should be 'nurture', 'initial'", "Input should be a valid boolean"):
+        assert english in out, (english, out)
+
+
 def _inputs(tmp_path: Path) -> dict[str, tuple[list[object], str]]:
     no_id = tmp_path / "no_id.csv"
     no_id.write_text("name,transactions.annual_profit\nx,1\n", encoding="utf-8")

@@ -39,7 +39,7 @@ from accountrules.errors import (
     did_you_mean,
     raise_collected,
 )
-from accountrules.evaluate.accounts import env_of
+from accountrules.evaluate.accounts import env_of, error_message
 from accountrules.i18n import N_, Message
 from accountrules.model.account import Account
 from accountrules.model.decision import Label
@@ -217,7 +217,7 @@ class _CaseReader:
                 where = _descend(node, steps, key_at_end=err["type"] == "extra_forbidden")
                 hint = _field_hint(steps) if err["type"] == "extra_forbidden" and steps else None
                 self.errors.append(CaseAccountError(Message(N_("{what} is not a valid account: {path}: {msg}"),
-                                                            what=what, path=path, msg=err['msg']),
+                                                            what=what, path=path, msg=error_message(err)),
                                                     where, hint, problems=[(path, err["msg"])]))
             return None
         declared = self.spec.fields
@@ -259,8 +259,8 @@ class _CaseReader:
                     if acc is None:
                         continue
                     if acc.id in ids:
-                        self.ref_err(f"portfolio account id {acc.id!r} is used twice", item.location,
-                                     f"first at {ids[acc.id]}")
+                        self.ref_err(Message(N_("portfolio account id {id!r} is used twice"), id=acc.id),
+                                     item.location, Message(N_("first at {where}"), where=ids[acc.id]))
                         continue
                     ids[acc.id] = item.location
                     portfolio.append(acc)
@@ -277,8 +277,10 @@ class _CaseReader:
                     if case is None:
                         continue
                     if case.name in names:
-                        self.ref_err(f"case name {case.name!r} is used twice in this file", case.location,
-                                     f"first at {names[case.name]}; names identify cases in reports")
+                        self.ref_err(Message(N_("case name {name!r} is used twice in this file"), name=case.name),
+                                     case.location,
+                                     Message(N_("first at {where}; names identify cases in reports"),
+                                             where=names[case.name]))
                         continue
                     names[case.name] = case.location
                     cases.append(case)
@@ -291,7 +293,7 @@ class _CaseReader:
             return None
         before = len(self.errors)
         name = self.text(node.get("name"), Message(N_("case name")))
-        label = f"case {name!r}" if name else "case"
+        label = Message(N_("case {name!r}"), name=name) if name else Message(N_("case"))
         seed: tuple[str, ...] = ()
         snode = node.get("seed")
         if snode is not None and isinstance(snode.value, list):
@@ -303,11 +305,13 @@ class _CaseReader:
         as_of = self.date(node.get("as_of"), "as_of")
         gnode = node.get("given")
         assert gnode is not None
-        given = self.account(gnode, f"{label}: given")
+        given = self.account(gnode, Message(N_("{case}: given"), case=label))
         if given is not None and given.id in portfolio_ids:
-            self.ref_err(f"{label}: given account id {given.id!r} is also a portfolio account",
+            self.ref_err(Message(N_("{case}: given account id {id!r} is also a portfolio account"),
+                                 case=label, id=given.id),
                          _descend(gnode, ["id"], key_at_end=False),
-                         f"portfolio account at {portfolio_ids[given.id]}; give the case account its own id")
+                         Message(N_("portfolio account at {where}; give the case account its own id"),
+                                 where=portfolio_ids[given.id]))
         enode = node.get("expect")
         expectations = self.expect(enode) if enode is not None else ()
         if name is None or given is None or len(self.errors) > before:
@@ -339,10 +343,12 @@ class _CaseReader:
             assert isinstance(v.value, dict)
             for seg, cnode in v.value.items():
                 if seg not in spec.segments:
-                    self.ref_err(f"expect.segments: the policy has no segment {seg!r}", v.loc_of_key(seg),
+                    self.ref_err(Message(N_("expect.segments: the policy has no segment {name!r}"), name=seg),
+                                 v.loc_of_key(seg),
                                  _hint(seg, spec.segments))
                     continue
-                code = self.code_or_null(cnode, f"segment {seg}", list(spec.segments[seg].values))
+                code = self.code_or_null(cnode, Message(N_("segment {name}"), name=seg),
+                                         list(spec.segments[seg].values))
                 if code is not False:
                     out.append(Expectation("segments." + seg, code, cnode.location))
         v = node.get("stage")
@@ -363,7 +369,8 @@ class _CaseReader:
                 for rid, item in zip(ids, items, strict=False):
                     if rid not in self.rule_ids:
                         ok = False
-                        self.ref_err(f"expect.fired: the policy has no rule {rid!r}", item.location,
+                        self.ref_err(Message(N_("expect.fired: the policy has no rule {id!r}"), id=rid),
+                                     item.location,
                                      _hint(rid, self.rule_ids))
                 if ok:
                     out.append(Expectation("fired", ids, v.location))
@@ -377,7 +384,8 @@ class _CaseReader:
         if code is None:
             return False
         if code not in values:
-            self.ref_err(f"expected {what} {code!r} is not one of its values", node.location,
+            self.ref_err(Message(N_("expected {what} {code!r} is not one of its values"), what=what, code=code),
+                         node.location,
                          _hint(code, values))
             return False
         return code
@@ -462,7 +470,8 @@ class _CaseReader:
             for code, item in zip(codes, items, strict=False):
                 if code not in acts.catalog:
                     ok = False
-                    self.ref_err(f"expect.{key}: the policy has no action {code!r}", item.location,
+                    self.ref_err(Message(N_("expect.{key}: the policy has no action {code!r}"), key=key, code=code),
+                                 item.location,
                                  _hint(code, catalog))
             return Expectation(key, codes, n.location) if ok else None
 
