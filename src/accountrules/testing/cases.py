@@ -139,9 +139,12 @@ class _CaseReader:
         self.spec = policy.spec
         self.errors: list[PolicyError] = []
         self.rule_ids: dict[str, SourceLocation | None] = {}
-        for rows in all_rows(self.spec).values():
+        # ids are unique per table, not across sections: id -> the section and place of each rule of that id
+        self.rule_places: dict[str, list[tuple[str, SourceLocation | None]]] = {}
+        for section, rows in all_rows(self.spec).items():
             for row in rows:
                 self.rule_ids.setdefault(row.id, row.prov.location)
+                self.rule_places.setdefault(row.id, []).append((section, row.prov.location))
 
     # -- generic shapes
     def err(self, message: str, loc: SourceLocation, hint: str | None = None) -> None:
@@ -372,6 +375,15 @@ class _CaseReader:
                         self.ref_err(Message(N_("expect.fired: the policy has no rule {id!r}"), id=rid),
                                      item.location,
                                      _hint(rid, self.rule_ids))
+                    elif len(places := self.rule_places[rid]) > 1:
+                        # the trace would pass the case when any of them fired, not the one the owner means
+                        ok = False
+                        self.ref_err(Message(N_("expect.fired: {id!r} is the id of rules in more than one section "
+                                                "({sections}), so the trace cannot tell which one fired"),
+                                             id=rid, sections=", ".join(dict.fromkeys(p[0] for p in places))),
+                                     item.location,
+                                     Message(N_("give them different ids: {places}"),
+                                             places=", ".join(str(p[1]) for p in places if p[1] is not None)))
                 if ok:
                     out.append(Expectation("fired", ids, v.location))
         return out
