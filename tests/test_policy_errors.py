@@ -266,3 +266,14 @@ def test_numeric_row_ids_keep_their_spelling(tmp_path: Path) -> None:
     policy = accountrules.load_policy(write(tmp_path, text))
     assert policy.spec.tiers is not None
     assert [r.id for r in policy.spec.tiers.rows] == ["1.10", "1.1"]
+
+
+@pytest.mark.parametrize("written", ["1e3", "1.0e6", "2E-2", "1e400"])
+def test_a_number_yaml_reads_as_text_says_how_to_write_it(tmp_path: Path, written: str) -> None:
+    """Hunt as a business owner (wip-owner): YAML 1.1 reads 1e3 and 1.0e6 as text (its numbers with an
+    exponent need a decimal point and a signed exponent), and the error only said the parameter 'is string'."""
+    e = load_error(write(tmp_path, BASE.replace("  cut: 0.8\n", f"  cut: {written}\n").replace(
+        "transactions.annual_profit > 100", "transactions.annual_profit > params.cut")))
+    assert isinstance(e, PolicyTypeError) and where(e) == ("policy.yaml", 6, 8)
+    assert f"YAML reads {written!r} as text, not as a number" in str(e)
+    assert "1.0e+3" in str(e)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +41,7 @@ from accountrules.parse.expr_ast import (
 )
 
 _ORDERED = frozenset({"number", "date"})
+_EXPONENT = re.compile(r"[-+]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9]+)[eE][-+]?[0-9]+")  # a number to Python, not YAML
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,12 @@ class ExprChecker:
         problem = Message(N_("parameter {name!r} is {type} ({value!r}), which does not fit where it is used: "
                              "{message}"), name=name, type=_word(type_of_value(value)), value=value,
                           message=err.message)
-        return PolicyTypeError(problem, defined, err.hint, related=(err.location,))
+        hint = err.hint
+        if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+            # YAML 1.1 reads a number with an exponent only with a '.' and a signed exponent: 1e3 is text
+            hint = Message(N_("YAML reads {value!r} as text, not as a number: write a number with an exponent with "
+                              "a decimal point and a sign, like 1.0e+3"), value=value)
+        return PolicyTypeError(problem, defined, hint, related=(err.location,))
 
     # -- names
     def _resolve(self, n: Name) -> tuple[Expr, Type]:
