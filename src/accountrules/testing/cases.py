@@ -45,6 +45,7 @@ from accountrules.model.account import Account
 from accountrules.model.decision import Label
 from accountrules.model.enums import ChurnKind, RiskLevel
 from accountrules.parse.yaml_source import YNode, load_yaml_file
+from accountrules.parse.ynode import SpelledNumber
 from accountrules.testing.case_model import CaseAccountError, CaseFile, Expectation, ExpectedValue, PolicyCase
 from accountrules.testing.case_shapes import CASE, CASE_FILE, EXPECT, EXPECT_ACTIONS, EXPECT_CHURN, EXPECT_STAGE
 
@@ -162,7 +163,7 @@ class _CaseReader:
         if isinstance(node.value, bool | list | dict) or node.value is None:
             self.err(Message(N_("{what} must be text"), what=what), node.location)
             return None
-        return str(node.value)
+        return node.spelling if isinstance(node, SpelledNumber) else str(node.value)  # name: 1.10 is '1.10'
 
     def codes(self, node: YNode | None, what: str) -> tuple[str, ...] | None:
         if node is None:
