@@ -277,3 +277,19 @@ def test_a_number_yaml_reads_as_text_says_how_to_write_it(tmp_path: Path, writte
     assert isinstance(e, PolicyTypeError) and where(e) == ("policy.yaml", 6, 8)
     assert f"YAML reads {written!r} as text, not as a number" in str(e)
     assert "1.0e+3" in str(e)
+
+
+def test_an_included_file_cannot_set_the_policy_metadata_or_include_more(tmp_path: Path) -> None:
+    """Hunt as a business owner (wip-owner): a 'policy:' block in an included section file silently replaced
+    the name and version of policy.yaml (every decision recorded the wrong version), and an 'include:'
+    there was silently ignored, files it named unread. A key is defined once across the files."""
+    d = tmp_path / "p"
+    d.mkdir()
+    head, _, tiers = BASE.partition("tiers:\n")
+    write(d, head + "include: [tiers.yaml]\n")
+    write(d, "policy: {name: other, version: '9', label: x}\ninclude: [more.yaml]\ntiers:\n" + tiers, "tiers.yaml")
+    e = load_error(d)
+    errors = e.errors if isinstance(e, PolicyErrors) else (e,)
+    assert [where(x) for x in errors] == [("tiers.yaml", 1, 1), ("tiers.yaml", 2, 1)], str(e)
+    assert "'policy' is defined twice" in str(e) and "policy.yaml:2:3" in str(e)
+    assert "'include' is read only in policy.yaml" in str(e)

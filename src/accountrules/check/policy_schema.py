@@ -73,9 +73,13 @@ def _gather(r: _Reader, path: Path, files: PolicyFiles) -> _Parts:
             return None
         assert isinstance(node.value, dict)
         for key, value in node.value.items():
-            if key in ("include",):
+            if key == "include":
+                if file != main:  # it would be ignored, and the files it names left unread
+                    r.errors.append(PolicySchemaError(
+                        Message(N_("'include' is read only in policy.yaml, not in a file it includes")),
+                        node.loc_of_key(key), Message(N_("name every file in the include: list of policy.yaml"))))
                 continue
-            if key in parts.nodes and key != "policy":
+            if key in parts.nodes:  # 'policy' too: a section file must not replace the name and version
                 first = parts.nodes[key].location
                 r.errors.append(PolicyReferenceError(
                     Message(N_("{key!r} is defined twice"),
