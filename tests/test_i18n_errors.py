@@ -54,6 +54,9 @@ POLICY_CASES = {
     "unknown field": (("profit_contribution >= 2", "profit_contributon >= 2"),
                       "policy.yaml:34:13: 类型错误：未知字段 'profit_contributon'",
                       "（是否想写 'profit_contribution'？）"),
+    # wip-owner hunt: why a later output cannot be read here was English inside the Chinese line
+    "read too early": (("profit_contribution >= 2", "stage == 'stable'"), "policy.yaml:34:13: 类型错误：",
+                       "此处不能读取 'stage'"),
     "duplicate key": (("  version: \"1.0\"", "  version: \"1.0\"\n  version: \"2\""), "policy.yaml:5:3: 语法错误：",
                       "键 'version' 在同一映射中出现两次（第一次在第 4 行）（删除或重命名其中一个）"),
 }

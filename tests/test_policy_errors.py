@@ -293,3 +293,24 @@ def test_an_included_file_cannot_set_the_policy_metadata_or_include_more(tmp_pat
     assert [where(x) for x in errors] == [("tiers.yaml", 1, 1), ("tiers.yaml", 2, 1)], str(e)
     assert "'policy' is defined twice" in str(e) and "policy.yaml:2:3" in str(e)
     assert "'include' is read only in policy.yaml" in str(e)
+
+
+def test_a_metric_reading_a_later_metric_is_told_the_order(tmp_path: Path) -> None:
+    """Hunt as a business owner (wip-owner): a metric reading one defined below it (or itself) got "unknown
+    field 'x'" with a "did you mean" a parameter, though x is a metric of the policy."""
+    text = BASE.replace("  cut: 0.8\n", "  cut: 0.8\nmetrics:\n  early: late + 1\n  late: transactions.annual_profit\n"
+                        "  loop: loop + 1\n")
+    e = load_error(write(tmp_path, text))
+    assert isinstance(e, PolicyErrors) and [where(x) for x in e.errors] == [("policy.yaml", 8, 10),
+                                                                             ("policy.yaml", 10, 9)]
+    assert "'late' cannot be read here: metrics are computed in the order written" in str(e)
+    assert "'loop' cannot be read here" in str(e) and "unknown field" not in str(e)
+
+
+def test_a_refused_catalog_action_is_reported_once(tmp_path: Path) -> None:
+    """Hunt as a business owner (wip-owner): an action without a title was reported, and then again at every
+    rule that names it as an "unknown action"."""
+    e = load_error(write(tmp_path, BASE.replace("    visit: {title: {zh: 拜访, en: Visit}, owner: manager, due: 7d}",
+                                                "    visit: {owner: manager, due: 7d}")))
+    assert isinstance(e, PolicySchemaError) and where(e) == ("policy.yaml", 25, 12), str(e)
+    assert "needs 'title'" in str(e)

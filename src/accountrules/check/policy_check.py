@@ -87,7 +87,13 @@ class _Checker:
         types: dict[str, Type] = {}
         portfolio: set[str] = set()
         out = []
-        for m in self.spec.metrics:
+        # a metric reads only those above it (computed in the order written), so this one and those below are
+        # named as such rather than as unknown fields
+        not_yet = {m.name: Message(N_("metrics are computed in the order written, and {name!r} is not computed "
+                                      "before this one"), name=m.name) for m in self.spec.metrics}
+        for i, m in enumerate(self.spec.metrics):
+            if i:
+                not_yet.pop(self.spec.metrics[i - 1].name, None)
             loc = m.prov.location or m.expr.loc
             if m.name in _RESERVED or m.name in self.fields:
                 self.errors.append(PolicySchemaError(Message(N_("metric name {name!r} is reserved"), name=m.name), loc))
@@ -95,7 +101,7 @@ class _Checker:
                     self.refused |= {m.name}
                 continue
             scope = Scope(self.fields, self.spec.params, dict(types), frozenset(portfolio),
-                          later_outputs=self.later("metrics"), param_locations=self.param_locations,
+                          later_outputs={**not_yet, **self.later("metrics")}, param_locations=self.param_locations,
                           refused=self.refused)
             try:
                 resolved, t = ExprChecker(scope).check(m.expr, None, f"metric {m.name}")
@@ -114,16 +120,17 @@ class _Checker:
         pos = order.index(section)
         out: dict[str, str] = {}
         if pos <= order.index("tiers"):
-            out["tier"] = "the tier is decided after segments and metrics"
+            out["tier"] = Message(N_("the tier is decided after segments and metrics"))
         if pos <= order.index("stages"):
-            out["stage"] = "the new stage is decided after the tier; read relationship.stage for the current one"
+            out["stage"] = Message(N_("the new stage is decided after the tier; read relationship.stage for the "
+                                      "current one"))
         if pos <= order.index("churn"):
             for k in ("churn.kind", "churn.risk", "churn.score"):
-                out[k] = "churn is decided after stages" if pos < order.index("churn") else \
-                    "churn rows can read churn.score only"
+                out[k] = Message(N_("churn is decided after stages")) if pos < order.index("churn") else \
+                    Message(N_("churn rows can read churn.score only"))
         if pos == 0:
             for s in self.spec.segments:
-                out["segments." + s] = "segments are decided after metrics"
+                out["segments." + s] = Message(N_("segments are decided after metrics"))
         return out
 
     def table(self, t: Table, scope: Scope, what: str) -> Table:
@@ -200,7 +207,7 @@ class _Checker:
                                                              id=rule.id),
                                                      loc))
             for code in rule.actions:
-                if code not in a.catalog:
+                if code not in a.catalog and "actions." + code not in self.refused:
                     self.errors.append(PolicyReferenceError(
                         Message(N_("action rule {id!r} names unknown action {code!r}"),
                                 id=rule.id, code=code), loc, _hint(code, a.catalog)))

@@ -226,6 +226,7 @@ def _actions(r: _Reader, node: YNode) -> Actions | None:
                       cn.loc_of_key(code))
                 continue
             if not r.keys(item, f"action {code}", ACTION):
+                r.refused.add("actions." + code)  # its error is reported; the rules naming it are not
                 continue
             catalog[code] = ActionDef(
                 code=code,

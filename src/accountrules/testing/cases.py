@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from accountrules.check.policy_check import all_rows
 from accountrules.check.shapes import check_mapping
 from accountrules.errors import (
     AccountValidationError,
@@ -46,6 +45,7 @@ from accountrules.model.decision import Label
 from accountrules.model.enums import ChurnKind, RiskLevel
 from accountrules.parse.yaml_source import YNode, load_yaml_file
 from accountrules.parse.ynode import SpelledNumber
+from accountrules.testing.case_fired import fired_problems, rule_places
 from accountrules.testing.case_model import CaseAccountError, CaseFile, Expectation, ExpectedValue, PolicyCase
 from accountrules.testing.case_shapes import CASE, CASE_FILE, EXPECT, EXPECT_ACTIONS, EXPECT_CHURN, EXPECT_STAGE
 
@@ -139,13 +139,7 @@ class _CaseReader:
         self.policy = policy
         self.spec = policy.spec
         self.errors: list[PolicyError] = []
-        self.rule_ids: dict[str, SourceLocation | None] = {}
-        # ids are unique per table, not across sections: id -> the section and place of each rule of that id
-        self.rule_places: dict[str, list[tuple[str, SourceLocation | None]]] = {}
-        for section, rows in all_rows(self.spec).items():
-            for row in rows:
-                self.rule_ids.setdefault(row.id, row.prov.location)
-                self.rule_places.setdefault(row.id, []).append((section, row.prov.location))
+        self.rule_places = rule_places(self.spec)
 
     # -- generic shapes
     def err(self, message: str, loc: SourceLocation, hint: str | None = None) -> None:
@@ -368,24 +362,9 @@ class _CaseReader:
         if v is not None:
             ids = self.codes(v, "expect.fired")
             if ids is not None:
-                ok = True
-                items = v.value if isinstance(v.value, list) else []
-                for rid, item in zip(ids, items, strict=False):
-                    if rid not in self.rule_ids:
-                        ok = False
-                        self.ref_err(Message(N_("expect.fired: the policy has no rule {id!r}"), id=rid),
-                                     item.location,
-                                     _hint(rid, self.rule_ids))
-                    elif len(places := self.rule_places[rid]) > 1:
-                        # the trace would pass the case when any of them fired, not the one the owner means
-                        ok = False
-                        self.ref_err(Message(N_("expect.fired: {id!r} is the id of rules in more than one section "
-                                                "({sections}), so the trace cannot tell which one fired"),
-                                             id=rid, sections=", ".join(dict.fromkeys(p[0] for p in places))),
-                                     item.location,
-                                     Message(N_("give them different ids: {places}"),
-                                             places=", ".join(str(p[1]) for p in places if p[1] is not None)))
-                if ok:
+                problems = fired_problems(ids, v.value if isinstance(v.value, list) else [], self.rule_places, _hint)
+                self.errors.extend(problems)
+                if not problems:
                     out.append(Expectation("fired", ids, v.location))
         return out
 
