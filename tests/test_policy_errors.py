@@ -314,3 +314,13 @@ def test_a_refused_catalog_action_is_reported_once(tmp_path: Path) -> None:
                                                 "    visit: {owner: manager, due: 7d}")))
     assert isinstance(e, PolicySchemaError) and where(e) == ("policy.yaml", 25, 12), str(e)
     assert "needs 'title'" in str(e)
+
+
+def test_a_parameter_refused_in_the_base_policy_is_reported_once(tmp_path: Path) -> None:
+    base, child = tmp_path / "base", tmp_path / "child"
+    base.mkdir()
+    child.mkdir()
+    write(base, _CASCADE.replace("  floor: 100\n", "  floor: .inf\n"))
+    write(child, 'policy: {name: c, version: "1", label: c}\nextends: ../base\n')
+    e = load_error(child)
+    assert isinstance(e, PolicySchemaError) and where(e) == ("policy.yaml", 7, 10), str(e)

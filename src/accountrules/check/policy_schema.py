@@ -247,7 +247,7 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, b
         metrics=metrics, segments=segments, tiers=tiers, stages=stages, churn=churn, actions=actions,
         monotonic=monotonic, root=str(files.resolve(p if files.is_dir(p) else p.parent)), sources=tuple(sources),
         content_hash=digest.hexdigest(), locations=locations, lint_allow=lint_allow,
-        refused=frozenset(r.refused),
+        refused=frozenset(r.refused) | (base.refused if base else frozenset()),
     )
     return spec, r.errors
 
