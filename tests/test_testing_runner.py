@@ -438,3 +438,50 @@ def test_expectations_for_sections_the_policy_lacks(tmp_path: Path, rich: Policy
     e = load_error(path, rich)
     assert "the policy has no stages" in str(e)
     assert "extra.unknown_field is not a field the policy declares" in str(e)
+
+
+def test_fired_naming_an_id_of_rules_in_two_sections_is_refused(tmp_path: Path) -> None:
+    """Hunt as a business owner (wip-owner): ids are unique per table, so a tier row and an action rule may
+    share one; ``fired: [lead-loss]`` then passed for a platinum account because the *action rule* of that id
+    fired, while the owner meant the lead tier row. The case loader refuses such an id, naming both rules."""
+    d = tmp_path / "p"
+    d.mkdir()
+    text = SMALL.read_text(encoding="utf-8")
+    assert "    - id: top-tier-manager\n" in text
+    (d / "policy.yaml").write_text(text.replace("    - id: top-tier-manager\n", "    - id: lead-loss\n"),
+                                   encoding="utf-8")
+    policy = load_policy(d)
+    path = write(tmp_path, PORTFOLIO + """\
+cases:
+  - name: platinum
+    given: {id: A1, transactions: {annual_profit: 900000, marketing_cost: 100000}, credit: {overdue_payments: 0}}
+    expect: {tier: platinum, fired: [lead-loss]}
+""")
+    e = load_error(path, policy)
+    assert isinstance(e, PolicyReferenceError)
+    assert where(e) == [("cases.yaml", 10, 38)]
+    assert "'lead-loss' is the id of rules in more than one section (tier, actions)" in str(e)
+    assert "policy.yaml:23:7" in str(e) and "policy.yaml:82:7" in str(e)
+
+
+def test_numbers_in_a_case_file_are_read_as_written(tmp_path: Path) -> None:
+    """Hunt as a business owner (wip-owner): case names and rule ids written as numbers were read through
+    str() of what YAML makes of them, so cases '1.10' and '1.1' clashed and fired: [1.10] named rule '1.1'."""
+    d = tmp_path / "p"
+    d.mkdir()
+    text = SMALL.read_text(encoding="utf-8")
+    assert "    - id: platinum-top\n" in text
+    (d / "policy.yaml").write_text(text.replace("    - id: platinum-top\n", "    - id: 1.10\n"), encoding="utf-8")
+    policy = load_policy(d)
+    path = write(tmp_path, PORTFOLIO + """\
+cases:
+  - name: 1.1
+    given: {id: A1, transactions: {annual_profit: 900000, marketing_cost: 100000}, credit: {overdue_payments: 0}}
+    expect: {tier: platinum, fired: [1.10]}
+  - name: 1.10
+    given: {id: A2, transactions: {annual_profit: 900000, marketing_cost: 100000}, credit: {overdue_payments: 0}}
+    expect: {tier: platinum}
+""")
+    cases = load_case_file(path, policy, display_name="cases.yaml")
+    assert [c.name for c in cases.cases] == ["1.1", "1.10"]
+    assert cases.cases[0].expectations[-1].value == ("1.10",)

@@ -213,6 +213,19 @@ def test_tab_indentation_gets_a_hint() -> None:
     assert e.hint is not None and "tab" in e.hint
 
 
+# Hunt as a business owner (wip-owner): a Chinese input method types a full-width colon or an ideographic
+# space, and a copied text brings no-break spaces; YAML then fails a line later with "mapping values are not
+# allowed here" and the hint said only to check the punctuation.
+@pytest.mark.parametrize(("text", "line", "char"), [
+    ("tiers:\n  hit\uff1a first\n  default: iron\n", 2, "U+FF1A"),
+    ("tiers:\n\u00a0 hit: first\n  default: iron\n", 2, "U+00A0"),
+    ("tiers:\n  hit: first\n\u3000 default: iron\n  rows: []\n", 3, "U+3000"),
+])
+def test_a_look_alike_character_gets_a_hint(text: str, line: int, char: str) -> None:
+    e = error_of(text)
+    assert e.hint is not None and f"line {line}" in e.hint and char in e.hint, e
+
+
 def test_non_utf8_byte() -> None:
     e = error_of(b"a: 1\nb: 2\nc: x\xff\n")
     assert e.location == SourceLocation("p.yaml", 3, 5)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +41,7 @@ from accountrules.parse.expr_ast import (
 )
 
 _ORDERED = frozenset({"number", "date"})
+_EXPONENT = re.compile(r"[-+]?(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9]+)[eE][-+]?[0-9]+")  # a number to Python, not YAML
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,15 @@ class Scope:
     outputs: Mapping[str, Type] = field(default_factory=dict)
     later_outputs: Mapping[str, str] = field(default_factory=dict)  # name -> why it is not readable here
     param_locations: Mapping[str, SourceLocation] = field(default_factory=dict)  # where each param is set
+    refused: frozenset[str] = frozenset()  # 'params.x' and metrics defined but refused: see FollowOnError
+
+
+class FollowOnError(PolicyTypeError):
+    """A use of a parameter or metric whose own definition was refused with an error.
+
+    The definition's error says what is wrong; the uses would only repeat it as an unknown name with a
+    misleading "did you mean". :func:`~accountrules.check.policy_check.check_policy` drops these, and
+    only refused names raise them, so some other error is always reported."""
 
 
 def type_of_value(v: Scalar) -> Type:
@@ -99,7 +110,12 @@ class ExprChecker:
         problem = Message(N_("parameter {name!r} is {type} ({value!r}), which does not fit where it is used: "
                              "{message}"), name=name, type=_word(type_of_value(value)), value=value,
                           message=err.message)
-        return PolicyTypeError(problem, defined, err.hint, related=(err.location,))
+        hint = err.hint
+        if isinstance(value, str) and _EXPONENT.fullmatch(value.strip()):
+            # YAML 1.1 reads a number with an exponent only with a '.' and a signed exponent: 1e3 is text
+            hint = Message(N_("YAML reads {value!r} as text, not as a number: write a number with an exponent with "
+                              "a decimal point and a sign, like 1.0e+3"), value=value)
+        return PolicyTypeError(problem, defined, hint, related=(err.location,))
 
     # -- names
     def _resolve(self, n: Name) -> tuple[Expr, Type]:
@@ -108,6 +124,9 @@ class ExprChecker:
         if path.startswith("params."):
             key = path[len("params."):]
             if key not in s.params:
+                if path in s.refused:
+                    raise FollowOnError(Message(N_("{path!r} is defined, but its definition has an error"), path=path),
+                                        n.loc)
                 raise PolicyTypeError(
                     Message(N_("unknown parameter {path!r}"), path=path), n.loc, _did_you_mean(key, list(s.params)) or
                     "declare it under params:"
@@ -131,6 +150,8 @@ class ExprChecker:
                 Message(N_("unknown field {path!r}"),
                         path=path), n.loc, Message(N_("CRM fields outside the model must be declared under fields:"))
             )
+        if path in s.refused:
+            raise FollowOnError(Message(N_("{path!r} is defined, but its definition has an error"), path=path), n.loc)
         candidates = [*s.fields, *s.metrics, *s.outputs, *("params." + p for p in s.params)]
         raise PolicyTypeError(Message(N_("unknown field {path!r}"), path=path), n.loc, _did_you_mean(path, candidates))
 

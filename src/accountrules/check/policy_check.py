@@ -12,7 +12,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from accountrules.check.expr_check import ConditionChecker, ExprChecker, Scope, uses_portfolio
+from accountrules.check.expr_check import ConditionChecker, ExprChecker, FollowOnError, Scope, uses_portfolio
 from accountrules.check.spec import Actions, Metric, PolicySpec, Row, Stages, Table
 from accountrules.errors import (
     PolicyError,
@@ -56,6 +56,7 @@ class _Checker:
             fields["extra." + name] = _SIMPLE[t]
         self.fields = fields
         self.param_locations = {k[len("params."):]: loc for k, loc in spec.locations.items() if k.startswith("params.")}
+        self.refused = spec.refused  # grows by the metrics that fail their check
 
     def tier_type(self) -> Type:
         assert self.spec.tiers is not None
@@ -86,17 +87,27 @@ class _Checker:
         types: dict[str, Type] = {}
         portfolio: set[str] = set()
         out = []
-        for m in self.spec.metrics:
+        # a metric reads only those above it (computed in the order written), so this one and those below are
+        # named as such rather than as unknown fields
+        not_yet = {m.name: Message(N_("metrics are computed in the order written, and {name!r} is not computed "
+                                      "before this one"), name=m.name) for m in self.spec.metrics}
+        for i, m in enumerate(self.spec.metrics):
+            if i:
+                not_yet.pop(self.spec.metrics[i - 1].name, None)
             loc = m.prov.location or m.expr.loc
             if m.name in _RESERVED or m.name in self.fields:
                 self.errors.append(PolicySchemaError(Message(N_("metric name {name!r} is reserved"), name=m.name), loc))
+                if m.name not in self.fields:  # a field of that name is what its uses read
+                    self.refused |= {m.name}
                 continue
             scope = Scope(self.fields, self.spec.params, dict(types), frozenset(portfolio),
-                          later_outputs=self.later("metrics"), param_locations=self.param_locations)
+                          later_outputs={**not_yet, **self.later("metrics")}, param_locations=self.param_locations,
+                          refused=self.refused)
             try:
                 resolved, t = ExprChecker(scope).check(m.expr, None, f"metric {m.name}")
             except PolicyError as err:
                 self.errors.append(err)
+                self.refused |= {m.name}
                 continue
             types[m.name] = t
             if uses_portfolio(resolved, frozenset(portfolio)):
@@ -109,16 +120,17 @@ class _Checker:
         pos = order.index(section)
         out: dict[str, str] = {}
         if pos <= order.index("tiers"):
-            out["tier"] = "the tier is decided after segments and metrics"
+            out["tier"] = Message(N_("the tier is decided after segments and metrics"))
         if pos <= order.index("stages"):
-            out["stage"] = "the new stage is decided after the tier; read relationship.stage for the current one"
+            out["stage"] = Message(N_("the new stage is decided after the tier; read relationship.stage for the "
+                                      "current one"))
         if pos <= order.index("churn"):
             for k in ("churn.kind", "churn.risk", "churn.score"):
-                out[k] = "churn is decided after stages" if pos < order.index("churn") else \
-                    "churn rows can read churn.score only"
+                out[k] = Message(N_("churn is decided after stages")) if pos < order.index("churn") else \
+                    Message(N_("churn rows can read churn.score only"))
         if pos == 0:
             for s in self.spec.segments:
-                out["segments." + s] = "segments are decided after metrics"
+                out["segments." + s] = Message(N_("segments are decided after metrics"))
         return out
 
     def table(self, t: Table, scope: Scope, what: str) -> Table:
@@ -195,7 +207,7 @@ class _Checker:
                                                              id=rule.id),
                                                      loc))
             for code in rule.actions:
-                if code not in a.catalog:
+                if code not in a.catalog and "actions." + code not in self.refused:
                     self.errors.append(PolicyReferenceError(
                         Message(N_("action rule {id!r} names unknown action {code!r}"),
                                 id=rule.id, code=code), loc, _hint(code, a.catalog)))
@@ -212,7 +224,7 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
 
     def scope(section: str) -> Scope:
         return Scope(c.fields, spec.params, metric_types, portfolio_metrics, dict(outputs), c.later(section),
-                     c.param_locations)
+                     c.param_locations, c.refused)
 
     segments: dict[str, Table] = {}
     for name, table in spec.segments.items():
@@ -248,7 +260,7 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
                                                          output=m.output),
                                                  m.location, _hint(m.output, outputs)))
     _check_seeds_declared(c, spec)
-    raise_collected(c.errors)
+    raise_collected([e for e in c.errors if not isinstance(e, FollowOnError)])
     return dataclasses.replace(spec, metrics=metrics, segments=segments, tiers=tiers, stages=stages, churn=churn,
                                actions=actions)
 

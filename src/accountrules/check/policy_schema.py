@@ -73,9 +73,13 @@ def _gather(r: _Reader, path: Path, files: PolicyFiles) -> _Parts:
             return None
         assert isinstance(node.value, dict)
         for key, value in node.value.items():
-            if key in ("include",):
+            if key == "include":
+                if file != main:  # it would be ignored, and the files it names left unread
+                    r.errors.append(PolicySchemaError(
+                        Message(N_("'include' is read only in policy.yaml, not in a file it includes")),
+                        node.loc_of_key(key), Message(N_("name every file in the include: list of policy.yaml"))))
                 continue
-            if key in parts.nodes and key != "policy":
+            if key in parts.nodes:  # 'policy' too: a section file must not replace the name and version
                 first = parts.nodes[key].location
                 r.errors.append(PolicyReferenceError(
                     Message(N_("{key!r} is defined twice"),
@@ -243,6 +247,7 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, b
         metrics=metrics, segments=segments, tiers=tiers, stages=stages, churn=churn, actions=actions,
         monotonic=monotonic, root=str(files.resolve(p if files.is_dir(p) else p.parent)), sources=tuple(sources),
         content_hash=digest.hexdigest(), locations=locations, lint_allow=lint_allow,
+        refused=frozenset(r.refused) | (base.refused if base else frozenset()),
     )
     return spec, r.errors
 
@@ -261,6 +266,7 @@ def _params(r: _Reader, node: YNode | None, base: PolicySpec | None) -> tuple[di
         if not _CODE.fullmatch(key):
             r.err(Message(N_("parameter name {key!r} must start with a letter"), key=key), node.loc_of_key(key))
             continue
+        r.refused.add("params." + key)  # until its value is taken below
         if isinstance(v.value, list | dict) or v.value is None:
             r.err(Message(N_("parameter {key!r} must be a number, text, true/false or a date"), key=key), v.location)
             continue
@@ -274,6 +280,7 @@ def _params(r: _Reader, node: YNode | None, base: PolicySpec | None) -> tuple[di
             continue
         params[key] = v.value
         locations["params." + key] = v.location
+        r.refused.discard("params." + key)
     return params, locations
 
 

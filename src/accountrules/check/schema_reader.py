@@ -24,6 +24,7 @@ from accountrules.model.decision import Label
 from accountrules.parse.expr_ast import BOOL, Binary, Expr, Literal, Name, walk
 from accountrules.parse.expr_parser import ComparisonShape, parse_expression
 from accountrules.parse.yaml_source import YNode
+from accountrules.parse.ynode import SpelledNumber
 
 HIT_POLICIES = ("unique", "first", "priority", "any")
 # matched with fullmatch, never match: Python's ``$`` also matches before a final newline ("r1\n");
@@ -40,6 +41,9 @@ class _Reader:
         self.errors: list[PolicyError] = []
         self.budget = budget if budget is not None else Budget()
         self.over_budget = False  # a limit was hit: read no further expressions
+        # names the policy defines ('params.x', metric names) whose definition was refused with an error:
+        # the checker does not report their uses again as unknown names
+        self.refused: set[str] = set()
 
     def err(self, message: str, loc: SourceLocation, hint: str | None = None) -> None:
         self.errors.append(PolicySchemaError(message, loc, hint))
@@ -61,7 +65,7 @@ class _Reader:
         if isinstance(v, bool) or v is None or isinstance(v, list | dict):
             self.err(Message(N_("{what} must be text"), what=what), node.location)
             return default
-        return str(v)
+        return node.spelling if isinstance(node, SpelledNumber) else str(v)  # version: 1.10 is '1.10'
 
     def ident(self, node: YNode | None, what: str, pattern: re.Pattern[str] = _ID) -> str | None:
         value = self.text(node, what)

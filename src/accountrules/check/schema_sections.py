@@ -226,6 +226,7 @@ def _actions(r: _Reader, node: YNode) -> Actions | None:
                       cn.loc_of_key(code))
                 continue
             if not r.keys(item, f"action {code}", ACTION):
+                r.refused.add("actions." + code)  # its error is reported; the rules naming it are not
                 continue
             catalog[code] = ActionDef(
                 code=code,
@@ -253,16 +254,19 @@ def _metrics(r: _Reader, node: YNode | None) -> tuple[Metric, ...]:
                           name=name),
                   node.loc_of_key(name))
             continue
+        r.refused.add(name)  # until it is read below
         if isinstance(item.value, dict):
             if not r.keys(item, f"metric {name}", METRIC_SPEC):
                 continue
             e = r.expr(item.get("expr"), f"metric {name}")
             if e is not None:
                 out.append(Metric(name, e, r.label(item.get("label"), "label"), r.prov(item)))
+                r.refused.discard(name)
         else:
             e = r.expr(item, f"metric {name}")
             if e is not None:
                 out.append(Metric(name, e, None, Provenance(location=item.location)))
+                r.refused.discard(name)
     return tuple(out)
 
 

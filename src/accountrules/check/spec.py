@@ -151,3 +151,5 @@ class PolicySpec:
     content_hash: str = ""
     locations: dict[str, SourceLocation] = field(default_factory=dict)  # 'params.x' -> where
     lint_allow: tuple[LintAllow, ...] = ()
+    # 'params.x' and metric names written in the policy whose definition was refused with an error
+    refused: frozenset[str] = frozenset()

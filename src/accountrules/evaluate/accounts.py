@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
 from accountrules.errors import AccountValidationError
-from accountrules.i18n import Message
+from accountrules.i18n import N_, Message
 from accountrules.model.account import ISO_DAY, MESSAGES, WHOLE_MAX, Account, Day
 from accountrules.model.fields import account_env
 
@@ -28,11 +28,41 @@ def problems_of(e: ValidationError) -> list[tuple[str, str]]:
     return out
 
 
+# pydantic's own English for the errors an account commonly has, marked for translation. Used only while
+# pydantic's text is exactly this, so its English is never changed; anything else is shown as pydantic says it.
+_PYDANTIC = {
+    "missing": N_("Field required"),
+    "extra_forbidden": N_("Extra inputs are not permitted"),
+    "string_type": N_("Input should be a valid string"),
+    "float_type": N_("Input should be a valid number"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "finite_number": N_("Input should be a finite number"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "date_type": N_("Input should be a valid date"),
+    "list_type": N_("Input should be a valid list"),
+    "dict_type": N_("Input should be a valid dictionary"),
+}
+_EXPECTED = N_("Input should be {expected}")  # enum and literal errors: the values allowed
+
+
 def error_message(err: ErrorDetails) -> str:
-    """The message of one pydantic error; one of the model's own errors as a :class:`~accountrules.i18n.Message`
-    (the same English), so the command line can show it translated."""
-    own = MESSAGES.get(err["type"])
-    return err["msg"] if own is None else Message(own)
+    """The message of one pydantic error; one of the model's own errors or a common pydantic one as a
+    :class:`~accountrules.i18n.Message` (the same English), so the command line can show it translated."""
+    kind, msg = err["type"], err["msg"]
+    own = MESSAGES.get(kind)
+    if own is not None:
+        return Message(own)
+    common = _PYDANTIC.get(kind)
+    if common is not None and msg == common:
+        return Message(common)
+    expected = err.get("ctx", {}).get("expected")
+    if kind in ("enum", "literal_error") and isinstance(expected, str) and msg == f"Input should be {expected}":
+        return Message(_EXPECTED, expected=expected)
+    return msg
 
 
 def to_account(obj: Any, row: int | None = None) -> Account:

@@ -26,12 +26,35 @@ def syntax_error(e: yaml.MarkedYAMLError, text: str, file: str) -> PolicySyntaxE
     else:
         message = Message(N_("invalid YAML: {problem}"), problem=problem)
     lines = LINE_BREAK.split(text)
+    look_alike = _look_alike(lines, mark.line) if mark else None
+    hint: str
     if mark and mark.line < len(lines) and "\t" in lines[mark.line]:
         hint = Message(N_("indent with spaces; YAML does not allow tabs for indentation"))
+    elif look_alike is not None:
+        hint = look_alike
     else:
         hint = Message(N_("check the indentation and punctuation (':', '-', quotes, brackets) here and on the "
                           "line above"))
     return PolicySyntaxError(message, loc, hint)
+
+
+# what a Chinese input method or a copied text puts where YAML needs ASCII: a full-width colon after a key,
+# a no-break or ideographic space in the indentation. PyYAML then fails on a later line, or at the key.
+_LOOK_ALIKES = re.compile("^[ \u00a0\u3000]*(?:- )?[\\w.-]+[ ]*(\uff1a)|^[ ]*([\u00a0\u3000])")
+
+
+def _look_alike(lines: list[str], line: int) -> str | None:
+    """A hint naming a look-alike character on the error's line or the line above, if there is one."""
+    for n in (line - 1, line):
+        m = _LOOK_ALIKES.match(lines[n]) if 0 <= n < len(lines) else None
+        if m:
+            col = m.start(1) if m.group(1) else m.start(2)
+            char = lines[n][col]
+            return Message(N_("line {line}, column {column} has {char} (U+{code:04X}), a look-alike of {ascii!r} "
+                              "that YAML does not read as one: type an ASCII {ascii!r} instead"),
+                           line=n + 1, column=col + 1, char=repr(char), code=ord(char),
+                           ascii=":" if char == "\uff1a" else " ")
+    return None
 
 
 # PyYAML's most common problems and contexts (its own English words), as catalogue messages: the text

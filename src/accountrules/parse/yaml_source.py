@@ -31,7 +31,7 @@ from accountrules.errors import PolicySyntaxError, SourceLocation
 from accountrules.i18n import N_, Message
 from accountrules.parse import row_lines
 from accountrules.parse.yaml_errors import LINE_BREAK, syntax_error
-from accountrules.parse.ynode import Mark, RowNode, YNode, location_of
+from accountrules.parse.ynode import Mark, RowNode, SpelledNumber, YNode, location_of
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "RowNode", "YNode", "load_yaml_file", "load_yaml_text"]
 
@@ -204,7 +204,8 @@ def _build_events(parser: yaml.SafeLoader | yaml.CSafeLoader, file: str) -> YNod
                 keys[value] = event.start_mark
                 key = value
                 continue
-            node = YNode(value, file, event.start_mark)
+            node = YNode(value, file, event.start_mark) if type(value) is not float and type(value) is not int \
+                or str(value) == text else SpelledNumber(value, file, event.start_mark, text)  # text as written
         elif kind is MappingEndEvent or kind is SequenceEndEvent:
             assert top is not None
             node = top

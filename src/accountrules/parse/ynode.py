@@ -94,6 +94,19 @@ class YNode:
         return self.value
 
 
+class SpelledNumber(YNode):
+    """A number whose text as written is not what ``str()`` of its value gives (``1.10``, ``012``, ``1_000``).
+
+    Where the policy wants text (a version, an id, a label) it is read as ``spelling``: ``version: 1.10``
+    is release '1.10', not '1.1'. Only such numbers get one, so the common scalars cost nothing more."""
+
+    __slots__ = ("spelling",)
+
+    def __init__(self, value: int | float, file: str, mark: Mark | None, spelling: str) -> None:  # noqa: D107
+        super().__init__(value, file, mark)
+        self.spelling = spelling
+
+
 class RowNode(YNode):
     """A table row read by :mod:`row_lines`. Its mapping (``value``, and the places of its keys) is built the
     first time something reads it; the schema reader takes the row's parts (``run``, ``row``) without it."""

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from accountrules.check.policy_check import all_rows
 from accountrules.check.shapes import check_mapping
 from accountrules.errors import (
     AccountValidationError,
@@ -39,12 +38,14 @@ from accountrules.errors import (
     did_you_mean,
     raise_collected,
 )
-from accountrules.evaluate.accounts import env_of
+from accountrules.evaluate.accounts import env_of, error_message
 from accountrules.i18n import N_, Message
 from accountrules.model.account import Account
 from accountrules.model.decision import Label
 from accountrules.model.enums import ChurnKind, RiskLevel
 from accountrules.parse.yaml_source import YNode, load_yaml_file
+from accountrules.parse.ynode import SpelledNumber
+from accountrules.testing.case_fired import fired_problems, rule_places
 from accountrules.testing.case_model import CaseAccountError, CaseFile, Expectation, ExpectedValue, PolicyCase
 from accountrules.testing.case_shapes import CASE, CASE_FILE, EXPECT, EXPECT_ACTIONS, EXPECT_CHURN, EXPECT_STAGE
 
@@ -138,10 +139,7 @@ class _CaseReader:
         self.policy = policy
         self.spec = policy.spec
         self.errors: list[PolicyError] = []
-        self.rule_ids: dict[str, SourceLocation | None] = {}
-        for rows in all_rows(self.spec).values():
-            for row in rows:
-                self.rule_ids.setdefault(row.id, row.prov.location)
+        self.rule_places = rule_places(self.spec)
 
     # -- generic shapes
     def err(self, message: str, loc: SourceLocation, hint: str | None = None) -> None:
@@ -159,7 +157,7 @@ class _CaseReader:
         if isinstance(node.value, bool | list | dict) or node.value is None:
             self.err(Message(N_("{what} must be text"), what=what), node.location)
             return None
-        return str(node.value)
+        return node.spelling if isinstance(node, SpelledNumber) else str(node.value)  # name: 1.10 is '1.10'
 
     def codes(self, node: YNode | None, what: str) -> tuple[str, ...] | None:
         if node is None:
@@ -217,7 +215,7 @@ class _CaseReader:
                 where = _descend(node, steps, key_at_end=err["type"] == "extra_forbidden")
                 hint = _field_hint(steps) if err["type"] == "extra_forbidden" and steps else None
                 self.errors.append(CaseAccountError(Message(N_("{what} is not a valid account: {path}: {msg}"),
-                                                            what=what, path=path, msg=err['msg']),
+                                                            what=what, path=path, msg=error_message(err)),
                                                     where, hint, problems=[(path, err["msg"])]))
             return None
         declared = self.spec.fields
@@ -259,8 +257,8 @@ class _CaseReader:
                     if acc is None:
                         continue
                     if acc.id in ids:
-                        self.ref_err(f"portfolio account id {acc.id!r} is used twice", item.location,
-                                     f"first at {ids[acc.id]}")
+                        self.ref_err(Message(N_("portfolio account id {id!r} is used twice"), id=acc.id),
+                                     item.location, Message(N_("first at {where}"), where=ids[acc.id]))
                         continue
                     ids[acc.id] = item.location
                     portfolio.append(acc)
@@ -277,8 +275,10 @@ class _CaseReader:
                     if case is None:
                         continue
                     if case.name in names:
-                        self.ref_err(f"case name {case.name!r} is used twice in this file", case.location,
-                                     f"first at {names[case.name]}; names identify cases in reports")
+                        self.ref_err(Message(N_("case name {name!r} is used twice in this file"), name=case.name),
+                                     case.location,
+                                     Message(N_("first at {where}; names identify cases in reports"),
+                                             where=names[case.name]))
                         continue
                     names[case.name] = case.location
                     cases.append(case)
@@ -291,7 +291,7 @@ class _CaseReader:
             return None
         before = len(self.errors)
         name = self.text(node.get("name"), Message(N_("case name")))
-        label = f"case {name!r}" if name else "case"
+        label = Message(N_("case {name!r}"), name=name) if name else Message(N_("case"))
         seed: tuple[str, ...] = ()
         snode = node.get("seed")
         if snode is not None and isinstance(snode.value, list):
@@ -303,11 +303,13 @@ class _CaseReader:
         as_of = self.date(node.get("as_of"), "as_of")
         gnode = node.get("given")
         assert gnode is not None
-        given = self.account(gnode, f"{label}: given")
+        given = self.account(gnode, Message(N_("{case}: given"), case=label))
         if given is not None and given.id in portfolio_ids:
-            self.ref_err(f"{label}: given account id {given.id!r} is also a portfolio account",
+            self.ref_err(Message(N_("{case}: given account id {id!r} is also a portfolio account"),
+                                 case=label, id=given.id),
                          _descend(gnode, ["id"], key_at_end=False),
-                         f"portfolio account at {portfolio_ids[given.id]}; give the case account its own id")
+                         Message(N_("portfolio account at {where}; give the case account its own id"),
+                                 where=portfolio_ids[given.id]))
         enode = node.get("expect")
         expectations = self.expect(enode) if enode is not None else ()
         if name is None or given is None or len(self.errors) > before:
@@ -339,10 +341,12 @@ class _CaseReader:
             assert isinstance(v.value, dict)
             for seg, cnode in v.value.items():
                 if seg not in spec.segments:
-                    self.ref_err(f"expect.segments: the policy has no segment {seg!r}", v.loc_of_key(seg),
+                    self.ref_err(Message(N_("expect.segments: the policy has no segment {name!r}"), name=seg),
+                                 v.loc_of_key(seg),
                                  _hint(seg, spec.segments))
                     continue
-                code = self.code_or_null(cnode, f"segment {seg}", list(spec.segments[seg].values))
+                code = self.code_or_null(cnode, Message(N_("segment {name}"), name=seg),
+                                         list(spec.segments[seg].values))
                 if code is not False:
                     out.append(Expectation("segments." + seg, code, cnode.location))
         v = node.get("stage")
@@ -358,14 +362,9 @@ class _CaseReader:
         if v is not None:
             ids = self.codes(v, "expect.fired")
             if ids is not None:
-                ok = True
-                items = v.value if isinstance(v.value, list) else []
-                for rid, item in zip(ids, items, strict=False):
-                    if rid not in self.rule_ids:
-                        ok = False
-                        self.ref_err(f"expect.fired: the policy has no rule {rid!r}", item.location,
-                                     _hint(rid, self.rule_ids))
-                if ok:
+                problems = fired_problems(ids, v.value if isinstance(v.value, list) else [], self.rule_places, _hint)
+                self.errors.extend(problems)
+                if not problems:
                     out.append(Expectation("fired", ids, v.location))
         return out
 
@@ -377,7 +376,8 @@ class _CaseReader:
         if code is None:
             return False
         if code not in values:
-            self.ref_err(f"expected {what} {code!r} is not one of its values", node.location,
+            self.ref_err(Message(N_("expected {what} {code!r} is not one of its values"), what=what, code=code),
+                         node.location,
                          _hint(code, values))
             return False
         return code
@@ -462,7 +462,8 @@ class _CaseReader:
             for code, item in zip(codes, items, strict=False):
                 if code not in acts.catalog:
                     ok = False
-                    self.ref_err(f"expect.{key}: the policy has no action {code!r}", item.location,
+                    self.ref_err(Message(N_("expect.{key}: the policy has no action {code!r}"), key=key, code=code),
+                                 item.location,
                                  _hint(code, catalog))
             return Expectation(key, codes, n.location) if ok else None
 
