@@ -20,7 +20,7 @@ from accountrules.batch.dict_rows import dict_rows_table
 from accountrules.batch.errors import BatchInputError, NotUtf8InputError
 from accountrules.compile.plan import Plan
 from accountrules.i18n import N_, Message
-from accountrules.io.columns import ColumnMapping, is_ignored
+from accountrules.io.columns import ColumnMapping, ColumnMappingError, is_ignored
 from accountrules.io.formats import BATCH_INPUT
 from accountrules.io.optional import imported, pyarrow
 from accountrules.io.readers import (
@@ -66,6 +66,9 @@ def open_source(source: Any, plan: Plan, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                 columns: ColumnMapping | None = None) -> Source:
     """Recognise ``source`` and check a flat one's columns (an unknown column fails the whole input,
     unless ``columns`` maps it to a field or ignores it; ``columns`` also gives the text encoding)."""
+    if columns is not None and not isinstance(columns, ColumnMapping):
+        raise ColumnMappingError(N_("columns must be a ColumnMapping (ColumnMapping(rename={{...}})), not {kind}"),
+                                 kind=type(columns).__name__)
     if isinstance(source, Source):
         return source
     mapping = columns if columns is not None and not columns.is_plain else None
