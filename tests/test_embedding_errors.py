@@ -34,4 +34,5 @@ def test_columns_that_are_no_column_mapping_are_refused(call: str) -> None:
         list(getattr(EXPRESS, call)(ACCOUNTS, columns={"客户编号": "id"}))
     assert isinstance(info.value, AccountRulesError)
     mapped = [{"客户编号": a["id"], **{k: v for k, v in a.items() if k != "id"}} for a in ACCOUNTS]
-    assert EXPRESS.decide_many(mapped, columns=ColumnMapping(rename={"客户编号": "id"})) == EXPRESS.decide_many(ACCOUNTS)
+    renamed = ColumnMapping(rename={"客户编号": "id"})
+    assert EXPRESS.decide_many(mapped, columns=renamed) == EXPRESS.decide_many(ACCOUNTS)
