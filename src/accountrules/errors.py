@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from accountrules.i18n import N_, Gettext, Message, translated
+from accountrules.error_base import AccountRulesError
+from accountrules.i18n import N_, Gettext, Message, UnknownLanguageError, translated
 
 __all__ = [
     "AccountRulesError",
@@ -31,6 +32,7 @@ __all__ = [
     "PortfolioRequiredError",
     "SourceLocation",
     "UnknownEngineError",
+    "UnknownLanguageError",
     "did_you_mean",
     "raise_collected",
 ]
@@ -59,10 +61,6 @@ class SourceLocation:
 
 
 _SET_FILE, _SET_LINE, _SET_COLUMN = (getattr(SourceLocation, n).__set__ for n in ("file", "line", "column"))
-
-
-class AccountRulesError(Exception):
-    """Base class of every error raised by accountrules."""
 
 
 class PolicyError(AccountRulesError):

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final, Literal
 
+from accountrules.error_base import AccountRulesError
+
 Lang = Literal["zh", "en"]
 LANGS: Final[tuple[Lang, ...]] = ("zh", "en")
 DOMAIN: Final = "accountrules"
@@ -26,8 +28,8 @@ LOCALE_VARIABLES: Final = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 Gettext = Callable[[str], str]
 
 
-class UnknownLanguageError(ValueError):
-    """A language that is neither Chinese nor English."""
+class UnknownLanguageError(AccountRulesError, ValueError):
+    """A language that is neither Chinese nor English (a ``ValueError`` too, as a bad argument is)."""
 
     def __init__(self, text: str):
         self.text = text

@@ -161,13 +161,10 @@ class Policy:
             engine, batch=False)
         # the usual date passes one type test and one comparison; anything else is checked in full
         day = as_of if type(as_of) is dt.date and as_of <= self._last_day else decision_day(as_of, self._last_day)
-        if portfolio is None and self._uses_portfolio:
-            # fail even when this account's path would not reach a portfolio function: same call, same answer
-            keys = ", ".join(k for k, _ in self._plan.portfolio_args)
-            raise PortfolioRequiredError(
-                f"policy {self.name!r} ranks accounts against a portfolio ({keys}); call decide_many(accounts) "
-                "or pass decide(account, portfolio=policy.portfolio_stats(accounts))"
-            )
+        # one test, as cheap as `portfolio is None`, also refuses what is no PortfolioStats (e.g. a dict of a
+        # cache: it failed with an AttributeError deep in a portfolio function)
+        if self._uses_portfolio and type(portfolio) is not PortfolioStats and not isinstance(portfolio, PortfolioStats):
+            self._refuse_portfolio(portfolio)
         if chosen != "vector":
             # a plain dict whose every value the model would take unchanged skips building the model
             env = self._dict_env.env(account)
@@ -185,6 +182,18 @@ class Policy:
         env = env_of(acc, self._plan.extra_fields)
         env["id"] = aid
         return self._decide_env(aid, env, day, portfolio, chosen, trace)
+
+    def _refuse_portfolio(self, portfolio: object) -> None:
+        # fail even when this account's path would not reach a portfolio function: same call, same answer
+        keys = ", ".join(k for k, _ in self._plan.portfolio_args)
+        if portfolio is None:
+            raise PortfolioRequiredError(
+                f"policy {self.name!r} ranks accounts against a portfolio ({keys}); call decide_many(accounts) "
+                "or pass decide(account, portfolio=policy.portfolio_stats(accounts))"
+            )
+        raise PortfolioRequiredError(Message(
+            N_("portfolio must be the PortfolioStats of policy.portfolio_stats(accounts), not {kind}"),
+            kind=type(portfolio).__name__))
 
     def _decide_env(self, account_id: str, env: dict[str, Any], as_of: dt.date, portfolio: PortfolioStats | None,
                     engine: str, trace: bool) -> Decision:

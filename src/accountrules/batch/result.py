@@ -213,6 +213,11 @@ class BatchResult(Sequence[Item]):
         last = results[-1]
         return cls(parts, policy=last.policy, stats=last.stats, as_of=last.as_of, trace=last.trace)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # its parts hold the policy's compiled closures, which do not pickle: what travels (e.g. back
+        # from a process pool) is every Decision and RowError, and the policy, which pickles its texts
+        return (_from_items, (list(self), self.policy, self.stats, self.as_of, self.trace))
+
     def _redecide(self, env: dict[str, Any], engine: str) -> Decision:
         # only outputs given to from_columns without the record of fired action rules get here
         matcher = self.policy.evaluators.matcher("compiled" if engine == "vector" else engine)
@@ -376,3 +381,8 @@ class BatchResult(Sequence[Item]):
 
 
 __all__ = ["BatchResult", "BatchSummary", "decision_outputs", "value_columns"]
+
+
+def _from_items(items: list[Item], policy: Policy, stats: PortfolioStats, as_of: dt.date, trace: bool) -> BatchResult:
+    """A pickled :class:`BatchResult` restored (see ``BatchResult.__reduce__``)."""
+    return BatchResult.from_items(items, policy=policy, stats=stats, as_of=as_of, trace=trace)

@@ -10,7 +10,6 @@ module recognises a source and checks a flat one's columns against the policy.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
@@ -21,8 +20,9 @@ from accountrules.batch.dict_rows import dict_rows_table
 from accountrules.batch.errors import BatchInputError, NotUtf8InputError
 from accountrules.compile.plan import Plan
 from accountrules.i18n import N_, Message
-from accountrules.io.columns import ColumnMapping, is_ignored
+from accountrules.io.columns import ColumnMapping, ColumnMappingError, is_ignored
 from accountrules.io.formats import BATCH_INPUT
+from accountrules.io.optional import imported, pyarrow
 from accountrules.io.readers import (
     NotUtf8Error,
     RawChunk,
@@ -66,6 +66,9 @@ def open_source(source: Any, plan: Plan, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                 columns: ColumnMapping | None = None) -> Source:
     """Recognise ``source`` and check a flat one's columns (an unknown column fails the whole input,
     unless ``columns`` maps it to a field or ignores it; ``columns`` also gives the text encoding)."""
+    if columns is not None and not isinstance(columns, ColumnMapping):
+        raise ColumnMappingError(N_("columns must be a ColumnMapping (ColumnMapping(rename={{...}})), not {kind}"),
+                                 kind=type(columns).__name__)
     if isinstance(source, Source):
         return source
     mapping = columns if columns is not None and not columns.is_plain else None
@@ -88,10 +91,12 @@ def open_source(source: Any, plan: Plan, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                     path=BATCH_INPUT.last_suffix(path)),
             source=str(path),
         )
-    pd = sys.modules.get("pandas")
+    # an object of a type of a package the application imported; not sys.modules.get: a package that
+    # another thread is still importing is there half initialised (its types not defined yet)
+    pd = imported("pandas")
     if pd is not None and isinstance(source, pd.DataFrame):
         return _PandasSource(source, plan, chunk_rows, mapping)
-    pa = sys.modules.get("pyarrow")
+    pa = imported("pyarrow")
     if pa is not None:
         if isinstance(source, pa.Table | pa.RecordBatch):
             return _ArrowSource(source, plan, chunk_rows, mapping)
@@ -115,7 +120,7 @@ def _select(raw: RawChunk, names: Sequence[str]) -> RawChunk:
         cols = list(data.values())
         out: Any = {names[i]: cols[i] for i in keep}
     else:  # a pyarrow RecordBatch
-        pa = sys.modules["pyarrow"]
+        pa = pyarrow("reading a table")
         out = pa.RecordBatch.from_arrays([data.column(i) for i in keep], names=[names[i] for i in keep])
     return RawChunk(raw.kind, out, raw.n, raw.unreadable)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from types import ModuleType
 
 from accountrules.errors import MissingDependencyError
@@ -34,9 +35,21 @@ def require(module: str, purpose: str, extra: str | None = None) -> ModuleType:
         raise MissingDependencyError(purpose, top, extra) from e
 
 
+def imported(module: str) -> ModuleType | None:
+    """``module`` if the application has imported it, else None (it is not imported here): an input
+    of one of its types can only exist once it has been.
+
+    While another thread is still importing it, ``sys.modules`` already holds the module half
+    initialised (``pyarrow.Table`` not defined yet): importing it again waits for that thread to finish.
+    """
+    if module not in sys.modules:
+        return None
+    return importlib.import_module(module)
+
+
 def pyarrow(purpose: str) -> ModuleType:
     """``pyarrow``, for ``purpose`` (e.g. ``"writing Parquet"``)."""
     return require("pyarrow", purpose)
 
 
-__all__ = ["ARROW_EXTRA", "OPTIONAL_MODULES", "pyarrow", "require"]
+__all__ = ["ARROW_EXTRA", "OPTIONAL_MODULES", "imported", "pyarrow", "require"]
