@@ -223,6 +223,17 @@ def _stream_csv(path: Path, wanted: list[str], require_columns: Require, progres
     return pa.concat_tables(parts)
 
 
+def _valid_utf8(pa: Any, table: Any, path: Path) -> Any:
+    """``table``, once its text is checked: Arrow's CSV and JSON readers keep invalid UTF-8 in strings,
+    and its kernels fail on it later, far from the file."""
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid:
+        found = not_utf8(path, "utf-8", UnicodeDecodeError("utf-8", b"", 0, 1, "invalid UTF-8 text"))
+        raise _resave(path, getattr(found, "guess", None)) from None
+    return table
+
+
 def _read_spaced(data: bytes, path: Path, wanted: list[str], require_columns: Require) -> Any:
     """Single-spaced text through Arrow's CSV reader (fast; the whole file is in memory already)."""
     pa = pyarrow("reading whitespace text")
@@ -238,13 +249,7 @@ def _read_spaced(data: bytes, path: Path, wanted: list[str], require_columns: Re
     except pa.ArrowInvalid as exc:
         raise _file_error(path, Message(N_("not a readable file: {exc}"), exc=exc)) from exc
     require_columns(table.column_names)
-    out = pa.table({name: table[name] for name in wanted})
-    try:
-        out.validate(full=True)  # Arrow's JSON reader keeps invalid UTF-8 in strings; its kernels fail later
-    except pa.ArrowInvalid:
-        found = not_utf8(path, "utf-8", UnicodeDecodeError("utf-8", b"", 0, 1, "invalid UTF-8 text"))
-        raise _resave(path, getattr(found, "guess", None)) from None
-    return out
+    return _valid_utf8(pa, pa.table({name: table[name] for name in wanted}), path)
 
 
 def _read_jsonl(data: bytes, path: Path, wanted: list[str], require_columns: Require) -> Any:
@@ -256,13 +261,7 @@ def _read_jsonl(data: bytes, path: Path, wanted: list[str], require_columns: Req
         # mixed types in a column (or bad JSON): read as text to name the first bad row
         return _read_jsonl_as_text(data, path, wanted, require_columns)
     require_columns(table.column_names)
-    out = pa.table({name: table[name] for name in wanted})
-    try:
-        out.validate(full=True)  # Arrow's JSON reader keeps invalid UTF-8 in strings; its kernels fail later
-    except pa.ArrowInvalid:
-        found = not_utf8(path, "utf-8", UnicodeDecodeError("utf-8", b"", 0, 1, "invalid UTF-8 text"))
-        raise _resave(path, getattr(found, "guess", None)) from None
-    return out
+    return _valid_utf8(pa, pa.table({name: table[name] for name in wanted}), path)
 
 
 def _read_jsonl_as_text(data: bytes, path: Path, wanted: list[str], require_columns: Require) -> Any:
