@@ -53,3 +53,14 @@ def test_cli_writes_changes_and_can_fail_on_change(versions: tuple[Path, Path], 
     assert "tier: gold -> platinum" in capsys.readouterr().out
     assert out.read_text(encoding="utf-8-sig").startswith("account_id,what,old,new")
     assert main([*args, "--fail-on-change"]) == 1
+
+
+@pytest.mark.parametrize("name", ["changes.parquet", "changes.jsonl", "changes.pq"])
+def test_cli_refuses_to_write_csv_under_another_formats_name(versions: tuple[Path, Path], tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str], name: str) -> None:
+    # `diff -o x.parquet` wrote CSV text under that name: a file no Parquet reader opens, exit 0
+    out = tmp_path / name
+    args = ["diff", str(versions[0]), str(versions[1]), str(ACCOUNTS), "--as-of", "2026-06-30", "-o", str(out)]
+    assert main(args) == 2
+    assert "name a .csv file" in capsys.readouterr().err
+    assert not out.exists()

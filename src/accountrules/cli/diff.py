@@ -26,6 +26,7 @@ from accountrules.cli.output import print_json
 from accountrules.cli.progress import Progress, progress_on
 from accountrules.errors import AccountRulesError
 from accountrules.i18n import Gettext
+from accountrules.io.formats import OUTPUT
 from accountrules.io.writers import SPREADSHEET, CsvTableWriter, check_output
 from accountrules.policy import load_policy
 from accountrules.testing.impact import impact
@@ -67,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
     if to_stdout and args.format == "json":
         print("accountrules diff: " + _("error: --format json and -o - both write to standard output"),
               file=sys.stderr)
+        return 2
+    if args.output is not None and not to_stdout and OUTPUT.of(args.output) not in (None, "csv"):
+        # the changes are written as CSV: under a .parquet or .jsonl name they would be a file no reader opens
+        print("accountrules diff: " + _("error: -o {path}: the changes are written as CSV; name a .csv file").format(
+            path=args.output), file=sys.stderr)
         return 2
     # with data on stdout (-o -), the summary goes to stderr; with --format json only the JSON is on stdout
     say: TextIO | None = None if args.quiet or args.format == "json" else sys.stderr if to_stdout else sys.stdout
