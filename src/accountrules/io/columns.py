@@ -115,6 +115,9 @@ def is_ignored(name: str) -> bool:
     return name.startswith(IGNORED)
 
 
+_TEXT = "tag:yaml.org,2002:str"  # what YAML resolves a plain or quoted text scalar to
+
+
 def read_mapping_file(path: str | Path) -> dict[str, str]:
     """A YAML (or JSON) file of ``export column: field path`` pairs, UTF-8."""
     import yaml
@@ -130,18 +133,19 @@ def read_mapping_file(path: str | Path) -> dict[str, str]:
         raise ColumnMappingError(N_("{file}: permission denied"), file=str(p)) from None
     except UnicodeDecodeError:
         raise ColumnMappingError(N_("{file}: the column mapping file is not UTF-8"), file=str(p)) from None
+    # composed, not loaded: the keys keep their lines, and a key given twice is seen (a load keeps the last)
     try:
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
         raise ColumnMappingError(N_("{file}: not YAML: {problem}"), file=str(p),
                                  problem=str(e).splitlines()[0]) from None
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
+    pairs = node.value if isinstance(node, yaml.MappingNode) else None
+    if pairs is None or not all(key.tag == _TEXT and value.tag == _TEXT for key, value in pairs):
         raise ColumnMappingError(N_("{file}: expected a mapping of export column to field path, e.g. '客户编号: id'"),
                                  file=str(p))
-    # YAML keeps the last of two equal keys silently; a header is read without its blanks, so are the keys
+    # a header is read without its blanks, so are the keys
     out: dict[str, str] = {}
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    for key, value in node.value if isinstance(node, yaml.MappingNode) else ():
+    for key, value in pairs:
         column = str(key.value).strip()
         if column in out:
             raise ColumnMappingError(N_("{file}: line {line}: column {column!r} is mapped twice"), file=str(p),
