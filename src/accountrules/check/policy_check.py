@@ -87,13 +87,12 @@ class _Checker:
         types: dict[str, Type] = {}
         portfolio: set[str] = set()
         out = []
-        # a metric reads only those above it (computed in the order written), so this one and those below are
-        # named as such rather than as unknown fields
-        not_yet = {m.name: Message(N_("metrics are computed in the order written, and {name!r} is not computed "
-                                      "before this one"), name=m.name) for m in self.spec.metrics}
         for i, m in enumerate(self.spec.metrics):
-            if i:
-                not_yet.pop(self.spec.metrics[i - 1].name, None)
+            # a metric reads only those above it (computed in the order written), so this one and those below
+            # are named as such rather than as unknown fields
+            not_yet = {later.name: Message(N_("metrics are computed in the order written, and {name!r} is not "
+                                              "computed before this one"), name=later.name)
+                       for later in self.spec.metrics[i:]}
             loc = m.prov.location or m.expr.loc
             if m.name in _RESERVED or m.name in self.fields:
                 self.errors.append(PolicySchemaError(Message(N_("metric name {name!r} is reserved"), name=m.name), loc))

@@ -216,9 +216,10 @@ class FiredTrace:
         if plan is None or not plan.portfolio_args:
             return []
         ranked = self._ranked
+        bases = basis_of(plan)
         out = []
         for name in read_names:
-            for key, at, description, seed in basis_of(plan).get(name, ()):
+            for key, at, description, seed in bases.get(name, ()):
                 out.append(_trace_entry({
                     "section": "metric", "rule": key, "output": name, "note": "computed",
                     "description": description, "seed": seed, "inputs": {key: json_scalar(ranked[at])},
