@@ -162,19 +162,10 @@ def _inline(name: str, text: str) -> Policy:
     return accountrules.load_policy(path)
 
 
-def _maybe(path: Path) -> Policy | None:
-    try:
-        return accountrules.load_policy(path)
-    except Exception:  # a ruleset still being written elsewhere
-        return None
-
-
+# the shipped policies are loaded as they are: one that fails to load fails this module, not silently drops out
 POLICIES: dict[str, Policy] = {"constructs": _inline("constructs", CONSTRUCTS), "stay": _inline("stay", STAY),
-                               "small": accountrules.load_policy(ROOT / "examples" / "small" / "policy.yaml")}
-for _name in ("express", "postal"):
-    _p = _maybe(ROOT / "rulesets" / _name)
-    if _p is not None:
-        POLICIES[_name] = _p
+                               "small": accountrules.load_policy(ROOT / "examples" / "small" / "policy.yaml"),
+                               **{n: accountrules.load_policy(ROOT / "rulesets" / n) for n in ("express", "postal")}}
 
 STRATEGIES = {name: portfolios(p, max_size=25) for name, p in POLICIES.items()}
 
