@@ -7,12 +7,15 @@ comparison of two metrics, ``not`` over unknown. Here hypothesis builds random m
 expressions from every number form of docs/policy-language.md (fields, params, literals, ``+ - *
 /``, unary ``-``, ``min``, ``max``, ``abs``, ``ratio``, ``coalesce``, ``days_since``, the four
 portfolio functions with both tie rules), conditions over them (comparisons, ranges, lists,
-``is null``, ``not``, ``and``, ``or``), and tables of every hit policy reading them, then portfolios
+``is null``, ``not``, ``and``, ``or``), tables of every hit policy reading them, and, in some
+policies, a stage section (transitions from one state, a list or any; with and without
+``otherwise``) and a churn section (every hit policy, with and without a score), then portfolios
 with unknown, zero, negative, fractional and tied values; ``decide_many`` on each evaluator must
 give, row for row, the Decision JSON (trace included) or the error ``Policy.decide`` gives.
 
-Seed concepts these expressions carry: profit contribution as a ratio (T7), RFM quintile scores
-(T9), ABC by cumulative share (T5), Pareto 20/80 by percentile (T4).
+Seed concepts these expressions carry: profit contribution as a ratio (T13), RFM quintile scores
+(C5), ABC by cumulative share (T5), Pareto 20/80 by percentile (T4), the relationship stages (G1, G4) and
+the churn kinds with their risk (C1).
 """
 
 from __future__ import annotations
@@ -118,13 +121,56 @@ def expression_policies(draw: st.DrawFn) -> str:
         lines.append(f"      - {{id: s{i}, when: \"{draw(_condition(names))}\", then: {draw(st.sampled_from('abc'))}}}")
     gold = f"segments.band == 'a' or ({draw(_condition(names))})"
     lines += ["tiers:", "  hit: first", "  values: {gold: {zh: g, en: g}, iron: {zh: i, en: i}}", "  default: iron",
-              "  rows:", f"    - {{id: t-gold, when: \"{gold}\", then: gold}}",
-              "actions:", "  catalog:", "    x: {title: {zh: x, en: x}, owner: o}",
+              "  rows:", f"    - {{id: t-gold, when: \"{gold}\", then: gold}}"]
+    later = ["tier == 'gold'"]  # what the sections below may also test
+    if draw(st.booleans()):
+        lines += _stages(draw, names)
+        later.append(f"stage == '{draw(st.sampled_from(_STATES))}'")
+    if draw(st.booleans()):
+        lines += _churn(draw, names)
+        later += [f"churn.risk == '{draw(st.sampled_from(_RISKS))}'", "churn.kind == 'competitor'"]
+    lines += ["actions:", "  catalog:", "    x: {title: {zh: x, en: x}, owner: o}",
               "    y: {title: {zh: y, en: y}, owner: o}", "  rules:"]
     for i in range(draw(st.integers(1, 4))):
         codes = draw(st.lists(st.sampled_from(["x", "y"]), min_size=1, max_size=2, unique=True))
-        lines.append(f"    - {{id: a{i}, when: \"{draw(_condition(names))}\", do: [{', '.join(codes)}]}}")
+        when = draw(st.one_of(_condition(names), st.sampled_from(later)))
+        lines.append(f"    - {{id: a{i}, when: \"{when}\", do: [{', '.join(codes)}]}}")
     return "\n".join(lines) + "\n"
+
+
+_STATES = ["nurture", "initial", "stable", "strategic", "interrupted"]
+_RISKS = ["low", "medium", "high"]
+_KINDS = ["voluntary", "competitor", "expelled", "value_decline"]
+
+
+def _stages(draw: st.DrawFn, names: list[str]) -> list[str]:
+    """A stage section (S2's relationship stages): transitions from one state, a list or any, on the tier too."""
+    lines = ["stages:", "  states: {" + ", ".join(f"{s}: {{zh: {s}, en: {s}}}" for s in _STATES) + "}",
+             f"  start: {draw(st.sampled_from(_STATES))}"]
+    if draw(st.booleans()):
+        lines.append("  otherwise: interrupted")
+    lines.append("  transitions:")
+    for i in range(draw(st.integers(1, 5))):
+        frm = draw(st.one_of(st.just("'*'"), st.sampled_from(_STATES),
+                             st.lists(st.sampled_from(_STATES), min_size=1, max_size=3, unique=True).map(
+                                 lambda xs: "[" + ", ".join(xs) + "]")))
+        when = draw(st.one_of(_condition(names), st.just("tier == 'gold'")))
+        lines.append(f"    - {{id: st{i}, from: {frm}, to: {draw(st.sampled_from(_STATES))}, when: \"{when}\"}}")
+    return lines
+
+
+def _churn(draw: st.DrawFn, names: list[str]) -> list[str]:
+    """A churn section (C1's four kinds and their risk), with or without a score its rows read."""
+    lines = ["churn:", f"  hit: {draw(st.sampled_from(['first', 'any', 'priority', 'unique']))}"]
+    readable = list(names)
+    if draw(st.booleans()):
+        lines.append(f"  score: \"{draw(_number(names, names, 2, False))}\"")
+        readable.append("churn.score")
+    lines.append("  rows:")
+    for i in range(draw(st.integers(1, 4))):
+        kind, risk = draw(st.sampled_from(_KINDS)), draw(st.sampled_from(_RISKS))
+        lines.append(f"    - {{id: c{i}, when: \"{draw(_condition(readable))}\", kind: {kind}, risk: {risk}}}")
+    return lines
 
 
 def _maybe(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -134,13 +180,14 @@ def _maybe(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 # ties (a few repeated values) and the values where arithmetic turns: 0, negatives, fractions
 _accounts = st.lists(
     st.builds(
-        lambda i, cnt, rev, arr, rec, last, reg, fraud: {
+        lambda i, cnt, rev, arr, rec, last, reg, fraud, stage: {
             "id": f"E{i}",
             "company": {"region": reg} if reg else {},
             "transactions": {k: v for k, v in (("count", cnt), ("revenue", rev), ("recency_days", rec),
                                                ("last_order_date", last)) if v is not None},
             "credit": {} if arr is None else {"arrears_ratio": arr},
-            "signals": {} if fraud is None else {"fraud": fraud}},
+            "signals": {} if fraud is None else {"fraud": fraud},
+            "relationship": {} if stage is None else {"stage": stage}},
         st.integers(0, 10**6),
         _maybe(st.one_of(st.sampled_from([0, 1, 3]), st.integers(0, 30))),
         _maybe(st.one_of(st.sampled_from([0.0, -10.0, 100.0, 0.5, 1000.0]), st.floats(-1e4, 1e6, allow_nan=False),
@@ -149,7 +196,8 @@ _accounts = st.lists(
         _maybe(st.sampled_from([0, 1, 30, 365])),
         _maybe(st.sampled_from([AS_OF, AS_OF - dt.timedelta(days=1), dt.date(2025, 1, 31), dt.date(2027, 1, 1)])),
         _maybe(st.sampled_from(["north", "south"])),
-        _maybe(st.booleans())),
+        _maybe(st.booleans()),
+        _maybe(st.sampled_from(_STATES))),
     min_size=1, max_size=12, unique_by=lambda a: a["id"])
 
 
