@@ -64,3 +64,62 @@ def test_cli_refuses_to_write_csv_under_another_formats_name(versions: tuple[Pat
     assert main(args) == 2
     assert "name a .csv file" in capsys.readouterr().err
     assert not out.exists()
+
+
+# -- a change that makes accounts undecidable is a change ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def overlapping(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The express policy with its tier table made ``unique``: its rows overlap (first-hit order decided),
+    so accounts matching two rows cannot be decided any more (seed T1's pyramid must be a partition)."""
+    new = tmp_path_factory.mktemp("overlap") / "express"
+    shutil.copytree(ROOT / "rulesets" / "express", new)
+    text = (new / "tiers.yaml").read_text(encoding="utf-8")
+    assert "  hit: first\n" in text
+    (new / "tiers.yaml").write_text(text.replace("  hit: first\n", "  hit: unique\n", 1), encoding="utf-8")
+    return new
+
+
+def test_accounts_the_new_policy_refuses_are_changes(overlapping: Path) -> None:
+    # it said "0 of 300 accounts change" and "153 rows could not be decided", and --fail-on-change passed
+    old, new = accountrules.load_policy(ROOT / "rulesets" / "express"), accountrules.load_policy(overlapping)
+    report = impact(old, new, str(ACCOUNTS), as_of=AS_OF)
+    refused = [c for c in report.changes if c.what == "refused"]
+    after = new.decide_many(str(ACCOUNTS), as_of=AS_OF)
+    assert after.errors and {c.account_id for c in refused} == {e.account_id for e in after.errors}
+    assert all(c.old is None and c.new is not None and "unique" in c.new for c in refused)
+    # the reason is the same words for every account, so the summary counts one move, not one per account
+    assert all(not c.new.startswith("account ") for c in refused)  # type: ignore[union-attr]
+    assert report.errors == []  # nothing the two policies both refuse
+    assert report.changed_accounts == len({c.account_id for c in report.changes}) >= len(after.errors)
+    back = impact(new, old, str(ACCOUNTS), as_of=AS_OF)  # and the other way round: no longer refused
+    assert {(c.account_id, c.new) for c in back.changes if c.what == "refused"} == {
+        (c.account_id, None) for c in refused}
+
+
+def test_cli_shows_and_fails_on_newly_refused_accounts(overlapping: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "changes.csv"
+    args = ["diff", str(ROOT / "rulesets" / "express"), str(overlapping), str(ACCOUNTS), "--as-of", "2026-06-30",
+            "-o", str(out)]
+    assert main([*args, "--fail-on-change"]) == 1
+    text = capsys.readouterr().out
+    line = next(x for x in text.splitlines() if "newly refused" in x)
+    assert "tier is 'unique'" in line and int(line.split()[0]) > 0
+    assert ",refused,," in out.read_text(encoding="utf-8-sig")
+    assert main([*args, "--lang", "zh"]) == 0
+    assert "新拒绝" in capsys.readouterr().out
+
+
+def test_rows_both_policies_refuse_stay_errors(versions: tuple[Path, Path], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    lines = ACCOUNTS.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("transactions.count")] = "many"
+    bad.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n", encoding="utf-8")
+    old, new = (accountrules.load_policy(p) for p in versions)
+    report = impact(old, new, str(bad), as_of=AS_OF)
+    assert [e.row for e in report.errors] == [1]
+    assert not [c for c in report.changes if c.what == "refused"]

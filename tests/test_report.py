@@ -261,6 +261,27 @@ def test_diff_report_shows_who_moves_with_both_explanations(policy, tmp_path: Pa
     assert summaries[w[0]] == summaries[w[1]] == min(len(figs.moved), 200)
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_diff_report_shows_accounts_only_one_policy_refuses(policy, tmp_path: Path, lang: str) -> None:  # type: ignore[no-untyped-def]
+    # the tier table made 'unique' (its rows overlap): the accounts it can no longer decide were left out
+    # of every figure of the page, which said nothing of them
+    dst = tmp_path / "overlap"
+    shutil.copytree(EXPRESS, dst)
+    tiers = (dst / "tiers.yaml").read_text(encoding="utf-8")
+    (dst / "tiers.yaml").write_text(tiers.replace("  hit: first\n", "  hit: unique\n", 1), encoding="utf-8")
+    old = policy.decide_many(str(ACCOUNTS), as_of=AS_OF)
+    new = load_policy(dst).decide_many(str(ACCOUNTS), as_of=AS_OF)
+    assert new.errors and not old.errors
+    page, figs = render_diff(old, new, lang=lang)
+    assert figs.newly_refused == [(e.account_id, e.message) for e in new.errors] and not figs.no_longer_refused
+    p = parse(page)
+    assert not p.problems and not p.stack
+    title = {"en": "Accounts the new policy refuses", "zh": "新政策拒绝的客户"}[lang]
+    assert html.escape(title) in page and html.escape(new.errors[0].message) in page
+    back = render_diff(new, old, lang=lang)[1]
+    assert back.no_longer_refused == figs.newly_refused and not back.newly_refused
+
+
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), blanks=st.sampled_from([0.0, 0.02]))
 def test_generated_portfolio_figures(policy, tmp_path_factory: pytest.TempPathFactory, seed: int,  # type: ignore[no-untyped-def]

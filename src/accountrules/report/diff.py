@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,9 @@ class DiffFigures:
     gained: dict[str, int]  # owner -> actions the new policy adds
     lost: dict[str, int]
     moved: list[str]  # account ids whose tier, segments, stage, churn or actions differ, input order
+    # (account id, reason) of the rows one policy decides and the other refuses, input order
+    newly_refused: list[tuple[str, str]] = field(default_factory=list)
+    no_longer_refused: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _owner_of(policy: Policy) -> dict[str, str]:
@@ -63,8 +66,12 @@ def diff_figures(old: BatchResult, new: BatchResult) -> DiffFigures:
             lost[own_old.get(code, code)] += 1
         if any(a[c][i] != b[c][j] if c != "actions" else x != y for c in compared):
             moved.append(str(a["account_id"][i]))
+    # the same input rows on both sides: a row refused by one policy only is a change, not a gap
+    old_bad, new_bad = {e.row: e for e in old.errors}, {e.row: e for e in new.errors}
+    newly = [(e.account_id or "", e.message) for r, e in new_bad.items() if r not in old_bad]
+    no_longer = [(e.account_id or "", e.message) for r, e in old_bad.items() if r not in new_bad]
     return DiffFigures(len(pairs), matrix("tier"), matrix("stage"), dict(gained.most_common()),
-                       dict(lost.most_common()), moved)
+                       dict(lost.most_common()), moved, newly, no_longer)
 
 
 def _matrix_block(old: Policy, new: Policy, cells: dict[tuple[str, str], int], heading: str, section: str,
@@ -102,10 +109,16 @@ def render_diff(old: BatchResult, new: BatchResult, *, lang: str = "en") -> tupl
                                 [[shown[o], f.gained.get(o, 0), f.lost.get(o, 0)] for o in owners]
                                 or [[_("None"), 0, 0]]), "owners"))
     s.extra.append(_moves_table(old, new, f.moved[:MAX_MOVES], lang))
+    for rows, title in ((f.newly_refused, _("Accounts the new policy refuses")),
+                        (f.no_longer_refused, _("Accounts only the old policy refused"))):
+        if rows:
+            s.extra.append(Table(title, [_("Account"), _("Reason")], [list(r) for r in rows[:MAX_MOVES]]).html())
     meta = [(_("Old"), f"{old.policy.name} {old.policy.version}"),
             (_("New"), f"{new.policy.name} {new.policy.version}"),
             (_("Decided on"), old.as_of.isoformat()), (_("Accounts"), f"{f.accounts:,}"),
-            (_("Accounts that move"), f"{len(f.moved):,}")]
+            (_("Accounts that move"), f"{len(f.moved):,}"),
+            (_("Accounts the new policy refuses"), f"{len(f.newly_refused):,}"),
+            (_("Accounts only the old policy refused"), f"{len(f.no_longer_refused):,}")]
     return render(_("Policy change report"), lang, meta, [s]), f
 
 

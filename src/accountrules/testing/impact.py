@@ -22,7 +22,9 @@ from accountrules.policy import Policy
 @dataclass(frozen=True, slots=True)
 class Change:
     account_id: str
-    what: str  # tier | segment:<name> | stage | churn.kind | churn.risk | action+ | action-
+    # tier | segment:<name> | stage | churn.kind | churn.risk | action+ | action- | refused (old and new are
+    # then why each policy refused the account, None where it decided it)
+    what: str
     old: str | None
     new: str | None
     old_rule: str | None = None
@@ -35,7 +37,7 @@ class ImpactReport:
     new: str
     accounts: int
     changes: list[Change] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # rows both policies refuse, for the same reason
 
     @property
     def changed_accounts(self) -> int:
@@ -53,10 +55,16 @@ class ImpactReport:
             if what.startswith("action"):
                 sign = _("gains action {code}") if what == "action+" else _("loses action {code}")
                 lines.append(f"  {n:>6}  " + sign.format(code=new or old))
+            elif what == "refused":
+                said = (_("newly refused: {reason}").format(reason=new) if old is None
+                        else _("no longer refused: {reason}").format(reason=old) if new is None
+                        else _("refused for another reason: {old} -> {new}").format(old=old, new=new))
+                lines.append(f"  {n:>6}  {said}")
             else:
                 lines.append(f"  {n:>6}  {what}: {old} -> {new}")
         if self.errors:
-            lines.append("  " + _("{count} rows could not be decided (see errors)").format(count=len(self.errors)))
+            lines.append("  " + _("{count} rows could not be decided by either policy (see errors)").format(
+                count=len(self.errors)))
         return lines
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,6 +101,19 @@ def _outputs(d: Decision) -> dict[str, tuple[str | None, str | None]]:
     return out
 
 
+def _reason(e: RowError) -> str:
+    """Why a row was refused, without the account id a decision error starts with: one reason, one move."""
+    head = f"account {e.account_id!r}: "
+    return e.message[len(head):] if e.account_id is not None and e.message.startswith(head) else e.message
+
+
+def _account_id(x: Decision | RowError, y: Decision | RowError) -> str:
+    for item in (x, y):
+        if item.account_id is not None:
+            return item.account_id
+    return ""  # two unreadable rows refused for different reasons: no id to name (the CSV says the reasons)
+
+
 def compare(old: Decision, new: Decision) -> list[Change]:
     a, b = _outputs(old), _outputs(new)
     changes = []
@@ -125,8 +146,14 @@ def impact(old: Policy, new: Policy, accounts: Iterable[Any] | str, *, as_of: dt
                          progress=_tagged(progress, "new"))
     report = ImpactReport(f"{old.name} {old.version}", f"{new.name} {new.version}", len(before))
     for x, y in zip(before, after, strict=True):
-        if isinstance(x, RowError) or isinstance(y, RowError):
-            report.errors.append(x if isinstance(x, RowError) else y)  # type: ignore[arg-type]
+        if isinstance(x, Decision) and isinstance(y, Decision):
+            report.changes.extend(compare(x, y))
             continue
-        report.changes.extend(compare(x, y))
+        # a policy that can no longer decide an account (or now can) changes what happens to it
+        old_why = _reason(x) if isinstance(x, RowError) else None
+        new_why = _reason(y) if isinstance(y, RowError) else None
+        if old_why == new_why and isinstance(x, RowError):
+            report.errors.append(x)  # the same refusal on both sides: most often a bad input row
+        else:
+            report.changes.append(Change(_account_id(x, y), "refused", old_why, new_why))
     return report
