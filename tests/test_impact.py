@@ -92,6 +92,8 @@ def test_accounts_the_new_policy_refuses_are_changes(overlapping: Path) -> None:
     # the reason is the same words for every account, so the summary counts one move, not one per account
     assert all(not c.new.startswith("account ") for c in refused)  # type: ignore[union-attr]
     assert report.errors == []  # nothing the two policies both refuse
+    # the same name and version on both sides: the summary tells them apart by their source hash
+    assert report.old == f"express 1.0.0 ({old.ref.hash[:12]})" and report.new == f"express 1.0.0 ({new.ref.hash[:12]})"
     assert report.changed_accounts == len({c.account_id for c in report.changes}) >= len(after.errors)
     back = impact(new, old, str(ACCOUNTS), as_of=AS_OF)  # and the other way round: no longer refused
     assert {(c.account_id, c.new) for c in back.changes if c.what == "refused"} == {

@@ -101,6 +101,15 @@ def _outputs(d: Decision) -> dict[str, tuple[str | None, str | None]]:
     return out
 
 
+def _names(old: Policy, new: Policy) -> tuple[str, str]:
+    """"name version" of each; with the start of the source hash when those read the same (an owner
+    previews a change before bumping the version), so the summary does not say "from x 1.0 to x 1.0"."""
+    a, b = f"{old.name} {old.version}", f"{new.name} {new.version}"
+    if a == b and old.ref.hash != new.ref.hash:
+        return f"{a} ({old.ref.hash[:12]})", f"{b} ({new.ref.hash[:12]})"
+    return a, b
+
+
 def _reason(e: RowError) -> str:
     """Why a row was refused, without the account id a decision error starts with: one reason, one move."""
     head = f"account {e.account_id!r}: "
@@ -144,7 +153,7 @@ def impact(old: Policy, new: Policy, accounts: Iterable[Any] | str, *, as_of: dt
                           progress=_tagged(progress, "old"))
     after = decide_batch(new, source, as_of=day, engine=engine, trace=False, columns=columns,
                          progress=_tagged(progress, "new"))
-    report = ImpactReport(f"{old.name} {old.version}", f"{new.name} {new.version}", len(before))
+    report = ImpactReport(*_names(old, new), len(before))
     for x, y in zip(before, after, strict=True):
         if isinstance(x, Decision) and isinstance(y, Decision):
             report.changes.extend(compare(x, y))
