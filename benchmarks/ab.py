@@ -14,7 +14,8 @@ Calls (``--input``): ``decide_many`` of the full express policy from a CSV file 
 text cell quoted, as pyarrow writes it; ``csv-plain``: quoted only where needed, as Excel and pandas
 write it) or a pyarrow Table (``table``) to a pyarrow Table of flat results; ``cli``: ``accountrules
 decide`` of the CSV file (``--rows`` rows) to a CSV file, the CPU time of the whole command (``cli-explain``:
-with ``--explain``, the two columns of explanations); ``load``:
+with ``--explain``, the two columns of explanations; ``cli-diff``: ``accountrules diff`` of the policy
+and a copy whose platinum cut is 0.70 instead of 0.80, on that file, changes to a CSV file); ``load``:
 ``load_policy`` of a first-hit table of ``--rows`` range rows (``huge_table.py``'s policy; issue 10);
 ``jsonl``: ``decide_many`` of a JSONL file of nested accounts (one contact each, dates as ISO text);
 ``dicts``: the same accounts as a list of dicts read before the timer;
@@ -164,12 +165,30 @@ def _inputs(kind: str, rows: int, tmp: Path) -> Path:
     return path
 
 
+def _changed(policy: Path, tmp: Path) -> Path:
+    """A copy of ``policy`` with a lower platinum cut: the change ``cli-diff`` previews."""
+    import shutil
+
+    dst = tmp / "changed"
+    if not dst.exists():
+        shutil.copytree(policy, dst)
+        text = (dst / "policy.yaml").read_text(encoding="utf-8")
+        assert "platinum_min_percentile: 0.80" in text
+        (dst / "policy.yaml").write_text(text.replace("platinum_min_percentile: 0.80", "platinum_min_percentile: 0.70"),
+                                         encoding="utf-8")
+    return dst
+
+
 def _sample(src: str, kind: str, path: Path, policy: str, tmp: Path) -> float:
     env = {**os.environ, "PYTHONPATH": src}
-    if kind in ("cli", "cli-explain"):
+    if kind in ("cli", "cli-explain", "cli-diff"):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run([sys.executable, "-m", "accountrules", "decide", policy, str(path), "-o", str(tmp / "out.csv"),
-                        "--as-of", AS_OF.isoformat(), "-q", *(["--explain"] if kind == "cli-explain" else [])],
+        if kind == "cli-diff":
+            command = ["diff", policy, str(_changed(Path(policy), tmp)), str(path), "-o", str(tmp / "changes.csv")]
+        else:
+            command = ["decide", policy, str(path), "-o", str(tmp / "out.csv"),
+                       *(["--explain"] if kind == "cli-explain" else [])]
+        subprocess.run([sys.executable, "-m", "accountrules", *command, "--as-of", AS_OF.isoformat(), "-q"],
                        env=env, check=True)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -190,7 +209,7 @@ def main() -> None:
     ap.add_argument("--before", required=True, help="the src folder of the tree before")
     ap.add_argument("--after", required=True, help="the src folder of the tree after")
     ap.add_argument("--input", choices=["csv", "csv-plain", "table", "jsonl", "dicts", "cli", "load", "decide",
-                                        "decide-tier", "decide-trace", "tier-batch", "cli-explain"],
+                                        "decide-tier", "decide-trace", "tier-batch", "cli-explain", "cli-diff"],
                     default="csv-plain")
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--pairs", type=int, default=8)
@@ -210,6 +229,7 @@ def main() -> None:
                   file=sys.stderr, flush=True)
     med = {k: statistics.median(v) for k, v in got.items()}
     what = {"cli": "accountrules decide (CSV to CSV)", "cli-explain": "accountrules decide --explain (CSV to CSV)",
+            "cli-diff": "accountrules diff (CSV to a CSV of changes)",
             "load": "load_policy (a first-hit table)",
             "decide": "decide(dict, portfolio=stats, trace=True), full express policy, p50 of",
             "decide-tier": "decide(dict, trace=False), the tier table, p50 of",

@@ -5,12 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import accountrules
 from accountrules.cli import main
-from accountrules.testing.impact import impact
+from accountrules.testing.impact import Change, compare, impact
+from accountrules.testing.strategies import portfolios
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNTS = ROOT / "examples" / "portfolio" / "accounts.csv"
@@ -125,3 +129,65 @@ def test_rows_both_policies_refuse_stay_errors(versions: tuple[Path, Path], tmp_
     report = impact(old, new, str(bad), as_of=AS_OF)
     assert [e.row for e in report.errors] == [1]
     assert not [c for c in report.changes if c.what == "refused"]
+
+
+# -- the columnar comparison is the Decision-by-Decision one --------------------------------------
+
+
+def _by_decisions(old: accountrules.Policy, new: accountrules.Policy, source: Any) -> list[Change]:
+    """What compare() finds Decision by Decision (refusals as impact reports them)."""
+    from accountrules.batch import RowError
+
+    out: list[Change] = []
+    before = old.decide_many(source, as_of=AS_OF, trace=False)
+    after = new.decide_many(source, as_of=AS_OF, trace=False)
+    for x, y in zip(before, after, strict=True):
+        if isinstance(x, RowError) or isinstance(y, RowError):
+            continue
+        out += compare(x, y)
+    return out
+
+
+@pytest.fixture(scope="module")
+def rfm_default(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Express with a default RFM segment (C5) and a lower platinum cut: the RFM segment, unknown before for
+    some accounts, now has a value, while the tier and the churn risk change too."""
+    new = tmp_path_factory.mktemp("rfm") / "express"
+    shutil.copytree(ROOT / "rulesets" / "express", new)
+    seg = (new / "segments.yaml").read_text(encoding="utf-8")
+    anchor = "    seed: [C5]\n    hit: unique\n"
+    assert anchor in seg
+    (new / "segments.yaml").write_text(seg.replace(anchor, anchor + "    default: need_attention\n"), encoding="utf-8")
+    text = (new / "policy.yaml").read_text(encoding="utf-8")
+    (new / "policy.yaml").write_text(text.replace("platinum_min_percentile: 0.80", "platinum_min_percentile: 0.60"),
+                                     encoding="utf-8")
+    return new
+
+
+@pytest.mark.parametrize("engine", ["compiled", "vector"])
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(data=st.data())
+def test_changes_from_columns_are_the_changes_of_the_decisions(overlapping: Path, versions: tuple[Path, Path],
+                                                                rfm_default: Path, engine: str,
+                                                                data: st.DataObject) -> None:
+    # express against a lower platinum cut, against overlapping tiers, and postal (another policy, with
+    # more segments and rules) against express: keys present on one side only, churn, stage, actions
+    express = accountrules.load_policy(ROOT / "rulesets" / "express")
+    pairs = [(express, accountrules.load_policy(versions[1])), (express, accountrules.load_policy(overlapping)),
+             (accountrules.load_policy(ROOT / "rulesets" / "postal"), express),
+             (express, accountrules.load_policy(rfm_default)), (accountrules.load_policy(rfm_default), express)]
+    old, new = data.draw(st.sampled_from(pairs))
+    accounts = data.draw(portfolios(old, max_size=20))
+    report = impact(old, new, accounts, as_of=AS_OF, engine=engine)
+    assert [c for c in report.changes if c.what != "refused"] == _by_decisions(old, new, accounts)
+
+
+@pytest.mark.parametrize("engine", ["compiled", "vector"])
+def test_changes_of_the_example_portfolio_from_columns_and_decisions(overlapping: Path, versions: tuple[Path, Path],
+                                                                     rfm_default: Path, engine: str) -> None:
+    express = accountrules.load_policy(ROOT / "rulesets" / "express")
+    for other in (versions[1], overlapping, rfm_default, ROOT / "rulesets" / "postal"):
+        changed = accountrules.load_policy(other)
+        for old, new in ((express, changed), (changed, express)):
+            report = impact(old, new, str(ACCOUNTS), as_of=AS_OF, engine=engine)
+            assert [c for c in report.changes if c.what != "refused"] == _by_decisions(old, new, str(ACCOUNTS))

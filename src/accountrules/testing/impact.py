@@ -11,12 +11,15 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accountrules.batch.errors import RowError
 from accountrules.io.columns import ColumnMapping
 from accountrules.model.decision import Decision
 from accountrules.policy import Policy
+
+if TYPE_CHECKING:
+    from accountrules.batch.result import BatchResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +119,6 @@ def _reason(e: RowError) -> str:
     return e.message[len(head):] if e.account_id is not None and e.message.startswith(head) else e.message
 
 
-def _account_id(x: Decision | RowError, y: Decision | RowError) -> str:
-    for item in (x, y):
-        if item.account_id is not None:
-            return item.account_id
-    return ""  # two unreadable rows refused for different reasons: no id to name (the CSV says the reasons)
-
-
 def compare(old: Decision, new: Decision) -> list[Change]:
     a, b = _outputs(old), _outputs(new)
     changes = []
@@ -153,16 +149,75 @@ def impact(old: Policy, new: Policy, accounts: Iterable[Any] | str, *, as_of: dt
                           progress=_tagged(progress, "old"))
     after = decide_batch(new, source, as_of=day, engine=engine, trace=False, columns=columns,
                          progress=_tagged(progress, "new"))
-    report = ImpactReport(*_names(old, new), len(before))
-    for x, y in zip(before, after, strict=True):
-        if isinstance(x, Decision) and isinstance(y, Decision):
-            report.changes.extend(compare(x, y))
+    return compare_results(before, after)
+
+
+# (change key, value column, rule column) of what _outputs reads from a Decision, in its order
+_Key = tuple[str, str, str]
+
+
+def _keys(result: BatchResult) -> list[_Key]:
+    plan = result.policy.plan
+    keys: list[_Key] = [("tier", "tier", "tier_rule")] if plan.tiers is not None else []
+    for t in plan.segments:
+        name = t.section[len("segment:"):]
+        keys.append((t.section, f"segment.{name}", f"segment.{name}_rule"))
+    if plan.stages is not None:
+        keys.append(("stage", "stage", "stage_transition"))
+    if plan.churn is not None:
+        keys += [("churn.kind", "churn_kind", "churn_rule"), ("churn.risk", "churn_risk", "churn_rule")]
+    return keys
+
+
+def compare_results(before: BatchResult, after: BatchResult) -> ImpactReport:
+    """The report of two batches of the same input rows, read from their flat columns: no Decision is built.
+
+    The changes are those :func:`compare` finds Decision by Decision, in the same order
+    (``tests/test_impact.py`` holds the two equal)."""
+    report = ImpactReport(*_names(before.policy, after.policy), len(before))
+    a, b = before.columns(errors=True), after.columns(errors=True)
+    if a["row"] != b["row"]:
+        raise ValueError("the two batches must be of the same input rows")
+    old_bad, new_bad = {e.row: e for e in before.errors}, {e.row: e for e in after.errors}
+    a_keys, b_keys = _keys(before), _keys(after)
+    churn_a = any(k[0] == "churn.kind" for k in a_keys)
+    churn_b = any(k[0] == "churn.kind" for k in b_keys)
+    changes = report.changes
+    for i, row in enumerate(a["row"]):
+        x, y = old_bad.get(row), new_bad.get(row)
+        if x is not None or y is not None:
+            _refused(report, x, y, a["account_id"][i] or b["account_id"][i])
             continue
-        # a policy that can no longer decide an account (or now can) changes what happens to it
-        old_why = _reason(x) if isinstance(x, RowError) else None
-        new_why = _reason(y) if isinstance(y, RowError) else None
-        if old_why == new_why and isinstance(x, RowError):
-            report.errors.append(x)  # the same refusal on both sides: most often a bad input row
-        else:
-            report.changes.append(Change(_account_id(x, y), "refused", old_why, new_why))
+        aid = a["account_id"][i]
+        # a Decision holds an output only where it has a value (churn: a kind and a risk), so the keys
+        # come in the old decision's order, then the new one's others, as compare() walks them
+        got_a = _present(a, a_keys, i, churn_a)
+        got_b = _present(b, b_keys, i, churn_b)
+        for key in dict.fromkeys([*got_a, *got_b]):
+            (ov, orule), (nv, nrule) = got_a.get(key, (None, None)), got_b.get(key, (None, None))
+            if ov != nv:
+                changes.append(Change(aid, key, ov, nv, orule, nrule))
+        old_actions, new_actions = a["actions"][i], b["actions"][i]
+        if old_actions != new_actions:
+            changes.extend(Change(aid, "action+", None, c) for c in new_actions if c not in old_actions)
+            changes.extend(Change(aid, "action-", c, None) for c in old_actions if c not in new_actions)
     return report
+
+
+def _present(cols: dict[str, list[Any]], keys: list[_Key], i: int, churn: bool) -> dict[str, tuple[Any, Any]]:
+    out = {key: (cols[value][i], cols[rule][i]) for key, value, rule in keys if cols[value][i] is not None}
+    if churn and ("churn.kind" in out) != ("churn.risk" in out):  # a Decision has no churn without both
+        out.pop("churn.kind", None)
+        out.pop("churn.risk", None)
+    return out
+
+
+def _refused(report: ImpactReport, x: RowError | None, y: RowError | None, account_id: str | None) -> None:
+    # a policy that can no longer decide an account (or now can) changes what happens to it
+    old_why = _reason(x) if x is not None else None
+    new_why = _reason(y) if y is not None else None
+    if old_why == new_why and x is not None:
+        report.errors.append(x)  # the same refusal on both sides: most often a bad input row
+    else:
+        # two unreadable rows refused for different reasons have no id to name (the CSV says the reasons)
+        report.changes.append(Change(account_id or "", "refused", old_why, new_why))
