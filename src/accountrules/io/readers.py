@@ -43,6 +43,9 @@ MAX_CELL_CHARS: Final = 131_072
 MAX_JSON_DEPTH: Final = 32
 """A JSONL line nested deeper than this is a row error (an account nests three levels)."""
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BLANK_CHARS: Final = " \t"
+"""A CSV line of one cell holding only these (quoted or not) is a blank line: an editing artefact, skipped
+and not counted like an empty line, as pandas skips it."""
 
 
 class TableInputError(AccountRulesError):
@@ -332,7 +335,9 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = 
     ragged: list[str] = []
 
     def handler(row: Any) -> str:
-        ragged.append(row.text)
+        # a line of spaces is a ragged row of one cell to pyarrow (its only call on a clean file's path)
+        if row.actual_columns != 1 or not _blank_line(row.text):
+            ragged.append(row.text)
         return "skip"
 
     joined = _joined_rows(len(names)) if _may_hold_breaks(path, encoding) else None
@@ -361,6 +366,8 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = 
                     break
                 if ragged:
                     raise _Fallback
+                if len(names) == 1:  # a line of spaces is a whole row of a one-column file
+                    batch = _without_blank_rows(batch)
                 bad.update({held + i: m for i, m in _batch_problems(batch, joined).items()})
                 pending.append(batch)
                 held += batch.num_rows
@@ -388,6 +395,24 @@ def _split(pa: Any, pending: list[Any], bad: dict[int, str], n: int) -> tuple[Ra
             {i - n: m for i, m in bad.items() if i >= n})
 
 
+def _blank_line(text: str) -> bool:
+    """Whether a line (as pyarrow gives a bad row's text) is one cell of :data:`_BLANK_CHARS`, quoted or not."""
+    if len(text) > 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    return _blank_cell(text)
+
+
+def _blank_cell(cell: str) -> bool:
+    return cell != "" and not cell.strip(_BLANK_CHARS)
+
+
+def _without_blank_rows(batch: Any) -> Any:
+    """A one-column batch without its cells of :data:`_BLANK_CHARS` (the lines of spaces of its file)."""
+    pc = require("pyarrow.compute", "reading CSV")
+    blank = pc.fill_null(pc.match_substring_regex(batch.column(0), "^[ \t]+$"), False)
+    return batch.filter(pc.invert(blank)) if pc.any(blank).as_py() else batch
+
+
 def _arrow_encoding(encoding: str) -> str:
     # pyarrow reads UTF-8 natively (a byte-order mark included); any other codec goes through Python's
     name = codecs.lookup(encoding).name
@@ -396,7 +421,7 @@ def _arrow_encoding(encoding: str) -> str:
 
 def _records(f: IO[str]) -> Iterator[list[str] | str]:
     """Non-empty records of a CSV text, or the reason one could not be read (the reader goes on
-    with the next line)."""
+    with the next line). A line of spaces is skipped as an empty one is, as on pyarrow's path."""
     reader = csv.reader(f)
     while True:
         try:
@@ -406,7 +431,7 @@ def _records(f: IO[str]) -> Iterator[list[str] | str]:
         except csv.Error as e:
             yield _LONG if "field limit" in str(e) else f"cannot split the row into cells: {e}"
             continue
-        if rec:
+        if rec and not (len(rec) == 1 and _blank_cell(rec[0])):
             yield rec
 
 
