@@ -13,25 +13,29 @@ be read at all raises :class:`TableInputError`.
 
 from __future__ import annotations
 
-import bz2
 import codecs
 import csv
-import gzip
-import io
 import json
 import re
 import struct
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Final
 
-from accountrules.errors import AccountRulesError
 from accountrules.i18n import N_, Message
-from accountrules.io.formats import COMPRESSIONS
 from accountrules.io.optional import pyarrow, require
+from accountrules.io.text import (
+    DAMAGED,
+    NotUtf8Error,
+    TableInputError,
+    check_not_utf8_bom,
+    compression_of,
+    damaged,
+    not_utf8,
+    open_text,
+)
 
 CSV_BLOCK_BYTES: Final = 1 << 20
 """Bytes of CSV text pyarrow parses at a time. Its streaming reader reads up to 32 blocks ahead in
@@ -48,27 +52,6 @@ _BLANK_CHARS: Final = " \t"
 and not counted like an empty line, as pandas skips it."""
 
 
-class TableInputError(AccountRulesError):
-    """A file that cannot be read as a whole (not UTF-8, not Parquet, no header...)."""
-
-    def __init__(self, message: str, *, source: str | None = None):
-        self.message = message
-        self.source = source
-        super().__init__(f"{source}: {message}" if source else message)
-
-
-_DAMAGED: Final = (OSError, EOFError, zlib.error)
-"""What reading a cut-off or damaged file raises part-way: gzip's "not a gzipped file" is an OSError, a
-gzip or bz2 stream cut off raises EOFError and a damaged gzip zlib.error; pyarrow's decompressors and a
-failing disk raise OSError."""
-
-
-def damaged(path: Path, error: BaseException) -> TableInputError:
-    """The error for a file whose bytes stop making sense part-way (a truncated download, a bad .gz)."""
-    return TableInputError(Message(N_("cannot read the file, it may be cut off or damaged ({reason})"),
-                                   reason=str(error) or type(error).__name__), source=str(path))
-
-
 @dataclass(slots=True)
 class RawChunk:
     """Consecutive rows of a source, not yet validated.
@@ -83,67 +66,6 @@ class RawChunk:
     data: Any
     n: int
     unreadable: dict[int, str] = field(default_factory=dict)
-
-
-def compression_of(path: Path) -> str | None:
-    """The codec a compression suffix names (``.gz`` -> ``gzip``...), ``None`` for a plain file."""
-    return COMPRESSIONS.get(path.suffix.lower())
-
-
-def open_text(path: Path, *, newline: str | None = None, encoding: str = "utf-8-sig") -> IO[str]:
-    """``path`` as text (default UTF-8, a byte-order mark skipped), decompressed by its suffix.
-
-    gzip and bz2 need nothing but the standard library; zstd and lz4 are read through pyarrow.
-    """
-    codec = compression_of(path)
-    if codec is None:
-        return path.open(encoding=encoding, newline=newline)
-    raw: Any
-    if codec == "gzip":
-        raw = gzip.open(path, "rb")
-    elif codec == "bz2":
-        raw = bz2.open(path, "rb")
-    else:
-        raw = pyarrow(f"reading {codec} files").input_stream(str(path), compression=codec)
-    return io.TextIOWrapper(raw, encoding=encoding, newline=newline)
-
-
-class NotUtf8Error(TableInputError):
-    """A text file that is not UTF-8; ``guess`` names the encoding it looks like (``"GBK"``) or is None."""
-
-    def __init__(self, source: str, guess: str | None):
-        self.guess = guess
-        how = f"it looks like {guess}: re-save it as UTF-8 or read it with encoding={guess.lower()!r}" if guess \
-            else "re-save it as UTF-8 or give its encoding"
-        super().__init__(f"file is not UTF-8; {how}", source=source)
-
-
-_PROBE_BYTES: Final = 1 << 16
-
-
-def not_utf8(path: Path, encoding: str, error: UnicodeDecodeError) -> TableInputError:
-    """The error for a file that ``encoding`` cannot decode: for UTF-8 with a guess at GBK, the
-    encoding of Chinese Windows exports, when its first bytes decode as GBK, or at GB18030 (GBK's
-    superset) when they decode only as that."""
-    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
-        return TableInputError(Message(N_("cannot decode the file as {encoding} ({reason} at byte {byte})"),
-                                       encoding=encoding, reason=error.reason, byte=error.start),
-                               source=str(path))
-    try:
-        with open_text(path, encoding="latin-1") as f:  # decompressed bytes, one char a byte
-            head = f.read(_PROBE_BYTES).encode("latin-1")
-    except _DAMAGED:
-        head = b""
-    guess: str | None = None
-    for name in ("GBK", "GB18030"):  # GBK, or its superset when a character GBK lacks is there
-        try:
-            # a multi-byte character cut at the end of the probe is not evidence against it
-            codecs.getincrementaldecoder(name)().decode(head, final=False)
-        except UnicodeDecodeError:
-            continue
-        guess = name
-        break
-    return NotUtf8Error(str(path), guess)
 
 
 class _DuplicateKey(Exception):
@@ -201,6 +123,7 @@ def json_object(line: str) -> tuple[dict[str, Any] | None, str | None]:
 
 def iter_jsonl(path: Path, chunk_rows: int, encoding: str = "utf-8-sig") -> Iterator[RawChunk]:
     """Chunks of ``"rows"``: one parsed object per non-blank line (``None`` where it is not one)."""
+    check_not_utf8_bom(path, encoding)
     rows: list[Any] = []
     bad: dict[int, str] = {}
     try:
@@ -217,7 +140,7 @@ def iter_jsonl(path: Path, chunk_rows: int, encoding: str = "utf-8-sig") -> Iter
                     rows, bad = [], {}
     except UnicodeDecodeError as e:
         raise not_utf8(path, encoding, e) from None
-    except _DAMAGED as e:
+    except DAMAGED as e:
         raise damaged(path, e) from None
     if rows:
         yield RawChunk("rows", rows, len(rows), bad)
@@ -227,7 +150,9 @@ def iter_jsonl(path: Path, chunk_rows: int, encoding: str = "utf-8-sig") -> Iter
 
 
 def read_csv_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
-    """The cells of the first row, stripped (``TableInputError`` for an empty or unreadable file)."""
+    """The cells of the first row, stripped (``TableInputError`` for an empty or unreadable file, or one
+    that starts with a UTF-8 byte-order mark when ``encoding`` is another)."""
+    check_not_utf8_bom(path, encoding)
     with open_text(path, newline="", encoding=encoding) as f:
         try:
             header = next(csv.reader(f), None)
@@ -236,7 +161,7 @@ def read_csv_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
         except csv.Error as e:
             raise TableInputError(Message(N_("cannot read the header ({e}); save the file as UTF-8 CSV"), e=e),
                                   source=str(path)) from None
-        except _DAMAGED as e:
+        except DAMAGED as e:
             raise damaged(path, e) from None
     if not header:
         raise TableInputError(Message(N_("empty file: expected a header row of field paths")), source=str(path))
@@ -382,7 +307,7 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = 
                 yield _split(pa, pending, bad, held)[0]
     except (_Fallback, pa.ArrowInvalid):  # open_csv reads the first block: it may fail there too
         yield from _python_csv(path, names, chunk_rows, skip=done, encoding=encoding)
-    except _DAMAGED as e:  # pyarrow's "Truncated compressed stream", a bad gzip header
+    except DAMAGED as e:  # pyarrow's "Truncated compressed stream", a bad gzip header
         raise damaged(path, e) from None
 
 
@@ -466,7 +391,7 @@ def _python_csv(path: Path, names: Sequence[str], chunk_rows: int, skip: int,
                 yield RawChunk("table", data, len(block), bad)
     except UnicodeDecodeError as e:
         raise not_utf8(path, encoding, e) from None
-    except _DAMAGED as e:
+    except DAMAGED as e:
         raise damaged(path, e) from None
 
 
@@ -515,6 +440,6 @@ def iter_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
 
 __all__ = [
     "CSV_BLOCK_BYTES", "MAX_CELL_CHARS", "MAX_JSON_DEPTH",
-    "RawChunk", "TableInputError", "cell_text", "compression_of", "damaged", "iter_csv", "iter_jsonl", "iter_parquet",
-    "header_names", "json_object", "open_text", "pandas_array", "parquet_layout", "read_csv_header",
+    "NotUtf8Error", "RawChunk", "TableInputError", "cell_text", "compression_of", "damaged", "iter_csv", "iter_jsonl",
+    "iter_parquet", "header_names", "json_object", "open_text", "pandas_array", "parquet_layout", "read_csv_header",
 ]

@@ -19,7 +19,7 @@ from accountrules.i18n import N_, Message
 from accountrules.io.columns import ColumnMapping, is_ignored
 from accountrules.io.formats import BATCH_INPUT, OUTPUT
 from accountrules.io.optional import pyarrow
-from accountrules.io.readers import TableInputError, not_utf8
+from accountrules.io.text import TableInputError, check_not_utf8_bom, not_utf8
 from accountrules.model.decision import Decision
 from accountrules.model.explain import render_each
 from accountrules.model.fields import FIELDS
@@ -72,6 +72,8 @@ def _read_checked(path: str | Path, typed: Iterable[str] | None, columns: Column
         raise TableInputError(Message(N_("cannot tell the format from the suffix {path!r}: use .csv, "
                                          ".jsonl/.ndjson or .parquet/.pq"), path=BATCH_INPUT.last_suffix(p)),
                               source=str(p))
+    if columns is not None and BATCH_INPUT.of(p) != "parquet":
+        check_not_utf8_bom(p, columns.python_encoding)  # as decide refuses it: a garbled first column otherwise
     try:
         table = _read_table(p, typed, columns, multiline)
         table.column_names  # noqa: B018  # pyarrow decodes the header's names only when asked
@@ -294,6 +296,11 @@ def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | N
                                          "read: write the decisions as CSV or Parquet (decide -o decisions.csv)")),
                               source=str(path))
     table = read_table(path, multiline=True)
+    if "actions" not in table.column_names and {"field", "message"} <= set(table.column_names):
+        # the file decide writes beside the decisions, given in their place: it would draw a page of nothing
+        raise TableInputError(Message(N_("this is an errors file written by decide (row, account_id, field, "
+                                         "message), not a decisions file: give the decisions file (decide -o FILE)")),
+                              source=str(path))
     require_columns(table, path, ("account_id",))
     cols: dict[str, Any] = {k: agg.array(table.column(k)) for k in table.column_names}
     if not pa.types.is_string(cols["account_id"].type):
@@ -317,7 +324,12 @@ def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | N
     err_path = Path(errors) if errors is not None else decisions_errors_path(Path(path))
     if err_path.exists():
         with err_path.open(encoding="utf-8-sig", newline="") as f:
-            frame.errors = [(r.get("field") or "", r.get("message") or "") for r in csv.DictReader(f)]
+            reader = csv.DictReader(f)
+            if reader.fieldnames is not None and "message" not in reader.fieldnames:
+                # a decisions file given as --errors would count every decision as a refused row
+                raise TableInputError(Message(N_("not an errors file written by decide: it has no {column!r} "
+                                                 "column"), column="message"), source=str(err_path))
+            frame.errors = [(r.get("field") or "", r.get("message") or "") for r in reader]
     if accounts is not None:
         acc = read_accounts(accounts, policy, columns, _typed(None))
         scores = {k: v for k, v in frame.inputs.items() if k.startswith("metric.")}
