@@ -124,3 +124,42 @@ def test_a_one_column_file_skips_blank_lines_too(tmp_path: Path) -> None:
     assert _outcomes(list(policy.iter_decide(str(path), as_of=AS_OF))) == want
     python = list(readers._python_csv(path, ["id"], 10, skip=0))
     assert [c.data["id"].to_pylist() for c in python] == [["A1", "A2", "A3"]]
+
+
+@pytest.mark.parametrize("above", ["\n", "   \n", "\r\n\t\r\n", "\n\n\n"])
+@pytest.mark.parametrize("quote", [False, True], ids=["plain-lines", "quoted"])
+def test_blank_lines_above_the_header_are_skipped(tmp_path: Path, above: str, quote: bool,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """pandas reads the header below them; the reader said "empty file" (or an unknown column '')."""
+    name = '"Alpha"' if quote else "Alpha"
+    path = tmp_path / "export.csv"
+    path.write_bytes(f"{above}id,name\nA1,{name}\n   \nA2,Beta\n".encode())
+    policy = load_policy(EXPRESS)
+    want = [(1, "A1"), (2, "A2")]
+    assert _outcomes(list(policy.decide_many(str(path), as_of=AS_OF))) == want
+    assert _outcomes(list(policy.iter_decide(str(path), as_of=AS_OF))) == want
+    out = tmp_path / "decisions.csv"
+    assert main(["decide", str(EXPRESS), str(path), "-o", str(out), "--as-of", AS_OF.isoformat(), "-q"]) == 0
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        assert [(int(r["row"]), r["account_id"]) for r in csv.DictReader(f)] == want
+    python = list(readers._python_csv(path, ["id", "name"], 10, skip=0))
+    assert [c.data["id"].to_pylist() for c in python] == [["A1", "A2"]]
+    # nothing but blank lines is an empty file, as before
+    path.write_bytes(above.encode() + b"  \n")
+    with pytest.raises(Exception, match="empty file"):
+        policy.decide_many(str(path), as_of=AS_OF)
+    capsys.readouterr()
+
+
+def test_report_reads_accounts_with_blank_lines_as_decide_does(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """``report --decisions FILE ACCOUNTS`` reads ACCOUNTS (for the amounts) by its own reader: a line of
+    spaces there was "cannot read the file (CSV parse error: Expected 2 columns, got 1)"."""
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_bytes(b"  \nid,transactions.annual_revenue\nA1,1000\n   \nA2,2000\n\t\n")
+    decisions, page = tmp_path / "d.csv", tmp_path / "r.html"
+    argv = ["--as-of", AS_OF.isoformat(), "-q"]
+    assert main(["decide", str(EXPRESS), str(accounts), "-o", str(decisions), *argv]) == 0
+    assert main(["report", str(EXPRESS), "--decisions", str(decisions), str(accounts), "-o", str(page), *argv]) == 0
+    assert capsys.readouterr().err == ""
+    assert page.exists()

@@ -132,3 +132,33 @@ def test_report_error_lines_name_the_command(capsys: pytest.CaptureFixture[str],
     code, _, decide_err = run(capsys, "--lang", lang, "decide", EXPRESS, missing, "-o", tmp_path / "d.csv")
     code, _, report_err = run(capsys, "--lang", lang, "report", EXPRESS, missing, "-o", tmp_path / "r.html")
     assert report_err.replace("report", "decide", 1) == decide_err  # the same line but for the command's name
+
+
+def test_report_says_an_errors_file_is_not_utf8(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """An errors file re-saved by a spreadsheet as GBK was a traceback ("unexpected failure")."""
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("id,relationship.stage\nA1,stable\nA2,stabel\n", encoding="utf-8")
+    decisions, errors = tmp_path / "d.csv", tmp_path / "e.csv"
+    run(capsys, "decide", EXPRESS, accounts, "-o", decisions, "--errors", errors, "--as-of", AS_OF, "-q")
+    errors.write_bytes(errors.read_text(encoding="utf-8-sig").replace("A2", "客户二").encode("gbk"))
+    code, out, err = run(capsys, "report", EXPRESS, "--decisions", decisions, "--errors", errors, "-o",
+                         tmp_path / "r.html", "--as-of", AS_OF)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.startswith(f"accountrules report: error: {errors}: file is not UTF-8; it looks like GBK"), err
+    assert len(err.splitlines()) == 1
+
+
+def test_report_reads_gzipped_accounts_beside_a_decisions_file(capsys: pytest.CaptureFixture[str],
+                                                               tmp_path: Path) -> None:
+    """decide reads ``accounts.csv.gz``; report's own read of it for the amounts opened the compressed bytes
+    as text for its header and said the file "is not UTF-8; it looks like GBK"."""
+    import gzip
+
+    accounts = tmp_path / "accounts.csv.gz"
+    accounts.write_bytes(gzip.compress(b"id,transactions.annual_revenue\nA1,1000\nA2,2000\n"))
+    decisions, page = tmp_path / "d.csv", tmp_path / "r.html"
+    code, _, _ = run(capsys, "decide", EXPRESS, accounts, "-o", decisions, "--as-of", AS_OF, "-q")
+    assert code == 0
+    code, _, err = run(capsys, "report", EXPRESS, "--decisions", decisions, accounts, "-o", page,
+                       "--as-of", AS_OF, "-q")
+    assert code == 0 and err == "" and page.exists(), err

@@ -151,11 +151,25 @@ def iter_jsonl(path: Path, chunk_rows: int, encoding: str = "utf-8-sig") -> Iter
 
 def read_csv_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
     """The cells of the first row, stripped (``TableInputError`` for an empty or unreadable file, or one
-    that starts with a UTF-8 byte-order mark when ``encoding`` is another)."""
+    that starts with a UTF-8 byte-order mark when ``encoding`` is another). Blank lines above it are
+    skipped, as pandas skips them."""
+    header, _ = csv_header(path, encoding)
+    if not header:
+        raise TableInputError(Message(N_("empty file: expected a header row of field paths")), source=str(path))
+    return header_names(header)
+
+
+def csv_header(path: Path, encoding: str = "utf-8-sig") -> tuple[list[str] | None, int]:
+    """The cells of the first record that is no blank line (as written, ``None`` for a file of blank lines),
+    and the lines read up to its end: what pyarrow's ``skip_rows`` skips to the data (it counts lines, blank
+    ones included). The file is opened as :func:`open_text` opens it (decompressed by its suffix)."""
     check_not_utf8_bom(path, encoding)
     with open_text(path, newline="", encoding=encoding) as f:
+        reader = csv.reader(f)
         try:
-            header = next(csv.reader(f), None)
+            for rec in reader:
+                if rec and not (len(rec) == 1 and _blank_cell(rec[0])):
+                    return rec, reader.line_num
         except UnicodeDecodeError as e:
             raise not_utf8(path, encoding, e) from None
         except csv.Error as e:
@@ -163,9 +177,7 @@ def read_csv_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
                                   source=str(path)) from None
         except DAMAGED as e:
             raise damaged(path, e) from None
-    if not header:
-        raise TableInputError(Message(N_("empty file: expected a header row of field paths")), source=str(path))
-    return header_names(header)
+    return None, 0
 
 
 def header_names(names: Iterable[Any]) -> list[str]:
@@ -261,18 +273,19 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = 
 
     def handler(row: Any) -> str:
         # a line of spaces is a ragged row of one cell to pyarrow (its only call on a clean file's path)
-        if row.actual_columns != 1 or not _blank_line(row.text):
+        if row.actual_columns != 1 or not is_blank_line(row.text):
             ragged.append(row.text)
         return "skip"
 
     joined = _joined_rows(len(names)) if _may_hold_breaks(path, encoding) else None
+    above = max(csv_header(path, encoding)[1], 1)  # the header's lines, and any blank lines above it
     done = 0
     try:
         stream = pa.input_stream(str(path), compression=compression_of(path))
         with stream:
             reader = pacsv.open_csv(
                 stream,
-                read_options=pacsv.ReadOptions(column_names=list(names), skip_rows=1, block_size=CSV_BLOCK_BYTES,
+                read_options=pacsv.ReadOptions(column_names=list(names), skip_rows=above, block_size=CSV_BLOCK_BYTES,
                                                use_threads=False, encoding=_arrow_encoding(encoding)),
                 parse_options=pacsv.ParseOptions(newlines_in_values=joined is not None, invalid_row_handler=handler),
                 convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
@@ -320,8 +333,9 @@ def _split(pa: Any, pending: list[Any], bad: dict[int, str], n: int) -> tuple[Ra
             {i - n: m for i, m in bad.items() if i >= n})
 
 
-def _blank_line(text: str) -> bool:
-    """Whether a line (as pyarrow gives a bad row's text) is one cell of :data:`_BLANK_CHARS`, quoted or not."""
+def is_blank_line(text: str) -> bool:
+    """Whether a line (as pyarrow gives a bad row's text) is one cell of :data:`_BLANK_CHARS`, quoted or not:
+    a blank line, which every CSV reader skips (an ``invalid_row_handler`` of pyarrow's reads asks this)."""
     if len(text) > 2 and text[0] == text[-1] == '"':
         text = text[1:-1]
     return _blank_cell(text)
@@ -440,6 +454,7 @@ def iter_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
 
 __all__ = [
     "CSV_BLOCK_BYTES", "MAX_CELL_CHARS", "MAX_JSON_DEPTH",
-    "NotUtf8Error", "RawChunk", "TableInputError", "cell_text", "compression_of", "damaged", "iter_csv", "iter_jsonl",
-    "iter_parquet", "header_names", "json_object", "open_text", "pandas_array", "parquet_layout", "read_csv_header",
+    "NotUtf8Error", "RawChunk", "TableInputError", "cell_text", "compression_of", "csv_header", "damaged",
+    "header_names", "is_blank_line", "iter_csv", "iter_jsonl", "iter_parquet", "json_object", "open_text",
+    "pandas_array", "parquet_layout", "read_csv_header",
 ]
