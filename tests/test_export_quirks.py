@@ -162,3 +162,45 @@ def test_report_reads_gzipped_accounts_beside_a_decisions_file(capsys: pytest.Ca
     code, _, err = run(capsys, "report", EXPRESS, "--decisions", decisions, accounts, "-o", page,
                        "--as-of", AS_OF, "-q")
     assert code == 0 and err == "" and page.exists(), err
+
+
+def test_report_reads_jsonl_accounts_in_their_encoding(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """report's own read of JSONL accounts beside a decisions file ignored --encoding, and a GBK file was a
+    traceback ("unexpected failure") with it or without it."""
+    accounts = tmp_path / "accounts.jsonl"
+    accounts.write_bytes('{"id": "客户1", "transactions": {"annual_revenue": 5000}}\n'.encode("gbk"))
+    decisions, page = tmp_path / "d.csv", tmp_path / "r.html"
+    code, _, _ = run(capsys, "decide", EXPRESS, accounts, "--encoding", "gbk", "-o", decisions, "--as-of", AS_OF, "-q")
+    assert code == 0
+    code, _, err = run(capsys, "report", EXPRESS, "--decisions", decisions, accounts, "--encoding", "gbk", "-o", page,
+                       "--as-of", AS_OF, "-q")
+    assert code == 0 and err == "" and page.exists(), err
+    page.unlink()
+    code, _, err = run(capsys, "report", EXPRESS, "--decisions", decisions, accounts, "-o", page, "--as-of", AS_OF)
+    assert code == 2 and "Traceback" not in err and not page.exists()
+    assert err == (f"accountrules report: error: {accounts}: file is not UTF-8; it looks like GBK: re-save it as UTF-8 "
+                   "or pass --encoding gbk\n")
+
+
+@pytest.mark.parametrize("suffix", [".pq", ".jsonl.gz", ".ndjson"])
+def test_report_reads_accounts_under_every_name_decide_takes(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                             suffix: str) -> None:
+    """report's own read of the accounts beside a decisions file went by ``.parquet``/``.jsonl`` alone: a
+    ``.pq`` or ``.jsonl.gz`` file that decide reads was read as CSV there."""
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    accounts = tmp_path / f"accounts{suffix}"
+    if suffix == ".pq":
+        pq.write_table(pa.table({"id": ["A1", "A2"], "transactions.annual_revenue": [1000.0, 2000.0]}), accounts)
+    else:
+        text = "".join(f'{{"id": "A{i}", "transactions": {{"annual_revenue": {i}000}}}}\n' for i in (1, 2)).encode()
+        accounts.write_bytes(gzip.compress(text) if suffix.endswith(".gz") else text)
+    decisions, page = tmp_path / "d.csv", tmp_path / "r.html"
+    code, _, _ = run(capsys, "decide", EXPRESS, accounts, "-o", decisions, "--as-of", AS_OF, "-q")
+    assert code == 0
+    code, _, err = run(capsys, "report", EXPRESS, "--decisions", decisions, accounts, "-o", page,
+                       "--as-of", AS_OF, "-q")
+    assert code == 0 and err == "" and page.exists(), err

@@ -20,7 +20,7 @@ from accountrules.io.columns import ColumnMapping, is_ignored
 from accountrules.io.formats import BATCH_INPUT, OUTPUT
 from accountrules.io.optional import pyarrow
 from accountrules.io.readers import csv_header, is_blank_line
-from accountrules.io.text import TableInputError, check_not_utf8_bom, not_utf8
+from accountrules.io.text import TableInputError, check_not_utf8_bom, not_utf8, open_text
 from accountrules.model.decision import Decision
 from accountrules.model.explain import render_each
 from accountrules.model.fields import FIELDS
@@ -104,18 +104,22 @@ def require_columns(table: Any, path: str | Path, names: Iterable[str]) -> None:
 def _read_table(path: str | Path, typed: Iterable[str] | None, columns: ColumnMapping | None,
                 multiline: bool = False) -> Any:
     pa = pyarrow("the report")  # says which extra to install when pyarrow is missing
-    name = str(path).lower()
-    if name.endswith(".parquet"):
+    fmt = BATCH_INPUT.of(Path(path))  # by the names decide takes: .pq, .ndjson, .jsonl.gz too
+    if fmt == "parquet":
         import pyarrow.parquet as pq
 
         return pq.read_table(path)
-    if name.endswith((".jsonl", ".ndjson")):
+    encoding = columns.python_encoding if columns is not None else "utf-8-sig"
+    if fmt == "jsonl":
         import pyarrow.json as pj
 
-        return pj.read_json(path).flatten()
+        # decoded here, in its encoding as decide decodes it: Arrow's reader takes UTF-8 only and keeps
+        # invalid bytes in its strings (a GBK file failed later, far from the file)
+        with open_text(Path(path), encoding=encoding) as f:
+            text = f.read()
+        return pj.read_json(pa.py_buffer(text.encode("utf-8"))).flatten()
     import pyarrow.csv as pc
 
-    encoding = columns.python_encoding if columns is not None else "utf-8-sig"
     # the header as decide reads it: below any blank lines, a .csv.gz decompressed
     header, lines = csv_header(Path(path), encoding)
     types: dict[str, Any] = {}
