@@ -163,3 +163,16 @@ def test_report_reads_accounts_with_blank_lines_as_decide_does(tmp_path: Path,
     assert main(["report", str(EXPRESS), "--decisions", str(decisions), str(accounts), "-o", str(page), *argv]) == 0
     assert capsys.readouterr().err == ""
     assert page.exists()
+
+
+def test_features_skip_blank_lines_of_an_order_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An order log reads rows as the batch does: a line of spaces stopped ``features`` ("row 2: expected 3
+    cells, found 1", exit 2)."""
+    orders = tmp_path / "orders.csv"
+    orders.write_bytes(b"\t\ncustomer_id,date,dollar_value\nC1,2026-01-05,10\n   \nC2,2026-02-01,20\n\t\n")
+    out = tmp_path / "features.csv"
+    code = main(["features", str(orders), "--id-col", "customer_id", "--amount-col", "dollar_value",
+                 "--as-of", AS_OF.isoformat(), "-o", str(out), "-q"])
+    assert (code, capsys.readouterr().err) == (0, "")
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        assert sorted(r["id"] for r in csv.DictReader(f)) == ["C1", "C2"]
