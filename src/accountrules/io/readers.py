@@ -13,25 +13,29 @@ be read at all raises :class:`TableInputError`.
 
 from __future__ import annotations
 
-import bz2
 import codecs
 import csv
-import gzip
-import io
 import json
 import re
 import struct
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Final
 
-from accountrules.errors import AccountRulesError
 from accountrules.i18n import N_, Message
-from accountrules.io.formats import COMPRESSIONS
 from accountrules.io.optional import pyarrow, require
+from accountrules.io.text import (
+    DAMAGED,
+    NotUtf8Error,
+    TableInputError,
+    check_not_utf8_bom,
+    compression_of,
+    damaged,
+    not_utf8,
+    open_text,
+)
 
 CSV_BLOCK_BYTES: Final = 1 << 20
 """Bytes of CSV text pyarrow parses at a time. Its streaming reader reads up to 32 blocks ahead in
@@ -43,27 +47,9 @@ MAX_CELL_CHARS: Final = 131_072
 MAX_JSON_DEPTH: Final = 32
 """A JSONL line nested deeper than this is a row error (an account nests three levels)."""
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-
-
-class TableInputError(AccountRulesError):
-    """A file that cannot be read as a whole (not UTF-8, not Parquet, no header...)."""
-
-    def __init__(self, message: str, *, source: str | None = None):
-        self.message = message
-        self.source = source
-        super().__init__(f"{source}: {message}" if source else message)
-
-
-_DAMAGED: Final = (OSError, EOFError, zlib.error)
-"""What reading a cut-off or damaged file raises part-way: gzip's "not a gzipped file" is an OSError, a
-gzip or bz2 stream cut off raises EOFError and a damaged gzip zlib.error; pyarrow's decompressors and a
-failing disk raise OSError."""
-
-
-def damaged(path: Path, error: BaseException) -> TableInputError:
-    """The error for a file whose bytes stop making sense part-way (a truncated download, a bad .gz)."""
-    return TableInputError(Message(N_("cannot read the file, it may be cut off or damaged ({reason})"),
-                                   reason=str(error) or type(error).__name__), source=str(path))
+_BLANK_CHARS: Final = " \t"
+"""A CSV line of one cell holding only these (quoted or not) is a blank line: an editing artefact, skipped
+and not counted like an empty line, as pandas skips it."""
 
 
 @dataclass(slots=True)
@@ -80,67 +66,6 @@ class RawChunk:
     data: Any
     n: int
     unreadable: dict[int, str] = field(default_factory=dict)
-
-
-def compression_of(path: Path) -> str | None:
-    """The codec a compression suffix names (``.gz`` -> ``gzip``...), ``None`` for a plain file."""
-    return COMPRESSIONS.get(path.suffix.lower())
-
-
-def open_text(path: Path, *, newline: str | None = None, encoding: str = "utf-8-sig") -> IO[str]:
-    """``path`` as text (default UTF-8, a byte-order mark skipped), decompressed by its suffix.
-
-    gzip and bz2 need nothing but the standard library; zstd and lz4 are read through pyarrow.
-    """
-    codec = compression_of(path)
-    if codec is None:
-        return path.open(encoding=encoding, newline=newline)
-    raw: Any
-    if codec == "gzip":
-        raw = gzip.open(path, "rb")
-    elif codec == "bz2":
-        raw = bz2.open(path, "rb")
-    else:
-        raw = pyarrow(f"reading {codec} files").input_stream(str(path), compression=codec)
-    return io.TextIOWrapper(raw, encoding=encoding, newline=newline)
-
-
-class NotUtf8Error(TableInputError):
-    """A text file that is not UTF-8; ``guess`` names the encoding it looks like (``"GBK"``) or is None."""
-
-    def __init__(self, source: str, guess: str | None):
-        self.guess = guess
-        how = f"it looks like {guess}: re-save it as UTF-8 or read it with encoding={guess.lower()!r}" if guess \
-            else "re-save it as UTF-8 or give its encoding"
-        super().__init__(f"file is not UTF-8; {how}", source=source)
-
-
-_PROBE_BYTES: Final = 1 << 16
-
-
-def not_utf8(path: Path, encoding: str, error: UnicodeDecodeError) -> TableInputError:
-    """The error for a file that ``encoding`` cannot decode: for UTF-8 with a guess at GBK, the
-    encoding of Chinese Windows exports, when its first bytes decode as GBK, or at GB18030 (GBK's
-    superset) when they decode only as that."""
-    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
-        return TableInputError(Message(N_("cannot decode the file as {encoding} ({reason} at byte {byte})"),
-                                       encoding=encoding, reason=error.reason, byte=error.start),
-                               source=str(path))
-    try:
-        with open_text(path, encoding="latin-1") as f:  # decompressed bytes, one char a byte
-            head = f.read(_PROBE_BYTES).encode("latin-1")
-    except _DAMAGED:
-        head = b""
-    guess: str | None = None
-    for name in ("GBK", "GB18030"):  # GBK, or its superset when a character GBK lacks is there
-        try:
-            # a multi-byte character cut at the end of the probe is not evidence against it
-            codecs.getincrementaldecoder(name)().decode(head, final=False)
-        except UnicodeDecodeError:
-            continue
-        guess = name
-        break
-    return NotUtf8Error(str(path), guess)
 
 
 class _DuplicateKey(Exception):
@@ -198,6 +123,7 @@ def json_object(line: str) -> tuple[dict[str, Any] | None, str | None]:
 
 def iter_jsonl(path: Path, chunk_rows: int, encoding: str = "utf-8-sig") -> Iterator[RawChunk]:
     """Chunks of ``"rows"``: one parsed object per non-blank line (``None`` where it is not one)."""
+    check_not_utf8_bom(path, encoding)
     rows: list[Any] = []
     bad: dict[int, str] = {}
     try:
@@ -214,7 +140,7 @@ def iter_jsonl(path: Path, chunk_rows: int, encoding: str = "utf-8-sig") -> Iter
                     rows, bad = [], {}
     except UnicodeDecodeError as e:
         raise not_utf8(path, encoding, e) from None
-    except _DAMAGED as e:
+    except DAMAGED as e:
         raise damaged(path, e) from None
     if rows:
         yield RawChunk("rows", rows, len(rows), bad)
@@ -224,20 +150,34 @@ def iter_jsonl(path: Path, chunk_rows: int, encoding: str = "utf-8-sig") -> Iter
 
 
 def read_csv_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
-    """The cells of the first row, stripped (``TableInputError`` for an empty or unreadable file)."""
+    """The cells of the first row, stripped (``TableInputError`` for an empty or unreadable file, or one
+    that starts with a UTF-8 byte-order mark when ``encoding`` is another). Blank lines above it are
+    skipped, as pandas skips them."""
+    header, _ = csv_header(path, encoding)
+    if not header:
+        raise TableInputError(Message(N_("empty file: expected a header row of field paths")), source=str(path))
+    return header_names(header)
+
+
+def csv_header(path: Path, encoding: str = "utf-8-sig") -> tuple[list[str] | None, int]:
+    """The cells of the first record that is no blank line (as written, ``None`` for a file of blank lines),
+    and the lines read up to its end: what pyarrow's ``skip_rows`` skips to the data (it counts lines, blank
+    ones included). The file is opened as :func:`open_text` opens it (decompressed by its suffix)."""
+    check_not_utf8_bom(path, encoding)
     with open_text(path, newline="", encoding=encoding) as f:
+        reader = csv.reader(f)
         try:
-            header = next(csv.reader(f), None)
+            for rec in reader:
+                if rec and not (len(rec) == 1 and _blank_cell(rec[0])):
+                    return rec, reader.line_num
         except UnicodeDecodeError as e:
             raise not_utf8(path, encoding, e) from None
         except csv.Error as e:
             raise TableInputError(Message(N_("cannot read the header ({e}); save the file as UTF-8 CSV"), e=e),
                                   source=str(path)) from None
-        except _DAMAGED as e:
+        except DAMAGED as e:
             raise damaged(path, e) from None
-    if not header:
-        raise TableInputError(Message(N_("empty file: expected a header row of field paths")), source=str(path))
-    return header_names(header)
+    return None, 0
 
 
 def header_names(names: Iterable[Any]) -> list[str]:
@@ -332,17 +272,20 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = 
     ragged: list[str] = []
 
     def handler(row: Any) -> str:
-        ragged.append(row.text)
+        # a line of spaces is a ragged row of one cell to pyarrow (its only call on a clean file's path)
+        if row.actual_columns != 1 or not is_blank_line(row.text):
+            ragged.append(row.text)
         return "skip"
 
     joined = _joined_rows(len(names)) if _may_hold_breaks(path, encoding) else None
+    above = max(csv_header(path, encoding)[1], 1)  # the header's lines, and any blank lines above it
     done = 0
     try:
         stream = pa.input_stream(str(path), compression=compression_of(path))
         with stream:
             reader = pacsv.open_csv(
                 stream,
-                read_options=pacsv.ReadOptions(column_names=list(names), skip_rows=1, block_size=CSV_BLOCK_BYTES,
+                read_options=pacsv.ReadOptions(column_names=list(names), skip_rows=above, block_size=CSV_BLOCK_BYTES,
                                                use_threads=False, encoding=_arrow_encoding(encoding)),
                 parse_options=pacsv.ParseOptions(newlines_in_values=joined is not None, invalid_row_handler=handler),
                 convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
@@ -361,6 +304,8 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = 
                     break
                 if ragged:
                     raise _Fallback
+                if len(names) == 1:  # a line of spaces is a whole row of a one-column file
+                    batch = _without_blank_rows(batch)
                 bad.update({held + i: m for i, m in _batch_problems(batch, joined).items()})
                 pending.append(batch)
                 held += batch.num_rows
@@ -375,7 +320,7 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = 
                 yield _split(pa, pending, bad, held)[0]
     except (_Fallback, pa.ArrowInvalid):  # open_csv reads the first block: it may fail there too
         yield from _python_csv(path, names, chunk_rows, skip=done, encoding=encoding)
-    except _DAMAGED as e:  # pyarrow's "Truncated compressed stream", a bad gzip header
+    except DAMAGED as e:  # pyarrow's "Truncated compressed stream", a bad gzip header
         raise damaged(path, e) from None
 
 
@@ -388,6 +333,25 @@ def _split(pa: Any, pending: list[Any], bad: dict[int, str], n: int) -> tuple[Ra
             {i - n: m for i, m in bad.items() if i >= n})
 
 
+def is_blank_line(text: str) -> bool:
+    """Whether a line (as pyarrow gives a bad row's text) is one cell of :data:`_BLANK_CHARS`, quoted or not:
+    a blank line, which every CSV reader skips (an ``invalid_row_handler`` of pyarrow's reads asks this)."""
+    if len(text) > 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    return _blank_cell(text)
+
+
+def _blank_cell(cell: str) -> bool:
+    return cell != "" and not cell.strip(_BLANK_CHARS)
+
+
+def _without_blank_rows(batch: Any) -> Any:
+    """A one-column batch without its cells of :data:`_BLANK_CHARS` (the lines of spaces of its file)."""
+    pc = require("pyarrow.compute", "reading CSV")
+    blank = pc.fill_null(pc.match_substring_regex(batch.column(0), "^[ \t]+$"), False)
+    return batch.filter(pc.invert(blank)) if pc.any(blank).as_py() else batch
+
+
 def _arrow_encoding(encoding: str) -> str:
     # pyarrow reads UTF-8 natively (a byte-order mark included); any other codec goes through Python's
     name = codecs.lookup(encoding).name
@@ -396,7 +360,7 @@ def _arrow_encoding(encoding: str) -> str:
 
 def _records(f: IO[str]) -> Iterator[list[str] | str]:
     """Non-empty records of a CSV text, or the reason one could not be read (the reader goes on
-    with the next line)."""
+    with the next line). A line of spaces is skipped as an empty one is, as on pyarrow's path."""
     reader = csv.reader(f)
     while True:
         try:
@@ -406,7 +370,7 @@ def _records(f: IO[str]) -> Iterator[list[str] | str]:
         except csv.Error as e:
             yield _LONG if "field limit" in str(e) else f"cannot split the row into cells: {e}"
             continue
-        if rec:
+        if rec and not (len(rec) == 1 and _blank_cell(rec[0])):
             yield rec
 
 
@@ -441,7 +405,7 @@ def _python_csv(path: Path, names: Sequence[str], chunk_rows: int, skip: int,
                 yield RawChunk("table", data, len(block), bad)
     except UnicodeDecodeError as e:
         raise not_utf8(path, encoding, e) from None
-    except _DAMAGED as e:
+    except DAMAGED as e:
         raise damaged(path, e) from None
 
 
@@ -490,6 +454,7 @@ def iter_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
 
 __all__ = [
     "CSV_BLOCK_BYTES", "MAX_CELL_CHARS", "MAX_JSON_DEPTH",
-    "RawChunk", "TableInputError", "cell_text", "compression_of", "damaged", "iter_csv", "iter_jsonl", "iter_parquet",
-    "header_names", "json_object", "open_text", "pandas_array", "parquet_layout", "read_csv_header",
+    "NotUtf8Error", "RawChunk", "TableInputError", "cell_text", "compression_of", "csv_header", "damaged",
+    "header_names", "is_blank_line", "iter_csv", "iter_jsonl", "iter_parquet", "json_object", "open_text",
+    "pandas_array", "parquet_layout", "read_csv_header",
 ]

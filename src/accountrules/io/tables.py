@@ -24,15 +24,8 @@ from typing import Any, Final
 from accountrules.errors import AccountValidationError
 from accountrules.i18n import N_, Message
 from accountrules.io.optional import pyarrow, require
-from accountrules.io.readers import (
-    NotUtf8Error,
-    TableInputError,
-    compression_of,
-    iter_csv,
-    json_object,
-    not_utf8,
-    read_csv_header,
-)
+from accountrules.io.readers import iter_csv, json_object, read_csv_header
+from accountrules.io.text import NotUtf8Error, TableInputError, compression_of, not_utf8
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from accountrules.i18n import N_, Message
 from accountrules.io.columns import ColumnMapping, is_ignored
 from accountrules.io.formats import BATCH_INPUT, OUTPUT
 from accountrules.io.optional import pyarrow
-from accountrules.io.readers import TableInputError, not_utf8
+from accountrules.io.readers import csv_header, is_blank_line
+from accountrules.io.text import TableInputError, check_not_utf8_bom, not_utf8, open_text
 from accountrules.model.decision import Decision
 from accountrules.model.explain import render_each
 from accountrules.model.fields import FIELDS
@@ -72,6 +73,8 @@ def _read_checked(path: str | Path, typed: Iterable[str] | None, columns: Column
         raise TableInputError(Message(N_("cannot tell the format from the suffix {path!r}: use .csv, "
                                          ".jsonl/.ndjson or .parquet/.pq"), path=BATCH_INPUT.last_suffix(p)),
                               source=str(p))
+    if columns is not None and BATCH_INPUT.of(p) != "parquet":
+        check_not_utf8_bom(p, columns.python_encoding)  # as decide refuses it: a garbled first column otherwise
     try:
         table = _read_table(p, typed, columns, multiline)
         table.column_names  # noqa: B018  # pyarrow decodes the header's names only when asked
@@ -101,30 +104,37 @@ def require_columns(table: Any, path: str | Path, names: Iterable[str]) -> None:
 def _read_table(path: str | Path, typed: Iterable[str] | None, columns: ColumnMapping | None,
                 multiline: bool = False) -> Any:
     pa = pyarrow("the report")  # says which extra to install when pyarrow is missing
-    name = str(path).lower()
-    if name.endswith(".parquet"):
+    fmt = BATCH_INPUT.of(Path(path))  # by the names decide takes: .pq, .ndjson, .jsonl.gz too
+    if fmt == "parquet":
         import pyarrow.parquet as pq
 
         return pq.read_table(path)
-    if name.endswith((".jsonl", ".ndjson")):
+    encoding = columns.python_encoding if columns is not None else "utf-8-sig"
+    if fmt == "jsonl":
         import pyarrow.json as pj
 
-        return pj.read_json(path).flatten()
+        # decoded here, in its encoding as decide decodes it: Arrow's reader takes UTF-8 only and keeps
+        # invalid bytes in its strings (a GBK file failed later, far from the file)
+        with open_text(Path(path), encoding=encoding) as f:
+            text = f.read()
+        return pj.read_json(pa.py_buffer(text.encode("utf-8"))).flatten()
     import pyarrow.csv as pc
 
+    # the header as decide reads it: below any blank lines, a .csv.gz decompressed
+    header, lines = csv_header(Path(path), encoding)
     types: dict[str, Any] = {}
-    encoding = columns.python_encoding if columns is not None else "utf-8-sig"
-    if typed is not None:
+    if typed is not None and header is not None:
         keep = {"id", *typed}
         rename = columns.rename if columns is not None else {}
-        with open(path, encoding=encoding, newline="") as f:
-            header = next(csv.reader(f), [])
         types = {name: pa.string() for name in header if rename.get(name, name) not in keep}
     arrow_encoding = "utf8" if encoding == "utf-8-sig" else encoding
-    return pc.read_csv(path, read_options=pc.ReadOptions(encoding=arrow_encoding),
-                       parse_options=pc.ParseOptions(newlines_in_values=multiline),
+    read = pc.ReadOptions(encoding=arrow_encoding) if header is None else \
+        pc.ReadOptions(encoding=arrow_encoding, skip_rows=lines, column_names=header)
+    # a blank line (spaces, tabs) is skipped as decide skips it; any other ragged row fails the read
+    parse = pc.ParseOptions(newlines_in_values=multiline,
+                            invalid_row_handler=lambda row: "skip" if is_blank_line(row.text) else "error")
+    return pc.read_csv(path, read_options=read, parse_options=parse,
                        convert_options=pc.ConvertOptions(strings_can_be_null=True, column_types=types))
-
 
 
 def _unknown(table: Any, keys: Iterable[str]) -> dict[str, int]:
@@ -294,6 +304,11 @@ def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | N
                                          "read: write the decisions as CSV or Parquet (decide -o decisions.csv)")),
                               source=str(path))
     table = read_table(path, multiline=True)
+    if "actions" not in table.column_names and {"field", "message"} <= set(table.column_names):
+        # the file decide writes beside the decisions, given in their place: it would draw a page of nothing
+        raise TableInputError(Message(N_("this is an errors file written by decide (row, account_id, field, "
+                                         "message), not a decisions file: give the decisions file (decide -o FILE)")),
+                              source=str(path))
     require_columns(table, path, ("account_id",))
     cols: dict[str, Any] = {k: agg.array(table.column(k)) for k in table.column_names}
     if not pa.types.is_string(cols["account_id"].type):
@@ -316,8 +331,7 @@ def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | N
                          if f"metric.{m}" in cols})
     err_path = Path(errors) if errors is not None else decisions_errors_path(Path(path))
     if err_path.exists():
-        with err_path.open(encoding="utf-8-sig", newline="") as f:
-            frame.errors = [(r.get("field") or "", r.get("message") or "") for r in csv.DictReader(f)]
+        frame.errors = _read_errors(err_path)
     if accounts is not None:
         acc = read_accounts(accounts, policy, columns, _typed(None))
         scores = {k: v for k, v in frame.inputs.items() if k.startswith("metric.")}
@@ -328,6 +342,20 @@ def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | N
             frame.inputs = {**_input_columns(acc, rows), **scores}
         frame.unknown = _unknown(acc, acc.column_names)
     return frame
+
+
+def _read_errors(path: Path) -> list[tuple[str, str]]:
+    """``(field, message)`` of each row of an errors file written by ``decide``."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames is not None and "message" not in reader.fieldnames:
+                # a decisions file given as --errors would count every decision as a refused row
+                raise TableInputError(Message(N_("not an errors file written by decide: it has no {column!r} "
+                                                 "column"), column="message"), source=str(path))
+            return [(r.get("field") or "", r.get("message") or "") for r in reader]
+    except UnicodeDecodeError as e:  # re-saved by a spreadsheet in its own encoding: say so, no traceback
+        raise not_utf8(path, "utf-8", e) from None
 
 
 def decisions_errors_path(output: Path) -> Path:
