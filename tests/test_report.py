@@ -14,6 +14,7 @@ import re
 import shutil
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -354,6 +355,31 @@ def test_cli_report_takes_accounts_before_or_after_decisions(tmp_path: Path) -> 
     with pytest.raises(SystemExit) as exc:  # a third positional is still refused
         main(["report", str(EXPRESS), "--decisions", decisions, str(ACCOUNTS), str(ACCOUNTS), *common])
     assert exc.value.code == 2
+
+
+def test_cli_diff_report_is_the_page_of_the_batches_it_compares(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # diff --report drew its page from two more batches of its own; it now draws the two it compared
+    import accountrules.batch.engine as engine
+
+    calls: list[str] = []
+    real = engine.decide_batch
+
+    def counted(policy: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(policy.version)
+        return real(policy, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "decide_batch", counted)
+    changed = _changed_express(tmp_path)
+    page = tmp_path / "diff.html"
+    assert main(["diff", str(EXPRESS), str(changed), str(ACCOUNTS), "--as-of", AS_OF.isoformat(), "-q",
+                 "--lang", "zh", "--report", str(page)]) == 0
+    assert calls == ["1.0.0", "1.1.0"]  # each version decides the portfolio once
+    monkeypatch.undo()
+    old = load_policy(EXPRESS).decide_many(str(ACCOUNTS), as_of=AS_OF)
+    new = load_policy(changed).decide_many(str(ACCOUNTS), as_of=AS_OF)
+    want, figs = render_diff(old, new, lang="zh")
+    assert figs.moved and page.read_text(encoding="utf-8") == want  # explanations included: traces were kept
 
 
 def test_cli_report_and_diff_report(tmp_path: Path) -> None:

@@ -27,9 +27,9 @@ from accountrules.cli.progress import Progress, progress_on
 from accountrules.errors import AccountRulesError
 from accountrules.i18n import Gettext
 from accountrules.io.formats import OUTPUT
-from accountrules.io.writers import SPREADSHEET, CsvTableWriter, check_output
+from accountrules.io.writers import SPREADSHEET, CsvTableWriter, check_output, write_text_file
 from accountrules.policy import load_policy
-from accountrules.testing.impact import impact
+from accountrules.testing.impact import compare_results, decide_both
 
 CHANGE_COLUMNS = ["account_id", "what", "old", "new", "old_rule", "new_rule"]
 
@@ -86,8 +86,10 @@ def run(args: argparse.Namespace) -> int:
             check_output(args.report, inputs=inputs)
         old, new = load_policy(args.old, engine=args.engine), load_policy(args.new, engine=args.engine)
         with Progress(progress_on(args), _) as bar:
-            report = impact(old, new, str(args.accounts), as_of=args.as_of, engine=args.engine, columns=columns,
-                            progress=bar.labelled)
+            # the page explains the accounts that move: the batches keep what their traces need
+            before, after = decide_both(old, new, str(args.accounts), as_of=args.as_of, engine=args.engine,
+                                        columns=columns, trace=args.report is not None, progress=bar.labelled)
+        report = compare_results(before, after)
         if args.format == "json":
             print_json(report.to_dict())
         elif say is not None:
@@ -101,10 +103,9 @@ def run(args: argparse.Namespace) -> int:
                 print("  " + _("changes: {path}").format(path=_("standard output") if to_stdout else args.output),
                       file=say)
         if args.report is not None:
-            from accountrules.report.diff import write_diff_report  # only this option needs the report package
+            from accountrules.report.diff import render_diff  # only this option needs the report package
 
-            write_diff_report(old, new, args.accounts, args.report, as_of=args.as_of, lang=args.lang,
-                              engine=args.engine, columns=columns)
+            write_text_file(args.report, render_diff(before, after, lang=args.lang)[0])  # the batches above
     except (AccountRulesError, OSError, CommandError) as e:
         if isinstance(e, BrokenPipeError):
             raise

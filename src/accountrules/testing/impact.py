@@ -141,15 +141,23 @@ def impact(old: Policy, new: Policy, accounts: Iterable[Any] | str, *, as_of: dt
            progress: Callable[[str, str, int, int | None], None] | None = None) -> ImpactReport:
     """Decide ``accounts`` (anything ``decide_many`` takes, read with ``columns``) with both policies and
     compare. ``progress(which, phase, done, total)``: ``which`` is ``"old"`` or ``"new"``."""
+    return compare_results(*decide_both(old, new, accounts, as_of=as_of, engine=engine, columns=columns,
+                                        progress=progress))
+
+
+def decide_both(old: Policy, new: Policy, accounts: Iterable[Any] | str, *, as_of: dt.date | None = None,
+                engine: str = "compiled", columns: ColumnMapping | None = None, trace: bool = False,
+                progress: Callable[[str, str, int, int | None], None] | None = None) -> tuple[BatchResult, BatchResult]:
+    """The batches :func:`impact` compares, for a caller that also draws them (``diff --report``)."""
     from accountrules.batch.engine import decide_batch
 
     day = as_of or dt.date.today()
     source = accounts if isinstance(accounts, str) else list(accounts)
-    before = decide_batch(old, source, as_of=day, engine=engine, trace=False, columns=columns,
+    before = decide_batch(old, source, as_of=day, engine=engine, trace=trace, columns=columns,
                           progress=_tagged(progress, "old"))
-    after = decide_batch(new, source, as_of=day, engine=engine, trace=False, columns=columns,
+    after = decide_batch(new, source, as_of=day, engine=engine, trace=trace, columns=columns,
                          progress=_tagged(progress, "new"))
-    return compare_results(before, after)
+    return before, after
 
 
 # (change key, value column, rule column) of what _outputs reads from a Decision, in its order
