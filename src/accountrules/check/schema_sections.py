@@ -3,6 +3,8 @@ monotonic declarations) into the spec's types."""
 
 from __future__ import annotations
 
+import difflib
+
 from accountrules.check.policy_shapes import (
     ACTION,
     ACTION_RULE,
@@ -12,7 +14,7 @@ from accountrules.check.policy_shapes import (
     CHURN_ROW,
     LINT,
     LINT_ALLOW,
-    LINT_CODE,
+    LINT_CODES,
     METRIC_SPEC,
     MONOTONIC,
     STAGES,
@@ -36,6 +38,7 @@ from accountrules.check.spec import (
 from accountrules.errors import (
     PolicyReferenceError,
     SourceLocation,
+    did_you_mean,
 )
 from accountrules.i18n import N_, Message
 from accountrules.model.decision import Label
@@ -278,7 +281,15 @@ def _lint(r: _Reader, node: YNode | None) -> tuple[LintAllow, ...]:
     for item in r.seq(node.get("allow"), "lint.allow"):
         if not r.keys(item, "a lint allowance", LINT_ALLOW):
             continue
-        code = r.ident(item.get("code"), "lint code", LINT_CODE)
+        code_node = item.get("code")
+        code = r.text(code_node, "lint code")
+        if code is not None and code_node is not None and code not in LINT_CODES:
+            # a typo would suppress nothing, silently: the finding meant stays active
+            close = _closest_code(code)
+            r.errors.append(PolicyReferenceError(
+                Message(N_("unknown lint code {code!r}"), code=code), code_node.location,
+                did_you_mean(close) if close else Message(N_("lint reports {codes}"), codes=", ".join(LINT_CODES))))
+            code = None
         reason = r.text(item.get("reason"), "reason")
         if code is None or not reason or not reason.strip():
             if reason is not None and not reason.strip():
@@ -287,6 +298,17 @@ def _lint(r: _Reader, node: YNode | None) -> tuple[LintAllow, ...]:
         out.append(LintAllow(code=code, reason=reason.strip(), location=item.location,
                              rule=r.text(item.get("rule"), "rule")))
     return tuple(out)
+
+
+def _closest_code(code: str) -> str | None:
+    """The lint code ``code`` is most likely a typo of: itself in other case, or with two neighbouring
+    characters swapped (AR430 for AR403, which difflib's ratio ties with AR304 and AR404), else the closest
+    by difflib."""
+    upper = code.upper()
+    swaps = [upper[:i] + upper[i + 1] + upper[i] + upper[i + 2:] for i in range(len(upper) - 1)]
+    close = [c for c in (upper, *swaps) if c in LINT_CODES] or difflib.get_close_matches(upper, LINT_CODES, n=1,
+                                                                                          cutoff=0.6)
+    return close[0] if close else None
 
 
 def _monotonic(r: _Reader, node: YNode | None) -> tuple[Monotonic, ...]:
