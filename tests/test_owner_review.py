@@ -10,11 +10,13 @@ import pytest
 
 import accountrules
 from accountrules.analysis import KINDS
-from accountrules.errors import PolicyError, PolicyReferenceError
+from accountrules.errors import PolicyError, PolicyReferenceError, PolicyTypeError
 from accountrules.i18n import gettext_for
+from accountrules.testing.cases import load_case_file
 
 ROOT = Path(__file__).resolve().parents[1]
 UNUSED_PARAM = ROOT / "tests" / "lint_corpus" / "AR403-unused-param" / "bad.yaml"
+SMALL = ROOT / "examples" / "small" / "policy.yaml"
 ZH = gettext_for("zh")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -74,3 +76,106 @@ def test_the_codes_an_allowance_may_name_are_the_codes_lint_reports() -> None:
     from accountrules.check.policy_shapes import LINT_CODES  # check/ sits below analysis/: a list of its own
 
     assert set(LINT_CODES) == set(KINDS)
+
+
+# -- 2. reading an output the policy does not define ------------------------------------------------------------
+
+_NO_TIERS = """\
+policy: {name: nt, version: "1", label: nt}
+segments:
+  abc:
+    values: {a: A, b: B}
+    default: b
+    rows:
+      - {id: a-row, when: transactions.annual_revenue >= 100, then: a}
+%(churn)s
+actions:
+  catalog:
+    call: {title: Call, owner: sales, due: 7d}
+  rules:
+    - id: r
+      when: %(when)s
+      do: [call]
+"""
+
+
+@pytest.mark.parametrize(("when", "section"), [
+    ("tier == 'gold'", "tiers"), ("rank(tier) > 1", "tiers"), ("stage == 'stable'", "stages"),
+    ("churn.kind == 'none'", "churn"), ("churn.risk == 'high'", "churn"), ("churn.score > 1", "churn"),
+])
+def test_reading_an_output_of_a_section_the_policy_lacks_says_so(tmp_path: Path, when: str, section: str) -> None:
+    """It said "unknown field 'tier'", as if tier were a typo, in a policy that simply has no tiers."""
+    p = tmp_path / "p.yaml"
+    p.write_text(_NO_TIERS % {"when": when, "churn": ""}, encoding="utf-8")
+    e = _load_error(p)
+    name = when.removeprefix("rank(").split(")")[0].split()[0]
+    column = 13 + when.index(name)
+    assert isinstance(e, PolicyTypeError) and _where(e) == ("p.yaml", 14, column), str(e)
+    assert "unknown field" not in str(e)
+    assert f"the policy has no '{section}:' section" in str(e), str(e)
+    zh = _zh_tail(e)
+    assert f"'{section}:'" in zh and not _english_words(zh), e.translated(ZH)
+
+
+def test_reading_the_churn_score_of_a_churn_section_without_one_says_so(tmp_path: Path) -> None:
+    churn = "churn:\n  rows:\n    - {id: gone, when: transactions.recency_days > 365, kind: voluntary, risk: high}"
+    p = tmp_path / "p.yaml"
+    p.write_text(_NO_TIERS % {"when": "churn.score > 1", "churn": churn}, encoding="utf-8")
+    e = _load_error(p)
+    assert isinstance(e, PolicyTypeError) and _where(e) == ("p.yaml", 16, 13), str(e)
+    assert "unknown field" not in str(e) and "the churn section defines no 'score:'" in str(e), str(e)
+    assert not _english_words(_zh_tail(e)), e.translated(ZH)
+
+
+def test_reading_a_segment_the_policy_lacks_names_the_segments_it_has(tmp_path: Path) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_text(_NO_TIERS % {"when": "segments.abd == 'a'", "churn": ""}, encoding="utf-8")
+    e = _load_error(p)
+    assert isinstance(e, PolicyTypeError) and _where(e) == ("p.yaml", 14, 13), str(e)
+    assert "the policy has no segment 'abd'" in str(e) and "did you mean 'segments.abc'?" in str(e), str(e)
+    assert not _english_words(_zh_tail(e)), e.translated(ZH)
+
+
+def test_an_earlier_section_reading_the_tier_of_a_policy_without_tiers_is_not_told_to_wait(tmp_path: Path) -> None:
+    """In a segment row, 'tier' was "decided after segments and metrics", which it never is without tiers."""
+    p = tmp_path / "p.yaml"
+    p.write_text(_NO_TIERS.replace("transactions.annual_revenue >= 100", "tier == 'gold'")
+                 % {"when": "'true'", "churn": ""}, encoding="utf-8")
+    e = _load_error(p)
+    assert _where(e) == ("p.yaml", 7, 27) and "the policy has no 'tiers:' section" in str(e), str(e)
+    assert "decided after" not in str(e)
+
+
+_CASE_EXPECTS = {
+    "tier": ("{tier: gold}", "expect.tier: the policy has no tiers"),
+    "stage": ("{stage: stable}", "expect.stage: the policy has no stages"),
+    "churn": ("{churn: {kind: none}}", "expect.churn: the policy has no churn section"),
+}
+
+
+@pytest.mark.parametrize("key", sorted(_CASE_EXPECTS))
+def test_a_case_expecting_an_output_the_policy_lacks_is_told_in_chinese(tmp_path: Path, key: str) -> None:
+    expect, english = _CASE_EXPECTS[key]
+    policy = tmp_path / "p.yaml"
+    policy.write_text(_NO_TIERS % {"when": "'true'", "churn": ""}, encoding="utf-8")
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(f"cases:\n  - name: a\n    given: {{id: A}}\n    expect: {expect}\n", encoding="utf-8")
+    with pytest.raises(PolicyReferenceError) as info:
+        load_case_file(cases, accountrules.load_policy(policy))
+    e = info.value
+    assert _where(e) == ("cases.yaml", 4, 14) and english in str(e), str(e)
+    assert not _english_words(_zh_tail(e)), e.translated(ZH)
+
+
+def test_a_case_expecting_a_churn_score_of_a_churn_section_without_one_is_an_error(tmp_path: Path) -> None:
+    """It loaded, and the case failed at run time comparing 1 with a score no decision of the policy has."""
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("cases:\n  - name: a\n    given: {id: A}\n    expect: {churn: {score: 1}}\n", encoding="utf-8")
+    with pytest.raises(PolicyReferenceError) as info:
+        load_case_file(cases, accountrules.load_policy(SMALL))
+    e = info.value
+    assert _where(e) == ("cases.yaml", 4, len("    expect: {churn: {score: ") + 1), str(e)
+    assert "the churn section defines no 'score:'" in str(e), str(e)
+    assert not _english_words(_zh_tail(e)), e.translated(ZH)
+    cases.write_text("cases:\n  - name: a\n    given: {id: A}\n    expect: {churn: {score: null}}\n", encoding="utf-8")
+    assert load_case_file(cases, accountrules.load_policy(SMALL)).cases  # no score is what it has: fine

@@ -57,6 +57,7 @@ class _Checker:
         self.fields = fields
         self.param_locations = {k[len("params."):]: loc for k, loc in spec.locations.items() if k.startswith("params.")}
         self.refused = spec.refused  # grows by the metrics that fail their check
+        self.absent = _absent_outputs(spec)
 
     def tier_type(self) -> Type:
         assert self.spec.tiers is not None
@@ -100,8 +101,8 @@ class _Checker:
                     self.refused |= {m.name}
                 continue
             scope = Scope(self.fields, self.spec.params, dict(types), frozenset(portfolio),
-                          later_outputs={**not_yet, **self.later("metrics")}, param_locations=self.param_locations,
-                          refused=self.refused)
+                          later_outputs={**not_yet, **self.later("metrics")}, absent=self.absent,
+                          param_locations=self.param_locations, refused=self.refused)
             try:
                 resolved, t = ExprChecker(scope).check(m.expr, None, f"metric {m.name}")
             except PolicyError as err:
@@ -223,7 +224,7 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
 
     def scope(section: str) -> Scope:
         return Scope(c.fields, spec.params, metric_types, portfolio_metrics, dict(outputs), c.later(section),
-                     c.param_locations, c.refused)
+                     c.absent, c.param_locations, c.refused)
 
     segments: dict[str, Table] = {}
     for name, table in spec.segments.items():
@@ -262,6 +263,21 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
     raise_collected([e for e in c.errors if not isinstance(e, FollowOnError)])
     return dataclasses.replace(spec, metrics=metrics, segments=segments, tiers=tiers, stages=stages, churn=churn,
                                actions=actions)
+
+
+def _absent_outputs(spec: PolicySpec) -> dict[str, str]:
+    """The outputs of sections ``spec`` does not define, each with why it cannot be read: the output exists only
+    when its section does, so "unknown field" (as for a typo) would send the owner looking for the wrong thing."""
+    missing = {"tier": spec.tiers is None, "stage": spec.stages is None,
+               "churn.kind": spec.churn is None, "churn.risk": spec.churn is None, "churn.score": spec.churn is None}
+    section = {"tier": "tiers:", "stage": "stages:"}
+    out: dict[str, str] = {
+        path: Message(N_("{path!r} cannot be read: the policy has no {section!r} section, and {path!r} exists only "
+                         "when it is defined"), path=path, section=section.get(path, "churn:"))
+        for path, gone in missing.items() if gone}
+    if spec.churn is not None and spec.churn.score is None:
+        out["churn.score"] = Message(N_("'churn.score' cannot be read: the churn section defines no 'score:'"))
+    return out
 
 
 def _check_seeds_declared(c: _Checker, spec: PolicySpec) -> None:
