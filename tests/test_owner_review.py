@@ -10,7 +10,7 @@ import pytest
 
 import accountrules
 from accountrules.analysis import KINDS
-from accountrules.errors import PolicyError, PolicyReferenceError, PolicyTypeError
+from accountrules.errors import AccountRulesError, PolicyError, PolicyReferenceError, PolicyTypeError
 from accountrules.i18n import gettext_for
 from accountrules.testing.cases import load_case_file
 
@@ -179,3 +179,33 @@ def test_a_case_expecting_a_churn_score_of_a_churn_section_without_one_is_an_err
     assert not _english_words(_zh_tail(e)), e.translated(ZH)
     cases.write_text("cases:\n  - name: a\n    given: {id: A}\n    expect: {churn: {score: null}}\n", encoding="utf-8")
     assert load_case_file(cases, accountrules.load_policy(SMALL)).cases  # no score is what it has: fine
+
+
+# -- 3. load_policy given something that is no path -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("given", [123, None, 1.5, b"rulesets/express", ["rulesets/express"], {"policy": {}}])
+def test_load_policy_given_no_path_says_what_it_takes(given: object) -> None:
+    """It raised a bare TypeError from pathlib ("expected str, bytes or os.PathLike object, not int")."""
+    with pytest.raises(PolicyError) as info:
+        accountrules.load_policy(given)  # type: ignore[arg-type]
+    e = info.value
+    assert isinstance(e, AccountRulesError) and isinstance(e, TypeError)  # still what `except TypeError` catches
+    assert f"got {type(given).__name__}" in str(e) and "a path (str or os.PathLike)" in str(e), str(e)
+    assert not set(_english_words(_zh_tail(e))) - {type(given).__name__, "bytes"}, e.translated(ZH)  # Python's names
+    if isinstance(given, bytes):
+        assert "os.fsdecode" in str(e)
+    if isinstance(given, dict):
+        assert "load_policy_mapping" in str(e)
+
+
+def test_load_policy_text_given_no_text_says_what_it_takes() -> None:
+    for given in (123, None, ["policy: {}"]):
+        with pytest.raises(PolicyError, match=f"got {type(given).__name__}") as info:
+            accountrules.load_policy_text(given)  # type: ignore[arg-type]
+        assert isinstance(info.value, TypeError)
+
+
+def test_load_policy_still_takes_str_pathlike_and_installed_names() -> None:
+    assert accountrules.load_policy(str(SMALL)).name == accountrules.load_policy(SMALL).name == "small"
+    assert accountrules.load_policy("express").name == "express"

@@ -19,7 +19,8 @@ import yaml
 from accountrules.check.limits import LoadLimits
 from accountrules.check.policy_files import PolicyFiles, SourceFile
 from accountrules.check.policy_schema import path_problem
-from accountrules.errors import PolicySchemaError, SourceLocation
+from accountrules.errors import PolicyArgumentError, PolicySchemaError, SourceLocation
+from accountrules.i18n import N_, Message
 from accountrules.parse.yaml_source import load_yaml_text
 from accountrules.policy import Policy, build_policy
 
@@ -38,6 +39,9 @@ def load_policy_text(text: str | bytes, *, name: str = "<policy>", files: Mappin
     relative name (``{"tiers.yaml": ..., "base.yaml": ...}``); without it those keys are refused.
     ``engine`` and ``limits`` as for :func:`~accountrules.load_policy`.
     """
+    if not isinstance(text, str | bytes):
+        raise PolicyArgumentError(Message(N_("load_policy_text takes the policy's YAML text (str or bytes), "
+                                             "got {type}"), type=type(text).__name__))
     others = dict(files or {})
     if files is None:
         _refuse_references(text, name)
