@@ -209,3 +209,49 @@ def test_load_policy_text_given_no_text_says_what_it_takes() -> None:
 def test_load_policy_still_takes_str_pathlike_and_installed_names() -> None:
     assert accountrules.load_policy(str(SMALL)).name == accountrules.load_policy(SMALL).name == "small"
     assert accountrules.load_policy("express").name == "express"
+
+
+# -- 4. found while hunting --------------------------------------------------------------------------------------
+
+
+def test_an_allowance_scoped_to_a_rule_the_policy_lacks_is_an_error_at_the_rule(tmp_path: Path) -> None:
+    """`rule: silver_mn` accepted nothing, silently: the AR403 finding on silver_min stayed active."""
+    e = _load_error(_with_allowance(tmp_path, "AR403", rule="silver_mn"))
+    assert isinstance(e, PolicyReferenceError) and _where(e) == ("p.yaml", 11, 27), str(e)
+    assert "names 'silver_mn', which is no rule of this policy" in str(e) and "did you mean 'silver_min'?" in str(e)
+    assert not set(_english_words(_zh_tail(e))) - {"lint"}, e.translated(ZH)
+    scoped = accountrules.load_policy(_with_allowance(tmp_path, "AR403", rule="silver_min"))
+    assert scoped.lint().active == ()
+
+
+@pytest.mark.parametrize("policy", [ROOT / "rulesets" / "express", ROOT / "rulesets" / "postal",
+                                    *sorted((ROOT / "tests" / "lint_corpus").glob("*/bad.yaml"))],
+                         ids=lambda p: p.parent.name if p.name == "bad.yaml" else p.name)
+def test_every_rule_a_finding_names_is_one_an_allowance_may_name(policy: Path) -> None:
+    """The loader's list of rule names (check/, below analysis/) holds every name lint gives a rule."""
+    from accountrules.check.policy_check import lint_rule_names
+
+    loaded = accountrules.load_policy(policy)
+    names = lint_rule_names(loaded.spec)
+    report = loaded.lint()
+    assert report.findings
+    assert {r.rule for f in (*report.findings, *report.dropped) for r in f.rules} <= names
+
+
+def test_an_inherited_allowance_of_a_rule_the_extending_policy_replaced_is_not_an_error(tmp_path: Path) -> None:
+    """The base policy's allowances were checked against its own rules; a child that replaces its tiers keeps them."""
+    (tmp_path / "base").mkdir()
+    (tmp_path / "child").mkdir()
+    (tmp_path / "base" / "policy.yaml").write_text(
+        UNUSED_PARAM.read_text(encoding="utf-8")
+        + "lint:\n  allow:\n    - {code: AR201, rule: gold-row, reason: kept}\n", encoding="utf-8")
+    (tmp_path / "child" / "policy.yaml").write_text(
+        'policy: {name: child, version: "1", label: child}\nextends: ../base\ntiers:\n  hit: first\n'
+        "  values: {iron: Iron}\n  default: iron\n  rows:\n    - {id: iron-row, when: 'true', then: iron}\n"
+        "lint:\n  allow:\n    - {code: AR201, rule: gold-rw, reason: typo}\n", encoding="utf-8")
+    e = _load_error(tmp_path / "child")
+    assert isinstance(e, PolicyReferenceError) and "'gold-rw'" in str(e) and "gold-row" not in str(e), str(e)
+    assert _where(e)[:2] == ("policy.yaml", 11), str(e)
+    text = (tmp_path / "child" / "policy.yaml").read_text(encoding="utf-8").replace("gold-rw", "iron-row")
+    (tmp_path / "child" / "policy.yaml").write_text(text, encoding="utf-8")
+    assert accountrules.load_policy(tmp_path / "child").name == "child"

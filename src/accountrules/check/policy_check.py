@@ -260,9 +260,43 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
                                                          output=m.output),
                                                  m.location, _hint(m.output, outputs)))
     _check_seeds_declared(c, spec)
+    _check_allowed_rules(c, spec)
     raise_collected([e for e in c.errors if not isinstance(e, FollowOnError)])
     return dataclasses.replace(spec, metrics=metrics, segments=segments, tiers=tiers, stages=stages, churn=churn,
                                actions=actions)
+
+
+def lint_rule_names(spec: PolicySpec) -> frozenset[str]:
+    """Every name a lint finding may give a rule it involves (``RuleRef.rule`` of accountrules.analysis, a floor
+    above; a test holds the two together): row, transition and action-rule ids, tables ('tiers', 'churn',
+    'segments.abc') and their values ('tiers.values.gold'), stages, metrics, parameters and monotonic
+    declarations ('credit.overdue_payments->tier')."""
+    names: set[str] = {*spec.params, *(m.name for m in spec.metrics), *(s.value for s in Stage),
+                       *(f"{m.field}->{m.output}" for m in spec.monotonic)}
+    tables = [("segments." + k, t) for k, t in spec.segments.items()]
+    tables += [(label, t) for label, t in (("tiers", spec.tiers), ("churn", spec.churn)) if t is not None]
+    for label, t in tables:
+        names |= {label, *(r.id for r in t.rows), *(f"{label}.values.{v}" for v in t.values)}
+    if spec.stages is not None:
+        names |= {*spec.stages.states, *(tr.id for tr in spec.stages.transitions)}
+    if spec.actions is not None:
+        names |= {r.id for r in spec.actions.rules}
+    return frozenset(names)
+
+
+def _check_allowed_rules(c: _Checker, spec: PolicySpec) -> None:
+    """A lint allowance scoped to a rule the policy does not have (a typo, or a rule since renamed) would accept
+    nothing, silently: the finding meant stays active and the reason is shown nowhere."""
+    own = [a for a in spec.lint_allow if a.rule is not None and not a.inherited]
+    if not own:
+        return
+    names = lint_rule_names(spec)
+    for a in own:
+        if a.rule not in names:
+            assert a.rule is not None
+            c.errors.append(PolicyReferenceError(
+                Message(N_("lint allowance of {code} names {rule!r}, which is no rule of this policy"),
+                        code=a.code, rule=a.rule), a.rule_location or a.location, _hint(a.rule, names)))
 
 
 def _absent_outputs(spec: PolicySpec) -> dict[str, str]:

@@ -295,8 +295,9 @@ def _lint(r: _Reader, node: YNode | None) -> tuple[LintAllow, ...]:
             if reason is not None and not reason.strip():
                 r.err(Message(N_("a lint allowance needs a reason")), item.location)
             continue
+        rule_node = item.get("rule")
         out.append(LintAllow(code=code, reason=reason.strip(), location=item.location,
-                             rule=r.text(item.get("rule"), "rule")))
+                             rule=r.text(rule_node, "rule"), rule_location=rule_node.location if rule_node else None))
     return tuple(out)
 
 
