@@ -255,3 +255,41 @@ def test_an_inherited_allowance_of_a_rule_the_extending_policy_replaced_is_not_a
     text = (tmp_path / "child" / "policy.yaml").read_text(encoding="utf-8").replace("gold-rw", "iron-row")
     (tmp_path / "child" / "policy.yaml").write_text(text, encoding="utf-8")
     assert accountrules.load_policy(tmp_path / "child").name == "child"
+
+
+def test_an_unknown_parameter_with_none_close_says_where_to_declare_it_in_chinese(tmp_path: Path) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_text(_NO_TIERS % {"when": "transactions.annual_revenue > params.floor", "churn": ""}, encoding="utf-8")
+    e = _load_error(p)
+    assert _where(e) == ("p.yaml", 14, 43) and "unknown parameter 'params.floor'" in str(e), str(e)
+    assert "declare it under params:" in str(e)
+    assert not _english_words(_zh_tail(e)), e.translated(ZH)  # the hint was English inside the Chinese line
+
+
+def test_a_case_with_an_undeclared_extra_field_says_where_to_declare_it_in_chinese(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.yaml"
+    cases.write_text("cases:\n  - name: a\n    given: {id: A, extra: {zzz: 1}}\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        load_case_file(cases, accountrules.load_policy(SMALL))
+    e = info.value
+    assert _where(e) == ("cases.yaml", 3, 28) and "declare it under 'fields:' in the policy" in str(e), str(e)
+    assert not set(_english_words(_zh_tail(e))) - {"given"}, e.translated(ZH)
+
+
+def test_policy_text_refusals_are_translated() -> None:
+    """What a policy held in a database (load_policy_text / _mapping) is refused for was English only."""
+    refusals = [
+        lambda: accountrules.load_policy_text('policy: {name: t, version: "1", label: t}\ninclude: [tiers.yaml]\n'),
+        lambda: accountrules.load_policy_text("policy: {}\n", files={"/abs.yaml": ""}),
+        lambda: accountrules.load_policy_text("policy: {}\n", files={"../up.yaml": ""}),
+        lambda: accountrules.load_policy_text("policy: {}\n", files={"policy.yaml": ""}),
+        lambda: accountrules.load_policy_mapping([]),  # type: ignore[arg-type]
+        lambda: accountrules.load_policy_mapping({"policy": {"name": object()}}),
+    ]
+    for refuse in refusals:
+        with pytest.raises(PolicyError) as info:
+            refuse()
+        e = info.value
+        assert e.location is not None, str(e)
+        left = set(_english_words(_zh_tail(e))) - {"include", "files", "list", "object", "text"}  # keys and names
+        assert not left, (str(e), e.translated(ZH))

@@ -47,9 +47,11 @@ def load_policy_text(text: str | bytes, *, name: str = "<policy>", files: Mappin
         _refuse_references(text, name)
     sources = [SourceFile(str(_ROOT / _MAIN), name, _bytes(text))]
     for rel, data in others.items():
-        bad = path_problem(rel) or ("the name must stay inside the policy" if ".." in Path(rel).parts else None)
+        bad = path_problem(rel) or (Message(N_("the name must stay inside the policy")) if ".." in Path(rel).parts
+                                    else None)
         if bad is not None or rel == _MAIN:
-            raise PolicySchemaError(f"files: {rel!r}: {bad or 'the name is taken by the policy itself'}",
+            raise PolicySchemaError(Message(N_("files: {name!r}: {problem}"), name=rel,
+                                            problem=bad or Message(N_("the name is taken by the policy itself"))),
                                     SourceLocation(name, 1, 1))
         sources.append(SourceFile(os.path.normpath(_ROOT / rel), rel, _bytes(data)))
     reader = PolicyFiles(sources)
@@ -68,12 +70,16 @@ def load_policy_mapping(mapping: Mapping[str, Any], *, name: str = "<policy>",
     are lines of that text, which is kept as ``policy.sources[0].data``.
     """
     if not isinstance(mapping, Mapping):
-        raise PolicySchemaError(f"a policy must be a mapping, got {type(mapping).__name__}", SourceLocation(name, 1, 1))
+        raise PolicySchemaError(Message(N_("a policy must be a mapping, got {type}"), type=type(mapping).__name__),
+                                SourceLocation(name, 1, 1))
     try:
         text = yaml.dump(dict(mapping), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
     except yaml.YAMLError as e:
-        raise PolicySchemaError(f"the mapping holds a value YAML cannot write: {e}", SourceLocation(name, 1, 1),
-                                "use text, numbers, booleans, dates, lists and mappings only") from None
+        # PyYAML's RepresenterError holds the value it could not write; its own English text is not shown
+        value = e.args[1] if len(e.args) > 1 else None
+        raise PolicySchemaError(Message(N_("the mapping holds a value YAML cannot write (of type {type})"),
+                                        type=type(value).__name__), SourceLocation(name, 1, 1),
+                                Message(N_("use text, numbers, booleans, dates, lists and mappings only"))) from None
     return load_policy_text(text, name=name, files=files, engine=engine, limits=limits)
 
 
@@ -98,7 +104,8 @@ def _refuse_references(text: str | bytes, name: str) -> None:
     for key in ("extends", "include"):
         if key in top.value:
             raise PolicySchemaError(
-                f"a policy loaded from text cannot use {key}: it has no folder to read other files from",
+                Message(N_("a policy loaded from text cannot use {key}: it has no folder to read other files from"),
+                        key=key),
                 top.loc_of_key(key),
-                "pass files={'name.yaml': text, ...} with the texts it names, or load it from a folder",
+                Message(N_("pass files={{'name.yaml': text, ...}} with the texts it names, or load it from a folder")),
             )

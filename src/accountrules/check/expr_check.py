@@ -131,7 +131,7 @@ class ExprChecker:
                                         n.loc)
                 raise PolicyTypeError(
                     Message(N_("unknown parameter {path!r}"), path=path), n.loc, _did_you_mean(key, list(s.params)) or
-                    "declare it under params:"
+                    Message(N_("declare it under params:"))
                 )
             v = s.params[key]
             self._param_uses[n.loc] = key

@@ -226,7 +226,7 @@ class _CaseReader:
                     Message(N_("{what}: extra.{name} is not a field the policy declares under 'fields:'"),
                             what=what, name=name),
                     extra.loc_of_key(name) if extra is not None else node.location,
-                    _hint(name, declared) or "declare it under 'fields:' in the policy",
+                    _hint(name, declared) or Message(N_("declare it under 'fields:' in the policy")),
                     problems=[(f"extra.{name}", "not declared")]))
         try:
             env_of(acc, self.policy.plan.extra_fields)
