@@ -10,7 +10,7 @@ import pytest
 
 import accountrules
 from accountrules.analysis import KINDS
-from accountrules.errors import AccountRulesError, PolicyError, PolicyReferenceError, PolicyTypeError
+from accountrules.errors import AccountRulesError, PolicyError, PolicyErrors, PolicyReferenceError, PolicyTypeError
 from accountrules.i18n import gettext_for
 from accountrules.testing.cases import load_case_file
 
@@ -293,3 +293,27 @@ def test_policy_text_refusals_are_translated() -> None:
         assert e.location is not None, str(e)
         left = set(_english_words(_zh_tail(e))) - {"include", "files", "list", "object", "text"}  # keys and names
         assert not left, (str(e), e.translated(ZH))
+
+
+def test_tier_values_written_as_a_list_are_one_error_not_five(tmp_path: Path) -> None:
+    """`values: [gold, iron]` (a list, not code: label) also said the tiers declare no values, the default and every
+    row give a value that is not one, and every comparison with a tier names no tier "(one of )"."""
+    policy = SMALL.read_text(encoding="utf-8")
+    values = ("  values:\n    platinum: {zh: 铂金, en: Platinum}\n    gold: {zh: 黄金, en: Gold}\n"
+              "    iron: {zh: 钢铁, en: Iron}\n    lead: {zh: 重铅, en: Lead}\n")
+    assert values in policy
+    p = tmp_path / "policy.yaml"
+    p.write_text(policy.replace(values, "  values: [platinum, gold, iron, lead]\n"), encoding="utf-8")
+    e = _load_error(p)
+    assert not isinstance(e, PolicyErrors), str(e)
+    assert _where(e) == ("policy.yaml", 16, 11) and "tiers.values must be a mapping" in str(e), str(e)
+
+
+def test_a_badly_named_tier_value_is_reported_once(tmp_path: Path) -> None:
+    """A code refused for its spelling was reported, and then again at every row giving it."""
+    policy = SMALL.read_text(encoding="utf-8").replace("    gold: {zh: 黄金", "    gold-1: {zh: 黄金")
+    p = tmp_path / "policy.yaml"
+    p.write_text(policy.replace("then: gold", "then: gold-1"), encoding="utf-8")
+    e = _load_error(p)
+    assert not isinstance(e, PolicyErrors), str(e)
+    assert _where(e) == ("policy.yaml", 18, 5) and "code 'gold-1' must start with a letter" in str(e), str(e)

@@ -149,6 +149,8 @@ class ExprChecker:
                                           path=path, path2=s.later_outputs[path]), n.loc)
         if path in s.fields:
             return Ref(n.loc, "field", path, s.fields[path]), s.fields[path]
+        if path in s.refused:
+            raise FollowOnError(Message(N_("{path!r} is defined, but its definition has an error"), path=path), n.loc)
         if path.startswith("segments."):
             have = [k for k in (*s.outputs, *s.later_outputs) if k.startswith("segments.")]
             hint = _did_you_mean(path, have) or (None if have else Message(N_("it defines no segments")))
@@ -159,8 +161,6 @@ class ExprChecker:
                 Message(N_("unknown field {path!r}"),
                         path=path), n.loc, Message(N_("CRM fields outside the model must be declared under fields:"))
             )
-        if path in s.refused:
-            raise FollowOnError(Message(N_("{path!r} is defined, but its definition has an error"), path=path), n.loc)
         candidates = [*s.fields, *s.metrics, *s.outputs, *("params." + p for p in s.params)]
         raise PolicyTypeError(Message(N_("unknown field {path!r}"), path=path), n.loc, _did_you_mean(path, candidates))
 

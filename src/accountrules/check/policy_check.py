@@ -49,15 +49,21 @@ class _Checker:
         fields: dict[str, Type] = {}
         for path, f in FIELDS.items():
             fields[path] = _enum(f.enum or path, f.values) if f.type == "enum" else _SIMPLE[f.type]
-        if spec.tiers is not None:
+        self.refused = spec.refused  # grows by the metrics that fail their check
+        if spec.tiers is not None and not self.values_refused(spec.tiers):
             # previous_tier holds a tier code of this policy, so it compares with `tier`
             fields["relationship.previous_tier"] = self.tier_type()
         for name, t in spec.fields.items():
             fields["extra." + name] = _SIMPLE[t]
         self.fields = fields
         self.param_locations = {k[len("params."):]: loc for k, loc in spec.locations.items() if k.startswith("params.")}
-        self.refused = spec.refused  # grows by the metrics that fail their check
         self.absent = _absent_outputs(spec)
+
+    def values_refused(self, t: Table, code: str | None = None) -> bool:
+        """Whether the reader refused ``t``'s values (or just ``code``) with an error: what names them is not
+        reported again ("not one of its values", "(one of )")."""
+        key = ("tiers" if t.name == "tier" else f"segments.{t.name}") + ".values"
+        return key in self.refused or (code is not None and f"{key}.{code}" in self.refused)
 
     def tier_type(self) -> Type:
         assert self.spec.tiers is not None
@@ -134,7 +140,7 @@ class _Checker:
         return out
 
     def table(self, t: Table, scope: Scope, what: str) -> Table:
-        if not t.values:
+        if not t.values and not self.values_refused(t):
             self.errors.append(PolicySchemaError(Message(N_("{what} declares no values"), what=what), t.location))
         rows = []
         conditions = ConditionChecker(scope, BOOL, Message(N_("a condition")))
@@ -144,7 +150,7 @@ class _Checker:
             if then is None and not churn:
                 self.errors.append(PolicySchemaError(Message(N_("row {id!r} of {what} needs 'then'"),
                                                              id=row.id, what=what), row.prov.location or t.location))
-            elif then is not None and then not in values:
+            elif then is not None and then not in values and not self.values_refused(t, then):
                 self.errors.append(PolicyReferenceError(
                     Message(N_("row {id!r} of {what} gives {then!r}, which is not one of its values"),
                             id=row.id, what=what, then=then), row.prov.location or t.location,
@@ -157,7 +163,7 @@ class _Checker:
                     self.errors.append(err)
                     when = None
             rows.append(Row(row.id, when, row.prov, then, row.risk, row.sources, row.actions))
-        if t.default is not None and t.default not in t.values:
+        if t.default is not None and t.default not in t.values and not self.values_refused(t, t.default):
             problem = Message(N_("default {default!r} of {what} is not one of its values"), default=t.default,
                               what=what)
             self.errors.append(PolicyReferenceError(problem,
@@ -229,11 +235,17 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
     segments: dict[str, Table] = {}
     for name, table in spec.segments.items():
         segments[name] = c.table(table, scope("segments"), f"segment {name}")
-        outputs["segments." + name] = _enum("segment:" + name, table.values)
+        if c.values_refused(table):  # its values' error is reported; what reads the segment is not
+            c.refused |= {"segments." + name}
+        else:
+            outputs["segments." + name] = _enum("segment:" + name, table.values)
     tiers = None
     if spec.tiers is not None:
         tiers = c.table(spec.tiers, scope("tiers"), "tiers")
-        outputs["tier"] = c.tier_type()
+        if c.values_refused(spec.tiers):
+            c.refused |= {"tier"}
+        else:
+            outputs["tier"] = c.tier_type()
     stages = None
     if spec.stages is not None:
         stages = c.stages(spec.stages, scope("stages"))
@@ -255,7 +267,7 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
             c.errors.append(PolicyTypeError(Message(N_("monotonic field {field!r} must be a number field"),
                                                     field=m.field), m.location,
                                             _hint(m.field, [k for k, v in c.fields.items() if v == NUMBER])))
-        if m.output not in outputs or outputs[m.output].name != "enum":
+        if m.output not in c.refused and (m.output not in outputs or outputs[m.output].name != "enum"):
             c.errors.append(PolicyReferenceError(Message(N_("monotonic output {output!r} must be an ordered output"),
                                                          output=m.output),
                                                  m.location, _hint(m.output, outputs)))

@@ -49,16 +49,21 @@ from accountrules.parse.yaml_source import RowNode, YNode
 
 def _values(r: _Reader, node: YNode | None, what: str, at: SourceLocation) -> dict[str, Label]:
     out: dict[str, Label] = {}
+    # refused values are reported here once: the checker then says nothing of the rows, default and
+    # comparisons that name them (see policy_check.values_refused)
     if node is None:
         r.err(Message(N_("{what} needs 'values' (the codes it can produce)"), what=what), at)
+        r.refused.add(f"{what}.values")
         return out
     if not r.mapping(node, f"{what}.values", node.value if isinstance(node.value, dict) else ()):
+        r.refused.add(f"{what}.values")
         return out
     assert isinstance(node.value, dict)
     for code, v in node.value.items():
         if not _CODE.fullmatch(code):
             r.err(Message(N_("code {code!r} must start with a letter and hold letters, digits or '_'"),
                           code=code), node.loc_of_key(code))
+            r.refused.add(f"{what}.values.{code}")
             continue
         label = r.label(v, f"{what}.values.{code}") if v.value is not None else None
         out[code] = label or Label(zh=code, en=code)
