@@ -317,3 +317,15 @@ def test_a_badly_named_tier_value_is_reported_once(tmp_path: Path) -> None:
     e = _load_error(p)
     assert not isinstance(e, PolicyErrors), str(e)
     assert _where(e) == ("policy.yaml", 18, 5) and "code 'gold-1' must start with a letter" in str(e), str(e)
+
+
+@pytest.mark.parametrize(("output", "section"), [("tier", "tiers:"), ("stage", "stages:"), ("churn.risk", "churn:")])
+def test_a_monotonic_output_of_a_section_the_policy_lacks_says_so(tmp_path: Path, output: str, section: str) -> None:
+    """It said the output "must be an ordered output", which tier, stage and churn.risk are."""
+    p = tmp_path / "p.yaml"
+    declared = f"monotonic:\n  - {{field: credit.overdue_payments, output: {output}}}\nsegments:\n"
+    p.write_text(_NO_TIERS.replace("segments:\n", declared, 1) % {"when": "'true'", "churn": ""}, encoding="utf-8")
+    e = _load_error(p)
+    assert isinstance(e, PolicyReferenceError) and _where(e) == ("p.yaml", 3, 5), str(e)
+    assert "must be an ordered output" not in str(e) and f"the policy has no '{section}' section" in str(e), str(e)
+    assert not _english_words(_zh_tail(e)), e.translated(ZH)

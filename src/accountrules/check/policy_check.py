@@ -267,7 +267,12 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
             c.errors.append(PolicyTypeError(Message(N_("monotonic field {field!r} must be a number field"),
                                                     field=m.field), m.location,
                                             _hint(m.field, [k for k, v in c.fields.items() if v == NUMBER])))
-        if m.output not in c.refused and (m.output not in outputs or outputs[m.output].name != "enum"):
+        section = {"tier": "tiers", "stage": "stages", "churn": "churn"}.get(m.output.split(".")[0])
+        if section is not None and getattr(spec, section) is None:  # an ordered output, of a section not there
+            c.errors.append(PolicyReferenceError(
+                Message(N_("monotonic output {output!r}: the policy has no {section!r} section"), output=m.output,
+                        section=section + ":"), m.location))
+        elif m.output not in c.refused and (m.output not in outputs or outputs[m.output].name != "enum"):
             c.errors.append(PolicyReferenceError(Message(N_("monotonic output {output!r} must be an ordered output"),
                                                          output=m.output),
                                                  m.location, _hint(m.output, outputs)))
