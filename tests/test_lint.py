@@ -193,7 +193,7 @@ def test_allowance_needs_a_reason_and_a_known_shape(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="unknown key"):
         accountrules.load_policy(_policy(tmp_path, "lint:\n  ignore: [AR403]\n"))
     scoped = accountrules.load_policy(_policy(
-        tmp_path, "lint:\n  allow:\n    - {code: AR403, rule: other_param, reason: not this one}\n"))
+        tmp_path, "lint:\n  allow:\n    - {code: AR403, rule: gold_min, reason: not this one}\n"))
     assert [f.code for f in scoped.lint().active] == ["AR403"]
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "EngineUnavailableError",
     "ExpressionSyntaxError",
     "MissingDependencyError",
+    "PolicyArgumentError",
     "PolicyError",
     "PolicyErrors",
     "PolicyLimitError",
@@ -150,6 +151,13 @@ class PolicyNotFoundError(PolicyError):
     kind = "file"
 
 
+class PolicyArgumentError(PolicyError, TypeError):
+    """A loader was given a value of a type it does not take (``load_policy(123)``). It has no location: the
+    mistake is in the calling code, not in a file. A ``TypeError`` too, as a bad argument is."""
+
+    kind = "argument"
+
+
 class PolicyErrors(PolicyError):
     """Several problems found in one load, reported together in source order."""
 
@@ -180,7 +188,7 @@ class PolicyErrors(PolicyError):
 _KINDS = {
     "policy": N_("policy error"), "syntax": N_("syntax error"), "schema": N_("schema error"),
     "expression": N_("expression error"), "type": N_("type error"), "reference": N_("reference error"),
-    "limit": N_("limit error"), "file": N_("file error"),
+    "limit": N_("limit error"), "file": N_("file error"), "argument": N_("argument error"),
 }
 
 

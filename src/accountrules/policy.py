@@ -15,7 +15,12 @@ from accountrules.check.policy_files import PolicyFiles, SourceFile
 from accountrules.check.policy_schema import read_policy_partial
 from accountrules.check.spec import PolicySpec
 from accountrules.compile.plan import Plan, compile_policy
-from accountrules.errors import AccountValidationError, PolicyNotFoundError, PortfolioRequiredError
+from accountrules.errors import (
+    AccountValidationError,
+    PolicyArgumentError,
+    PolicyNotFoundError,
+    PortfolioRequiredError,
+)
 from accountrules.evaluate import registry
 from accountrules.evaluate.accounts import env_of, to_account
 from accountrules.evaluate.day import decision_day, last_decision_day
@@ -285,7 +290,7 @@ def load_policy(path: str | Path, *, engine: str = "compiled",
     expression nodes, rows tested per decision, an optional CPU-time budget); past one, a
     :class:`PolicyLimitError` names the file, line and limit. See :class:`~accountrules.LoadLimits`.
     """
-    where = Path(path)
+    where = Path(_path_text(path))
     if not where.exists():
         where = _installed(str(path))
     files = PolicyFiles(allow=allow)
@@ -305,6 +310,21 @@ def build_policy(path: str | Path, files: PolicyFiles, entry: str, limits: LoadL
         budget.check_time(max(tables, key=lambda t: len(t.rows)).location if tables else None)
         policy = Policy(checked, sources=files.files, entry=entry, limits=budget.limits)
     return policy
+
+
+def _path_text(path: object) -> str:
+    """``path`` as text, or a typed error saying what ``load_policy`` takes (pathlib's own TypeError names
+    neither the function nor what to pass instead)."""
+    text = os.fspath(path) if isinstance(path, str | os.PathLike) else None
+    if isinstance(text, str):
+        return text
+    hint = None
+    if isinstance(text if text is not None else path, bytes):
+        hint = Message(N_("decode a bytes path first: load_policy(os.fsdecode(path))"))
+    elif isinstance(path, Mapping):
+        hint = Message(N_("a policy held as a mapping is loaded with load_policy_mapping"))
+    raise PolicyArgumentError(Message(N_("load_policy takes a path (str or os.PathLike) or the name of an installed "
+                                         "policy, got {type}"), type=type(path).__name__), hint=hint)
 
 
 def _installed(name: str) -> Path:

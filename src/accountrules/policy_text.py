@@ -19,7 +19,8 @@ import yaml
 from accountrules.check.limits import LoadLimits
 from accountrules.check.policy_files import PolicyFiles, SourceFile
 from accountrules.check.policy_schema import path_problem
-from accountrules.errors import PolicySchemaError, SourceLocation
+from accountrules.errors import PolicyArgumentError, PolicySchemaError, SourceLocation
+from accountrules.i18n import N_, Message
 from accountrules.parse.yaml_source import load_yaml_text
 from accountrules.policy import Policy, build_policy
 
@@ -38,14 +39,19 @@ def load_policy_text(text: str | bytes, *, name: str = "<policy>", files: Mappin
     relative name (``{"tiers.yaml": ..., "base.yaml": ...}``); without it those keys are refused.
     ``engine`` and ``limits`` as for :func:`~accountrules.load_policy`.
     """
+    if not isinstance(text, str | bytes):
+        raise PolicyArgumentError(Message(N_("load_policy_text takes the policy's YAML text (str or bytes), "
+                                             "got {type}"), type=type(text).__name__))
     others = dict(files or {})
     if files is None:
         _refuse_references(text, name)
     sources = [SourceFile(str(_ROOT / _MAIN), name, _bytes(text))]
     for rel, data in others.items():
-        bad = path_problem(rel) or ("the name must stay inside the policy" if ".." in Path(rel).parts else None)
+        bad = path_problem(rel) or (Message(N_("the name must stay inside the policy")) if ".." in Path(rel).parts
+                                    else None)
         if bad is not None or rel == _MAIN:
-            raise PolicySchemaError(f"files: {rel!r}: {bad or 'the name is taken by the policy itself'}",
+            raise PolicySchemaError(Message(N_("files: {name!r}: {problem}"), name=rel,
+                                            problem=bad or Message(N_("the name is taken by the policy itself"))),
                                     SourceLocation(name, 1, 1))
         sources.append(SourceFile(os.path.normpath(_ROOT / rel), rel, _bytes(data)))
     reader = PolicyFiles(sources)
@@ -64,12 +70,16 @@ def load_policy_mapping(mapping: Mapping[str, Any], *, name: str = "<policy>",
     are lines of that text, which is kept as ``policy.sources[0].data``.
     """
     if not isinstance(mapping, Mapping):
-        raise PolicySchemaError(f"a policy must be a mapping, got {type(mapping).__name__}", SourceLocation(name, 1, 1))
+        raise PolicySchemaError(Message(N_("a policy must be a mapping, got {type}"), type=type(mapping).__name__),
+                                SourceLocation(name, 1, 1))
     try:
         text = yaml.dump(dict(mapping), Dumper=_Dumper, sort_keys=False, allow_unicode=True)
     except yaml.YAMLError as e:
-        raise PolicySchemaError(f"the mapping holds a value YAML cannot write: {e}", SourceLocation(name, 1, 1),
-                                "use text, numbers, booleans, dates, lists and mappings only") from None
+        # PyYAML's RepresenterError holds the value it could not write; its own English text is not shown
+        value = e.args[1] if len(e.args) > 1 else None
+        raise PolicySchemaError(Message(N_("the mapping holds a value YAML cannot write (of type {type})"),
+                                        type=type(value).__name__), SourceLocation(name, 1, 1),
+                                Message(N_("use text, numbers, booleans, dates, lists and mappings only"))) from None
     return load_policy_text(text, name=name, files=files, engine=engine, limits=limits)
 
 
@@ -94,7 +104,8 @@ def _refuse_references(text: str | bytes, name: str) -> None:
     for key in ("extends", "include"):
         if key in top.value:
             raise PolicySchemaError(
-                f"a policy loaded from text cannot use {key}: it has no folder to read other files from",
+                Message(N_("a policy loaded from text cannot use {key}: it has no folder to read other files from"),
+                        key=key),
                 top.loc_of_key(key),
-                "pass files={'name.yaml': text, ...} with the texts it names, or load it from a folder",
+                Message(N_("pass files={{'name.yaml': text, ...}} with the texts it names, or load it from a folder")),
             )

@@ -54,6 +54,8 @@ class Scope:
     portfolio_metrics: frozenset[str] = frozenset()  # metrics that use portfolio functions
     outputs: Mapping[str, Type] = field(default_factory=dict)
     later_outputs: Mapping[str, str] = field(default_factory=dict)  # name -> why it is not readable here
+    # outputs of a section the policy does not define (no tiers:, no churn score...) -> why: not a typo of a field
+    absent: Mapping[str, str] = field(default_factory=dict)
     param_locations: Mapping[str, SourceLocation] = field(default_factory=dict)  # where each param is set
     refused: frozenset[str] = frozenset()  # 'params.x' and metrics defined but refused: see FollowOnError
 
@@ -129,7 +131,7 @@ class ExprChecker:
                                         n.loc)
                 raise PolicyTypeError(
                     Message(N_("unknown parameter {path!r}"), path=path), n.loc, _did_you_mean(key, list(s.params)) or
-                    "declare it under params:"
+                    Message(N_("declare it under params:"))
                 )
             v = s.params[key]
             self._param_uses[n.loc] = key
@@ -140,18 +142,25 @@ class ExprChecker:
             return Ref(n.loc, "metric", path, s.metrics[path]), s.metrics[path]
         if path in s.outputs:
             return Ref(n.loc, "output", path, s.outputs[path]), s.outputs[path]
+        if path in s.absent:  # before later_outputs: a section that is not there is decided at no time
+            raise PolicyTypeError(s.absent[path], n.loc)
         if path in s.later_outputs:
             raise PolicyTypeError(Message(N_("{path!r} cannot be read here: {path2}"),
                                           path=path, path2=s.later_outputs[path]), n.loc)
         if path in s.fields:
             return Ref(n.loc, "field", path, s.fields[path]), s.fields[path]
+        if path in s.refused:
+            raise FollowOnError(Message(N_("{path!r} is defined, but its definition has an error"), path=path), n.loc)
+        if path.startswith("segments."):
+            have = [k for k in (*s.outputs, *s.later_outputs) if k.startswith("segments.")]
+            hint = _did_you_mean(path, have) or (None if have else Message(N_("it defines no segments")))
+            raise PolicyTypeError(Message(N_("{path!r} cannot be read: the policy has no segment {name!r}"), path=path,
+                                          name=path[len("segments."):]), n.loc, hint)
         if path.startswith("extra."):
             raise PolicyTypeError(
                 Message(N_("unknown field {path!r}"),
                         path=path), n.loc, Message(N_("CRM fields outside the model must be declared under fields:"))
             )
-        if path in s.refused:
-            raise FollowOnError(Message(N_("{path!r} is defined, but its definition has an error"), path=path), n.loc)
         candidates = [*s.fields, *s.metrics, *s.outputs, *("params." + p for p in s.params)]
         raise PolicyTypeError(Message(N_("unknown field {path!r}"), path=path), n.loc, _did_you_mean(path, candidates))
 

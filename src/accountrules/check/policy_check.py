@@ -49,14 +49,21 @@ class _Checker:
         fields: dict[str, Type] = {}
         for path, f in FIELDS.items():
             fields[path] = _enum(f.enum or path, f.values) if f.type == "enum" else _SIMPLE[f.type]
-        if spec.tiers is not None:
+        self.refused = spec.refused  # grows by the metrics that fail their check
+        if spec.tiers is not None and not self.values_refused(spec.tiers):
             # previous_tier holds a tier code of this policy, so it compares with `tier`
             fields["relationship.previous_tier"] = self.tier_type()
         for name, t in spec.fields.items():
             fields["extra." + name] = _SIMPLE[t]
         self.fields = fields
         self.param_locations = {k[len("params."):]: loc for k, loc in spec.locations.items() if k.startswith("params.")}
-        self.refused = spec.refused  # grows by the metrics that fail their check
+        self.absent = _absent_outputs(spec)
+
+    def values_refused(self, t: Table, code: str | None = None) -> bool:
+        """Whether the reader refused ``t``'s values (or just ``code``) with an error: what names them is not
+        reported again ("not one of its values", "(one of )")."""
+        key = ("tiers" if t.name == "tier" else f"segments.{t.name}") + ".values"
+        return key in self.refused or (code is not None and f"{key}.{code}" in self.refused)
 
     def tier_type(self) -> Type:
         assert self.spec.tiers is not None
@@ -100,8 +107,8 @@ class _Checker:
                     self.refused |= {m.name}
                 continue
             scope = Scope(self.fields, self.spec.params, dict(types), frozenset(portfolio),
-                          later_outputs={**not_yet, **self.later("metrics")}, param_locations=self.param_locations,
-                          refused=self.refused)
+                          later_outputs={**not_yet, **self.later("metrics")}, absent=self.absent,
+                          param_locations=self.param_locations, refused=self.refused)
             try:
                 resolved, t = ExprChecker(scope).check(m.expr, None, f"metric {m.name}")
             except PolicyError as err:
@@ -133,7 +140,7 @@ class _Checker:
         return out
 
     def table(self, t: Table, scope: Scope, what: str) -> Table:
-        if not t.values:
+        if not t.values and not self.values_refused(t):
             self.errors.append(PolicySchemaError(Message(N_("{what} declares no values"), what=what), t.location))
         rows = []
         conditions = ConditionChecker(scope, BOOL, Message(N_("a condition")))
@@ -143,7 +150,7 @@ class _Checker:
             if then is None and not churn:
                 self.errors.append(PolicySchemaError(Message(N_("row {id!r} of {what} needs 'then'"),
                                                              id=row.id, what=what), row.prov.location or t.location))
-            elif then is not None and then not in values:
+            elif then is not None and then not in values and not self.values_refused(t, then):
                 self.errors.append(PolicyReferenceError(
                     Message(N_("row {id!r} of {what} gives {then!r}, which is not one of its values"),
                             id=row.id, what=what, then=then), row.prov.location or t.location,
@@ -156,7 +163,7 @@ class _Checker:
                     self.errors.append(err)
                     when = None
             rows.append(Row(row.id, when, row.prov, then, row.risk, row.sources, row.actions))
-        if t.default is not None and t.default not in t.values:
+        if t.default is not None and t.default not in t.values and not self.values_refused(t, t.default):
             problem = Message(N_("default {default!r} of {what} is not one of its values"), default=t.default,
                               what=what)
             self.errors.append(PolicyReferenceError(problem,
@@ -223,16 +230,22 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
 
     def scope(section: str) -> Scope:
         return Scope(c.fields, spec.params, metric_types, portfolio_metrics, dict(outputs), c.later(section),
-                     c.param_locations, c.refused)
+                     c.absent, c.param_locations, c.refused)
 
     segments: dict[str, Table] = {}
     for name, table in spec.segments.items():
         segments[name] = c.table(table, scope("segments"), f"segment {name}")
-        outputs["segments." + name] = _enum("segment:" + name, table.values)
+        if c.values_refused(table):  # its values' error is reported; what reads the segment is not
+            c.refused |= {"segments." + name}
+        else:
+            outputs["segments." + name] = _enum("segment:" + name, table.values)
     tiers = None
     if spec.tiers is not None:
         tiers = c.table(spec.tiers, scope("tiers"), "tiers")
-        outputs["tier"] = c.tier_type()
+        if c.values_refused(spec.tiers):
+            c.refused |= {"tier"}
+        else:
+            outputs["tier"] = c.tier_type()
     stages = None
     if spec.stages is not None:
         stages = c.stages(spec.stages, scope("stages"))
@@ -254,14 +267,68 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
             c.errors.append(PolicyTypeError(Message(N_("monotonic field {field!r} must be a number field"),
                                                     field=m.field), m.location,
                                             _hint(m.field, [k for k, v in c.fields.items() if v == NUMBER])))
-        if m.output not in outputs or outputs[m.output].name != "enum":
+        section = {"tier": "tiers", "stage": "stages", "churn": "churn"}.get(m.output.split(".")[0])
+        if section is not None and getattr(spec, section) is None:  # an ordered output, of a section not there
+            c.errors.append(PolicyReferenceError(
+                Message(N_("monotonic output {output!r}: the policy has no {section!r} section"), output=m.output,
+                        section=section + ":"), m.location))
+        elif m.output not in c.refused and (m.output not in outputs or outputs[m.output].name != "enum"):
             c.errors.append(PolicyReferenceError(Message(N_("monotonic output {output!r} must be an ordered output"),
                                                          output=m.output),
                                                  m.location, _hint(m.output, outputs)))
     _check_seeds_declared(c, spec)
+    _check_allowed_rules(c, spec)
     raise_collected([e for e in c.errors if not isinstance(e, FollowOnError)])
     return dataclasses.replace(spec, metrics=metrics, segments=segments, tiers=tiers, stages=stages, churn=churn,
                                actions=actions)
+
+
+def lint_rule_names(spec: PolicySpec) -> frozenset[str]:
+    """Every name a lint finding may give a rule it involves (``RuleRef.rule`` of accountrules.analysis, a floor
+    above; a test holds the two together): row, transition and action-rule ids, tables ('tiers', 'churn',
+    'segments.abc') and their values ('tiers.values.gold'), stages, metrics, parameters and monotonic
+    declarations ('credit.overdue_payments->tier')."""
+    names: set[str] = {*spec.params, *(m.name for m in spec.metrics), *(s.value for s in Stage),
+                       *(f"{m.field}->{m.output}" for m in spec.monotonic)}
+    tables = [("segments." + k, t) for k, t in spec.segments.items()]
+    tables += [(label, t) for label, t in (("tiers", spec.tiers), ("churn", spec.churn)) if t is not None]
+    for label, t in tables:
+        names |= {label, *(r.id for r in t.rows), *(f"{label}.values.{v}" for v in t.values)}
+    if spec.stages is not None:
+        names |= {*spec.stages.states, *(tr.id for tr in spec.stages.transitions)}
+    if spec.actions is not None:
+        names |= {r.id for r in spec.actions.rules}
+    return frozenset(names)
+
+
+def _check_allowed_rules(c: _Checker, spec: PolicySpec) -> None:
+    """A lint allowance scoped to a rule the policy does not have (a typo, or a rule since renamed) would accept
+    nothing, silently: the finding meant stays active and the reason is shown nowhere."""
+    own = [a for a in spec.lint_allow if a.rule is not None and not a.inherited]
+    if not own:
+        return
+    names = lint_rule_names(spec)
+    for a in own:
+        if a.rule not in names:
+            assert a.rule is not None
+            c.errors.append(PolicyReferenceError(
+                Message(N_("lint allowance of {code} names {rule!r}, which is no rule of this policy"),
+                        code=a.code, rule=a.rule), a.rule_location or a.location, _hint(a.rule, names)))
+
+
+def _absent_outputs(spec: PolicySpec) -> dict[str, str]:
+    """The outputs of sections ``spec`` does not define, each with why it cannot be read: the output exists only
+    when its section does, so "unknown field" (as for a typo) would send the owner looking for the wrong thing."""
+    missing = {"tier": spec.tiers is None, "stage": spec.stages is None,
+               "churn.kind": spec.churn is None, "churn.risk": spec.churn is None, "churn.score": spec.churn is None}
+    section = {"tier": "tiers:", "stage": "stages:"}
+    out: dict[str, str] = {
+        path: Message(N_("{path!r} cannot be read: the policy has no {section!r} section, and {path!r} exists only "
+                         "when it is defined"), path=path, section=section.get(path, "churn:"))
+        for path, gone in missing.items() if gone}
+    if spec.churn is not None and spec.churn.score is None:
+        out["churn.score"] = Message(N_("'churn.score' cannot be read: the churn section defines no 'score:'"))
+    return out
 
 
 def _check_seeds_declared(c: _Checker, spec: PolicySpec) -> None:

@@ -233,7 +233,8 @@ def read_policy_partial(path: str | Path, *, files: PolicyFiles | None = None, b
             location=actions.location,
         )
     monotonic = _monotonic(r, n.get("monotonic")) if "monotonic" in n else (base.monotonic if base else ())
-    lint_allow = (*(base.lint_allow if base else ()), *_lint(r, n.get("lint")))
+    lint_allow = (*(dataclasses.replace(a, inherited=True) for a in (base.lint_allow if base else ())),
+                  *_lint(r, n.get("lint")))
     if label is None or not name or not version:
         raise_collected(r.errors)  # without metadata there is nothing sensible to check further
 

@@ -3,6 +3,8 @@ monotonic declarations) into the spec's types."""
 
 from __future__ import annotations
 
+import difflib
+
 from accountrules.check.policy_shapes import (
     ACTION,
     ACTION_RULE,
@@ -12,7 +14,7 @@ from accountrules.check.policy_shapes import (
     CHURN_ROW,
     LINT,
     LINT_ALLOW,
-    LINT_CODE,
+    LINT_CODES,
     METRIC_SPEC,
     MONOTONIC,
     STAGES,
@@ -36,6 +38,7 @@ from accountrules.check.spec import (
 from accountrules.errors import (
     PolicyReferenceError,
     SourceLocation,
+    did_you_mean,
 )
 from accountrules.i18n import N_, Message
 from accountrules.model.decision import Label
@@ -46,16 +49,21 @@ from accountrules.parse.yaml_source import RowNode, YNode
 
 def _values(r: _Reader, node: YNode | None, what: str, at: SourceLocation) -> dict[str, Label]:
     out: dict[str, Label] = {}
+    # refused values are reported here once: the checker then says nothing of the rows, default and
+    # comparisons that name them (see policy_check.values_refused)
     if node is None:
         r.err(Message(N_("{what} needs 'values' (the codes it can produce)"), what=what), at)
+        r.refused.add(f"{what}.values")
         return out
     if not r.mapping(node, f"{what}.values", node.value if isinstance(node.value, dict) else ()):
+        r.refused.add(f"{what}.values")
         return out
     assert isinstance(node.value, dict)
     for code, v in node.value.items():
         if not _CODE.fullmatch(code):
             r.err(Message(N_("code {code!r} must start with a letter and hold letters, digits or '_'"),
                           code=code), node.loc_of_key(code))
+            r.refused.add(f"{what}.values.{code}")
             continue
         label = r.label(v, f"{what}.values.{code}") if v.value is not None else None
         out[code] = label or Label(zh=code, en=code)
@@ -278,15 +286,35 @@ def _lint(r: _Reader, node: YNode | None) -> tuple[LintAllow, ...]:
     for item in r.seq(node.get("allow"), "lint.allow"):
         if not r.keys(item, "a lint allowance", LINT_ALLOW):
             continue
-        code = r.ident(item.get("code"), "lint code", LINT_CODE)
+        code_node = item.get("code")
+        code = r.text(code_node, "lint code")
+        if code is not None and code_node is not None and code not in LINT_CODES:
+            # a typo would suppress nothing, silently: the finding meant stays active
+            close = _closest_code(code)
+            r.errors.append(PolicyReferenceError(
+                Message(N_("unknown lint code {code!r}"), code=code), code_node.location,
+                did_you_mean(close) if close else Message(N_("lint reports {codes}"), codes=", ".join(LINT_CODES))))
+            code = None
         reason = r.text(item.get("reason"), "reason")
         if code is None or not reason or not reason.strip():
             if reason is not None and not reason.strip():
                 r.err(Message(N_("a lint allowance needs a reason")), item.location)
             continue
+        rule_node = item.get("rule")
         out.append(LintAllow(code=code, reason=reason.strip(), location=item.location,
-                             rule=r.text(item.get("rule"), "rule")))
+                             rule=r.text(rule_node, "rule"), rule_location=rule_node.location if rule_node else None))
     return tuple(out)
+
+
+def _closest_code(code: str) -> str | None:
+    """The lint code ``code`` is most likely a typo of: itself in other case, or with two neighbouring
+    characters swapped (AR430 for AR403, which difflib's ratio ties with AR304 and AR404), else the closest
+    by difflib."""
+    upper = code.upper()
+    swaps = [upper[:i] + upper[i + 1] + upper[i] + upper[i + 2:] for i in range(len(upper) - 1)]
+    close = [c for c in (upper, *swaps) if c in LINT_CODES] or difflib.get_close_matches(upper, LINT_CODES, n=1,
+                                                                                          cutoff=0.6)
+    return close[0] if close else None
 
 
 def _monotonic(r: _Reader, node: YNode | None) -> tuple[Monotonic, ...]:

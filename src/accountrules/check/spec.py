@@ -129,6 +129,8 @@ class LintAllow:
     reason: str
     location: SourceLocation
     rule: str | None = None  # only findings involving this rule; None = every finding of the code
+    rule_location: SourceLocation | None = None  # where ``rule`` is written
+    inherited: bool = False  # from the base policy (``extends:``), which was checked against its own rules
 
 
 @dataclass(frozen=True)

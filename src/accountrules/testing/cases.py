@@ -226,7 +226,7 @@ class _CaseReader:
                     Message(N_("{what}: extra.{name} is not a field the policy declares under 'fields:'"),
                             what=what, name=name),
                     extra.loc_of_key(name) if extra is not None else node.location,
-                    _hint(name, declared) or "declare it under 'fields:' in the policy",
+                    _hint(name, declared) or Message(N_("declare it under 'fields:' in the policy")),
                     problems=[(f"extra.{name}", "not declared")]))
         try:
             env_of(acc, self.policy.plan.extra_fields)
@@ -329,7 +329,7 @@ class _CaseReader:
         v = node.get("tier")
         if v is not None:
             if spec.tiers is None:
-                self.ref_err("expect.tier: the policy has no tiers", node.loc_of_key("tier"))
+                self.ref_err(Message(N_("expect.tier: the policy has no tiers")), node.loc_of_key("tier"))
             else:
                 code = self.code_or_null(v, "tier", list(spec.tiers.values))
                 if code is not False:
@@ -385,7 +385,7 @@ class _CaseReader:
     def stage(self, node: YNode, key_loc: SourceLocation) -> list[Expectation]:
         st = self.spec.stages
         if st is None:
-            self.ref_err("expect.stage: the policy has no stages", key_loc)
+            self.ref_err(Message(N_("expect.stage: the policy has no stages")), key_loc)
             return []
         states = list(st.states)
         if node.value is None:
@@ -419,7 +419,7 @@ class _CaseReader:
 
     def churn(self, node: YNode, key_loc: SourceLocation) -> list[Expectation]:
         if self.spec.churn is None:
-            self.ref_err("expect.churn: the policy has no churn section", key_loc)
+            self.ref_err(Message(N_("expect.churn: the policy has no churn section")), key_loc)
             return []
         if not self.mapping(node, "expect.churn", _CHURN_KEYS):
             return []
@@ -439,6 +439,9 @@ class _CaseReader:
             sv = score.value
             if sv is None:
                 out.append(Expectation("churn.score", None, score.location))
+            elif isinstance(sv, int | float) and not isinstance(sv, bool) and self.spec.churn.score is None:
+                # no decision of this policy has a score: the case would only fail when run, comparing with null
+                self.ref_err(Message(N_("expect.churn.score: the churn section defines no 'score:'")), score.location)
             elif isinstance(sv, int | float) and not isinstance(sv, bool):
                 out.append(Expectation("churn.score", float(sv), score.location))
             else:
@@ -449,7 +452,7 @@ class _CaseReader:
     def actions(self, node: YNode, key_loc: SourceLocation) -> list[Expectation]:
         acts = self.spec.actions
         if acts is None:
-            self.ref_err("expect.actions: the policy has no actions", key_loc)
+            self.ref_err(Message(N_("expect.actions: the policy has no actions")), key_loc)
             return []
         catalog = list(acts.catalog)
 
