@@ -184,3 +184,19 @@ def test_engines_agree(express: Policy, result: BatchResult) -> None:
 def test_without_trace(express: Policy) -> None:
     first = express.decide_many(ACCOUNTS_CSV, as_of=AS_OF, trace=False)[0]
     assert isinstance(first, Decision) and first.trace == () and first.tier is not None
+
+
+def test_columns_by_name_are_those_of_every_column() -> None:
+    import accountrules as ar
+
+    policy = ar.load_policy(ROOT / "rulesets" / "express")
+    for engine in ("compiled", "vector"):
+        res = policy.decide_many(str(ROOT / "examples" / "portfolio" / "accounts_with_errors.csv"),
+                                 as_of=dt.date(2026, 6, 30), engine=engine, trace=False)
+        for errors in (False, True):
+            every = res.columns(errors=errors)
+            some = res.columns(errors=errors, names=["actions", "tier"])
+            assert list(some) == ["row", "account_id", "tier", "actions", *(["error_field", "error"] if errors else [])]
+            assert all(some[c] == every[c] for c in some)
+        with pytest.raises(KeyError, match="tierr"):
+            res.columns(names=["tierr"])

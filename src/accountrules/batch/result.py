@@ -318,16 +318,20 @@ class BatchResult(Sequence[Item]):
         return dict(total)
 
     # -- flat tables
-    def columns(self, *, errors: bool = False) -> dict[str, list[Any]]:
-        """The flat result as ``{column: values}`` (actions as tuples); see :meth:`to_records`."""
-        names = output_columns(self.policy.plan)
+    def columns(self, *, errors: bool = False, names: Iterable[str] | None = None) -> dict[str, list[Any]]:
+        """The flat result as ``{column: values}`` (actions as tuples); see :meth:`to_records`.
+
+        ``names``: only these of the flat columns (``row`` and ``account_id`` are always given), in the
+        flat order; a name the result has not is a ``KeyError``. Each column is turned into Python values
+        once per call, so asking for the few a caller reads saves the rest."""
+        names = self._names(names)
         out: dict[str, list[Any]] = {c: [] for c in names}
         if errors:
             out["error_field"] = []
             out["error"] = []
         for p in self._parts:
             ids = _as_list("account_id", p.id_column())
-            outs = p.lists()
+            outs = {c: _as_list(c, p.outputs[c]) for c in names[2:]}
             rows = range(p.n) if errors else [j for j in range(p.n) if j not in p.errors]
             whole = not p.errors
             out["row"].extend(p.start + j + 1 for j in rows)
@@ -345,6 +349,16 @@ class BatchResult(Sequence[Item]):
                 out["error_field"].extend(p.errors[j].field if j in p.errors else None for j in rows)
                 out["error"].extend(p.errors[j].message if j in p.errors else None for j in rows)
         return out
+
+    def _names(self, names: Iterable[str] | None) -> list[str]:
+        flat = output_columns(self.policy.plan)
+        if names is None:
+            return flat
+        wanted = set(names)
+        unknown = sorted(wanted - set(flat))
+        if unknown:
+            raise KeyError(f"no such column of this result: {', '.join(unknown)} (columns: {', '.join(flat)})")
+        return [c for c in flat if c in wanted or c in ("row", "account_id")]
 
     def to_records(self, *, errors: bool = False) -> list[dict[str, Any]]:
         """One dict per decided row: ``row, account_id, tier, tier_rule, segment.<name>,

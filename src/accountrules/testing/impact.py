@@ -183,11 +183,12 @@ def compare_results(before: BatchResult, after: BatchResult) -> ImpactReport:
     The changes are those :func:`compare` finds Decision by Decision, in the same order
     (``tests/test_impact.py`` holds the two equal)."""
     report = ImpactReport(*_names(before.policy, after.policy), len(before))
-    a, b = before.columns(errors=True), after.columns(errors=True)
+    a_keys, b_keys = _keys(before), _keys(after)
+    a = before.columns(errors=True, names=[*(c for k in a_keys for c in k[1:]), "actions"])
+    b = after.columns(errors=True, names=[*(c for k in b_keys for c in k[1:]), "actions"])
     if a["row"] != b["row"]:
         raise ValueError("the two batches must be of the same input rows")
     old_bad, new_bad = {e.row: e for e in before.errors}, {e.row: e for e in after.errors}
-    a_keys, b_keys = _keys(before), _keys(after)
     churn_a = any(k[0] == "churn.kind" for k in a_keys)
     churn_b = any(k[0] == "churn.kind" for k in b_keys)
     changes = report.changes
