@@ -164,6 +164,28 @@ def rfm_default(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return new
 
 
+@pytest.fixture(scope="module")
+def actions_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Express with one more action rule, which changes actions and nothing else."""
+    new = tmp_path_factory.mktemp("acts") / "express"
+    shutil.copytree(ROOT / "rulesets" / "express", new)
+    with (new / "actions.yaml").open("a", encoding="utf-8") as f:
+        f.write("    - id: act-extra-club\n      when: transactions.count >= 20 and churn.kind != 'expelled'\n"
+                "      do: [customer_club]\n")
+    return new
+
+
+@pytest.fixture(scope="module")
+def one_more_segment(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Express with a segment table of its own that no rule reads: one output more, nothing else changes."""
+    new = tmp_path_factory.mktemp("seg") / "express"
+    shutil.copytree(ROOT / "rulesets" / "express", new)
+    with (new / "segments.yaml").open("a", encoding="utf-8") as f:
+        f.write("  busy:\n    hit: first\n    values: {busy: {zh: 忙, en: busy}}\n    rows:\n"
+                "      - {id: busy-20, when: transactions.count >= 20, then: busy}\n")
+    return new
+
+
 @pytest.mark.parametrize("engine", ["compiled", "vector"])
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(data=st.data())
@@ -184,10 +206,32 @@ def test_changes_from_columns_are_the_changes_of_the_decisions(overlapping: Path
 
 @pytest.mark.parametrize("engine", ["compiled", "vector"])
 def test_changes_of_the_example_portfolio_from_columns_and_decisions(overlapping: Path, versions: tuple[Path, Path],
-                                                                     rfm_default: Path, engine: str) -> None:
+                                                                     rfm_default: Path, actions_only: Path,
+                                                                     one_more_segment: Path, engine: str) -> None:
     express = accountrules.load_policy(ROOT / "rulesets" / "express")
-    for other in (versions[1], overlapping, rfm_default, ROOT / "rulesets" / "postal"):
+    for other in (versions[1], overlapping, rfm_default, actions_only, one_more_segment, ROOT / "rulesets" / "postal"):
         changed = accountrules.load_policy(other)
         for old, new in ((express, changed), (changed, express)):
             report = impact(old, new, str(ACCOUNTS), as_of=AS_OF, engine=engine)
             assert [c for c in report.changes if c.what != "refused"] == _by_decisions(old, new, str(ACCOUNTS))
+
+
+def test_changes_without_pyarrow_are_those_with_it(overlapping: Path, rfm_default: Path, actions_only: Path,
+                                                   one_more_segment: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # with pyarrow, rows whose values, actions and refusals are all equal are left out over whole columns;
+    # without it every row is compared: the reports must be the same
+    import accountrules.testing.impact as impact_module
+    from accountrules.errors import MissingDependencyError
+
+    express = accountrules.load_policy(ROOT / "rulesets" / "express")
+    for other in (overlapping, rfm_default, actions_only, one_more_segment, ROOT / "rulesets" / "postal"):
+        changed = accountrules.load_policy(other)
+        for old, new in ((express, changed), (changed, express)):
+            with_arrow = impact(old, new, str(ACCOUNTS), as_of=AS_OF, engine="vector")
+            with monkeypatch.context() as m:
+                def missing(module: str, purpose: str) -> Any:
+                    raise MissingDependencyError(purpose, module, "arrow")
+
+                m.setattr(impact_module, "require", missing)
+                without = impact(old, new, str(ACCOUNTS), as_of=AS_OF, engine="vector")
+            assert without.changes == with_arrow.changes and without.errors == with_arrow.errors

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from accountrules.batch.errors import RowError
+from accountrules.errors import MissingDependencyError
 from accountrules.io.columns import ColumnMapping
+from accountrules.io.optional import require
 from accountrules.model.decision import Decision
 from accountrules.policy import Policy
 
@@ -184,10 +186,7 @@ def compare_results(before: BatchResult, after: BatchResult) -> ImpactReport:
     (``tests/test_impact.py`` holds the two equal)."""
     report = ImpactReport(*_names(before.policy, after.policy), len(before))
     a_keys, b_keys = _keys(before), _keys(after)
-    a = before.columns(errors=True, names=[*(c for k in a_keys for c in k[1:]), "actions"])
-    b = after.columns(errors=True, names=[*(c for k in b_keys for c in k[1:]), "actions"])
-    if a["row"] != b["row"]:
-        raise ValueError("the two batches must be of the same input rows")
+    a, b = _rows_to_compare(before, after, a_keys, b_keys)
     old_bad, new_bad = {e.row: e for e in before.errors}, {e.row: e for e in after.errors}
     churn_a = any(k[0] == "churn.kind" for k in a_keys)
     churn_b = any(k[0] == "churn.kind" for k in b_keys)
@@ -211,6 +210,48 @@ def compare_results(before: BatchResult, after: BatchResult) -> ImpactReport:
             changes.extend(Change(aid, "action+", None, c) for c in new_actions if c not in old_actions)
             changes.extend(Change(aid, "action-", c, None) for c in old_actions if c not in new_actions)
     return report
+
+
+def _rows_to_compare(before: BatchResult, after: BatchResult, a_keys: list[_Key],
+                     b_keys: list[_Key]) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """Both batches' compared columns as Python values, at the rows where something may differ.
+
+    Most accounts of a policy change do not move, and turning every cell into a Python value is most
+    of the cost of comparing, so with pyarrow the rows whose values, actions and refusals are all
+    equal are left out first, over whole columns; the rows kept are compared as before. Without
+    pyarrow every row is."""
+    a_names = [*(c for k in a_keys for c in k[1:]), "actions"]
+    b_names = [*(c for k in b_keys for c in k[1:]), "actions"]
+    try:
+        pc = require("pyarrow.compute", "comparing two batches")
+    except MissingDependencyError:
+        a, b = before.columns(errors=True, names=a_names), after.columns(errors=True, names=b_names)
+        if a["row"] != b["row"]:
+            raise ValueError("the two batches must be of the same input rows") from None
+        return a, b
+    ta, tb = before.to_arrow(errors=True), after.to_arrow(errors=True)
+    if ta.num_rows != tb.num_rows or pc.all(pc.equal(ta["row"], tb["row"])).as_py() not in (True, None):
+        raise ValueError("the two batches must be of the same input rows")
+
+    def differ(x: Any, y: Any) -> Any:  # a null on one side only differs too
+        return pc.or_(pc.fill_null(pc.not_equal(x, y), False), pc.xor(pc.is_null(x), pc.is_null(y)))
+
+    maybe = pc.or_(pc.is_valid(ta["error"]), pc.is_valid(tb["error"]))
+    for col in dict.fromkeys([k[1] for k in a_keys] + [k[1] for k in b_keys]):
+        if col in ta.column_names and col in tb.column_names:
+            maybe = pc.or_(maybe, differ(ta[col], tb[col]))
+        else:  # an output one policy has not: a value of the other is a change
+            maybe = pc.or_(maybe, pc.is_valid(ta[col] if col in ta.column_names else tb[col]))
+    # the codes as one text per row (a unit separator cannot be in a code): equal texts, equal tuples
+    maybe = pc.or_(maybe, differ(pc.binary_join(ta["actions"], "\x1f"), pc.binary_join(tb["actions"], "\x1f")))
+    at = pc.indices_nonzero(maybe)
+
+    def pick(table: Any, names: list[str]) -> dict[str, list[Any]]:
+        out = {c: table[c].take(at).to_pylist() for c in ["row", "account_id", *names]}
+        out["actions"] = [tuple(v) if v is not None else () for v in out["actions"]]
+        return out
+
+    return pick(ta, a_names), pick(tb, b_names)
 
 
 def _present(cols: dict[str, list[Any]], keys: list[_Key], i: int, churn: bool) -> dict[str, tuple[Any, Any]]:
