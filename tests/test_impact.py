@@ -235,3 +235,33 @@ def test_changes_without_pyarrow_are_those_with_it(overlapping: Path, rfm_defaul
                 m.setattr(impact_module, "require", missing)
                 without = impact(old, new, str(ACCOUNTS), as_of=AS_OF, engine="vector")
             assert without.changes == with_arrow.changes and without.errors == with_arrow.errors
+
+
+@pytest.fixture(scope="module")
+def score_weight(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Express with a much smaller recency weight in the churn score: the score of most accounts changes,
+    their churn kind and risk mostly not."""
+    new = tmp_path_factory.mktemp("score") / "express"
+    shutil.copytree(ROOT / "rulesets" / "express", new)
+    text = (new / "policy.yaml").read_text(encoding="utf-8")
+    assert "  score_w_recency: 30 " in text
+    text = text.replace("  score_w_recency: 30 ", "  score_w_recency: 0.31 ")
+    (new / "policy.yaml").write_text(text, encoding="utf-8")
+    return new
+
+
+def test_the_diff_page_moves_the_accounts_diff_lists(versions: tuple[Path, Path], overlapping: Path,
+                                                      rfm_default: Path, actions_only: Path, one_more_segment: Path,
+                                                      score_weight: Path) -> None:
+    # the page counted an account whose churn score or a metric alone changed as one that moves: 287 of 300
+    # for a new score weight, where `diff` listed 1
+    from accountrules.report.diff import render_diff
+    from accountrules.testing.impact import compare_results, decide_both
+
+    express = accountrules.load_policy(ROOT / "rulesets" / "express")
+    for other in (versions[1], overlapping, rfm_default, actions_only, one_more_segment, score_weight):
+        changed = accountrules.load_policy(other)
+        for old, new in ((express, changed), (changed, express)):
+            before, after = decide_both(old, new, str(ACCOUNTS), as_of=AS_OF, engine="vector", trace=True)
+            listed = [c.account_id for c in compare_results(before, after).changes if c.what != "refused"]
+            assert render_diff(before, after)[1].moved == list(dict.fromkeys(listed)), other.name

@@ -46,8 +46,9 @@ def diff_figures(old: BatchResult, new: BatchResult) -> DiffFigures:
     a, b = old.columns(), new.columns()
     where = {aid: i for i, aid in enumerate(b["account_id"])}
     pairs = [(i, where[aid]) for i, aid in enumerate(a["account_id"]) if aid in where]
-    compared = [c for c in a if c in b and c not in ("row", "account_id") and not c.endswith("_rule")
-                and c != "stage_transition"]
+    # what `accountrules diff` compares (testing.impact): a new churn score or metric value alone moves no one
+    compared = [c for c in dict.fromkeys([*a, *b])
+                if c in _COMPARED or (c.startswith("segment.") and not c.endswith("_rule"))]
 
     def matrix(col: str) -> dict[tuple[str, str], int]:
         if col not in a or col not in b:
@@ -64,7 +65,8 @@ def diff_figures(old: BatchResult, new: BatchResult) -> DiffFigures:
             gained[own_new.get(code, code)] += 1
         for code in x - y:
             lost[own_old.get(code, code)] += 1
-        if any(a[c][i] != b[c][j] if c != "actions" else x != y for c in compared):
+        # an output one version has not (a segment table added or removed) is unknown on that side
+        if x != y or any((a[c][i] if c in a else None) != (b[c][j] if c in b else None) for c in compared):
             moved.append(str(a["account_id"][i]))
     # the same input rows on both sides: a row refused by one policy only is a change, not a gap
     old_bad, new_bad = {e.row: e for e in old.errors}, {e.row: e for e in new.errors}
