@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Change:
+    """One difference for one account: ``what`` changed from ``old`` to ``new`` (with the rule ids that
+    decided each, where a rule did)."""
+
     account_id: str
     # tier | segment:<name> | stage | churn.kind | churn.risk | action+ | action- | refused (old and new are
     # then why each policy refused the account, None where it decided it)
@@ -38,6 +41,8 @@ class Change:
 
 @dataclass
 class ImpactReport:
+    """Every change between two versions on one portfolio, and the rows both refuse alike."""
+
     old: str  # "name version"
     new: str
     accounts: int
