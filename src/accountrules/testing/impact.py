@@ -144,16 +144,18 @@ def compare(old: Decision, new: Decision) -> list[Change]:
 
 
 def impact(old: Policy, new: Policy, accounts: Iterable[Any] | str, *, as_of: dt.date | None = None,
-           engine: str = "compiled", columns: ColumnMapping | None = None,
+           engine: str = "auto", columns: ColumnMapping | None = None,
            progress: Callable[[str, str, int, int | None], None] | None = None) -> ImpactReport:
     """Decide ``accounts`` (anything ``decide_many`` takes, read with ``columns``) with both policies and
-    compare. ``progress(which, phase, done, total)``: ``which`` is ``"old"`` or ``"new"``."""
+    compare. ``engine``: as ``decide_many``'s (``auto``, the default, is the fastest proven evaluator
+    installed; every evaluator gives the same changes). ``progress(which, phase, done, total)``:
+    ``which`` is ``"old"`` or ``"new"``."""
     return compare_results(*decide_both(old, new, accounts, as_of=as_of, engine=engine, columns=columns,
                                         progress=progress))
 
 
 def decide_both(old: Policy, new: Policy, accounts: Iterable[Any] | str, *, as_of: dt.date | None = None,
-                engine: str = "compiled", columns: ColumnMapping | None = None, trace: bool = False,
+                engine: str = "auto", columns: ColumnMapping | None = None, trace: bool = False,
                 progress: Callable[[str, str, int, int | None], None] | None = None) -> tuple[BatchResult, BatchResult]:
     """The batches :func:`impact` compares, for a caller that also draws them (``diff --report``)."""
     from accountrules.batch.engine import decide_batch
