@@ -21,10 +21,16 @@ ACCOUNTS = ROOT / "examples" / "portfolio" / "accounts.csv"
 AS_OF = dt.date(2026, 6, 30)
 
 
+def _express_copy(factory: pytest.TempPathFactory, name: str) -> Path:
+    """A copy of the shipped express policy, for a fixture to change."""
+    new = factory.mktemp(name) / "express"
+    shutil.copytree(ROOT / "rulesets" / "express", new)
+    return new
+
+
 @pytest.fixture(scope="module")
 def versions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    new = tmp_path_factory.mktemp("v2") / "express"
-    shutil.copytree(ROOT / "rulesets" / "express", new)
+    new = _express_copy(tmp_path_factory, "v2")
     text = (new / "policy.yaml").read_text(encoding="utf-8")
     text = text.replace("platinum_min_percentile: 0.80", "platinum_min_percentile: 0.70")
     (new / "policy.yaml").write_text(text.replace('version: "1.0.0"', 'version: "1.1.0"'), encoding="utf-8")
@@ -77,8 +83,7 @@ def test_cli_refuses_to_write_csv_under_another_formats_name(versions: tuple[Pat
 def overlapping(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The express policy with its tier table made ``unique``: its rows overlap (first-hit order decided),
     so accounts matching two rows cannot be decided any more (seed T1's pyramid must be a partition)."""
-    new = tmp_path_factory.mktemp("overlap") / "express"
-    shutil.copytree(ROOT / "rulesets" / "express", new)
+    new = _express_copy(tmp_path_factory, "overlap")
     text = (new / "tiers.yaml").read_text(encoding="utf-8")
     assert "  hit: first\n" in text
     (new / "tiers.yaml").write_text(text.replace("  hit: first\n", "  hit: unique\n", 1), encoding="utf-8")
@@ -152,8 +157,7 @@ def _by_decisions(old: accountrules.Policy, new: accountrules.Policy, source: An
 def rfm_default(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Express with a default RFM segment (C5) and a lower platinum cut: the RFM segment, unknown before for
     some accounts, now has a value, while the tier and the churn risk change too."""
-    new = tmp_path_factory.mktemp("rfm") / "express"
-    shutil.copytree(ROOT / "rulesets" / "express", new)
+    new = _express_copy(tmp_path_factory, "rfm")
     seg = (new / "segments.yaml").read_text(encoding="utf-8")
     anchor = "    seed: [C5]\n    hit: unique\n"
     assert anchor in seg
@@ -167,8 +171,7 @@ def rfm_default(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def actions_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Express with one more action rule, which changes actions and nothing else."""
-    new = tmp_path_factory.mktemp("acts") / "express"
-    shutil.copytree(ROOT / "rulesets" / "express", new)
+    new = _express_copy(tmp_path_factory, "acts")
     with (new / "actions.yaml").open("a", encoding="utf-8") as f:
         f.write("    - id: act-extra-club\n      when: transactions.count >= 20 and churn.kind != 'expelled'\n"
                 "      do: [customer_club]\n")
@@ -178,8 +181,7 @@ def actions_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def one_more_segment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Express with a segment table of its own that no rule reads: one output more, nothing else changes."""
-    new = tmp_path_factory.mktemp("seg") / "express"
-    shutil.copytree(ROOT / "rulesets" / "express", new)
+    new = _express_copy(tmp_path_factory, "seg")
     with (new / "segments.yaml").open("a", encoding="utf-8") as f:
         f.write("  busy:\n    hit: first\n    values: {busy: {zh: 忙, en: busy}}\n    rows:\n"
                 "      - {id: busy-20, when: transactions.count >= 20, then: busy}\n")
@@ -241,8 +243,7 @@ def test_changes_without_pyarrow_are_those_with_it(overlapping: Path, rfm_defaul
 def score_weight(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Express with a much smaller recency weight in the churn score: the score of most accounts changes,
     their churn kind and risk mostly not."""
-    new = tmp_path_factory.mktemp("score") / "express"
-    shutil.copytree(ROOT / "rulesets" / "express", new)
+    new = _express_copy(tmp_path_factory, "score")
     text = (new / "policy.yaml").read_text(encoding="utf-8")
     assert "  score_w_recency: 30 " in text
     text = text.replace("  score_w_recency: 30 ", "  score_w_recency: 0.31 ")
