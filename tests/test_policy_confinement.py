@@ -50,6 +50,15 @@ def test_extends_outside_the_folder_is_refused_without_reading_it(tmp_path: Path
     # the caller can widen it explicitly; then the foreign file is read (and refused as a policy)
     widened = _error(child, allow=[tmp_path / "elsewhere"])
     assert "leaves the folders" not in str(widened)
+    # one folder given as text (or a path) is that folder and no other: a str was read as one folder per
+    # character, "/" among them, so allow="/some/folder" let extends: reach every file of the machine
+    other = _policy(tmp_path / "rules" / "other", HEAD + "extends: ../../third\n")
+    (tmp_path / "third").mkdir()
+    (tmp_path / "third" / "policy.yaml").write_text("aws_secret_access_key: hunter2\n", encoding="utf-8")
+    for one in (str(tmp_path / "elsewhere"), tmp_path / "elsewhere"):
+        assert "leaves the folders" not in str(_error(child, allow=one))
+        refused = _error(other, allow=one)
+        assert "leaves the folders" in str(refused) and "hunter2" not in str(refused)
 
 
 @pytest.mark.parametrize("target", ["/etc", "../../../../../../etc/passwd"])

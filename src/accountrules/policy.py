@@ -270,13 +270,15 @@ def _checked_id(raw: str, row: int | None = None) -> str:
 
 
 def load_policy(path: str | Path, *, engine: str = "compiled",
-                allow: Sequence[str | os.PathLike[str]] = (), limits: LoadLimits | None = None) -> Policy:
+                allow: Sequence[str | os.PathLike[str]] | str | os.PathLike[str] = (),
+                limits: LoadLimits | None = None) -> Policy:
     """Load a policy directory (``policy.yaml`` + includes), a single YAML file, or an installed
     policy by name (``"express"``, ``"postal"``, or one a policy package registers; see
     :mod:`accountrules.shipped`) when no file or directory of that name exists.
 
     ``extends:`` may name a policy in the folder that holds this one (its siblings, as
-    ``rulesets/postal`` extends ``rulesets/express``) or in a folder listed in ``allow``;
+    ``rulesets/postal`` extends ``rulesets/express``) or in a folder listed in ``allow`` (a list of
+    folders, or one);
     ``include:`` only files inside the policy's own directory. Only regular files are read.
     A path that names nothing raises :class:`PolicyNotFoundError`. To load a policy held in
     memory (e.g. a database), see :func:`load_policy_text`.

@@ -52,10 +52,11 @@ class PolicyFiles:
     """
 
     def __init__(self, recorded: Iterable[SourceFile] | None = None, *,
-                 allow: Iterable[str | os.PathLike[str]] = ()) -> None:
+                 allow: Iterable[str | os.PathLike[str]] | str | os.PathLike[str] = ()) -> None:
         self._memory = recorded is not None
         self._files: dict[str, SourceFile] = {f.path: f for f in recorded or ()}
-        self._allow = tuple(Path(a) for a in allow)
+        # one folder given as text is one folder, not one per character
+        self._allow = (Path(allow),) if isinstance(allow, str | os.PathLike) else tuple(Path(a) for a in allow)
         self._roots: tuple[Path, ...] = ()
 
     def confine(self, root: Path) -> None:
