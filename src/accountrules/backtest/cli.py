@@ -21,7 +21,7 @@ from accountrules.cli.messages import CommandError, error_line
 from accountrules.cli.progress import Progress, progress_on
 from accountrules.errors import AccountRulesError, EngineUnavailableError
 from accountrules.features import ColumnMap
-from accountrules.i18n import N_, Gettext, lang_from_env
+from accountrules.i18n import N_, Gettext, Message, lang_from_env
 from accountrules.io.optional import require
 
 __all__ = ["add_parser", "run"]
@@ -114,6 +114,8 @@ def _lang(args: argparse.Namespace) -> str:
 
 
 def _library_message(e: BaseException, _: Gettext) -> str:
+    if isinstance(e, AccountRulesError) and e.args and isinstance(e.args[0], Message):
+        return e.args[0].translated(_).strip().splitlines()[0]
     text = str(e).strip()
     first = text.splitlines()[0] if text else type(e).__name__
     for pattern, msgid in _LIBRARY:
