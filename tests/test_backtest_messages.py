@@ -56,3 +56,17 @@ def test_a_log_of_bad_rows_only_is_refused_in_chinese(tmp_path: Path, capsys: py
     assert "no usable order left: 2 rows read" in en
     zh = refusal(capsys, "--lang", "zh", "backtest", "express", log, *COLS)
     assert "no usable order" not in zh and "2" in zh
+
+
+@pytest.mark.parametrize(("sweep", "english"), [
+    ("params.nope=1:2:1", "the policy has no parameter 'nope'"),
+    ("params.risk_high_recency_days=1:2000:1", "has 2000 values; at most 200"),
+    ("params.risk_high_recency_days=a:b:c", "START, STOP and STEP must be numbers"),
+    ("params.risk_high_recency_days=9:1:1", "STEP must be positive"),
+    ("foo", "not a sweep: 'foo'"),
+])
+def test_sweep_refusals_are_translated(sweep: str, english: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["backtest", "express", SAMPLE, *COLS, "--date-format", "%Y%m%d", "--sweep", sweep]
+    assert english in refusal(capsys, *argv)
+    zh = refusal(capsys, "--lang", "zh", *argv)
+    assert english not in zh and ("扫描" in zh or "参数" in zh)
