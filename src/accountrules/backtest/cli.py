@@ -19,7 +19,7 @@ from accountrules.backtest.result import SweepRow
 from accountrules.cli.args import ENGINE_HELP, gettext_of, iso_date, positive
 from accountrules.cli.messages import CommandError, error_line
 from accountrules.cli.progress import Progress, progress_on
-from accountrules.errors import AccountRulesError, EngineUnavailableError
+from accountrules.errors import AccountRulesError, AccountValidationError, EngineUnavailableError
 from accountrules.features import ColumnMap
 from accountrules.i18n import N_, Gettext, Message, lang_from_env
 from accountrules.io.optional import require
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     _: Gettext = getattr(args, "gettext", str)
     try:
         return _run(args, _)
-    except (CommandError, OSError) as exc:
+    except (CommandError, OSError, AccountValidationError) as exc:  # a bad order log: worded as by features
         print(f"{_PROG}: {error_line(exc, _)}", file=sys.stderr)
         return 2
     except (ValueError, EngineUnavailableError, AccountRulesError) as exc:
