@@ -71,7 +71,8 @@ def test_as_of_outside_the_log_is_refused(tmp_path: Path) -> None:
 
 def test_unreadable_inputs_raise_typed_errors(tmp_path: Path) -> None:
     everything_bad = _csv(tmp_path, ["A,someday,1", "B,never,2"])
-    with pytest.raises(BacktestInputError, match="no row with a valid date"):
+    with pytest.raises(BacktestInputError, match=r"no date of the order log reads with the format '%Y-%m-%d' "
+                                                 r"\(the first is 'someday'\)"):
         read_log(everything_bad)
     all_negative = _csv(tmp_path, ["A,2024-01-01,-1"], "neg.csv")
     with pytest.raises(BacktestInputError, match="no usable order left.*negative_amount 1"):

@@ -17,13 +17,14 @@ import pytest
 
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.features import ColumnMap, derive_features
+from accountrules.features.derive import feature_windows
 from cdnow_data import cdnow_file
 
 ROOT = Path(__file__).resolve().parent.parent
 CDNOW = cdnow_file("CDNOW_master.txt")
 COLUMNS = ColumnMap(account_id="customer_id", date="date", amount="dollar_value", date_format="%Y%m%d")
 AS_OF = dt.date(1998, 6, 30)
-WINDOW = 546  # (1997-01-01, 1998-06-30]: the whole log but its first day, the same for every customer
+WINDOW = 546  # (1996-12-31, 1998-06-30]: the whole log, its first day included, the same for every customer
 
 
 def _script() -> ModuleType:
@@ -118,3 +119,15 @@ def test_docs_table_is_what_the_script_prints(script: ModuleType, scores: dict[s
     doc = (ROOT / "docs" / "features-occasion.md").read_text(encoding="utf-8")
     block = script.table_text(CDNOW, scores)
     assert block in doc, "docs/features-occasion.md is stale: run python examples/cdnow/f_scores.py --write"
+
+
+def test_docs_state_the_window_the_table_counts() -> None:
+    """The page said the 546-day window was "the whole log but its first day", (1997-01-01, 1998-06-30]:
+    it is (1996-12-31, 1998-06-30], the whole log, and the table counts the first day's buyers."""
+    start = feature_windows(AS_OF, WINDOW, "order")[0]
+    table = derive_features(CDNOW, as_of=AS_OF, window_days=WINDOW, columns=COLUMNS, occasion="order")
+    first_day = min(table.column("transactions.first_order_date").to_pylist())
+    assert start < first_day  # open at the start: every order of the log is in the window
+    assert sum(table.column("transactions.count").to_pylist()) == int(table.schema.metadata[b"accountrules.orders"])
+    doc = (ROOT / "docs" / "features-occasion.md").read_text(encoding="utf-8")
+    assert f"({start}, {AS_OF}]" in doc and "but its first day" not in doc

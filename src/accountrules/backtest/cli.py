@@ -19,9 +19,9 @@ from accountrules.backtest.result import SweepRow
 from accountrules.cli.args import ENGINE_HELP, gettext_of, iso_date, positive
 from accountrules.cli.messages import CommandError, error_line
 from accountrules.cli.progress import Progress, progress_on
-from accountrules.errors import AccountRulesError, EngineUnavailableError
+from accountrules.errors import AccountRulesError, AccountValidationError, EngineUnavailableError
 from accountrules.features import ColumnMap
-from accountrules.i18n import N_, Gettext, lang_from_env
+from accountrules.i18n import N_, Gettext, Message, lang_from_env
 from accountrules.io.optional import require
 
 __all__ = ["add_parser", "run"]
@@ -79,8 +79,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--sweep", action="append", default=[], metavar="params.NAME=START:STOP:STEP",
                    help=_("sweep a parameter (stop included); give it twice for a grid of two"))
     p.add_argument("--format", choices=("text", "json"), default="text", help=_("output on stdout (default text)"))
-    p.add_argument("--outcomes", metavar="CSV",
-                   help=_("write one row per account: decision at T, baselines, outcome"))
+    p.add_argument("--outcomes", metavar="FILE",
+                   help=_("write one row per account: decision at T, baselines, outcome (.csv or .parquet)"))
     p.add_argument("--report", metavar="HTML", help=_("write the backtest as one self-contained HTML page"))
     p.add_argument("--log-end", type=iso_date(_), metavar="DATE",
                    help=_("the day the log is complete to (default: its last order); later orders are excluded"))
@@ -114,6 +114,8 @@ def _lang(args: argparse.Namespace) -> str:
 
 
 def _library_message(e: BaseException, _: Gettext) -> str:
+    if isinstance(e, AccountRulesError) and e.args and isinstance(e.args[0], Message):
+        return e.args[0].translated(_).strip().splitlines()[0]
     text = str(e).strip()
     first = text.splitlines()[0] if text else type(e).__name__
     for pattern, msgid in _LIBRARY:
@@ -128,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     _: Gettext = getattr(args, "gettext", str)
     try:
         return _run(args, _)
-    except (CommandError, OSError) as exc:
+    except (CommandError, OSError, AccountValidationError) as exc:  # a bad order log: worded as by features
         print(f"{_PROG}: {error_line(exc, _)}", file=sys.stderr)
         return 2
     except (ValueError, EngineUnavailableError, AccountRulesError) as exc:
@@ -144,7 +146,8 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
     from accountrules.backtest.run import backtest
     from accountrules.backtest.sweeps import parse_sweep, sweep
     from accountrules.backtest.text import render_text
-    from accountrules.io.writers import CsvTableWriter, check_output, write_text_file
+    from accountrules.io.formats import OUTPUT
+    from accountrules.io.writers import CsvTableWriter, check_output, write_parquet_table, write_text_file
 
     lang = _lang(args)
     if len(args.sweep) > 2:
@@ -156,6 +159,11 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
         raise CommandError(_("order log not found: {file}").format(file=args.orders))
     inputs = [args.orders, args.policy]
     outcomes_path = check_output(args.outcomes, inputs=inputs) if args.outcomes else None
+    outcomes_format = OUTPUT.of(args.outcomes) if args.outcomes else None
+    if outcomes_format not in (None, "csv", "parquet"):
+        # refused before the backtest runs: a JSONL name would otherwise get CSV that no JSONL reader opens
+        raise CommandError(_("--outcomes {path}: the outcomes are written as CSV or Parquet; name a .csv or "
+                             ".parquet file").format(path=args.outcomes))
     report_path = check_output(args.report, inputs=inputs) if args.report else None
     columns = ColumnMap(account_id=args.id_col, date=args.date_col, amount=args.amount_col,
                         date_format=args.date_format)
@@ -177,8 +185,11 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
                           seed=args.seed, engine=args.engine, progress=bar, **common)
     if outcomes_path is not None:
         table = result.outcomes
-        with CsvTableWriter(outcomes_path, table.column_names) as w:
-            w.write_arrow(table)
+        if outcomes_format == "parquet":
+            write_parquet_table(table, outcomes_path)
+        else:
+            with CsvTableWriter(outcomes_path, table.column_names) as w:
+                w.write_arrow(table)
     if report_path is not None:
         write_text_file(report_path, render_html(result, lang, rows))
     if grid:

@@ -148,11 +148,11 @@ def _scores(r: BacktestResult, lang: str) -> Section:
 def _rules(r: BacktestResult, lang: str) -> Section:
     L = Words(lang)
     churn = [x for x in r.rules if x.section == "churn"]
-    rows: list[list[object]] = [[x.rule, x.section, x.accounts, _pct(x.churn_rate), _pct(x.decline_rate),
+    rows: list[list[object]] = [[L.rule(x.rule), x.section, x.accounts, _pct(x.churn_rate), _pct(x.decline_rate),
                                  "-" if x.churn_lift is None else round(x.churn_lift, 2)] for x in r.rules]
     table = Table(L("rules"), [L("rule"), L("section"), L("accounts"), L("churn_rate"), L("decline_rate"),
                                L("lift")], rows)
-    svg = bars(L("churn_rate") + " (%)", [x.rule for x in churn],
+    svg = bars(L("churn_rate") + " (%)", [L.rule(x.rule) for x in churn],
                [round(100 * (x.churn_rate or 0.0), 1) for x in churn])
     return Section("rules", L("rules"), _about("rules", lang), [Block(L("churn_rate"), svg, table, "rules")])
 

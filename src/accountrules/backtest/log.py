@@ -17,6 +17,7 @@ from typing import Any, Final
 from accountrules.errors import AccountRulesError
 from accountrules.features import ColumnMap, InputFormat
 from accountrules.features.orders import Arrow, arrow, load_orders
+from accountrules.i18n import N_, Message
 from accountrules.io.tables import Progress
 
 __all__ = [
@@ -38,7 +39,8 @@ _NUMBER: Final = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 
 class BacktestInputError(AccountRulesError, ValueError):
     """The log or the dates cannot give a backtest (T outside the log, a horizon past its end,
-    no account left). One line; the CLI exits 2."""
+    no account left). One line; the CLI exits 2, in its language when the message is a
+    :class:`~accountrules.i18n.Message`."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def read_log(
     valid_dates = pc.drop_null(dates)
     if log_end is None:
         if len(valid_dates) == 0:
-            raise BacktestInputError("the order log has no row with a valid date")
+            raise BacktestInputError(_no_valid_date(ar, raw[cols.date], cols.date_format))
         end = pc.max(valid_dates).as_py()
         declared = False
     else:
@@ -127,7 +129,8 @@ def read_log(
     accounts_read = len(pc.unique(pc.drop_null(ids)))
     if table.num_rows == 0:
         why = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-        raise BacktestInputError(f"no usable order left: {n} rows read, {why}" if n else "the order log is empty")
+        raise BacktestInputError(Message(N_("no usable order left: {rows} rows read, {why}"), rows=n, why=why)
+                                 if n else Message(N_("the order log is empty")))
     start = pc.min(table[cols.date]).as_py()
     return OrderLog(table=table, columns=cols, rows_read=n, accounts_read=accounts_read, start=start, end=end,
                     end_declared=declared, excluded_rows={k: v for k, v in counts.items() if v},
@@ -169,10 +172,21 @@ def _text(ar: Arrow, arr: Any) -> Any:
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
+def _no_valid_date(ar: Arrow, arr: Any, fmt: str | None) -> Message:
+    """Why no date was read: with the first value and the format tried, since the usual cause is a
+    log whose dates are written otherwise (CDNOW's 19970101 read as ISO) rather than a log of bad rows."""
+    given = ar.pc.drop_null(_text(ar, arr)) if not ar.pa.types.is_date(arr.type) else []
+    if len(given) == 0:
+        return Message(N_("the order log has no row with a valid date"))
+    return Message(N_("no date of the order log reads with the format {format!r} (the first is {value!r}): "
+                      "name the dates' format, e.g. --date-format %Y%m%d (date_format='%Y%m%d')"),
+                   format=fmt if fmt is not None else "%Y-%m-%d", value=given[0].as_py())
+
+
 def _ids(ar: Arrow, arr: Any) -> Any:
     pa = ar.pa
     if pa.types.is_floating(arr.type):
-        raise BacktestInputError("account ids must be text or integers, not floating-point numbers")
+        raise BacktestInputError(Message(N_("account ids must be text or integers, not floating-point numbers")))
     return _text(ar, arr)
 
 
@@ -184,7 +198,7 @@ def _dates(ar: Arrow, arr: Any, fmt: str | None) -> Any:
     if pa.types.is_timestamp(t):
         return (pc.local_timestamp(arr) if t.tz is not None else arr).cast(pa.date32())
     if pa.types.is_integer(t) and fmt is None:
-        raise BacktestInputError("integer dates need a date format, e.g. date_format='%Y%m%d'")
+        raise BacktestInputError(Message(N_("integer dates need a date format, e.g. date_format='%Y%m%d'")))
     text = _text(ar, arr)
     form = fmt if fmt is not None else "%Y-%m-%d"
     stamps = pc.strptime(text, format=form, unit="s", error_is_null=True)

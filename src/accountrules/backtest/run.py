@@ -18,6 +18,7 @@ from accountrules.backtest.scores import compare, score_measures
 from accountrules.backtest.stability import decide_again, stability
 from accountrules.features import ColumnMap, InputFormat
 from accountrules.features.orders import arrow
+from accountrules.i18n import N_, Message
 from accountrules.io.tables import Progress
 from accountrules.model.enums import ChurnKind
 from accountrules.policy import Policy
@@ -91,7 +92,7 @@ def backtest(
     step()
     refused = int(np.count_nonzero(~decided))
     if not decided.any():
-        raise BacktestInputError("the policy could not decide any account at T")
+        raise BacktestInputError(Message(N_("the policy could not decide any account at T")))
     out = prep.outcomes.only(decided) if refused else prep.outcomes
     keep = prep.included.copy()
     keep[np.flatnonzero(prep.included)[~decided]] = False

@@ -27,6 +27,7 @@ from accountrules.check.policy_check import check_policy
 from accountrules.check.policy_files import PolicyFiles
 from accountrules.check.policy_schema import read_policy_partial
 from accountrules.features import ColumnMap, InputFormat
+from accountrules.i18n import N_, Message
 from accountrules.io.tables import Progress
 from accountrules.model.enums import ChurnKind
 from accountrules.policy import Policy
@@ -42,16 +43,20 @@ def parse_sweep(text: str) -> tuple[str, list[float]]:
     """``params.NAME=START:STOP:STEP`` (stop included) -> ``(NAME, values)``."""
     m = _SPEC.match(text)
     if m is None:
-        raise BacktestInputError(f"not a sweep: {text!r} (write params.NAME=START:STOP:STEP)")
+        raise BacktestInputError(Message(N_("not a sweep: {text!r} (write params.NAME=START:STOP:STEP)"),
+                                         text=text))
     try:
         start, stop, step = (float(g) for g in m.group(2, 3, 4))
     except ValueError:
-        raise BacktestInputError(f"not a sweep: {text!r}: START, STOP and STEP must be numbers") from None
+        raise BacktestInputError(Message(N_("not a sweep: {text!r}: START, STOP and STEP must be numbers"),
+                                         text=text)) from None
     if not step > 0 or stop < start:
-        raise BacktestInputError(f"not a sweep: {text!r}: STEP must be positive and STOP at least START")
+        raise BacktestInputError(Message(
+            N_("not a sweep: {text!r}: STEP must be positive and STOP at least START"), text=text))
     count = int(np.floor((stop - start) / step + 1e-9)) + 1
     if count > MAX_VALUES:
-        raise BacktestInputError(f"sweep {text!r} has {count} values; at most {MAX_VALUES}")
+        raise BacktestInputError(Message(N_("sweep {text!r} has {count} values; at most {most}"), text=text,
+                                         count=count, most=MAX_VALUES))
     values = [round(start + i * step, 10) for i in range(count)]
     return m.group(1), values
 
@@ -66,10 +71,12 @@ def with_params(policy: Policy, values: Mapping[str, float]) -> Policy:
     for name, value in values.items():
         if name not in params:
             known = ", ".join(sorted(params)) or "none"
-            raise BacktestInputError(f"the policy has no parameter {name!r} (parameters: {known})")
+            raise BacktestInputError(Message(N_("the policy has no parameter {name!r} (parameters: {known})"),
+                                             name=name, known=known))
         old = params[name]
         if isinstance(old, bool) or not isinstance(old, int | float):
-            raise BacktestInputError(f"parameter {name!r} is {old!r}, not a number: it cannot be swept")
+            raise BacktestInputError(Message(N_("parameter {name!r} is {old!r}, not a number: it cannot be swept"),
+                                             name=name, old=old))
         params[name] = int(value) if isinstance(old, int) and float(value).is_integer() else float(value)
     return Policy(check_policy(replace(spec, params=params), problems))
 

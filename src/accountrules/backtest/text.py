@@ -13,6 +13,9 @@ LANGS: Final = ("en", "zh")
 
 _LABELS: Final[dict[str, tuple[str, str]]] = {
     "title": ("backtest", "回测"),
+    # the rules table's placeholders (flags.DEFAULT_RULE, flags.NO_MOVE): words, unlike the rule ids beside them
+    "(default)": ("(default)", "(默认)"),
+    "(no move)": ("(no move)", "(阶段未变)"),
     "policy": ("policy", "政策"),
     "as_of": ("as of (T)", "回测日期 (T)"),
     "horizon": ("horizon", "观察期"),
@@ -108,6 +111,10 @@ class Words:
     def __call__(self, key: str) -> str:
         return label(key, self.lang)
 
+    def rule(self, name: str) -> str:
+        """A rule id as written, or the placeholder for none matched / no move in this language."""
+        return label(name, self.lang) if name in ("(default)", "(no move)") else name
+
 
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v:.1%}"
@@ -196,7 +203,7 @@ def render_text(r: BacktestResult, lang: str = "en") -> str:
         out += _table([L("band"), L("accounts"), L("mean_score"), L("observed")], rows)
     out += ["", f"{L('rules')}:"]
     out += _table([L("section"), L("rule"), L("accounts"), L("churn_rate"), L("decline_rate"), L("lift")],
-                  [[x.section, x.rule, f"{x.accounts:,}", _pct(x.churn_rate), _pct(x.decline_rate),
+                  [[x.section, L.rule(x.rule), f"{x.accounts:,}", _pct(x.churn_rate), _pct(x.decline_rate),
                     _num(x.churn_lift)] for x in r.rules])
     out += ["", f"{L('revenue')}:"]
     out += _table([L("flag"), L("flagged"), L("prior_all"), L("prior_flagged"), L("lost_flagged"),

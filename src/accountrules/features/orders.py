@@ -9,6 +9,7 @@ row. See :mod:`accountrules.features.derive` for what the columns mean.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,8 @@ InputFormat: TypeAlias = Literal["csv", "whitespace", "parquet", "jsonl"]
 INPUT_FORMATS: Final[tuple[str, ...]] = ORDER_LOG.names
 _TRUE_WORDS: Final = ("true", "yes", "y", "t")
 _FALSE_WORDS: Final = ("false", "no", "n", "f")
+# a column "name" that is a number or a date (19970101, 29.33, 2024-01-05): a data row read as the header
+_NUMERIC_NAME: Final = re.compile(r"[+-]?[0-9][0-9./-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +154,12 @@ def _require(cols: ColumnMap, present: Collection[str]) -> None:
     ]
     if missing:
         shown = ", ".join(sorted(have)[:20])
-        raise AccountValidationError([*missing, (Message(N_("columns found")), shown or "none")])
+        problems = [*missing, (Message(N_("columns found")), shown or "none")]
+        if have and all(_NUMERIC_NAME.fullmatch(name.strip()) for name in have):
+            # a log without a header line (the CDNOW sample is one): its first order was read as the names
+            problems.append((Message(N_("first line")), Message(N_(
+                "holds only numbers, so the file seems to have no header line: add one that names the columns"))))
+        raise AccountValidationError(problems)
 
 
 # --------------------------------------------------------------------------------------------
