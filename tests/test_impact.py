@@ -266,3 +266,18 @@ def test_the_diff_page_moves_the_accounts_diff_lists(versions: tuple[Path, Path]
             before, after = decide_both(old, new, str(ACCOUNTS), as_of=AS_OF, engine="vector", trace=True)
             listed = [c.account_id for c in compare_results(before, after).changes if c.what != "refused"]
             assert render_diff(before, after)[1].moved == list(dict.fromkeys(listed)), other.name
+
+
+def test_a_value_one_version_lacks_reads_none_not_python_none() -> None:
+    # a new segment table in the changed policy: `accountrules diff` printed
+    # "206  segment:credit_band: None -> clean", Python's None, in English and in Chinese alike
+    from accountrules.i18n import gettext_for
+    from accountrules.testing.impact import ImpactReport
+
+    report = ImpactReport("x 1", "x 2", 3, [Change("A", "segment:credit_band", None, "clean", None, "credit-clean"),
+                                          Change("B", "tier", "gold", None, "gold-top", None)])
+    en, zh = report.summary_lines(), report.summary_lines(gettext_for("zh"))
+    assert "       1  segment:credit_band: (none) -> clean" in en and "       1  tier: gold -> (none)" in en
+    assert "       1  segment:credit_band: （无） -> clean" in zh
+    assert not any("None" in line for line in en + zh)
+    assert report.to_dict()["moves"][0]["old"] is None  # the JSON keeps null

@@ -231,3 +231,16 @@ def test_a_stage_no_action_handles_is_a_broken_hand_off(tmp_path: Path) -> None:
     assert [r.rule for r in f.rules] == ["i-s", "act-nurture", "act-initial"]
     assert f.witness is not None and f.witness.expect == {"stage": {"to": "stable"}}
     assert f.witness.account["relationship"]["stage"] in ("initial", "stable")
+
+
+def test_chinese_text_report_words_its_frame_in_chinese() -> None:
+    # `accountrules lint --lang zh` printed "error AR101 ...", "(allowed: ...)" and the summary
+    # "0 error(s), 1 warning(s), 0 note(s), 7 allowed" in English around the Chinese messages
+    report = accountrules.load_policy(ROOT / "rulesets" / "express").lint()
+    zh = to_text(report, lang="zh")
+    assert "allowed" not in zh and "error(s)" not in zh and "note(s)" not in zh
+    assert zh.splitlines()[-1] == "express 1.0.0：0 个错误，0 个警告，0 个提示，7 个已接受"
+    assert "已接受：" in zh and " 错误 AR101 table-gap" in zh
+    en = to_text(report)
+    assert en.splitlines()[-1] == "express 1.0.0: 0 error(s), 0 warning(s), 0 note(s), 7 allowed"
+    assert " error AR101 table-gap" in en and "(allowed: " in en

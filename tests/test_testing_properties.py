@@ -129,3 +129,24 @@ def test_read_fields() -> None:
         "credit.overdue_payments", "relationship.previous_tier", "relationship.share_of_wallet",
         "relationship.stage", "signals.fraud", "transactions.annual_profit", "transactions.marketing_cost",
         "transactions.recency_days"]
+
+
+def test_check_words_a_failed_property_in_chinese(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `accountrules check --lang zh` printed "raising transactions.annual_profit from 1 to 5000001 lowers
+    # tier from iron to lead (account 'H0', all else equal, same portfolio statistics)" under 失败
+    from accountrules.cli import main
+
+    policy_from(tmp_path, TIERS + """\
+monotonic:
+  - field: transactions.annual_profit
+    direction: increasing
+    output: tier
+""")
+    args = ["check", str(tmp_path), "--examples", "60", "--seed", "3"]
+    assert main([*args, "--lang", "zh"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    zh = lines[next(i for i, x in enumerate(lines) if x.startswith("失败")) + 1]  # the line saying what failed
+    assert "raising" not in zh and "all else equal" not in zh
+    assert "将 transactions.annual_profit 从 " in zh and "tier 从 gold 降为 iron" in zh
+    assert main(args + ["--lang", "en"]) == 1
+    assert "lowers tier from gold to iron" in capsys.readouterr().out

@@ -485,3 +485,28 @@ cases:
     cases = load_case_file(path, policy, display_name="cases.yaml")
     assert [c.name for c in cases.cases] == ["1.1", "1.10"]
     assert cases.cases[0].expectations[-1].value == ("1.10",)
+
+
+def test_mismatch_wording_is_translated_in_chinese(tmp_path: Path, rich: Policy) -> None:
+    # an owner running `accountrules test --lang zh` saw "fired：期望 [x] in the trace，实际 rules [...]
+    # decided (missing x)": the words around the values of a mismatch stayed English
+    path = write(tmp_path, """\
+        as_of: 2026-06-30
+        cases:
+          - name: wrong on every kind of list
+            given: {id: C, transactions: {annual_revenue: 10, recency_days: 10}}
+            expect:
+              actions: {include: [visit]}
+              fired: [gold-big]
+          - name: exact actions and an exclusion
+            given: {id: D, transactions: {annual_revenue: 2000000}}
+            expect: {actions: {exclude: [visit]}, tier: null}
+        """)
+    report = run_cases(rich, [load_case_file(path, rich)])
+    zh = "\n".join(line for r in report.results for line in format_result(r, lang="zh"))
+    for english in ("in the trace", "decided (missing", "among the actions", "none of", "(includes", "(none)"):
+        assert english not in zh
+    assert "缺少 gold-big" in zh and "缺少 visit" in zh and "（无）" in zh
+    # the English report and the JSON values keep their wording
+    en = "\n".join(line for r in report.results for line in format_result(r))
+    assert "[gold-big] in the trace" in en and "(missing visit)" in en

@@ -9,10 +9,13 @@ import yaml
 
 from accountrules.analysis.findings import KINDS, Finding
 from accountrules.analysis.lint import LintReport
+from accountrules.i18n import N_, gettext_for
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 _COLOUR = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
+# the severity words of the text report; JSON and SARIF keep the codes error / warning / info
+_SEVERITY = {"error": N_("error"), "warning": N_("warning"), "info": N_("info")}
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -39,13 +42,15 @@ def to_json(report: LintReport) -> str:
 
 
 def to_text(report: LintReport, *, lang: str = "en", colour: bool = False, witnesses: bool = False) -> str:
+    _ = gettext_for(lang)
     lines: list[str] = []
     for f in report.findings:
         where = f.rules[0].location if f.rules and f.rules[0].location else None
         sev = f.severity
-        tag = f"{_COLOUR[sev]}{sev}\033[0m" if colour else sev
+        word = _(_SEVERITY[sev])
+        tag = f"{_COLOUR[sev]}{word}\033[0m" if colour else word
         status = "" if f.status == "confirmed" else f" [{f.status}]"
-        allowed = f" (allowed: {f.suppressed})" if f.suppressed else ""
+        allowed = _(" (allowed: {reason})").format(reason=f.suppressed) if f.suppressed else ""
         lines.append(f"{where or report.policy}: {tag} {f.code} {f.name}{status}: {f.message.in_(lang)}{allowed}")
         for r in f.rules[1:]:
             lines.append(f"    {r.location or '?'}: {r.section} {r.rule}")
@@ -56,8 +61,9 @@ def to_text(report: LintReport, *, lang: str = "en", colour: bool = False, witne
     active = report.active
     counts = {s: sum(1 for f in active if f.severity == s) for s in ("error", "warning", "info")}
     suppressed = len(report.findings) - len(active)
-    lines.append(f"{report.policy} {report.version}: {counts['error']} error(s), {counts['warning']} warning(s), "
-                 f"{counts['info']} note(s), {suppressed} allowed")
+    lines.append(f"{report.policy} {report.version}" + _(
+        ": {errors} error(s), {warnings} warning(s), {notes} note(s), {allowed} allowed").format(
+        errors=counts["error"], warnings=counts["warning"], notes=counts["info"], allowed=suppressed))
     return "\n".join(lines)
 
 

@@ -17,7 +17,7 @@ import tempfile
 from accountrules.cli.args import gettext_of, positive, whole_number
 from accountrules.cli.output import is_quiet, print_json, silent
 from accountrules.cli.progress import Progress, progress_on
-from accountrules.i18n import Gettext
+from accountrules.i18n import Gettext, translated
 from accountrules.testing.reports import check_report
 from accountrules.testing.runner import format_location, load_policy_for, summary_line
 
@@ -103,7 +103,7 @@ def _run_check(args: argparse.Namespace) -> int:
             f = r.failure
             where = f"  ({format_location(f.location)})" if f.location else ""
             out(_("FAIL").ljust(5) + f" {r.name}{where}")
-            out(f"      {f.message}")
+            out(f"      {translated(f.message, _)}")
             out("      " + _("counterexample, as a test case (paste into the policy's tests/ directory):"))
             for line in f.counterexample.splitlines():
                 out(f"        {line}")

@@ -70,8 +70,9 @@ class ImpactReport:
                         else _("no longer refused: {reason}").format(reason=old) if new is None
                         else _("refused for another reason: {old} -> {new}").format(old=old, new=new))
                 lines.append(f"  {n:>6}  {said}")
-            else:
-                lines.append(f"  {n:>6}  {what}: {old} -> {new}")
+            else:  # a value one version does not have (a new segment table, no tier) reads "(none)", not None
+                none = _("(none)")
+                lines.append(f"  {n:>6}  {what}: {none if old is None else old} -> {none if new is None else new}")
         if self.errors:
             lines.append("  " + _("{count} rows could not be decided by either policy (see errors)").format(
                 count=len(self.errors)))

@@ -34,6 +34,7 @@ from hypothesis.reporting import with_reporter
 from accountrules.check.policy_check import all_rows
 from accountrules.check.spec import Monotonic
 from accountrules.errors import DecisionError, SourceLocation
+from accountrules.i18n import N_, Message
 from accountrules.model.decision import Decision
 from accountrules.model.fields import FIELDS, FieldSpec
 from accountrules.parse.expr_ast import Expr, Literal, Ref, walk
@@ -223,13 +224,13 @@ def _completeness(policy: Policy) -> Callable[[Any], None]:
             if isinstance(d, str):
                 raise _Violation(f"account {portfolio[i]['id']!r} cannot be decided: {d}",
                                  _without(portfolio, i), [("cannot be decided", portfolio[i])], as_of)
-            missing = []
-            if spec.tiers is not None and d.tier is None:
-                missing.append("no tier (no tier row matched and the tier table has no default)")
-            if spec.stages is not None and d.stage is None:
-                missing.append("no stage")
-            if missing:
-                raise _Violation(f"account {d.account_id!r} gets {' and '.join(missing)}",
+            no_tier, no_stage = spec.tiers is not None and d.tier is None, spec.stages is not None and d.stage is None
+            if no_tier or no_stage:
+                raise _Violation(Message(
+                    N_("account {account} gets no tier (no tier row matched and the tier table has no default) and "
+                       "no stage") if no_tier and no_stage else
+                    N_("account {account} gets no tier (no tier row matched and the tier table has no default)")
+                    if no_tier else N_("account {account} gets no stage"), account=repr(d.account_id)),
                                  _without(portfolio, i), [("incomplete decision", portfolio[i])], as_of)
 
     return check
@@ -366,9 +367,13 @@ def _monotonic(policy: Policy, m: Monotonic, fs: FieldSpec) -> Callable[[Any], N
         h1, h2 = height(policy, m.output, v1), height(policy, m.output, v2)
         if h1 is None or h2 is None or (h2 >= h1 if increasing else h2 <= h1):
             return
+        template = (N_("raising {field} from {low} to {high} lowers {output} from {old} to {new} (account {account}, "
+                       "all else equal, same portfolio statistics)") if increasing else
+                    N_("raising {field} from {low} to {high} raises {output} from {old} to {new} (account {account}, "
+                       "all else equal, same portfolio statistics)"))
         raise _Violation(
-            f"raising {m.field} from {_num(low)} to {_num(high)} {'lowers' if increasing else 'raises'} "
-            f"{m.output} from {v1} to {v2} (account {before['id']!r}, all else equal, same portfolio statistics)",
+            Message(template, field=m.field, low=_num(low), high=_num(high), output=m.output, old=v1, new=v2,
+                    account=repr(before["id"])),
             _without(original, i), [(f"before: {m.field} = {_num(low)}", before),
                                     (f"after: {m.field} = {_num(high)}", after)], as_of)
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from accountrules.check.policy_check import all_rows
 from accountrules.errors import DecisionError, PolicyLimitError, SourceLocation
 from accountrules.evaluate import registry
-from accountrules.i18n import N_, gettext_for
+from accountrules.i18n import N_, Message, gettext_for, translated
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision
 from accountrules.testing.cases import CaseFile, Expectation, ExpectedValue, PolicyCase
@@ -163,7 +163,7 @@ class CaseResult:
 
 def _show(v: ExpectedValue) -> str:
     if v is None:
-        return "(none)"
+        return Message(N_("(none)"))  # words, translated where the mismatch is shown
     if isinstance(v, tuple):
         return "[" + ", ".join(v) + "]"
     if isinstance(v, float):
@@ -214,32 +214,35 @@ def _check(e: Expectation, decision: Decision) -> Mismatch | None:
         else:
             assert isinstance(expected, float) and isinstance(actual, float | int)
             ok = math.isclose(actual, expected, rel_tol=SCORE_REL_TOL, abs_tol=SCORE_ABS_TOL)
-            shown_expected = f"≈ {shown_expected}"
+            shown_expected = Message("≈ {value}", value=shown_expected)
     elif e.key == "actions":
         assert isinstance(expected, tuple) and isinstance(actual, tuple)
         ok = set(expected) == set(actual)
-        shown_expected = f"exactly {shown_expected}"
+        shown_expected = Message(N_("exactly {values}"), values=shown_expected)
     elif e.key == "actions.include":
         assert isinstance(expected, tuple) and isinstance(actual, tuple)
         missing = [c for c in expected if c not in actual]
         ok = not missing
         if missing:
-            return Mismatch(e.key, f"{_show(expected)} among the actions",
-                            f"{_show(actual)} (missing {', '.join(missing)})", e.location)
+            return Mismatch(e.key, Message(N_("{values} among the actions"), values=_show(expected)),
+                            Message(N_("{values} (missing {missing})"), values=_show(actual),
+                                    missing=", ".join(missing)), e.location)
     elif e.key == "actions.exclude":
         assert isinstance(expected, tuple) and isinstance(actual, tuple)
         present = [c for c in expected if c in actual]
         ok = not present
         if present:
-            return Mismatch(e.key, f"none of {_show(expected)}",
-                            f"{_show(actual)} (includes {', '.join(present)})", e.location)
+            return Mismatch(e.key, Message(N_("none of {values}"), values=_show(expected)),
+                            Message(N_("{values} (includes {present})"), values=_show(actual),
+                                    present=", ".join(present)), e.location)
     elif e.key == "fired":
         assert isinstance(expected, tuple) and isinstance(actual, tuple)
         missing = [r for r in expected if r not in actual]
         ok = not missing
         if missing:
-            return Mismatch(e.key, f"{_show(expected)} in the trace",
-                            f"rules {_show(actual)} decided (missing {', '.join(missing)})", e.location)
+            return Mismatch(e.key, Message(N_("{values} in the trace"), values=_show(expected)),
+                            Message(N_("rules {values} decided (missing {missing})"), values=_show(actual),
+                                    missing=", ".join(missing)), e.location)
     else:
         ok = expected == actual
     return None if ok else Mismatch(e.key, shown_expected, _show(actual), e.location)
@@ -393,7 +396,8 @@ def run_cases(policy: Policy, cases: Iterable[PolicyCase | CaseFile], engines: S
                 first = r.decision
             elif first is not None and r.decision is not None and r.decision != first:
                 r = CaseResult(case, engine, "FAIL", (*r.mismatches, Mismatch(
-                    "engines", f"the same decision as {engines[0]}", _difference(first, r.decision))),
+                    "engines", Message(N_("the same decision as {engine}"), engine=engines[0]),
+                    _difference(first, r.decision))),
                     r.decision)
             results.append(r)
     if progress is not None:
@@ -407,7 +411,7 @@ def run_cases(policy: Policy, cases: Iterable[PolicyCase | CaseFile], engines: S
 def _difference(a: Decision, b: Decision) -> str:
     da, db = a.model_dump(mode="json"), b.model_dump(mode="json")
     keys = [k for k in da if da[k] != db.get(k)]
-    return "a decision that differs in " + ", ".join(keys)
+    return Message(N_("a decision that differs in {keys}"), keys=", ".join(keys))
 
 
 # -- text -----------------------------------------------------------------------------------------
@@ -444,7 +448,7 @@ def format_result(result: CaseResult, *, lang: str = "en",
     for m in result.mismatches:
         where = f"{m.location}: " if m.location else ""
         lines.append("      " + where + _("{key}: expected {expected}, got {actual}").format(
-            key=m.key, expected=m.expected, actual=m.actual))
+            key=m.key, expected=translated(m.expected, _), actual=translated(m.actual, _)))
     d = result.decision
     if d is not None:
         lines.append("      " + _("decision:"))
