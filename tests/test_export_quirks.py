@@ -148,6 +148,16 @@ def test_report_says_an_errors_file_is_not_utf8(capsys: pytest.CaptureFixture[st
     assert len(err.splitlines()) == 1
 
 
+def _decide_then_report(capsys: pytest.CaptureFixture[str], tmp_path: Path, accounts: Path) -> None:
+    """``decide`` the accounts, then ``report`` them beside its decisions file: both read them, no error."""
+    decisions, page = tmp_path / "d.csv", tmp_path / "r.html"
+    code, _, _ = run(capsys, "decide", EXPRESS, accounts, "-o", decisions, "--as-of", AS_OF, "-q")
+    assert code == 0
+    code, _, err = run(capsys, "report", EXPRESS, "--decisions", decisions, accounts, "-o", page,
+                       "--as-of", AS_OF, "-q")
+    assert code == 0 and err == "" and page.exists(), err
+
+
 def test_report_reads_gzipped_accounts_beside_a_decisions_file(capsys: pytest.CaptureFixture[str],
                                                                tmp_path: Path) -> None:
     """decide reads ``accounts.csv.gz``; report's own read of it for the amounts opened the compressed bytes
@@ -156,12 +166,7 @@ def test_report_reads_gzipped_accounts_beside_a_decisions_file(capsys: pytest.Ca
 
     accounts = tmp_path / "accounts.csv.gz"
     accounts.write_bytes(gzip.compress(b"id,transactions.annual_revenue\nA1,1000\nA2,2000\n"))
-    decisions, page = tmp_path / "d.csv", tmp_path / "r.html"
-    code, _, _ = run(capsys, "decide", EXPRESS, accounts, "-o", decisions, "--as-of", AS_OF, "-q")
-    assert code == 0
-    code, _, err = run(capsys, "report", EXPRESS, "--decisions", decisions, accounts, "-o", page,
-                       "--as-of", AS_OF, "-q")
-    assert code == 0 and err == "" and page.exists(), err
+    _decide_then_report(capsys, tmp_path, accounts)
 
 
 def test_report_reads_jsonl_accounts_in_their_encoding(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -198,9 +203,4 @@ def test_report_reads_accounts_under_every_name_decide_takes(capsys: pytest.Capt
     else:
         text = "".join(f'{{"id": "A{i}", "transactions": {{"annual_revenue": {i}000}}}}\n' for i in (1, 2)).encode()
         accounts.write_bytes(gzip.compress(text) if suffix.endswith(".gz") else text)
-    decisions, page = tmp_path / "d.csv", tmp_path / "r.html"
-    code, _, _ = run(capsys, "decide", EXPRESS, accounts, "-o", decisions, "--as-of", AS_OF, "-q")
-    assert code == 0
-    code, _, err = run(capsys, "report", EXPRESS, "--decisions", decisions, accounts, "-o", page,
-                       "--as-of", AS_OF, "-q")
-    assert code == 0 and err == "" and page.exists(), err
+    _decide_then_report(capsys, tmp_path, accounts)
