@@ -86,6 +86,21 @@ def value_columns(plan: Plan) -> list[str]:
     return cols
 
 
+def moved_columns(plan: Plan) -> list[tuple[str, str, str]]:
+    """What a policy change can move an account in, besides its actions: ``(change key, value column,
+    rule column)`` per output, in decision order. A churn score or a metric value alone moves no one.
+    ``accountrules diff`` (``testing.impact``) and its HTML page (``report.diff``) both read it."""
+    keys = [("tier", "tier", "tier_rule")] if plan.tiers is not None else []
+    for name in _segment_names(plan):
+        value, rule = segment_columns(name)
+        keys.append((f"segment:{name}", value, rule))
+    if plan.stages is not None:
+        keys.append(("stage", "stage", "stage_transition"))
+    if plan.churn is not None:
+        keys += [("churn.kind", "churn_kind", "churn_rule"), ("churn.risk", "churn_risk", "churn_rule")]
+    return keys
+
+
 def output_columns(plan: Plan) -> list[str]:
     """The flat result columns, in order (see ``BatchResult.to_records``)."""
     return [*KEY_COLUMNS, *value_columns(plan)]
@@ -175,5 +190,6 @@ __all__ = [
     "ACTIONS", "CHURN_COLUMNS", "ERROR_COLUMNS", "ERROR_FILE_COLUMNS", "EVALUATOR_EXTRA_COLUMNS", "EXPLAIN_COLUMNS",
     "KEY_COLUMNS", "SCORE_METRICS", "STAGE_COLUMNS", "TIER_COLUMNS", "arrow_schema", "arrow_table", "arrow_type",
     "csv_cell", "decision_outputs",
-    "evaluator_columns", "metric_columns", "metric_value", "output_columns", "segment_columns", "value_columns",
+    "evaluator_columns", "metric_columns", "metric_value", "moved_columns", "output_columns", "segment_columns",
+    "value_columns",
 ]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from accountrules.i18n import gettext_for
+from accountrules.io.schema import moved_columns
 from accountrules.io.writers import write_text_file
 from accountrules.report import charts
 from accountrules.report.i18n import label
@@ -46,9 +47,8 @@ def diff_figures(old: BatchResult, new: BatchResult) -> DiffFigures:
     a, b = old.columns(), new.columns()
     where = {aid: i for i, aid in enumerate(b["account_id"])}
     pairs = [(i, where[aid]) for i, aid in enumerate(a["account_id"]) if aid in where]
-    # what `accountrules diff` compares (testing.impact): a new churn score or metric value alone moves no one
-    compared = [c for c in dict.fromkeys([*a, *b])
-                if c in _COMPARED or (c.startswith("segment.") and not c.endswith("_rule"))]
+    # what `accountrules diff` compares: a new churn score or metric value alone moves no one
+    compared = list(dict.fromkeys(k[1] for p in (old.policy.plan, new.policy.plan) for k in moved_columns(p)))
 
     def matrix(col: str) -> dict[tuple[str, str], int]:
         if col not in a or col not in b:

@@ -17,6 +17,7 @@ from accountrules.batch.errors import RowError
 from accountrules.errors import MissingDependencyError
 from accountrules.io.columns import ColumnMapping
 from accountrules.io.optional import require
+from accountrules.io.schema import moved_columns
 from accountrules.model.decision import Decision
 from accountrules.policy import Policy
 
@@ -170,21 +171,8 @@ def decide_both(old: Policy, new: Policy, accounts: Iterable[Any] | str, *, as_o
     return before, after
 
 
-# (change key, value column, rule column) of what _outputs reads from a Decision, in its order
+# (change key, value column, rule column), as io.schema.moved_columns gives them: what _outputs reads of a Decision
 _Key = tuple[str, str, str]
-
-
-def _keys(result: BatchResult) -> list[_Key]:
-    plan = result.policy.plan
-    keys: list[_Key] = [("tier", "tier", "tier_rule")] if plan.tiers is not None else []
-    for t in plan.segments:
-        name = t.section[len("segment:"):]
-        keys.append((t.section, f"segment.{name}", f"segment.{name}_rule"))
-    if plan.stages is not None:
-        keys.append(("stage", "stage", "stage_transition"))
-    if plan.churn is not None:
-        keys += [("churn.kind", "churn_kind", "churn_rule"), ("churn.risk", "churn_risk", "churn_rule")]
-    return keys
 
 
 def compare_results(before: BatchResult, after: BatchResult) -> ImpactReport:
@@ -193,11 +181,9 @@ def compare_results(before: BatchResult, after: BatchResult) -> ImpactReport:
     The changes are those :func:`compare` finds Decision by Decision, in the same order
     (``tests/test_impact.py`` holds the two equal)."""
     report = ImpactReport(*_names(before.policy, after.policy), len(before))
-    a_keys, b_keys = _keys(before), _keys(after)
+    a_keys, b_keys = moved_columns(before.policy.plan), moved_columns(after.policy.plan)
     a, b = _rows_to_compare(before, after, a_keys, b_keys)
     old_bad, new_bad = {e.row: e for e in before.errors}, {e.row: e for e in after.errors}
-    churn_a = any(k[0] == "churn.kind" for k in a_keys)
-    churn_b = any(k[0] == "churn.kind" for k in b_keys)
     changes = report.changes
     for i, row in enumerate(a["row"]):
         x, y = old_bad.get(row), new_bad.get(row)
@@ -207,8 +193,8 @@ def compare_results(before: BatchResult, after: BatchResult) -> ImpactReport:
         aid = a["account_id"][i]
         # a Decision holds an output only where it has a value (churn: a kind and a risk), so the keys
         # come in the old decision's order, then the new one's others, as compare() walks them
-        got_a = _present(a, a_keys, i, churn_a)
-        got_b = _present(b, b_keys, i, churn_b)
+        got_a = _present(a, a_keys, i)
+        got_b = _present(b, b_keys, i)
         for key in dict.fromkeys([*got_a, *got_b]):
             (ov, orule), (nv, nrule) = got_a.get(key, (None, None)), got_b.get(key, (None, None))
             if ov != nv:
@@ -262,9 +248,9 @@ def _rows_to_compare(before: BatchResult, after: BatchResult, a_keys: list[_Key]
     return pick(ta, a_names), pick(tb, b_names)
 
 
-def _present(cols: dict[str, list[Any]], keys: list[_Key], i: int, churn: bool) -> dict[str, tuple[Any, Any]]:
+def _present(cols: dict[str, list[Any]], keys: list[_Key], i: int) -> dict[str, tuple[Any, Any]]:
     out = {key: (cols[value][i], cols[rule][i]) for key, value, rule in keys if cols[value][i] is not None}
-    if churn and ("churn.kind" in out) != ("churn.risk" in out):  # a Decision has no churn without both
+    if ("churn.kind" in out) != ("churn.risk" in out):  # a Decision has no churn without both
         out.pop("churn.kind", None)
         out.pop("churn.risk", None)
     return out
