@@ -33,7 +33,7 @@ from accountrules.io.readers import (
     iter_parquet,
     pandas_array,
     parquet_layout,
-    read_csv_header,
+    read_csv_start,
 )
 
 DEFAULT_CHUNK_ROWS = 20_000
@@ -219,11 +219,12 @@ class _CsvSource(_FileSource):
 
     def __init__(self, path: Path, plan: Plan, chunk_rows: int, mapping: ColumnMapping | None = None):
         super().__init__(path, chunk_rows, mapping)
-        self.columns = check_columns(read_csv_header(path, self._encoding), plan, self.name, mapping)
+        header, self._header_lines = read_csv_start(path, self._encoding)
+        self.columns = check_columns(header, plan, self.name, mapping)
         self._drop = any(is_ignored(n) for n in self.columns)
 
     def _read(self) -> Iterator[RawChunk]:
-        chunks = iter_csv(self._path, self.columns, self._chunk, self._encoding)
+        chunks = iter_csv(self._path, self.columns, self._chunk, self._encoding, header_lines=self._header_lines)
         return (_select(c, self.columns) for c in chunks) if self._drop else chunks
 
 

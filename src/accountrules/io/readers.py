@@ -153,10 +153,16 @@ def read_csv_header(path: Path, encoding: str = "utf-8-sig") -> list[str]:
     """The cells of the first row, stripped (``TableInputError`` for an empty or unreadable file, or one
     that starts with a UTF-8 byte-order mark when ``encoding`` is another). Blank lines above it are
     skipped, as pandas skips them."""
-    header, _ = csv_header(path, encoding)
+    return read_csv_start(path, encoding)[0]
+
+
+def read_csv_start(path: Path, encoding: str = "utf-8-sig") -> tuple[list[str], int]:
+    """:func:`read_csv_header`, and the lines up to the header's end: give them to :func:`iter_csv` as
+    ``header_lines``, so the header is not read twice."""
+    header, lines = csv_header(path, encoding)
     if not header:
         raise TableInputError(Message(N_("empty file: expected a header row of field paths")), source=str(path))
-    return header_names(header)
+    return header_names(header), lines
 
 
 def csv_header(path: Path, encoding: str = "utf-8-sig") -> tuple[list[str] | None, int]:
@@ -256,8 +262,10 @@ def _flag(bad: dict[int, str], mask: Any, problem: str) -> None:
         bad.setdefault(i, problem)
 
 
-def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = "utf-8-sig") -> Iterator[RawChunk]:
-    """Chunks of ``"table"``: every cell as text (blank = null), the header row skipped.
+def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = "utf-8-sig", *,
+             header_lines: int | None = None) -> Iterator[RawChunk]:
+    """Chunks of ``"table"``: every cell as text (blank = null), the header row skipped (``header_lines``:
+    the lines up to its end, as :func:`read_csv_start` gives them; read here when not given).
 
     Fast path: ``pyarrow.csv.open_csv`` block by block. A row with too many or too few
     cells makes pyarrow skip it without saying where it was, and a cell longer than a
@@ -278,7 +286,9 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = 
         return "skip"
 
     joined = _joined_rows(len(names)) if _may_hold_breaks(path, encoding) else None
-    above = max(csv_header(path, encoding)[1], 1)  # the header's lines, and any blank lines above it
+    if header_lines is None:
+        header_lines = csv_header(path, encoding)[1]
+    above = max(header_lines, 1)  # the header's lines, and any blank lines above it
     done = 0
     try:
         stream = pa.input_stream(str(path), compression=compression_of(path))
@@ -456,5 +466,5 @@ __all__ = [
     "CSV_BLOCK_BYTES", "MAX_CELL_CHARS", "MAX_JSON_DEPTH",
     "NotUtf8Error", "RawChunk", "TableInputError", "cell_text", "compression_of", "csv_header", "damaged",
     "header_names", "is_blank_line", "iter_csv", "iter_jsonl", "iter_parquet", "json_object", "open_text",
-    "pandas_array", "parquet_layout", "read_csv_header",
+    "pandas_array", "parquet_layout", "read_csv_header", "read_csv_start",
 ]

@@ -24,7 +24,7 @@ from typing import Any, Final
 from accountrules.errors import AccountValidationError
 from accountrules.i18n import N_, Message
 from accountrules.io.optional import pyarrow, require
-from accountrules.io.readers import iter_csv, json_object, read_csv_header
+from accountrules.io.readers import iter_csv, json_object, read_csv_start
 from accountrules.io.text import NotUtf8Error, TableInputError, compression_of, not_utf8
 
 log = logging.getLogger(__name__)
@@ -193,12 +193,12 @@ def _stream_csv(path: Path, wanted: list[str], require_columns: Require, progres
     """
     pa = pyarrow("reading CSV")
     try:
-        header = read_csv_header(path)
+        header, lines = read_csv_start(path)
         require_columns(header)
         parts: list[Any] = []
         done = 0
         total = estimated_rows(path) if progress is not None else None
-        for chunk in iter_csv(path, header, _CHUNK_ROWS):
+        for chunk in iter_csv(path, header, _CHUNK_ROWS, header_lines=lines):
             if chunk.unreadable:
                 j = min(chunk.unreadable)
                 raise _file_error(path, chunk.unreadable[j], row=done + j + 1)
