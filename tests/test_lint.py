@@ -145,7 +145,8 @@ def _sarif_validator(path: Path) -> object:
     return jsonschema.validators.validator_for(schema)(schema)
 
 
-@pytest.mark.parametrize("case", ["AR102-unique-overlap", "AR401-unhandled-value", "AR205-unsatisfiable"])
+@pytest.mark.parametrize("case", ["AR102-unique-overlap", "AR401-unhandled-value", "AR205-unsatisfiable",
+                                  "AR601-unused-allow"])
 def test_sarif_output_is_valid(case: str) -> None:
     validator = _sarif_validator(ROOT / "tests" / "data" / "sarif-2.1.0-subset.schema.json")
     report = accountrules.load_policy(CORPUS / case / "bad.yaml").lint()
