@@ -224,8 +224,8 @@ def _findings_and_allowances(draw: st.DrawFn) -> tuple[list[Finding], list[LintA
                   for i, (code, rule, inherited) in enumerate(draw(st.lists(
                       st.tuples(st.sampled_from(_CODES), st.one_of(st.none(), st.sampled_from(_RULES)),
                                 st.booleans()), max_size=6)))]
-    inherited = sorted(allowances, key=lambda a: not a.inherited)  # as the loader orders them: the base's first
-    return findings, inherited
+    ordered = sorted(allowances, key=lambda a: not a.inherited)  # as the loader orders them: the base's first
+    return findings, ordered
 
 
 @settings(max_examples=300, deadline=None)
