@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from accountrules.errors import AccountRulesError, AccountValidationError
+from accountrules.errors import AccountRulesError, AccountValidationError, refusal_reason
+from accountrules.i18n import Gettext, translated
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +29,21 @@ class RowError:
     def to_dict(self) -> dict[str, Any]:
         return {"row": self.row, "account_id": self.account_id, "field": self.field, "message": self.message}
 
+    @property
+    def reason(self) -> str:
+        """Why the row was refused, without the ``account 'X': `` a refusal starts with (the account is
+        :attr:`account_id`): the same words for every account refused alike."""
+        return refusal_reason(self.message)
+
     def __str__(self) -> str:
-        who = f", account {self.account_id!r}" if self.account_id is not None else ""
-        where = f" {self.field}:" if self.field else ""
-        return f"row {self.row}{who}:{where} {self.message}"
+        return self.translated(str)
+
+    def translated(self, _: Gettext) -> str:
+        """``row N, account 'X': <reason>`` worded by ``_`` (a catalogue's gettext; ``str`` for English)."""
+        who = _(", account {id!r}").format(id=self.account_id) if self.account_id is not None else ""
+        where = f"{self.field}: " if self.field else ""
+        return _("row {row}{account}: {field}{message}").format(
+            row=self.row, account=who, field=where, message=translated(self.reason, _))
 
 
 def row_error(row: int, account_id: str | None, problems: Sequence[tuple[str, str]]) -> RowError:
