@@ -141,3 +141,13 @@ def test_help_and_usage_errors_in_chinese(capsys: pytest.CaptureFixture[str]) ->
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "缺少必需的参数" in err
 
+
+@pytest.mark.parametrize(("lang", "head"), [("zh", "用法：accountrules report [-h]"),
+                                           ("en", "usage: accountrules report [-h]")])
+def test_a_usage_parsed_intermixed_keeps_the_program_name(lang: str, head: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # report parses its options intermixed with its positionals, and argparse then keeps format_usage()[7:]
+    # as the usage: it cut the 7 characters of "usage: " off "用法：accountrules report" ("untrules report")
+    with pytest.raises(SystemExit):
+        main(["--lang", lang, "report", "--help"])
+    assert capsys.readouterr().out.startswith(head)
