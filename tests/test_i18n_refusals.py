@@ -1,6 +1,7 @@
 """Why an account was refused, in Chinese under ``--lang zh`` and unchanged in English: the refusal is a
-catalogue message from the evaluator to every place that shows it (the error, a batch's row errors, the
-errors file, ``diff``'s summary and changes, ``test``), and the three evaluators give the same one."""
+catalogue message from the evaluator to every place that shows it (the error, a batch's row errors,
+``decide``'s and ``diff``'s summaries, ``test``, ``check``), and the three evaluators give the same one.
+The files written for programs (the errors file, ``diff``'s changes) stay English whatever ``--lang``."""
 
 from __future__ import annotations
 
@@ -110,18 +111,19 @@ def test_a_row_error_of_an_input_problem_keeps_its_field() -> None:
     assert e.translated(ZH).startswith("第 3 行，客户 'KA1'：company.employees: ")
 
 
-def test_decide_writes_and_says_refusals_in_chinese(overlapping: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_decide_says_refusals_in_chinese(overlapping: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "d.csv"
     args = ["decide", str(overlapping), str(ACCOUNTS), "--as-of", "2026-06-30", "-q"]
-    assert main([*args, "-o", str(out), "--lang", "zh"]) == 1
-    zh = (tmp_path / "d.errors.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert zh[0] == "row,account_id,field,message"  # the columns are the file's format, not words
     pair = "gold-upper-contributor, iron-profitable"
-    assert zh[1] == f"1,KA0001,,\"客户 'KA0001'：{_zh_reason(pair)}\"" and not ENGLISH.search("\n".join(zh))
-    assert main([*args, "-o", str(out), "--lang", "en"]) == 1
-    en = (tmp_path / "d.errors.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert en[1] == f"1,KA0001,,\"account 'KA0001': tier is 'unique' but rows {pair} all match\""
+    files = {}
+    for lang in ("zh", "en"):
+        assert main([*args, "-o", str(out), "--lang", lang]) == 1
+        files[lang] = (tmp_path / "d.errors.csv").read_bytes()
+    # the errors file is data (docs/command-line.md): the same English whatever --lang
+    assert files["zh"] == files["en"]
+    assert files["en"].decode("utf-8-sig").splitlines()[1] == (
+        f"1,KA0001,,\"account 'KA0001': tier is 'unique' but rows {pair} all match\"")
     capsys.readouterr()
     # no errors file: the first refused rows are said on the terminal
     assert main([*args, "-o", "-", "--lang", "zh"]) == 1
@@ -141,11 +143,11 @@ def test_diff_says_why_accounts_are_newly_refused_in_chinese(overlapping: Path, 
     moves = [ln for ln in text.splitlines() if "新拒绝" in ln]
     assert moves and all("新拒绝：tier 的命中策略为 'unique'，但规则行 " in ln for ln in moves)
     assert not ENGLISH.search(text)
-    changes = out.read_text(encoding="utf-8-sig")
-    assert ",refused,,\"tier 的命中策略为 'unique'" in changes and not ENGLISH.search(changes)
+    changes = out.read_bytes()  # data, like decide's errors file: English whatever --lang
+    assert ",refused,,\"tier is 'unique' but rows " in changes.decode("utf-8-sig")
     assert main([*args, "--lang", "en"]) == 0
     assert "newly refused: tier is 'unique' but rows " in capsys.readouterr().out
-    assert ",refused,,\"tier is 'unique' but rows " in out.read_text(encoding="utf-8-sig")
+    assert out.read_bytes() == changes
 
 
 def test_test_reports_an_undecidable_case_in_chinese(small: Path, tmp_path: Path,
@@ -191,3 +193,29 @@ def test_check_words_its_counterexample_file_in_chinese(small: Path, capsys: pyt
     assert "# case 'cannot be decided' cannot be decided: tier is 'unique' but rows " in text
     assert "# Paste into the policy's tests/ directory. The expectations are what the policy decides\n" in text
     assert "- name: cannot be decided" in text
+
+
+def test_a_row_with_several_input_problems_is_worded_problem_by_problem(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    # a range error, a did-you-mean and the "(also ...)" of further problems were English under --lang zh
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,company.employees,relationship.share_of_wallet,relationship.stage\n"
+                   "K1,abc,1.7,stabel\nK2,5,0.5,stable\n", encoding="utf-8")
+    out = tmp_path / "d.csv"
+    args = ["decide", str(ROOT / "rulesets" / "express"), str(bad), "--as-of", "2026-06-30", "-q", "-o", str(out)]
+    english = ("company.employees: Input should be a valid integer, unable to parse string as an integer (also "
+               "relationship.stage: Input should be 'nurture', 'initial', 'stable', 'strategic' or 'interrupted'; "
+               "did you mean 'stable'?; relationship.share_of_wallet: Input should be less than or equal to 1)")
+    for lang in ("en", "zh"):  # the errors file: pydantic's English, with our did-you-mean, whatever --lang
+        assert main([*args, "--lang", lang]) == 1
+        assert (tmp_path / "d.errors.csv").read_text(encoding="utf-8-sig").splitlines()[1] == (
+            '1,K1,company.employees,"' + english.partition(": ")[2] + '"')
+    capsys.readouterr()
+    assert main([*args[:-2], "-o", "-", "--lang", "zh"]) == 1
+    said = capsys.readouterr().err
+    assert ("    第 1 行，客户 'K1'：company.employees: 应为整数，无法把文本解析为整数（另有 relationship.stage: 应为 "
+            "'nurture', 'initial', 'stable', 'strategic' or 'interrupted' 之一；是否想写 'stable'？; "
+            "relationship.share_of_wallet: 应小于或等于 1）") in said
+    assert "Input should" not in said and "did you mean" not in said and "(also" not in said
+    assert main([*args[:-2], "-o", "-", "--lang", "en"]) == 1
+    assert f"    row 1, account 'K1': {english}" in capsys.readouterr().err

@@ -42,18 +42,29 @@ class RowError:
         """``row N, account 'X': <reason>`` worded by ``_`` (a catalogue's gettext; ``str`` for English)."""
         who = _(", account {id!r}").format(id=self.account_id) if self.account_id is not None else ""
         where = f"{self.field}: " if self.field else ""
-        return _("row {row}{account}: {field}{message}").format(
-            row=self.row, account=who, field=where, message=translated(self.reason, _))
+        return _("row {row}{account}: {field}{message}").format(row=self.row, account=who, field=where,
+                                                                 message=self._worded(_))
+
+    def _worded(self, _: Gettext) -> str:
+        # several problems: the message is joined from them, so each is worded in turn
+        reason = self.reason
+        if len(self.problems) > 1 and reason == _joined(self.problems, str):
+            return _joined(self.problems, _)
+        return str(translated(reason, _))
 
 
 def row_error(row: int, account_id: str | None, problems: Sequence[tuple[str, str]]) -> RowError:
     """A RowError from ``(field, message)`` problems; the first names the field."""
     probs = tuple(problems) or (("(account)", "invalid account"),)
     first_field, first_msg = probs[0]
-    message = first_msg
-    if len(probs) > 1:
-        message += " (also " + "; ".join(f"{f}: {m}" for f, m in probs[1:]) + ")"
+    message = _joined(probs, str) if len(probs) > 1 else first_msg
     return RowError(row, account_id, None if first_field == "(account)" else first_field, message, probs)
+
+
+def _joined(problems: Sequence[tuple[str, str]], _: Gettext) -> str:
+    """The message of a row with several problems: the first, then ``(also field: message; ...)``."""
+    also = "; ".join(f"{f}: {translated(m, _)}" for f, m in problems[1:])
+    return str(translated(problems[0][1], _)) + _(" (also {problems})").format(problems=also)
 
 
 class BatchInputError(AccountRulesError):

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, Self
 
 from accountrules.batch.errors import RowError
 from accountrules.batch.result import BatchResult
-from accountrules.i18n import Gettext, translated
 from accountrules.io import schema
 from accountrules.io.formats import OUTPUT
 from accountrules.io.optional import pyarrow
@@ -166,21 +165,17 @@ class ParquetWriter(_Writer):
 
 
 class ErrorsWriter(_Writer):
-    """``row, account_id, field, message`` per failed row (UTF-8 with BOM, like the decisions CSV).
+    """``row, account_id, field, message`` per failed row (UTF-8 with BOM, like the decisions CSV)."""
 
-    ``_`` words the messages that are catalogue messages (a refusal's reason; ``str``: English)."""
-
-    def __init__(self, path: str | Path, *, formulas: bool = False, _: Gettext = str):
+    def __init__(self, path: str | Path, *, formulas: bool = False):
         self._out = self._csv = CsvTableWriter(path, schema.ERROR_FILE_COLUMNS, SPREADSHEET, formulas=formulas)
         self.rows = 0
-        self._ = _
 
     def write(self, result: BatchResult) -> None:
         self.write_errors(result.errors)
 
     def write_errors(self, errors: Iterable[RowError]) -> None:
-        _ = self._
-        self._csv.write_rows((e.row, e.account_id, e.field, translated(e.message, _)) for e in errors)
+        self._csv.write_rows((e.row, e.account_id, e.field, e.message) for e in errors)
         self.rows = self._out.rows
 
 

@@ -156,8 +156,9 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
                                   progress=bar, columns=columns, lean_stats=True)
             first = next(chunks, None)  # a bad input (unknown column...) fails here, before files are created
             with ExitStack() as files:
-                errors = (files.enter_context(ErrorsWriter(err_path, formulas=raw, _=_)) if err_path is not None
-                          else None)
+                # the errors file is data, in English whatever --lang (docs/command-line.md): the rows
+                # said on the terminal are in the run's language
+                errors = files.enter_context(ErrorsWriter(err_path, formulas=raw)) if err_path is not None else None
                 writer = files.enter_context(open_writer(out, fmt, policy, explain=args.explain, formulas=raw))
                 part = first
                 while part is not None:

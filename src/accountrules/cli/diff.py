@@ -25,7 +25,7 @@ from accountrules.cli.messages import CommandError, check_input_file, error_line
 from accountrules.cli.output import print_json
 from accountrules.cli.progress import Progress, progress_on
 from accountrules.errors import AccountRulesError
-from accountrules.i18n import Gettext, translated
+from accountrules.i18n import Gettext
 from accountrules.io.formats import OUTPUT
 from accountrules.io.writers import SPREADSHEET, CsvTableWriter, check_output, write_text_file
 from accountrules.policy import load_policy
@@ -98,9 +98,8 @@ def run(args: argparse.Namespace) -> int:
         if args.output is not None:
             with CsvTableWriter(args.output, CHANGE_COLUMNS, SPREADSHEET,
                                 formulas=bool(getattr(args, "raw_csv", False))) as w:
-                # a refusal's reason in the command's language, as the summary says it
-                w.write_rows([c.account_id, c.what, translated(c.old, _), translated(c.new, _), c.old_rule,
-                              c.new_rule] for c in report.changes)
+                # data, like decide's errors file: a refusal's reason stays English whatever --lang
+                w.write_rows([c.account_id, c.what, c.old, c.new, c.old_rule, c.new_rule] for c in report.changes)
             if say is not None:
                 print("  " + _("changes: {path}").format(path=_("standard output") if to_stdout else args.output),
                       file=say)
