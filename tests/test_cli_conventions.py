@@ -154,3 +154,35 @@ def test_an_unexpected_failure_exits_2_with_its_traceback(monkeypatch: pytest.Mo
     code, out, err = run(capsys, "lint", SMALL)
     assert code == 2
     assert "Traceback" in err and "RuntimeError: a bug" in err and "unexpected failure" in err
+
+
+# a missing input, the one bad input every command can meet: each names itself in its error line
+MISSING_INPUT: dict[str, list[str]] = {
+    "backtest": ["express", "{missing}", "--as-of", "2024-01-01", "--horizon", "30d"],
+    "check": ["{missing}"],
+    "decide": ["express", "{missing}", "-o", "{tmp}/out.csv"],
+    "diff": ["express", "{missing}", "{missing}"],
+    "features": ["{missing}", "--as-of", "2024-01-01", "-o", "{tmp}/f.csv"],
+    "lint": ["{missing}"],
+    "report": ["express", "{missing}", "-o", "{tmp}/r.html"],
+    "schema": ["policy", "-o", "{tmp}/a-file/schema.json"],  # no input: an output "folder" that is a file
+    "test": ["{missing}"],
+}
+
+
+def test_every_command_is_covered_by_the_error_line_test() -> None:
+    assert sorted(MISSING_INPUT) == COMMANDS
+
+
+@pytest.mark.parametrize("lang, word", [("en", "error: "), ("zh", "错误：")])
+@pytest.mark.parametrize("command", sorted(MISSING_INPUT))
+def test_every_command_names_itself_in_its_one_error_line(command: str, lang: str, word: str, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # scripts and people reading a log of several commands tell them apart by the prefix, as argparse's own
+    # usage errors do; it was missing for test, check and lint and for errors reaching the top-level handler
+    missing = str(tmp_path / "no-such-file.csv")
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    argv = [a.format(missing=missing, tmp=tmp_path) for a in MISSING_INPUT[command]]
+    code, out, err = run(capsys, "--lang", lang, command, *argv)
+    assert code == 2 and out == "", err
+    assert len(err.strip().splitlines()) == 1 and err.startswith(f"accountrules {command}: {word}"), err

@@ -193,7 +193,7 @@ def test_durable_by_default_when_it_is_available(policy_dir: Path, capsys: pytes
 def test_a_policy_that_does_not_load(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "policy.yaml").write_text("policy: {name: x}\n", encoding="utf-8")
     code, _, err = run(capsys, "test", tmp_path)
-    assert code == 2 and err.startswith("error: ")
+    assert code == 2 and err.startswith("accountrules test: error: ")  # the command names itself, as every one does
 
 
 # -- check -----------------------------------------------------------------------------------------

@@ -227,17 +227,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    # every command's error line names it, as argparse's do and as decide/diff/report/features print theirs
+    who = f"accountrules {args.command}: " if getattr(args, "command", None) else "accountrules: "
     try:
         code: int = args.func(args)
         return code
     except AccountRulesError as e:
-        print(error_line(e, _), file=sys.stderr)
+        print(who + error_line(e, _), file=sys.stderr)
         return 2
     except ModuleNotFoundError as e:
         message = missing_module_message(e, _)
         if message is None:
             raise
-        print(_("error: {message}").format(message=message), file=sys.stderr)
+        print(who + _("error: {message}").format(message=message), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -247,11 +249,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, what a shell reports for a command cut off by its pipe
     except (CommandError, OSError) as e:  # a path that is missing, a folder, not readable: one line
-        print(error_line(e, _), file=sys.stderr)
+        print(who + error_line(e, _), file=sys.stderr)
         return 2
     except Exception:  # noqa: BLE001 - a bug must not exit 1, which means findings or refused rows
         traceback.print_exc()
-        print(_("error: unexpected failure (above)"), file=sys.stderr)
+        print(who + _("error: unexpected failure (above)"), file=sys.stderr)
         return 2
 
 
