@@ -61,6 +61,17 @@ def test_orders_after_a_declared_log_end_are_cut_off_and_their_accounts_kept(tmp
     assert log.end == date(2024, 12, 31) and log.end_declared
 
 
+def test_an_account_whose_every_order_is_past_the_end_is_counted_as_first_ordering_after_t(tmp_path: Path) -> None:
+    # H's orders all fall after the cut: H is not in the cut log, and the summary still accounts for it
+    log = read_log(_csv(tmp_path, [*GOOD, "H,2025-02-01,5", "H,2025-03-01,6"]), log_end=date(2024, 12, 31))
+    assert log.excluded_rows == {"after_log_end": 2} and log.excluded_accounts == 0
+    assert log.accounts_read == 5 and log.accounts_after_end == 1 and "H" not in log.ids.to_pylist()
+    ex = prepare(_csv(tmp_path, [*GOOD, "H,2025-02-01,5"], "again.csv"), as_of=date(2024, 3, 1), horizon=30,
+                 log_end=date(2024, 12, 31)).exclusions()
+    assert ex.accounts_excluded["first_order_after_as_of"] == 3  # C, D (first order after T) and H
+    assert ex.accounts_included + sum(ex.accounts_excluded.values()) == ex.accounts_in_log == 5
+
+
 def test_as_of_outside_the_log_is_refused(tmp_path: Path) -> None:
     log = read_log(_csv(tmp_path, GOOD))
     with pytest.raises(BacktestInputError, match="before the log's first order"):

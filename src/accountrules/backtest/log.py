@@ -61,6 +61,8 @@ class OrderLog:
     excluded_rows: dict[str, int]
     excluded_accounts: int
     first_bad_rows: dict[str, int]  # reason -> 1-based data row of its first occurrence
+    # accounts whose every order is past a declared end: not in the cut log, their first order after it (so after T)
+    accounts_after_end: int = 0
 
     @property
     def ids(self) -> Any:
@@ -134,6 +136,7 @@ def read_log(
     clean_cols[cols.amount] = amounts
     table = pa.table(clean_cols).filter(keep)
     accounts_read = len(pc.unique(pc.drop_null(ids)))
+    kept_accounts = len(pc.unique(pc.drop_null(table[cols.account_id])))
     if table.num_rows == 0:
         why = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
         raise BacktestInputError(Message(N_("no usable order left: {rows} rows read, {why}"), rows=n, why=why)
@@ -141,7 +144,8 @@ def read_log(
     start = pc.min(table[cols.date]).as_py()
     return OrderLog(table=table, columns=cols, rows_read=n, accounts_read=accounts_read, start=start, end=end,
                     end_declared=declared, excluded_rows={k: v for k, v in counts.items() if v},
-                    excluded_accounts=len(bad_ids), first_bad_rows=first)
+                    excluded_accounts=len(bad_ids), first_bad_rows=first,
+                    accounts_after_end=accounts_read - len(bad_ids) - kept_accounts)
 
 
 def check_dates(log: OrderLog, as_of: date, horizon_days: int, *, clip: bool = False) -> int:

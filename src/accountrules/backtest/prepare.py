@@ -73,7 +73,8 @@ class Prepared:
     def exclusions(self, decision_errors: int = 0) -> Exclusions:
         late = int(np.count_nonzero(self.history.day > self.as_of_day + self.horizon_days))
         accounts = {ACCOUNT_REASONS[0]: self.log.excluded_accounts,
-                    ACCOUNT_REASONS[1]: int(np.count_nonzero(~self.included))}
+                    # an account whose every order is past the log's end first ordered after it, so after T
+                    ACCOUNT_REASONS[1]: int(np.count_nonzero(~self.included)) + self.log.accounts_after_end}
         if decision_errors:
             accounts["decision_error"] = decision_errors
         return Exclusions(rows_read=self.log.rows_read, rows_excluded=dict(self.log.excluded_rows),
