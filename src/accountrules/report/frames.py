@@ -218,7 +218,7 @@ def frame_from_result(result: BatchResult, accounts: str | Path | None = None, *
         errors = [(f or "", m) for f, m in zip(bad.column("error_field").to_pylist(),
                                                bad.column("error").to_pylist(), strict=True)]
         table = table.filter(pc.is_null(message))
-    table = table.drop_columns(["error", "error_field"])
+    table = table.drop_columns(["error", "error_field", AS_OF])  # the frame's date is the batch's own
     flat = {k: agg.array(table.column(k)) for k in table.column_names}
     frame = Frame(flat, as_of=result.as_of, today=today or result.as_of, errors=errors)
     keep = None if len(flat["row"]) == len(result) else pc.subtract(flat["row"], 1)
