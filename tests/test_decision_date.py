@@ -218,3 +218,23 @@ def test_a_file_without_the_column_keeps_the_date_given_or_today(express, tmp_pa
     lines = len(out.read_text(encoding="utf-8-sig").splitlines())
     _rewrite_dates(out, dict.fromkeys(range(1, lines), ""))
     assert _decided_on(report_from_decisions(express, out, as_of=DECIDED, lang="en")) == DECIDED.isoformat()
+
+
+def test_hand_made_parquet_dates_read_by_their_day_and_other_types_refused(express, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A decisions table saved by pandas holds datetime64 (a timestamp): its day is the date. A column of
+    numbers (19980630) is no date, refused by its type."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from accountrules.report import DecisionDateError, report_from_decisions
+
+    table = pq.read_table(_decide(tmp_path, "d.parquet"))
+    at = table.column_names.index("as_of")
+    n = table.num_rows
+    stamped = table.set_column(at, "as_of", pa.array([dt.datetime(1998, 6, 30)] * n, pa.timestamp("us")))
+    pq.write_table(stamped, tmp_path / "stamped.parquet")
+    assert _decided_on(report_from_decisions(express, tmp_path / "stamped.parquet", lang="en")) == "1998-06-30"
+    numbers = table.set_column(at, "as_of", pa.array([19980630] * n, pa.int64()))
+    pq.write_table(numbers, tmp_path / "numbers.parquet")
+    with pytest.raises(DecisionDateError, match="its as_of column holds int64, not dates"):
+        report_from_decisions(express, tmp_path / "numbers.parquet", lang="en")

@@ -102,7 +102,7 @@ def _dates(table: Any, path: str | Path) -> Any:
         parsed = [_parse(v, text, table, path) for v in values.to_pylist()]
         return pa.array(parsed, pa.date32()).take(pc.index_in(text, value_set=values))
     if pa.types.is_date64(t) or pa.types.is_timestamp(t):
-        try:  # a safe cast: a time of day other than midnight is no day
+        try:  # a Parquet file written by a tool with no date type (pandas' datetime64): each value's day
             return col.cast(pa.date32())
         except pa.ArrowInvalid:
             pass
