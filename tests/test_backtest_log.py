@@ -50,10 +50,14 @@ def test_bad_rows_are_counted_by_reason_and_their_accounts_excluded(tmp_path: Pa
     assert log.accounts_read == 7  # A B C D E F G (the row without an id names no account)
 
 
-def test_orders_after_a_declared_log_end_are_excluded(tmp_path: Path) -> None:
+def test_orders_after_a_declared_log_end_are_cut_off_and_their_accounts_kept(tmp_path: Path) -> None:
+    # the log is cut at its declared end: B's order after it is left out, B's orders before it stay
+    # (dropping B would drop an account that was still ordering, and inflate the measured churn)
     log = read_log(_csv(tmp_path, [*GOOD, "B,2097-01-01,5"]), log_end=date(2024, 12, 31))
     assert log.excluded_rows == {"after_log_end": 1}
-    assert log.excluded_accounts == 1 and "B" not in log.ids.to_pylist()
+    assert log.excluded_accounts == 0
+    assert log.ids.to_pylist().count("B") == 1 and log.table.num_rows == len(GOOD)
+    assert date(2097, 1, 1) not in log.dates.to_pylist()
     assert log.end == date(2024, 12, 31) and log.end_declared
 
 

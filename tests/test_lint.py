@@ -27,7 +27,7 @@ PRIMARY = {
     "AR101": "tiers", "AR102": "mid", "AR103": "mid", "AR201": "top", "AR202": "top", "AR203": "second-copy",
     "AR204": "narrow", "AR205": "never", "AR301": "stable", "AR302": "stable", "AR303": "n-s", "AR304": "i-n",
     "AR401": "silver-row", "AR402": "tiers.values.silver", "AR403": "silver_min", "AR404": "trend",
-    "AR501": "credit.overdue_payments->tier",
+    "AR501": "credit.overdue_payments->tier", "AR601": "AR403 silver_min",
 }
 
 
@@ -56,7 +56,8 @@ def test_seeded_defect_is_found_at_its_rule(case: str, tmp_path: Path) -> None:
     loc = f.rules[0].location
     assert loc is not None and loc.file.endswith("bad.yaml")
     needle = {"AR101": "hit:", "AR402": "hit:", "AR301": "states:", "AR302": "states:",
-              "AR403": "params:", "AR404": "trend:", "AR501": "field: credit"}.get(code, f"id: {PRIMARY[code]}")
+              "AR403": "params:", "AR404": "trend:", "AR501": "field: credit",
+              "AR601": "code: AR403"}.get(code, f"id: {PRIMARY[code]}")
     assert loc.line == _line_of(bad, needle)
     assert f.message.zh and f.message.en and f.message.zh != f.message.en
     assert not report.dropped
@@ -75,7 +76,7 @@ def test_seeded_defect_is_found_at_its_rule(case: str, tmp_path: Path) -> None:
         else:  # the project's own test command passes the witness case
             assert main(["test", str(bad), str(path), "--engine", "compiled"]) == 0
     else:
-        assert f.status == "proven" and code in {"AR205", "AR301", "AR402", "AR403", "AR404"}
+        assert f.status == "proven" and code in {"AR205", "AR301", "AR402", "AR403", "AR404", "AR601"}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -144,7 +145,8 @@ def _sarif_validator(path: Path) -> object:
     return jsonschema.validators.validator_for(schema)(schema)
 
 
-@pytest.mark.parametrize("case", ["AR102-unique-overlap", "AR401-unhandled-value", "AR205-unsatisfiable"])
+@pytest.mark.parametrize("case", ["AR102-unique-overlap", "AR401-unhandled-value", "AR205-unsatisfiable",
+                                  "AR601-unused-allow"])
 def test_sarif_output_is_valid(case: str) -> None:
     validator = _sarif_validator(ROOT / "tests" / "data" / "sarif-2.1.0-subset.schema.json")
     report = accountrules.load_policy(CORPUS / case / "bad.yaml").lint()
@@ -194,7 +196,8 @@ def test_allowance_needs_a_reason_and_a_known_shape(tmp_path: Path) -> None:
         accountrules.load_policy(_policy(tmp_path, "lint:\n  ignore: [AR403]\n"))
     scoped = accountrules.load_policy(_policy(
         tmp_path, "lint:\n  allow:\n    - {code: AR403, rule: gold_min, reason: not this one}\n"))
-    assert [f.code for f in scoped.lint().active] == ["AR403"]
+    # silver_min stays unused, and gold_min is read, so the allowance accepts nothing and says so
+    assert [f.code for f in scoped.lint().active] == ["AR403", "AR601"]
 
 
 @settings(max_examples=40, deadline=None)

@@ -50,6 +50,8 @@ KINDS: dict[str, Kind] = {k.code: k for k in (
                                                  en="metric is defined but no rule reads it")),
     Kind("AR501", "monotonic-refuted", "error", Label(zh="声明的单调性被反例推翻",
                                                       en="declared monotonicity is refuted by a counterexample")),
+    Kind("AR601", "unused-allow", "warning", Label(zh="lint 接受项没有接受任何发现, 应当删除",
+                                                   en="lint allowance accepts no finding and should be removed")),
 )}
 
 

@@ -1,14 +1,15 @@
-"""Run every check on a compiled policy, re-check every witness, apply the policy's allowances."""
+"""Run every check on a compiled policy, re-check every witness, apply the policy's allowances and report
+those that accept nothing."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from accountrules.analysis.allowances import apply_allowances
 from accountrules.analysis.context import Context
 from accountrules.analysis.findings import Finding, at_least
 from accountrules.analysis.handoffs import check_handoffs
@@ -16,7 +17,6 @@ from accountrules.analysis.monotonic import check_monotonic
 from accountrules.analysis.realize import Witness
 from accountrules.analysis.statechart import check_stages
 from accountrules.analysis.tables import check_tables
-from accountrules.check.spec import LintAllow
 from accountrules.errors import AccountRulesError, DecisionError
 from accountrules.model.decision import Decision
 
@@ -57,18 +57,9 @@ def lint_policy(policy: Policy) -> LintReport:
                             ", ".join(r.rule for r in f.rules))
                 continue
         kept.append(f)
-    return LintReport(policy.name, policy.version, tuple(_allow(kept, policy.spec.lint_allow)), tuple(dropped))
-
-
-def _allow(findings: Iterable[Finding], allowances: tuple[LintAllow, ...]) -> list[Finding]:
-    out = []
-    for f in findings:
-        for a in allowances:
-            if a.code == f.code and (a.rule is None or any(r.rule == a.rule for r in f.rules)):
-                f = f.suppress(a.reason)
-                break
-        out.append(f)
-    return out
+    # a dropped finding is not in the report, so an allowance matching only dropped ones accepts nothing
+    allowed, unused = apply_allowances(kept, policy.spec.lint_allow)
+    return LintReport(policy.name, policy.version, (*allowed, *unused), tuple(dropped))
 
 
 def _reproduces(ctx: Context, w: Witness) -> bool:

@@ -83,7 +83,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                    help=_("write one row per account: decision at T, baselines, outcome (.csv or .parquet)"))
     p.add_argument("--report", metavar="HTML", help=_("write the backtest as one self-contained HTML page"))
     p.add_argument("--log-end", type=iso_date(_), metavar="DATE",
-                   help=_("the day the log is complete to (default: its last order); later orders are excluded"))
+                   help=_("the day the log is complete to (default: its last order); later orders are cut off, "
+                           "their accounts kept"))
     p.add_argument("--clip-horizon", action="store_true",
                    help=_("cut a horizon that runs past the log's end there (reported) instead of refusing it"))
     p.add_argument("--window-days", type=positive(_), metavar="N", help=_("feature window at T (default: the horizon)"))

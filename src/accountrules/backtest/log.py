@@ -2,9 +2,12 @@
 
 :func:`accountrules.features.derive_features` stops at the first bad row, which suits a nightly
 feature run. A backtest instead reports what it left out: a row with no id, a date that does not
-parse, an amount that is not a number or is negative, or a date after the log's end is excluded
-with its reason, and so is every account that has such a row (its history is not trustworthy,
-so its features and its outcome would both be wrong). Nothing is dropped without being counted.
+parse, an amount that is not a number or is negative is excluded with its reason, and so is every
+account that has such a row (its history is not trustworthy, so its features and its outcome would
+both be wrong). An order after a declared end of the log is excluded too, but its account stays:
+the log is cut there, as an observation window is (the accounts still ordering after the cut are the
+active ones; dropping them would inflate the churn the backtest measures). Nothing is dropped
+without being counted.
 """
 
 from __future__ import annotations
@@ -82,8 +85,10 @@ def read_log(
 ) -> OrderLog:
     """Read ``orders`` (a path, a pyarrow Table or a pandas DataFrame) and check every row.
 
-    ``log_end``: the last day the log is complete to; orders after it are excluded (a typo'd
-    year, a feed from the future). Without it the log ends on its last valid order.
+    ``log_end``: the last day the log is complete to; orders after it are cut off (counted as
+    ``after_log_end``; a typo'd year, a feed from the future, or the part of a log a backtest
+    should not see) and their accounts kept with their orders up to it. Without it the log ends
+    on its last valid order.
     """
     cols = columns if columns is not None else ColumnMap()
     ar = arrow()
@@ -119,7 +124,9 @@ def read_log(
             first[name] = pc.index(fresh, True).as_py() + 1
             reason = pc.if_else(fresh, pa.scalar(name), reason)
     bad_row = pc.is_valid(reason)
-    bad_ids = pc.unique(pc.drop_null(pc.filter(ids, bad_row)))
+    # a row past the declared end is cut off, not a flaw in its account's history
+    broken = pc.fill_null(pc.and_(bad_row, pc.not_equal(reason, "after_log_end")), False)
+    bad_ids = pc.unique(pc.drop_null(pc.filter(ids, broken)))
     keep = pc.and_(pc.invert(bad_row), pc.invert(pc.is_in(ids, value_set=bad_ids)))
     clean_cols = {name: raw[name] for name in raw.column_names}
     clean_cols[cols.account_id] = ids

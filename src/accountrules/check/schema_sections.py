@@ -9,6 +9,7 @@ from accountrules.check.policy_shapes import (
     ACTION,
     ACTION_RULE,
     ACTIONS,
+    ALLOW_CODES,
     CHURN,
     CHURN_DEFAULT,
     CHURN_ROW,
@@ -21,6 +22,7 @@ from accountrules.check.policy_shapes import (
     TABLE,
     TABLE_ROW,
     TRANSITION,
+    UNUSED_ALLOW,
 )
 from accountrules.check.schema_reader import _CODE, _ID, HIT_POLICIES, _duration_days, _Reader
 from accountrules.check.shapes import Keys
@@ -288,12 +290,19 @@ def _lint(r: _Reader, node: YNode | None) -> tuple[LintAllow, ...]:
             continue
         code_node = item.get("code")
         code = r.text(code_node, "lint code")
-        if code is not None and code_node is not None and code not in LINT_CODES:
+        if code is not None and code_node is not None and code.upper() == UNUSED_ALLOW:
+            # accepting "this allowance accepts nothing" would keep the stale allowance, and itself, forever
+            r.errors.append(PolicyReferenceError(
+                Message(N_("{code} (unused-allow) cannot be allowed: it reports an allowance that accepts no "
+                           "finding, and the fix is always to delete that allowance"), code=code),
+                code_node.location, Message(N_("delete the allowance {code} reports instead"), code=UNUSED_ALLOW)))
+            code = None
+        elif code is not None and code_node is not None and code not in LINT_CODES:
             # a typo would suppress nothing, silently: the finding meant stays active
             close = _closest_code(code)
             r.errors.append(PolicyReferenceError(
                 Message(N_("unknown lint code {code!r}"), code=code), code_node.location,
-                did_you_mean(close) if close else Message(N_("lint reports {codes}"), codes=", ".join(LINT_CODES))))
+                did_you_mean(close) if close else Message(N_("lint reports {codes}"), codes=", ".join(ALLOW_CODES))))
             code = None
         reason = r.text(item.get("reason"), "reason")
         if code is None or not reason or not reason.strip():
@@ -312,8 +321,8 @@ def _closest_code(code: str) -> str | None:
     by difflib."""
     upper = code.upper()
     swaps = [upper[:i] + upper[i + 1] + upper[i] + upper[i + 2:] for i in range(len(upper) - 1)]
-    close = [c for c in (upper, *swaps) if c in LINT_CODES] or difflib.get_close_matches(upper, LINT_CODES, n=1,
-                                                                                          cutoff=0.6)
+    close = [c for c in (upper, *swaps) if c in ALLOW_CODES] or difflib.get_close_matches(upper, ALLOW_CODES, n=1,
+                                                                                           cutoff=0.6)
     return close[0] if close else None
 
 
