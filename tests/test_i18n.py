@@ -21,33 +21,46 @@ MO = PO.with_suffix(".mo")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-Key = tuple[str, "str | None"]  # (message id, context): the report's few pgettext("report", ...) words
+# (message id, context): the report's few pgettext("report", ...) words; the id of a plural_of message is
+# its (singular, plural) and its translation a tuple of forms (Chinese has one)
+Key = tuple["str | tuple[str, ...]", "str | None"]
 
 
-def _catalogue() -> dict[Key, str]:
+def _catalogue() -> dict[Key, str | tuple[str, ...]]:
     with PO.open("rb") as f:
         return {(m.id, m.context): m.string for m in read_po(f, locale="zh") if m.id}
 
 
 def _source_messages() -> set[Key]:
-    keywords = {"_": None, "N_": None, "pgettext": ((1, "c"), 2)}
+    keywords = {"_": None, "N_": None, "pgettext": ((1, "c"), 2), "plural_of": (1, 2)}
     return {(msg, ctx) for _f, _l, msg, _c, ctx in extract_from_dir(str(PACKAGE), method_map=[("**.py", "python")],
                                                                    keywords=keywords, comment_tags=())
-            if isinstance(msg, str) and msg}
+            if msg and (isinstance(msg, str) or all(isinstance(m, str) for m in msg))}
+
+
+def _translated(v: str | tuple[str, ...] | None) -> bool:
+    return bool(v) and (isinstance(v, str) or all(v))  # type: ignore[arg-type]
 
 
 def test_every_message_of_the_sources_has_a_zh_translation() -> None:
     catalogue = _catalogue()
-    missing = sorted(m for m in _source_messages() if not catalogue.get(m))
+    assert any(isinstance(k, tuple) for k, _ in _source_messages())  # the plural messages are read too
+    missing = sorted(str(m) for m in _source_messages() if not _translated(catalogue.get(m)))
     assert not missing, f"run: python tools/i18n.py extract, translate, compile ({missing[:5]})"
-    assert all(catalogue.values()), [k for k, v in catalogue.items() if not v]
+    assert all(_translated(v) for v in catalogue.values()), [k for k, v in catalogue.items() if not _translated(v)]
 
 
 def test_the_shipped_mo_is_compiled_from_the_po() -> None:
     with MO.open("rb") as f:
         shipped = gettext.GNUTranslations(f)
-    stale = [k for (k, ctx), v in _catalogue().items()
-             if (shipped.pgettext(ctx, k) if ctx else shipped.gettext(k)) != v]
+
+    def compiled(k: str | tuple[str, ...], ctx: str | None) -> str | tuple[str, ...]:
+        if isinstance(k, tuple):  # Chinese has one form, for every count
+            forms = {shipped.ngettext(k[0], k[1], n) for n in (1, 2, 5)}
+            return tuple(forms)
+        return shipped.pgettext(ctx, k) if ctx else shipped.gettext(k)
+
+    stale = [k for (k, ctx), v in _catalogue().items() if compiled(k, ctx) != v]
     assert not stale, f"run: python tools/i18n.py compile ({stale[:5]})"
 
 
@@ -58,6 +71,10 @@ def _fields(text: str) -> list[str]:
 
 def test_translations_keep_every_placeholder() -> None:
     for (msgid, _ctx), msgstr in _catalogue().items():
+        if isinstance(msgid, tuple):  # every form has the placeholders of the plural message
+            assert all(_fields(form) == _fields(msgid[1]) for form in msgstr), msgid
+            continue
+        assert isinstance(msgstr, str)
         assert _fields(msgid) == _fields(msgstr), msgid
         assert msgid.count("%%") == msgstr.count("%%"), msgid  # argparse help: % must stay escaped
 
@@ -123,3 +140,14 @@ def test_help_and_usage_errors_in_chinese(capsys: pytest.CaptureFixture[str]) ->
     assert done.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "缺少必需的参数" in err
+
+
+@pytest.mark.parametrize(("lang", "head"), [("zh", "用法：accountrules report [-h]"),
+                                           ("en", "usage: accountrules report [-h]")])
+def test_a_usage_parsed_intermixed_keeps_the_program_name(lang: str, head: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # report parses its options intermixed with its positionals, and argparse then keeps format_usage()[7:]
+    # as the usage: it cut the 7 characters of "usage: " off "用法：accountrules report" ("untrules report")
+    with pytest.raises(SystemExit):
+        main(["--lang", lang, "report", "--help"])
+    assert capsys.readouterr().out.startswith(head)

@@ -247,3 +247,22 @@ def test_chinese_text_report_words_its_frame_in_chinese() -> None:
     en = to_text(report)
     assert en.splitlines()[-1] == "express 1.0.0: 0 error(s), 0 warning(s), 0 note(s), 7 allowed"
     assert " error AR101 table-gap" in en and "(allowed: " in en
+
+
+def test_chinese_text_report_words_its_details_in_chinese() -> None:
+    # a gap's region ("between 5 and 10 (exclusive)", "null") and the [proven] tag stayed English under --lang zh
+    gap = accountrules.load_policy(CORPUS / "AR101-table-gap" / "bad.yaml").lint()
+    zh, en = to_text(gap, lang="zh"), to_text(gap)
+    assert "transactions.annual_revenue ∈ {空值（null） | = 5 | 介于 5 与 10 之间（不含两端）}" in zh
+    assert "between" not in zh and "exclusive" not in zh
+    assert "transactions.annual_revenue ∈ {null | = 5 | between 5 and 10 (exclusive)}" in en
+    # the JSON keeps both languages' messages and its detail in English, as before
+    f = json.loads(to_json(gap))["findings"][0]
+    assert "between 5 and 10 (exclusive)" in f["message"]["en"] and "介于 5 与 10 之间" in f["message"]["zh"]
+    assert f["detail"] == "transactions.annual_revenue ∈ {null | = 5 | between 5 and 10 (exclusive)}"
+    proven = accountrules.load_policy(CORPUS / "AR205-unsatisfiable" / "bad.yaml").lint()
+    assert " AR205 unsatisfiable [已证明]: " in to_text(proven, lang="zh")
+    assert " AR205 unsatisfiable [proven]: " in to_text(proven)
+    refuted = accountrules.load_policy(CORPUS / "AR501-monotonic-refuted" / "bad.yaml").lint()
+    said = to_text(refuted, lang="zh")
+    assert "声明 credit.overdue_payments 递减 -> tier 不成立" in said and "decreasing" not in said

@@ -199,7 +199,7 @@ def test_chinese_output_is_chinese(capsys: pytest.CaptureFixture[str], tmp_path:
     lines = [ln for ln in capsys.readouterr().out.splitlines() if "AR601" in ln]
     assert len(lines) == 2
     for ln in lines:
-        message = ln.split("[proven]: ", 1)[1]
+        message = ln.split("[已证明]: ", 1)[1]  # the status tag is Chinese too
         assert _HAN.search(message) and " 警告 AR601 unused-allow" in ln, ln
         # no English prose left: only codes, quoted names, the location and the tool's name
         assert not set(re.findall(r"\b[a-z]{4,}\b", re.sub(r"'[^']*'|\S*[/\\.:]\S*", " ", message))) - {"lint"}, message

@@ -274,11 +274,20 @@ def test_diff_report_shows_accounts_only_one_policy_refuses(policy, tmp_path: Pa
     new = load_policy(dst).decide_many(str(ACCOUNTS), as_of=AS_OF)
     assert new.errors and not old.errors
     page, figs = render_diff(old, new, lang=lang)
-    assert figs.newly_refused == [(e.account_id, e.message) for e in new.errors] and not figs.no_longer_refused
+    # the reason without the account, which has a column of its own
+    assert figs.newly_refused == [(e.account_id, e.reason) for e in new.errors] and not figs.no_longer_refused
+    assert all(not why.startswith("account ") and "'unique'" in why for _, why in figs.newly_refused)
     p = parse(page)
     assert not p.problems and not p.stack
     title = {"en": "Accounts the new policy refuses", "zh": "新政策拒绝的客户"}[lang]
-    assert html.escape(title) in page and html.escape(new.errors[0].message) in page
+    assert html.escape(title) in page
+    reason = new.errors[0].reason
+    if lang == "en":
+        assert html.escape(reason) in page
+    else:  # the reason in Chinese, not the English sentence
+        assert html.escape(reason) not in page and " all match" not in page
+        rows = reason.params["rows"]  # type: ignore[attr-defined]
+        assert html.escape(f"tier 的命中策略为 'unique'，但规则行 {rows} 同时命中") in page
     back = render_diff(new, old, lang=lang)[1]
     assert back.no_longer_refused == figs.newly_refused and not back.newly_refused
 

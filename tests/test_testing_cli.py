@@ -108,7 +108,7 @@ def test_errors_are_counted_separately(policy_dir: Path, capsys: pytest.CaptureF
         """)
     code, lines, _ = run(capsys, "test", policy_dir, good, broken)
     assert code == 1
-    assert lines[-1] == "2 passed, 0 failed, 1 errors"
+    assert lines[-1] == "2 passed, 0 failed, 1 error"
     assert any(line.startswith(f"ERROR {broken}:4:20: reference error") and "did you mean 'platinum'?" in line
                for line in lines)
 

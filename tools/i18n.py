@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
@@ -23,7 +24,8 @@ PACKAGE = ROOT / "src" / "accountrules"
 LOCALES = PACKAGE / "locale"
 DOMAIN = "accountrules"
 LANGS = ("zh",)
-KEYWORDS = {"_": None, "N_": None, "pgettext": ((1, "c"), 2)}  # pgettext(context, message)
+# pgettext(context, message); plural_of(singular, plural, n, _), a message with plural forms
+KEYWORDS = {"_": None, "N_": None, "pgettext": ((1, "c"), 2), "plural_of": (1, 2)}
 
 
 def po_path(lang: str) -> Path:
@@ -34,7 +36,8 @@ def mo_path(lang: str) -> Path:
     return po_path(lang).with_suffix(".mo")
 
 
-Key = tuple[str, "str | None"]  # (message id, context)
+# (message id, context); the id of a message with plural forms is its (singular, plural)
+Key = tuple["str | tuple[str, ...]", "str | None"]
 
 
 def source_messages() -> dict[Key, list[tuple[str, int]]]:
@@ -42,7 +45,11 @@ def source_messages() -> dict[Key, list[tuple[str, int]]]:
     found: dict[Key, list[tuple[str, int]]] = {}
     for filename, lineno, message, _comments, context in extract_from_dir(
             str(PACKAGE), method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=()):
-        if isinstance(message, str) and message:
+        if isinstance(message, tuple):  # plural_of: both forms, as Babel's catalogue keys them
+            message = tuple(m for m in message if m is not None)
+            if len(message) != 2:
+                continue
+        if message:
             found.setdefault((message, context), []).append((f"src/accountrules/{filename}", lineno))
     return found
 
@@ -55,18 +62,23 @@ def read(lang: str) -> Catalog:
         return read_po(f, locale=lang, domain=DOMAIN)
 
 
+def _order(item: tuple[Key, Any]) -> tuple[str, str]:
+    (msgid, context), _ = item
+    return (msgid if isinstance(msgid, str) else msgid[0], context or "")
+
+
 def extract() -> None:
     messages = source_messages()
     for lang in LANGS:
         old = read(lang)
         new = Catalog(locale=lang, domain=DOMAIN, project="accountrules", charset="utf-8")
-        for (msgid, context), where in sorted(messages.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        for (msgid, context), where in sorted(messages.items(), key=_order):
             known = old.get(msgid, context=context)
             new.add(msgid, known.string if known is not None else "", locations=where, context=context)
         po_path(lang).parent.mkdir(parents=True, exist_ok=True)
         with po_path(lang).open("wb") as f:
             write_po(f, new, width=120, sort_output=True, omit_header=False)
-        missing = [m.id for m in new if m.id and not m.string]
+        missing = [m.id for m in new if m.id and not _translated(m.string)]
         print(f"{po_path(lang).relative_to(ROOT)}: {len(messages)} messages, {len(missing)} untranslated")
 
 
@@ -78,6 +90,18 @@ def compile_mo() -> None:
         print(f"{mo_path(lang).relative_to(ROOT)}: written")
 
 
+def _translated(string: str | tuple[str, ...]) -> bool:
+    """A translation is there: the text, or every plural form of it."""
+    return all(string) if isinstance(string, tuple) else bool(string)
+
+
+def _shipped(shipped: Any, m: Any) -> str | tuple[str, ...]:
+    """What the compiled catalogue says for ``m``: its text, or each plural form (Chinese has one)."""
+    if isinstance(m.id, tuple):
+        return tuple(shipped.ngettext(m.id[0], m.id[1], n) for n in range(1, len(m.string) + 1))
+    return shipped.pgettext(m.context, m.id) if m.context else shipped.gettext(m.id)
+
+
 def check() -> int:
     import gettext
 
@@ -85,11 +109,11 @@ def check() -> int:
     messages = source_messages()
     for lang in LANGS:
         catalog = read(lang)
-        missing = [m for m, c in messages if catalog.get(m, context=c) is None or not catalog.get(m, context=c).string]
+        missing = [m for m, c in messages if catalog.get(m, context=c) is None
+                   or not _translated(catalog.get(m, context=c).string)]
         with mo_path(lang).open("rb") as f:
             shipped = gettext.GNUTranslations(f)
-        stale = [m.id for m in catalog if m.id and (shipped.pgettext(m.context, m.id) if m.context
-                                                     else shipped.gettext(m.id)) != m.string]
+        stale = [m.id for m in catalog if m.id and _shipped(shipped, m) != m.string]
         for m in missing:
             print(f"{lang}: no translation: {m!r}")
         for m in stale:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from accountrules.error_base import AccountRulesError
 from accountrules.i18n import N_, Gettext, Message, UnknownLanguageError, translated
@@ -36,6 +36,8 @@ __all__ = [
     "UnknownLanguageError",
     "did_you_mean",
     "raise_collected",
+    "refusal",
+    "refusal_reason",
 ]
 
 
@@ -211,14 +213,43 @@ def raise_collected(errors: Sequence[PolicyError]) -> None:
     raise PolicyErrors(errors)
 
 
+# what a refusal reads, the account first: a message id, so the reason after it is translated too
+REFUSED: Final = N_("account {account_id!r}: {reason}")
+
+
+def refusal(reason: str, account_id: str | None) -> str:
+    """``account 'X': <reason>`` as a :class:`~accountrules.i18n.Message` (the reason alone without an
+    account): what a :class:`DecisionError` and a refused row of a batch say."""
+    if account_id is None:
+        return reason
+    return Message(REFUSED, account_id=account_id, reason=reason)
+
+
+def refusal_reason(message: str) -> str:
+    """The reason of a :func:`refusal` message, without its account (``message`` itself for any other)."""
+    if isinstance(message, Message) and message.template == REFUSED:
+        reason = message.params["reason"]
+        assert isinstance(reason, str)
+        return reason
+    return message
+
+
 class DecisionError(AccountRulesError):
-    """A policy could not decide for one account (e.g. a ``unique`` table matched twice)."""
+    """A policy could not decide for one account (e.g. a ``unique`` table matched twice).
+
+    ``reason`` says why, without the account (a :class:`~accountrules.i18n.Message` when it is in the
+    catalogue); ``str(e)`` is ``account 'X': <reason>`` in English, :meth:`translated` in another language.
+    """
 
     def __init__(self, message: str, account_id: str | None = None, rules: Sequence[str] = ()):
         self.account_id = account_id
         self.rules = tuple(rules)
-        prefix = f"account {account_id!r}: " if account_id is not None else ""
-        super().__init__(prefix + message)
+        self.reason = message
+        super().__init__(refusal(message, account_id))
+
+    def translated(self, _: Gettext) -> str:
+        """The error as :func:`str` gives it, worded by ``_`` (a catalogue's gettext)."""
+        return str(translated(self.args[0], _))
 
 
 class PortfolioRequiredError(DecisionError):

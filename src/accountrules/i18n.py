@@ -90,6 +90,17 @@ def gettext_for(lang: str) -> Gettext:
     return translations(lang).gettext
 
 
+def plural_of(singular: str, plural: str, n: int, _: Gettext) -> str:
+    """The form of a message for the count ``n`` in ``_``'s language: the catalogue's own plural rule
+    (its ``Plural-Forms``: Chinese has one form) when ``_`` is a catalogue's gettext, else English's
+    (``singular`` for 1). ``tools/i18n.py`` extracts both forms as one plural message (``_`` comes
+    last: Babel's extractor loses the strings after an ``_`` argument)."""
+    owner = getattr(_, "__self__", None)  # the catalogue a bound gettext belongs to
+    if isinstance(owner, gettext.NullTranslations):
+        return owner.ngettext(singular, plural, n)
+    return singular if n == 1 else plural
+
+
 def N_(message: str) -> str:
     """Mark ``message`` for the catalogue where it is defined; it is translated where it is shown."""
     return message
@@ -129,4 +140,4 @@ def translated(value: object, _: Gettext) -> object:
 
 
 __all__ = ["DOMAIN", "LANGS", "LOCALE_DIR", "Gettext", "Lang", "Message", "N_", "UnknownLanguageError", "gettext_for",
-           "lang_from_env", "normalise_lang", "translated", "translations"]
+           "lang_from_env", "normalise_lang", "plural_of", "translated", "translations"]

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from accountrules.i18n import N_, Gettext, Message, translated
 from accountrules.parse.expr_ast import Expr
 
 Box = dict[str, int]  # variable key -> mask of allowed cells; a missing key allows every cell
@@ -70,8 +71,9 @@ class Var:
     def null_mask(self) -> int:
         return self.mask_of(lambda c: c.null)
 
-    def describe(self, mask: int) -> str:
-        return " | ".join(c.text for i, c in enumerate(self.cells) if (mask >> i) & 1)
+    def describe(self, mask: int, _: Gettext = str) -> str:
+        """The cells of ``mask``, worded by ``_`` (a catalogue's gettext; ``str``: English)."""
+        return " | ".join(str(translated(c.text, _)) for i, c in enumerate(self.cells) if (mask >> i) & 1)
 
 
 @dataclass(slots=True)
@@ -117,7 +119,7 @@ def _ordered_cells(p: Proto) -> list[Cell]:
         if lo_b <= x <= hi_b and (not integer or x.is_integer()):
             cells.append(Cell(val(x) if not is_date else c, f"= {_fmt(c)}", c, c, True, True, ordered=True))
         else:
-            cells.append(Cell(None, f"= {_fmt(c)} (impossible)", c, c, True, True, ordered=True))
+            cells.append(Cell(None, _impossible(f"= {_fmt(c)}"), c, c, True, True, ordered=True))
 
     def between(a: Any, b: Any) -> None:
         fa = num(a) if a is not None else -math.inf
@@ -151,16 +153,17 @@ def _ordered_cells(p: Proto) -> list[Cell]:
             rep = (lo + hi) / 2
         if rep is not None and (rep <= fa or rep >= fb):
             rep = None
+        text: str
         if a is None and b is None:
-            text = "any value"
+            text = Message(N_("any value"))
         elif a is None:
             text = f"< {_fmt(b)}"
         elif b is None:
             text = f"> {_fmt(a)}"
         else:
-            text = f"between {_fmt(a)} and {_fmt(b)} (exclusive)"
+            text = Message(N_("between {low} and {high} (exclusive)"), low=_fmt(a), high=_fmt(b))
         feasible = rep is not None
-        cells.append(Cell(val(rep) if rep is not None else None, text if feasible else text + " (impossible)",
+        cells.append(Cell(val(rep) if rep is not None else None, text if feasible else _impossible(text),
                           a, b, False, False, ordered=True))
 
     prev: Any = None
@@ -172,8 +175,12 @@ def _ordered_cells(p: Proto) -> list[Cell]:
     return cells
 
 
+def _impossible(text: str) -> Message:
+    return Message(N_("{cell} (impossible)"), cell=text)
+
+
 def build_var(key: str, p: Proto) -> Var:
-    cells: list[Cell] = [Cell(None, "null", null=True)]
+    cells: list[Cell] = [Cell(None, Message(N_("null")), null=True)]
     if p.kind in ("number", "date"):
         cells += _ordered_cells(p)
     elif p.kind == "bool":
@@ -185,7 +192,7 @@ def build_var(key: str, p: Proto) -> Var:
         other = "other"
         while other in lits:
             other += "_"
-        cells += [Cell(v, f"'{v}'") for v in lits] + [Cell(other, "any other text")]
+        cells += [Cell(v, f"'{v}'") for v in lits] + [Cell(other, Message(N_("any other text")))]
     universe = 0
     for i, c in enumerate(cells):
         if c.null:
@@ -272,9 +279,10 @@ class Space:
             if m != v.universe:
                 yield v, m
 
-    def describe(self, box: Box) -> str:
-        parts = [f"{v.key} ∈ {{{v.describe(m)}}}" for v, m in self.cells(box)]
-        return ", ".join(parts) if parts else "every account"
+    def describe(self, box: Box, _: Gettext = str) -> str:
+        """The box as ``key ∈ {cells}, ...``, worded by ``_`` (a catalogue's gettext; ``str``: English)."""
+        parts = [f"{v.key} ∈ {{{v.describe(m, _)}}}" for v, m in self.cells(box)]
+        return ", ".join(parts) if parts else _("every account")
 
 
 class BoxIndex:

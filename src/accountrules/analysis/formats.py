@@ -16,6 +16,8 @@ _LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 _COLOUR = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
 # the severity words of the text report; JSON and SARIF keep the codes error / warning / info
 _SEVERITY = {"error": N_("error"), "warning": N_("warning"), "info": N_("info")}
+# the status tag of a finding whose witness was not confirmed: proven (structural) or unknown (no witness)
+_STATUS = {"proven": N_("proven"), "unknown": N_("unknown")}
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -49,7 +51,7 @@ def to_text(report: LintReport, *, lang: str = "en", colour: bool = False, witne
         sev = f.severity
         word = _(_SEVERITY[sev])
         tag = f"{_COLOUR[sev]}{word}\033[0m" if colour else word
-        status = "" if f.status == "confirmed" else f" [{f.status}]"
+        status = "" if f.status == "confirmed" else f" [{_(_STATUS.get(f.status, f.status))}]"
         allowed = _(" (allowed: {reason})").format(reason=f.suppressed) if f.suppressed else ""
         lines.append(f"{where or report.policy}: {tag} {f.code} {f.name}{status}: {f.message.in_(lang)}{allowed}")
         for r in f.rules[1:]:

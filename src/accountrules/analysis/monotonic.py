@@ -80,8 +80,9 @@ def _refute(ctx: Context, m: Monotonic) -> Finding | None:
                     w = _pair(ctx, m, var.universe, b1, b2, hi, lo, increasing)
                     if w is not None:
                         way, zh_way = ("raising", "增加") if increasing else ("lowering", "减少")
+                        zh_direction = "递增" if increasing else "递减"
                         return Finding("AR501", Label(
-                            zh=f"声明 {m.field} {m.direction} -> {m.output} 不成立: 其他条件相同时{zh_way} "
+                            zh=f"声明 {m.field} {zh_direction} -> {m.output} 不成立: 其他条件相同时{zh_way} "
                                f"{m.field}, {m.output} 从 {hi} 降为 {lo}",
                             en=f"declared {m.field} {m.direction} -> {m.output} does not hold: all else equal, "
                                f"{way} {m.field} lowers {m.output} from {hi} to {lo}"),

@@ -13,6 +13,7 @@ from accountrules.analysis.findings import Finding, RuleRef
 from accountrules.analysis.realize import Env
 from accountrules.compile.plan import CRow, CTable
 from accountrules.errors import DecisionError
+from accountrules.i18n import gettext_for
 from accountrules.model.decision import Decision, Label
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,11 @@ def _gaps(ctx: Context, t: CTable) -> Iterator[Finding]:
 
     w = ctx.realizer.find(gaps, check)
     where = "; ".join(ctx.space.describe(g) for g in gaps[:3])
+    where_zh = "; ".join(ctx.space.describe(g, gettext_for("zh")) for g in gaps[:3])
     more = f" (+{len(gaps) - 3})" if len(gaps) > 3 else ""
     label = table_label(t.table)
     yield Finding("AR101", Label(
-        zh=f"{label} 没有默认值, 而以下区域没有任何行命中: {where}{more}",
+        zh=f"{label} 没有默认值, 而以下区域没有任何行命中: {where_zh}{more}",
         en=f"{label} has no default, and no row matches where {where}{more}"),
         (RuleRef(t.section, label, t.table.location),), w, "confirmed" if w else "unknown", where + more)
 

@@ -29,7 +29,7 @@ from accountrules.batch.settled import Settled
 from accountrules.batch.sources import DEFAULT_CHUNK_ROWS, STREAM_CHUNK_ROWS, RawChunk, Source, open_source
 from accountrules.batch.validate import Chunk, validate_rows, validate_table
 from accountrules.compile.plan import Plan
-from accountrules.errors import AccountValidationError, DecisionError
+from accountrules.errors import AccountValidationError, DecisionError, refusal
 from accountrules.evaluate import registry
 from accountrules.evaluate.day import decision_day, last_decision_day
 from accountrules.evaluate.driver import Matcher, Raw, run
@@ -166,7 +166,8 @@ def _decide_rows(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.
         try:
             raw = run(plan, env, matcher, aid, as_of, stats)
         except DecisionError as e:
-            chunk.errors[j] = RowError(chunk.start + j + 1, aid, None, str(e), (("(account)", str(e)),))
+            text = e.args[0]  # the refusal as a catalogue message (str(e) would lose its translation)
+            chunk.errors[j] = RowError(chunk.start + j + 1, aid, None, text, (("(account)", text),))
             continue
         raw_outputs(plan, raw, outputs, j)
         acts = outputs["actions"][j]
@@ -256,7 +257,7 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
         aids = ids()
         for j, message in failed.items():
             aid = aids[j]
-            text = f"account {aid!r}: {message}" if not str(message).startswith("account ") else str(message)
+            text = refusal(message, aid)  # a refused row only: a clean batch formats no message
             chunk.errors[j] = RowError(chunk.start + j + 1, aid, None, text, (("(account)", text),))
     return outputs
 
@@ -359,9 +360,7 @@ def decide_one(policy: Policy, account: Account, *, as_of: dt.date, stats: Portf
         raise AccountValidationError(bad.problems, account_id=bad.account_id)
     item = decide_chunk(policy, chunk, stats or PortfolioStats({}, 0), as_of, engine, trace)[0]
     if isinstance(item, RowError):
-        prefix = f"account {account.id!r}: "
-        text = item.message[len(prefix):] if item.message.startswith(prefix) else item.message
-        raise DecisionError(text, account.id)
+        raise DecisionError(item.reason, account.id)
     return item
 
 

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from accountrules.errors import AccountRulesError, AccountValidationError
+from accountrules.errors import AccountRulesError, AccountValidationError, refusal_reason
+from accountrules.i18n import Gettext, translated
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,20 +29,42 @@ class RowError:
     def to_dict(self) -> dict[str, Any]:
         return {"row": self.row, "account_id": self.account_id, "field": self.field, "message": self.message}
 
+    @property
+    def reason(self) -> str:
+        """Why the row was refused, without the ``account 'X': `` a refusal starts with (the account is
+        :attr:`account_id`): the same words for every account refused alike."""
+        return refusal_reason(self.message)
+
     def __str__(self) -> str:
-        who = f", account {self.account_id!r}" if self.account_id is not None else ""
-        where = f" {self.field}:" if self.field else ""
-        return f"row {self.row}{who}:{where} {self.message}"
+        return self.translated(str)
+
+    def translated(self, _: Gettext) -> str:
+        """``row N, account 'X': <reason>`` worded by ``_`` (a catalogue's gettext; ``str`` for English)."""
+        who = _(", account {id!r}").format(id=self.account_id) if self.account_id is not None else ""
+        where = f"{self.field}: " if self.field else ""
+        return _("row {row}{account}: {field}{message}").format(row=self.row, account=who, field=where,
+                                                                 message=self._worded(_))
+
+    def _worded(self, _: Gettext) -> str:
+        # several problems: the message is joined from them, so each is worded in turn
+        reason = self.reason
+        if len(self.problems) > 1 and reason == _joined(self.problems, str):
+            return _joined(self.problems, _)
+        return str(translated(reason, _))
 
 
 def row_error(row: int, account_id: str | None, problems: Sequence[tuple[str, str]]) -> RowError:
     """A RowError from ``(field, message)`` problems; the first names the field."""
     probs = tuple(problems) or (("(account)", "invalid account"),)
     first_field, first_msg = probs[0]
-    message = first_msg
-    if len(probs) > 1:
-        message += " (also " + "; ".join(f"{f}: {m}" for f, m in probs[1:]) + ")"
+    message = _joined(probs, str) if len(probs) > 1 else first_msg
     return RowError(row, account_id, None if first_field == "(account)" else first_field, message, probs)
+
+
+def _joined(problems: Sequence[tuple[str, str]], _: Gettext) -> str:
+    """The message of a row with several problems: the first, then ``(also field: message; ...)``."""
+    also = "; ".join(f"{f}: {translated(m, _)}" for f, m in problems[1:])
+    return str(translated(problems[0][1], _)) + _(" (also {problems})").format(problems=also)
 
 
 class BatchInputError(AccountRulesError):

@@ -36,6 +36,7 @@ from accountrules.compile.plan import Plan
 from accountrules.errors import AccountValidationError
 from accountrules.evaluate.accounts import account_data, coerce_extra, env_of, error_message
 from accountrules.evaluate.dict_env import DictEnvReader, reader_of
+from accountrules.i18n import N_, Message
 from accountrules.model.account import Account
 from accountrules.model.fields import FIELDS, FieldSpec
 
@@ -94,17 +95,20 @@ class Chunk:
 # -- messages --------------------------------------------------------------------------------------
 
 
+_HINTED = N_("{message}; did you mean {suggestion!r}?")
+
+
 def with_hint(key: str, message: str, value: Any) -> str:
     """Add a did-you-mean to an unknown enum value or an unknown nested key."""
     spec = FIELDS.get(key)
     if spec is not None and spec.type == "enum" and isinstance(value, str):
         s = suggest(value, spec.values)
         if s is not None:
-            return f"{message}; did you mean {s!r}?"
+            return Message(_HINTED, message=message, suggestion=s)
     if message == "Extra inputs are not permitted":
         s = suggest(key, [*ATTR_KEYS, "contacts", "extra"])
         if s is not None and s != key:
-            return f"{message}; did you mean {s!r}?"
+            return Message(_HINTED, message=message, suggestion=s)
     return message
 
 

@@ -104,10 +104,16 @@ class Parser(argparse.ArgumentParser):
         if not self.intermixed or self._parsing:
             return super().parse_known_args(args, namespace)
         self._parsing = True  # parse_known_intermixed_args calls back into parse_known_args
+        saved = self.usage
+        if saved is None:
+            # argparse keeps format_usage()[7:] as the usage while it parses, cutting off "usage: ": of our
+            # translated heading ("用法：", 3 characters) it cut the program's name ("untrules report")
+            self.usage = argparse.ArgumentParser.format_usage(self).removeprefix("usage: ")
         try:
             return self.parse_known_intermixed_args(args, namespace)
         finally:
             self._parsing = False
+            self.usage = saved
 
     def _tr(self, text: str) -> str:
         for english in _HEADINGS:

@@ -94,7 +94,7 @@ def _run_check(args: argparse.Namespace) -> int:
     passed = failed = 0
     for r in results:
         if r.skipped is not None:
-            say(_("SKIP").ljust(5) + f" {r.name}: {r.skipped}")
+            say(_("SKIP").ljust(5) + f" {r.name}: {translated(r.skipped, _)}")
         elif r.failure is None:
             passed += 1
             say(_("PASS").ljust(5) + f" {r.name}")
@@ -105,7 +105,7 @@ def _run_check(args: argparse.Namespace) -> int:
             out(_("FAIL").ljust(5) + f" {r.name}{where}")
             out(f"      {translated(f.message, _)}")
             out("      " + _("counterexample, as a test case (paste into the policy's tests/ directory):"))
-            for line in f.counterexample.splitlines():
+            for line in f.counterexample_in(_).splitlines():
                 out(f"        {line}")
     say(summary_line(passed, failed, 0, _))
     if not text:

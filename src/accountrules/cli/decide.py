@@ -156,6 +156,8 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
                                   progress=bar, columns=columns, lean_stats=True)
             first = next(chunks, None)  # a bad input (unknown column...) fails here, before files are created
             with ExitStack() as files:
+                # the errors file is data, in English whatever --lang (docs/command-line.md): the rows
+                # said on the terminal are in the run's language
                 errors = files.enter_context(ErrorsWriter(err_path, formulas=raw)) if err_path is not None else None
                 writer = files.enter_context(open_writer(out, fmt, policy, explain=args.explain, formulas=raw))
                 part = first
@@ -191,7 +193,7 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
     if err_path is None and total.errors:  # no errors file: the refused rows are said here, even with -q
         print("  " + _("refused rows: {count} (--errors FILE keeps them all)").format(count=total.errors), file=say)
         for row in shown:
-            print(f"    {row}", file=say)
+            print(f"    {row.translated(_)}", file=say)
         if total.errors > len(shown):
             print("    " + _("... and {count} more").format(count=total.errors - len(shown)), file=say)
     return 1 if total.errors else 0

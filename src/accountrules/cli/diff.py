@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         if args.output is not None:
             with CsvTableWriter(args.output, CHANGE_COLUMNS, SPREADSHEET,
                                 formulas=bool(getattr(args, "raw_csv", False))) as w:
+                # data, like decide's errors file: a refusal's reason stays English whatever --lang
                 w.write_rows([c.account_id, c.what, c.old, c.new, c.old_rule, c.new_rule] for c in report.changes)
             if say is not None:
                 print("  " + _("changes: {path}").format(path=_("standard output") if to_stdout else args.output),

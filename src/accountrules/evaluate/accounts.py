@@ -47,6 +47,13 @@ _PYDANTIC = {
     "dict_type": N_("Input should be a valid dictionary"),
 }
 _EXPECTED = N_("Input should be {expected}")  # enum and literal errors: the values allowed
+# range errors: the bound as pydantic wrote it (1, not the 1.0 of its context), read from its text
+_BOUNDS = {
+    "less_than_equal": N_("Input should be less than or equal to {bound}"),
+    "greater_than_equal": N_("Input should be greater than or equal to {bound}"),
+    "less_than": N_("Input should be less than {bound}"),
+    "greater_than": N_("Input should be greater than {bound}"),
+}
 
 
 def error_message(err: ErrorDetails) -> str:
@@ -62,6 +69,11 @@ def error_message(err: ErrorDetails) -> str:
     expected = err.get("ctx", {}).get("expected")
     if kind in ("enum", "literal_error") and isinstance(expected, str) and msg == f"Input should be {expected}":
         return Message(_EXPECTED, expected=expected)
+    bound = _BOUNDS.get(kind)
+    if bound is not None:
+        head = bound.partition("{")[0]
+        if msg.startswith(head):
+            return Message(bound, bound=msg[len(head):])
     return msg
 
 

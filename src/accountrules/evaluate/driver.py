@@ -18,6 +18,7 @@ from accountrules.errors import DecisionError
 from accountrules.evaluate.decisions import json_scalar, to_decision
 from accountrules.evaluate.portfolio import NO_PORTFOLIO, PortfolioStats
 from accountrules.evaluate.semantics import churn_risk, merge_actions, resolve, stage_current, stage_stay
+from accountrules.i18n import N_, Message
 
 __all__ = ["COMPILED", "CompiledMatcher", "Fired", "Matcher", "Raw", "json_scalar", "run", "to_decision"]
 
@@ -98,9 +99,9 @@ def run(plan: Plan, env: Env, matcher: Matcher, account_id: str, as_of: dt.date,
             raw.actions = merge_actions(fired)
     except (TypeError, ValueError, ArithmeticError) as e:
         # a value of the wrong type that slipped past validation (e.g. an untyped extra field)
-        if metric is not None:
-            current = f"metric {metric.name}"
-        raise DecisionError(f"cannot evaluate {current}: {e}", account_id) from e
+        part: str = current if metric is None else Message(N_("metric {name}"), name=metric.name)
+        # the exception's own text is Python's, in English
+        raise DecisionError(Message(N_("cannot evaluate {part}: {error}"), part=part, error=str(e)), account_id) from e
     return raw
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from accountrules.compile.plan import CRow, CStages, CTable
 from accountrules.errors import DecisionError
+from accountrules.i18n import N_, Message
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -43,11 +44,12 @@ __all__ = [
 _NO_RANK = 1 << 30
 
 
-def conflict_message(section: str, hit: str, ids: Sequence[str]) -> str:
-    """The message of the DecisionError a 'unique' or 'any' conflict raises."""
+def conflict_message(section: str, hit: str, ids: Sequence[str]) -> Message:
+    """The reason of the DecisionError a 'unique' or 'any' conflict raises (made only for a row that
+    conflicts: a batch formats none for the rows it decides)."""
     if hit == "unique":
-        return f"{section} is 'unique' but rows {', '.join(ids)} all match"
-    return f"{section} is 'any' but matching rows disagree ({', '.join(ids)})"
+        return Message(N_("{section} is 'unique' but rows {rows} all match"), section=section, rows=", ".join(ids))
+    return Message(N_("{section} is 'any' but matching rows disagree ({rows})"), section=section, rows=", ".join(ids))
 
 
 def priority_order(table: CTable) -> list[int]:
@@ -129,9 +131,9 @@ class MaskResolution:
 
     __slots__ = ("conflicts", "idx")
 
-    def __init__(self, idx: NDArray[Any], conflicts: dict[int, tuple[str, tuple[str, ...]]]):
+    def __init__(self, idx: NDArray[Any], conflicts: dict[int, tuple[Message, tuple[str, ...]]]):
         self.idx = idx
-        self.conflicts = conflicts  # batch row -> (DecisionError message, row ids)
+        self.conflicts = conflicts  # batch row -> (DecisionError reason, row ids)
 
 
 def resolve_masks(table: CTable, fires: Sequence[NDArray[Any]], n: int, order: Sequence[int] | None = None,
@@ -151,7 +153,7 @@ def resolve_masks(table: CTable, fires: Sequence[NDArray[Any]], n: int, order: S
         idx = lut[pos]
     else:
         idx = first_true(fires, n)
-    conflicts: dict[int, tuple[str, tuple[str, ...]]] = {}
+    conflicts: dict[int, tuple[Message, tuple[str, ...]]] = {}
     if hit in ("unique", "any") and fires:
         rows = table.rows
         if hit == "unique":

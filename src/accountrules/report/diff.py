@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from accountrules.i18n import gettext_for
+from accountrules.i18n import gettext_for, translated
 from accountrules.io.schema import moved_columns
 from accountrules.io.writers import write_text_file
 from accountrules.report import charts
@@ -70,8 +70,9 @@ def diff_figures(old: BatchResult, new: BatchResult) -> DiffFigures:
             moved.append(str(a["account_id"][i]))
     # the same input rows on both sides: a row refused by one policy only is a change, not a gap
     old_bad, new_bad = {e.row: e for e in old.errors}, {e.row: e for e in new.errors}
-    newly = [(e.account_id or "", e.message) for r, e in new_bad.items() if r not in old_bad]
-    no_longer = [(e.account_id or "", e.message) for r, e in old_bad.items() if r not in new_bad]
+    # the reason without the account (its own column), worded in the page's language when it is drawn
+    newly = [(e.account_id or "", e.reason) for r, e in new_bad.items() if r not in old_bad]
+    no_longer = [(e.account_id or "", e.reason) for r, e in old_bad.items() if r not in new_bad]
     return DiffFigures(len(pairs), matrix("tier"), matrix("stage"), dict(gained.most_common()),
                        dict(lost.most_common()), moved, newly, no_longer)
 
@@ -114,7 +115,8 @@ def render_diff(old: BatchResult, new: BatchResult, *, lang: str = "en") -> tupl
     for rows, title in ((f.newly_refused, _("Accounts the new policy refuses")),
                         (f.no_longer_refused, _("Accounts only the old policy refused"))):
         if rows:
-            s.extra.append(Table(title, [_("Account"), _("Reason")], [list(r) for r in rows[:MAX_MOVES]]).html())
+            reasons = [[a, translated(why, _)] for a, why in rows[:MAX_MOVES]]
+            s.extra.append(Table(title, [_("Account"), _("Reason")], reasons).html())
     meta = [(_("Old"), f"{old.policy.name} {old.policy.version}"),
             (_("New"), f"{new.policy.name} {new.policy.version}"),
             (_("Decided on"), old.as_of.isoformat()), (_("Accounts"), f"{f.accounts:,}"),

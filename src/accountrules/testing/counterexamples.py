@@ -4,18 +4,21 @@ shrunk counterexample written out as a ready-to-paste YAML test-case file."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from accountrules.errors import refusal_reason
+from accountrules.i18n import N_, Gettext, Message, translated
 from accountrules.model.decision import Decision
 from accountrules.testing.runner import decide_among
 
 if TYPE_CHECKING:
     from accountrules.policy import Policy
 
-__all__ = ["AccountDict", "counterexample_yaml", "expect_of", "height", "output_order", "value_of"]
+__all__ = ["AccountDict", "counterexample_parts", "counterexample_yaml", "expect_of", "height", "output_order",
+           "render_counterexample", "value_of"]
 
 AccountDict = dict[str, Any]
 
@@ -109,14 +112,33 @@ def counterexample_yaml(policy: Policy, title: str, others: Sequence[AccountDict
                         notes: Sequence[str] = ()) -> str:
     """A test-case file: ``others`` as the portfolio, one case per ``(name, account)``, each
     expecting what the policy decides for it now (deciding it among ``others`` plus itself)."""
+    comments, doc = counterexample_parts(policy, title, others, cases, as_of, notes)
+    return render_counterexample(comments, doc)
+
+
+def render_counterexample(comments: Sequence[str], doc: Mapping[str, Any], _: Gettext = str) -> str:
+    """The file of :func:`counterexample_parts`: its comments worded by ``_`` (a catalogue's gettext;
+    ``str``: English) as ``#`` lines, then the YAML, whose case names are worded by ``_`` too."""
+    said = [str(translated(c, _)) for c in comments]
+    named = {**doc, "cases": [{**c, "name": str(translated(c["name"], _))} for c in doc["cases"]]}
+    body = yaml.safe_dump(named, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110)
+    return "".join(f"# {line}\n" for c in said for line in c.splitlines()) + body
+
+
+def counterexample_parts(policy: Policy, title: str, others: Sequence[AccountDict],
+                         cases: Sequence[tuple[str, AccountDict]], as_of: dt.date,
+                         notes: Sequence[str] = ()) -> tuple[list[str], dict[str, Any]]:
+    """:func:`counterexample_yaml` before it is worded: the comments and the document of the cases
+    (comments and case names are catalogue messages where they are the library's words)."""
     portfolio = [_clean(a) for a in others]
     doc_cases = []
-    comments = [f"accountrules check: {title}", *notes]
+    comments: list[str] = [Message(N_("accountrules check: {title}"), title=title), *notes]
     for name, acc in cases:
         case: dict[str, Any] = {"name": name, "given": _clean(acc)}
         d = decide_among(policy, [*others, acc], as_of=as_of)[-1]
         if isinstance(d, str):
-            comments.append(f"case {name!r} cannot be decided: {d}")
+            comments.append(Message(N_("case {name!r} cannot be decided: {reason}"), name=name,
+                                    reason=refusal_reason(d)))
         else:
             case["expect"] = expect_of(policy, d)
         doc_cases.append(case)
@@ -125,10 +147,9 @@ def counterexample_yaml(policy: Policy, title: str, others: Sequence[AccountDict
         doc["portfolio"] = portfolio
     doc["as_of"] = as_of
     doc["cases"] = doc_cases
-    comments.append("Paste into the policy's tests/ directory. The expectations are what the policy decides")
-    comments.append("now: change them to what it should decide, then fix the policy until the case passes.")
-    body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=None, width=110)
-    head = "".join(f"# {line}\n" for c in comments for line in c.splitlines())
-    return head + body
+    comments.append(Message(N_("Paste into the policy's tests/ directory. The expectations are what the policy "
+                               "decides\nnow: change them to what it should decide, then fix the policy until the "
+                               "case passes.")))
+    return comments, doc
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from accountrules.batch.errors import RowError
 from accountrules.errors import MissingDependencyError
+from accountrules.i18n import translated
 from accountrules.io.columns import ColumnMapping
 from accountrules.io.optional import require
 from accountrules.io.schema import moved_columns
@@ -67,9 +68,10 @@ class ImpactReport:
                 sign = _("gains action {code}") if what == "action+" else _("loses action {code}")
                 lines.append(f"  {n:>6}  " + sign.format(code=new or old))
             elif what == "refused":
-                said = (_("newly refused: {reason}").format(reason=new) if old is None
-                        else _("no longer refused: {reason}").format(reason=old) if new is None
-                        else _("refused for another reason: {old} -> {new}").format(old=old, new=new))
+                said = (_("newly refused: {reason}").format(reason=translated(new, _)) if old is None
+                        else _("no longer refused: {reason}").format(reason=translated(old, _)) if new is None
+                        else _("refused for another reason: {old} -> {new}").format(old=translated(old, _),
+                                                                                    new=translated(new, _)))
                 lines.append(f"  {n:>6}  {said}")
             else:  # a value one version does not have (a new segment table, no tier) reads "(none)", not None
                 none = _("(none)")
@@ -123,9 +125,9 @@ def _names(old: Policy, new: Policy) -> tuple[str, str]:
 
 
 def _reason(e: RowError) -> str:
-    """Why a row was refused, without the account id a decision error starts with: one reason, one move."""
-    head = f"account {e.account_id!r}: "
-    return e.message[len(head):] if e.account_id is not None and e.message.startswith(head) else e.message
+    """Why a row was refused, without the account (a field of its own): one reason, one move. A
+    catalogue message, so the summary says it in the reader's language."""
+    return e.reason
 
 
 def compare(old: Decision, new: Decision) -> list[Change]:

@@ -21,8 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings
@@ -33,17 +33,19 @@ from hypothesis.reporting import with_reporter
 
 from accountrules.check.policy_check import all_rows
 from accountrules.check.spec import Monotonic
-from accountrules.errors import DecisionError, SourceLocation
-from accountrules.i18n import N_, Message
+from accountrules.errors import DecisionError, SourceLocation, refusal_reason
+from accountrules.i18n import N_, Gettext, Message
 from accountrules.model.decision import Decision
 from accountrules.model.fields import FIELDS, FieldSpec
 from accountrules.parse.expr_ast import Expr, Literal, Ref, walk
 from accountrules.testing.counterexamples import (
     AccountDict,
+    counterexample_parts,
     counterexample_yaml,
     expect_of,
     height,
     output_order,
+    render_counterexample,
     value_of,
 )
 from accountrules.testing.runner import decide_among
@@ -76,8 +78,14 @@ class PropertyFailure:
 
     name: str
     message: str
-    counterexample: str
+    counterexample: str  # in English; :meth:`counterexample_in` words its comments in another language
     location: SourceLocation | None = None
+    comments: tuple[str, ...] = ()  # the file's comments, catalogue messages where they are ours
+    doc: Mapping[str, Any] | None = field(default=None, compare=False)  # the file's cases, before wording
+
+    def counterexample_in(self, _: Gettext) -> str:
+        """The counterexample file with its comments and case names worded by ``_`` (a catalogue's gettext)."""
+        return render_counterexample(self.comments, self.doc, _) if self.doc is not None else self.counterexample
 
     def __str__(self) -> str:
         where = f" ({self.location})" if self.location else ""
@@ -211,8 +219,9 @@ def _without(portfolio: list[AccountDict], i: int) -> list[AccountDict]:
 
 def _failure_of(policy: Policy, name: str, v: _Violation, location: SourceLocation | None = None,
                 notes: Sequence[str] = ()) -> PropertyFailure:
-    text = counterexample_yaml(policy, f"{name} failed", v.others, v.cases, v.as_of, [v.message, *notes])
-    return PropertyFailure(name, v.message, text, location)
+    comments, doc = counterexample_parts(policy, Message(N_("{name} failed"), name=name), v.others, v.cases,
+                                         v.as_of, [v.message, *notes])
+    return PropertyFailure(name, v.message, render_counterexample(comments, doc), location, tuple(comments), doc)
 
 
 def _completeness(policy: Policy) -> Callable[[Any], None]:
@@ -222,8 +231,9 @@ def _completeness(policy: Policy) -> Callable[[Any], None]:
         portfolio, as_of = example
         for i, d in enumerate(decide_among(policy, portfolio, as_of=as_of)):
             if isinstance(d, str):
-                raise _Violation(f"account {portfolio[i]['id']!r} cannot be decided: {d}",
-                                 _without(portfolio, i), [("cannot be decided", portfolio[i])], as_of)
+                raise _Violation(Message(N_("account {account} cannot be decided: {reason}"),
+                                         account=repr(portfolio[i]["id"]), reason=refusal_reason(d)),
+                                 _without(portfolio, i), [(Message(N_("cannot be decided")), portfolio[i])], as_of)
             no_tier, no_stage = spec.tiers is not None and d.tier is None, spec.stages is not None and d.stage is None
             if no_tier or no_stage:
                 raise _Violation(Message(
@@ -231,7 +241,7 @@ def _completeness(policy: Policy) -> Callable[[Any], None]:
                        "no stage") if no_tier and no_stage else
                     N_("account {account} gets no tier (no tier row matched and the tier table has no default)")
                     if no_tier else N_("account {account} gets no stage"), account=repr(d.account_id)),
-                                 _without(portfolio, i), [("incomplete decision", portfolio[i])], as_of)
+                                 _without(portfolio, i), [(Message(N_("incomplete decision")), portfolio[i])], as_of)
 
     return check
 
@@ -245,8 +255,9 @@ def _determinism(policy: Policy, engines: Sequence[str]) -> Callable[[Any], None
         second = decide_among(policy, portfolio, as_of=as_of)
         for i, (a, b) in enumerate(zip(first, second, strict=True)):
             if a != b:
-                raise _Violation(f"deciding account {portfolio[i]['id']!r} twice gives different decisions",
-                                 _without(portfolio, i), [("nondeterministic", portfolio[i])], as_of)
+                raise _Violation(Message(N_("deciding account {account} twice gives different decisions"),
+                                         account=repr(portfolio[i]["id"])),
+                                 _without(portfolio, i), [(Message(N_("nondeterministic")), portfolio[i])], as_of)
         stats = policy.portfolio_stats(portfolio)
         for i, acc in enumerate(portfolio):
             try:
@@ -254,16 +265,17 @@ def _determinism(policy: Policy, engines: Sequence[str]) -> Callable[[Any], None
             except DecisionError as e:
                 one = str(e)
             if one != first[i]:
-                raise _Violation(f"decide() with the portfolio's statistics and decide_many() disagree for "
-                                 f"account {acc['id']!r}", _without(portfolio, i),
-                                 [("decide and decide_many disagree", acc)], as_of)
+                raise _Violation(Message(N_("decide() with the portfolio's statistics and decide_many() disagree "
+                                            "for account {account}"), account=repr(acc["id"])), _without(portfolio, i),
+                                 [(Message(N_("decide and decide_many disagree")), acc)], as_of)
         for engine in engines[1:]:
             other = decide_among(policy, portfolio, as_of=as_of, engine=engine)
             for i, (a, b) in enumerate(zip(first, other, strict=True)):
                 if a != b:
-                    raise _Violation(f"engines {engines[0]} and {engine} decide account "
-                                     f"{portfolio[i]['id']!r} differently", _without(portfolio, i),
-                                     [("engines disagree", portfolio[i])], as_of)
+                    raise _Violation(Message(N_("engines {first} and {other} decide account {account} differently"),
+                                             first=engines[0], other=engine, account=repr(portfolio[i]["id"])),
+                                     _without(portfolio, i),
+                                     [(Message(N_("engines disagree")), portfolio[i])], as_of)
 
     return check
 
@@ -277,11 +289,14 @@ def _json_round_trip(policy: Policy) -> Callable[[Any], None]:
             try:
                 back = Decision.model_validate_json(d.model_dump_json())
             except ValueError as e:
-                raise _Violation(f"the decision for {d.account_id!r} cannot be read back from JSON: {e}",
-                                 _without(portfolio, i), [("json round trip", portfolio[i])], as_of) from None
+                raise _Violation(Message(N_("the decision for {account} cannot be read back from JSON: {error}"),
+                                         account=repr(d.account_id), error=str(e)),
+                                 _without(portfolio, i), [(Message(N_("json round trip")), portfolio[i])],
+                                 as_of) from None
             if back != d:
-                raise _Violation(f"the decision for {d.account_id!r} changes in a JSON round trip",
-                                 _without(portfolio, i), [("json round trip", portfolio[i])], as_of)
+                raise _Violation(Message(N_("the decision for {account} changes in a JSON round trip"),
+                                         account=repr(d.account_id)),
+                                 _without(portfolio, i), [(Message(N_("json round trip")), portfolio[i])], as_of)
 
     return check
 
@@ -374,8 +389,9 @@ def _monotonic(policy: Policy, m: Monotonic, fs: FieldSpec) -> Callable[[Any], N
         raise _Violation(
             Message(template, field=m.field, low=_num(low), high=_num(high), output=m.output, old=v1, new=v2,
                     account=repr(before["id"])),
-            _without(original, i), [(f"before: {m.field} = {_num(low)}", before),
-                                    (f"after: {m.field} = {_num(high)}", after)], as_of)
+            _without(original, i),
+            [(Message(N_("before: {field} = {value}"), field=m.field, value=_num(low)), before),
+             (Message(N_("after: {field} = {value}"), field=m.field, value=_num(high)), after)], as_of)
 
     return check
 
@@ -424,21 +440,23 @@ def run_properties(policy: Policy, *, examples: int = 100, seed: int | None = No
         log.info("[%d/%d] %s", i, total, name)
         fs = _field_spec(policy, m.field)
         if fs is None:
-            results.append(PropertyResult(name, skipped=f"{m.field} cannot be varied on its own"))
+            results.append(PropertyResult(name, skipped=Message(N_("{field} cannot be varied on its own"),
+                                                                  field=m.field)))
             continue
         try:
             output_order(policy, m.output)
         except ValueError:
             if m.output != "churn.kind":
-                results.append(PropertyResult(name, skipped=f"{m.output} has no order"))
+                results.append(PropertyResult(name, skipped=Message(N_("{output} has no order"),
+                                                                      output=m.output)))
                 continue
         strategy = st.tuples(policy_portfolios(policy, size), _AS_OF, st.integers(0, size - 1),
                              _pairs(policy, fs))
         v = _search(strategy, counted(_monotonic(policy, m, fs)), examples, seed)
-        notes = []
+        notes: list[str] = []
         if v is not None and policy.uses_portfolio:
-            notes.append("The property ranks both accounts against the same portfolio statistics; in this "
-                         "file each case is ranked among the portfolio plus itself.")
+            notes.append(Message(N_("The property ranks both accounts against the same portfolio statistics; in "
+                                    "this file each case is ranked among the portfolio plus itself.")))
         results.append(PropertyResult(name, _failure_of(policy, name, v, m.location, notes) if v else None))
     return results
 

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from accountrules.check.policy_check import all_rows
-from accountrules.errors import DecisionError, PolicyLimitError, SourceLocation
+from accountrules.errors import DecisionError, PolicyLimitError, SourceLocation, refusal_reason
 from accountrules.evaluate import registry
-from accountrules.i18n import N_, Message, gettext_for, translated
+from accountrules.i18n import N_, Message, gettext_for, plural_of, translated
 from accountrules.model.account import Account
 from accountrules.model.decision import Decision
 from accountrules.testing.cases import CaseFile, Expectation, ExpectedValue, PolicyCase
@@ -251,9 +251,10 @@ def _check(e: Expectation, decision: Decision) -> Mismatch | None:
 def decide_among(policy: Policy, accounts: Sequence[Account | Mapping[str, Any]], *, as_of: dt.date | None,
                  engine: str = "compiled") -> list[Decision | str]:
     """``decide_many`` over ``accounts``: per account its Decision, or the message of why it could
-    not be decided (a row error, e.g. a ``unique`` table matching twice)."""
+    not be decided (a row error, e.g. a ``unique`` table matching twice): a refusal's own message
+    (``account 'X': <reason>``, a catalogue message), else the row error as text."""
     items = policy.decide_many(accounts, as_of=as_of, engine=engine)
-    return [it if isinstance(it, Decision) else str(it) for it in items]
+    return [it if isinstance(it, Decision) else it.message if it.field is None else str(it) for it in items]
 
 
 def decide_case(policy: Policy, case: PolicyCase, engine: str = "compiled") -> Decision:
@@ -261,7 +262,7 @@ def decide_case(policy: Policy, case: PolicyCase, engine: str = "compiled") -> D
     (as ``decide_many`` does). Raises :class:`DecisionError` when it cannot be decided."""
     item = decide_among(policy, [*case.portfolio, case.given], as_of=case.as_of, engine=engine)[-1]
     if isinstance(item, str):
-        raise DecisionError(item, case.given.id)
+        raise DecisionError(refusal_reason(item), case.given.id)
     return item
 
 
@@ -270,7 +271,9 @@ def run_case(policy: Policy, case: PolicyCase, engine: str = "compiled") -> Case
     try:
         decision = decide_case(policy, case, engine)
     except Exception as e:  # a test runner reports every failure as a result, as pytest does
-        return CaseResult(case, engine, "ERROR", error=f"{type(e).__name__}: {e}")
+        # a refusal keeps its catalogue message, so the report says it in the reader's language
+        said = e.args[0] if isinstance(e, DecisionError) else str(e)
+        return CaseResult(case, engine, "ERROR", error=Message("{kind}: {error}", kind=type(e).__name__, error=said))
     mismatches = tuple(m for e in case.expectations if (m := _check(e, decision)) is not None)
     return CaseResult(case, engine, "FAIL" if mismatches else "PASS", mismatches, decision)
 
@@ -370,7 +373,9 @@ class RunReport:
 def summary_line(passed: int, failed: int, errors: int, _: Callable[[str], str] = str) -> str:
     """``N passed, N failed`` and ``, N errors`` only when there are any (``_`` translates)."""
     line = _("{passed} passed, {failed} failed").format(passed=passed, failed=failed)
-    return line + _(", {errors} errors").format(errors=errors) if errors else line
+    if not errors:
+        return line
+    return line + plural_of(", {errors} error", ", {errors} errors", errors, _).format(errors=errors)
 
 
 def run_cases(policy: Policy, cases: Iterable[PolicyCase | CaseFile], engines: Sequence[str] = ("compiled",),
@@ -444,7 +449,8 @@ def format_result(result: CaseResult, *, lang: str = "en",
     if not show:
         return lines
     if result.error:
-        lines.append("      " + _("at {location}: {error}").format(location=case.location, error=result.error))
+        lines.append("      " + _("at {location}: {error}").format(location=case.location,
+                                                                 error=translated(result.error, _)))
     for m in result.mismatches:
         where = f"{m.location}: " if m.location else ""
         lines.append("      " + where + _("{key}: expected {expected}, got {actual}").format(
