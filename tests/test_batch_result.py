@@ -111,7 +111,7 @@ def test_summary_counts(express: Policy, result: BatchResult) -> None:
 def test_tables(result: BatchResult) -> None:
     table = result.to_arrow()
     assert table.num_rows == 297
-    assert table.column_names[:4] == ["row", "account_id", "tier", "tier_rule"]
+    assert table.column_names[:5] == ["row", "account_id", "as_of", "tier", "tier_rule"]
     assert table.schema.field("actions").type == pa.list_(pa.string())
     assert table.to_pylist() == result.to_records()
     with_errors = result.to_arrow(errors=True)

@@ -79,11 +79,11 @@ def test_an_explicit_format_wins_and_is_checked() -> None:
 def test_the_schema_is_what_decisions_and_results_give(policy: Policy) -> None:
     plan = policy.plan
     cols = schema.output_columns(plan)
-    assert cols[:2] == list(schema.KEY_COLUMNS) and cols[-1] == schema.ACTIONS
+    assert cols[:3] == ["row", "account_id", "as_of"] == list(schema.HEAD_COLUMNS) and cols[-1] == schema.ACTIONS
     assert len(set(cols)) == len(cols)
     result = policy.decide_many(ROOT / "examples" / "small" / "accounts.jsonl", as_of=AS_OF)
     d = next(it for it in result if isinstance(it, Decision))
-    assert list(decision_outputs(plan, d)) == schema.value_columns(plan) == cols[2:]
+    assert list(decision_outputs(plan, d)) == schema.value_columns(plan) == cols[3:]
     assert list(result.columns()) == cols
     assert list(result.columns(errors=True)) == cols + list(schema.ERROR_COLUMNS)
     table = result.to_arrow(errors=True)

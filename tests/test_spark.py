@@ -285,9 +285,19 @@ def test_cli_decide_and_features_on_spark(spark: Any, tmp_path: Path, capsys: py
     expected = accountrules.load_policy(EXPRESS).decide_many(src, as_of=AS_OF)
     got = _parts(out, ".parquet").sort_by("row")
     assert got.to_pylist() == expected.to_arrow().to_pylist()
+    assert got.schema.field("as_of").type == pa.date32()  # the decision date, as the single machine writes it
     errors = _parts(tmp_path / "decisions.errors.csv", ".csv")
     assert [(r["row"], r["account_id"], r["field"], r["message"]) for r in errors.to_pylist()] == [
         (e.row, e.account_id, e.field, e.message) for e in expected.errors]
+
+    text = tmp_path / "decisions.csv"  # CSV: the date as ISO text, third, as decide writes it on one machine
+    argv = ["decide", "--spark", "local[2]", str(EXPRESS), str(src), "-o", str(text), "--as-of", "1998-06-30"]
+    assert main(argv) == 1
+    parts = sorted(text.glob("part-*.csv"))
+    header = parts[0].read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("row,account_id,as_of,tier,")
+    cells = [line.split(",")[2] for f in parts for line in f.read_text(encoding="utf-8").splitlines()[1:]]
+    assert len(cells) == 297 and set(cells) == {"1998-06-30"}
 
     feats = tmp_path / "features.parquet"
     argv = ["features", "--spark", "local[2]", str(CDNOW_HEADED), "--as-of", "1998-07-01", "-o", str(feats),

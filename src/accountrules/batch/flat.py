@@ -9,12 +9,13 @@ are dropped with one filter. :func:`arrow_counts` counts the codes of Arrow colu
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from accountrules.io.optional import pyarrow
-from accountrules.io.schema import ACTIONS, LIST_COLUMNS, arrow_type
+from accountrules.io.schema import ACTIONS, AS_OF, HEAD_COLUMNS, LIST_COLUMNS, arrow_type, date_column
 
 if TYPE_CHECKING:
     from accountrules.batch.errors import RowError
@@ -49,10 +50,10 @@ def valid_mask(n: int, errors: Mapping[int, RowError]) -> Any:
 
 
 def part_table(start: int, ids: Any, outputs: Mapping[str, Any], errors: Mapping[int, RowError],
-               names: Sequence[str], *, with_errors: bool) -> Any:
+               names: Sequence[str], *, as_of: dt.date, with_errors: bool) -> Any:
     """The flat table of rows ``start + 1 ..`` (1-based) of one part: ``names`` (``row``,
-    ``account_id``, the decision columns) and, ``with_errors``, ``error_field`` and ``error``; the
-    refused rows are left out unless ``with_errors``."""
+    ``account_id``, ``as_of``, the decision columns) and, ``with_errors``, ``error_field`` and ``error``;
+    the refused rows are left out unless ``with_errors``."""
     pa = _pa()
     n = len(ids)
     import pyarrow.compute as pc
@@ -65,7 +66,8 @@ def part_table(start: int, ids: Any, outputs: Mapping[str, Any], errors: Mapping
         shown = [errors[j].account_id for j in sorted(errors)]
         id_arr = pc.replace_with_mask(id_arr, mask, pa.array(shown, pa.string()))
     cols["account_id"] = id_arr
-    for c in names[2:]:
+    cols[AS_OF] = date_column(as_of, n)  # one constant of the batch, repeated in Arrow
+    for c in names[len(HEAD_COLUMNS):]:
         cols[c] = as_array(c, outputs[c])
     if with_errors:
         field: list[str | None] = [None] * n

@@ -21,6 +21,7 @@ import datetime as dt
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, overload
 
 from accountrules.batch.errors import RowError, RowErrors
@@ -31,7 +32,7 @@ from accountrules.evaluate.driver import run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.record import ACTION_RULES, RecordReader
 from accountrules.io.optional import require
-from accountrules.io.schema import arrow_table, decision_outputs, output_columns, value_columns
+from accountrules.io.schema import AS_OF, HEAD_COLUMNS, arrow_table, decision_outputs, output_columns, value_columns
 from accountrules.model.decision import Decision
 
 if TYPE_CHECKING:
@@ -319,7 +320,8 @@ class BatchResult(Sequence[Item]):
 
     # -- flat tables
     def columns(self, *, errors: bool = False, names: Iterable[str] | None = None) -> dict[str, list[Any]]:
-        """The flat result as ``{column: values}`` (actions as tuples); see :meth:`to_records`.
+        """The flat result as ``{column: values}`` (actions as tuples, ``as_of`` the batch's one date object
+        repeated); see :meth:`to_records`.
 
         ``names``: only these of the flat columns (``row`` and ``account_id`` are always given), in the
         flat order; a name the result has not is a ``KeyError``. Each column is turned into Python values
@@ -329,9 +331,10 @@ class BatchResult(Sequence[Item]):
         if errors:
             out["error_field"] = []
             out["error"] = []
+        decided = [c for c in names if c not in HEAD_COLUMNS]
         for p in self._parts:
             ids = _as_list("account_id", p.id_column())
-            outs = {c: _as_list(c, p.outputs[c]) for c in names[2:]}
+            outs = {c: _as_list(c, p.outputs[c]) for c in decided}
             rows = range(p.n) if errors else [j for j in range(p.n) if j not in p.errors]
             whole = not p.errors
             out["row"].extend(p.start + j + 1 for j in rows)
@@ -339,7 +342,9 @@ class BatchResult(Sequence[Item]):
                 out["account_id"].extend(ids)
             else:
                 out["account_id"].extend(ids[j] if j not in p.errors else p.errors[j].account_id for j in rows)
-            for c in names[2:]:
+            if AS_OF in out:
+                out[AS_OF].extend(repeat(self.as_of, len(rows)))
+            for c in decided:
                 col = outs[c]
                 if whole:
                     out[c].extend(col)
@@ -361,7 +366,7 @@ class BatchResult(Sequence[Item]):
         return [c for c in flat if c in wanted or c in ("row", "account_id")]
 
     def to_records(self, *, errors: bool = False) -> list[dict[str, Any]]:
-        """One dict per decided row: ``row, account_id, tier, tier_rule, segment.<name>,
+        """One dict per decided row: ``row, account_id, as_of, tier, tier_rule, segment.<name>,
         segment.<name>_rule, stage_from, stage, stage_transition, churn_kind, churn_risk,
         churn_score, churn_rule, actions`` (a list of action codes); sections the policy does not
         have are left out. ``errors=True`` keeps failed rows too, with ``error_field`` and ``error``.
@@ -379,7 +384,7 @@ class BatchResult(Sequence[Item]):
         """The flat result as a ``pyarrow.Table`` (actions as ``list<string>``); the vector evaluator's
         Arrow columns are used as they are, with no Python object per row."""
         names = output_columns(self.policy.plan)
-        tables = [part_table(p.start, p.id_column(), p.outputs, p.errors, names, with_errors=errors)
+        tables = [part_table(p.start, p.id_column(), p.outputs, p.errors, names, as_of=self.as_of, with_errors=errors)
                   for p in self._parts]
         if not tables:
             return arrow_table(self.columns(errors=errors))
@@ -387,7 +392,8 @@ class BatchResult(Sequence[Item]):
         return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
     def to_pandas(self, *, errors: bool = False) -> Any:
-        """The flat result as a ``pandas.DataFrame`` (actions as lists of codes)."""
+        """The flat result as a ``pandas.DataFrame`` (actions as lists of codes, ``as_of`` as ``datetime.date``
+        values, as pyarrow's ``to_pandas`` gives a date32 column)."""
         pd = require("pandas", "BatchResult.to_pandas")
         cols = self.columns(errors=errors)
         cols["actions"] = [list(v) for v in cols["actions"]]

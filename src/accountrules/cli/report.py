@@ -43,7 +43,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("-o", "--output", required=True, type=Path, metavar="OUTPUT",
                    help=_("the HTML file to write; - writes it to standard output"))
     p.add_argument("--as-of", type=iso_date(_), default=None, metavar="DATE",
-                   help=_("decision date, YYYY-MM-DD (default today); with --decisions: the date it was decided on"))
+                   help=_("decision date, YYYY-MM-DD (default today); with --decisions: the file's as_of column "
+                          "gives it (a different --as-of is refused); a file without that column is dated "
+                          "--as-of, else today"))
     p.add_argument("--today", type=iso_date(_), default=None, metavar="DATE",
                    help=_("report date: actions due before it are overdue (default: the decision date)"))
     add_engine(p, _)
@@ -92,8 +94,8 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
     policy = load_policy(args.policy, engine=args.engine)
     as_of: dt.date = args.as_of or dt.date.today()
     if args.decisions is not None:
-        try:
-            html = report_from_decisions(policy, args.decisions, as_of=as_of, today=args.today, lang=args.lang,
+        try:  # the date is the file's own (its as_of column): --as-of only checks it, or dates an older file
+            html = report_from_decisions(policy, args.decisions, as_of=args.as_of, today=args.today, lang=args.lang,
                                          errors=args.errors, accounts=args.accounts, columns=columns)
         except NotUtf8Error as e:
             if args.accounts is not None and e.source == str(Path(args.accounts)):

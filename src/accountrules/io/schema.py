@@ -1,7 +1,8 @@
 """The flat output schema of a batch: column names, their order and their types.
 
-One row per input row: ``row`` (1-based) and ``account_id``, then the decision columns
-of the sections the policy has, then ``actions``. Rows that failed carry
+One row per input row: ``row`` (1-based), ``account_id`` and ``as_of`` (the date the batch was
+decided as of: one value for the whole batch), then the decision columns of the sections the
+policy has, then ``actions``. Rows that failed carry
 ``error_field`` and ``error`` (``BatchResult.columns(errors=True)``); the errors file
 has :data:`ERROR_FILE_COLUMNS`. ``explain=True`` writers add :data:`EXPLAIN_COLUMNS`.
 Every writer, ``BatchResult.to_arrow`` and the vector evaluator take their names here.
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
     from accountrules.model.decision import Decision
 
 KEY_COLUMNS: Final = ("row", "account_id")
+AS_OF: Final = "as_of"
+"""The decision date of every row: the ``as_of`` its batch was decided as of, so a decisions file says
+the day its due dates count from (``report --decisions`` reads it). A refused row of ``errors=True``
+carries it too: the day its batch was run as of."""
+HEAD_COLUMNS: Final = (*KEY_COLUMNS, AS_OF)
+"""What every flat row starts with, before the decision columns (:func:`value_columns`)."""
 TIER_COLUMNS: Final = ("tier", "tier_rule")
 STAGE_COLUMNS: Final = ("stage_from", "stage", "stage_transition")
 CHURN_COLUMNS: Final = ("churn_kind", "churn_risk", "churn_score", "churn_rule")
@@ -40,6 +47,7 @@ holds them too. A value that is not a finite number shows as blank."""
 INT_COLUMNS: Final = frozenset({"row"})
 FLOAT_COLUMNS: Final = frozenset({"churn_score"})
 LIST_COLUMNS: Final = frozenset({ACTIONS})
+DATE_COLUMNS: Final = frozenset({AS_OF})
 """Every other column holds text (codes, rule ids, account ids) or nothing."""
 
 
@@ -71,7 +79,7 @@ def metric_value(value: Any) -> float | None:
 
 
 def value_columns(plan: Plan) -> list[str]:
-    """The decision columns of this policy, in order (:func:`output_columns` less row and id)."""
+    """The decision columns of this policy, in order (:func:`output_columns` less :data:`HEAD_COLUMNS`)."""
     cols: list[str] = []
     if plan.tiers is not None:
         cols += TIER_COLUMNS
@@ -103,11 +111,11 @@ def moved_columns(plan: Plan) -> list[tuple[str, str, str]]:
 
 def output_columns(plan: Plan) -> list[str]:
     """The flat result columns, in order (see ``BatchResult.to_records``)."""
-    return [*KEY_COLUMNS, *value_columns(plan)]
+    return [*HEAD_COLUMNS, *value_columns(plan)]
 
 
 def decision_outputs(plan: Plan, d: Decision) -> dict[str, Any]:
-    """The decision columns of one Decision (its flat row less ``row`` and ``account_id``)."""
+    """The decision columns of one Decision (its flat row less :data:`HEAD_COLUMNS`)."""
     out: dict[str, Any] = {}
     if plan.tiers is not None:
         t = d.tier
@@ -152,6 +160,8 @@ def arrow_type(name: str) -> Any:
         return pa.float64()
     if name in LIST_COLUMNS:
         return pa.list_(pa.string())
+    if name in DATE_COLUMNS:
+        return pa.date32()
     return pa.string()
 
 
@@ -159,6 +169,13 @@ def arrow_schema(names: Sequence[str]) -> Any:
     """The pyarrow schema of a flat table with these columns."""
     pa = pyarrow("Arrow and Parquet output")
     return pa.schema([pa.field(n, arrow_type(n)) for n in names])
+
+
+def date_column(day: date, n: int) -> Any:
+    """``day`` ``n`` times as an Arrow ``date32`` array: one scalar repeated in Arrow (4 bytes a row), not a
+    Python date per row; what the :data:`AS_OF` column of a batch is made of."""
+    pa = pyarrow("Arrow and Parquet output")
+    return pa.repeat(pa.scalar(day, pa.date32()), n)
 
 
 def arrow_table(columns: Mapping[str, Sequence[Any]]) -> Any:
@@ -187,9 +204,9 @@ def csv_cell(value: Any) -> Any:
 
 
 __all__ = [
-    "ACTIONS", "CHURN_COLUMNS", "ERROR_COLUMNS", "ERROR_FILE_COLUMNS", "EVALUATOR_EXTRA_COLUMNS", "EXPLAIN_COLUMNS",
-    "KEY_COLUMNS", "SCORE_METRICS", "STAGE_COLUMNS", "TIER_COLUMNS", "arrow_schema", "arrow_table", "arrow_type",
-    "csv_cell", "decision_outputs",
+    "ACTIONS", "AS_OF", "CHURN_COLUMNS", "DATE_COLUMNS", "ERROR_COLUMNS", "ERROR_FILE_COLUMNS",
+    "EVALUATOR_EXTRA_COLUMNS", "EXPLAIN_COLUMNS", "HEAD_COLUMNS", "KEY_COLUMNS", "SCORE_METRICS", "STAGE_COLUMNS",
+    "TIER_COLUMNS", "arrow_schema", "arrow_table", "arrow_type", "csv_cell", "date_column", "decision_outputs",
     "evaluator_columns", "metric_columns", "metric_value", "moved_columns", "output_columns", "segment_columns",
     "value_columns",
 ]

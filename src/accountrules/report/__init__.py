@@ -6,8 +6,9 @@ between two policy versions.
 """
 
 from accountrules.report.build import render_report, report_from_accounts, report_from_decisions, report_from_result
+from accountrules.report.decided_on import DecisionDateError
 from accountrules.report.diff import diff_report
 from accountrules.report.figures import Figures, Frame, portfolio_figures
 
-__all__ = ["Figures", "Frame", "diff_report", "portfolio_figures", "render_report", "report_from_accounts",
-           "report_from_decisions", "report_from_result"]
+__all__ = ["DecisionDateError", "Figures", "Frame", "diff_report", "portfolio_figures", "render_report",
+           "report_from_accounts", "report_from_decisions", "report_from_result"]

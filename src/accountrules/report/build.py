@@ -62,10 +62,11 @@ def report_from_decisions(policy: Policy, decisions: str | Path, *, as_of: dt.da
                           today: dt.date | None = None, lang: str = "en", errors: str | Path | None = None,
                           accounts: str | Path | None = None, columns: ColumnMapping | None = None) -> str:
     """The report of a decisions file written by ``accountrules decide`` (CSV or Parquet).
-    ``as_of`` is the date it was decided on (action due dates count from it); ``accounts``, the
-    file it was decided from, adds amounts, read with ``columns`` as ``decide`` read it."""
+    The date it was decided on (action due dates count from it) is the file's ``as_of`` column;
+    ``as_of``, when given, must be that date (else :class:`~accountrules.report.decided_on.DecisionDateError`),
+    and is the date of a file without the column (default today). ``accounts``, the file it was
+    decided from, adds amounts, read with ``columns`` as ``decide`` read it."""
     _check_lang(lang)
-    day = as_of or dt.date.today()
-    frame = frame_from_decisions(decisions, as_of=day, today=today, errors=errors, accounts=accounts,
+    frame = frame_from_decisions(decisions, as_of=as_of, today=today, errors=errors, accounts=accounts,
                                  policy=policy, columns=columns)
     return render_report(policy, frame, lang=lang)[0]

@@ -20,11 +20,13 @@ from accountrules.io.columns import ColumnMapping, is_ignored
 from accountrules.io.formats import BATCH_INPUT, OUTPUT
 from accountrules.io.optional import pyarrow
 from accountrules.io.readers import csv_header, is_blank_line
+from accountrules.io.schema import AS_OF
 from accountrules.io.text import TableInputError, check_not_utf8_bom, not_utf8, open_text
 from accountrules.model.decision import Decision
 from accountrules.model.explain import render_each
 from accountrules.model.fields import FIELDS
 from accountrules.report import aggregate as agg
+from accountrules.report.decided_on import decided_on
 from accountrules.report.figures import LEVEL, PROFIT, REVENUE, Frame
 
 if TYPE_CHECKING:
@@ -216,7 +218,7 @@ def frame_from_result(result: BatchResult, accounts: str | Path | None = None, *
         errors = [(f or "", m) for f, m in zip(bad.column("error_field").to_pylist(),
                                                bad.column("error").to_pylist(), strict=True)]
         table = table.filter(pc.is_null(message))
-    table = table.drop_columns(["error", "error_field"])
+    table = table.drop_columns(["error", "error_field", AS_OF])  # the frame's date is the batch's own
     flat = {k: agg.array(table.column(k)) for k in table.column_names}
     frame = Frame(flat, as_of=result.as_of, today=today or result.as_of, errors=errors)
     keep = None if len(flat["row"]) == len(result) else pc.subtract(flat["row"], 1)
@@ -289,13 +291,14 @@ def _action_lists(col: Any, n: int) -> Any:
     return split
 
 
-def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | None = None,
+def frame_from_decisions(path: str | Path, *, as_of: dt.date | None = None, today: dt.date | None = None,
                          errors: str | Path | None = None, accounts: str | Path | None = None,
                          policy: Policy | None = None, columns: ColumnMapping | None = None) -> Frame:
     """The frame of a decisions file written by ``accountrules decide`` (CSV or Parquet), with its
-    errors file when there is one. ``as_of`` is the date it was decided on. ``accounts`` (the file
-    it was decided from) adds amounts; it is read with ``columns`` as ``decide`` read it, its
-    columns checked against ``policy`` when given."""
+    errors file when there is one. The date it was decided on is its ``as_of`` column's; ``as_of``, when
+    given, must be that date, and is the date of a file without the column (else today: see
+    :mod:`accountrules.report.decided_on`). ``accounts`` (the file it was decided from) adds amounts;
+    it is read with ``columns`` as ``decide`` read it, its columns checked against ``policy`` when given."""
     pa = pyarrow("the report")
     import pyarrow.compute as pc
 
@@ -310,7 +313,8 @@ def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | N
                                          "message), not a decisions file: give the decisions file (decide -o FILE)")),
                               source=str(path))
     require_columns(table, path, ("account_id",))
-    cols: dict[str, Any] = {k: agg.array(table.column(k)) for k in table.column_names}
+    day = decided_on(table, path, as_of) or dt.date.today()
+    cols: dict[str, Any] = {k: agg.array(table.column(k)) for k in table.column_names if k != AS_OF}
     if not pa.types.is_string(cols["account_id"].type):
         cols["account_id"] = pc.cast(cols["account_id"], pa.string())
     cols["actions"] = _action_lists(cols.get("actions"), table.num_rows)
@@ -324,7 +328,7 @@ def frame_from_decisions(path: str | Path, *, as_of: dt.date, today: dt.date | N
         explanations = {str(a): {"en": e or "", "zh": z or ""}
                         for a, e, z in zip(cols["account_id"].to_pylist(), cols.pop("explain_en").to_pylist(),
                                            cols.pop("explain_zh").to_pylist(), strict=True)}
-    frame = Frame(cols, as_of=as_of, today=today or as_of, explanations=explanations,
+    frame = Frame(cols, as_of=day, today=today or day, explanations=explanations,
                   has_explanations=has_explain, source="decisions")
     # the RFM scores: a decisions file carries the policy's score metrics as flat columns
     frame.inputs.update({f"metric.{m}": pc.cast(cols[f"metric.{m}"], pa.float64()) for m in RFM_METRICS

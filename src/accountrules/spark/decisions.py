@@ -42,7 +42,15 @@ from accountrules.batch.validate import Chunk, validate_table
 from accountrules.evaluate.day import decision_day, last_decision_day
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.io.readers import header_names
-from accountrules.io.schema import ERROR_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, LIST_COLUMNS, arrow_schema, output_columns
+from accountrules.io.schema import (
+    DATE_COLUMNS,
+    ERROR_COLUMNS,
+    FLOAT_COLUMNS,
+    INT_COLUMNS,
+    LIST_COLUMNS,
+    arrow_schema,
+    output_columns,
+)
 from accountrules.spark.session import require_spark
 
 if TYPE_CHECKING:
@@ -296,6 +304,8 @@ def output_schema(policy: Policy) -> Any:
             typ = T.DoubleType()
         elif name in LIST_COLUMNS:
             typ = T.ArrayType(T.StringType())
+        elif name in DATE_COLUMNS:  # Arrow's date32, as the partitions' tables hold it
+            typ = T.DateType()
         fields.append(T.StructField(name, typ, True))
     return T.StructType(fields)
 
@@ -358,7 +368,7 @@ def _decide_partitions(shipment: Any, names: list[str]) -> Any:
 def decide(policy: Policy, df: Any, *, as_of: dt.date | None = None, engine: str = "auto",
            chunk_rows: int = DEFAULT_CHUNK_ROWS, portfolio: Portfolio | None = None) -> Any:
     """Decide every row of ``df`` (flat columns, as the single-machine batch reads them) into a Spark
-    DataFrame of :func:`output_schema`: ``row``, ``account_id``, the decision columns, ``error_field``
+    DataFrame of :func:`output_schema`: ``row``, ``account_id``, ``as_of``, the decision columns, ``error_field``
     and ``error``. One output row per input row: rows in = decisions + errors.
 
     Runs the statistics pass now (unless ``portfolio`` gives its result) and returns the decision
