@@ -218,6 +218,9 @@ class Policy:
     ) -> BatchResult:
         """Decide a portfolio: statistics are computed once from its valid accounts, results keep input order.
 
+        ``as_of``: the decision date; without it, the day a ``derive_features`` table or Parquet file records
+        (``accountrules.as_of`` in its schema metadata), else today.
+
         ``source`` is an iterable of Accounts / nested (or dotted) dicts, a pandas DataFrame, a
         pyarrow Table, or a path to a ``.csv``, ``.jsonl`` or ``.parquet`` file (flat files name
         their columns by field path). Returns a :class:`~accountrules.batch.BatchResult`: one

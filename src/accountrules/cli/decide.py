@@ -46,6 +46,7 @@ from accountrules.cli.progress import Progress, progress_on
 from accountrules.errors import AccountRulesError
 from accountrules.i18n import Gettext
 from accountrules.io.formats import OUTPUT
+from accountrules.io.recorded_day import recorded_day
 from accountrules.io.writers import check_output
 from accountrules.report.i18n import label
 
@@ -75,7 +76,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("input", metavar="INPUT", help=_("accounts: .csv, .jsonl/.ndjson or .parquet"))
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help=output_help(_, _("decisions file")))
     p.add_argument("--as-of", type=iso_date(_), default=None, metavar="DATE",
-                   help=_("decision date, YYYY-MM-DD (default today)"))
+                   help=_("decision date, YYYY-MM-DD (default: the day a features Parquet file records, else today)"))
     p.add_argument("--format", choices=FORMATS, default=None,
                    help=_("output format (default: from the suffix of OUTPUT; csv for -o -)"))
     p.add_argument("--explain", action="store_true",
@@ -142,6 +143,7 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
         try:
             columns = column_mapping(args)
             check_input_file(args.input, _)
+            day = _decision_day(args, _)
             inputs = [args.input, args.policy]
             check_output(out, inputs=inputs)
             if err_path is not None:
@@ -152,7 +154,7 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
             trace = bool(args.explain)
             # lean_stats: the statistics reach no one here, so a key ranked by quantile(..., 'first') alone
             # keeps its k - 1 boundary pairs, not a column as long as the file
-            chunks = iter_batches(policy, args.input, as_of=args.as_of, engine=args.engine, trace=trace,
+            chunks = iter_batches(policy, args.input, as_of=day, engine=args.engine, trace=trace,
                                   progress=bar, columns=columns, lean_stats=True)
             first = next(chunks, None)  # a bad input (unknown column...) fails here, before files are created
             with ExitStack() as files:
@@ -189,7 +191,7 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
     elapsed = time.perf_counter() - t0
     total = BatchSummary.combine(summaries) if summaries else BatchSummary(0, 0, 0)
     if not args.quiet:
-        _summary(args, total, policy, elapsed, err_path, say, _)
+        _summary(args, total, policy, day, elapsed, err_path, say, _)
     if err_path is None and total.errors:  # no errors file: the refused rows are said here, even with -q
         print("  " + _("refused rows: {count} (--errors FILE keeps them all)").format(count=total.errors), file=say)
         for row in shown:
@@ -199,12 +201,24 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
     return 1 if total.errors else 0
 
 
-def _summary(args: argparse.Namespace, total: BatchSummary, policy: Policy, elapsed: float, err_path: Path | None,
-             say: TextIO, _: Gettext) -> None:
+def _decision_day(args: argparse.Namespace, _: Gettext) -> date:
+    """``--as-of``, else the day the input was derived as of (``features`` records it in Parquet), else today;
+    a ``--as-of`` other than the recorded day is said, as it mixes two dates in each decision."""
+    recorded = recorded_day(args.input)
+    given: date | None = args.as_of
+    if given is not None and recorded is not None and given != recorded and not args.quiet:
+        print(_("warning: {file} was derived as of {recorded}; deciding it as of {as_of} counts recency to "
+                "{recorded} and due dates from {as_of}").format(file=args.input, recorded=recorded.isoformat(),
+                                                                as_of=given.isoformat()), file=sys.stderr)
+    return given or recorded or date.today()
+
+
+def _summary(args: argparse.Namespace, total: BatchSummary, policy: Policy, day: date, elapsed: float,
+             err_path: Path | None, say: TextIO, _: Gettext) -> None:
     to_stdout = is_stdout(args.output)
     print(_("decided {decided} of {accounts} accounts with {policy} {version} as of {as_of}").format(
         decided=total.decided, accounts=total.accounts, policy=policy.name, version=policy.version,
-        as_of=(args.as_of or date.today()).isoformat()), file=say)
+        as_of=day.isoformat()), file=say)
     lang = getattr(args, "lang", None) or "en"
     # the policy's labels in the command line's language (铂金 / Platinum), as the report and explain show them
     for line in total.lines(_, lambda section, code: label(policy.spec, code, lang, section)):

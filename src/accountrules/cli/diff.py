@@ -46,7 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("new", metavar="NEW", help=_("the changed policy"))
     p.add_argument("accounts", metavar="ACCOUNTS", help=_("accounts file (CSV, JSONL or Parquet)"))
     p.add_argument("--as-of", type=iso_date(_), default=None, metavar="DATE",
-                   help=_("decision date, YYYY-MM-DD (default today)"))
+                   help=_("decision date, YYYY-MM-DD (default: the day a features Parquet file records, else today)"))
     p.add_argument("-o", "--output", default=None, metavar="CSV",
                    help=output_help(_, _("write every change to this CSV file")))
     add_engine(p, _)

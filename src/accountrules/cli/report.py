@@ -6,7 +6,6 @@ Also from a decisions file written by ``decide``: ``accountrules report POLICY -
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
@@ -43,7 +42,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("-o", "--output", required=True, type=Path, metavar="OUTPUT",
                    help=_("the HTML file to write; - writes it to standard output"))
     p.add_argument("--as-of", type=iso_date(_), default=None, metavar="DATE",
-                   help=_("decision date, YYYY-MM-DD (default today); with --decisions: the file's as_of column "
+                   help=_("decision date, YYYY-MM-DD (default: the day a features Parquet file records, else today); "
+                          "with --decisions: the file's as_of column "
                           "gives it (a different --as-of is refused); a file without that column is dated "
                           "--as-of, else today"))
     p.add_argument("--today", type=iso_date(_), default=None, metavar="DATE",
@@ -92,7 +92,6 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
         inputs.append(decisions_errors_path(Path(args.decisions)))
     check_output(args.output, inputs=inputs)
     policy = load_policy(args.policy, engine=args.engine)
-    as_of: dt.date = args.as_of or dt.date.today()
     if args.decisions is not None:
         try:  # the date is the file's own (its as_of column): --as-of only checks it, or dates an older file
             html = report_from_decisions(policy, args.decisions, as_of=args.as_of, today=args.today, lang=args.lang,
@@ -103,7 +102,8 @@ def _run(args: argparse.Namespace, _: Gettext) -> int:
             raise CommandError(_not_utf8_decisions(e, _)) from None
     elif args.accounts is not None:
         with Progress(progress_on(args), _) as bar:
-            result = policy.decide_many(str(args.accounts), as_of=as_of, engine=args.engine, columns=columns,
+            # no --as-of: the day a features file records, else today (decide_many's own default)
+            result = policy.decide_many(str(args.accounts), as_of=args.as_of, engine=args.engine, columns=columns,
                                         progress=bar)
         html = report_from_result(result, args.accounts, lang=args.lang, today=args.today, columns=columns)
     else:

@@ -80,6 +80,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from accountrules.features.orders import Arrow, ColumnMap, InputFormat, arrow, load_orders, normalise
+from accountrules.io.recorded_day import AS_OF_KEY
 from accountrules.io.tables import Progress
 
 if TYPE_CHECKING:
@@ -150,7 +151,8 @@ def derive_features(
     The fields, windows and rules (e.g. when ``revenue_previous`` is known) are documented in
     the module docstring of :mod:`accountrules.features.derive`.
 
-    The table's schema metadata records ``accountrules.as_of``, ``accountrules.window_days``,
+    The table's schema metadata records ``accountrules.as_of`` (``decide_many`` given no ``as_of`` decides
+    as of it), ``accountrules.window_days``,
     ``accountrules.orders`` (rows read) and ``accountrules.orders_after_as_of`` (rows ignored).
     """
     win_start, prev_start, year_start = feature_windows(as_of, window_days, occasion)
@@ -169,7 +171,7 @@ def derive_features(
     if progress is not None:
         progress("grouping", n_read, n_read)
     meta = {
-        "accountrules.as_of": as_of.isoformat(),
+        AS_OF_KEY: as_of.isoformat(),  # a batch given no as_of decides as of this day
         "accountrules.window_days": str(window_days),
         "accountrules.occasion": occasion,
         "accountrules.orders": str(n_read),

@@ -54,7 +54,7 @@ def report_from_accounts(policy: Policy, accounts: str | Path, *, as_of: dt.date
     """Decide ``accounts`` with ``policy`` and return the report page (one HTML string); ``columns``
     maps an export's columns to field paths (see :meth:`Policy.decide_many`)."""
     _check_lang(lang)
-    result = policy.decide_many(str(accounts), as_of=as_of or dt.date.today(), engine=engine, columns=columns)
+    result = policy.decide_many(str(accounts), as_of=as_of, engine=engine, columns=columns)
     return report_from_result(result, accounts, lang=lang, today=today, columns=columns)
 
 

@@ -18,6 +18,7 @@ from accountrules.errors import MissingDependencyError
 from accountrules.i18n import translated
 from accountrules.io.columns import ColumnMapping
 from accountrules.io.optional import require
+from accountrules.io.recorded_day import recorded_day
 from accountrules.io.schema import moved_columns
 from accountrules.model.decision import Decision
 from accountrules.policy import Policy
@@ -164,8 +165,9 @@ def decide_both(old: Policy, new: Policy, accounts: Iterable[Any] | str, *, as_o
     """The batches :func:`impact` compares, for a caller that also draws them (``diff --report``)."""
     from accountrules.batch.engine import decide_batch
 
-    day = as_of or dt.date.today()
     source = accounts if isinstance(accounts, str) else list(accounts)
+    # both versions on one day: the input's own (a features file's), else today, not two calls of today()
+    day = as_of or recorded_day(source) or dt.date.today()
     before = decide_batch(old, source, as_of=day, engine=engine, trace=trace, columns=columns,
                           progress=_tagged(progress, "old"))
     after = decide_batch(new, source, as_of=day, engine=engine, trace=trace, columns=columns,
