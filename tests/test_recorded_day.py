@@ -19,10 +19,11 @@ import accountrules
 from accountrules.batch import iter_batches
 from accountrules.cli import main
 from accountrules.io.recorded_day import AS_OF_KEY, recorded_day
-from accountrules.testing.impact import impact
+from accountrules.testing.impact import decide_both, impact
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
+pacsv = pytest.importorskip("pyarrow.csv")
 pytest.importorskip("numpy")
 
 from accountrules.features import ColumnMap, derive_features  # noqa: E402 - needs pyarrow
@@ -84,7 +85,7 @@ def test_an_unreadable_recorded_day_is_ignored_and_said(features: object, caplog
 def test_diff_compares_both_versions_as_of_the_features_day(parquet: Path) -> None:
     report = impact(EXPRESS, EXPRESS, str(parquet))
     assert report.changes == []
-    before, _ = accountrules.testing.impact.decide_both(EXPRESS, EXPRESS, str(parquet))
+    before, _ = decide_both(EXPRESS, EXPRESS, str(parquet))
     assert before.as_of == DAY
 
 
@@ -103,11 +104,11 @@ def test_the_command_line_from_features_to_decisions(tmp_path: Path, capsys: pyt
     code, out, err = _run(capsys, "decide", "express", feats, "-o", out_csv)
     assert code == 0 and err == "", err
     assert "as of 1998-07-01" in out
-    assert set(pa.csv.read_csv(out_csv).column("as_of").to_pylist()) == {DAY}
+    assert set(pacsv.read_csv(out_csv).column("as_of").to_pylist()) == {DAY}
     # another --as-of is taken, and said: recency counts to one day, due dates from the other
     code, out, err = _run(capsys, "--lang", "zh", "decide", "express", feats, "-o", out_csv, "--as-of", "1998-07-05")
     assert code == 0 and "警告" in err and "1998-07-01" in err and "1998-07-05" in err, err
-    assert set(pa.csv.read_csv(out_csv).column("as_of").to_pylist()) == {dt.date(1998, 7, 5)}
+    assert set(pacsv.read_csv(out_csv).column("as_of").to_pylist()) == {dt.date(1998, 7, 5)}
     code, out, err = _run(capsys, "-q", "decide", "express", feats, "-o", out_csv, "--as-of", "1998-07-05")
     assert code == 0 and err == ""
     # the report drawn from those decisions is dated by them
