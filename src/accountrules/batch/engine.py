@@ -36,7 +36,7 @@ from accountrules.evaluate.driver import Matcher, Raw, run
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.record import ACTION_RULES
 from accountrules.io.columns import ColumnMapping
-from accountrules.io.recorded_day import recorded_day
+from accountrules.io.recorded_day import batch_day
 from accountrules.io.schema import metric_columns, metric_value
 
 if TYPE_CHECKING:
@@ -277,7 +277,7 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     ``quantile(..., 'first')`` alone, its k - 1 boundary pairs: ``PortfolioStats.boundaries_only``),
     for a caller that hands them to no one, e.g. the command writing decisions to a file.
     """
-    day = decision_day(as_of if as_of is not None else recorded_day(source), last_decision_day(policy.plan))
+    day = decision_day(batch_day(as_of, source), last_decision_day(policy.plan))
     engine = policy.evaluators.prepare(engine, batch=True)  # fail early on an unknown / unavailable engine
     plan = policy.plan
     src = open_source(source, plan, chunk_rows, columns)
@@ -339,7 +339,7 @@ def decide_batch(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
                  progress: Progress | None = None, columns: ColumnMapping | None = None) -> BatchResult:
     """Decide a whole portfolio into one :class:`BatchResult` (what :meth:`Policy.decide_many` does)."""
     # one day for the decisions and the result alike (two calls of today() may straddle midnight)
-    day = decision_day(as_of if as_of is not None else recorded_day(source), last_decision_day(policy.plan))
+    day = decision_day(batch_day(as_of, source), last_decision_day(policy.plan))
     parts = list(iter_batches(policy, source, as_of=day, engine=engine, trace=trace, chunk_rows=chunk_rows,
                               keep=True, progress=progress, columns=columns))
     if not parts:

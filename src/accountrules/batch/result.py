@@ -32,7 +32,15 @@ from accountrules.evaluate.driver import run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.record import ACTION_RULES, RecordReader
 from accountrules.io.optional import require
-from accountrules.io.schema import AS_OF, HEAD_COLUMNS, arrow_table, decision_outputs, output_columns, value_columns
+from accountrules.io.schema import (
+    AS_OF,
+    HEAD_COLUMNS,
+    KEY_COLUMNS,
+    arrow_table,
+    decision_outputs,
+    output_columns,
+    value_columns,
+)
 from accountrules.model.decision import Decision
 
 if TYPE_CHECKING:
@@ -363,7 +371,7 @@ class BatchResult(Sequence[Item]):
         unknown = sorted(wanted - set(flat))
         if unknown:
             raise KeyError(f"no such column of this result: {', '.join(unknown)} (columns: {', '.join(flat)})")
-        return [c for c in flat if c in wanted or c in ("row", "account_id")]
+        return [c for c in flat if c in wanted or c in KEY_COLUMNS]
 
     def to_records(self, *, errors: bool = False) -> list[dict[str, Any]]:
         """One dict per decided row: ``row, account_id, as_of, tier, tier_rule, segment.<name>,

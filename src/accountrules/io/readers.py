@@ -174,7 +174,7 @@ def csv_header(path: Path, encoding: str = "utf-8-sig") -> tuple[list[str] | Non
         reader = csv.reader(f)
         try:
             for rec in reader:
-                if rec and not (len(rec) == 1 and _blank_cell(rec[0])):
+                if not _blank_record(rec):
                     return rec, reader.line_num
         except UnicodeDecodeError as e:
             raise not_utf8(path, encoding, e) from None
@@ -351,6 +351,11 @@ def is_blank_line(text: str) -> bool:
     return _blank_cell(text)
 
 
+def _blank_record(rec: list[str]) -> bool:
+    """Whether a record as Python's ``csv`` reads it is a blank line: no cell, or one of blanks."""
+    return not rec or (len(rec) == 1 and _blank_cell(rec[0]))
+
+
 def _blank_cell(cell: str) -> bool:
     return cell != "" and not cell.strip(_BLANK_CHARS)
 
@@ -380,7 +385,7 @@ def _records(f: IO[str]) -> Iterator[list[str] | str]:
         except csv.Error as e:
             yield _LONG if "field limit" in str(e) else f"cannot split the row into cells: {e}"
             continue
-        if rec and not (len(rec) == 1 and _blank_cell(rec[0])):
+        if not _blank_record(rec):
             yield rec
 
 

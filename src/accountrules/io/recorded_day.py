@@ -20,6 +20,14 @@ AS_OF_KEY: Final = "accountrules.as_of"
 """The schema metadata key ``derive_features`` writes its ``as_of`` under (ISO text)."""
 
 
+def batch_day(as_of: dt.date | None, source: Any) -> dt.date:
+    """The day a batch of ``source`` is decided as of: ``as_of``, else the day ``source`` records, else
+    today, fixed once, so the batches of two policy versions over one source share it."""
+    if as_of is not None:
+        return as_of
+    return recorded_day(source) or dt.date.today()
+
+
 def recorded_day(source: Any) -> dt.date | None:
     """The day ``source`` was derived as of: a pyarrow Table or RecordBatch, or a ``.parquet`` path
     (its footer alone is read); None when it records none or is another kind of input."""
@@ -55,4 +63,4 @@ def _metadata(source: Any) -> dict[bytes, bytes] | None:
     return None
 
 
-__all__ = ["AS_OF_KEY", "recorded_day"]
+__all__ = ["AS_OF_KEY", "batch_day", "recorded_day"]

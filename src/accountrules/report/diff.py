@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from accountrules.i18n import gettext_for, translated
-from accountrules.io.recorded_day import recorded_day
+from accountrules.io.recorded_day import batch_day
 from accountrules.io.schema import moved_columns
 from accountrules.io.writers import write_text_file
 from accountrules.report import charts
@@ -150,7 +150,7 @@ def _moves_table(old: BatchResult, new: BatchResult, ids: list[str], lang: str) 
 def diff_report(old: Policy, new: Policy, accounts: str | Path, *, as_of: dt.date | None = None,
                 lang: str = "en", engine: str = "auto", columns: ColumnMapping | None = None) -> str:
     """Decide ``accounts`` (read with ``columns``) with both policies; the HTML page of who moves where."""
-    day = as_of or recorded_day(str(accounts)) or dt.date.today()
+    day = batch_day(as_of, str(accounts))
     a = old.decide_many(str(accounts), as_of=day, engine=engine, columns=columns)
     b = new.decide_many(str(accounts), as_of=day, engine=engine, columns=columns)
     return render_diff(a, b, lang=lang)[0]

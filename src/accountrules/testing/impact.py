@@ -18,7 +18,7 @@ from accountrules.errors import MissingDependencyError
 from accountrules.i18n import translated
 from accountrules.io.columns import ColumnMapping
 from accountrules.io.optional import require
-from accountrules.io.recorded_day import recorded_day
+from accountrules.io.recorded_day import batch_day
 from accountrules.io.schema import moved_columns
 from accountrules.model.decision import Decision
 from accountrules.policy import Policy
@@ -125,12 +125,6 @@ def _names(old: Policy, new: Policy) -> tuple[str, str]:
     return a, b
 
 
-def _reason(e: RowError) -> str:
-    """Why a row was refused, without the account (a field of its own): one reason, one move. A
-    catalogue message, so the summary says it in the reader's language."""
-    return e.reason
-
-
 def compare(old: Decision, new: Decision) -> list[Change]:
     a, b = _outputs(old), _outputs(new)
     changes = []
@@ -166,8 +160,7 @@ def decide_both(old: Policy, new: Policy, accounts: Iterable[Any] | str, *, as_o
     from accountrules.batch.engine import decide_batch
 
     source = accounts if isinstance(accounts, str) else list(accounts)
-    # both versions on one day: the input's own (a features file's), else today, not two calls of today()
-    day = as_of or recorded_day(source) or dt.date.today()
+    day = batch_day(as_of, source)  # both versions on one day, not two calls of today()
     before = decide_batch(old, source, as_of=day, engine=engine, trace=trace, columns=columns,
                           progress=_tagged(progress, "old"))
     after = decide_batch(new, source, as_of=day, engine=engine, trace=trace, columns=columns,
@@ -261,9 +254,11 @@ def _present(cols: dict[str, list[Any]], keys: list[_Key], i: int) -> dict[str, 
 
 
 def _refused(report: ImpactReport, x: RowError | None, y: RowError | None, account_id: str | None) -> None:
-    # a policy that can no longer decide an account (or now can) changes what happens to it
-    old_why = _reason(x) if x is not None else None
-    new_why = _reason(y) if y is not None else None
+    # a policy that can no longer decide an account (or now can) changes what happens to it. The reason
+    # without the account (a field of its own) is one move for every account refused alike, and a
+    # catalogue message, so the summary says it in the reader's language
+    old_why = x.reason if x is not None else None
+    new_why = y.reason if y is not None else None
     if old_why == new_why and x is not None:
         report.errors.append(x)  # the same refusal on both sides: most often a bad input row
     else:
