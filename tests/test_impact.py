@@ -28,6 +28,14 @@ def _express_copy(factory: pytest.TempPathFactory, name: str) -> Path:
     return new
 
 
+def _express_with(factory: pytest.TempPathFactory, name: str, file: str, rules: str) -> Path:
+    """A copy of express with ``rules`` (YAML) appended to its ``file``."""
+    new = _express_copy(factory, name)
+    with (new / file).open("a", encoding="utf-8") as f:
+        f.write(rules)
+    return new
+
+
 @pytest.fixture(scope="module")
 def versions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     new = _express_copy(tmp_path_factory, "v2")
@@ -171,21 +179,17 @@ def rfm_default(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def actions_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Express with one more action rule, which changes actions and nothing else."""
-    new = _express_copy(tmp_path_factory, "acts")
-    with (new / "actions.yaml").open("a", encoding="utf-8") as f:
-        f.write("    - id: act-extra-club\n      when: transactions.count >= 20 and churn.kind != 'expelled'\n"
-                "      do: [customer_club]\n")
-    return new
+    return _express_with(tmp_path_factory, "acts", "actions.yaml",
+                         "    - id: act-extra-club\n      when: transactions.count >= 20 and churn.kind != 'expelled'\n"
+                         "      do: [customer_club]\n")
 
 
 @pytest.fixture(scope="module")
 def one_more_segment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Express with a segment table of its own that no rule reads: one output more, nothing else changes."""
-    new = _express_copy(tmp_path_factory, "seg")
-    with (new / "segments.yaml").open("a", encoding="utf-8") as f:
-        f.write("  busy:\n    hit: first\n    values: {busy: {zh: 忙, en: busy}}\n    rows:\n"
-                "      - {id: busy-20, when: transactions.count >= 20, then: busy}\n")
-    return new
+    return _express_with(tmp_path_factory, "seg", "segments.yaml",
+                         "  busy:\n    hit: first\n    values: {busy: {zh: 忙, en: busy}}\n    rows:\n"
+                         "      - {id: busy-20, when: transactions.count >= 20, then: busy}\n")
 
 
 @pytest.mark.parametrize("engine", ["compiled", "vector"])

@@ -153,30 +153,34 @@ _CASE_EXPECTS = {
 }
 
 
+def _case_error(tmp_path: Path, text: str, policy: Path, kind: type[PolicyError]) -> PolicyError:
+    """The error of loading ``text`` as a case file of ``policy``."""
+    cases = tmp_path / "cases.yaml"
+    cases.write_text(text, encoding="utf-8")
+    with pytest.raises(kind) as info:
+        load_case_file(cases, accountrules.load_policy(policy))
+    return info.value
+
+
 @pytest.mark.parametrize("key", sorted(_CASE_EXPECTS))
 def test_a_case_expecting_an_output_the_policy_lacks_is_told_in_chinese(tmp_path: Path, key: str) -> None:
     expect, english = _CASE_EXPECTS[key]
     policy = tmp_path / "p.yaml"
     policy.write_text(_NO_TIERS % {"when": "'true'", "churn": ""}, encoding="utf-8")
-    cases = tmp_path / "cases.yaml"
-    cases.write_text(f"cases:\n  - name: a\n    given: {{id: A}}\n    expect: {expect}\n", encoding="utf-8")
-    with pytest.raises(PolicyReferenceError) as info:
-        load_case_file(cases, accountrules.load_policy(policy))
-    e = info.value
+    e = _case_error(tmp_path, f"cases:\n  - name: a\n    given: {{id: A}}\n    expect: {expect}\n", policy,
+                    PolicyReferenceError)
     assert _where(e) == ("cases.yaml", 4, 14) and english in str(e), str(e)
     assert not _english_words(_zh_tail(e)), e.translated(ZH)
 
 
 def test_a_case_expecting_a_churn_score_of_a_churn_section_without_one_is_an_error(tmp_path: Path) -> None:
     """It loaded, and the case failed at run time comparing 1 with a score no decision of the policy has."""
-    cases = tmp_path / "cases.yaml"
-    cases.write_text("cases:\n  - name: a\n    given: {id: A}\n    expect: {churn: {score: 1}}\n", encoding="utf-8")
-    with pytest.raises(PolicyReferenceError) as info:
-        load_case_file(cases, accountrules.load_policy(SMALL))
-    e = info.value
+    e = _case_error(tmp_path, "cases:\n  - name: a\n    given: {id: A}\n    expect: {churn: {score: 1}}\n", SMALL,
+                    PolicyReferenceError)
     assert _where(e) == ("cases.yaml", 4, len("    expect: {churn: {score: ") + 1), str(e)
     assert "the churn section defines no 'score:'" in str(e), str(e)
     assert not _english_words(_zh_tail(e)), e.translated(ZH)
+    cases = tmp_path / "cases.yaml"
     cases.write_text("cases:\n  - name: a\n    given: {id: A}\n    expect: {churn: {score: null}}\n", encoding="utf-8")
     assert load_case_file(cases, accountrules.load_policy(SMALL)).cases  # no score is what it has: fine
 
@@ -269,11 +273,7 @@ def test_an_unknown_parameter_with_none_close_says_where_to_declare_it_in_chines
 
 
 def test_a_case_with_an_undeclared_extra_field_says_where_to_declare_it_in_chinese(tmp_path: Path) -> None:
-    cases = tmp_path / "cases.yaml"
-    cases.write_text("cases:\n  - name: a\n    given: {id: A, extra: {zzz: 1}}\n", encoding="utf-8")
-    with pytest.raises(PolicyError) as info:
-        load_case_file(cases, accountrules.load_policy(SMALL))
-    e = info.value
+    e = _case_error(tmp_path, "cases:\n  - name: a\n    given: {id: A, extra: {zzz: 1}}\n", SMALL, PolicyError)
     assert _where(e) == ("cases.yaml", 3, 28) and "declare it under 'fields:' in the policy" in str(e), str(e)
     assert not set(_english_words(_zh_tail(e))) - {"given"}, e.translated(ZH)
 
