@@ -33,6 +33,7 @@ from accountrules.io.text import (
     check_not_utf8_bom,
     compression_of,
     damaged,
+    is_utf8,
     not_utf8,
     open_text,
 )
@@ -211,7 +212,7 @@ def _may_hold_breaks(path: Path, encoding: str) -> bool:
     """Whether a cell of the file may hold a line break. Only a quoted cell can, so a plain UTF-8 file
     without a quote character holds none: one memchr pass over its bytes (which the reader then
     finds in the OS cache) spares a search of every cell and lets pyarrow parse lines plainly."""
-    if compression_of(path) is not None or _arrow_encoding(encoding) != "utf8":
+    if compression_of(path) is not None or arrow_encoding(encoding) != "utf8":
         return True
     with open(path, "rb") as f:
         while block := f.read(1 << 20):
@@ -296,7 +297,7 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = 
             reader = pacsv.open_csv(
                 stream,
                 read_options=pacsv.ReadOptions(column_names=list(names), skip_rows=above, block_size=CSV_BLOCK_BYTES,
-                                               use_threads=False, encoding=_arrow_encoding(encoding)),
+                                               use_threads=False, encoding=arrow_encoding(encoding)),
                 parse_options=pacsv.ParseOptions(newlines_in_values=joined is not None, invalid_row_handler=handler),
                 convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                      null_values=[""], strings_can_be_null=True,
@@ -367,10 +368,10 @@ def _without_blank_rows(batch: Any) -> Any:
     return batch.filter(pc.invert(blank)) if pc.any(blank).as_py() else batch
 
 
-def _arrow_encoding(encoding: str) -> str:
-    # pyarrow reads UTF-8 natively (a byte-order mark included); any other codec goes through Python's
-    name = codecs.lookup(encoding).name
-    return "utf8" if name in ("utf-8", "utf-8-sig") else name
+def arrow_encoding(encoding: str) -> str:
+    """The name pyarrow's CSV reader takes for ``encoding``: ``utf8`` for UTF-8 (read natively, a
+    byte-order mark included); any other codec goes through Python's, by its canonical name."""
+    return "utf8" if is_utf8(encoding) else codecs.lookup(encoding).name
 
 
 def _records(f: IO[str]) -> Iterator[list[str] | str]:
@@ -468,7 +469,7 @@ def iter_parquet(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
 
 
 __all__ = [
-    "CSV_BLOCK_BYTES", "MAX_CELL_CHARS", "MAX_JSON_DEPTH",
+    "CSV_BLOCK_BYTES", "MAX_CELL_CHARS", "MAX_JSON_DEPTH", "arrow_encoding",
     "NotUtf8Error", "RawChunk", "TableInputError", "cell_text", "compression_of", "csv_header", "damaged",
     "header_names", "is_blank_line", "iter_csv", "iter_jsonl", "iter_parquet", "json_object", "open_text",
     "pandas_array", "parquet_layout", "read_csv_header", "read_csv_start",

@@ -66,6 +66,11 @@ def open_text(path: Path, *, newline: str | None = None, encoding: str = "utf-8-
     return io.TextIOWrapper(raw, encoding=encoding, newline=newline)
 
 
+def is_utf8(encoding: str) -> bool:
+    """Whether ``encoding`` names UTF-8, with or without its byte-order mark (``utf8``, ``UTF-8-SIG``...)."""
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+
+
 def check_not_utf8_bom(path: Path, encoding: str) -> None:
     """Refuse a file that starts with a UTF-8 byte-order mark when ``encoding`` is another codec.
 
@@ -73,7 +78,7 @@ def check_not_utf8_bom(path: Path, encoding: str) -> None:
     first column name (``锘縤d``) or a first line that is no JSON, far from the cause. Refused rather
     than read as UTF-8 against the encoding asked for; a UTF-8 encoding reads it, the mark skipped.
     """
-    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
+    if is_utf8(encoding):
         return
     try:
         with open_text(path, encoding="latin-1") as f:  # decompressed bytes, one char a byte
@@ -103,7 +108,7 @@ def not_utf8(path: Path, encoding: str, error: UnicodeDecodeError) -> TableInput
     """The error for a file that ``encoding`` cannot decode: for UTF-8 with a guess at GBK, the
     encoding of Chinese Windows exports, when its first bytes decode as GBK, or at GB18030 (GBK's
     superset) when they decode only as that."""
-    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
+    if not is_utf8(encoding):
         return TableInputError(Message(N_("cannot decode the file as {encoding} ({reason} at byte {byte})"),
                                        encoding=encoding, reason=error.reason, byte=error.start),
                                source=str(path))
@@ -125,4 +130,4 @@ def not_utf8(path: Path, encoding: str, error: UnicodeDecodeError) -> TableInput
 
 
 __all__ = ["DAMAGED", "NotUtf8Error", "TableInputError", "check_not_utf8_bom", "compression_of", "damaged",
-           "not_utf8", "open_text"]
+           "is_utf8", "not_utf8", "open_text"]

@@ -17,7 +17,6 @@ takes that date from the file rather than from the day the report is made. The r
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,9 @@ from accountrules.i18n import N_, Message
 from accountrules.io.optional import pyarrow
 from accountrules.io.schema import AS_OF
 from accountrules.io.text import TableInputError
+from accountrules.model.account import ISO_DAY
 
 __all__ = ["DecisionDateError", "decided_on"]
-
-_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class DecisionDateError(TableInputError):
@@ -111,7 +109,7 @@ def _dates(table: Any, path: str | Path) -> Any:
 
 
 def _parse(value: str, text: Any, table: Any, path: str | Path) -> dt.date:
-    if _ISO_DAY.fullmatch(value):
+    if ISO_DAY.fullmatch(value):  # what the model and --as-of read as a date: not 20260630, not a week date
         try:
             return dt.date.fromisoformat(value)
         except ValueError:

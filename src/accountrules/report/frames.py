@@ -19,7 +19,7 @@ from accountrules.i18n import N_, Message
 from accountrules.io.columns import ColumnMapping, is_ignored
 from accountrules.io.formats import BATCH_INPUT, OUTPUT
 from accountrules.io.optional import pyarrow
-from accountrules.io.readers import csv_header, is_blank_line
+from accountrules.io.readers import arrow_encoding, csv_header, is_blank_line
 from accountrules.io.schema import AS_OF
 from accountrules.io.text import TableInputError, check_not_utf8_bom, not_utf8, open_text
 from accountrules.model.decision import Decision
@@ -129,9 +129,8 @@ def _read_table(path: str | Path, typed: Iterable[str] | None, columns: ColumnMa
         keep = {"id", *typed}
         rename = columns.rename if columns is not None else {}
         types = {name: pa.string() for name in header if rename.get(name, name) not in keep}
-    arrow_encoding = "utf8" if encoding == "utf-8-sig" else encoding
-    read = pc.ReadOptions(encoding=arrow_encoding) if header is None else \
-        pc.ReadOptions(encoding=arrow_encoding, skip_rows=lines, column_names=header)
+    read = pc.ReadOptions(encoding=arrow_encoding(encoding)) if header is None else \
+        pc.ReadOptions(encoding=arrow_encoding(encoding), skip_rows=lines, column_names=header)
     # a blank line (spaces, tabs) is skipped as decide skips it; any other ragged row fails the read
     parse = pc.ParseOptions(newlines_in_values=multiline,
                             invalid_row_handler=lambda row: "skip" if is_blank_line(row.text) else "error")
