@@ -267,7 +267,7 @@ def check_policy(spec: PolicySpec, prior: Sequence[PolicyError] = ()) -> PolicyS
             c.errors.append(PolicyTypeError(Message(N_("monotonic field {field!r} must be a number field"),
                                                     field=m.field), m.location,
                                             _hint(m.field, [k for k, v in c.fields.items() if v == NUMBER])))
-        section = {"tier": "tiers", "stage": "stages", "churn": "churn"}.get(m.output.split(".")[0])
+        section = _SECTION_OF.get(m.output.split(".")[0])
         if section is not None and getattr(spec, section) is None:  # an ordered output, of a section not there
             c.errors.append(PolicyReferenceError(
                 Message(N_("monotonic output {output!r}: the policy has no {section!r} section"), output=m.output,
@@ -316,16 +316,18 @@ def _check_allowed_rules(c: _Checker, spec: PolicySpec) -> None:
                         code=a.code, rule=a.rule), a.rule_location or a.location, _hint(a.rule, names)))
 
 
+# the section an output of a decision comes from ("churn.kind" -> churn), as PolicySpec names it
+_SECTION_OF = {"tier": "tiers", "stage": "stages", "churn": "churn"}
+
+
 def _absent_outputs(spec: PolicySpec) -> dict[str, str]:
     """The outputs of sections ``spec`` does not define, each with why it cannot be read: the output exists only
     when its section does, so "unknown field" (as for a typo) would send the owner looking for the wrong thing."""
-    missing = {"tier": spec.tiers is None, "stage": spec.stages is None,
-               "churn.kind": spec.churn is None, "churn.risk": spec.churn is None, "churn.score": spec.churn is None}
-    section = {"tier": "tiers:", "stage": "stages:"}
     out: dict[str, str] = {
         path: Message(N_("{path!r} cannot be read: the policy has no {section!r} section, and {path!r} exists only "
-                         "when it is defined"), path=path, section=section.get(path, "churn:"))
-        for path, gone in missing.items() if gone}
+                         "when it is defined"), path=path, section=_SECTION_OF[path.split(".")[0]] + ":")
+        for path in ("tier", "stage", "churn.kind", "churn.risk", "churn.score")
+        if getattr(spec, _SECTION_OF[path.split(".")[0]]) is None}
     if spec.churn is not None and spec.churn.score is None:
         out["churn.score"] = Message(N_("'churn.score' cannot be read: the churn section defines no 'score:'"))
     return out
