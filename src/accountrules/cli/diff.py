@@ -21,10 +21,9 @@ from accountrules.cli.args import (
     iso_date,
     output_help,
 )
-from accountrules.cli.messages import CommandError, check_input_file, error_line
+from accountrules.cli.messages import check_input_file
 from accountrules.cli.output import print_json
 from accountrules.cli.progress import Progress, progress_on
-from accountrules.errors import AccountRulesError
 from accountrules.i18n import Gettext
 from accountrules.io.formats import OUTPUT
 from accountrules.io.writers import SPREADSHEET, CsvTableWriter, check_output, write_text_file
@@ -76,40 +75,35 @@ def run(args: argparse.Namespace) -> int:
         return 2
     # with data on stdout (-o -), the summary goes to stderr; with --format json only the JSON is on stdout
     say: TextIO | None = None if args.quiet or args.format == "json" else sys.stderr if to_stdout else sys.stdout
-    try:
-        columns = column_mapping(args)
-        check_input_file(args.accounts, _)
-        inputs = [args.old, args.new, args.accounts]
-        if args.output is not None:  # refused before two portfolios are decided, not after
-            check_output(args.output, inputs=inputs)
-        if args.report is not None:
-            check_output(args.report, inputs=inputs)
-        old, new = load_policy(args.old, engine=args.engine), load_policy(args.new, engine=args.engine)
-        with Progress(progress_on(args), _) as bar:
-            # the page explains the accounts that move: the batches keep what their traces need
-            before, after = decide_both(old, new, str(args.accounts), as_of=args.as_of, engine=args.engine,
-                                        columns=columns, trace=args.report is not None, progress=bar.labelled)
-        report = compare_results(before, after)
-        if args.format == "json":
-            print_json(report.to_dict())
-        elif say is not None:
-            for line in report.summary_lines(_):
-                print(line, file=say)
-        if args.output is not None:
-            with CsvTableWriter(args.output, CHANGE_COLUMNS, SPREADSHEET,
-                                formulas=bool(getattr(args, "raw_csv", False))) as w:
-                # data, like decide's errors file: a refusal's reason stays English whatever --lang
-                w.write_rows([c.account_id, c.what, c.old, c.new, c.old_rule, c.new_rule] for c in report.changes)
-            if say is not None:
-                print("  " + _("changes: {path}").format(path=_("standard output") if to_stdout else args.output),
-                      file=say)
-        if args.report is not None:
-            from accountrules.report.diff import render_diff  # only this option needs the report package
+    # an error below reaches the command line's handler, which prints it as 'accountrules diff: error: ...'
+    columns = column_mapping(args)
+    check_input_file(args.accounts, _)
+    inputs = [args.old, args.new, args.accounts]
+    if args.output is not None:  # refused before two portfolios are decided, not after
+        check_output(args.output, inputs=inputs)
+    if args.report is not None:
+        check_output(args.report, inputs=inputs)
+    old, new = load_policy(args.old, engine=args.engine), load_policy(args.new, engine=args.engine)
+    with Progress(progress_on(args), _) as bar:
+        # the page explains the accounts that move: the batches keep what their traces need
+        before, after = decide_both(old, new, str(args.accounts), as_of=args.as_of, engine=args.engine,
+                                    columns=columns, trace=args.report is not None, progress=bar.labelled)
+    report = compare_results(before, after)
+    if args.format == "json":
+        print_json(report.to_dict())
+    elif say is not None:
+        for line in report.summary_lines(_):
+            print(line, file=say)
+    if args.output is not None:
+        with CsvTableWriter(args.output, CHANGE_COLUMNS, SPREADSHEET,
+                            formulas=bool(getattr(args, "raw_csv", False))) as w:
+            # data, like decide's errors file: a refusal's reason stays English whatever --lang
+            w.write_rows([c.account_id, c.what, c.old, c.new, c.old_rule, c.new_rule] for c in report.changes)
+        if say is not None:
+            print("  " + _("changes: {path}").format(path=_("standard output") if to_stdout else args.output),
+                  file=say)
+    if args.report is not None:
+        from accountrules.report.diff import render_diff  # only this option needs the report package
 
-            write_text_file(args.report, render_diff(before, after, lang=args.lang)[0])  # the batches above
-    except (AccountRulesError, OSError, CommandError) as e:
-        if isinstance(e, BrokenPipeError):
-            raise
-        print(f"accountrules diff: {error_line(e, _)}", file=sys.stderr)
-        return 2
+        write_text_file(args.report, render_diff(before, after, lang=args.lang)[0])  # the batches above
     return 1 if args.fail_on_change and report.changes else 0

@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 
 from accountrules.cli.args import add_columns, add_engine, column_mapping, gettext_of, is_stdout, iso_date
-from accountrules.cli.messages import CommandError, check_input_file, error_line
+from accountrules.cli.messages import CommandError, check_input_file
 from accountrules.cli.progress import Progress, progress_on
-from accountrules.errors import AccountRulesError
 from accountrules.i18n import Gettext
 from accountrules.io.readers import NotUtf8Error
 from accountrules.io.writers import check_output, write_text_file
@@ -70,18 +69,8 @@ def write_html(path: Path, html: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """0 written, 2 could not run: one line on stderr that names the command, as decide's and diff's do."""
+    """0 written; an error reaches the command line's handler: one line, 'accountrules report: error: ...', exit 2."""
     _: Gettext = getattr(args, "gettext", str)
-    try:
-        return _run(args, _)
-    except (AccountRulesError, OSError, CommandError) as e:
-        if isinstance(e, BrokenPipeError):
-            raise  # main() exits 141, as a shell expects of a command cut off by its pipe
-        print(f"accountrules report: {error_line(e, _)}", file=sys.stderr)
-        return 2
-
-
-def _run(args: argparse.Namespace, _: Gettext) -> int:
     columns = column_mapping(args)
     for given in (args.accounts, args.decisions, args.errors):  # a file given by name must be there
         if given is not None:
