@@ -215,21 +215,27 @@ class ColumnBatch:
                 arr = arr.combine_chunks()
             t = arr.type
             valid = None
-            if arr.null_count:
+            # a cast to the type it has and a fill of no nulls each cost a kernel call: on a small batch
+            # such calls, a few per column, cost more than the evaluation
+            nulls = arr.null_count
+            if nulls:
                 valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
             if pa.types.is_dictionary(t) or pa.types.is_string(t) or pa.types.is_large_string(t):
                 enc = arr if pa.types.is_dictionary(t) else pc.dictionary_encode(arr)
-                codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+                indices = enc.indices.fill_null(-1) if enc.indices.null_count else enc.indices
+                codes = indices.to_numpy(zero_copy_only=False).astype(np.int32)
                 cats = tuple(str(c) for c in enc.dictionary.to_pylist())
                 cols[name] = Column("string", codes, None, cats)
             elif pa.types.is_boolean(t):
-                vals = arr.fill_null(False).to_numpy(zero_copy_only=False).astype(np.bool_)
+                vals = (arr.fill_null(False) if nulls else arr).to_numpy(zero_copy_only=False).astype(np.bool_)
                 cols[name] = Column("bool", vals, valid)
             elif pa.types.is_date(t):
-                days = arr.cast(pa.date32()).cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False)
+                days = (arr if t == pa.date32() else arr.cast(pa.date32())).cast(pa.int32())
+                days = (days.fill_null(0) if nulls else days).to_numpy(zero_copy_only=False)
                 cols[name] = Column("date", days.astype(np.int64) + _EPOCH, valid)
             elif pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-                vals = arr.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
+                num = arr if t == pa.float64() else arr.cast(pa.float64())
+                vals = (num.fill_null(0.0) if nulls else num).to_numpy(zero_copy_only=False)
                 cols[name] = Column("number", np.asarray(vals, dtype=np.float64), valid)
             elif pa.types.is_null(t):
                 cols[name] = Column("null", np.zeros(len(arr), dtype=np.int8))
