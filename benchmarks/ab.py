@@ -24,7 +24,9 @@ calls over 1,000 generated accounts, each sample the p50 of per-call CPU time; `
 call and the first read of its trace (the entries are built then); ``decide-tier``: the same
 with ``trace=False`` on the tier table of ``tiers.py``, the call ``run.py`` compares with the peers;
 ``tier-batch``: ``decide_many`` of ``--rows`` nested dicts on that tier table to a pyarrow Table, the
-batch ``run.py`` compares with the peers.
+batch ``run.py`` compares with the peers; ``small-batch``: ``decide_many`` of a pyarrow Table of ``--rows``
+accounts (a CRM's page of them, say 20) to a pyarrow Table, 300 calls over distinct tables, each
+sample the p50 of per-call CPU time: what a batch costs beyond its rows.
 """
 
 from __future__ import annotations
@@ -124,6 +126,28 @@ print(time.process_time() - t)
 """
 
 
+# a small batch, many times: the p50 of per-call CPU time over distinct tables of --rows accounts
+SMALL_BATCH = """
+import datetime as dt, statistics, sys, time
+sys.path.insert(0, {here!r})
+import accountrules, portfolio
+as_of = dt.date(2026, 6, 30)
+policy = accountrules.load_policy({policy!r})
+rows, calls = {rows!r}, 300
+whole = portfolio.to_table(portfolio.make_columns(rows * calls, 7, as_of))
+tables = [whole.slice(i * rows, rows) for i in range(calls)]
+for t in tables[:30]:
+    policy.decide_many(t, as_of=as_of, trace=False).to_arrow()
+clock = time.thread_time_ns
+took = []
+for t in tables:
+    a = clock()
+    policy.decide_many(t, as_of=as_of, trace=False).to_arrow()
+    took.append(clock() - a)
+print(statistics.median(took) / 1e9)
+"""
+
+
 LOAD = """
 import sys, time
 import accountrules
@@ -137,7 +161,7 @@ def _inputs(kind: str, rows: int, tmp: Path) -> Path:
     sys.path.insert(0, str(HERE))
     import portfolio
 
-    if kind.startswith("decide") or kind == "tier-batch":
+    if kind.startswith("decide") or kind in ("tier-batch", "small-batch"):
         return Path(str(rows))  # no input file: the child makes its accounts; the path carries the call count
     if kind == "load":
         import huge_table
@@ -198,6 +222,8 @@ def _sample(src: str, kind: str, path: Path, policy: str, tmp: Path) -> float:
         code = DECIDE.format(here=str(HERE), policy=policy, kind=kind, rows=int(path.name), tmp=str(tmp))
     elif kind == "tier-batch":
         code = TIER_BATCH.format(here=str(HERE), policy=policy, rows=int(path.name), tmp=str(tmp))
+    elif kind == "small-batch":
+        code = SMALL_BATCH.format(here=str(HERE), policy=policy, rows=int(path.name))
     else:
         code = CHILD.format(here=str(HERE), policy=policy, kind=kind, path=str(path))
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
@@ -209,7 +235,8 @@ def main() -> None:
     ap.add_argument("--before", required=True, help="the src folder of the tree before")
     ap.add_argument("--after", required=True, help="the src folder of the tree after")
     ap.add_argument("--input", choices=["csv", "csv-plain", "table", "jsonl", "dicts", "cli", "load", "decide",
-                                        "decide-tier", "decide-trace", "tier-batch", "cli-explain", "cli-diff"],
+                                        "decide-tier", "decide-trace", "tier-batch", "small-batch", "cli-explain",
+                                        "cli-diff"],
                     default="csv-plain")
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--pairs", type=int, default=8)
@@ -234,13 +261,15 @@ def main() -> None:
             "decide": "decide(dict, portfolio=stats, trace=True), full express policy, p50 of",
             "decide-tier": "decide(dict, trace=False), the tier table, p50 of",
             "decide-trace": "decide(dict, trace=True).trace[0], p50 of",
-            "tier-batch": "decide_many(nested dicts), the tier table"}.get(
+            "tier-batch": "decide_many(nested dicts), the tier table",
+            "small-batch": "decide_many(pyarrow Table).to_arrow(), full express policy, p50 of 300 calls of"}.get(
         args.input, f"decide_many({args.input})")
+    per_call = args.input.startswith("decide") or args.input == "small-batch"  # samples are p50s of a call
     print(f"{what}, {args.rows:,} {'calls' if args.input.startswith('decide') else 'rows'}, {args.pairs} interleaved "
           f"pairs, load average {load:.1f} -> {os.getloadavg()[0]:.1f}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     for side in ("before", "after"):
-        if args.input.startswith("decide"):
+        if per_call:
             samples = ", ".join(f"{x * 1e6:.1f}" for x in got[side])
             print(f"  {side:6s} ({sides[side]}): median of p50s {med[side] * 1e6:.1f} us CPU per call; "
                   f"samples {samples}")

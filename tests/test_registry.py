@@ -115,6 +115,27 @@ def test_auto_is_vector_for_batches_and_compiled_for_one(small: accountrules.Pol
     assert [ev.resolve(e, batch=True) for e in registry.EVALUATORS] == list(registry.EVALUATORS)
 
 
+def test_auto_decides_a_small_chunk_with_compiled_and_a_large_one_with_vector() -> None:
+    # vector's set-up per chunk costs more than deciding a few dozen accounts one by one: auto picks per
+    # chunk, and the flat results are those of either evaluator alone (C1-C5 of the express policy)
+    pytest.importorskip("numpy", reason="the vector evaluator needs numpy (extra vector)")
+    pytest.importorskip("pyarrow", reason="the flat results are read as Arrow (extra arrow)")
+    from accountrules.batch.engine import decide_batch
+
+    express = accountrules.load_policy(EXPRESS)
+    ev = express.evaluators
+    assert ev.resolve("auto", batch=True, rows=registry.SMALL_CHUNK - 1) == "compiled"
+    assert ev.resolve("auto", batch=True, rows=registry.SMALL_CHUNK) == "vector"
+    assert ev.resolve("vector", batch=True, rows=1) == "vector"  # a name given is kept
+    # 300 rows in chunks of SMALL_CHUNK + 10 (58): five large ones, then the 10 rows left over
+    results = {e: decide_batch(express, str(ACCOUNTS), as_of=AS_OF, engine=e, trace=False,
+                               chunk_rows=registry.SMALL_CHUNK + 10) for e in ("auto", "compiled", "vector")}
+    assert [p.engine for p in results["auto"]._parts] == ["vector"] * 5 + ["compiled"]
+    tables = {e: r.to_arrow(errors=True) for e, r in results.items()}
+    assert tables["auto"].equals(tables["compiled"]) and tables["auto"].equals(tables["vector"])
+    assert [d.model_dump() for d in results["auto"]] == [d.model_dump() for d in results["vector"]]
+
+
 def without_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make ``import numpy`` fail, as it does where the extra is not installed."""
     monkeypatch.setitem(sys.modules, "numpy", None)

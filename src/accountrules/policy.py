@@ -228,7 +228,8 @@ class Policy:
         batch. Call ``.raise_for_errors()`` to turn errors into an exception. See ``docs/batch.md``.
 
         ``engine``: ``auto`` (default) is the fastest evaluator available here that the shipped
-        cases run on: ``vector`` when numpy is importable, else ``compiled``. Or name one:
+        cases run on: ``vector`` when numpy is importable, else ``compiled`` (``compiled`` too for a
+        batch of fewer than ``accountrules.evaluate.registry.SMALL_CHUNK`` rows). Or name one:
         ``compiled``, ``durable``, ``vector``. An unknown name raises
         :class:`~accountrules.errors.UnknownEngineError`; a missing extra
         :class:`~accountrules.errors.EngineUnavailableError`.

@@ -278,6 +278,7 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     for a caller that hands them to no one, e.g. the command writing decisions to a file.
     """
     day = decision_day(batch_day(as_of, source), last_decision_day(policy.plan))
+    asked = engine
     engine = policy.evaluators.prepare(engine, batch=True)  # fail early on an unknown / unavailable engine
     plan = policy.plan
     src = open_source(source, plan, chunk_rows, columns)
@@ -315,7 +316,10 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     done = 0
     valid = 0
     for chunk in chunks:
-        part = decide_chunk(policy, chunk, stats, day, engine, trace)
+        # auto: a small chunk (a CRM's page of accounts, the tail of a file) goes to the faster evaluator for it
+        chosen = engine if asked != registry.AUTO else policy.evaluators.resolve(
+            asked, batch=True, rows=chunk.n - len(chunk.errors))
+        part = decide_chunk(policy, chunk, stats, day, chosen, trace)
         done += chunk.n
         valid += chunk.n - len(chunk.errors)
         if progress is not None:

@@ -11,7 +11,9 @@ Every entry point that takes an engine name (``Policy.decide``, ``decide_many``,
 ``vector``      numpy over whole columns, for batches (extra ``vector``)
 ``auto``        the fastest evaluator available here that the shipped cases run on:
                 ``vector`` for batches when numpy is importable, else ``compiled``;
-                ``compiled`` for a single ``decide()``
+                ``compiled`` for a single ``decide()`` and for a chunk of fewer than
+                :data:`SMALL_CHUNK` rows, where vector's per-chunk set-up costs more
+                than deciding the rows one by one
 ==============  ===========================================================================
 
 An unknown name raises :class:`~accountrules.errors.UnknownEngineError` (a ``ValueError``
@@ -34,7 +36,7 @@ from accountrules.compile.plan import Plan
 from accountrules.errors import EngineUnavailableError, UnknownEngineError
 from accountrules.evaluate.driver import COMPILED, Matcher
 
-__all__ = ["AUTO", "ENGINES", "EVALUATORS", "Evaluators", "available", "available_evaluators", "check_engine",
+__all__ = ["AUTO", "ENGINES", "EVALUATORS", "SMALL_CHUNK", "Evaluators", "available", "available_evaluators", "check_engine",
            "unavailable_error"]
 
 EVALUATORS = ("compiled", "durable", "vector")
@@ -44,6 +46,10 @@ ENGINES = (*EVALUATORS, AUTO)
 """Every name an ``engine=`` argument or ``--engine`` flag accepts."""
 
 _OPTIONAL = ("durable", "vector")  # evaluators that need an extra
+SMALL_CHUNK = 48
+"""Under ``auto``, a chunk of fewer valid rows than this is decided by ``compiled``: the vector evaluator
+costs about as much to set up for a chunk (a few numpy calls per expression of the policy) as the
+compiled one takes for a few dozen accounts of the shipped policies (``benchmarks/ab.py --input small-batch``)."""
 
 
 def check_engine(name: str, choices: tuple[str, ...] = ENGINES) -> str:
@@ -115,13 +121,15 @@ class Evaluators:
         self._durable: Matcher | None = None
         self._program: Any = None
 
-    def resolve(self, name: str, *, batch: bool) -> str:
+    def resolve(self, name: str, *, batch: bool, rows: int | None = None) -> str:
         """The evaluator ``name`` stands for: itself, or for ``auto`` the fastest proven one here
-        (``vector`` for a batch when numpy imports, else ``compiled``). Raises for an unknown name."""
+        (``vector`` for a batch when numpy imports, else ``compiled``; ``compiled`` for a chunk of
+        ``rows`` < :data:`SMALL_CHUNK`). Raises for an unknown name."""
         check_engine(name)
         if name != AUTO:
             return name
-        return "vector" if batch and available("vector") else "compiled"
+        small = rows is not None and rows < SMALL_CHUNK
+        return "vector" if batch and not small and available("vector") else "compiled"
 
     def prepare(self, name: str, *, batch: bool) -> str:
         """Resolve ``name`` and build its evaluator now, so a missing extra or a policy past an
