@@ -36,8 +36,8 @@ from accountrules.compile.plan import Plan
 from accountrules.errors import EngineUnavailableError, UnknownEngineError
 from accountrules.evaluate.driver import COMPILED, Matcher
 
-__all__ = ["AUTO", "ENGINES", "EVALUATORS", "SMALL_CHUNK", "Evaluators", "available", "available_evaluators", "check_engine",
-           "unavailable_error"]
+__all__ = ["AUTO", "ENGINES", "EVALUATORS", "SMALL_CHUNK", "Evaluators", "available", "available_evaluators",
+           "check_engine", "unavailable_error"]
 
 EVALUATORS = ("compiled", "durable", "vector")
 """The evaluators, in the order the test runner runs them."""
