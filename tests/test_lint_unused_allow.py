@@ -141,6 +141,24 @@ def test_an_inherited_allowance_is_reported_by_its_own_policy_only(tmp_path: Pat
             ] == [("gold_min", "child")]
 
 
+def test_an_extending_policys_own_allowance_wins_over_an_inherited_one(tmp_path: Path) -> None:
+    # the closest wins: the child's owner accepts the base's finding with their own reason, and is not told to
+    # delete it for a base allowance they cannot edit (the base's is not reported in the child either)
+    (tmp_path / "base").mkdir()
+    (tmp_path / "child").mkdir()
+    _policy(tmp_path / "base", "{code: AR403, rule: silver_min, reason: the base's reason}").rename(
+        tmp_path / "base" / "policy.yaml")
+    (tmp_path / "child" / "policy.yaml").write_text(
+        'policy: {name: child, version: "1", label: child}\nextends: ../base\nparams: {silver_min: 5}\n'
+        "lint:\n  allow:\n    - {code: AR403, rule: silver_min, reason: the child's reason}\n", encoding="utf-8")
+    child = accountrules.load_policy(tmp_path / "child").lint()
+    accepted = [f for f in child.findings if f.code == "AR403" and any(r.rule == "silver_min" for r in f.rules)]
+    assert [f.suppressed for f in accepted] == ["the child's reason"]
+    assert _unused(child) == []
+    base = accountrules.load_policy(tmp_path / "base").lint()
+    assert [f.suppressed for f in base.findings if f.code == "AR403"] == ["the base's reason"]
+
+
 def test_the_shipped_policies_carry_no_stale_allowance() -> None:
     for name in ("express", "postal"):
         report = accountrules.load_policy(ROOT / "rulesets" / name).lint()
@@ -224,7 +242,7 @@ def _findings_and_allowances(draw: st.DrawFn) -> tuple[list[Finding], list[LintA
                   for i, (code, rule, inherited) in enumerate(draw(st.lists(
                       st.tuples(st.sampled_from(_CODES), st.one_of(st.none(), st.sampled_from(_RULES)),
                                 st.booleans()), max_size=6)))]
-    ordered = sorted(allowances, key=lambda a: not a.inherited)  # as the loader orders them: the base's first
+    ordered = sorted(allowances, key=lambda a: not a.inherited)  # as the loader lists them: the base's first
     return findings, ordered
 
 

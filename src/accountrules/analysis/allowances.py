@@ -1,8 +1,10 @@
 """A policy's ``lint: allow:`` entries: which finding each accepts, and which accept none (AR601 unused-allow).
 
-A finding is accepted by the first allowance, in policy order (those inherited through ``extends:`` first),
-that matches it: the same code and, when the allowance names a rule, a rule of that name among the rules the
-finding involves. An allowance that is the first match of no finding changes nothing in the report (removing
+A finding is accepted by the first allowance that matches it, the policy's own in the order written, then
+those inherited through ``extends:`` (the closest wins, as in any layered configuration: an extending policy's
+owner cannot edit the base, so an own allowance must not be shadowed by an inherited one). Matching: the
+same code and, when the allowance names a rule, a rule of that name among the rules the finding involves.
+An allowance that is the first match of no finding changes nothing in the report (removing
 it leaves every finding as it was), so it is stale: it would silently accept the next finding of its code on
 its rule. AR601 reports it, as ruff's RUF100 (unused ``noqa``) and pylint's useless-suppression do.
 
@@ -29,8 +31,11 @@ def matches(a: LintAllow, f: Finding) -> bool:
 
 
 def accepting(findings: Sequence[Finding], allowances: Sequence[LintAllow]) -> list[int | None]:
-    """For each finding, the index in ``allowances`` of the allowance that accepts it, or None."""
-    return [next((i for i, a in enumerate(allowances) if matches(a, f)), None) for f in findings]
+    """For each finding, the index in ``allowances`` of the allowance that accepts it, or None: the policy's
+    own allowances are tried first, then the inherited ones, each in the order given."""
+    order = [i for i, a in enumerate(allowances) if not a.inherited] + \
+        [i for i, a in enumerate(allowances) if a.inherited]
+    return [next((i for i in order if matches(allowances[i], f)), None) for f in findings]
 
 
 def apply_allowances(findings: Sequence[Finding],
