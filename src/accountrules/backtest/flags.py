@@ -17,12 +17,13 @@ from accountrules.backtest.measures import flag_measures
 from accountrules.backtest.outcomes import Outcomes
 from accountrules.backtest.result import FlagRow, Measure, RevenueAtStake, RuleRow
 
-__all__ = ["AT_RISK", "DEFAULT_RULE", "NO_MOVE", "flag_masks", "flag_row", "measure", "revenue_at_stake", "rule_rows"]
+__all__ = ["AT_RISK", "DEFAULT_RULE", "NO_MOVE", "RULE_COLUMNS", "flag_masks", "flag_row", "measure",
+           "revenue_at_stake", "rule_rows"]
 
 DEFAULT_RULE: Final = "(default)"
 AT_RISK: Final = "risk:high+medium"
 _RISKS: Final = ("high", "medium", "low")
-_RULE_COLUMNS: Final = (("churn", "churn_rule"), ("tier", "tier_rule"), ("stage", "stage_transition"))
+RULE_COLUMNS: Final = (("churn", "churn_rule"), ("tier", "tier_rule"), ("stage", "stage_transition"))
 NO_MOVE: Final = "(no move)"  # no stage transition fired: the account stayed
 
 
@@ -63,7 +64,7 @@ def rule_rows(columns: Mapping[str, Sequence[Any]], out: Outcomes) -> list[RuleR
     largest first within each section (``(default)``: no row matched; ``(no move)``: no transition)."""
     base = float(out.churned.mean()) if out.n else None
     rows: list[RuleRow] = []
-    for section, column in _RULE_COLUMNS:
+    for section, column in RULE_COLUMNS:
         if column not in columns:
             continue
         none = NO_MOVE if section == "stage" else DEFAULT_RULE

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 
 from accountrules.backtest.baselines import BGNBDBaseline, bgnbd_baseline, hiatus_baseline
-from accountrules.backtest.flags import AT_RISK, flag_masks, flag_row, revenue_at_stake, rule_rows
+from accountrules.backtest.flags import AT_RISK, RULE_COLUMNS, flag_masks, flag_row, revenue_at_stake, rule_rows
 from accountrules.backtest.history import Bools
 from accountrules.backtest.log import BacktestInputError
 from accountrules.backtest.prepare import Prepared, as_policy, prepare
@@ -19,23 +20,30 @@ from accountrules.backtest.stability import decide_again, stability
 from accountrules.features import ColumnMap, InputFormat
 from accountrules.features.orders import arrow
 from accountrules.i18n import N_, Message
+from accountrules.io.schema import output_columns
 from accountrules.io.tables import Progress
 from accountrules.model.enums import ChurnKind
 from accountrules.policy import Policy
 
-__all__ = ["backtest", "decide_at"]
+__all__ = ["READ_COLUMNS", "backtest", "decide_at"]
 
 POLICY_SCORE = "policy"
+READ_COLUMNS: tuple[str, ...] = ("tier", "stage", "churn_kind", "churn_risk", "churn_score",
+                                 *(column for _, column in RULE_COLUMNS))
+"""The flat columns a backtest reads of the decisions at T (the flags, the rules, the outcome table)."""
 HIATUS = "hiatus"
 BGNBD = "bgnbd"
 BGNBD_QUIET = "bgnbd_quiet"
 
 
-def decide_at(policy: Policy, prepared: Prepared, *, engine: str = "auto") -> tuple[dict[str, list[Any]], Bools]:
-    """The policy's flat output columns at T for the decided accounts, and the mask (over
-    ``prepared.ids``) of the accounts it could decide."""
+def decide_at(policy: Policy, prepared: Prepared, *, engine: str = "auto",
+              names: Iterable[str] | None = None) -> tuple[dict[str, list[Any]], Bools]:
+    """The policy's flat output columns at T for the decided accounts (``names``: only those of them the
+    policy has, besides ``row`` and ``account_id``; each column asked for is turned into Python values),
+    and the mask (over ``prepared.ids``) of the accounts it could decide."""
     result = policy.decide_many(prepared.features, as_of=prepared.as_of, engine=engine, trace=False)
-    cols: dict[str, list[Any]] = result.columns()
+    has = set(output_columns(policy.plan))
+    cols: dict[str, list[Any]] = result.columns(names=None if names is None else [n for n in names if n in has])
     decided = np.zeros(len(prepared.ids), dtype=np.bool_)
     decided[np.asarray(cols["row"], dtype=np.int64) - 1] = True
     return cols, decided
@@ -88,7 +96,7 @@ def backtest(
 
     if progress is not None:
         progress("backtesting", 0, steps[1])
-    cols, decided = decide_at(pol, prep, engine=engine)
+    cols, decided = decide_at(pol, prep, engine=engine, names=READ_COLUMNS)
     step()
     refused = int(np.count_nonzero(~decided))
     if not decided.any():

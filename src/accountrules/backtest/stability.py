@@ -18,6 +18,7 @@ import numpy as np
 from accountrules.backtest.result import Stability
 from accountrules.features import derive_features
 from accountrules.features.orders import arrow
+from accountrules.io.schema import output_columns
 from accountrules.policy import Policy
 
 __all__ = ["decide_again", "stability"]
@@ -47,7 +48,8 @@ def decide_again(policy: Policy, orders: Any, columns: Any, ids: Sequence[str], 
         table = table.append_column("relationship.stage", pa.array(stage, pa.string()))
     if tier_t is not None:
         table = table.append_column("relationship.previous_tier", pa.array(tier, pa.string()))
-    cols = policy.decide_many(table, as_of=as_of, engine=engine, trace=False).columns()
+    result = policy.decide_many(table, as_of=as_of, engine=engine, trace=False)
+    cols = result.columns(names=[n for n in ("tier", "stage") if n in output_columns(policy.plan)])
     pick = np.asarray([where[a] for a in ids], dtype=np.int64)
     out: dict[str, list[Any]] = {}
     for name in ("tier", "stage"):

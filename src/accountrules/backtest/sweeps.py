@@ -115,7 +115,7 @@ def sweep(
         progress("sweeping", 0, len(combos))
     for done, combo in enumerate(combos, 1):
         values = dict(zip(names, combo, strict=True))
-        cols, decided = decide_at(with_params(pol, values), prep, engine=engine)
+        cols, decided = decide_at(with_params(pol, values), prep, engine=engine, names=("churn_kind", "churn_risk"))
         y = prep.outcomes.churned[decided]
         masks = flag_masks(cols, [k.value for k in ChurnKind])
         for flag in flags:
