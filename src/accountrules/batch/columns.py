@@ -98,11 +98,7 @@ def read_keys(plan: Plan) -> frozenset[str]:
     The compiled evaluator only looks these up, so a batch builds envs of these keys
     alone; a Decision does not depend on any other key.
     """
-    # walked once per plan, not per chunk: on a small batch the walk cost more than deciding it
-    found: frozenset[str] | None = plan.shared.get(read_keys)
-    if found is None:
-        found = plan.shared.setdefault(read_keys, _read_keys(plan))
-    return found
+    return plan.once(_read_keys)  # walked once per plan, not once per chunk
 
 
 def _read_keys(plan: Plan) -> frozenset[str]:

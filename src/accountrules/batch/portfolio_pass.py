@@ -43,11 +43,7 @@ def _optional(name: str) -> ModuleType | None:
 
 def ranked_exprs(plan: Plan) -> dict[str, Expr]:
     """Each ranked expression of the plan by its key (as in ``plan.portfolio_args``)."""
-    # walked once per plan, not per batch: on a small batch the walk cost more than deciding it
-    found: dict[str, Expr] | None = plan.shared.get(ranked_exprs)
-    if found is None:
-        found = plan.shared.setdefault(ranked_exprs, _ranked_exprs(plan))
-    return dict(found)
+    return dict(plan.once(_ranked_exprs))  # walked once per plan, not once per batch
 
 
 def _ranked_exprs(plan: Plan) -> dict[str, Expr]:
@@ -63,10 +59,7 @@ def first_only(plan: Plan) -> dict[str, frozenset[int]]:
     """The ranked keys the plan reads with ``quantile(key, k, 'first')`` and nothing else, with their
     k: of their statistics deciding needs only the k - 1 boundary pairs of each k
     (``PortfolioStats.boundaries_only``)."""
-    found: dict[str, frozenset[int]] | None = plan.shared.get(first_only)
-    if found is None:
-        found = plan.shared.setdefault(first_only, _first_only(plan))
-    return dict(found)
+    return dict(plan.once(_first_only))
 
 
 def _first_only(plan: Plan) -> dict[str, frozenset[int]]:

@@ -10,7 +10,7 @@ import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from accountrules.check.expr_check import uses_portfolio
 from accountrules.check.limits import DEFAULT_LIMITS, LoadLimits
@@ -31,6 +31,8 @@ from accountrules.parse.expr_ast import (
     unparse,
     walk,
 )
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,13 +192,21 @@ class Plan:
     local_metrics: tuple[CMetric, ...]  # metrics that need no portfolio (portfolio arguments may read them)
     extra_fields: dict[str, str]
     # what every decision of this plan shares, made on first use: the dressing's frozen outcome models
-    # (one per row and code, not one per decision) and the dict reader; bounded by the policy's rows,
-    # never by its accounts
+    # (one per row and code, not one per decision) and what :meth:`once` derives; bounded by the
+    # policy's rows, never by its accounts
     shared: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def uses_portfolio(self) -> bool:
         return bool(self.portfolio_args)
+
+    def once(self, build: Callable[[Plan], _T]) -> _T:
+        """``build(self)``, made on first use and kept for every later call, decision and thread of this
+        plan (two threads may both build it: one result is kept, and the two are equal)."""
+        found: _T | None = self.shared.get(build)
+        if found is None:
+            found = self.shared.setdefault(build, build(self))
+        return found
 
 
 def reads_of(e: Expr | None) -> tuple[Read, ...]:

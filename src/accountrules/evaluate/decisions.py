@@ -142,10 +142,7 @@ Basis = tuple[str, int, Label | None, tuple[str, ...]]
 def basis_of(plan: Plan) -> dict[str, tuple[Basis, ...]]:
     """For each metric that ranks accounts, the values it ranks: read from the policy once per plan,
     not walked again for every trace built."""
-    found: dict[str, tuple[Basis, ...]] | None = plan.shared.get(basis_of)
-    if found is None:
-        found = plan.shared.setdefault(basis_of, _bases(plan))
-    return found
+    return plan.once(_bases)
 
 
 def _bases(plan: Plan) -> dict[str, tuple[Basis, ...]]:

@@ -183,10 +183,11 @@ def _plain_config(model: type[BaseModel]) -> bool:
 
 def reader_of(plan: Plan) -> DictEnvReader:
     """The plan's reader, built on first use and shared by every decision and batch of the plan."""
-    found: DictEnvReader | None = plan.shared.get(DictEnvReader)
-    if found is None:
-        found = plan.shared.setdefault(DictEnvReader, DictEnvReader(plan.extra_fields))
-    return found
+    return plan.once(_new_reader)
+
+
+def _new_reader(plan: Plan) -> DictEnvReader:
+    return DictEnvReader(plan.extra_fields)
 
 
 class DictEnvReader:
