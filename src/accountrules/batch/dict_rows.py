@@ -51,7 +51,7 @@ _LEAF: frozenset[type] = frozenset({str, int, float, bool, dt.date})
 _NUMBERS = frozenset({int, float})
 
 
-_BLOCK = 2048  # rows read column by column at a time (their dicts stay in the CPU's cache)
+_BLOCK = 2048  # rows read column by column at a time
 
 
 class _Absent(dict[str, Any]):
@@ -64,28 +64,30 @@ _CONTACT_TYPES = {"contacts.count": "int64", "contacts.supporters": "int64", "co
                   "contacts.decider_supports": "bool", "contacts.has_decider": "bool"}
 
 
-def _kind(values: list[Any]) -> type | None:
-    """The one Python type of a column's values as Arrow reads them (``int`` and ``float`` together:
-    ``float``; ``NoneType`` when every value is None), or None when Arrow would read them otherwise or
-    the model could read one otherwise (a value that is no plain leaf, an empty text)."""
-    kinds = set(map(type, values))
+def _one_kind(kinds: set[type]) -> type | None:
+    """The one type Arrow reads values of ``kinds`` as (``int`` and ``float`` together: ``float``;
+    ``NoneType`` when there is none but None), or None when no one type reads them as the model does."""
     kinds.discard(_NONE)
     if not kinds:
         return _NONE
     if len(kinds) == 2 and kinds == _NUMBERS:
         return float  # Arrow reads both as double (a whole number past 2**53 fails the conversion)
-    if len(kinds) != 1:
-        return None  # text and numbers, True beside 1.5: no one Arrow type reads them as the model does
-    kind = kinds.pop()
-    if kind not in _LEAF or (kind is str and "" in values):
+    return kinds.pop() if len(kinds) == 1 else None  # text and numbers, True beside 1.5: none
+
+
+def _kind(values: list[Any]) -> type | None:
+    """The one Python type of a column's values as Arrow reads them (:func:`_one_kind`), or None when
+    there is none or the model could read a value otherwise (no plain leaf, an empty text)."""
+    kind = _one_kind(set(map(type, values)))
+    if kind is not _NONE and (kind not in _LEAF or (kind is str and "" in values)):
         return None
     return kind
 
 
-def _keys(dicts: Sequence[Any]) -> list[Any]:
-    """The keys of any of ``dicts``, sorted (text keys; None when one is no text, which no column is named)."""
+def _keys(dicts: Sequence[Any]) -> list[str] | None:
+    """The keys of any of ``dicts``, sorted; None when one is no text (no column is named so)."""
     keys = set().union(*dicts)
-    return sorted(keys) if all(type(k) is str for k in keys) else [None]
+    return sorted(keys) if all(type(k) is str for k in keys) else None
 
 
 def _columns(rows: Sequence[Any]) -> dict[str, tuple[type, list[Any]]] | None:
@@ -93,9 +95,10 @@ def _columns(rows: Sequence[Any]) -> dict[str, tuple[type, list[Any]]] | None:
     out), as ``pyarrow.array`` and ``Table.flatten`` would give them (the columns sorted by name); None
     when the rows are not all plain dicts with a non-empty text id, of plain leaf values or sections of them.
 
-    Read column by column: a list per field and a set of its types, in C, where a loop over every value
-    of every row cost more than Arrow's conversion. Block by block: each pass over a block's dicts finds
-    them in the CPU's cache, where a pass over every row of a large chunk did not (twice the time)."""
+    Read column by column: a list per field and a set of its types, built in C, where the loop this
+    replaced visited every value of every row in Python. Block by block: each pass then walks a block's
+    dicts, not a whole chunk's (``benchmarks/ab.py --input tier-batch`` against one block per chunk:
+    see ``docs/performance-history.md``, eleventh round)."""
     if len(rows) <= _BLOCK:
         return _block_columns(rows)
     parts: list[tuple[int, dict[str, tuple[type, list[Any]]]]] = []
@@ -105,10 +108,8 @@ def _columns(rows: Sequence[Any]) -> dict[str, tuple[type, list[Any]]] | None:
             return None
         parts.append((min(_BLOCK, len(rows) - i), got))
     out: dict[str, tuple[type, list[Any]]] = {}
-    for name in _keys([p for _, p in parts]):
-        kinds = {p[name][0] for _, p in parts if name in p}
-        kinds.discard(_NONE)
-        kind = _NONE if not kinds else float if kinds == _NUMBERS else kinds.pop() if len(kinds) == 1 else None
+    for name in sorted(set().union(*(p for _, p in parts))):
+        kind = _one_kind({p[name][0] for _, p in parts if name in p})
         if kind is None:
             return None  # text in one block, numbers in another: no one Arrow type reads them
         values: list[Any] = []
@@ -126,11 +127,12 @@ def _block_columns(rows: Sequence[Any]) -> dict[str, tuple[type, list[Any]]] | N
     ids = [r.get("id") for r in rows]
     if _kind(ids) is not str or None in ids:
         return None
-    out: dict[str, tuple[type, list[Any]]] = {}
     # the keys any row gives, sorted: the order of the columns matters to no reader of the table
-    for key in _keys(rows):
-        if type(key) is not str:
-            return None
+    keys = _keys(rows)
+    if keys is None:
+        return None
+    out: dict[str, tuple[type, list[Any]]] = {}
+    for key in keys:
         if key == "contacts":
             continue  # read by the contact reader (_contact_columns)
         given = [r.get(key, _ABSENT) for r in rows]
@@ -142,17 +144,17 @@ def _block_columns(rows: Sequence[Any]) -> dict[str, tuple[type, list[Any]]] | N
             return None  # None at the top: a section given as null, which the model refuses
         if kinds == {dict}:  # a section: its fields, each a column (a row leaving it out: an empty one)
             sections: list[dict[str, Any]] = given
-            for name in _keys(sections):
-                if type(name) is not str:
-                    return None
-                # sorted, a section comes before the dotted keys of its fields: a field given both
-                # ways is caught there (key in out)
-                column = f"{key}.{name}"
+            names = _keys(sections)
+            if names is None:
+                return None
+            # sorted, a section comes before the dotted keys of its fields: a field given both ways is
+            # caught there (key in out)
+            for name in names:
                 values = [sec.get(name) for sec in sections]
                 kind = _kind(values)
                 if kind is None:
                     return None
-                out[column] = (kind, values)
+                out[f"{key}.{name}"] = (kind, values)
             continue
         values = [None if v is _ABSENT else v for v in given] if absent else given
         kind = _kind(values)
