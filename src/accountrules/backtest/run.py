@@ -42,8 +42,10 @@ def decide_at(policy: Policy, prepared: Prepared, *, engine: str = "auto",
     policy has, besides ``row`` and ``account_id``; each column asked for is turned into Python values),
     and the mask (over ``prepared.ids``) of the accounts it could decide."""
     result = policy.decide_many(prepared.features, as_of=prepared.as_of, engine=engine, trace=False)
-    has = set(output_columns(policy.plan))
-    cols: dict[str, list[Any]] = result.columns(names=None if names is None else [n for n in names if n in has])
+    if names is not None:
+        has = set(output_columns(policy.plan))
+        names = [n for n in names if n in has]
+    cols: dict[str, list[Any]] = result.columns(names=names)
     decided = np.zeros(len(prepared.ids), dtype=np.bool_)
     decided[np.asarray(cols["row"], dtype=np.int64) - 1] = True
     return cols, decided

@@ -198,8 +198,7 @@ def fast_cast(arr: Any, spec: FieldSpec) -> tuple[Any, Any] | None:
     if ok is None:
         return vals, None
     # every cell read (no kernel here is true for a null cell, and vals is null there already): no mask
-    # to apply. Most columns are such; the kernel calls saved, a few per column, are most of a small
-    # batch's validation
+    # to apply, and two kernel calls a column saved
     if ok.true_count == len(arr) - arr.null_count:
         return vals, None
     ok = pc.fill_null(ok, False)

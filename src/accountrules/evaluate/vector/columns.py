@@ -215,8 +215,7 @@ class ColumnBatch:
                 arr = arr.combine_chunks()
             t = arr.type
             valid = None
-            # a cast to the type it has and a fill of no nulls each cost a kernel call: on a small batch
-            # such calls, a few per column, cost more than the evaluation
+            # a cast to the type it has and a fill of no nulls would each cost a kernel call per column
             nulls = arr.null_count
             if nulls:
                 valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
