@@ -127,10 +127,13 @@ def test_auto_decides_a_small_chunk_with_compiled_and_a_large_one_with_vector() 
     assert ev.resolve("auto", batch=True, rows=registry.SMALL_CHUNK - 1) == "compiled"
     assert ev.resolve("auto", batch=True, rows=registry.SMALL_CHUNK) == "vector"
     assert ev.resolve("vector", batch=True, rows=1) == "vector"  # a name given is kept
-    # 300 rows in chunks of SMALL_CHUNK + 10 (58): five large ones, then the 10 rows left over
-    results = {e: decide_batch(express, str(ACCOUNTS), as_of=AS_OF, engine=e, trace=False,
-                               chunk_rows=registry.SMALL_CHUNK + 10) for e in ("auto", "compiled", "vector")}
-    assert [p.engine for p in results["auto"]._parts] == ["vector"] * 5 + ["compiled"]
+    # 300 rows in chunks of SMALL_CHUNK + 10: the large ones, then the few rows left over
+    chunk = registry.SMALL_CHUNK + 10
+    large, rest = divmod(300, chunk)
+    assert 0 < rest < registry.SMALL_CHUNK
+    results = {e: decide_batch(express, str(ACCOUNTS), as_of=AS_OF, engine=e, trace=False, chunk_rows=chunk)
+               for e in ("auto", "compiled", "vector")}
+    assert [p.engine for p in results["auto"]._parts] == ["vector"] * large + ["compiled"]
     tables = {e: r.to_arrow(errors=True) for e, r in results.items()}
     assert tables["auto"].equals(tables["compiled"]) and tables["auto"].equals(tables["vector"])
     assert [d.model_dump() for d in results["auto"]] == [d.model_dump() for d in results["vector"]]

@@ -46,10 +46,10 @@ ENGINES = (*EVALUATORS, AUTO)
 """Every name an ``engine=`` argument or ``--engine`` flag accepts."""
 
 _OPTIONAL = ("durable", "vector")  # evaluators that need an extra
-SMALL_CHUNK = 48
-"""Under ``auto``, a chunk of fewer valid rows than this is decided by ``compiled``: the vector evaluator
-costs about as much to set up for a chunk (a few numpy calls per expression of the policy) as the
-compiled one takes for a few dozen accounts of the shipped policies (``benchmarks/ab.py --input small-batch``)."""
+SMALL_CHUNK = 64
+"""Under ``auto``, a chunk of fewer valid rows than this is decided by ``compiled``: below it the vector
+evaluator's set-up for a chunk costs more than the compiled one takes for the rows, on the shipped policies
+(``benchmarks/small_batches.py`` prints where the two cross; ``docs/performance.md``)."""
 
 
 def check_engine(name: str, choices: tuple[str, ...] = ENGINES) -> str:
