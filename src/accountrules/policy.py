@@ -24,7 +24,7 @@ from accountrules.errors import (
 from accountrules.evaluate import registry
 from accountrules.evaluate.accounts import env_of, to_account
 from accountrules.evaluate.day import decision_day, last_decision_day
-from accountrules.evaluate.dict_env import reader_of
+from accountrules.evaluate.dict_env import lean_reader_of
 from accountrules.evaluate.driver import COMPILED, run, to_decision
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 from accountrules.gc_pause import paused_gc
@@ -61,7 +61,7 @@ class Policy:
         self._sources = tuple(sources)
         self._entry = entry
         self._evaluators = registry.Evaluators(self._plan)
-        self._dict_env = reader_of(self._plan)
+        self._dict_env = lean_reader_of(self._plan)
         self._uses_portfolio = self._plan.uses_portfolio
         self._last_day = last_decision_day(self._plan)
 
@@ -177,6 +177,9 @@ class Policy:
                 aid = env["id"]
                 if not is_clean_ascii(aid):  # the usual id is its own spelling
                     aid = env["id"] = _checked_id(aid)
+                if chosen == "compiled":  # _decide_env's two calls written out: a CRM's request's hot path
+                    plan = self._plan
+                    return to_decision(plan, run(plan, env, COMPILED, aid, day, portfolio), aid, day, self.ref, trace)
                 return self._decide_env(aid, env, day, portfolio, chosen, trace)
         acc = to_account(account)
         if chosen == "vector":

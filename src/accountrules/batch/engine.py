@@ -20,7 +20,6 @@ from collections.abc import Callable, Collection, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from accountrules.batch.columns import read_keys
 from accountrules.batch.errors import RowError
 from accountrules.batch.portfolio_pass import StatsCollector, first_only
 from accountrules.batch.result import BatchResult, _ColumnsPart, value_columns
@@ -28,7 +27,7 @@ from accountrules.batch.seen_ids import SeenIds
 from accountrules.batch.settled import Settled
 from accountrules.batch.sources import DEFAULT_CHUNK_ROWS, STREAM_CHUNK_ROWS, RawChunk, Source, open_source
 from accountrules.batch.validate import Chunk, validate_rows, validate_table
-from accountrules.compile.plan import Plan
+from accountrules.compile.plan import Plan, read_keys
 from accountrules.errors import AccountValidationError, DecisionError, refusal
 from accountrules.evaluate import registry
 from accountrules.evaluate.day import decision_day, last_decision_day

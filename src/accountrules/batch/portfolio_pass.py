@@ -24,10 +24,9 @@ from itertools import chain
 from types import ModuleType
 from typing import Any
 
-from accountrules.batch.columns import read_keys
 from accountrules.batch.validate import Chunk
 from accountrules.check.policy_check import all_expressions
-from accountrules.compile.plan import Plan
+from accountrules.compile.plan import Plan, read_keys
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Literal, Ref, ranks_by_id, unparse, walk
 

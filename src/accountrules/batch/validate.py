@@ -73,7 +73,7 @@ class Chunk:
 
     def envs(self, only: frozenset[str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
         """``(local index, env)`` of each row not in ``errors``; ``only``: just these keys (a policy's
-        :func:`~accountrules.batch.columns.read_keys`), to spare building what nothing reads."""
+        :func:`~accountrules.compile.plan.read_keys`), to spare building what nothing reads."""
         lists = self.column_lists(only)
         keys = self.keys if only is None else tuple(k for k in self.keys if k in only)
         base = self.base if only is None else {k: v for k, v in self.base.items() if k in only}

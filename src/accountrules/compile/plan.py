@@ -209,6 +209,35 @@ class Plan:
         return found
 
 
+def read_keys(plan: Plan) -> frozenset[str]:
+    """The env keys the policy's expressions read (fields and extras), plus ``id`` and the stage.
+
+    The compiled evaluator only looks these up, so a batch and ``decide(dict)`` build envs of
+    these keys alone; a Decision does not depend on any other key.
+    """
+    return plan.once(_read_keys)  # walked once per plan, not once per chunk
+
+
+def _read_keys(plan: Plan) -> frozenset[str]:
+    spec = plan.spec
+    exprs = [m.expr for m in spec.metrics]
+    for t in [*spec.segments.values(), spec.tiers, spec.churn]:
+        if t is not None:
+            exprs.extend(r.when for r in t.rows if r.when is not None)
+            if t.score is not None:
+                exprs.append(t.score)
+    if spec.stages is not None:
+        exprs.extend(r.when for r in spec.stages.transitions if r.when is not None)
+    if spec.actions is not None:
+        exprs.extend(r.when for r in spec.actions.rules if r.when is not None)
+    keys = {"id", "relationship.stage"}
+    for e in exprs:
+        for node in walk(e):
+            if isinstance(node, Ref) and node.kind == "field":
+                keys.add(node.key)
+    return frozenset(keys)
+
+
 def reads_of(e: Expr | None) -> tuple[Read, ...]:
     if e is None:
         return ()

@@ -53,7 +53,7 @@ class RawOutcome(Protocol):
     @property
     def env(self) -> Env: ...
     @property
-    def segments(self) -> dict[str, str | None]: ...
+    def segments(self) -> Mapping[str, str | None]: ...
     @property
     def tier(self) -> str | None: ...
     @property
@@ -69,9 +69,11 @@ class RawOutcome(Protocol):
     @property
     def churn_score(self) -> float | None: ...
     @property
-    def actions(self) -> dict[str, list[str]]: ...
+    def actions(self) -> Mapping[str, list[str]]: ...
     @property
     def fired(self) -> Sequence[FiredRow]: ...
+    @property
+    def decided(self) -> Mapping[str, CRow | None]: ...
     def rules(self) -> dict[str, str | None]: ...
 
 
@@ -254,7 +256,7 @@ class _ActionSource:
 
     __slots__ = ("_plan", "_fired", "_account_id", "_as_of")
 
-    def __init__(self, plan: Plan, fired: dict[str, list[str]], account_id: str, as_of: dt.date) -> None:
+    def __init__(self, plan: Plan, fired: Mapping[str, list[str]], account_id: str, as_of: dt.date) -> None:
         self._plan = plan
         self._fired = fired  # code -> ids of the rules that prescribed it, in prescription order
         self._account_id = account_id
@@ -283,8 +285,10 @@ class _ActionSource:
 
 
 def _shared_outcome(shared: dict[Any, Any], section: str, code: str, labels: Mapping[str, Label],
-                    rule: str | None) -> Outcome:
-    """The outcome of ``section`` for ``code`` decided by ``rule``: one frozen model per plan, not per decision."""
+                    row: CRow | None) -> Outcome:
+    """The outcome of ``section`` for ``code`` decided by ``row`` (None: the default): one frozen model per
+    plan, not per decision."""
+    rule = None if row is None else row.row.id
     key = (section, code, rule)
     found: Outcome | None = shared.get(key)
     if found is None:
@@ -299,16 +303,16 @@ def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, po
     # constructed without re-validation; the JSON round-trip tests keep this honest.
     env = raw.env
     spec = plan.spec
-    rules = raw.rules()
+    decided = raw.decided
     shared = plan.shared
     tier = None
     if raw.tier is not None and spec.tiers is not None:
-        tier = _shared_outcome(shared, "tier", raw.tier, spec.tiers.values, rules.get("tier"))
+        tier = _shared_outcome(shared, "tier", raw.tier, spec.tiers.values, decided.get("tier"))
     segments = {}
     for name, code in raw.segments.items():
         if code is not None:
             segments[name] = _shared_outcome(shared, "segment:" + name, code, spec.segments[name].values,
-                                             rules.get("segment:" + name))
+                                             decided.get("segment:" + name))
     stage = None
     if raw.stage_to is not None and plan.stages is not None:
         key = ("stage", raw.stage_from, raw.stage_to, raw.transition)
@@ -322,7 +326,7 @@ def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, po
         score = raw.churn_score
         churn = _churn_outcome({"kind": _KIND[raw.churn_kind], "risk": _RISK[raw.churn_risk],
                                 "label": _label(raw.churn_kind), "score": None if score is None else float(score),
-                                "rule": rules.get("churn")})
+                                "rule": None if (row := decided.get("churn")) is None else row.row.id})
     actions = Actions(source=_ActionSource(plan, raw.actions, account_id, as_of)) if raw.actions else NO_ACTIONS
     metrics = {}
     for m in plan.metrics:

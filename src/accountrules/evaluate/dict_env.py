@@ -15,6 +15,7 @@ that field always take the model's way. ``tests/test_dict_env.py`` holds it to
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -24,7 +25,7 @@ from typing import Any, NamedTuple
 import annotated_types
 from pydantic import BaseModel, BeforeValidator
 
-from accountrules.compile.plan import Plan
+from accountrules.compile.plan import Plan, read_keys
 from accountrules.evaluate.accounts import coerce_extra
 from accountrules.model.account import ISO_DAY, Account, Contact, day_input
 from accountrules.model.fields import account_env, contacts_summary
@@ -35,8 +36,7 @@ _KINDS: dict[Any, int] = {float: _FLOAT, int: _INT, bool: _BOOL, str: _STR, dt.d
 # a whole number pydantic turns into the same float Python does: beyond 2**53 let pydantic say
 _EXACT_INT = 2**53
 _INF = float("inf")
-_NO_EXTRA = object()  # the dict has no "extra" key (None is a value the model refuses)
-_TEXT = frozenset({str})
+_MAX = sys.float_info.max
 _REFUSED = object()  # a value the model would convert or refuse
 
 
@@ -51,8 +51,12 @@ class _Contact(NamedTuple):
 
 # (env path, kind, lower bound, upper bound, enum values)
 Rule = tuple[str, int, float | None, float | None, frozenset[str]]
-# a group's rules by field name (None: always the model's way), and the paths of its unbounded amounts
-Rules = tuple[dict[str, Rule | None], dict[str, str]]
+# (env path, type, lower bound, upper bound): a float or int field the value of that exact type within
+# the bounds passes unchanged (a float's missing bounds are the largest finite floats: infinity fails)
+Fast = tuple[str, type[Any], float, float]
+# a group's rules by field name (None: always the model's way), and its number fields' fast checks: the
+# values most dicts hold, checked inline without a call
+Rules = tuple[dict[str, Rule | None], dict[str, Fast]]
 
 
 def _read(rule: Rule, v: Any) -> Any:
@@ -104,21 +108,25 @@ def _read(rule: Rule, v: Any) -> Any:
 def _read_into(target: dict[str, Any], rules: Rules, values: dict[Any, Any]) -> bool:
     """Write each of ``values`` as the model keeps it into ``target`` under its rule's path; False when
     the model would convert or refuse one (``target`` is then partly written: the caller drops it)."""
-    known, free = rules
+    known, fast = rules
     for name, v in values.items():
-        # most values are finite floats for unbounded amounts, which the model keeps as they are
-        if type(v) is float and v - v == 0.0:
-            path = free.get(name)
-            if path is not None:
-                target[path] = v
-                continue
-        rule = known.get(name)
-        if rule is None:
+        b = fast.get(name)  # the loop of DictEnvReader.env, for a contact
+        if b is not None and type(v) is b[1] and b[2] <= v <= b[3]:
+            target[b[0]] = v
+        elif not _read_one(target, known, name, v):
             return False
-        v = _read(rule, v)
-        if v is _REFUSED:
-            return False
-        target[rule[0]] = v
+    return True
+
+
+def _read_one(target: dict[str, Any], known: dict[str, Rule | None], name: Any, v: Any) -> bool:
+    """One value its fast check did not pass, written as the model keeps it; False when it would not."""
+    rule = known.get(name)
+    if rule is None:
+        return False
+    v = _read(rule, v)
+    if v is _REFUSED:
+        return False
+    target[rule[0]] = v
     return True
 
 
@@ -171,8 +179,18 @@ def _group_rules(model: type[BaseModel], group: str, required: bool = False) -> 
         ann = info.annotation
         # bounds pydantic keeps in the field's metadata (``Field(ge=0)``) rather than the annotation
         known[name] = _rule(path, typing.Annotated[(ann, *info.metadata)] if info.metadata else ann)
-    free = {n: r[0] for n, r in known.items() if r is not None and r[1:4] == (_FLOAT, None, None)}
-    return known, free
+    return known, _fast(known)
+
+
+def _fast(known: dict[str, Rule | None]) -> dict[str, Fast]:
+    # a bound kept as written (an int stays an int: 2**63 - 1 as a float would let 2**63 through)
+    out: dict[str, Fast] = {}
+    for n, r in known.items():
+        if r is not None and r[1] == _FLOAT:
+            out[n] = (r[0], float, -_MAX if r[2] is None else r[2], _MAX if r[3] is None else r[3])
+        elif r is not None and r[1] == _INT:
+            out[n] = (r[0], int, -_INF if r[2] is None else r[2], _INF if r[3] is None else r[3])
+    return out
 
 
 def _plain_config(model: type[BaseModel]) -> bool:
@@ -186,23 +204,38 @@ def reader_of(plan: Plan) -> DictEnvReader:
     return plan.once(_new_reader)
 
 
+def lean_reader_of(plan: Plan) -> DictEnvReader:
+    """The plan's reader whose envs start from the keys the plan reads (:func:`read_keys`) alone, with the
+    given values on top: what ``decide(dict)`` evaluates, as a batch does. Copying a template of every
+    field the model has was a fixed cost of each call whatever the policy reads."""
+    return plan.once(_new_lean_reader)
+
+
 def _new_reader(plan: Plan) -> DictEnvReader:
     return DictEnvReader(plan.extra_fields)
+
+
+def _new_lean_reader(plan: Plan) -> DictEnvReader:
+    return DictEnvReader(plan.extra_fields, keep=read_keys(plan))
 
 
 class DictEnvReader:
     """The env of a plain dict account for one policy's declared extra fields, or None (take the model's way).
 
-    Built once per policy; holds no state that changes, so one reader serves every thread.
+    Built once per policy; holds no state that changes, so one reader serves every thread. With
+    ``keep``, an env holds those keys and the values given, not every field the model has.
     """
 
-    __slots__ = ("_contact_required", "_contact_rules", "_extra", "_groups", "_template", "_usable")
+    __slots__ = ("_contact_required", "_contact_rules", "_extra_kinds", "_extra_numbers", "_groups", "_template",
+                 "_usable")
 
-    def __init__(self, extra_fields: Mapping[str, str]) -> None:
-        self._extra = tuple(("extra." + name, name, kind) for name, kind in extra_fields.items())
-        self._template = account_env(Account(id="-"), extra_fields)
-        for path, name, kind in self._extra:
-            self._template[path] = coerce_extra(name, kind, None)
+    def __init__(self, extra_fields: Mapping[str, str], keep: frozenset[str] | None = None) -> None:
+        self._extra_kinds = dict(extra_fields)
+        self._extra_numbers = {name: "extra." + name for name, kind in extra_fields.items() if kind == "number"}
+        template = account_env(Account(id="-"), extra_fields)
+        for name, kind in extra_fields.items():
+            template["extra." + name] = coerce_extra(name, kind, None)
+        self._template = template if keep is None else {k: v for k, v in template.items() if k in keep}
         groups: dict[str, Rules] = {}
         fields = Account.model_fields
         # the top-level fields this reader checks by hand: only while the model still says the same
@@ -236,23 +269,35 @@ class DictEnvReader:
         env = self._template.copy()
         env["id"] = aid
         groups = self._groups
-        extra: Any = _NO_EXTRA
-        v: Any  # a caller's value
         for key, value in data.items():
             group = groups.get(key)
             if group is not None:
                 if type(value) is not dict:
                     return None
-                if not _read_into(env, group, value):
-                    return None
+                known, fast = group
+                # _read_into written out: the values of every account's groups pass here
+                for name, v in value.items():
+                    b = fast.get(name)
+                    if b is not None and type(v) is b[1] and b[2] <= v <= b[3]:
+                        env[b[0]] = v
+                    elif not _read_one(env, known, name, v):
+                        return None
             elif key == "id":
                 continue
+            elif key == "extra":
+                if type(value) is not dict:
+                    return None
+                numbers = self._extra_numbers
+                for name, v in value.items():
+                    path = numbers.get(name)
+                    if path is not None and type(v) is float and v - v == 0.0:
+                        env[path] = v  # what coerce_extra returns for a finite float
+                    elif not self._read_extra(env, name, v):
+                        return None
             elif key == "name":
                 if value is not None and type(value) is not str:
                     return None
                 env["name"] = value
-            elif key == "extra":
-                extra = value
             elif key == "contacts":
                 if type(value) is not list and type(value) is not tuple:
                     return None
@@ -263,24 +308,26 @@ class DictEnvReader:
                     env.update(summary)
             else:
                 return None
-        if extra is not _NO_EXTRA:
-            if type(extra) is not dict or not {*map(type, extra)} <= _TEXT:
-                return None
-            for path, name, declared in self._extra:
-                v = extra.get(name)
-                tv = type(v)
-                if tv is float and declared == "number" and v - v == 0.0:
-                    env[path] = v  # what coerce_extra returns for a finite float
-                    continue
-                if tv is float and v != v:
-                    v = None
-                elif v is not None and tv is not int and tv is not float and tv is not str and tv is not bool:
-                    return None
-                try:
-                    env[path] = coerce_extra(name, declared, v)
-                except ValueError:
-                    return None
         return env
+
+    def _read_extra(self, env: dict[str, Any], name: Any, v: Any) -> bool:
+        """One value of ``extra`` as :func:`env_of` keeps it (an undeclared one is kept by the model and
+        read by nothing); False when the model would read it otherwise or refuse it."""
+        if type(name) is not str:
+            return False
+        declared = self._extra_kinds.get(name)
+        if declared is None:
+            return True
+        tv = type(v)
+        if tv is float and v != v:
+            v = None
+        elif v is not None and tv is not int and tv is not float and tv is not str and tv is not bool:
+            return False
+        try:
+            env["extra." + name] = coerce_extra(name, declared, v)
+        except ValueError:
+            return False
+        return True
 
     def contact_summary(self, items: list[Any] | tuple[Any, ...]) -> dict[str, Any] | None:
         """The ``contacts.*`` values of an account whose contacts are ``items`` (what its env holds),

@@ -8,9 +8,9 @@ merging) is :mod:`accountrules.evaluate.semantics`, shared with the vector evalu
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
 from accountrules.compile.closures import PORTFOLIO_KEY, Env, Fn
 from accountrules.compile.plan import CMetric, CRow, CTable, IndexedRows, Plan, ScanRows
@@ -30,20 +30,29 @@ class Matcher(Protocol):
         ...
 
 
-@dataclass(slots=True)
-class Fired:
+class Fired(NamedTuple):
     section: str
     row: CRow | None  # None: default / stay / computed
     output: str | None
     note: str = "matched"
 
 
-@dataclass(slots=True)
-class Raw:
-    """The outcome of one decision before it is dressed as a pydantic Decision."""
+# a Fired made without NamedTuple's __new__ (a Python function): one per table of every decision
+_fired = tuple.__new__
 
-    env: Env
-    segments: dict[str, str | None] = field(default_factory=dict)
+
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
+class Raw:
+    """The outcome of one decision before it is dressed as a pydantic Decision.
+
+    A plain class, not a dataclass: what a section does not decide stays the class's default, so
+    a policy of one table sets three attributes a decision, not eleven. ``segments`` and ``actions``
+    are assigned, never changed in place (their defaults are read-only and shared).
+    """
+
+    segments: Mapping[str, str | None] = _NOTHING
     tier: str | None = None
     stage_from: str | None = None
     stage_to: str | None = None
@@ -51,16 +60,17 @@ class Raw:
     churn_kind: str | None = None
     churn_risk: str | None = None
     churn_score: float | None = None
-    actions: dict[str, list[str]] = field(default_factory=dict)  # code -> rule ids
-    fired: list[Fired] = field(default_factory=list)
+    actions: Mapping[str, list[str]] = _NOTHING  # code -> rule ids
+
+    def __init__(self, env: Env) -> None:
+        self.env = env
+        self.fired: list[Fired] = []
+        # the row that decided each table section (None: its default), as the sections are decided
+        self.decided: dict[str, CRow | None] = {}
 
     def rules(self) -> dict[str, str | None]:
         """The id of the row that decided each table section (None where its default applied)."""
-        out: dict[str, str | None] = {}
-        for f in self.fired:
-            if f.section not in out:
-                out[f.section] = f.row.row.id if f.row is not None else None
-        return out
+        return {section: None if row is None else row.row.id for section, row in self.decided.items()}
 
 
 def run(plan: Plan, env: Env, matcher: Matcher, account_id: str, as_of: dt.date,
@@ -76,9 +86,11 @@ def run(plan: Plan, env: Env, matcher: Matcher, account_id: str, as_of: dt.date,
         for metric in plan.metrics:
             env[metric.name] = metric.fn(env)
         metric = None
-        for t in plan.segments:
-            current = t.section
-            raw.segments[t.section[8:]] = _table(raw, t, env, matcher, account_id)
+        if plan.segments:
+            segments = raw.segments = {}
+            for t in plan.segments:
+                current = t.section
+                segments[t.section[8:]] = _table(raw, t, env, matcher, account_id)
         if plan.tiers is not None:
             current = "tier"
             raw.tier = _table(raw, plan.tiers, env, matcher, account_id)
@@ -109,7 +121,8 @@ def _table(raw: Raw, t: CTable, env: Env, matcher: Matcher, account_id: str) -> 
     matched = matcher.match(t.section, t.rows, env, t.table.hit == "first")  # the field, not the property
     row, out = resolve(t, matched, account_id)
     env[t.output_key] = out
-    raw.fired.append(Fired(t.section, row, out, "matched" if row is not None else "default"))
+    raw.fired.append(_fired(Fired, (t.section, row, out, "matched" if row is not None else "default")))
+    raw.decided[t.section] = row
     return out
 
 
@@ -139,18 +152,19 @@ class CompiledMatcher:
     """Evaluates the compiled closures directly (the default evaluator)."""
 
     def match(self, section: str, rows: Sequence[CRow], env: Env, first_only: bool) -> list[int]:
-        if isinstance(rows, IndexedRows) and (first_only or not rows.lookup.first_only):
-            found = rows.lookup.candidates(env)
-            if found is not None:
-                return _match_candidates(rows, found, rows.lookup.exact, env, first_only)
-        if type(rows) is ScanRows:
+        if type(rows) is ScanRows:  # the usual section: asked first
             # a scanned section's conditions are one tuple; of the rows that open on a text test
             # (``tier == 'gold' and ...``) only those the env's value lets through are evaluated
             guards = rows.guards
             if guards is not None:
                 return _match_guarded(rows.conds, guards.candidates(env), env, first_only)
             conds: Iterable[Fn | None] = rows.conds
-        else:  # a large indexed table scanned (its index could not answer) builds its closures as reached
+        else:
+            if isinstance(rows, IndexedRows) and (first_only or not rows.lookup.first_only):
+                found = rows.lookup.candidates(env)
+                if found is not None:
+                    return _match_candidates(rows, found, rows.lookup.exact, env, first_only)
+            # a large indexed table scanned (its index could not answer) builds its closures as reached
             conds = (r.cond for r in rows)
         if first_only:
             for i, c in enumerate(conds):

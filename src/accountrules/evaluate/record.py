@@ -52,9 +52,11 @@ class RecordReader:
         for m in plan.metrics:  # values, not rules: the trace and the Decision show them
             env[m.name] = m.fn(env)
         raw = Raw(env)
-        for t in plan.segments:
-            name = t.section[len("segment:"):]
-            raw.segments[name] = self._table(raw, t, out[f"segment.{name}"], out[f"segment.{name}_rule"])
+        if plan.segments:
+            segments = raw.segments = {}
+            for t in plan.segments:
+                name = t.section[len("segment:"):]
+                segments[name] = self._table(raw, t, out[f"segment.{name}"], out[f"segment.{name}_rule"])
         if plan.tiers is not None:
             raw.tier = self._table(raw, plan.tiers, out["tier"], out["tier_rule"])
         if plan.stages is not None:
@@ -80,4 +82,5 @@ class RecordReader:
         row = self._tables[t.section][rule] if rule is not None else None
         raw.env[t.output_key] = code
         raw.fired.append(Fired(t.section, row, code, "matched" if row is not None else "default"))
+        raw.decided[t.section] = row
         return code
