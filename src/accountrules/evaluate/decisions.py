@@ -103,7 +103,6 @@ def _label(code: str) -> Label:
 
 
 _M = TypeVar("_M", bound=BaseModel)
-_set = object.__setattr__
 
 
 def _builder(cls: type[_M]) -> Callable[[dict[str, Any]], _M]:
@@ -116,16 +115,25 @@ def _builder(cls: type[_M]) -> Callable[[dict[str, Any]], _M]:
     """
     fields_set = set(cls.model_fields)
     new = cls.__new__
+    # the slots' own setters: object.__setattr__ would look each name up along the class's bases
+    set_dict, set_fields, set_extra, set_private = (
+        _slot(cls, name).__set__
+        for name in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"))
 
     def build(values: dict[str, Any]) -> _M:
         m = new(cls)
-        _set(m, "__dict__", values)
-        _set(m, "__pydantic_fields_set__", fields_set)
-        _set(m, "__pydantic_extra__", None)
-        _set(m, "__pydantic_private__", None)
+        set_dict(m, values)
+        set_fields(m, fields_set)
+        set_extra(m, None)
+        set_private(m, None)
         return m
 
     return build
+
+
+def _slot(cls: type, name: str) -> Any:
+    """The descriptor Python's attribute lookup finds for ``name`` on an instance of ``cls``."""
+    return next(k.__dict__[name] for k in cls.__mro__ if name in k.__dict__)
 
 
 _outcome = _builder(Outcome)

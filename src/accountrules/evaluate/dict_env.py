@@ -27,6 +27,7 @@ from pydantic import BaseModel, BeforeValidator
 
 from accountrules.compile.plan import Plan, read_keys
 from accountrules.evaluate.accounts import coerce_extra
+from accountrules.evaluate.driver import written_keys
 from accountrules.model.account import ISO_DAY, Account, Contact, day_input
 from accountrules.model.fields import account_env, contacts_summary
 
@@ -216,7 +217,7 @@ def _new_reader(plan: Plan) -> DictEnvReader:
 
 
 def _new_lean_reader(plan: Plan) -> DictEnvReader:
-    return DictEnvReader(plan.extra_fields, keep=read_keys(plan))
+    return DictEnvReader(plan.extra_fields, keep=read_keys(plan), room=written_keys(plan))
 
 
 class DictEnvReader:
@@ -229,13 +230,18 @@ class DictEnvReader:
     __slots__ = ("_contact_required", "_contact_rules", "_extra_kinds", "_extra_numbers", "_groups", "_template",
                  "_usable")
 
-    def __init__(self, extra_fields: Mapping[str, str], keep: frozenset[str] | None = None) -> None:
+    def __init__(self, extra_fields: Mapping[str, str], keep: frozenset[str] | None = None,
+                 room: tuple[str, ...] = ()) -> None:
         self._extra_kinds = dict(extra_fields)
         self._extra_numbers = {name: "extra." + name for name, kind in extra_fields.items() if kind == "number"}
         template = account_env(Account(id="-"), extra_fields)
         for name, kind in extra_fields.items():
             template["extra." + name] = coerce_extra(name, kind, None)
-        self._template = template if keep is None else {k: v for k, v in template.items() if k in keep}
+        if keep is not None:
+            template = {k: v for k, v in template.items() if k in keep}
+        # ``room``: keys the env will be given later, held by None until then so that the copy of the
+        # template is made at its final size (its table is not grown and copied again as they come)
+        self._template = template | {k: None for k in room if k not in template}
         groups: dict[str, Rules] = {}
         fields = Account.model_fields
         # the top-level fields this reader checks by hand: only while the model still says the same

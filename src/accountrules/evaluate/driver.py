@@ -20,7 +20,9 @@ from accountrules.evaluate.portfolio import NO_PORTFOLIO, PortfolioStats
 from accountrules.evaluate.semantics import churn_risk, merge_actions, resolve, stage_current, stage_stay
 from accountrules.i18n import N_, Message
 
-__all__ = ["COMPILED", "CompiledMatcher", "Fired", "Matcher", "Raw", "json_scalar", "run", "to_decision"]
+__all__ = [
+    "COMPILED", "CompiledMatcher", "Fired", "Matcher", "Raw", "json_scalar", "run", "to_decision", "written_keys",
+]
 
 
 
@@ -115,6 +117,20 @@ def run(plan: Plan, env: Env, matcher: Matcher, account_id: str, as_of: dt.date,
         # the exception's own text is Python's, in English
         raise DecisionError(Message(N_("cannot evaluate {part}: {error}"), part=part, error=str(e)), account_id) from e
     return raw
+
+
+def written_keys(plan: Plan) -> tuple[str, ...]:
+    """The env keys :func:`run` writes for ``plan``: an env that holds them before it starts is not
+    grown (and its table copied) while it decides."""
+    keys = ["as_of", PORTFOLIO_KEY, *(m.name for m in plan.metrics), *(t.output_key for t in plan.segments)]
+    if plan.tiers is not None:
+        keys.append(plan.tiers.output_key)
+    if plan.stages is not None:
+        keys.append("stage")
+    if plan.churn is not None:
+        keys += ["churn.score"] if plan.churn_score is not None else []
+        keys += [plan.churn.output_key, "churn.risk"]
+    return tuple(keys)
 
 
 def _table(raw: Raw, t: CTable, env: Env, matcher: Matcher, account_id: str) -> str | None:
