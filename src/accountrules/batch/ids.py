@@ -40,6 +40,8 @@ def shown_id(text: str) -> str:
 def is_clean_ascii(text: str) -> bool:
     """Whether ``text`` matches ``_CLEAN_ASCII`` (printable ASCII, not empty, no space at either edge),
     by four string methods in C: the usual id, asked once per account on the hot path of ``decide``."""
+    if text.isalnum() and text.isascii():  # letters and digits alone: "C1024", the most usual id, in two calls
+        return True
     return text.isascii() and text.isprintable() and text != "" and text[0] != " " and text[-1] != " "
 
 

@@ -258,7 +258,9 @@ def _logic(e: Logic) -> Fn:
     tests = [_field_test(o) for o in e.operands]
     if e.op == "and" and all(t is not None for t in tests):
         known = tuple(t for t in tests if t is not None)
-        return _and_tests(known[0], known[1]) if len(known) == 2 else _and_all_tests(known)
+        if len(known) == 2:
+            return _and_tests(known[0], known[1])
+        return _and_tests3(known[0], known[1], known[2]) if len(known) == 3 else _and_all_tests(known)
     fs = tuple(compile_expr(o) for o in e.operands)
     if e.op == "and":
         if len(fs) == 2:
@@ -349,6 +351,28 @@ def _and_tests(t: tuple[str, Callable[[Any, Any], bool], Any], u: tuple[str, Cal
         return None if v is None or w is None else True
 
     return and_tests
+
+
+def _and_tests3(t: tuple[str, Callable[[Any, Any], bool], Any], u: tuple[str, Callable[[Any, Any], bool], Any],
+                x: tuple[str, Callable[[Any, Any], bool], Any]) -> Fn:
+    """Three tests (a tier row's usual share, debt and arrears cuts): :func:`_and_all_tests` without its loop."""
+    k1, op1, c1 = t
+    k2, op2, c2 = u
+    k3, op3, c3 = x
+
+    def and_tests3(env: Env) -> Any:
+        v = env[k1]
+        if v is not None and op1(v, c1) is False:
+            return False
+        w = env[k2]
+        if w is not None and op2(w, c2) is False:
+            return False
+        y = env[k3]
+        if y is not None and op3(y, c3) is False:
+            return False
+        return None if v is None or w is None or y is None else True
+
+    return and_tests3
 
 
 def _in_list(e: InList) -> Fn:

@@ -112,7 +112,9 @@ def _read_into(target: dict[str, Any], rules: Rules, values: dict[Any, Any]) -> 
     known, fast = rules
     for name, v in values.items():
         b = fast.get(name)  # the loop of DictEnvReader.env, for a contact
-        if b is not None and type(v) is b[1] and b[2] <= v <= b[3]:
+        if b is None:
+            return False  # a key the model does not have
+        if type(v) is b[1] and b[2] <= v <= b[3]:
             target[b[0]] = v
         elif not _read_one(target, known, name, v):
             return False
@@ -183,7 +185,12 @@ def _group_rules(model: type[BaseModel], group: str, required: bool = False) -> 
     return known, _fast(known)
 
 
+class _NoValue:
+    """The type of no value: the fast check of a field that has none sends every value the slow way."""
+
+
 def _fast(known: dict[str, Rule | None]) -> dict[str, Fast]:
+    """A fast check for every field the model has (its name is subscripted, not looked up with a default)."""
     # a bound kept as written (an int stays an int: 2**63 - 1 as a float would let 2**63 through)
     out: dict[str, Fast] = {}
     for n, r in known.items():
@@ -191,6 +198,8 @@ def _fast(known: dict[str, Rule | None]) -> dict[str, Fast]:
             out[n] = (r[0], float, -_MAX if r[2] is None else r[2], _MAX if r[3] is None else r[3])
         elif r is not None and r[1] == _INT:
             out[n] = (r[0], int, -_INF if r[2] is None else r[2], _INF if r[3] is None else r[3])
+        else:
+            out[n] = ("", _NoValue, 0.0, 0.0)
     return out
 
 
@@ -283,9 +292,12 @@ class DictEnvReader:
                 known, fast = group
                 # _read_into written out: the values of every account's groups pass here
                 for name, v in value.items():
-                    b = fast.get(name)
-                    if b is not None and type(v) is b[1] and b[2] <= v <= b[3]:
-                        env[b[0]] = v
+                    try:
+                        path, kind, lo, hi = fast[name]
+                    except KeyError:  # a key the model does not have
+                        return None
+                    if type(v) is kind and lo <= v <= hi:
+                        env[path] = v
                     elif not _read_one(env, known, name, v):
                         return None
             elif key == "id":
@@ -295,9 +307,9 @@ class DictEnvReader:
                     return None
                 numbers = self._extra_numbers
                 for name, v in value.items():
-                    path = numbers.get(name)
-                    if path is not None and type(v) is float and v - v == 0.0:
-                        env[path] = v  # what coerce_extra returns for a finite float
+                    number = numbers.get(name)
+                    if number is not None and type(v) is float and v - v == 0.0:
+                        env[number] = v  # what coerce_extra returns for a finite float
                     elif not self._read_extra(env, name, v):
                         return None
             elif key == "name":

@@ -134,7 +134,7 @@ def written_keys(plan: Plan) -> tuple[str, ...]:
 
 
 def _table(raw: Raw, t: CTable, env: Env, matcher: Matcher, account_id: str) -> str | None:
-    matched = matcher.match(t.section, t.rows, env, t.table.hit == "first")  # the field, not the property
+    matched = matcher.match(t.section, t.rows, env, t.first)
     row, out = resolve(t, matched, account_id)
     env[t.output_key] = out
     raw.fired.append(_fired(Fired, (t.section, row, out, "matched" if row is not None else "default")))
