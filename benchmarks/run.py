@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ sys.path.insert(0, str(HERE))
 import portfolio  # noqa: E402
 import report  # noqa: E402
 import tiers  # noqa: E402
-from timing import latency, measure, measure_sizes, run_child  # noqa: E402
+from timing import interleaved_latency, latency, measure, measure_sizes, run_child  # noqa: E402
 
 import accountrules  # noqa: E402
 
@@ -273,12 +273,13 @@ class Bench:
             batch.append({"who": "accountrules", "call": f"decide_many(dicts, engine={engine!r}).to_arrow()",
                           "mismatches": _mis(got, want), **t.to_dict()})
             self.say(f"peers accountrules {engine}: {t.per_s:,.0f}/s")
+        # single calls are timed together at the end, their blocks interleaved (timing.interleaved_latency)
+        ones: dict[str, tuple[Callable[[Any], Any], Sequence[Any]]] = {}
         for trace in (False, True):
             def one(a: Any, trace: bool = trace) -> Any:
                 return tpol.decide(a, as_of=AS_OF, trace=trace)
 
-            lat = latency(one, calls, self.reps)
-            single.append({"who": "accountrules", "call": f"decide(dict, trace={trace})", **lat.to_dict()})
+            ones[f"accountrules|decide(dict, trace={trace})"] = (one, calls)
 
         why = tiers.zen_available()
         if why is None:
@@ -297,8 +298,8 @@ class Bench:
                           "mismatches": _mis(got, want), **t.to_dict()})
             self.say(f"peers zen batch: {t.per_s:,.0f}/s")
             decision = eng.create_decision(content)
-            lat = latency(lambda a: decision.evaluate(a)["result"].get("tier"), calls, self.reps)
-            single.append({"who": "zen-engine", "call": "ZenDecision.evaluate(dict)", **lat.to_dict()})
+            ones["zen-engine|ZenDecision.evaluate(dict)"] = (
+                lambda a: decision.evaluate(a)["result"].get("tier"), calls)
         else:
             self.note(why)
 
@@ -311,10 +312,18 @@ class Bench:
             batch.append({"who": "durable_rules", "call": "Host.post(ruleset, message) per account",
                           "mismatches": _mis(got, want), **t.to_dict()})
             self.say(f"peers durable batch: {t.per_s:,.0f}/s")
-            lat = latency(dur.post, msgs[: len(calls)], self.reps)
-            single.append({"who": "durable_rules", "call": "Host.post(ruleset, message)", **lat.to_dict()})
+            ones["durable_rules|Host.post(ruleset, message)"] = (dur.post, msgs[: len(calls)])
         else:
             self.note(why)
+
+        lats, ratios = interleaved_latency(ones, self.reps)
+        for key, lat in lats.items():
+            who, call = key.split("|", 1)
+            row = {"who": who, "call": call, **lat.to_dict()}
+            if key in ratios:
+                row["paired_ratio"] = ratios[key]
+            single.append(row)
+            self.say(f"peers single {who} {call}: {lat.cpu_us:.1f} us CPU a call")
 
     def memory(self, engines: list[str]) -> None:
         out = self.res.setdefault("memory", [])

@@ -139,6 +139,50 @@ def latency(call: Callable[[Any], Any], args: Sequence[Any], reps: int, warm: in
                    statistics.median(cpu))
 
 
+def interleaved_latency(engines: dict[str, tuple[Callable[[Any], Any], Sequence[Any]]], reps: int, block: int = 100,
+                        warm: int = 200) -> tuple[dict[str, Latency], dict[str, float]]:
+    """Single calls of several engines, their blocks interleaved: ``engines`` maps a name to its call and
+    its arguments (the same accounts in each engine's shape, as many for each). Each repetition walks
+    the accounts ``block`` at a time; each block is timed for every engine in turn, the engine that goes
+    first rotating from one block to the next, so every engine meets the same states of the machine.
+
+    Returns each engine's :class:`Latency` (``cpu_us``: the median over blocks of the block's CPU time
+    per call; p50/p99 of the per-call wall times) and, for every engine but the first, the median over
+    blocks of (its CPU time per call / the first engine's on the same block): a ratio of two figures
+    taken a few milliseconds apart, where two runs one after the other compare the machine's drift
+    (on a shared VM single calls drifted between 6 and 10 µs over one benchmark run)."""
+    names = list(engines)
+    n = min(len(args) for _, args in engines.values())
+    for call, args in engines.values():
+        for a in args[:warm]:
+            call(a)
+    walls: dict[str, list[int]] = {k: [] for k in names}
+    cpus: dict[str, list[float]] = {k: [] for k in names}
+    blocks = 0
+    for _ in range(reps):
+        gc.collect()
+        for start in range(0, n, block):
+            order = names[blocks % len(names):] + names[:blocks % len(names)]
+            blocks += 1
+            for name in order:
+                call, args = engines[name]
+                samples = walls[name]
+                c0 = time.process_time()
+                for a in args[start:start + block]:
+                    t0 = time.perf_counter_ns()
+                    call(a)
+                    samples.append(time.perf_counter_ns() - t0)
+                cpus[name].append((time.process_time() - c0) / len(args[start:start + block]) * 1e6)
+    out: dict[str, Latency] = {}
+    for name in names:
+        w = sorted(walls[name])
+        out[name] = Latency(len(w), w[len(w) // 2] / 1e3, w[int(len(w) * 0.99)] / 1e3, statistics.median(cpus[name]))
+    first = names[0]
+    ratios = {name: statistics.median(b / a for a, b in zip(cpus[first], cpus[name], strict=True) if a > 0)
+              for name in names[1:]}
+    return out, ratios
+
+
 @dataclass
 class ChildRun:
     returncode: int

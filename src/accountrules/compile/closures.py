@@ -24,6 +24,11 @@ from accountrules.compile.constant_operands import (
     call_const_right,
     coalesce_const,
 )
+
+# Env and Fn are this module's words too: every evaluator imports them from here
+from accountrules.compile.field_tests import Env as Env
+from accountrules.compile.field_tests import Fn as Fn
+from accountrules.compile.field_tests import Test, and_all_tests, and_tests, and_tests3, field_cmp
 from accountrules.parse.expr_ast import (
     PORTFOLIO_FUNCTIONS,
     Binary,
@@ -42,9 +47,6 @@ from accountrules.parse.expr_ast import (
     unparse,
     walk,
 )
-
-Env = dict[str, Any]
-Fn = Callable[[Env], Any]
 
 PORTFOLIO_KEY = "__portfolio__"
 
@@ -128,7 +130,7 @@ def _compile(e: Expr) -> Fn:
     raise TypeError(f"cannot compile {type(e).__name__}")
 
 
-def _field_test(e: Expr) -> tuple[str, Callable[[Any, Any], bool], Any] | None:
+def _field_test(e: Expr) -> Test | None:
     """``(env key, comparison, constant)`` when ``e`` is ``field <op> constant`` (the common condition)."""
     if isinstance(e, Binary) and e.op in _CMP and isinstance(e.left, Ref):
         c = _folded(e.right)
@@ -137,44 +139,10 @@ def _field_test(e: Expr) -> tuple[str, Callable[[Any, Any], bool], Any] | None:
     return None
 
 
-def _field_cmp(key: str, op: str, c: Any) -> Fn:
-    # one closure per operator, so a test is a dict lookup and an inline comparison
-    if op == "==":
-        def eq(env: Env) -> Any:
-            v = env[key]
-            return None if v is None else v == c
-        return eq
-    if op == "!=":
-        def ne(env: Env) -> Any:
-            v = env[key]
-            return None if v is None else v != c
-        return ne
-    if op == "<":
-        def lt(env: Env) -> Any:
-            v = env[key]
-            return None if v is None else v < c
-        return lt
-    if op == "<=":
-        def le(env: Env) -> Any:
-            v = env[key]
-            return None if v is None else v <= c
-        return le
-    if op == ">":
-        def gt(env: Env) -> Any:
-            v = env[key]
-            return None if v is None else v > c
-        return gt
-
-    def ge(env: Env) -> Any:
-        v = env[key]
-        return None if v is None else v >= c
-    return ge
-
-
 def _binary(e: Binary) -> Fn:
     test = _field_test(e)
     if test is not None:
-        return _field_cmp(test[0], e.op, test[2])
+        return field_cmp(test[0], e.op, test[2])
     if e.op in _CMP:
         op = _CMP[e.op]
     elif e.op == "+":
@@ -259,8 +227,8 @@ def _logic(e: Logic) -> Fn:
     if e.op == "and" and all(t is not None for t in tests):
         known = tuple(t for t in tests if t is not None)
         if len(known) == 2:
-            return _and_tests(known[0], known[1])
-        return _and_tests3(known[0], known[1], known[2]) if len(known) == 3 else _and_all_tests(known)
+            return and_tests(known[0], known[1])
+        return and_tests3(known[0], known[1], known[2]) if len(known) == 3 else and_all_tests(known)
     fs = tuple(compile_expr(o) for o in e.operands)
     if e.op == "and":
         if len(fs) == 2:
@@ -318,61 +286,6 @@ def _and2(f: Fn, g: Fn) -> Fn:
         return None if a is None or b is None else True
 
     return and2
-
-
-def _and_all_tests(tests: tuple[tuple[str, Callable[[Any, Any], bool], Any], ...]) -> Fn:
-    """``field <op> c and ...`` with three or more tests, in one closure."""
-
-    def and_all_tests(env: Env) -> Any:
-        unknown = False
-        for key, op, c in tests:
-            v = env[key]
-            if v is None:
-                unknown = True
-            elif op(v, c) is False:
-                return False
-        return None if unknown else True
-
-    return and_all_tests
-
-
-def _and_tests(t: tuple[str, Callable[[Any, Any], bool], Any], u: tuple[str, Callable[[Any, Any], bool], Any]) -> Fn:
-    """``field <op> c and field <op> c`` (most rows of most tables) in one closure."""
-    k1, op1, c1 = t
-    k2, op2, c2 = u
-
-    def and_tests(env: Env) -> Any:
-        v = env[k1]
-        if v is not None and op1(v, c1) is False:
-            return False
-        w = env[k2]
-        if w is not None and op2(w, c2) is False:
-            return False
-        return None if v is None or w is None else True
-
-    return and_tests
-
-
-def _and_tests3(t: tuple[str, Callable[[Any, Any], bool], Any], u: tuple[str, Callable[[Any, Any], bool], Any],
-                x: tuple[str, Callable[[Any, Any], bool], Any]) -> Fn:
-    """Three tests (a tier row's usual share, debt and arrears cuts): :func:`_and_all_tests` without its loop."""
-    k1, op1, c1 = t
-    k2, op2, c2 = u
-    k3, op3, c3 = x
-
-    def and_tests3(env: Env) -> Any:
-        v = env[k1]
-        if v is not None and op1(v, c1) is False:
-            return False
-        w = env[k2]
-        if w is not None and op2(w, c2) is False:
-            return False
-        y = env[k3]
-        if y is not None and op3(y, c3) is False:
-            return False
-        return None if v is None or w is None or y is None else True
-
-    return and_tests3
 
 
 def _in_list(e: InList) -> Fn:

@@ -63,13 +63,13 @@ def priority_order(table: CTable) -> list[int]:
 
 def resolve(table: CTable, matched: Sequence[int], account_id: str) -> tuple[CRow | None, str | None]:
     """The deciding row (None: the default applies) and the output of a table, from its matched rows."""
-    rows = table.rows
     if not matched:
         return None, table.table.default
-    hit = table.table.hit  # the field, not the property: once per table and account
-    if hit == "first":
+    rows = table.rows
+    if table.first:  # a field: asked of every table of every decision
         r = rows[matched[0]]
         return r, r.row.then
+    hit = table.table.hit
     if hit in ("unique", "any"):
         conflict = len(matched) > 1 if hit == "unique" else len({rows[i].row.then for i in matched}) > 1
         if conflict:
