@@ -132,6 +132,13 @@ def numbers(depth: int) -> st.SearchStrategy[Expr]:
     )
 
 
+# ``field <op> constant`` and an ``and`` of two to five of them: the rows of most tables, compiled to
+# their own closures (compile/field_tests.py: one per operator, two tests, three tests, any number)
+FIELD_TESTS = st.builds(lambda op, key, v: Binary(LOC, op, _ref(key), _lit(v)), st.sampled_from(sorted(CMP)),
+                        st.sampled_from(["a", "b", "m"]), NUMBERS)
+TEST_CONJUNCTIONS = st.lists(FIELD_TESTS, min_size=2, max_size=5).map(lambda ts: Logic(LOC, "and", tuple(ts)))
+
+
 def conditions(depth: int) -> st.SearchStrategy[Expr]:
     num = numbers(1)
     leaf = st.one_of(
@@ -172,6 +179,13 @@ def outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
 @settings(max_examples=1500, deadline=None)
 @given(conditions(2) | numbers(2), ENVS)
 def test_compiled_closures_agree_with_the_reference(e: Expr, env: dict[str, Any]) -> None:
+    fn = compile_expr(e)
+    assert outcome(lambda: fn(env)) == outcome(lambda: reference(e, env)), unparse(e)
+
+
+@settings(max_examples=600, deadline=None)
+@given(FIELD_TESTS | TEST_CONJUNCTIONS, ENVS)
+def test_field_test_closures_agree_with_the_reference(e: Expr, env: dict[str, Any]) -> None:
     fn = compile_expr(e)
     assert outcome(lambda: fn(env)) == outcome(lambda: reference(e, env)), unparse(e)
 
