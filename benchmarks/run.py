@@ -316,7 +316,7 @@ class Bench:
         else:
             self.note(why)
 
-        lats, ratios = interleaved_latency(ones, self.reps)
+        lats, ratios = interleaved_latency(ones, self.reps, block=500)
         for key, lat in lats.items():
             who, call = key.split("|", 1)
             row = {"who": who, "call": call, **lat.to_dict()}

@@ -126,7 +126,7 @@ def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> 
     if raw.actions:
         outputs["actions"][j] = tuple(raw.actions)
     if ACTION_RULES in outputs:
-        outputs[ACTION_RULES][j] = tuple(f.row.row.id for f in raw.fired if f.section == "actions" and f.row)
+        outputs[ACTION_RULES][j] = tuple(r.row.id for r in raw.action_rows)
 
 
 def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date, engine: str,

@@ -317,7 +317,8 @@ def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, po
     if raw.tier is not None and spec.tiers is not None:
         tier = _shared_outcome(shared, "tier", raw.tier, spec.tiers.values, decided.get("tier"))
     segments = {}
-    for name, code in raw.segments.items():
+    # a plan's sections are asked first: a raw's empty defaults are read-only mappings, slower to walk
+    for name, code in raw.segments.items() if plan.segments else ():
         if code is not None:
             segments[name] = _shared_outcome(shared, "segment:" + name, code, spec.segments[name].values,
                                              decided.get("segment:" + name))
@@ -335,7 +336,8 @@ def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, po
         churn = _churn_outcome({"kind": _KIND[raw.churn_kind], "risk": _RISK[raw.churn_risk],
                                 "label": _label(raw.churn_kind), "score": None if score is None else float(score),
                                 "rule": None if (row := decided.get("churn")) is None else row.row.id})
-    actions = Actions(source=_ActionSource(plan, raw.actions, account_id, as_of)) if raw.actions else NO_ACTIONS
+    actions = Actions(source=_ActionSource(plan, raw.actions, account_id, as_of)) if (
+        plan.action_rules and raw.actions) else NO_ACTIONS
     metrics = {}
     for m in plan.metrics:
         v = env[m.name]

@@ -39,10 +39,6 @@ class Fired(NamedTuple):
     note: str = "matched"
 
 
-# a Fired made without NamedTuple's __new__ (a Python function): one per table of every decision
-_fired = tuple.__new__
-
-
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -51,7 +47,9 @@ class Raw:
 
     A plain class, not a dataclass: what a section does not decide stays the class's default, so
     a policy of one table sets three attributes a decision, not eleven. ``segments`` and ``actions``
-    are assigned, never changed in place (their defaults are read-only and shared).
+    are assigned, never changed in place (their defaults are read-only and shared). What fired is
+    kept as the row that decided each section and the action rules that fired; :attr:`fired` lists
+    them for the trace when it is asked for, not for every decision.
     """
 
     segments: Mapping[str, str | None] = _NOTHING
@@ -63,16 +61,32 @@ class Raw:
     churn_risk: str | None = None
     churn_score: float | None = None
     actions: Mapping[str, list[str]] = _NOTHING  # code -> rule ids
+    action_rows: Sequence[CRow] = ()  # the action rules that fired, in order
 
     def __init__(self, env: Env) -> None:
         self.env = env
-        self.fired: list[Fired] = []
-        # the row that decided each table section (None: its default), as the sections are decided
+        # the row that decided each section, "stage" included (None: its default, or stay), in the
+        # order the sections were decided
         self.decided: dict[str, CRow | None] = {}
 
     def rules(self) -> dict[str, str | None]:
         """The id of the row that decided each table section (None where its default applied)."""
-        return {section: None if row is None else row.row.id for section, row in self.decided.items()}
+        return {section: None if row is None else row.row.id for section, row in self.decided.items()
+                if section != "stage"}
+
+    @property
+    def fired(self) -> list[Fired]:
+        """What decided each section, in order, then the action rules that fired."""
+        out = []
+        for section, row in self.decided.items():
+            if section == "stage":
+                out.append(Fired(section, row, self.stage_to, "matched" if row is not None else "stay"))
+            else:
+                code = self.tier if section == "tier" else self.churn_kind if section == "churn" else \
+                    self.segments[section[8:]]  # 'segment:<name>'
+                out.append(Fired(section, row, code, "matched" if row is not None else "default"))
+        out.extend(Fired("actions", r, None) for r in self.action_rows)
+        return out
 
 
 def run(plan: Plan, env: Env, matcher: Matcher, account_id: str, as_of: dt.date,
@@ -104,12 +118,11 @@ def run(plan: Plan, env: Env, matcher: Matcher, account_id: str, as_of: dt.date,
             if plan.churn_score is not None:
                 raw.churn_score = env["churn.score"] = plan.churn_score(env)
             raw.churn_kind = _table(raw, plan.churn, env, matcher, account_id)
-            # the churn row _table just recorded, or None for the default
-            raw.churn_risk = env["churn.risk"] = churn_risk(plan.churn, raw.fired[-1].row)
+            raw.churn_risk = env["churn.risk"] = churn_risk(plan.churn, raw.decided["churn"])
         if plan.action_rules:
             current = "actions"
             fired = [plan.action_rules[i] for i in matcher.match("actions", plan.action_rules, env, False)]
-            raw.fired.extend(Fired("actions", r, None) for r in fired)
+            raw.action_rows = fired
             raw.actions = merge_actions(fired)
     except (TypeError, ValueError, ArithmeticError) as e:
         # a value of the wrong type that slipped past validation (e.g. an untyped extra field)
@@ -137,7 +150,6 @@ def _table(raw: Raw, t: CTable, env: Env, matcher: Matcher, account_id: str) -> 
     matched = matcher.match(t.section, t.rows, env, t.first)
     row, out = resolve(t, matched, account_id)
     env[t.output_key] = out
-    raw.fired.append(_fired(Fired, (t.section, row, out, "matched" if row is not None else "default")))
     raw.decided[t.section] = row
     return out
 
@@ -157,10 +169,9 @@ def _stage(raw: Raw, plan: Plan, env: Env, matcher: Matcher) -> None:
     if chosen is not None:
         raw.stage_to = chosen.row.then
         raw.transition = chosen.row.id
-        raw.fired.append(Fired("stage", chosen, raw.stage_to))
     else:
         raw.stage_to = stage_stay(st, current)
-        raw.fired.append(Fired("stage", None, raw.stage_to, "stay"))
+    raw.decided["stage"] = chosen
     env["stage"] = raw.stage_to
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from accountrules.compile.closures import PORTFOLIO_KEY, Env
 from accountrules.compile.plan import CRow, CTable, Plan
-from accountrules.evaluate.driver import Fired, Raw
+from accountrules.evaluate.driver import Raw
 from accountrules.evaluate.portfolio import NO_PORTFOLIO, PortfolioStats
 from accountrules.evaluate.semantics import merge_actions
 
@@ -63,10 +63,7 @@ class RecordReader:
             raw.stage_from = env.get("relationship.stage")
             raw.stage_to = env["stage"] = out["stage"]
             raw.transition = out["stage_transition"]
-            if raw.transition is not None:
-                raw.fired.append(Fired("stage", self._stages[raw.transition], raw.stage_to))
-            else:
-                raw.fired.append(Fired("stage", None, raw.stage_to, "stay"))
+            raw.decided["stage"] = self._stages[raw.transition] if raw.transition is not None else None
         if plan.churn is not None:
             if plan.churn_score is not None:
                 raw.churn_score = env["churn.score"] = plan.churn_score(env)
@@ -74,13 +71,12 @@ class RecordReader:
             raw.churn_risk = env["churn.risk"] = out["churn_risk"]
         if plan.action_rules:
             fired = [self._actions[i] for i in out[ACTION_RULES]]
-            raw.fired.extend(Fired("actions", r, None) for r in fired)
+            raw.action_rows = fired
             raw.actions = merge_actions(fired)
         return raw
 
     def _table(self, raw: Raw, t: CTable, code: str | None, rule: str | None) -> str | None:
         row = self._tables[t.section][rule] if rule is not None else None
         raw.env[t.output_key] = code
-        raw.fired.append(Fired(t.section, row, code, "matched" if row is not None else "default"))
         raw.decided[t.section] = row
         return code
