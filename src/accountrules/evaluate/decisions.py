@@ -295,11 +295,11 @@ class _ActionSource:
 def _shared_outcome(shared: dict[Any, Any], section: str, code: str, labels: Mapping[str, Label],
                     row: CRow | None) -> Outcome:
     """The outcome of ``section`` for ``code`` decided by ``row`` (None: the default): one frozen model per
-    plan, not per decision."""
-    rule = None if row is None else row.row.id
-    key = (section, code, rule)
+    plan, not per decision, kept under the row itself (a row decides one section, for its own code)."""
+    key: Any = row if row is not None else (section, code)
     found: Outcome | None = shared.get(key)
     if found is None:
+        rule = None if row is None else row.row.id
         # two threads may both build it; setdefault keeps one, and the two are equal anyway
         found = shared.setdefault(key, _outcome({"code": code, "label": labels[code], "rule": rule}))
     return found
@@ -315,7 +315,11 @@ def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, po
     shared = plan.shared
     tier = None
     if raw.tier is not None and spec.tiers is not None:
-        tier = _shared_outcome(shared, "tier", raw.tier, spec.tiers.values, decided.get("tier"))
+        row = decided.get("tier")
+        # the row's outcome as _shared_outcome keeps it, looked up here: asked of every decision
+        tier = shared.get(row) if row is not None else None
+        if tier is None:
+            tier = _shared_outcome(shared, "tier", raw.tier, spec.tiers.values, row)
     segments = {}
     # a plan's sections are asked first: a raw's empty defaults are read-only mappings, slower to walk
     for name, code in raw.segments.items() if plan.segments else ():
