@@ -327,7 +327,7 @@ def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, po
             segments[name] = _shared_outcome(shared, "segment:" + name, code, spec.segments[name].values,
                                              decided.get("segment:" + name))
     stage = None
-    if raw.stage_to is not None and plan.stages is not None:
+    if plan.stages is not None and raw.stage_to is not None:  # the plan first: a raw's missing attribute is slower
         key = ("stage", raw.stage_from, raw.stage_to, raw.transition)
         stage = shared.get(key)
         if stage is None:
@@ -335,7 +335,7 @@ def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, po
                 "from_": _STAGE[raw.stage_from] if raw.stage_from else None, "to": _STAGE[raw.stage_to],
                 "label": plan.stages.states[raw.stage_to], "transition": raw.transition}))
     churn = None
-    if raw.churn_kind is not None and raw.churn_risk is not None:
+    if plan.churn is not None and raw.churn_kind is not None and raw.churn_risk is not None:
         score = raw.churn_score
         churn = _churn_outcome({"kind": _KIND[raw.churn_kind], "risk": _RISK[raw.churn_risk],
                                 "label": _label(raw.churn_kind), "score": None if score is None else float(score),

@@ -285,6 +285,8 @@ class DictEnvReader:
         env["id"] = aid
         groups = self._groups
         for key, value in data.items():
+            if key == "id":  # read above; most dicts give it first
+                continue
             group = groups.get(key)
             if group is not None:
                 if type(value) is not dict:
@@ -300,8 +302,6 @@ class DictEnvReader:
                         env[path] = v
                     elif not _read_one(env, known, name, v):
                         return None
-            elif key == "id":
-                continue
             elif key == "extra":
                 if type(value) is not dict:
                     return None
