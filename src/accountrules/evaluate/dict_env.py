@@ -52,12 +52,16 @@ class _Contact(NamedTuple):
 
 # (env path, kind, lower bound, upper bound, enum values)
 Rule = tuple[str, int, float | None, float | None, frozenset[str]]
-# (env path, type, lower bound, upper bound): a float or int field the value of that exact type within
-# the bounds passes unchanged (a float's missing bounds are the largest finite floats: infinity fails)
-Fast = tuple[str, type[Any], float, float]
-# a group's rules by field name (None: always the model's way), and its number fields' fast checks: the
-# values most dicts hold, checked inline without a call
+# (env path, type, lower bound, upper bound, text): a number, flag or date field's value of that exact
+# type within the bounds passes unchanged (a float's missing bounds are the largest finite floats:
+# infinity fails; a flag's are False and True, a date's the first and last day); a text field's value
+# that is a str passes when ``text`` is ANY_TEXT or holds it (an enum's values); anything else is checked
+# the slow way (text None, and a type no value has)
+Fast = tuple[str, type[Any], Any, Any, "frozenset[str] | object | None"]
+# a group's rules by field name (None: always the model's way), and every field's fast check: the values
+# most dicts hold, checked inline without a call
 Rules = tuple[dict[str, Rule | None], dict[str, Fast]]
+ANY_TEXT = object()
 
 
 def _read(rule: Rule, v: Any) -> Any:
@@ -114,8 +118,11 @@ def _read_into(target: dict[str, Any], rules: Rules, values: dict[Any, Any]) -> 
         b = fast.get(name)  # the loop of DictEnvReader.env, for a contact
         if b is None:
             return False  # a key the model does not have
-        if type(v) is b[1] and b[2] <= v <= b[3]:
-            target[b[0]] = v
+        path, kind, lo, hi, text = b
+        if type(v) is kind and lo <= v <= hi:
+            target[path] = v
+        elif text is not None and type(v) is str and (text is ANY_TEXT or v in text):  # type: ignore[operator]
+            target[path] = v
         elif not _read_one(target, known, name, v):
             return False
     return True
@@ -194,12 +201,23 @@ def _fast(known: dict[str, Rule | None]) -> dict[str, Fast]:
     # a bound kept as written (an int stays an int: 2**63 - 1 as a float would let 2**63 through)
     out: dict[str, Fast] = {}
     for n, r in known.items():
-        if r is not None and r[1] == _FLOAT:
-            out[n] = (r[0], float, -_MAX if r[2] is None else r[2], _MAX if r[3] is None else r[3])
-        elif r is not None and r[1] == _INT:
-            out[n] = (r[0], int, -_INF if r[2] is None else r[2], _INF if r[3] is None else r[3])
+        kind = None if r is None else r[1]
+        if r is None:
+            out[n] = ("", _NoValue, 0, 0, None)
+        elif kind == _FLOAT:
+            out[n] = (r[0], float, -_MAX if r[2] is None else r[2], _MAX if r[3] is None else r[3], None)
+        elif kind == _INT:
+            out[n] = (r[0], int, -_INF if r[2] is None else r[2], _INF if r[3] is None else r[3], None)
+        elif kind == _BOOL and r[2] is None and r[3] is None:
+            out[n] = (r[0], bool, False, True, None)
+        elif kind == _DATE and r[2] is None and r[3] is None:
+            out[n] = (r[0], dt.date, dt.date.min, dt.date.max, None)
+        elif kind == _STR and r[2] is None and r[3] is None:
+            out[n] = (r[0], _NoValue, 0, 0, ANY_TEXT)
+        elif kind == _ENUM and r[2] is None and r[3] is None:
+            out[n] = (r[0], _NoValue, 0, 0, r[4])
         else:
-            out[n] = ("", _NoValue, 0.0, 0.0)
+            out[n] = ("", _NoValue, 0, 0, None)
     return out
 
 
@@ -295,10 +313,12 @@ class DictEnvReader:
                 # _read_into written out: the values of every account's groups pass here
                 for name, v in value.items():
                     try:
-                        path, kind, lo, hi = fast[name]
+                        path, kind, lo, hi, text = fast[name]
                     except KeyError:  # a key the model does not have
                         return None
                     if type(v) is kind and lo <= v <= hi:
+                        env[path] = v
+                    elif text is not None and type(v) is str and (text is ANY_TEXT or v in text):  # type: ignore[operator]
                         env[path] = v
                     elif not _read_one(env, known, name, v):
                         return None
