@@ -150,10 +150,12 @@ def _peers(res: dict[str, Any], targets: list[tuple[str, str, bool | None]]) -> 
         if best and r["who"] == "durable_rules":
             targets.append((f"tier table batch ≥ {TARGET_DURABLE_BATCH:g}× durable_rules", _x(rc),
                             (rc or 0) >= TARGET_DURABLE_BATCH))
-    out += ["", "One account, the engines' calls interleaved block by block of 100 accounts (CPU µs/call = median "
-            "over blocks; accountrules is = this engine's CPU time per call / accountrules `decide(dict, "
-            "trace=False)`'s on the same block, median over blocks; of the medians = the ratio of the two "
-            "medians):", "",
+    block = next((r["block"] for r in single if "block" in r), None)
+    out += ["", f"One account, the engines' calls interleaved block by block of {block or '?'} accounts, each "
+            "block run bare for its CPU time and again with a clock read around each call for p50/p99 "
+            "(CPU µs/call = median over blocks; accountrules is = this engine's CPU time per call / "
+            "accountrules `decide(dict, trace=False)`'s on the same block, median over blocks; of the "
+            "medians = the ratio of the two medians):", "",
             "| engine | call | calls | p50 µs | p99 µs | CPU µs/call | accountrules is | of the medians |",
             "|---|---|---:|---:|---:|---:|---:|---:|"]
     base = next((r for r in single if r["who"] == "accountrules" and "trace=False" in r["call"]), None)
