@@ -83,8 +83,7 @@ def and_tests(t: Test, u: Test) -> Fn:
     return and_tests
 
 
-def and_tests3(t: Test, u: Test,
-                x: Test) -> Fn:
+def and_tests3(t: Test, u: Test, x: Test) -> Fn:
     """Three tests (a tier row's usual share, debt and arrears cuts): :func:`and_all_tests` without its loop."""
     k1, op1, c1 = t
     k2, op2, c2 = u

@@ -55,13 +55,13 @@ Rule = tuple[str, int, float | None, float | None, frozenset[str]]
 # (env path, type, lower bound, upper bound, text): a number, flag or date field's value of that exact
 # type within the bounds passes unchanged (a float's missing bounds are the largest finite floats:
 # infinity fails; a flag's are False and True, a date's the first and last day); a text field's value
-# that is a str passes when ``text`` is ANY_TEXT or holds it (an enum's values); anything else is checked
+# that is a str passes when ``text`` is _ANY_TEXT or holds it (an enum's values); anything else is checked
 # the slow way (text None, and a type no value has)
 Fast = tuple[str, type[Any], Any, Any, "frozenset[str] | object | None"]
 # a group's rules by field name (None: always the model's way), and every field's fast check: the values
 # most dicts hold, checked inline without a call
 Rules = tuple[dict[str, Rule | None], dict[str, Fast]]
-ANY_TEXT = object()
+_ANY_TEXT = object()
 
 
 def _read(rule: Rule, v: Any) -> Any:
@@ -121,7 +121,7 @@ def _read_into(target: dict[str, Any], rules: Rules, values: dict[Any, Any]) -> 
         path, kind, lo, hi, text = b
         if type(v) is kind and lo <= v <= hi:
             target[path] = v
-        elif text is not None and type(v) is str and (text is ANY_TEXT or v in text):  # type: ignore[operator]
+        elif text is not None and type(v) is str and (text is _ANY_TEXT or v in text):  # type: ignore[operator]
             target[path] = v
         elif not _read_one(target, known, name, v):
             return False
@@ -213,7 +213,7 @@ def _fast(known: dict[str, Rule | None]) -> dict[str, Fast]:
         elif kind == _DATE and r[2] is None and r[3] is None:
             out[n] = (r[0], dt.date, dt.date.min, dt.date.max, None)
         elif kind == _STR and r[2] is None and r[3] is None:
-            out[n] = (r[0], _NoValue, 0, 0, ANY_TEXT)
+            out[n] = (r[0], _NoValue, 0, 0, _ANY_TEXT)
         elif kind == _ENUM and r[2] is None and r[3] is None:
             out[n] = (r[0], _NoValue, 0, 0, r[4])
         else:
@@ -318,7 +318,7 @@ class DictEnvReader:
                         return None
                     if type(v) is kind and lo <= v <= hi:
                         env[path] = v
-                    elif text is not None and type(v) is str and (text is ANY_TEXT or v in text):  # type: ignore[operator]
+                    elif text is not None and type(v) is str and (text is _ANY_TEXT or v in text):  # type: ignore[operator]
                         env[path] = v
                     elif not _read_one(env, known, name, v):
                         return None
