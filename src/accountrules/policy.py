@@ -177,9 +177,6 @@ class Policy:
                 aid = env["id"]
                 if not is_clean_ascii(aid):  # the usual id is its own spelling
                     aid = env["id"] = _checked_id(aid)
-                if chosen == "compiled":  # _decide_env's two calls written out: a CRM's request's hot path
-                    plan = self._plan
-                    return to_decision(plan, run(plan, env, COMPILED, aid, day, portfolio), aid, day, self.ref, trace)
                 return self._decide_env(aid, env, day, portfolio, chosen, trace)
         acc = to_account(account)
         if chosen == "vector":

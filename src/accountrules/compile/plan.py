@@ -152,12 +152,6 @@ class CTable:
     table: Table
     rows: tuple[CRow, ...]
     rank: dict[str, int]  # value -> priority position
-    # the hit policy is 'first': asked of every table of every decision, so kept, not derived
-    first: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "first", self.table.hit == "first")
-
     @property
     def hit(self) -> str:
         return self.table.hit

@@ -315,11 +315,7 @@ def to_decision(plan: Plan, raw: RawOutcome, account_id: str, as_of: dt.date, po
     shared = plan.shared
     tier = None
     if raw.tier is not None and spec.tiers is not None:
-        row = decided.get("tier")
-        # the row's outcome as _shared_outcome keeps it, looked up here: asked of every decision
-        tier = shared.get(row) if row is not None else None
-        if tier is None:
-            tier = _shared_outcome(shared, "tier", raw.tier, spec.tiers.values, row)
+        tier = _shared_outcome(shared, "tier", raw.tier, spec.tiers.values, decided.get("tier"))
     segments = {}
     # a plan's sections are asked first: a raw's empty defaults are read-only mappings, slower to walk
     for name, code in raw.segments.items() if plan.segments else ():

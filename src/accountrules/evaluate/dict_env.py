@@ -196,6 +196,9 @@ class _NoValue:
     """The type of no value: the fast check of a field that has none sends every value the slow way."""
 
 
+_SLOW: Fast = ("", _NoValue, 0, 0, None)  # every value the slow way
+
+
 def _fast(known: dict[str, Rule | None]) -> dict[str, Fast]:
     """A fast check for every field the model has (its name is subscripted, not looked up with a default)."""
     # a bound kept as written (an int stays an int: 2**63 - 1 as a float would let 2**63 through)
@@ -203,7 +206,7 @@ def _fast(known: dict[str, Rule | None]) -> dict[str, Fast]:
     for n, r in known.items():
         kind = None if r is None else r[1]
         if r is None:
-            out[n] = ("", _NoValue, 0, 0, None)
+            out[n] = _SLOW
         elif kind == _FLOAT:
             out[n] = (r[0], float, -_MAX if r[2] is None else r[2], _MAX if r[3] is None else r[3], None)
         elif kind == _INT:
@@ -217,7 +220,7 @@ def _fast(known: dict[str, Rule | None]) -> dict[str, Fast]:
         elif kind == _ENUM and r[2] is None and r[3] is None:
             out[n] = (r[0], _NoValue, 0, 0, r[4])
         else:
-            out[n] = ("", _NoValue, 0, 0, None)
+            out[n] = _SLOW
     return out
 
 

@@ -147,7 +147,7 @@ def written_keys(plan: Plan) -> tuple[str, ...]:
 
 
 def _table(raw: Raw, t: CTable, env: Env, matcher: Matcher, account_id: str) -> str | None:
-    matched = matcher.match(t.section, t.rows, env, t.first)
+    matched = matcher.match(t.section, t.rows, env, t.table.hit == "first")  # the field, not the property
     row, out = resolve(t, matched, account_id)
     env[t.output_key] = out
     raw.decided[t.section] = row

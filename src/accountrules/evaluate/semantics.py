@@ -66,10 +66,10 @@ def resolve(table: CTable, matched: Sequence[int], account_id: str) -> tuple[CRo
     if not matched:
         return None, table.table.default
     rows = table.rows
-    if table.first:  # a field: asked of every table of every decision
+    hit = table.table.hit  # the field, not the property: once per table and account
+    if hit == "first":
         r = rows[matched[0]]
         return r, r.row.then
-    hit = table.table.hit
     if hit in ("unique", "any"):
         conflict = len(matched) > 1 if hit == "unique" else len({rows[i].row.then for i in matched}) > 1
         if conflict:
