@@ -147,15 +147,15 @@ def interleaved_latency(engines: dict[str, tuple[Callable[[Any], Any], Sequence[
     first rotating from one block to the next, so every engine meets the same states of the machine.
 
     Each engine runs a block twice in a row: bare, its CPU time taken around the block, then again with
-    a clock read around each call for the latencies. The CPU figure has no clock read inside it: two
-    reads and an append per call (a few tenths of a µs) would add a tenth to a 5 µs call and a hundredth
-    to a 26 µs one, and so shrink the ratio of the faster engine.
+    a clock read around each call for the latencies. The CPU figure has no clock read inside it: the
+    same two reads and an append per call would weigh more on the shorter call, and so shrink the ratio
+    of the faster engine.
 
     Returns each engine's :class:`Latency` (``cpu_us``: the median over blocks of the bare block's CPU
     time per call; p50/p99 of the per-call wall times) and, for every engine but the first, the median
     over blocks of (its CPU time per call / the first engine's on the same block): a ratio of two figures
-    taken a few milliseconds apart, where two runs one after the other compare the machine's drift
-    (on a shared VM single calls drifted between 6 and 10 µs over one benchmark run)."""
+    taken a few milliseconds apart, where two passes one after the other would also compare the machine's
+    drift between them."""
     names = list(engines)
     n = min(len(args) for _, args in engines.values())
     for call, args in engines.values():
