@@ -134,22 +134,32 @@ def markdown(res: dict[str, Any]) -> str:
 def _peers(res: dict[str, Any], targets: list[tuple[str, str, bool | None]]) -> list[str]:
     batch, single = res["peers_batch"], res.get("peers_single", [])
     ours = [r for r in batch if r["who"] == "accountrules"]
-    best = max(ours, key=lambda r: r["per_cpu_s"]) if ours else None
+    # the row the pairs were made with (run.py: `auto`); a record without pairs: the fastest of ours
+    paired = next((r["paired_with"] for r in batch if "paired_with" in r), None)
+    base = next((r for r in ours if r["call"] == paired), None) or (
+        max(ours, key=lambda r: r["per_cpu_s"]) if ours else None)
+    window = next((r["window_s"] for r in batch if "window_s" in r), None)
     out = ["### The express tier table, identical rows and inputs, public calls", "",
-           "Batch (the same accounts to every engine; ratio = best accountrules CPU rate / this one):", "",
-           "| engine | call | accounts | accounts/s (CPU) | accounts/s (wall) | accountrules is (CPU) | "
-           "(wall) | mismatches |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+           f"Batch (the same accounts to every engine, the repetitions interleaved, each at least "
+           f"{window if window is not None else '?'} s of CPU; accountrules is = this engine's CPU time per account / "
+           f"`{base['call'] if base else '?'}`'s in the same repetition, median over repetitions; of the "
+           "medians = the ratio of the two medians):", "",
+           "| engine | call | accounts | reps | accounts/s (CPU) | accounts/s (wall) | accountrules is (CPU) | "
+           "of the medians (CPU) | of the medians (wall) | mismatches |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in batch:
-        rc = best["per_cpu_s"] / r["per_cpu_s"] if best and r is not best else None
-        rw = best["per_wall_s"] / r["per_wall_s"] if best and r is not best else None
-        out.append(f"| {r['who']} | `{r['call']}` | {_n(r['n'])} | {_n(r['per_cpu_s'])} | {_n(r['per_wall_s'])} | "
-                   f"{_x(rc) if rc else '—'} | {_x(rw) if rw else '—'} | {r['mismatches']} |")
-        if best and r["who"] == "zen-engine":
-            targets.append((f"tier table batch ≥ {TARGET_ZEN_BATCH:g}× zen-engine", _x(rc),
-                            (rc or 0) >= TARGET_ZEN_BATCH))
-        if best and r["who"] == "durable_rules":
-            targets.append((f"tier table batch ≥ {TARGET_DURABLE_BATCH:g}× durable_rules", _x(rc),
-                            (rc or 0) >= TARGET_DURABLE_BATCH))
+        rc = base["per_cpu_s"] / r["per_cpu_s"] if base and r is not base else None
+        rw = base["per_wall_s"] / r["per_wall_s"] if base and r is not base else None
+        ratio = r.get("paired_ratio", rc)
+        out.append(f"| {r['who']} | `{r['call']}` | {_n(r['n'])} | {r.get('reps', '')} | {_n(r['per_cpu_s'])} | "
+                   f"{_n(r['per_wall_s'])} | {_x(ratio) if ratio else '—'} | {_x(rc) if rc else '—'} | "
+                   f"{_x(rw) if rw else '—'} | {r['mismatches']} |")
+        if base and r["who"] == "zen-engine":
+            targets.append((f"tier table batch ≥ {TARGET_ZEN_BATCH:g}× zen-engine", _x(ratio),
+                            (ratio or 0) >= TARGET_ZEN_BATCH))
+        if base and r["who"] == "durable_rules":
+            targets.append((f"tier table batch ≥ {TARGET_DURABLE_BATCH:g}× durable_rules", _x(ratio),
+                            (ratio or 0) >= TARGET_DURABLE_BATCH))
     block = next((r["block"] for r in single if "block" in r), None)
     out += ["", f"One account, the engines' calls interleaved block by block of {block or '?'} accounts, each "
             "block run bare for its CPU time and again with a clock read around each call for p50/p99 "

@@ -48,7 +48,7 @@ sys.path.insert(0, str(HERE))
 import portfolio  # noqa: E402
 import report  # noqa: E402
 import tiers  # noqa: E402
-from timing import interleaved_latency, latency, measure, measure_sizes, run_child  # noqa: E402
+from timing import MIN_WINDOW_S, interleaved_latency, interleaved_measure, latency, measure, measure_sizes, run_child  # noqa: E402
 
 import accountrules  # noqa: E402
 
@@ -67,7 +67,7 @@ SIZES = {  # quick, full
     "single_calls": (500, 2_000),
     "stats_accounts": (5_000, 20_000),
     "peers_batch": (5_000, 50_000),
-    "peers_single": (500, 2_000),
+    "peers_single": (2_000, 2_000),
     "memory": (20_000, 100_000),
     "cli": ((5_000, 50_000, 200_000), (5_000, 50_000, 500_000)),
 }
@@ -267,16 +267,19 @@ class Bench:
         single: list[dict[str, Any]] = self.res.setdefault("peers_single", [])
         calls = accounts[: self.size("peers_single")]
 
-        for engine in (e for e in engines if e not in SLOW):
+        # every engine's batch is timed at the end, their repetitions interleaved (timing.interleaved_measure);
+        # the ratios pair each peer with `auto`, the default a batch runs on, in the same repetition
+        ours = sorted((e for e in engines if e not in SLOW), key=lambda e: e != "auto")
+        manys: dict[str, tuple[Callable[[Any], Any], Any]] = {}
+        labels: dict[str, tuple[str, str, int]] = {}
+        for engine in ours:
             def many(src: Any, engine: str = engine) -> Any:
                 return tpol.decide_many(src, as_of=AS_OF, engine=engine, trace=False).to_arrow()
 
-            got = many(accounts).column("tier").to_pylist()
-            t = measure(many, n, self.reps, setup=lambda: accounts, warmup=lambda: None)
-            batch.append({"who": "accountrules", "call": f"decide_many(dicts, engine={engine!r}).to_arrow()",
-                          "mismatches": _mis(got, want), **t.to_dict()})
-            self.say(f"peers accountrules {engine}: {t.per_s:,.0f}/s")
-        # single calls are timed together at the end, their blocks interleaved (timing.interleaved_latency)
+            key = f"accountrules|decide_many(dicts, engine={engine!r}).to_arrow()"
+            manys[key] = (many, accounts)
+            labels[key] = ("accountrules", key.split("|", 1)[1], _mis(many(accounts).column("tier").to_pylist(), want))
+        # single calls too, their blocks interleaved (timing.interleaved_latency)
         ones: dict[str, tuple[Callable[[Any], Any], Sequence[Any]]] = {}
         for trace in (False, True):
             def one(a: Any, trace: bool = trace) -> Any:
@@ -295,11 +298,9 @@ class Bench:
             def zbatch(reqs: Any) -> Any:
                 return [r["data"]["result"].get("tier") for r in eng.evaluate_batch(reqs)]
 
-            got = zbatch(requests)
-            t = measure(zbatch, n, self.reps, setup=lambda: requests, warmup=lambda: None)
-            batch.append({"who": "zen-engine", "call": "ZenEngine.evaluate_batch(requests)",
-                          "mismatches": _mis(got, want), **t.to_dict()})
-            self.say(f"peers zen batch: {t.per_s:,.0f}/s")
+            key = "zen-engine|ZenEngine.evaluate_batch(requests)"
+            manys[key] = (zbatch, requests)
+            labels[key] = ("zen-engine", key.split("|", 1)[1], _mis(zbatch(requests), want))
             decision = eng.create_decision(content)
             ones["zen-engine|ZenDecision.evaluate(dict)"] = (
                 lambda a: decision.evaluate(a)["result"].get("tier"), calls)
@@ -310,15 +311,23 @@ class Bench:
         if why is None:
             dur = tiers.DurableTiers(p, f"express_tiers_{os.getpid()}")
             msgs = tiers.durable_messages(accounts)
-            got = dur.post_all(msgs)
-            t = measure(dur.post_all, n, self.reps, setup=lambda: msgs, warmup=lambda: None)
-            batch.append({"who": "durable_rules", "call": "Host.post(ruleset, message) per account",
-                          "mismatches": _mis(got, want), **t.to_dict()})
-            self.say(f"peers durable batch: {t.per_s:,.0f}/s")
+            key = "durable_rules|Host.post(ruleset, message) per account"
+            manys[key] = (dur.post_all, msgs)
+            labels[key] = ("durable_rules", key.split("|", 1)[1], _mis(dur.post_all(msgs), want))
             ones["durable_rules|Host.post(ruleset, message)"] = (dur.post, msgs[: len(calls)])
         else:
             self.note(why)
 
+        if manys:
+            timings, paired = interleaved_measure(manys, n, self.reps)
+            for key, t in timings.items():
+                who, call, mismatches = labels[key]
+                row = {"who": who, "call": call, "mismatches": mismatches, "window_s": MIN_WINDOW_S, **t.to_dict()}
+                if key in paired:
+                    row["paired_ratio"] = paired[key]
+                    row["paired_with"] = next(iter(manys)).split("|", 1)[1]
+                batch.append(row)
+                self.say(f"peers batch {who} {call}: {t.per_s:,.0f}/s")
         lats, ratios = interleaved_latency(ones, self.reps, block=SINGLE_BLOCK)
         for key, lat in lats.items():
             who, call = key.split("|", 1)

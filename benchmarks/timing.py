@@ -105,6 +105,54 @@ def measure_sizes(call: Callable[[Any], Any], small: int, large: int, reps: int,
     return t_small, t_large
 
 
+# the shortest stretch of CPU time one repetition of interleaved_measure times: a call shorter than
+# this is repeated back to back within the repetition, so no engine's figure rests on a few milliseconds
+MIN_WINDOW_S = 0.2
+
+
+def interleaved_measure(calls: dict[str, tuple[Callable[[Any], Any], Any]], n: int, reps: int,
+                        min_window_s: float = MIN_WINDOW_S) -> tuple[dict[str, Timing], dict[str, float]]:
+    """Batch calls of several engines on the same ``n`` accounts, their repetitions interleaved:
+    ``calls`` maps a name to its call and its argument (the accounts in that engine's shape).
+
+    An untimed first call of each warms it up and sizes its window: a repetition runs the call back to
+    back as many times as fill ``min_window_s`` of CPU time (at least once; the same rule for every
+    engine, as ``timeit`` sizes its loops), the results kept until the window closes so that freeing
+    them is not timed, for anyone. The engine that goes first rotates from one repetition to the next.
+    A repetition's figure is its CPU (and wall) time divided by the calls it ran.
+
+    Returns each engine's :class:`Timing` and, for every engine but the first, the median over
+    repetitions of (its CPU time per account / the first engine's in the same repetition): two figures
+    taken within a second of each other, where passes one after the other would also compare the
+    machine's drift between them, and a figure of a few milliseconds whatever the machine did in them."""
+    names = list(calls)
+    times: dict[str, int] = {}
+    for name, (call, arg) in calls.items():
+        gc.collect()
+        c0 = time.process_time()
+        call(arg)
+        once = time.process_time() - c0
+        times[name] = max(1, round(min_window_s / once)) if once > 0 else 1
+    out = {name: Timing(n) for name in names}
+    for rep in range(reps):
+        for name in names[rep % len(names):] + names[:rep % len(names)]:
+            call, arg = calls[name]
+            count = times[name]
+            kept: list[Any] = [None] * count
+            gc.collect()
+            c0, w0 = time.process_time(), time.perf_counter()
+            for i in range(count):
+                kept[i] = call(arg)
+            c1, w1 = time.process_time(), time.perf_counter()
+            del kept
+            out[name].cpu.append((c1 - c0) / count)
+            out[name].wall.append((w1 - w0) / count)
+    first = out[names[0]]
+    ratios = {name: statistics.median(b / a for a, b in zip(first.cpu, out[name].cpu, strict=True) if a > 0)
+              for name in names[1:]}
+    return out, ratios
+
+
 @dataclass
 class Latency:
     calls: int
