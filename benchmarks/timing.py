@@ -130,8 +130,9 @@ def interleaved_measure(calls: dict[str, tuple[Callable[[Any], Any], Any]], n: i
     for name, (call, arg) in calls.items():
         gc.collect()
         c0 = time.process_time()
-        call(arg)
+        result = call(arg)
         once = time.process_time() - c0
+        del result  # freed outside the figure the window is sized by, as in the window itself
         times[name] = max(1, round(min_window_s / once)) if once > 0 else 1
     out = {name: Timing(n) for name in names}
     for rep in range(reps):
