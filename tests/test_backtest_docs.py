@@ -7,15 +7,13 @@ The sample split is regenerated here and compared with the doc; the full log's s
 from __future__ import annotations
 
 import csv
-import importlib.util
 import os
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from bench_scripts import bench_script
 from cdnow_data import cdnow_file
 
 np: Any = pytest.importorskip("numpy")
@@ -26,17 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "backtest.md"
 
 
-def _script() -> ModuleType:
-    path = ROOT / "benchmarks" / "backtest_cdnow.py"
-    spec = importlib.util.spec_from_file_location("backtest_cdnow", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["backtest_cdnow"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-script = _script()
+script = bench_script("backtest_cdnow")
 
 
 def test_the_doc_has_one_generated_block_for_each_split() -> None:

@@ -9,28 +9,13 @@ figures and ratios they must print are known exactly.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench_scripts import bench_script
 
-
-def _timing() -> ModuleType:
-    path = ROOT / "benchmarks" / "timing.py"
-    spec = importlib.util.spec_from_file_location("bench_timing", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_timing"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-timing = _timing()
+timing = bench_script("timing", "bench_timing")
 
 
 class Clock:
