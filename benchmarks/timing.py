@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -116,7 +117,7 @@ def interleaved_measure(calls: dict[str, tuple[Callable[[Any], Any], Any]], n: i
     ``calls`` maps a name to its call and its argument (the accounts in that engine's shape).
 
     An untimed first call of each warms it up and sizes its window: a repetition runs the call back to
-    back as many times as fill ``min_window_s`` of CPU time (at least once; the same rule for every
+    back as many times as fill at least ``min_window_s`` of CPU time (at least once; the same rule for every
     engine, as ``timeit`` sizes its loops), the results kept until the window closes so that freeing
     them is not timed, for anyone. The engine that goes first rotates from one repetition to the next.
     A repetition's figure is its CPU (and wall) time divided by the calls it ran.
@@ -133,7 +134,9 @@ def interleaved_measure(calls: dict[str, tuple[Callable[[Any], Any], Any]], n: i
         result = call(arg)
         once = time.process_time() - c0
         del result  # freed outside the figure the window is sized by, as in the window itself
-        times[name] = max(1, round(min_window_s / once)) if once > 0 else 1
+        # the next whole number of calls up: every window at least min_window_s (the thirteenth round's
+        # runs took the nearest, so a batch of 0.15 s ran once a repetition)
+        times[name] = max(1, math.ceil(min_window_s / once)) if once > 0 else 1
     out = {name: Timing(n) for name in names}
     for rep in range(reps):
         for name in names[rep % len(names):] + names[:rep % len(names)]:
