@@ -152,6 +152,7 @@ class CTable:
     table: Table
     rows: tuple[CRow, ...]
     rank: dict[str, int]  # value -> priority position
+
     @property
     def hit(self) -> str:
         return self.table.hit

@@ -204,21 +204,23 @@ def _fast(known: dict[str, Rule | None]) -> dict[str, Fast]:
     # a bound kept as written (an int stays an int: 2**63 - 1 as a float would let 2**63 through)
     out: dict[str, Fast] = {}
     for n, r in known.items():
-        kind = None if r is None else r[1]
         if r is None:
             out[n] = _SLOW
-        elif kind == _FLOAT:
-            out[n] = (r[0], float, -_MAX if r[2] is None else r[2], _MAX if r[3] is None else r[3], None)
+            continue
+        path, kind, lo, hi, values = r
+        unbounded = lo is None and hi is None
+        if kind == _FLOAT:
+            out[n] = (path, float, -_MAX if lo is None else lo, _MAX if hi is None else hi, None)
         elif kind == _INT:
-            out[n] = (r[0], int, -_INF if r[2] is None else r[2], _INF if r[3] is None else r[3], None)
-        elif kind == _BOOL and r[2] is None and r[3] is None:
-            out[n] = (r[0], bool, False, True, None)
-        elif kind == _DATE and r[2] is None and r[3] is None:
-            out[n] = (r[0], dt.date, dt.date.min, dt.date.max, None)
-        elif kind == _STR and r[2] is None and r[3] is None:
-            out[n] = (r[0], _NoValue, 0, 0, _ANY_TEXT)
-        elif kind == _ENUM and r[2] is None and r[3] is None:
-            out[n] = (r[0], _NoValue, 0, 0, r[4])
+            out[n] = (path, int, -_INF if lo is None else lo, _INF if hi is None else hi, None)
+        elif kind == _BOOL and unbounded:
+            out[n] = (path, bool, False, True, None)
+        elif kind == _DATE and unbounded:
+            out[n] = (path, dt.date, dt.date.min, dt.date.max, None)
+        elif kind == _STR and unbounded:
+            out[n] = (path, _NoValue, 0, 0, _ANY_TEXT)
+        elif kind == _ENUM and unbounded:
+            out[n] = (path, _NoValue, 0, 0, values)
         else:
             out[n] = _SLOW
     return out
