@@ -340,12 +340,13 @@ class Bench:
 
         if manys:
             timings, paired = interleaved_measure(manys, n, self.reps)
+            paired_with = next(iter(manys)).split("|", 1)[1]
             for key, t in timings.items():
                 who, call, mismatches = labels[key]
                 row = {"who": who, "call": call, "mismatches": mismatches, "window_s": MIN_WINDOW_S, **t.to_dict()}
                 if key in paired:
                     row["paired_ratio"] = paired[key]
-                    row["paired_with"] = next(iter(manys)).split("|", 1)[1]
+                    row["paired_with"] = paired_with
                 batch.append(row)
                 self.say(f"peers batch {who} {call}: {t.per_s:,.0f}/s")
         lats, ratios = interleaved_latency(ones, self.reps, block=SINGLE_BLOCK)

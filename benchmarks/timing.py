@@ -139,7 +139,7 @@ def interleaved_measure(calls: dict[str, tuple[Callable[[Any], Any], Any]], n: i
         times[name] = max(1, math.ceil(min_window_s / once)) if once > 0 else 1
     out = {name: Timing(n) for name in names}
     for rep in range(reps):
-        for name in names[rep % len(names):] + names[:rep % len(names)]:
+        for name in _rotated(names, rep):
             call, arg = calls[name]
             count = times[name]
             kept: list[Any] = [None] * count
@@ -151,10 +151,21 @@ def interleaved_measure(calls: dict[str, tuple[Callable[[Any], Any], Any]], n: i
             del kept
             out[name].cpu.append((c1 - c0) / count)
             out[name].wall.append((w1 - w0) / count)
-    first = out[names[0]]
-    ratios = {name: statistics.median(b / a for a, b in zip(first.cpu, out[name].cpu, strict=True) if a > 0)
-              for name in names[1:]}
-    return out, ratios
+    return out, _paired_ratios({name: t.cpu for name, t in out.items()})
+
+
+def _rotated(names: list[str], k: int) -> list[str]:
+    """``names`` starting from the ``k``-th (cyclically): who goes first in turn ``k``."""
+    return names[k % len(names):] + names[:k % len(names)]
+
+
+def _paired_ratios(cpus: dict[str, list[float]]) -> dict[str, float]:
+    """For every engine but the first, the median over turns of its figure over the first engine's in
+    the same turn (the figures of each engine listed turn by turn)."""
+    names = list(cpus)
+    first = cpus[names[0]]
+    return {name: statistics.median(b / a for a, b in zip(first, cpus[name], strict=True) if a > 0)
+            for name in names[1:]}
 
 
 @dataclass
@@ -219,7 +230,7 @@ def interleaved_latency(engines: dict[str, tuple[Callable[[Any], Any], Sequence[
     for _ in range(reps):
         gc.collect()
         for start in range(0, n, block):
-            order = names[blocks % len(names):] + names[:blocks % len(names)]
+            order = _rotated(names, blocks)
             blocks += 1
             for name in order:
                 call, args = engines[name]
@@ -237,10 +248,7 @@ def interleaved_latency(engines: dict[str, tuple[Callable[[Any], Any], Sequence[
     for name in names:
         w = sorted(walls[name])
         out[name] = Latency(len(w), w[len(w) // 2] / 1e3, w[int(len(w) * 0.99)] / 1e3, statistics.median(cpus[name]))
-    first = names[0]
-    ratios = {name: statistics.median(b / a for a, b in zip(cpus[first], cpus[name], strict=True) if a > 0)
-              for name in names[1:]}
-    return out, ratios
+    return out, _paired_ratios(cpus)
 
 
 @dataclass
