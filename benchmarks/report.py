@@ -44,18 +44,28 @@ def markdown(res: dict[str, Any]) -> str:
     targets: list[tuple[str, str, bool | None]] = []
 
     if res.get("batch"):
-        out += ["### Full express policy: `policy.decide_many(source, engine=E, trace=False).to_arrow()`", "",
-                "| engine | input | accounts | accounts/s (CPU) | accounts/s (wall) |", "|---|---|---:|---:|---:|"]
+        out += ["### Full express policy: `policy.decide_many(source, engine=E, trace=False).to_arrow()`", ""]
+        window = next((r["window_s"] for r in res["batch"] if "window_s" in r), None)
+        if window is not None:
+            out += [f"Engines that decide the whole batch are timed on every input with their repetitions "
+                    f"interleaved, each at least {window:g} s of CPU (interleaved: yes); the others on a few "
+                    f"hundred rows, one input after another (interleaved: no). The targets read `auto`, the "
+                    f"engine a batch runs on when none is named.", ""]
+        out += ["| engine | input | interleaved | accounts | accounts/s (CPU) | accounts/s (wall) |",
+                "|---|---|---|---:|---:|---:|"]
         for r in res["batch"]:
-            out.append(f"| `{r['engine']}` | {r['input']} | {_n(r['n'])} | {_n(r['per_cpu_s'])} | "
-                       f"{_n(r['per_wall_s'])} |")
+            out.append(f"| `{r['engine']}` | {r['input']} | {'yes' if r.get('interleaved') else 'no'} | "
+                       f"{_n(r['n'])} | {_n(r['per_cpu_s'])} | {_n(r['per_wall_s'])} |")
         out.append("")
         for source in dict.fromkeys(r["input"] for r in res["batch"]):
-            rows = [r for r in res["batch"] if r["input"] == source and r["n"] == max(x["n"] for x in res["batch"])]
-            if rows:
-                best = max(rows, key=lambda r: r["per_cpu_s"])
+            # the default engine's figure, not the best of several: of two engines running the same code
+            # the luckier would be the one quoted
+            auto = [r for r in res["batch"] if r["input"] == source and r["engine"] == "auto"]
+            if auto:
                 targets.append((f"decide_many from {source} ≥ {_n(TARGET_BATCH)}/s",
-                                f"{_n(best['per_cpu_s'])}/s (`{best['engine']}`)", best["per_cpu_s"] >= TARGET_BATCH))
+                                f"{_n(auto[0]['per_cpu_s'])}/s (`auto`)", auto[0]["per_cpu_s"] >= TARGET_BATCH))
+            else:
+                targets.append((f"decide_many from {source} ≥ {_n(TARGET_BATCH)}/s", "`auto` not measured", None))
 
     if res.get("linearity"):
         out += ["### Linearity: CPU µs per account, `decide_many(pyarrow Table)`", "",
