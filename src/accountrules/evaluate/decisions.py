@@ -7,7 +7,7 @@ rows fired); this module is the one place that turns it into the public model.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -34,19 +34,6 @@ from accountrules.model.fields import FIELDS
 from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Ref, unparse, walk
 
 
-class FiredRow(Protocol):
-    """One row (or default / stay / computed value) that decided a section."""
-
-    @property
-    def section(self) -> str: ...
-    @property
-    def row(self) -> CRow | None: ...
-    @property
-    def output(self) -> str | None: ...
-    @property
-    def note(self) -> str: ...
-
-
 class RawOutcome(Protocol):
     """What an evaluator decided for one account (``driver.Raw``), before it is dressed."""
 
@@ -71,7 +58,7 @@ class RawOutcome(Protocol):
     @property
     def actions(self) -> Mapping[str, list[str]]: ...
     @property
-    def fired(self) -> Sequence[FiredRow]: ...
+    def action_rows(self) -> Sequence[CRow]: ...
     @property
     def decided(self) -> Mapping[str, CRow | None]: ...
     def rules(self) -> dict[str, str | None]: ...
@@ -145,6 +132,9 @@ _trace_entry = _builder(TraceEntry)
 _decision = _builder(Decision)
 
 
+# the codes a decision's sections decided: tier, churn kind, segments by name, the stage it goes to
+_Codes = tuple[str | None, str | None, Mapping[str, str | None], str | None]
+
 # a ranked value a metric's definition ranks: its key, its place in plan.portfolio_args, and the
 # description and seed ids of what it is
 Basis = tuple[str, int, Label | None, tuple[str, ...]]
@@ -187,15 +177,20 @@ class FiredTrace:
     """A trace kept as the rows that fired and the values they read, built into models on demand.
 
     The values are read when the decision is made (the env is not kept); the rest (ids,
-    descriptions, seeds, locations) is the plan's, shared by every decision.
+    descriptions, seeds, locations) is the plan's, shared by every decision. What decided each
+    section is kept as the raw gave it (section and row pairs, and the codes decided), not as one
+    record per section: the records are made when the trace is built, which most callers never ask
+    for (``benchmarks/ab.py --input decide``: docs/performance-history.md, fourteenth round).
     """
 
-    __slots__ = ("_fired", "_values", "_score_reads", "_plan", "_ranked")
+    __slots__ = ("_decided", "_codes", "_actions", "_values", "_score_reads", "_plan", "_ranked")
 
-    def __init__(self, fired: Sequence[FiredRow], values: tuple[Any, ...],
-                 score_reads: tuple[Read, ...] | None, plan: Plan | None = None,
+    def __init__(self, decided: tuple[tuple[str, CRow | None], ...], codes: _Codes, actions: Sequence[CRow],
+                 values: tuple[Any, ...], score_reads: tuple[Read, ...] | None, plan: Plan | None = None,
                  ranked: tuple[Any, ...] = ()) -> None:
-        self._fired = fired
+        self._decided = decided  # (section, the row that decided it or None), in the order decided
+        self._codes = codes
+        self._actions = actions  # the action rules that fired, in order
         self._values = values  # read values of each fired row in order, then the churn score and its reads
         self._score_reads = score_reads
         self._plan = plan
@@ -204,11 +199,14 @@ class FiredTrace:
     @classmethod
     def of(cls, plan: Plan, raw: RawOutcome) -> FiredTrace:
         env = raw.env
-        fired = tuple(raw.fired)
+        decided = tuple(raw.decided.items())
+        actions = raw.action_rows
         values: list[Any] = []
-        for f in fired:
-            if f.row is not None:
-                values.extend(f.row.read_values(env))
+        for _, row in decided:
+            if row is not None:
+                values.extend(row.read_values(env))
+        for row in actions:
+            values.extend(row.read_values(env))
         score_reads = None
         if plan.churn_score is not None:
             score_reads = plan.churn_score_reads
@@ -216,7 +214,8 @@ class FiredTrace:
             values.extend(r.fn(env) for r in score_reads)
         # a rank (0.976) says nothing without the value it ranks (20.0): keep those values too
         ranked = tuple(fn(env) for _, fn in plan.portfolio_args)
-        return cls(fired, tuple(values), score_reads, plan, ranked)
+        codes = (raw.tier, raw.churn_kind, raw.segments, raw.stage_to)
+        return cls(decided, codes, actions, tuple(values), score_reads, plan, ranked)
 
     def _basis_entries(self, read_names: Sequence[str]) -> list[TraceEntry]:
         """One ``metric`` entry per rank among ``read_names``: the ranked value and its definition."""
@@ -236,21 +235,23 @@ class FiredTrace:
 
     def build(self) -> tuple[TraceEntry, ...]:
         values = iter(self._values)
+        tier, churn_kind, segments, stage_to = self._codes
         entries = []
-        for f in self._fired:
-            row = f.row
+        for section, row in self._decided:
+            if section == "stage":
+                output, unmatched = stage_to, "(stay)"
+            else:
+                output = tier if section == "tier" else churn_kind if section == "churn" else \
+                    segments[section[8:]]  # 'segment:<name>'
+                unmatched = "(default)"
             if row is None:
                 entries.append(_trace_entry({
-                    "section": f.section, "rule": "(default)" if f.note == "default" else "(stay)",
-                    "output": f.output, "note": f.note, "description": None, "seed": (), "inputs": {},
-                    "location": None}))
+                    "section": section, "rule": unmatched, "output": output, "note": unmatched[1:-1],
+                    "description": None, "seed": (), "inputs": {}, "location": None}))
                 continue
-            prov = row.row.prov
-            entries.append(_trace_entry({
-                "section": f.section, "rule": row.row.id, "output": f.output, "note": "matched",
-                "description": prov.description, "seed": prov.seed,
-                "inputs": {r.name: json_scalar(next(values)) for r in row.reads}, "location": row.where}))
-            entries.extend(self._basis_entries([r.name for r in row.reads]))
+            entries.extend(self._matched(section, row, output, values))
+        for row in self._actions:
+            entries.extend(self._matched("actions", row, None, values))
         if self._score_reads is not None:
             inputs = {"churn.score": json_scalar(next(values))}
             inputs.update((r.name, json_scalar(next(values))) for r in self._score_reads)
@@ -258,6 +259,15 @@ class FiredTrace:
                 "section": "churn", "rule": "(score)", "output": None, "note": "computed", "description": None,
                 "seed": (), "inputs": inputs, "location": None}))
         return tuple(entries)
+
+    def _matched(self, section: str, row: CRow, output: str | None, values: Iterator[Any]) -> list[TraceEntry]:
+        """The entry of a row that fired (the values it read taken from ``values``), then its ranks' bases."""
+        prov = row.row.prov
+        entry = _trace_entry({
+            "section": section, "rule": row.row.id, "output": output, "note": "matched",
+            "description": prov.description, "seed": prov.seed,
+            "inputs": {r.name: json_scalar(next(values)) for r in row.reads}, "location": row.where})
+        return [entry, *self._basis_entries([r.name for r in row.reads])]
 
 
 class _ActionSource:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from accountrules.compile.closures import PORTFOLIO_KEY, Env, Fn
 from accountrules.compile.plan import CMetric, CRow, CTable, IndexedRows, Plan, ScanRows
@@ -21,7 +21,7 @@ from accountrules.evaluate.semantics import churn_risk, merge_actions, resolve, 
 from accountrules.i18n import N_, Message
 
 __all__ = [
-    "COMPILED", "CompiledMatcher", "Fired", "Matcher", "Raw", "json_scalar", "run", "to_decision", "written_keys",
+    "COMPILED", "CompiledMatcher", "Matcher", "Raw", "json_scalar", "run", "to_decision", "written_keys",
 ]
 
 
@@ -30,13 +30,6 @@ class Matcher(Protocol):
     def match(self, section: str, rows: Sequence[CRow], env: Env, first_only: bool) -> list[int]:
         """Indices (in ``rows`` order) of the rows whose condition is true for ``env``."""
         ...
-
-
-class Fired(NamedTuple):
-    section: str
-    row: CRow | None  # None: default / stay / computed
-    output: str | None
-    note: str = "matched"
 
 
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
@@ -48,8 +41,8 @@ class Raw:
     A plain class, not a dataclass: what a section does not decide stays the class's default, so
     a policy of one table sets three attributes a decision, not eleven. ``segments`` and ``actions``
     are assigned, never changed in place (their defaults are read-only and shared). What fired is
-    kept as the row that decided each section and the action rules that fired; :attr:`fired` lists
-    them for the trace when it is asked for, not for every decision.
+    kept as the row that decided each section and the action rules that fired; the trace is made of
+    them when it is asked for, not for every decision.
     """
 
     segments: Mapping[str, str | None] = _NOTHING
@@ -73,20 +66,6 @@ class Raw:
         """The id of the row that decided each table section (None where its default applied)."""
         return {section: None if row is None else row.row.id for section, row in self.decided.items()
                 if section != "stage"}
-
-    @property
-    def fired(self) -> list[Fired]:
-        """What decided each section, in order, then the action rules that fired."""
-        out = []
-        for section, row in self.decided.items():
-            if section == "stage":
-                out.append(Fired(section, row, self.stage_to, "matched" if row is not None else "stay"))
-            else:
-                code = self.tier if section == "tier" else self.churn_kind if section == "churn" else \
-                    self.segments[section[8:]]  # 'segment:<name>'
-                out.append(Fired(section, row, code, "matched" if row is not None else "default"))
-        out.extend(Fired("actions", r, None) for r in self.action_rows)
-        return out
 
 
 def run(plan: Plan, env: Env, matcher: Matcher, account_id: str, as_of: dt.date,
