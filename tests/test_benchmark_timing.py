@@ -72,20 +72,41 @@ def test_a_batch_repetition_fills_the_same_window_for_every_engine_and_pairs_the
     calls = {"ours": (engine(clock, "ours", 0.012, free_cost=0.5), None),
              "peer": (engine(clock, "peer", 0.150, free_cost=0.5), None)}
     timings, ratios = timing.interleaved_measure(calls, 5_000, reps=4, min_window_s=0.2)
-    # one warm-up call each (its result freed outside the sizing), then per repetition as many calls as
-    # fill at least 0.2 s: 17 of ours (0.204 s), 2 of the peer's (0.3 s)
-    warm, timed = clock.calls[:2], clock.calls[2:]
+    # one warm-up call each (its result freed outside the sizing), then per repetition one untimed lead-in
+    # call and as many calls as fill at least 0.2 s: 17 of ours (0.204 s), 2 of the peer's (0.3 s)
+    warm, turns = clock.calls[:2], clock.calls[2:]
     assert warm == ["ours", "peer"]
-    assert timed.count("ours") == 4 * 17 and timed.count("peer") == 4 * 2
+    assert turns.count("ours") == 4 * (1 + 17) and turns.count("peer") == 4 * (1 + 2)
     # the engine that goes first rotates from one repetition to the next
-    one_each = ["ours"] * 17 + ["peer"] * 2
-    assert timed == one_each + one_each[::-1] + one_each + one_each[::-1]
+    ours, peer = ["ours"] * 18, ["peer"] * 3
+    assert turns == ours + peer + peer + ours + ours + peer + peer + ours
     # a repetition's figure is the CPU time per call, freeing the results not included
     assert timings["ours"].cpu == pytest.approx([0.012] * 4)
     assert timings["peer"].cpu == pytest.approx([0.150] * 4)
     assert timings["ours"].per_s == pytest.approx(5_000 / 0.012)
     # the peer's CPU time per account over the first engine's: how many times faster ours is
     assert ratios == {"peer": pytest.approx(0.150 / 0.012)}
+
+
+def test_what_the_engine_before_left_is_not_in_the_next_ones_figure(clock: Clock) -> None:
+    # the first call after the other engine's turn costs more (its caches cold, the memory the other freed
+    # to be taken again): that call is the untimed lead-in, so the figure is the engine's own cost
+    last: list[str] = []
+
+    def switching(name: str, cost: float) -> Any:
+        def call(_: Any) -> Result:
+            clock.calls.append(name)
+            clock.spend(cost * (3.0 if last and last[-1] != name else 1.0))
+            last.append(name)
+            return Result(clock, 0.0)
+
+        return call
+
+    calls = {"ours": (switching("ours", 0.05), None), "peer": (switching("peer", 0.5), None)}
+    timings, ratios = timing.interleaved_measure(calls, 1, reps=4, min_window_s=0.2)
+    assert timings["ours"].cpu == pytest.approx([0.05] * 4)
+    assert timings["peer"].cpu == pytest.approx([0.5] * 4)
+    assert ratios == {"peer": pytest.approx(10.0)}
 
 
 def test_the_paired_ratio_does_not_move_with_the_machine_between_repetitions(
