@@ -179,8 +179,8 @@ class FiredTrace:
     The values are read when the decision is made (the env is not kept); the rest (ids,
     descriptions, seeds, locations) is the plan's, shared by every decision. What decided each
     section is kept as the raw gave it (section and row pairs, and the codes decided), not as one
-    record per section: the records are made when the trace is built, which most callers never ask
-    for (``benchmarks/ab.py --input decide``: docs/performance-history.md, fourteenth round).
+    record per section: the records are made when the trace is built, not by every decision
+    (``benchmarks/ab.py --input decide``: docs/performance-history.md, fourteenth round).
     """
 
     __slots__ = ("_decided", "_codes", "_actions", "_values", "_score_reads", "_plan", "_ranked")
@@ -239,14 +239,14 @@ class FiredTrace:
         entries = []
         for section, row in self._decided:
             if section == "stage":
-                output, unmatched = stage_to, "(stay)"
+                output, note = stage_to, "stay"  # no transition fired
             else:
                 output = tier if section == "tier" else churn_kind if section == "churn" else \
                     segments[section[8:]]  # 'segment:<name>'
-                unmatched = "(default)"
+                note = "default"  # no row matched
             if row is None:
                 entries.append(_trace_entry({
-                    "section": section, "rule": unmatched, "output": output, "note": unmatched[1:-1],
+                    "section": section, "rule": f"({note})", "output": output, "note": note,
                     "description": None, "seed": (), "inputs": {}, "location": None}))
                 continue
             entries.extend(self._matched(section, row, output, values))
