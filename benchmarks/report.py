@@ -26,6 +26,15 @@ def _met(ok: bool | None) -> str:
     return "n/a" if ok is None else ("met" if ok else "**not met**")
 
 
+def _first(rows: list[dict[str, Any]], key: str) -> Any:
+    """The first of ``rows``' values of ``key`` (the same in every row that has it), or None."""
+    return next((r[key] for r in rows if key in r), None)
+
+
+def _interleaved(row: dict[str, Any]) -> str:
+    return "yes" if row.get("interleaved") else "no"
+
+
 def markdown(res: dict[str, Any]) -> str:
     m = res["machine"]
     v = m["versions"]
@@ -45,7 +54,7 @@ def markdown(res: dict[str, Any]) -> str:
 
     if res.get("batch"):
         out += ["### Full express policy: `policy.decide_many(source, engine=E, trace=False).to_arrow()`", ""]
-        window = next((r["window_s"] for r in res["batch"] if "window_s" in r), None)
+        window = _first(res["batch"], "window_s")
         if window is not None:
             out += [f"Engines that decide the whole batch are timed on every input with their repetitions "
                     f"interleaved, each at least {window:g} s of CPU (interleaved: yes); the others on a few "
@@ -54,7 +63,7 @@ def markdown(res: dict[str, Any]) -> str:
         out += ["| engine | input | interleaved | accounts | accounts/s (CPU) | accounts/s (wall) |",
                 "|---|---|---|---:|---:|---:|"]
         for r in res["batch"]:
-            out.append(f"| `{r['engine']}` | {r['input']} | {'yes' if r.get('interleaved') else 'no'} | "
+            out.append(f"| `{r['engine']}` | {r['input']} | {_interleaved(r)} | "
                        f"{_n(r['n'])} | {_n(r['per_cpu_s'])} | {_n(r['per_wall_s'])} |")
         out.append("")
         for source in dict.fromkeys(r["input"] for r in res["batch"]):
@@ -92,7 +101,7 @@ def markdown(res: dict[str, Any]) -> str:
                 "| engine | trace | interleaved | calls | p50 µs | p99 µs | CPU µs/call |",
                 "|---|---|---|---:|---:|---:|---:|"]
         for r in res["single"]:
-            out.append(f"| `{r['engine']}` | {r['trace']} | {'yes' if r.get('interleaved') else 'no'} | "
+            out.append(f"| `{r['engine']}` | {r['trace']} | {_interleaved(r)} | "
                        f"{_n(r['calls'])} | {r['p50_us']:.1f} | "
                        f"{r['p99_us']:.1f} | {r['cpu_us_per_call']:.1f} |")
             if r["trace"] and r["engine"] in ("compiled", "auto"):
@@ -148,11 +157,10 @@ def markdown(res: dict[str, Any]) -> str:
 def _peers(res: dict[str, Any], targets: list[tuple[str, str, bool | None]]) -> list[str]:
     batch, single = res["peers_batch"], res.get("peers_single", [])
     ours = [r for r in batch if r["who"] == "accountrules"]
-    # the row the pairs were made with (run.py: `auto`); a record without pairs: the fastest of ours
-    paired = next((r["paired_with"] for r in batch if "paired_with" in r), None)
-    base = next((r for r in ours if r["call"] == paired), None) or (
-        max(ours, key=lambda r: r["per_cpu_s"]) if ours else None)
-    window = next((r["window_s"] for r in batch if "window_s" in r), None)
+    # the row the pairs were made with: the first engine timed (run.py: `auto`; alone, it has no pairs)
+    paired = _first(batch, "paired_with")
+    base = next((r for r in ours if r["call"] == paired), ours[0] if ours else None)
+    window = _first(batch, "window_s")
     out = ["### The express tier table, identical rows and inputs, public calls", "",
            f"Batch (the same accounts to every engine, the repetitions interleaved, each at least "
            f"{window if window is not None else '?'} s of CPU; accountrules is = this engine's CPU time per account / "
@@ -174,7 +182,7 @@ def _peers(res: dict[str, Any], targets: list[tuple[str, str, bool | None]]) -> 
         if base and r["who"] == "durable_rules":
             targets.append((f"tier table batch ≥ {TARGET_DURABLE_BATCH:g}× durable_rules", _x(ratio),
                             (ratio or 0) >= TARGET_DURABLE_BATCH))
-    block = next((r["block"] for r in single if "block" in r), None)
+    block = _first(single, "block")
     out += ["", f"One account, the engines' calls interleaved block by block of {block or '?'} accounts, each "
             "block run bare for its CPU time and again with a clock read around each call for p50/p99 "
             "(CPU µs/call = median over blocks; accountrules is = this engine's CPU time per call / "

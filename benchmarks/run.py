@@ -199,7 +199,7 @@ class Bench:
         # every engine on every input, their repetitions interleaved (timing.interleaved_measure): passes
         # one after the other read 158k/s and 253k/s for `vector` and `auto` on the same CSV file, the same
         # code for a batch, in one run (Q5, thirteenth round)
-        fast: dict[str, tuple[Callable[[Any], Any], Any]] = {}
+        fast: dict[tuple[str, str], tuple[Callable[[Any], Any], Any]] = {}
         for engine in engines:
             for label, source in sources.items():
                 if engine in SLOW:  # a few hundred rows, one pass each: they are not the figures compared
@@ -210,10 +210,9 @@ class Bench:
                     out.append({"engine": engine, "input": label, "interleaved": False, **t.to_dict()})
                     self.say(f"batch {engine:9s} {label:17s} {rows:>9,} rows {t.per_s:>12,.0f}/s cpu")
                 else:
-                    fast[f"{engine}|{label}"] = (self.decide_many(engine), source())
+                    fast[engine, label] = (self.decide_many(engine), source())
         timings, _ = interleaved_measure(fast, n, self.reps) if fast else ({}, {})
-        for key, t in timings.items():
-            engine, label = key.split("|", 1)
+        for (engine, label), t in timings.items():
             out.append({"engine": engine, "input": label, "interleaved": True, "window_s": MIN_WINDOW_S, **t.to_dict()})
             self.say(f"batch {engine:9s} {label:17s} {n:>9,} rows {t.per_s:>12,.0f}/s cpu")
 
@@ -253,7 +252,7 @@ class Bench:
         stats = policy.portfolio_stats(pool, as_of=AS_OF)
         accounts = pool[: self.size("single_calls")]
         # every name discovery saw, working for decide_many or not: decide may accept other names
-        quick: dict[str, tuple[Callable[[Any], Any], Sequence[Any]]] = {}
+        quick: dict[tuple[str, bool], tuple[Callable[[Any], Any], Sequence[Any]]] = {}
         slow: list[tuple[str, bool, Callable[[Any], Any]]] = []
         for engine in dict.fromkeys([*self.res.get("engines", {}), *CANDIDATES]):
             for trace in (True, False):
@@ -272,14 +271,13 @@ class Bench:
                 if engine in SLOW or each > SINGLE_INTERLEAVED_S:
                     slow.append((engine, trace, call))
                 else:
-                    quick[f"{engine}|{trace}"] = (call, accounts)
+                    quick[engine, trace] = (call, accounts)
         # the per-account engines side by side, block by block: timed one after the other in a quick block,
         # `auto` (for one account the same call as `compiled`) read 94 us p50 and `compiled` 55
         lats, _ = interleaved_latency(quick, self.reps, block=SINGLE_BLOCK) if quick else ({}, {})
-        for key, lat in lats.items():
-            engine, trace_text = key.split("|")
-            out.append({"engine": engine, "trace": trace_text == "True", "interleaved": True, **lat.to_dict()})
-            self.say(f"decide {engine} trace={trace_text}: p50 {lat.p50_us:.1f} us, p99 {lat.p99_us:.1f} us")
+        for (engine, trace), lat in lats.items():
+            out.append({"engine": engine, "trace": trace, "interleaved": True, **lat.to_dict()})
+            self.say(f"decide {engine} trace={trace}: p50 {lat.p50_us:.1f} us, p99 {lat.p99_us:.1f} us")
         for engine, trace, one in slow:
             lat = latency(one, accounts, self.reps if engine not in SLOW else 1)
             out.append({"engine": engine, "trace": trace, "interleaved": False, **lat.to_dict()})
@@ -298,22 +296,23 @@ class Bench:
         # every engine's batch is timed at the end, their repetitions interleaved (timing.interleaved_measure);
         # the ratios pair each peer with `auto`, the default a batch runs on, in the same repetition
         ours = sorted((e for e in engines if e not in SLOW), key=lambda e: e != "auto")
-        manys: dict[str, tuple[Callable[[Any], Any], Any]] = {}
-        labels: dict[str, tuple[str, str, int]] = {}
+        # keyed by (who, call): the rows' labels
+        manys: dict[tuple[str, str], tuple[Callable[[Any], Any], Any]] = {}
+        mismatches: dict[tuple[str, str], int] = {}
         for engine in ours:
             def many(src: Any, engine: str = engine) -> Any:
                 return tpol.decide_many(src, as_of=AS_OF, engine=engine, trace=False).to_arrow()
 
-            key = f"accountrules|decide_many(dicts, engine={engine!r}).to_arrow()"
+            key = ("accountrules", f"decide_many(dicts, engine={engine!r}).to_arrow()")
             manys[key] = (many, accounts)
-            labels[key] = ("accountrules", key.split("|", 1)[1], _mis(many(accounts).column("tier").to_pylist(), want))
+            mismatches[key] = _mis(many(accounts).column("tier").to_pylist(), want)
         # single calls too, their blocks interleaved (timing.interleaved_latency)
-        ones: dict[str, tuple[Callable[[Any], Any], Sequence[Any]]] = {}
+        ones: dict[tuple[str, str], tuple[Callable[[Any], Any], Sequence[Any]]] = {}
         for trace in (False, True):
             def one(a: Any, trace: bool = trace) -> Any:
                 return tpol.decide(a, as_of=AS_OF, trace=trace)
 
-            ones[f"accountrules|decide(dict, trace={trace})"] = (one, calls)
+            ones["accountrules", f"decide(dict, trace={trace})"] = (one, calls)
 
         why = tiers.zen_available()
         if why is None:
@@ -326,11 +325,11 @@ class Bench:
             def zbatch(reqs: Any) -> Any:
                 return [r["data"]["result"].get("tier") for r in eng.evaluate_batch(reqs)]
 
-            key = "zen-engine|ZenEngine.evaluate_batch(requests)"
+            key = ("zen-engine", "ZenEngine.evaluate_batch(requests)")
             manys[key] = (zbatch, requests)
-            labels[key] = ("zen-engine", key.split("|", 1)[1], _mis(zbatch(requests), want))
+            mismatches[key] = _mis(zbatch(requests), want)
             decision = eng.create_decision(content)
-            ones["zen-engine|ZenDecision.evaluate(dict)"] = (
+            ones["zen-engine", "ZenDecision.evaluate(dict)"] = (
                 lambda a: decision.evaluate(a)["result"].get("tier"), calls)
         else:
             self.note(why)
@@ -339,19 +338,19 @@ class Bench:
         if why is None:
             dur = tiers.DurableTiers(p, f"express_tiers_{os.getpid()}")
             msgs = tiers.durable_messages(accounts)
-            key = "durable_rules|Host.post(ruleset, message) per account"
+            key = ("durable_rules", "Host.post(ruleset, message) per account")
             manys[key] = (dur.post_all, msgs)
-            labels[key] = ("durable_rules", key.split("|", 1)[1], _mis(dur.post_all(msgs), want))
-            ones["durable_rules|Host.post(ruleset, message)"] = (dur.post, msgs[: len(calls)])
+            mismatches[key] = _mis(dur.post_all(msgs), want)
+            ones["durable_rules", "Host.post(ruleset, message)"] = (dur.post, msgs[: len(calls)])
         else:
             self.note(why)
 
         if manys:
             timings, paired = interleaved_measure(manys, n, self.reps)
-            paired_with = next(iter(manys)).split("|", 1)[1]
+            paired_with = next(iter(manys))[1]
             for key, t in timings.items():
-                who, call, mismatches = labels[key]
-                row = {"who": who, "call": call, "mismatches": mismatches, "window_s": MIN_WINDOW_S, **t.to_dict()}
+                who, call = key
+                row = {"who": who, "call": call, "mismatches": mismatches[key], "window_s": MIN_WINDOW_S, **t.to_dict()}
                 if key in paired:
                     row["paired_ratio"] = paired[key]
                     row["paired_with"] = paired_with
@@ -359,7 +358,7 @@ class Bench:
                 self.say(f"peers batch {who} {call}: {t.per_s:,.0f}/s")
         lats, ratios = interleaved_latency(ones, self.reps, block=SINGLE_BLOCK)
         for key, lat in lats.items():
-            who, call = key.split("|", 1)
+            who, call = key
             row = {"who": who, "call": call, **lat.to_dict()}
             if key in ratios:
                 row["paired_ratio"] = ratios[key]

@@ -15,9 +15,9 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 
 @dataclass
@@ -106,13 +106,16 @@ def measure_sizes(call: Callable[[Any], Any], small: int, large: int, reps: int,
     return t_small, t_large
 
 
+# an engine's name in the interleaved timers: any key the caller reads back (a name, a tuple of labels)
+K = TypeVar("K", bound=Hashable)
+
 # the shortest stretch of CPU time one repetition of interleaved_measure times: a call shorter than
 # this is repeated back to back within the repetition, so no engine's figure rests on a few milliseconds
 MIN_WINDOW_S = 0.2
 
 
-def interleaved_measure(calls: dict[str, tuple[Callable[[Any], Any], Any]], n: int, reps: int,
-                        min_window_s: float = MIN_WINDOW_S) -> tuple[dict[str, Timing], dict[str, float]]:
+def interleaved_measure(calls: dict[K, tuple[Callable[[Any], Any], Any]], n: int, reps: int,
+                        min_window_s: float = MIN_WINDOW_S) -> tuple[dict[K, Timing], dict[K, float]]:
     """Batch calls of several engines on the same ``n`` accounts, their repetitions interleaved:
     ``calls`` maps a name to its call and its argument (the accounts in that engine's shape).
 
@@ -128,7 +131,7 @@ def interleaved_measure(calls: dict[str, tuple[Callable[[Any], Any], Any]], n: i
     taken within a second of each other, where passes one after the other would also compare the
     machine's drift between them, and a figure of a few milliseconds whatever the machine did in them."""
     names = list(calls)
-    times: dict[str, int] = {}
+    times: dict[K, int] = {}
     for name, (call, arg) in calls.items():
         gc.collect()
         c0 = time.process_time()
@@ -160,12 +163,12 @@ def interleaved_measure(calls: dict[str, tuple[Callable[[Any], Any], Any]], n: i
     return out, _paired_ratios({name: t.cpu for name, t in out.items()})
 
 
-def _rotated(names: list[str], k: int) -> list[str]:
+def _rotated(names: list[K], k: int) -> list[K]:
     """``names`` starting from the ``k``-th (cyclically): who goes first in turn ``k``."""
     return names[k % len(names):] + names[:k % len(names)]
 
 
-def _paired_ratios(cpus: dict[str, list[float]]) -> dict[str, float]:
+def _paired_ratios(cpus: dict[K, list[float]]) -> dict[K, float]:
     """For every engine but the first, the median over turns of its figure over the first engine's in
     the same turn (the figures of each engine listed turn by turn)."""
     names = list(cpus)
@@ -208,8 +211,8 @@ def latency(call: Callable[[Any], Any], args: Sequence[Any], reps: int, warm: in
                    statistics.median(cpu))
 
 
-def interleaved_latency(engines: dict[str, tuple[Callable[[Any], Any], Sequence[Any]]], reps: int, block: int = 100,
-                        warm: int = 200) -> tuple[dict[str, Latency], dict[str, float]]:
+def interleaved_latency(engines: dict[K, tuple[Callable[[Any], Any], Sequence[Any]]], reps: int, block: int = 100,
+                        warm: int = 200) -> tuple[dict[K, Latency], dict[K, float]]:
     """Single calls of several engines, their blocks interleaved: ``engines`` maps a name to its call and
     its arguments (the same accounts in each engine's shape, as many for each). Each repetition walks
     the accounts ``block`` at a time; each block is timed for every engine in turn, the engine that goes
@@ -230,8 +233,8 @@ def interleaved_latency(engines: dict[str, tuple[Callable[[Any], Any], Sequence[
     for call, args in engines.values():
         for a in args[:warm]:
             call(a)
-    walls: dict[str, list[int]] = {k: [] for k in names}
-    cpus: dict[str, list[float]] = {k: [] for k in names}
+    walls: dict[K, list[int]] = {k: [] for k in names}
+    cpus: dict[K, list[float]] = {k: [] for k in names}
     blocks = 0
     for _ in range(reps):
         gc.collect()
@@ -250,7 +253,7 @@ def interleaved_latency(engines: dict[str, tuple[Callable[[Any], Any], Sequence[
                     t0 = time.perf_counter_ns()
                     call(a)
                     samples.append(time.perf_counter_ns() - t0)
-    out: dict[str, Latency] = {}
+    out: dict[K, Latency] = {}
     for name in names:
         w = sorted(walls[name])
         out[name] = Latency(len(w), w[len(w) // 2] / 1e3, w[int(len(w) * 0.99)] / 1e3, statistics.median(cpus[name]))
