@@ -196,9 +196,9 @@ class Bench:
             sources["pandas DataFrame"] = lambda: frame
         except ImportError as e:
             self.note(f"pandas absent: {e}")
-        # every engine on every input, their repetitions interleaved (timing.interleaved_measure): passes
-        # one after the other read 158k/s and 253k/s for `vector` and `auto` on the same CSV file, the same
-        # code for a batch, in one run (Q5, thirteenth round)
+        # every engine on every input, their repetitions interleaved (timing.interleaved_measure), so that
+        # every engine meets the same states of the machine: passes one after the other read 158k/s and
+        # 253k/s for `vector` and `auto` on the same CSV file, the same code for a batch (thirteenth round, Q5)
         fast: dict[tuple[str, str], tuple[Callable[[Any], Any], Any]] = {}
         for engine in engines:
             for label, source in sources.items():

@@ -124,7 +124,7 @@ def interleaved_measure(calls: dict[K, tuple[Callable[[Any], Any], Any]], n: int
     engine, as ``timeit`` sizes its loops), the results kept until the window closes so that freeing
     them is not timed, for anyone. The engine that goes first rotates from one repetition to the next.
     A repetition's figure is its CPU (and wall) time divided by the calls it ran; each engine's turn
-    starts with one more call, untimed, so that no figure carries what the engine before it left.
+    starts with one more call, untimed, so that no figure includes the first call after another engine's.
 
     Returns each engine's :class:`Timing` and, for every engine but the first, the median over
     repetitions of (its CPU time per account / the first engine's in the same repetition): two figures
@@ -148,9 +148,9 @@ def interleaved_measure(calls: dict[K, tuple[Callable[[Any], Any], Any]], n: int
             count = times[name]
             kept: list[Any] = [None] * count
             gc.collect()
-            # one untimed call first: the first call after another engine's pays for the state that one left
-            # (caches, freed memory), which is no figure of this engine's (the fourteenth round's Q1 read
-            # `vector` 15% under `auto` on the same CSV file, its window always after `compiled`'s)
+            # one untimed call first: the first call after another engine's may pay for the state that one
+            # left (caches, freed memory); docs/performance.md says what prompted it and that its effect on
+            # the runs was not measured
             lead = call(arg)
             del lead  # freed outside the figure too
             c0, w0 = time.process_time(), time.perf_counter()
