@@ -2,6 +2,6 @@
 
 import sys
 
-from accountrules.cli import main
+from accountrules.cli import console
 
-sys.exit(main())
+sys.exit(console())

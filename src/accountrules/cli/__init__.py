@@ -1,5 +1,5 @@
 """The ``accountrules`` command line: one module per command, shared argument types in :mod:`.args`."""
 
-from accountrules.cli.app import OPTIONAL_MODULES, build_parser, log_level, main, missing_module_message
+from accountrules.cli.app import OPTIONAL_MODULES, build_parser, console, log_level, main, missing_module_message
 
-__all__ = ["OPTIONAL_MODULES", "build_parser", "log_level", "main", "missing_module_message"]
+__all__ = ["OPTIONAL_MODULES", "build_parser", "console", "log_level", "main", "missing_module_message"]

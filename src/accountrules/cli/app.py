@@ -35,8 +35,8 @@ from accountrules.i18n import N_, Gettext, UnknownLanguageError, gettext_for, la
 # a command that reaches a missing optional module says which extra to install and exits 2
 from accountrules.io.optional import OPTIONAL_MODULES
 
-__all__ = ["OPTIONAL_MODULES", "Parser", "build_parser", "exit_codes", "log_level", "main", "missing_module_message",
-           "requested_lang"]
+__all__ = ["OPTIONAL_MODULES", "Parser", "build_parser", "console", "exit_codes", "log_level", "main",
+           "missing_module_message", "requested_lang"]
 
 # module paths of subcommands, imported lazily so a missing optional extra only breaks its own command
 _SUBCOMMANDS = (
@@ -210,6 +210,20 @@ def requested_lang(argv: Sequence[str], environ: Any = None) -> str:
             except UnknownLanguageError:
                 pass  # the parser reports it
     return lang or lang_from_env(environ)
+
+
+def console() -> int:
+    """The ``accountrules`` program (the console script and ``python -m accountrules``): :func:`main` on
+    ``sys.argv``, in a process of its own.
+
+    numpy's bundled OpenBLAS starts a worker per core when numpy is imported, and each worker spins on its
+    core a while (OpenBLAS's thread timeout) waiting for work no command gives it: none multiplies
+    matrices big enough to share out. The program asks for one BLAS thread unless its caller chose a
+    number (``docs/performance.md`` has what ``benchmarks/ab.py --input cli`` printed for it). Only here: :func:`main`
+    may run inside someone else's process, whose environment is not ours to change. Importing this
+    package does not import numpy (``tests/test_cli_console.py``), so the setting is read in time."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    return main()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
