@@ -230,6 +230,15 @@ def _sample(src: str, kind: str, path: Path, policy: str, tmp: Path) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def _compile(src: str) -> None:
+    """A tree's modules compiled into its ``__pycache__`` before the first sample (``compileall`` writes
+    only what is stale). An import reads a fresh cache and otherwise compiles the source, in every process
+    when it may not write the cache (a fresh ``git archive`` under PYTHONDONTWRITEBYTECODE, which the
+    machine of the fifteenth round sets): the side without one paid that in every sample of the inputs
+    that time a whole process or an import (``cli``, ``cli-explain``, ``cli-diff``, ``load``)."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", src], check=True, stdout=subprocess.DEVNULL)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", required=True, help="the src folder of the tree before")
@@ -246,6 +255,8 @@ def main() -> None:
         tmp = Path(d)
         path = _inputs("csv-plain" if args.input.startswith("cli") else args.input, args.rows, tmp)
         sides = {"before": str(Path(args.before).resolve()), "after": str(Path(args.after).resolve())}
+        for src in sides.values():
+            _compile(src)
         got: dict[str, list[float]] = {"before": [], "after": []}
         load = os.getloadavg()[0]
         for i in range(args.pairs):
