@@ -10,7 +10,8 @@ Arrow kernels, column by column (``benchmarks/ab.py --input cli`` measures the c
 * a text cell (text, list, date) a spreadsheet would run as a formula gets a leading ``'``
   (:func:`~accountrules.io.writers.neutralise`), numbers never do;
 * a cell holding the delimiter, the quote or a character of the line end is quoted, its quotes
-  doubled (``csv.QUOTE_MINIMAL``).
+  doubled (``csv.QUOTE_MINIMAL``); the text of a number or a flag holds none of them, so only text
+  cells are searched.
 
 :func:`csv_text` returns None where it cannot promise the same bytes (a column type it does not
 know; a bare CR in a cell when lines end in LF alone, where the writer quotes the whole row), and
@@ -24,6 +25,7 @@ import re
 from typing import Any
 
 from accountrules.io.optional import require
+from accountrules.io.readers import cell_text
 
 __all__ = ["csv_text"]
 
@@ -45,17 +47,23 @@ def csv_text(table: Any, line_end: str, *, formulas: bool = False) -> str | None
         text, is_text = _shown(pa, pc, col)
         if text is None:
             return None
+        if not is_text:  # a number or a flag: no formula rule, and no delimiter, quote or line end in its text
+            cells.append(pc.fill_null(text, ""))
+            continue
         if _few_values(pc, text):  # codes of the policy: each distinct text is checked once
             coded = pc.dictionary_encode(text)
-            words = _cells(pc, coded.dictionary, is_text, formulas, special, "\r" not in line_end)
+            words = _cells(pc, coded.dictionary, formulas, special, "\r" not in line_end)
             text = None if words is None else words.take(coded.indices)
         else:
-            text = _cells(pc, text, is_text, formulas, special, "\r" not in line_end)
+            text = _cells(pc, text, formulas, special, "\r" not in line_end)
         if text is None:
             return None
         cells.append(pc.fill_null(text, ""))
-    lines = pc.binary_join_element_wise(*cells, ",")
-    return line_end.join(lines.to_pylist()) + line_end
+    # each row's cells joined, then its line end: the rows are then the array's text end to end, read off
+    # its buffer at once rather than one Python string a row
+    rows = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, ","), "", line_end)
+    text = cell_text(rows)
+    return None if text is None else text.decode("utf-8")
 
 
 def _few_values(pc: Any, text: Any) -> bool:
@@ -64,16 +72,15 @@ def _few_values(pc: Any, text: Any) -> bool:
     return len(text) >= 64 and pc.count_distinct(head).as_py() * 4 <= len(head)
 
 
-def _cells(pc: Any, text: Any, is_text: bool, formulas: bool, special: str, bare_cr: bool) -> Any:
-    """Text cells as written: neutralised (text only, unless ``formulas``), then quoted where they must be;
-    None when a bare CR must be quoted by the csv module's own rule."""
-    if is_text:
-        if bare_cr and pc.any(pc.match_substring(text, "\r")).as_py():
-            return None
-        if not formulas:
-            risky = pc.match_substring_regex(text, _FORMULA)
-            if pc.any(risky).as_py():
-                text = pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
+def _cells(pc: Any, text: Any, formulas: bool, special: str, bare_cr: bool) -> Any:
+    """Text cells as written: neutralised (unless ``formulas``), then quoted where they must be; None when a
+    bare CR must be quoted by the csv module's own rule."""
+    if bare_cr and pc.any(pc.match_substring(text, "\r")).as_py():
+        return None
+    if not formulas:
+        risky = pc.match_substring_regex(text, _FORMULA)
+        if pc.any(risky).as_py():
+            text = pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
     quote = pc.match_substring_regex(text, special)
     if pc.any(quote).as_py():
         doubled = pc.replace_substring(text, '"', '""')
@@ -107,7 +114,9 @@ def _floats(pa: Any, pc: Any, col: Any) -> Any:
     an exponent sooner than Python) is numpy's ``str`` of a float64, which is Python's ``repr``."""
     col = col.cast(pa.float64())
     text = col.cast(pa.string())
-    whole = pc.match_substring_regex(text, "^-?[0-9]+$")
+    # a whole number is written without ".0" by Arrow; told from its value, not its text (an infinity is
+    # "whole" too, and replaced below with the rest of the numbers outside the plain range)
+    whole = pc.equal(pc.floor(col), col)
     text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
     size = pc.abs(col)
     plain = pc.or_(pc.and_(pc.greater_equal(size, 1e-4), pc.less(size, 1e9)), pc.equal(col, 0.0))
