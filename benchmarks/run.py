@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -396,6 +397,11 @@ class Bench:
             return
         sizes = self.size("cli")
         self.res["cli_full_chunks"] = CLI_FULL_CHUNKS
+        # the package compiled first, so that no command's figure includes compiling it: under
+        # PYTHONDONTWRITEBYTECODE a module without a fresh cache is compiled again in every process
+        # (ab.py does the same for its two trees; docs/performance.md, "Before and after a change")
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(accountrules.__file__).parent)],
+                       check=True, stdout=subprocess.DEVNULL)
         for engine in [None, *(e for e in engines if e not in SLOW)]:
             rows: list[dict[str, Any]] = []
             for n in sizes:
