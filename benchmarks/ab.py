@@ -24,7 +24,10 @@ calls over 1,000 generated accounts, each sample the p50 of per-call CPU time; `
 call and the first read of its trace (the entries are built then); ``decide-tier``: the same
 with ``trace=False`` on the tier table of ``tiers.py``, the call ``run.py`` compares with the peers;
 ``tier-batch``: ``decide_many`` of ``--rows`` nested dicts on that tier table to a pyarrow Table, the
-batch ``run.py`` compares with the peers; ``small-batch``: ``decide_many`` of a pyarrow Table of ``--rows``
+batch ``run.py`` compares with the peers; ``decisions``: ``BatchResult.decisions`` of a batch of
+``--rows`` accounts (full express policy, with trace) decided before the timer, every Decision built and
+held, as a caller listing them does (the cyclic collector's passes over the growing list included);
+``small-batch``: ``decide_many`` of a pyarrow Table of ``--rows``
 accounts (a CRM's page of them, say 20) to a pyarrow Table, 300 calls over distinct tables, each
 sample the p50 of per-call CPU time: what a batch costs beyond its rows.
 """
@@ -126,6 +129,22 @@ print(time.process_time() - t)
 """
 
 
+# every Decision of a batch built and held: what BatchResult.decisions costs a caller
+DECISIONS = """
+import datetime as dt, sys, time
+sys.path.insert(0, {here!r})
+import accountrules, portfolio
+as_of = dt.date(2026, 6, 30)
+policy = accountrules.load_policy({policy!r})
+table = portfolio.to_table(portfolio.make_columns({rows!r}, 7, as_of))
+policy.decide_many(table.slice(0, 1000), as_of=as_of).decisions
+result = policy.decide_many(table, as_of=as_of)
+t = time.process_time()
+held = result.decisions
+print(time.process_time() - t)
+"""
+
+
 # a small batch, many times: the p50 of per-call CPU time over distinct tables of --rows accounts
 SMALL_BATCH = """
 import datetime as dt, statistics, sys, time
@@ -161,7 +180,7 @@ def _inputs(kind: str, rows: int, tmp: Path) -> Path:
     sys.path.insert(0, str(HERE))
     import portfolio
 
-    if kind.startswith("decide") or kind in ("tier-batch", "small-batch"):
+    if kind.startswith("decide") or kind in ("tier-batch", "small-batch", "decisions"):
         return Path(str(rows))  # no input file: the child makes its accounts; the path carries the call count
     if kind == "load":
         import huge_table
@@ -224,6 +243,8 @@ def _sample(src: str, kind: str, path: Path, policy: str, tmp: Path) -> float:
         code = TIER_BATCH.format(here=str(HERE), policy=policy, rows=int(path.name), tmp=str(tmp))
     elif kind == "small-batch":
         code = SMALL_BATCH.format(here=str(HERE), policy=policy, rows=int(path.name))
+    elif kind == "decisions":
+        code = DECISIONS.format(here=str(HERE), policy=policy, rows=int(path.name))
     else:
         code = CHILD.format(here=str(HERE), policy=policy, kind=kind, path=str(path))
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
@@ -245,7 +266,7 @@ def main() -> None:
     ap.add_argument("--after", required=True, help="the src folder of the tree after")
     ap.add_argument("--input", choices=["csv", "csv-plain", "table", "jsonl", "dicts", "cli", "load", "decide",
                                         "decide-tier", "decide-trace", "tier-batch", "small-batch", "cli-explain",
-                                        "cli-diff"],
+                                        "cli-diff", "decisions"],
                     default="csv-plain")
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--pairs", type=int, default=8)
@@ -256,6 +277,10 @@ def main() -> None:
         path = _inputs("csv-plain" if args.input.startswith("cli") else args.input, args.rows, tmp)
         sides = {"before": str(Path(args.before).resolve()), "after": str(Path(args.after).resolve())}
         for src in sides.values():
+            # a folder without the package would import the installed one (an editable install: the
+            # working tree) on that side, and the two sides would time the same code
+            if not (Path(src) / "accountrules" / "__init__.py").is_file():
+                sys.exit(f"ab.py: {src} holds no accountrules package (give the src folder of a tree)")
             _compile(src)
         got: dict[str, list[float]] = {"before": [], "after": []}
         load = os.getloadavg()[0]
@@ -273,7 +298,8 @@ def main() -> None:
             "decide-tier": "decide(dict, trace=False), the tier table, p50 of",
             "decide-trace": "decide(dict, trace=True).trace[0], p50 of",
             "tier-batch": "decide_many(nested dicts), the tier table",
-            "small-batch": "decide_many(pyarrow Table).to_arrow(), full express policy, p50 of 300 calls of"}.get(
+            "small-batch": "decide_many(pyarrow Table).to_arrow(), full express policy, p50 of 300 calls of",
+            "decisions": "BatchResult.decisions of decide_many(pyarrow Table), full express policy, with trace,"}.get(
         args.input, f"decide_many({args.input})")
     per_call = args.input.startswith("decide") or args.input == "small-batch"  # samples are p50s of a call
     print(f"{what}, {args.rows:,} {'calls' if args.input.startswith('decide') else 'rows'}, {args.pairs} interleaved "

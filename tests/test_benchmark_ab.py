@@ -44,9 +44,23 @@ def test_both_trees_are_compiled_before_the_first_sample(tmp_path: Path, monkeyp
 
     monkeypatch.setattr(ab, "_sample", sample)
     before, after = tmp_path / "before", tmp_path / "after"
+    for tree in (before, after):
+        (tree / "accountrules").mkdir(parents=True)
+        (tree / "accountrules" / "__init__.py").write_text("", encoding="utf-8")
     monkeypatch.setattr("sys.argv", ["ab.py", "--before", str(before), "--after", str(after), "--input", "decide",
                                      "--rows", "10", "--pairs", "2"])
     ab.main()
     both = [str(before.resolve()), str(after.resolve())]
     assert sorted(compiled) == sorted(both)
     assert len(sampled) == 4 and all(sorted(seen) == sorted(both) for _, seen in sampled)
+
+
+def test_a_folder_without_the_package_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # PYTHONPATH pointing at it would import the installed package instead (an editable install: the
+    # working tree), and both sides would time the same code
+    (tmp_path / "src").mkdir()
+    monkeypatch.setattr(ab, "_compile", lambda src: None)
+    monkeypatch.setattr("sys.argv", ["ab.py", "--before", str(tmp_path / "src"), "--after", str(tmp_path / "src"),
+                                     "--input", "decide", "--rows", "10", "--pairs", "1"])
+    with pytest.raises(SystemExit, match="holds no accountrules package"):
+        ab.main()

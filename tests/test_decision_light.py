@@ -163,3 +163,22 @@ def test_decisions_share_the_plans_outcome_models_and_stay_equal_to_built_ones()
     # another policy (here a second load of the same files) never sees this plan's models
     other = _decisions(EXPRESS, accounts)
     assert all(a.tier is not b.tier and a.tier == b.tier for a, b in zip(first, other, strict=True))
+
+
+
+def test_a_held_decision_leaves_few_objects_for_the_cyclic_collector() -> None:
+    # A caller listing a batch's Decisions (``result.decisions``) holds them all; every object of theirs
+    # the cyclic collector tracks is walked again at each full pass as the list grows. The reasons of an
+    # action and the sections of the trace are kept as tuples of text, which the collector stops tracking
+    # after its first look: 26 tracked objects a Decision became 12 (``benchmarks/ab.py --input
+    # decisions``: docs/performance-history.md, fifteenth round).
+    import gc
+
+    result = EXPRESS.decide_many(ROOT / "examples" / "portfolio" / "accounts.csv", as_of=AS_OF)
+    assert result.decisions  # the plan's shared parts (outcomes, labels) are made by the first ones
+    gc.collect()
+    before = len(gc.get_objects())
+    held = result.decisions
+    gc.collect()
+    per_decision = (len(gc.get_objects()) - before) / len(held)
+    assert len(held) == 300 and per_decision <= 16

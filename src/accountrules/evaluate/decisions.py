@@ -56,7 +56,7 @@ class RawOutcome(Protocol):
     @property
     def churn_score(self) -> float | None: ...
     @property
-    def actions(self) -> Mapping[str, list[str]]: ...
+    def actions(self) -> Mapping[str, tuple[str, ...]]: ...
     @property
     def action_rows(self) -> Sequence[CRow]: ...
     @property
@@ -183,12 +183,16 @@ class FiredTrace:
     (``benchmarks/ab.py --input decide``: docs/performance-history.md, fourteenth round).
     """
 
-    __slots__ = ("_decided", "_codes", "_actions", "_values", "_score_reads", "_plan", "_ranked")
+    __slots__ = ("_sections", "_rows", "_codes", "_actions", "_values", "_score_reads", "_plan", "_ranked")
 
-    def __init__(self, decided: tuple[tuple[str, CRow | None], ...], codes: _Codes, actions: Sequence[CRow],
-                 values: tuple[Any, ...], score_reads: tuple[Read, ...] | None, plan: Plan | None = None,
-                 ranked: tuple[Any, ...] = ()) -> None:
-        self._decided = decided  # (section, the row that decided it or None), in the order decided
+    def __init__(self, sections: tuple[str, ...], rows: tuple[CRow | None, ...], codes: _Codes,
+                 actions: Sequence[CRow], values: tuple[Any, ...], score_reads: tuple[Read, ...] | None,
+                 plan: Plan | None = None, ranked: tuple[Any, ...] = ()) -> None:
+        # the sections in the order decided, and the row that decided each (None: its default); two tuples,
+        # not one of pairs: the cyclic collector stops looking at the sections' after its first pass, where
+        # it walked every pair of every Decision a caller held at each pass
+        self._sections = sections
+        self._rows = rows
         self._codes = codes
         self._actions = actions  # the action rules that fired, in order
         self._values = values  # read values of each fired row in order, then the churn score and its reads
@@ -199,10 +203,10 @@ class FiredTrace:
     @classmethod
     def of(cls, plan: Plan, raw: RawOutcome) -> FiredTrace:
         env = raw.env
-        decided = tuple(raw.decided.items())
+        rows = tuple(raw.decided.values())
         actions = raw.action_rows
         values: list[Any] = []
-        for _, row in decided:
+        for row in rows:
             if row is not None:
                 values.extend(row.read_values(env))
         for row in actions:
@@ -215,7 +219,7 @@ class FiredTrace:
         # a rank (0.976) says nothing without the value it ranks (20.0): keep those values too
         ranked = tuple(fn(env) for _, fn in plan.portfolio_args)
         codes = (raw.tier, raw.churn_kind, raw.segments, raw.stage_to)
-        return cls(decided, codes, actions, tuple(values), score_reads, plan, ranked)
+        return cls(tuple(raw.decided), rows, codes, actions, tuple(values), score_reads, plan, ranked)
 
     def _basis_entries(self, read_names: Sequence[str]) -> list[TraceEntry]:
         """One ``metric`` entry per rank among ``read_names``: the ranked value and its definition."""
@@ -237,7 +241,7 @@ class FiredTrace:
         values = iter(self._values)
         tier, churn_kind, segments, stage_to = self._codes
         entries = []
-        for section, row in self._decided:
+        for section, row in zip(self._sections, self._rows, strict=True):
             if section == "stage":
                 output, note = stage_to, "stay"  # no transition fired
             else:
@@ -275,7 +279,7 @@ class _ActionSource:
 
     __slots__ = ("_plan", "_fired", "_account_id", "_as_of")
 
-    def __init__(self, plan: Plan, fired: Mapping[str, list[str]], account_id: str, as_of: dt.date) -> None:
+    def __init__(self, plan: Plan, fired: Mapping[str, tuple[str, ...]], account_id: str, as_of: dt.date) -> None:
         self._plan = plan
         self._fired = fired  # code -> ids of the rules that prescribed it, in prescription order
         self._account_id = account_id
@@ -299,7 +303,7 @@ class _ActionSource:
                 due = dues[days] = as_of + dt.timedelta(days=days)
             out.append(_action_item({
                 "code": code, "title": a.title, "owner": a.owner, "priority": _PRIORITY[a.priority], "due": due,
-                "key": f"{prefix}{code}{suffix}", "reasons": tuple(reasons)}))
+                "key": f"{prefix}{code}{suffix}", "reasons": reasons}))
         return tuple(out)
 
 

@@ -53,7 +53,7 @@ class Raw:
     churn_kind: str | None = None
     churn_risk: str | None = None
     churn_score: float | None = None
-    actions: Mapping[str, list[str]] = _NOTHING  # code -> rule ids
+    actions: Mapping[str, tuple[str, ...]] = _NOTHING  # code -> rule ids
     action_rows: Sequence[CRow] = ()  # the action rules that fired, in order
 
     def __init__(self, env: Env) -> None:

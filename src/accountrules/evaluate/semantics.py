@@ -96,12 +96,16 @@ def churn_risk(table: CTable, row: CRow | None) -> str | None:
     return row.row.risk if row is not None else table.table.default_risk
 
 
-def merge_actions(fired: Iterable[CRow]) -> dict[str, list[str]]:
+def merge_actions(fired: Iterable[CRow]) -> dict[str, tuple[str, ...]]:
     """Action code -> ids of the rules that asked for it, codes in first-asked order."""
-    out: dict[str, list[str]] = {}
+    # tuples of text, not lists: a Decision keeps them, and the cyclic collector stops looking at a tuple
+    # of text after its first pass over it, where it walks a list at every pass of a caller holding many
+    out: dict[str, tuple[str, ...]] = {}
     for r in fired:
+        rid = (r.row.id,)
         for code in r.row.actions:
-            out.setdefault(code, []).append(r.row.id)
+            had = out.get(code)
+            out[code] = rid if had is None else had + rid
     return out
 
 
