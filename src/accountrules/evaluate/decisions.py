@@ -189,8 +189,8 @@ class FiredTrace:
                  actions: Sequence[CRow], values: tuple[Any, ...], score_reads: tuple[Read, ...] | None,
                  plan: Plan | None = None, ranked: tuple[Any, ...] = ()) -> None:
         # the sections in the order decided, and the row that decided each (None: its default); two tuples,
-        # not one of pairs: the cyclic collector stops looking at the sections' after its first pass, where
-        # it walked every pair of every Decision a caller held at each pass
+        # not one of pairs: the cyclic collector stops tracking the tuple of sections after its first pass,
+        # where it walked every pair of every Decision a caller held at each of its passes
         self._sections = sections
         self._rows = rows
         self._codes = codes
