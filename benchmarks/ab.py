@@ -46,6 +46,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from timing import compile_package  # noqa: E402
+
 AS_OF = dt.date(2026, 6, 30)
 
 CHILD = """
@@ -251,15 +254,6 @@ def _sample(src: str, kind: str, path: Path, policy: str, tmp: Path) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def _compile(src: str) -> None:
-    """A tree's modules compiled into its ``__pycache__`` before the first sample (``compileall`` writes
-    only what is stale). An import reads a fresh cache and otherwise compiles the source, in every process
-    when it may not write the cache (a fresh ``git archive`` under PYTHONDONTWRITEBYTECODE, which the
-    machine of the fifteenth round sets): the side without one paid that in every sample of the inputs
-    that time a whole process or an import (``cli``, ``cli-explain``, ``cli-diff``, ``load``)."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", src], check=True, stdout=subprocess.DEVNULL)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", required=True, help="the src folder of the tree before")
@@ -281,7 +275,9 @@ def main() -> None:
             # working tree) on that side, and the two sides would time the same code
             if not (Path(src) / "accountrules" / "__init__.py").is_file():
                 sys.exit(f"ab.py: {src} holds no accountrules package (give the src folder of a tree)")
-            _compile(src)
+            # a tree without fresh caches (a fresh `git archive`) paid its compiling in every sample of the
+            # inputs that time a whole process or an import (cli, cli-explain, cli-diff, load)
+            compile_package(src)
         got: dict[str, list[float]] = {"before": [], "after": []}
         load = os.getloadavg()[0]
         for i in range(args.pairs):

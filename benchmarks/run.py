@@ -33,7 +33,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,7 +48,16 @@ sys.path.insert(0, str(HERE))
 import portfolio  # noqa: E402
 import report  # noqa: E402
 import tiers  # noqa: E402
-from timing import MIN_WINDOW_S, interleaved_latency, interleaved_measure, latency, measure, measure_sizes, run_child  # noqa: E402
+from timing import (  # noqa: E402
+    MIN_WINDOW_S,
+    compile_package,
+    interleaved_latency,
+    interleaved_measure,
+    latency,
+    measure,
+    measure_sizes,
+    run_child,
+)
 
 import accountrules  # noqa: E402
 
@@ -397,11 +405,7 @@ class Bench:
             return
         sizes = self.size("cli")
         self.res["cli_full_chunks"] = CLI_FULL_CHUNKS
-        # the package compiled first, so that no command's figure includes compiling it: under
-        # PYTHONDONTWRITEBYTECODE a module without a fresh cache is compiled again in every process
-        # (ab.py does the same for its two trees; docs/performance.md, "Before and after a change")
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(accountrules.__file__).parent)],
-                       check=True, stdout=subprocess.DEVNULL)
+        compile_package(str(Path(accountrules.__file__).parent))  # no command's figure includes compiling it
         for engine in [None, *(e for e in engines if e not in SLOW)]:
             rows: list[dict[str, Any]] = []
             for n in sizes:

@@ -260,6 +260,14 @@ def interleaved_latency(engines: dict[K, tuple[Callable[[Any], Any], Sequence[An
     return out, _paired_ratios(cpus)
 
 
+def compile_package(folder: str) -> None:
+    """Every module under ``folder`` compiled into its ``__pycache__`` (``compileall`` writes only what is
+    stale), before a timed process imports it. An import reads a fresh cache and otherwise compiles the
+    source, in every process when it may not write the cache (PYTHONDONTWRITEBYTECODE, which the machine
+    of the fifteenth round sets): a figure that times a whole process or an import would include that."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", folder], check=True, stdout=subprocess.DEVNULL)
+
+
 @dataclass
 class ChildRun:
     returncode: int

@@ -216,11 +216,12 @@ def console() -> int:
     """The ``accountrules`` program (the console script and ``python -m accountrules``): :func:`main` on
     ``sys.argv``, in a process of its own.
 
-    numpy's bundled OpenBLAS starts a worker per core when numpy is imported, and each worker spins on its
-    core a while (OpenBLAS's thread timeout) waiting for work no command gives it: none multiplies
-    matrices big enough to share out. The program asks for one BLAS thread unless its caller chose a
-    number (``docs/performance.md`` has what ``benchmarks/ab.py --input cli`` printed for it). Only here: :func:`main`
-    may run inside someone else's process, whose environment is not ours to change. Importing this
+    numpy's bundled OpenBLAS starts a worker for each core beyond the first when numpy is imported, and
+    each spins on its core a while (OpenBLAS's thread timeout) waiting for matrix work: of the commands,
+    only ``backtest``'s BG/NBD fit calls BLAS at all (vector products). The program asks for one BLAS
+    thread unless its caller chose a number (``docs/performance.md`` has what ``benchmarks/ab.py --input
+    cli`` printed for it). Only here: :func:`main` may run inside someone else's process, whose
+    environment is not ours to change. Importing this
     package does not import numpy (``tests/test_cli_console.py``), so the setting is read in time."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     return main()

@@ -178,9 +178,9 @@ class FiredTrace:
 
     The values are read when the decision is made (the env is not kept); the rest (ids,
     descriptions, seeds, locations) is the plan's, shared by every decision. What decided each
-    section is kept as the raw gave it (section and row pairs, and the codes decided), not as one
-    record per section: the records are made when the trace is built, not by every decision
-    (``benchmarks/ab.py --input decide``: docs/performance-history.md, fourteenth round).
+    section is kept as the raw gave it (the sections, the row that decided each, and the codes
+    decided), not as one record per section: the records are made when the trace is built, not by
+    every decision (``benchmarks/ab.py --input decide``: docs/performance-history.md, fourteenth round).
     """
 
     __slots__ = ("_sections", "_rows", "_codes", "_actions", "_values", "_score_reads", "_plan", "_ranked")
@@ -242,13 +242,10 @@ class FiredTrace:
         tier, churn_kind, segments, stage_to = self._codes
         entries = []
         for section, row in zip(self._sections, self._rows, strict=True):
-            if section == "stage":
-                output, note = stage_to, "stay"  # no transition fired
-            else:
-                output = tier if section == "tier" else churn_kind if section == "churn" else \
-                    segments[section[8:]]  # 'segment:<name>'
-                note = "default"  # no row matched
+            output = stage_to if section == "stage" else tier if section == "tier" else \
+                churn_kind if section == "churn" else segments[section[8:]]  # 'segment:<name>'
             if row is None:
+                note = "stay" if section == "stage" else "default"  # no transition fired; no row matched
                 entries.append(_trace_entry({
                     "section": section, "rule": f"({note})", "output": output, "note": note,
                     "description": None, "seed": (), "inputs": {}, "location": None}))

@@ -45,17 +45,14 @@ def csv_text(table: Any, line_end: str, *, formulas: bool = False) -> str | None
         if isinstance(col, pa.ChunkedArray):
             col = col.combine_chunks()
         text, is_text = _shown(pa, pc, col)
-        if text is None:
-            return None
-        if not is_text:  # a number or a flag: no formula rule, and no delimiter, quote or line end in its text
-            cells.append(pc.fill_null(text, ""))
-            continue
-        if _few_values(pc, text):  # codes of the policy: each distinct text is checked once
-            coded = pc.dictionary_encode(text)
-            words = _cells(pc, coded.dictionary, formulas, special, "\r" not in line_end)
-            text = None if words is None else words.take(coded.indices)
-        else:
-            text = _cells(pc, text, formulas, special, "\r" not in line_end)
+        # a number's or a flag's text needs no formula rule and holds no delimiter, quote or line end
+        if is_text and text is not None:
+            if _few_values(pc, text):  # codes of the policy: each distinct text is checked once
+                coded = pc.dictionary_encode(text)
+                words = _cells(pc, coded.dictionary, formulas, special, "\r" not in line_end)
+                text = None if words is None else words.take(coded.indices)
+            else:
+                text = _cells(pc, text, formulas, special, "\r" not in line_end)
         if text is None:
             return None
         cells.append(pc.fill_null(text, ""))
