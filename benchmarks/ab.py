@@ -180,7 +180,6 @@ print(time.process_time() - t)
 
 
 def _inputs(kind: str, rows: int, tmp: Path) -> Path:
-    sys.path.insert(0, str(HERE))
     import portfolio
 
     if kind.startswith("decide") or kind in ("tier-batch", "small-batch", "decisions"):
