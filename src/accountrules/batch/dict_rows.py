@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 from accountrules.batch.columns import CONTACT_KEYS, check_columns, flat_fields
@@ -124,7 +125,7 @@ def _block_columns(rows: Sequence[Any]) -> dict[str, tuple[type, list[Any]]] | N
     """:func:`_columns` of a block of rows."""
     if set(map(type, rows)) != {dict}:
         return None
-    ids = [r.get("id") for r in rows]
+    ids = list(map(dict.get, rows, repeat("id")))
     if _kind(ids) is not str or None in ids:
         return None
     # the keys any row gives, sorted: the order of the columns matters to no reader of the table
@@ -135,7 +136,8 @@ def _block_columns(rows: Sequence[Any]) -> dict[str, tuple[type, list[Any]]] | N
     for key in keys:
         if key == "contacts":
             continue  # read by the contact reader (_contact_columns)
-        given = [r.get(key, _ABSENT) for r in rows]
+        # map of dict.get runs in C; a list comprehension ran bytecode per row (rows are exact dicts)
+        given = list(map(dict.get, rows, repeat(key), repeat(_ABSENT)))
         # types before values: a value whose == is element-wise (a numpy array) is never compared
         kinds = set(map(type, given))
         absent = _Absent in kinds
@@ -150,7 +152,7 @@ def _block_columns(rows: Sequence[Any]) -> dict[str, tuple[type, list[Any]]] | N
             # sorted, a section comes before the dotted keys of its fields: a field given both ways is
             # caught there (key in out)
             for name in names:
-                values = [sec.get(name) for sec in sections]
+                values = list(map(dict.get, sections, repeat(name)))
                 kind = _kind(values)
                 if kind is None:
                     return None
@@ -167,7 +169,7 @@ def _block_columns(rows: Sequence[Any]) -> dict[str, tuple[type, list[Any]]] | N
 def _contact_columns(rows: Sequence[dict[str, Any]], plan: Plan) -> dict[str, list[Any]] | None | bool:
     """The ``contacts.*`` values of every row as columns; None when no row gives contacts (the table
     path's defaults hold); False when a contact must go the model's way (the chunk goes row by row)."""
-    if not any("contacts" in r for r in rows):
+    if not any(map(dict.__contains__, rows, repeat("contacts"))):  # rows are exact dicts (_block_columns)
         return None
     reader = reader_of(plan)
     none = contacts_summary(())
