@@ -177,6 +177,9 @@ class Policy:
                 aid = env["id"]
                 if not is_clean_ascii(aid):  # the usual id is its own spelling
                     aid = env["id"] = _checked_id(aid)
+                if chosen == "compiled":  # the default, written out: one Python call fewer a decision
+                    plan = self._plan
+                    return to_decision(plan, run(plan, env, COMPILED, aid, day, portfolio), aid, day, self.ref, trace)
                 return self._decide_env(aid, env, day, portfolio, chosen, trace)
         acc = to_account(account)
         if chosen == "vector":
