@@ -306,8 +306,9 @@ def main() -> None:
             print(f"  {side:6s} ({sides[side]}): median of p50s {med[side] * 1e6:.1f} us CPU per call; "
                   f"samples {samples}")
             continue
-        samples = ", ".join(f"{x:.2f}" for x in got[side])
-        print(f"  {side:6s} ({sides[side]}): median {med[side]:.2f} s CPU ({args.rows / med[side]:,.0f} rows/s); "
+        # three significant digits: a sample of a small batch (0.0112 s) read 0.01 at two decimals
+        samples = ", ".join(f"{x:.3g}" for x in got[side])
+        print(f"  {side:6s} ({sides[side]}): median {med[side]:.3g} s CPU ({args.rows / med[side]:,.0f} rows/s); "
               f"samples {samples}")
     print(f"  after / before: {med['after'] / med['before']:.2f} of the CPU time ({med['before'] / med['after']:.2f}x)")
     # the two samples of a pair ran seconds apart: their ratio is the one least moved by the machine's drift
