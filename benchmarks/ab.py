@@ -198,15 +198,7 @@ def _inputs(kind: str, rows: int, tmp: Path) -> Path:
             for a in portfolio.account_dicts(cols, range(rows)):
                 f.write(json.dumps(a, default=str) + "\n")
         return path
-    table = portfolio.to_table(portfolio.make_columns(rows, 7, AS_OF))
-    if kind == "table":
-        import pyarrow.parquet as pq
-
-        path = tmp / "accounts.parquet"
-        pq.write_table(table, path)
-    else:
-        path = tmp / "accounts.csv"
-        (portfolio.write_csv if kind == "csv" else portfolio.write_plain_csv)(table, path)
+    path: Path = portfolio.write_accounts(kind, rows, tmp, AS_OF)
     return path
 
 

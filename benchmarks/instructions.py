@@ -27,7 +27,6 @@ only where needed) or a pyarrow Table of ``--rows`` accounts to a pyarrow Table,
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import re
 import shutil
@@ -105,16 +104,7 @@ def _inputs(kind: str, rows: int, tmp: Path) -> str:
         return ""
     import portfolio
 
-    table = portfolio.to_table(portfolio.make_columns(rows, 7, dt.date(2026, 6, 30)))
-    if kind == "table":
-        import pyarrow.parquet as pq
-
-        path = tmp / "accounts.parquet"
-        pq.write_table(table, path)
-    else:
-        path = tmp / "accounts.csv"
-        (portfolio.write_csv if kind == "csv" else portfolio.write_plain_csv)(table, path)
-    return str(path)
+    return str(portfolio.write_accounts(kind, rows, tmp))
 
 
 def _count(src: str, kind: str, rows: int, calls: int, path: str, policy: str, tmp: Path) -> int:
