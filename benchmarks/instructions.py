@@ -108,7 +108,10 @@ def _inputs(kind: str, rows: int, tmp: Path) -> str:
 
 
 def _count(src: str, kind: str, rows: int, calls: int, path: str, policy: str, tmp: Path) -> int:
-    code = CHILD.format(here=str(HERE), policy=policy, kind=kind, rows=rows, calls=calls, path=path, tmp=str(tmp))
+    # a folder of its own: the children run at once, and each writes the tier table's policy file
+    own = tempfile.mkdtemp(dir=tmp)
+    code = CHILD.format(here=str(HERE), policy=policy, kind=kind, rows=rows, calls=calls, path=path, tmp=own)
+    # one BLAS thread: OpenBLAS's idle workers spin, and under Valgrind their spinning is counted
     env = {**os.environ, "PYTHONPATH": src, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"}
     out = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--branch-sim=no",
                           "--cachegrind-out-file=/dev/null", sys.executable, "-c", code],

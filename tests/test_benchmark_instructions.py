@@ -46,3 +46,23 @@ def test_every_child_runs(kind: str, tmp_path: Path) -> None:
                             calls=1, path=path, tmp=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
+
+
+def test_children_counted_at_once_write_their_files_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the tier table's children each write its policy file: two at once into one folder could read a
+    # half-written one
+    folders: list[str] = []
+
+    class Done:
+        returncode = 0
+        stderr = SUMMARY
+
+    def run(cmd: list[str], **kwargs: object) -> Done:
+        code = cmd[-1]
+        folders.append(code.split("Path(", 3)[-1].split(")", 1)[0])
+        return Done()
+
+    monkeypatch.setattr(ins.subprocess, "run", run)
+    for _ in range(2):
+        assert ins._count("/src", "decide-tier", 10, 1, "", "/policy", tmp_path) == 2_552_402_908
+    assert len(set(folders)) == 2 and all(str(tmp_path) in f for f in folders)
