@@ -47,7 +47,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from timing import compile_package  # noqa: E402
+from timing import library_tree  # noqa: E402
 
 AS_OF = dt.date(2026, 6, 30)
 
@@ -260,15 +260,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         path = _inputs("csv-plain" if args.input.startswith("cli") else args.input, args.rows, tmp)
-        sides = {"before": str(Path(args.before).resolve()), "after": str(Path(args.after).resolve())}
-        for src in sides.values():
-            # a folder without the package would import the installed one (an editable install: the
-            # working tree) on that side, and the two sides would time the same code
-            if not (Path(src) / "accountrules" / "__init__.py").is_file():
-                sys.exit(f"ab.py: {src} holds no accountrules package (give the src folder of a tree)")
-            # a tree without fresh caches (a fresh `git archive`) paid its compiling in every sample of the
-            # inputs that time a whole process or an import (cli, cli-explain, cli-diff, load)
-            compile_package(src)
+        # compiled first: a tree without fresh caches (a fresh `git archive`) paid its compiling in every
+        # sample of the inputs that time a whole process or an import (cli, cli-explain, cli-diff, load)
+        sides = {"before": library_tree(args.before, "ab.py"), "after": library_tree(args.after, "ab.py")}
         got: dict[str, list[float]] = {"before": [], "after": []}
         load = os.getloadavg()[0]
         for i in range(args.pairs):

@@ -39,7 +39,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from timing import compile_package  # noqa: E402
+from timing import library_tree  # noqa: E402
 
 INPUTS = ("tier-batch", "decide-tier", "decide", "csv", "csv-plain", "table")
 
@@ -135,11 +135,9 @@ def main() -> None:
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("instructions.py: valgrind is not on the PATH (Debian: apt-get install valgrind)")
-    sides = {"before": str(Path(args.before).resolve()), "after": str(Path(args.after).resolve())}
-    for src in sides.values():
-        if not (Path(src) / "accountrules" / "__init__.py").is_file():
-            sys.exit(f"instructions.py: {src} holds no accountrules package (give the src folder of a tree)")
-        compile_package(src)  # both sides import from caches: compiling is not counted on one side only
+    # both sides import from caches: compiling is not counted on one side only
+    sides = {"before": library_tree(args.before, "instructions.py"),
+             "after": library_tree(args.after, "instructions.py")}
     per = args.rows if args.input.startswith("decide") else 1
     unit = "decision" if per > 1 else "call"
     with tempfile.TemporaryDirectory() as d:

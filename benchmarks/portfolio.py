@@ -190,7 +190,6 @@ def write_plain_csv(table: Any, path: Any) -> None:
             w.writerows(zip(*(["" if v is None else v for v in c.to_pylist()] for c in table.columns), strict=True))
 
 
-
 def write_accounts(kind: str, rows: int, folder: Any, as_of: dt.date = dt.date(2026, 6, 30)) -> Any:
     """``rows`` generated accounts (seed 7) as a file in ``folder``: a Parquet file (``kind`` "table"), or
     a CSV file with every text cell quoted ("csv") or quoted only where needed ("csv-plain"). Returns its
@@ -207,6 +206,7 @@ def write_accounts(kind: str, rows: int, folder: Any, as_of: dt.date = dt.date(2
         path = Path(folder) / "accounts.csv"
         (write_csv if kind == "csv" else write_plain_csv)(table, path)
     return path
+
 
 def nest(flat: dict[str, Any]) -> dict[str, Any]:
     """A flat ``{path: value}`` row as the nested account dict ``Policy.decide`` takes (None dropped)."""

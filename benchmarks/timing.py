@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 
@@ -266,6 +267,18 @@ def compile_package(folder: str) -> None:
     source, in every process when it may not write the cache (PYTHONDONTWRITEBYTECODE, which the machine
     of the fifteenth round sets): a figure that times a whole process or an import would include that."""
     subprocess.run([sys.executable, "-m", "compileall", "-q", folder], check=True, stdout=subprocess.DEVNULL)
+
+
+def library_tree(src: str, script: str) -> str:
+    """``src`` resolved, after checking it holds the accountrules package and compiling it
+    (:func:`compile_package`): what a before/after script imports on one side. A folder without the
+    package would import the installed one (an editable install: the working tree) on that side, and
+    both sides would run the same code; the script exits naming it."""
+    folder = Path(src).resolve()
+    if not (folder / "accountrules" / "__init__.py").is_file():
+        sys.exit(f"{script}: {folder} holds no accountrules package (give the src folder of a tree)")
+    compile_package(str(folder))
+    return str(folder)
 
 
 @dataclass

@@ -10,6 +10,7 @@ script printed 0.78 of the CPU time for ``--input cli --rows 5000`` (fifteenth r
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from bench_scripts import bench_script
 
 ab = bench_script("ab", "bench_ab")
+timing = sys.modules["timing"]  # what ab.py imports its tree preparation from
 
 
 def test_a_tree_is_compiled_even_where_imports_may_not_write_caches(tmp_path: Path,
@@ -27,7 +29,7 @@ def test_a_tree_is_compiled_even_where_imports_may_not_write_caches(tmp_path: Pa
     module = pkg / "mod.py"
     module.write_text("X = 1\n", encoding="utf-8")
     (pkg / "__init__.py").write_text("", encoding="utf-8")
-    ab.compile_package(str(tmp_path / "src"))
+    timing.compile_package(str(tmp_path / "src"))
     assert Path(importlib.util.cache_from_source(str(module))).is_file()
     assert Path(importlib.util.cache_from_source(str(pkg / "__init__.py"))).is_file()
 
@@ -35,7 +37,7 @@ def test_a_tree_is_compiled_even_where_imports_may_not_write_caches(tmp_path: Pa
 def test_both_trees_are_compiled_before_the_first_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     compiled: list[str] = []
     sampled: list[tuple[str, list[str]]] = []
-    monkeypatch.setattr(ab, "compile_package", compiled.append)
+    monkeypatch.setattr(timing, "compile_package", compiled.append)
     monkeypatch.setattr(ab, "_inputs", lambda kind, rows, tmp: Path(str(rows)))
 
     def sample(src: str, kind: str, path: Path, policy: str, tmp: Path) -> float:
@@ -59,7 +61,7 @@ def test_a_folder_without_the_package_is_refused(tmp_path: Path, monkeypatch: py
     # PYTHONPATH pointing at it would import the installed package instead (an editable install: the
     # working tree), and both sides would time the same code
     (tmp_path / "src").mkdir()
-    monkeypatch.setattr(ab, "compile_package", lambda src: None)
+    monkeypatch.setattr(timing, "compile_package", lambda src: None)
     monkeypatch.setattr("sys.argv", ["ab.py", "--before", str(tmp_path / "src"), "--after", str(tmp_path / "src"),
                                      "--input", "decide", "--rows", "10", "--pairs", "1"])
     with pytest.raises(SystemExit, match="holds no accountrules package"):
