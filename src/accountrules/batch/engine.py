@@ -39,6 +39,7 @@ from accountrules.io.recorded_day import batch_day
 from accountrules.io.schema import metric_columns, metric_value
 
 if TYPE_CHECKING:
+    from accountrules.evaluate.own_ranks import ChunkRanks, OwnRanks
     from accountrules.evaluate.vector import VectorProgram
     from accountrules.model.account import Account
     from accountrules.model.decision import Decision
@@ -130,15 +131,17 @@ def raw_outputs(plan: Plan, raw: Raw, outputs: dict[str, list[Any]], j: int) -> 
 
 
 def decide_chunk(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date, engine: str,
-                 trace: bool, program: VectorProgram | None = None) -> BatchResult:
+                 trace: bool, program: VectorProgram | None = None, ranks: OwnRanks | None = None) -> BatchResult:
     """Decide the valid rows of one validated chunk; a row the policy cannot decide becomes a RowError.
 
     ``program``: for ``engine="vector"``, the compiled column program; by default the one the policy's
-    registry holds (built once per policy, so nothing is compiled per chunk)."""
+    registry holds (built once per policy, so nothing is compiled per chunk). ``ranks``: where the
+    rows ranked in ``stats`` sit there, when ``stats`` were built from these chunks."""
     matcher = _matcher(policy, engine)
     outputs: dict[str, Any]
     if matcher is None:
-        outputs = _decide_vector(policy, chunk, stats, as_of, program or vector_program(policy))
+        outputs = _decide_vector(policy, chunk, stats, as_of, program or vector_program(policy),
+                                 None if ranks is None else ranks.chunk(chunk.start))
     else:
         outputs = _decide_rows(policy, chunk, stats, as_of, engine, matcher)
     part = _ColumnsPart(chunk, outputs, engine)
@@ -222,7 +225,7 @@ def _vector_input(program: VectorProgram, chunk: Chunk, rows: list[int]) -> Any:
 
 
 def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: dt.date,
-                   program: VectorProgram) -> dict[str, Any]:
+                   program: VectorProgram, ranks: ChunkRanks | None = None) -> dict[str, Any]:
     """Decide the valid rows of ``chunk`` at once with the vector evaluator: Arrow output columns when
     pyarrow is installed (no Python object per row), else lists."""
     errors = chunk.errors
@@ -231,7 +234,7 @@ def _decide_vector(policy: Policy, chunk: Chunk, stats: PortfolioStats, as_of: d
         return _empty_outputs(policy.plan, chunk.n)
     vector = _vector()
     got = vector.run_program(policy, _vector_input(program, chunk, rows), as_of=as_of, stats=stats,
-                             program=program)
+                             program=program, ranks=ranks)
     ids = chunk.ids
     if _has_arrow():
         import numpy as np
@@ -285,6 +288,7 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
     two_pass = bool(plan.portfolio_args)
     stored: list[Chunk] | None = None
     stats = PortfolioStats({}, 0)
+    ranks: OwnRanks | None = None
     settled: Settled | None = None
     if two_pass or keep or not src.restartable:
         collector = StatsCollector(plan, day, vector_program(policy) if registry.available("vector") else None)
@@ -302,7 +306,12 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
             if progress is not None:
                 progress("reading", done, total)
         total = done
-        stats = collector.stats()
+        if stored is not None and engine == "vector":
+            # the kept chunks are decided against statistics of their own rows: where each row sits
+            # there is found by the statistics' sort, not searched for again chunk by chunk
+            stats, ranks = collector.stats_and_ranks()
+        else:
+            stats = collector.stats()
         if lean_stats:
             stats = stats.boundaries_only(first_only(plan))  # the whole columns of such keys go here
         log.info("portfolio of %d valid rows of %d; statistics over %d ranked values", collector.size, done,
@@ -318,7 +327,7 @@ def iter_batches(policy: Policy, source: Any, *, as_of: dt.date | None = None, e
         # auto: a small chunk (a CRM's page of accounts, the tail of a file) goes to the faster evaluator for it
         chosen = engine if asked != registry.AUTO else policy.evaluators.resolve(
             asked, batch=True, rows=chunk.n - len(chunk.errors))
-        part = decide_chunk(policy, chunk, stats, day, chosen, trace)
+        part = decide_chunk(policy, chunk, stats, day, chosen, trace, ranks=ranks)
         done += chunk.n
         valid += chunk.n - len(chunk.errors)
         if progress is not None:

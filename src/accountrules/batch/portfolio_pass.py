@@ -22,13 +22,16 @@ from array import array
 from collections.abc import Iterator
 from itertools import chain
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accountrules.batch.validate import Chunk
 from accountrules.check.policy_check import all_expressions
 from accountrules.compile.plan import Plan, read_keys
 from accountrules.evaluate.portfolio import PortfolioStats, StatsBuilder
 from accountrules.parse.expr_ast import PORTFOLIO_FUNCTIONS, Call, Expr, Literal, Ref, ranks_by_id, unparse, walk
+
+if TYPE_CHECKING:
+    from accountrules.evaluate.own_ranks import OwnRanks
 
 _LENGTH = "(rows)"  # a column no policy reads: gives a batch of no ranked field its length
 
@@ -76,6 +79,21 @@ def _first_only(plan: Plan) -> dict[str, frozenset[int]]:
     return {key: frozenset(got) for key, got in ks.items() if key not in other}
 
 
+def position_ranked(plan: Plan) -> frozenset[str]:
+    """The ranked keys (not ranked by id) a ``percentile``, ``cumshare`` or ``cumshare_above`` reads: the
+    ones whose rows a batch ranks by their positions among the sorted values."""
+    return plan.once(_position_ranked)
+
+
+def _position_ranked(plan: Plan) -> frozenset[str]:
+    out: set[str] = set()
+    for e in all_expressions(plan.spec):
+        for node in walk(e):
+            if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS and node.func != "quantile":
+                out.add(unparse(node.args[0]))
+    return frozenset(out - plan.id_ranked)
+
+
 def fields_read(plan: Plan, exprs: list[Expr]) -> set[str]:
     """The field keys ``exprs`` read, through the metrics they name."""
     metrics = {m.name: m.expr for m in plan.spec.metrics}
@@ -120,6 +138,9 @@ class StatsCollector:
         self._parts: dict[str, list[Any]] = {k: [] for k in exprs} if self._np is None else {}
         self._held: dict[str, array[float]] = {k: array("d") for k in exprs} if self._np is not None else {}
         self._given = False
+        # where each chunk's values of the keys ranked by position begin: see stats_and_ranks
+        self._positioned = [k for k in position_ranked(plan) if k in self._held]
+        self._starts: dict[int, dict[str, int]] = {}
 
     def add(self, chunk: Chunk) -> None:
         """Add the valid rows of ``chunk`` (rows in ``chunk.errors`` are not in the portfolio)."""
@@ -127,6 +148,8 @@ class StatsCollector:
         self.size += valid
         if not (self._parts or self._held) or not valid:
             return
+        if self._positioned:
+            self._starts[chunk.start] = {k: len(self._held[k]) for k in self._positioned}
         rows = None if not chunk.errors else [j for j in range(chunk.n) if j not in chunk.errors]
         others = list(self._others)
         for key, field in self._fields.items():
@@ -253,20 +276,32 @@ class StatsCollector:
         """The statistics of every row added: each column sorted once (the ids of all keys ranked by id, once).
 
         Called once, at the end: the collected values are handed over to the statistics, not copied."""
+        return self._build(False)[0]
+
+    def stats_and_ranks(self) -> tuple[PortfolioStats, OwnRanks | None]:
+        """:meth:`stats`, and where the rows added sit in them (for the keys ranked by position): what
+        deciding the same chunks against these statistics would otherwise search for again. None
+        without numpy, or when the policy ranks no key by position."""
+        return self._build(True)
+
+    def _build(self, ranks: bool) -> tuple[PortfolioStats, OwnRanks | None]:
         if self._given:
             raise RuntimeError("StatsCollector.stats() was already called: the values went to those statistics")
         self._given = True
         if self._np is None:
             ids = [i for part in self._id_parts for i in (part if isinstance(part, list) else part.to_pylist())]
             return PortfolioStats({k: chain.from_iterable(parts) for k, parts in self._parts.items()}, self.size,
-                                  dict.fromkeys(self._by_id, ids))
-        from accountrules.evaluate.stats_build import stats_from_held  # numpy is installed
+                                  dict.fromkeys(self._by_id, ids)), None
+        from accountrules.evaluate.own_ranks import OwnRanks  # numpy is installed
+        from accountrules.evaluate.stats_build import stats_and_positions
 
         held, self._held = self._held, {}
         ordered = dict.fromkeys(self._by_id, self._id_order()) if self._by_id else {}
         self._id_parts = []
         # the gathered arrays become the statistics' own, sorted in place: no value is held twice
-        return stats_from_held(held, self.size, ordered)
+        stats, positions = stats_and_positions(held, self.size, ordered, self._positioned if ranks else ())
+        starts, self._starts = self._starts, {}
+        return stats, OwnRanks(positions, starts) if positions else None
 
     def _id_order(self) -> Any:
         """The valid rows' ids and their order by code point: sorted by Arrow when they came from Arrow
@@ -298,4 +333,4 @@ def _is_numeric(t: Any) -> bool:
     return bool(pa.types.is_integer(t) or pa.types.is_floating(t))
 
 
-__all__ = ["StatsCollector", "fields_read", "first_only", "ranked_exprs"]
+__all__ = ["StatsCollector", "fields_read", "first_only", "position_ranked", "ranked_exprs"]

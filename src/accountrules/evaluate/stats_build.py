@@ -13,12 +13,13 @@ before the next key's are made.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Collection, Mapping, MutableMapping
 from typing import Any, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from accountrules.evaluate.own_ranks import Positions, sort_with_positions
 from accountrules.evaluate.packed_ids import PackedIds, int_typecode
 from accountrules.evaluate.portfolio import PortfolioStats
 
@@ -72,6 +73,14 @@ def stats_from_held(columns: MutableMapping[str, array[float]], size: int,
     the very arrays the values were gathered in (``columns`` is emptied: they are the statistics'
     now). ``ordered[key]``: the ids of a key ranked by id, ordered (the same :class:`IdOrder` object
     for keys that share their ids)."""
+    return stats_and_positions(columns, size, ordered, ())[0]
+
+
+def stats_and_positions(columns: MutableMapping[str, array[float]], size: int, ordered: Mapping[str, IdOrder],
+                        keys: Collection[str]) -> tuple[PortfolioStats, dict[str, Positions]]:
+    """:func:`stats_from_held`, and for each of ``keys`` (not ranked by id; values gathered in row
+    order) where each value sits in the sorted values (:func:`~.own_ranks.sort_with_positions`)."""
+    positions: dict[str, Positions] = {}
     held: dict[str, tuple[array[float], None]] = {}
     held_ids: dict[str, PackedIds] = {}
     bases: dict[int, _Base] = {}
@@ -83,10 +92,14 @@ def stats_from_held(columns: MutableMapping[str, array[float]], size: int,
             if base is None:
                 base = bases[id(ids)] = _Base.of(ids)
             held_ids[key] = PackedIds(base.data, base.offsets, _id_ranked(key, values, base))
+        elif key in keys:
+            got = sort_with_positions(values)
+            if got is not None:
+                positions[key] = got
         else:
             _sort_known(values)
         held[key] = (values, None)  # prefix sums: built by the first cumshare that reads them
-    return PortfolioStats.from_sorted(held, size, held_ids)
+    return PortfolioStats.from_sorted(held, size, held_ids), positions
 
 
 def _sort_known(values: array[float]) -> None:
@@ -250,4 +263,5 @@ def _i64(a: NDArray[Any]) -> IntArr:
     return a.astype(np.int64, copy=False)
 
 
-__all__ = ["IdOrder", "append_floats", "id_order", "none_mask", "stats_from_arrays", "stats_from_held", "text_of"]
+__all__ = ["IdOrder", "append_floats", "id_order", "none_mask", "stats_and_positions", "stats_from_arrays",
+           "stats_from_held", "text_of"]

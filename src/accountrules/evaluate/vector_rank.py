@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from accountrules.evaluate.own_ranks import ChunkRanks, run_starts
 from accountrules.evaluate.portfolio import PortfolioStats, share_prefix
 from accountrules.evaluate.stats_build import (
     IdOrder,
@@ -46,19 +47,6 @@ def _view(held: array[float]) -> FloatArr:
     return view
 
 
-def _run_starts(xs: FloatArr) -> tuple[IntArr, IntArr]:
-    """For sorted ``xs``: bisect_left and bisect_right of every element into ``xs`` itself."""
-    m = xs.shape[0]
-    pos = np.arange(m, dtype=np.int64)
-    start = np.ones(m, dtype=np.bool_)
-    start[1:] = xs[1:] != xs[:-1]
-    left = np.maximum.accumulate(np.where(start, pos, 0))
-    end = np.ones(m, dtype=np.bool_)
-    end[:-1] = start[1:]
-    right = np.minimum.accumulate(np.where(end, pos + 1, m)[::-1])[::-1]
-    return left, right
-
-
 def _rank_positions(xi: FloatArr, vals: FloatArr | None, side: tuple[bool, bool]) -> tuple[
         FloatArr, IntArr | None, IntArr | None]:
     """Sorted portfolio values, and bisect_left / bisect_right of each query ``xi`` into them.
@@ -78,7 +66,7 @@ def _rank_positions(xi: FloatArr, vals: FloatArr | None, side: tuple[bool, bool]
     order = np.argsort(xi)
     xs = xi[order]
     if vals is None:
-        ls, rs = _run_starts(xs)
+        ls, rs = run_starts(xs)
         vals = xs
     else:  # sorted keys: numpy's binary search reuses the previous bound, so this is cache friendly
         ls = _i64(np.searchsorted(vals, xs, side="left"))
@@ -99,11 +87,13 @@ def _i64(a: NDArray[Any]) -> IntArr:
 
 
 def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: PortfolioStats | None,
-                      key: str, ids: ObjArr | None = None) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
+                      key: str, ids: ObjArr | None = None,
+                      ranks: ChunkRanks | None = None) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
     """Every call site ranking ``key``, over the whole batch at once (None = unknown for all rows).
 
     ``stats`` None: the batch's own known values are the portfolio. ``ids``: the rows' account ids (an
-    object array of str), needed by a ``quantile_first`` site (ties ranked by id)."""
+    object array of str), needed by a ``quantile_first`` site (ties ranked by id). ``ranks``: the
+    rows' positions in ``stats``, found when they were built (read only where they match the values)."""
     n = xv.shape[0]
     xk = xk & ~np.isnan(xv)  # NaN ranks as unknown, as in PortfolioStats
     xi = xv[xk]
@@ -118,7 +108,12 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
     if only_quantiles:
         vals = given if given is not None else np.sort(xi)
     else:
-        vals, left, right = _rank_positions(xi, given, (need_left, need_right))
+        found = ranks.positions(key, xi) if ranks is not None and given is not None else None
+        if found is not None:
+            assert given is not None
+            vals, (left, right) = given, found
+        else:
+            vals, left, right = _rank_positions(xi, given, (need_left, need_right))
     size = vals.shape[0]
     first: IntArr | None = None
     qid: ObjArr | None = None

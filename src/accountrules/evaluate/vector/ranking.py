@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from accountrules.compile.plan import Plan
+from accountrules.evaluate.own_ranks import ChunkRanks
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.vector.columns import ColumnBatch, _column_value
 from accountrules.evaluate.vector.program import VectorProgram, _held
@@ -107,13 +108,15 @@ def _ranked_values(prog: VectorProgram, ctx: _Ctx, cols: Mapping[str, V], n: int
 
 
 def _portfolio_columns(prog: VectorProgram, ctx: _Ctx, cols: Mapping[str, V], n: int, stats: PortfolioStats | None,
-                       step: int, batch: ColumnBatch) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
-    """Evaluate every ranked expression over the batch, then rank it."""
+                       step: int, batch: ColumnBatch,
+                       ranks: ChunkRanks | None = None) -> dict[_Site, tuple[FloatArr, BoolArr] | None]:
+    """Evaluate every ranked expression over the batch, then rank it (``ranks``: its rows' positions in
+    ``stats``, where they are known)."""
     values, known = _ranked_values(prog, ctx, cols, n, step)
     by_id = id_ranked(prog)
     ids = needed_ids(batch_ids(batch), [known[k] & ~np.isnan(values[k]) for k in by_id], by_id) if by_id else None
     out: dict[_Site, tuple[FloatArr, BoolArr] | None] = {}
     for key, _ in prog.portfolio_args:
         sites = [s for s in prog.sites if s[1] == key]
-        out.update(portfolio_results(sites, values[key], known[key], stats, key, ids if key in by_id else None))
+        out.update(portfolio_results(sites, values[key], known[key], stats, key, ids if key in by_id else None, ranks))
     return out

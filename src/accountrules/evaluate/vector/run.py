@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from accountrules.compile.plan import Plan
 from accountrules.evaluate.column_index import ColumnIndex
+from accountrules.evaluate.own_ranks import ChunkRanks
 from accountrules.evaluate.portfolio import PortfolioStats
 from accountrules.evaluate.semantics import MergedActions, merge_action_masks, resolve_masks, stage_masks
 from accountrules.evaluate.vector.columns import ColumnBatch
@@ -215,15 +216,19 @@ def run_program(
     chunk_size: int = 1 << 15,
     metrics: bool = False,
     program: VectorProgram | None = None,
+    ranks: ChunkRanks | None = None,
 ) -> Decided:
     """Run the policy's program over every row of ``columns``: the outcome as code arrays, which
-    :func:`decide_columns` turns into Python lists and :mod:`.arrow_out` into Arrow arrays."""
+    :func:`decide_columns` turns into Python lists and :mod:`.arrow_out` into Arrow arrays.
+
+    ``ranks``: where the rows' ranked values sit in ``stats``, when the statistics were built from
+    these very rows (:class:`~accountrules.evaluate.own_ranks.OwnRanks`); they save a search per row."""
     prog, batch, vocab, ctx, cols = prepared(policy, columns, as_of, program)
     n = batch.size
     step = max(1, chunk_size)
     with np.errstate(all="ignore"):
         if prog.portfolio_args:
-            ctx.pre = _portfolio_columns(prog, ctx, cols, n, stats, step, batch)
+            ctx.pre = _portfolio_columns(prog, ctx, cols, n, stats, step, batch, ranks)
         out = _Out(prog, n, metrics)
         for lo in range(0, n, step):
             _run_chunk(prog, ctx, cols, lo, min(n, lo + step), out)
