@@ -26,6 +26,11 @@ def require(module: str, purpose: str, extra: str | None = None) -> ModuleType:
     """``module`` imported; a missing one (or its parent package) raises :class:`MissingDependencyError`
     naming ``extra`` (by default the one :data:`OPTIONAL_MODULES` gives)."""
     top = module.partition(".")[0]
+    # asked once per column of every block a CSV reader hands out: two dict look-ups when both are imported
+    # (a package blocked by ``sys.modules[name] = None`` takes the import below, which refuses it)
+    got = sys.modules.get(module)
+    if got is not None and sys.modules.get(top) is not None:
+        return got
     extra = extra or OPTIONAL_MODULES.get(top, ARROW_EXTRA)
     try:
         # the top-level package first: a submodule left in sys.modules would hide a missing parent
