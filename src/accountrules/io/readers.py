@@ -244,6 +244,14 @@ def _batch_problems(batch: Any, joined: str | None) -> dict[int, str]:
         # longer than all of it, and a memchr over it finds no line break in any cell. The exact
         # tests run only on a column that fails this, so a clean file pays almost nothing
         text = cell_text(col)
+        # pyarrow is not asked to check each cell's UTF-8: here a column's text that is ASCII is
+        # UTF-8 by one scan, and other text is decoded once; bytes that are not UTF-8 go to the Python
+        # path, which says so for the file, as when pyarrow refused them
+        if text is not None and not text.isascii():
+            try:
+                text.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _Fallback from None
         long = text is None or len(text) > MAX_CELL_CHARS
         if long and (pc.max(pc.binary_length(col)).as_py() or 0) > MAX_CELL_CHARS:
             _flag(bad, pc.greater(pc.utf8_length(col), MAX_CELL_CHARS), _LONG)
@@ -301,7 +309,7 @@ def iter_csv(path: Path, names: Sequence[str], chunk_rows: int, encoding: str = 
                 parse_options=pacsv.ParseOptions(newlines_in_values=joined is not None, invalid_row_handler=handler),
                 convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                      null_values=[""], strings_can_be_null=True,
-                                                     quoted_strings_can_be_null=True),
+                                                     quoted_strings_can_be_null=True, check_utf8=False),
             )
             # blocks are joined into chunks of chunk_rows (a block is about 1 MB of text): few, full
             # chunks for what follows, whatever the block size
