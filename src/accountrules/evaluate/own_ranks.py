@@ -75,9 +75,6 @@ class OwnRanks:
         self._keys = dict(keys)
         self._starts = {s: dict(at) for s, at in starts.items()}
 
-    def __bool__(self) -> bool:
-        return bool(self._keys)
-
     def chunk(self, start: int) -> ChunkRanks | None:
         """The positions of the chunk whose first row is row ``start`` of the batch (0-based)."""
         at = self._starts.get(start)
