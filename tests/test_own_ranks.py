@@ -190,3 +190,18 @@ def test_express_csv_ranked_by_own_positions_decides_as_the_compiled_evaluator(t
         got = decide_batch(express, source, as_of=AS_OF, engine="vector", chunk_rows=100).to_arrow(errors=True)
     assert got.equals(want)
     assert counts[0] > 0 and counts[1] == 0
+
+
+def test_the_positions_are_let_go_when_the_batch_is_decided(policy: accountrules.Policy) -> None:
+    # docs/batch.md: held while deciding, not by the result (a result keeps only its statistics)
+    import gc
+
+    rows = [{"id": f"A{i}", "extra.score": float(i % 7), "extra.other": 1.0, "transactions.revenue": float(i)}
+            for i in range(50)]
+    with pytest.MonkeyPatch.context() as mp:
+        counts = _counting(mp)
+        result = decide_batch(policy, _table(rows), as_of=AS_OF, engine="vector", chunk_rows=20)
+    assert counts[0] > 0  # the positions were there to let go
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, OwnRanks | ChunkRanks)]
+    assert len(result) == 50

@@ -48,12 +48,19 @@ def ranked_exprs(plan: Plan) -> dict[str, Expr]:
     return dict(plan.once(_ranked_exprs))  # walked once per plan, not once per batch
 
 
-def _ranked_exprs(plan: Plan) -> dict[str, Expr]:
-    out: dict[str, Expr] = {}
+def _portfolio_calls(plan: Plan) -> Iterator[Call]:
+    """Every portfolio call (``percentile``, ``cumshare``, ``cumshare_above``, ``quantile``) in the plan's
+    expressions, in policy order: what the three readings below are taken from."""
     for e in all_expressions(plan.spec):
         for node in walk(e):
             if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
-                out.setdefault(unparse(node.args[0]), node.args[0])
+                yield node
+
+
+def _ranked_exprs(plan: Plan) -> dict[str, Expr]:
+    out: dict[str, Expr] = {}
+    for call in _portfolio_calls(plan):
+        out.setdefault(unparse(call.args[0]), call.args[0])
     return {k: out[k] for k, _ in plan.portfolio_args}
 
 
@@ -67,15 +74,13 @@ def first_only(plan: Plan) -> dict[str, frozenset[int]]:
 def _first_only(plan: Plan) -> dict[str, frozenset[int]]:
     ks: dict[str, set[int]] = {}
     other: set[str] = set()
-    for e in all_expressions(plan.spec):
-        for node in walk(e):
-            if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS:
-                key = unparse(node.args[0])
-                k = node.args[1] if len(node.args) > 1 else None
-                if ranks_by_id(node) and isinstance(k, Literal) and type(k.value) is int:
-                    ks.setdefault(key, set()).add(k.value)
-                else:
-                    other.add(key)
+    for call in _portfolio_calls(plan):
+        key = unparse(call.args[0])
+        k = call.args[1] if len(call.args) > 1 else None
+        if ranks_by_id(call) and isinstance(k, Literal) and type(k.value) is int:
+            ks.setdefault(key, set()).add(k.value)
+        else:
+            other.add(key)
     return {key: frozenset(got) for key, got in ks.items() if key not in other}
 
 
@@ -86,11 +91,7 @@ def position_ranked(plan: Plan) -> frozenset[str]:
 
 
 def _position_ranked(plan: Plan) -> frozenset[str]:
-    out: set[str] = set()
-    for e in all_expressions(plan.spec):
-        for node in walk(e):
-            if isinstance(node, Call) and node.func in PORTFOLIO_FUNCTIONS and node.func != "quantile":
-                out.add(unparse(node.args[0]))
+    out = {unparse(call.args[0]) for call in _portfolio_calls(plan) if call.func != "quantile"}
     return frozenset(out - plan.id_ranked)
 
 

@@ -108,9 +108,7 @@ def portfolio_results(sites: Sequence[_Site], xv: FloatArr, xk: BoolArr, stats: 
     if only_quantiles:
         vals = given if given is not None else np.sort(xi)
     else:
-        found = ranks.positions(key, xi) if ranks is not None and given is not None else None
-        if found is not None:
-            assert given is not None
+        if ranks is not None and given is not None and (found := ranks.positions(key, xi)) is not None:
             vals, (left, right) = given, found
         else:
             vals, left, right = _rank_positions(xi, given, (need_left, need_right))
