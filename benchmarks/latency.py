@@ -16,7 +16,9 @@ Sections:
       the README dicts), or validating it into an Account and flattening that (the way of an
       Account and of a dict the reader steps aside for), evaluating
       the rules (and the same with the matches replayed from a recording: what the driver and
-      the metrics cost around the row conditions), dressing the Decision;
+      the metrics cost around the row conditions), dressing the Decision; and, first, decide(dict)'s
+      own steps in a row (its reader, the rules, the dressing with trace), then the same with the
+      matches replayed: in one round robin, what the call would cost if no row condition took any time;
   (c) the weight of one Decision: a deep size (``sys.getsizeof`` summed over every object
       reachable from the Decision, each counted once, not counting objects the Policy or the
       imported modules already hold: labels, titles, the policy reference, small ints), as
@@ -38,7 +40,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -46,7 +48,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import accountrules  # noqa: E402
 from accountrules.evaluate.accounts import env_of, to_account  # noqa: E402
-from accountrules.evaluate.dict_env import DictEnvReader  # noqa: E402
+from accountrules.evaluate.dict_env import DictEnvReader, lean_reader_of  # noqa: E402
 from accountrules.evaluate.driver import COMPILED, run, to_decision  # noqa: E402
 
 AS_OF = dt.date(2026, 6, 30)
@@ -104,6 +106,19 @@ class Replay:
         out = self.answers[self.i % len(self.answers)]
         self.i += 1
         return out
+
+
+def decide_steps(policy: accountrules.Policy, one: dict[str, Any], stats: Any, matcher: Any) -> Callable[[], Any]:
+    """``decide(one, trace=True)``'s own steps in a row (its dict reader, the rules over ``matcher``, the
+    dressing), without the call's argument checks: with a :class:`Replay`, what the call would cost if no
+    row condition took any time."""
+    plan = policy.plan
+    reader = lean_reader_of(plan)  # the reader decide(dict) uses
+    if reader.env(one) is None:
+        raise ValueError("decide() would read this account through the model, not the dict reader")
+    read = cast(Callable[[Any], dict[str, Any]], reader.env)
+    aid = one["id"]
+    return lambda: to_decision(plan, run(plan, read(one), matcher, aid, AS_OF, stats), aid, AS_OF, policy.ref, True)
 
 
 # ---- weight --------------------------------------------------------------------------------------------
@@ -232,7 +247,10 @@ def main() -> None:
     raw = run(plan, dict(env), COMPILED, account.id, AS_OF, stats)
     replay = Replay(plan, env, account.id, stats)
     read_dict = DictEnvReader(plan.extra_fields).env
+    replay_path = Replay(plan, env, account.id, stats)
     internal = round_robin({
+        "decide(dict)'s steps, trace=True": decide_steps(policy, one, stats, COMPILED),
+        "  the same, matches replayed": decide_steps(policy, one, stats, replay_path),
         "read the dict into its env (dict_env)": lambda: read_dict(one),
         "or: validate the dict (to_account)": lambda: to_account(one),
         "  and flatten it (env_of)": lambda: env_of(account, plan.extra_fields),
