@@ -12,8 +12,8 @@ Sections:
       without trace, and what a caller pays later on a returned Decision (first access to the
       trace, ``model_dump_json()``, ``explain()``);
   (b) the per-stage split (INTERNAL figures, labelled as such: they time the library's internal
-      functions one by one, not a public call): reading a plain dict into its env (decide's way for
-      the README dicts), or validating it into an Account and flattening that (the way of an
+      functions one by one, not a public call): reading a plain dict into its env with the reader
+      decide(dict) uses (the rules' lines then run on that env), or validating it into an Account and flattening that (the way of an
       Account and of a dict the reader steps aside for), evaluating
       the rules (and the same with the matches replayed from a recording: what the driver and
       the metrics cost around the row conditions), dressing the Decision; and, first, decide(dict)'s
@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import accountrules  # noqa: E402
 from accountrules.evaluate.accounts import env_of, to_account  # noqa: E402
-from accountrules.evaluate.dict_env import DictEnvReader, lean_reader_of  # noqa: E402
+from accountrules.evaluate.dict_env import lean_reader_of  # noqa: E402
 from accountrules.evaluate.driver import COMPILED, run, to_decision  # noqa: E402
 
 AS_OF = dt.date(2026, 6, 30)
@@ -108,15 +108,21 @@ class Replay:
         return out
 
 
+def dict_reader(policy: accountrules.Policy, one: dict[str, Any]) -> Callable[[Any], dict[str, Any]]:
+    """The reader ``decide(dict)`` uses for ``policy``, checked to read ``one`` (None: decide would take the
+    model's way, and the split would time a step the call does not make)."""
+    reader = lean_reader_of(policy.plan)
+    if reader.env(one) is None:
+        raise ValueError("decide() would read this account through the model, not the dict reader")
+    return cast(Callable[[Any], dict[str, Any]], reader.env)
+
+
 def decide_steps(policy: accountrules.Policy, one: dict[str, Any], stats: Any, matcher: Any) -> Callable[[], Any]:
     """``decide(one, trace=True)``'s own steps in a row (its dict reader, the rules over ``matcher``, the
     dressing), without the call's argument checks: with a :class:`Replay`, what the call would cost if no
     row condition took any time."""
     plan = policy.plan
-    reader = lean_reader_of(plan)  # the reader decide(dict) uses
-    if reader.env(one) is None:
-        raise ValueError("decide() would read this account through the model, not the dict reader")
-    read = cast(Callable[[Any], dict[str, Any]], reader.env)
+    read = dict_reader(policy, one)
     aid = one["id"]
     return lambda: to_decision(plan, run(plan, read(one), matcher, aid, AS_OF, stats), aid, AS_OF, policy.ref, True)
 
@@ -243,14 +249,15 @@ def main() -> None:
     for name, v in public.items():
         print(f"    {name:<44} {v['p50']:>8.1f} {v['p99']:>10.1f} {v['mean']:>10.1f}")
 
-    env = env_of(account, plan.extra_fields)
+    # every line reads the dict as decide(dict) does, and runs on the env that reader gives
+    read_dict = dict_reader(policy, one)
+    env = read_dict(one)
     raw = run(plan, dict(env), COMPILED, account.id, AS_OF, stats)
+    # one replay serves both of its lines: a run asks it as many times as it recorded, so each starts in step
     replay = Replay(plan, env, account.id, stats)
-    read_dict = DictEnvReader(plan.extra_fields).env
-    replay_path = Replay(plan, env, account.id, stats)
     internal = round_robin({
         "decide(dict)'s steps, trace=True": decide_steps(policy, one, stats, COMPILED),
-        "  the same, matches replayed": decide_steps(policy, one, stats, replay_path),
+        "  the same, matches replayed": decide_steps(policy, one, stats, replay),
         "read the dict into its env (dict_env)": lambda: read_dict(one),
         "or: validate the dict (to_account)": lambda: to_account(one),
         "  and flatten it (env_of)": lambda: env_of(account, plan.extra_fields),
