@@ -2,9 +2,10 @@
 
 Seed concept: the customer records a CRM exports (names of companies and contacts, often Chinese)
 are read as they were written. pyarrow's reader is not asked to check each cell's UTF-8; the reader
-checks each column's text once (``io/readers.py``, ``_batch_problems``). A file whose bytes are not
+checks the text of each column of each block once (``io/readers.py``, ``_batch_problems``). A file whose bytes are not
 UTF-8 must still be refused as a whole, as it was when pyarrow refused them, wherever they sit: in
-the first block, or in a row read megabytes later, after chunks were already handed out.
+the first block, or in a row about two megabytes in (the file's last rows), after the reader has
+already handed out chunks.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def test_bytes_that_are_not_utf8_refuse_the_file(policy: accountrules.Policy, tm
     path = _write(tmp_path / "accounts.csv", _rows(), bad_row)
     with pytest.raises(NotUtf8InputError, match="file is not UTF-8"):
         policy.decide_many(path, as_of=AS_OF, trace=False)
-    with pytest.raises(NotUtf8InputError, match="file is not UTF-8"):  # streamed: after chunks were handed out
+    # streamed: its statistics pass reads the file first, and the reader has handed it chunks before a late byte
+    with pytest.raises(NotUtf8InputError, match="file is not UTF-8"):
         for _ in policy.iter_decide(path, as_of=AS_OF, trace=False):
             pass
