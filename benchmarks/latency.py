@@ -13,9 +13,9 @@ Sections:
       trace, ``model_dump_json()``, ``explain()``);
   (b) the per-stage split (INTERNAL figures, labelled as such: they time the library's internal
       functions one by one, not a public call): reading a plain dict into its env with the reader
-      decide(dict) uses (the rules' lines then run on that env), or validating it into an Account and flattening that (the way of an
-      Account and of a dict the reader steps aside for), evaluating
-      the rules (and the same with the matches replayed from a recording: what the driver and
+      decide(dict) uses (the rules' lines then run on that env), or validating it into an Account
+      and flattening that (the way of an Account and of a dict the reader steps aside for),
+      evaluating the rules (and the same with the matches replayed from a recording: what the driver and
       the metrics cost around the row conditions), dressing the Decision; and, first, decide(dict)'s
       own steps in a row (its reader, the rules, the dressing with trace), then the same with the
       matches replayed: in one round robin, what the call would cost if no row condition took any time;
